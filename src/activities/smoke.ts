@@ -1,0 +1,4 @@
+/** The activity of the smoke workflow: echoes its input and says which process ran it. */
+export async function smokeEcho(message: string): Promise<{ echoed: string; workerPid: number }> {
+  return { echoed: message, workerPid: process.pid };
+}

@@ -1,0 +1,18 @@
+/** Exit codes of the `sop` command, documented in the README. */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, notFound: 3 } as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * An error meant for the person at the terminal: printed as one line (plus optional hint), never with a
+ * stack trace, and mapped to a documented exit code.
+ */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = ExitCode.failure,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}

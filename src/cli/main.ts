@@ -1,0 +1,48 @@
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands';
+import { CliError, ExitCode } from './errors';
+
+export function buildProgram(): Command {
+  const program = new Command('sop')
+    .description(
+      'Run Standard Operating Procedures for coding agents as governed, durable Temporal workflows',
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+/** Parses argv, runs the command, and turns every failure into a one-line message and an exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message; help/version requests are not failures
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    ) {
+      return ExitCode.ok;
+    }
+    return ExitCode.usage;
+  }
+  if (err instanceof CliError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`error: ${message}\n`);
+  if (process.env.SOP_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  return ExitCode.failure;
+}

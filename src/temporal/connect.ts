@@ -1,0 +1,59 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { ensureDevServer } from './dev-server';
+import { resolveTemporalTarget, type TemporalTarget } from './target';
+
+/** Temporal could not be reached: the message names the address, where it came from and what to do. */
+export class TemporalUnavailableError extends Error {
+  constructor(target: TemporalTarget, cause: unknown) {
+    const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
+    const hint =
+      target.kind === 'external'
+        ? `check that the cluster is up, or unset ${target.source.split('=')[0]} to use the embedded dev server`
+        : 'start it with `sop server start` (or `bash temporal/start.sh`)';
+    super(`cannot reach Temporal at ${target.address} (from ${target.source}): ${reason}; ${hint}`);
+    this.name = 'TemporalUnavailableError';
+  }
+}
+
+export interface ConnectOptions {
+  target?: TemporalTarget;
+  /** Start the embedded dev server when it is not running (default true). */
+  startDevServer?: boolean;
+  log?: (line: string) => void;
+}
+
+const CONNECT_TIMEOUT = '3s';
+
+export async function connectClient(
+  options: ConnectOptions = {},
+): Promise<{ client: Client; target: TemporalTarget }> {
+  const target = options.target ?? resolveTemporalTarget();
+  if (options.startDevServer !== false) await ensureDevServer(target, options.log);
+  const { address, tls, apiKey, metadata } = target.connectionOptions;
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({
+      address,
+      tls,
+      apiKey,
+      metadata,
+      connectTimeout: CONNECT_TIMEOUT,
+    });
+  } catch (err) {
+    throw new TemporalUnavailableError(target, err);
+  }
+  return { client: new Client({ connection, namespace: target.namespace }), target };
+}
+
+export async function connectWorkerConnection(
+  options: ConnectOptions = {},
+): Promise<{ connection: NativeConnection; target: TemporalTarget }> {
+  const target = options.target ?? resolveTemporalTarget();
+  if (options.startDevServer !== false) await ensureDevServer(target, options.log);
+  try {
+    return { connection: await NativeConnection.connect(target.connectionOptions), target };
+  } catch (err) {
+    throw new TemporalUnavailableError(target, err);
+  }
+}

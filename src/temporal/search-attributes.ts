@@ -1,0 +1,13 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+// Mirrors temporal/search-attributes.txt, which start.sh registers on the dev server (a unit test keeps
+// the two equal). Importable from workflow code: @temporalio/common is deterministic.
+export const SopName = defineSearchAttributeKey('SopName', SearchAttributeType.KEYWORD);
+export const SopStatus = defineSearchAttributeKey('SopStatus', SearchAttributeType.KEYWORD);
+export const SopStep = defineSearchAttributeKey('SopStep', SearchAttributeType.KEYWORD);
+export const SopTaskId = defineSearchAttributeKey('SopTaskId', SearchAttributeType.KEYWORD);
+
+export const searchAttributeKeys = [SopName, SopStatus, SopStep, SopTaskId];
+
+export const SOP_STATUSES = ['running', 'waiting_input', 'completed', 'failed', 'cancelled'] as const;
+export type SopRunStatus = (typeof SOP_STATUSES)[number];

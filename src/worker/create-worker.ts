@@ -1,0 +1,26 @@
+import { type NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { TemporalTarget } from '../temporal/target';
+import { loadWorkflowBundle } from './workflow-bundle';
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  target: TemporalTarget;
+  /** Overrides the target's task queue (tests use one per suite). */
+  taskQueue?: string;
+  log?: (line: string) => void;
+}
+
+export async function createSopWorker(options: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.target.namespace,
+    taskQueue: options.taskQueue ?? options.target.taskQueue,
+    workflowBundle: await loadWorkflowBundle(options.log),
+    activities: createActivities(),
+    // Harness processes are heavy: a few at a time per worker; more workers scale out.
+    maxConcurrentActivityTaskExecutions: Number(process.env.SOP_MAX_CONCURRENT_ACTIVITIES) || 8,
+    // In-flight activities get this long to finish (harnesses get SIGTERM via cancellation) on shutdown.
+    shutdownGraceTime: '10 seconds',
+  });
+}

@@ -1,0 +1,24 @@
+import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
+
+let installed = false;
+
+/**
+ * Installs the SDK runtime once per process with one-line log records on stderr. Must run before the
+ * first worker or native connection is created (Runtime.install throws after that).
+ */
+export function installRuntime(level: LogLevel = (process.env.SOP_LOG_LEVEL as LogLevel) || 'WARN'): void {
+  if (installed) return;
+  installed = true;
+  if (runtimeAlreadyCreated()) return;
+  Runtime.install({
+    logger: new DefaultLogger(level, ({ level: lvl, message, meta }) => {
+      const context = meta?.taskQueue ? ` [${meta.taskQueue}]` : '';
+      process.stderr.write(`${lvl.toLowerCase()}${context}: ${message}\n`);
+    }),
+  });
+}
+
+/** Jest runs several test files in one process with fresh module registries but one native runtime. */
+function runtimeAlreadyCreated(): boolean {
+  return Runtime._instance !== undefined;
+}

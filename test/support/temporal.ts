@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { connectClient, connectWorkerConnection } from '../../src/temporal/connect';
+import { resolveTemporalTarget, type TemporalTarget } from '../../src/temporal/target';
+import { createSopWorker } from '../../src/worker/create-worker';
+
+/** The dev server the global setup started (its ports are in the environment). */
+export function testTarget(): TemporalTarget {
+  return resolveTemporalTarget(process.env);
+}
+
+export interface TemporalTestContext {
+  client: Client;
+  connection: NativeConnection;
+  target: TemporalTarget;
+  close(): Promise<void>;
+}
+
+export async function connectForTest(target: TemporalTarget = testTarget()): Promise<TemporalTestContext> {
+  const { client } = await connectClient({ target, startDevServer: false });
+  const { connection } = await connectWorkerConnection({ target, startDevServer: false });
+  return {
+    client,
+    connection,
+    target,
+    close: async () => {
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
+
+/** Runs `fn` while a worker polls a task queue of its own, so tests never see each other's tasks. */
+export async function withWorker<T>(
+  ctx: TemporalTestContext,
+  fn: (taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = `test-${randomUUID()}`;
+  const worker = await createSopWorker({ connection: ctx.connection, target: ctx.target, taskQueue });
+  return worker.runUntil(fn(taskQueue));
+}
+
+/** Visibility is eventually consistent: poll until `check` passes or the deadline is reached. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { temporalDir } from '../../src/temporal/package-paths';
+import { resolveTemporalTarget } from '../../src/temporal/target';
+import { createTestDevServer, type TestDevServer } from '../support/dev-server';
+import { connectForTest, withWorker } from '../support/temporal';
+
+// A dev server of its own, so restarting it cannot disturb the suite's shared one.
+let server: TestDevServer;
+beforeAll(async () => {
+  server = await createTestDevServer();
+  await server.start();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+test('starting when one is already running is a no-op that keeps the same server process', async () => {
+  const pid = server.pid();
+  const output = await server.start();
+  expect(output).toContain(`already running at ${server.address}`);
+  expect(server.pid()).toBe(pid);
+});
+
+test('executions survive a dev server restart (persistent database)', async () => {
+  const target = resolveTemporalTarget({ ...server.env });
+  const workflowId = `smoke/persist-${randomUUID()}`;
+  let ctx = await connectForTest(target);
+  try {
+    await withWorker(ctx, async (taskQueue) => {
+      const handle = await ctx.client.workflow.start('smokeWorkflow', {
+        workflowId,
+        taskQueue,
+        args: ['kept'],
+      });
+      await handle.result();
+    });
+  } finally {
+    await ctx.close();
+  }
+
+  const oldPid = server.pid();
+  await server.stop();
+  await server.start();
+  expect(server.pid()).not.toBe(oldPid);
+
+  ctx = await connectForTest(target);
+  try {
+    const handle = ctx.client.workflow.getHandle(workflowId);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect(await handle.result()).toMatchObject({ echoed: 'kept' });
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('a second build reuses the built binary and needs no Go toolchain', async () => {
+  const started = Date.now();
+  const result = await execa('bash', [path.join(temporalDir, 'build.sh')], {
+    env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME },
+    extendEnv: false,
+    stdin: 'ignore',
+  });
+  expect(result.stdout).toMatch(/temporal CLI \d+\.\d+\.\d+ is up to date/);
+  expect(Date.now() - started).toBeLessThan(5_000);
+});
