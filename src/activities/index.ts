@@ -1,7 +1,14 @@
+import type { AgentRunners } from './agent-runner';
+import { createInterpreterActivities } from './interpreter-activities';
 import * as smoke from './smoke';
 
+export interface ActivityDeps {
+  /** harness adapters by provider (the scripted stand-in in tests) */
+  runners?: AgentRunners;
+}
+
 /** Every activity the worker registers. Plain async functions; the workflow proxies them by name. */
-export function createActivities() {
-  return { ...smoke };
+export function createActivities(deps: ActivityDeps = {}) {
+  return { ...smoke, ...createInterpreterActivities({ runners: deps.runners ?? {} }) };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,5 +1,5 @@
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { type ActivityDeps, createActivities } from '../activities';
 import type { TemporalTarget } from '../temporal/target';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -9,6 +9,7 @@ export interface CreateWorkerOptions {
   /** Overrides the target's task queue (tests use one per suite). */
   taskQueue?: string;
   log?: (line: string) => void;
+  activities?: ActivityDeps;
 }
 
 export async function createSopWorker(options: CreateWorkerOptions): Promise<Worker> {
@@ -17,7 +18,7 @@ export async function createSopWorker(options: CreateWorkerOptions): Promise<Wor
     namespace: options.target.namespace,
     taskQueue: options.taskQueue ?? options.target.taskQueue,
     workflowBundle: await loadWorkflowBundle(options.log),
-    activities: createActivities(),
+    activities: createActivities(options.activities),
     // Harness processes are heavy: a few at a time per worker; more workers scale out.
     maxConcurrentActivityTaskExecutions: Number(process.env.SOP_MAX_CONCURRENT_ACTIVITIES) || 8,
     // In-flight activities get this long to finish (harnesses get SIGTERM via cancellation) on shutdown.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
+import type { ActivityDeps } from '../../src/activities';
 import { connectClient, connectWorkerConnection } from '../../src/temporal/connect';
 import { resolveTemporalTarget, type TemporalTarget } from '../../src/temporal/target';
 import { createSopWorker } from '../../src/worker/create-worker';
@@ -35,9 +36,15 @@ export async function connectForTest(target: TemporalTarget = testTarget()): Pro
 export async function withWorker<T>(
   ctx: TemporalTestContext,
   fn: (taskQueue: string) => Promise<T>,
+  activities?: ActivityDeps,
 ): Promise<T> {
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await createSopWorker({ connection: ctx.connection, target: ctx.target, taskQueue });
+  const worker = await createSopWorker({
+    connection: ctx.connection,
+    target: ctx.target,
+    taskQueue,
+    activities,
+  });
   return worker.runUntil(fn(taskQueue));
 }
 

@@ -1,0 +1,47 @@
+import type { JsonSchema, Provider, RoleSpec } from '../workflows/plan';
+import type { AgentStepRequest, Usage } from './contract';
+
+/** One harness execution as the runtime hands it to a runner (a harness adapter, or a test stand-in). */
+export interface AgentExecution {
+  request: AgentStepRequest;
+  spec: RoleSpec;
+  /** the full prompt: the step's prompt plus the generated step contract */
+  prompt: string;
+  /** JSON Schema of the structured outcome (route + payload) */
+  outcomeSchema: JsonSchema;
+  workspace: string;
+  /** absolute folder for this execution's files (prompt, transcript, evidence) */
+  executionDir: string;
+  /** absolute path the runner writes the harness transcript to */
+  transcriptPath: string;
+  signal: AbortSignal;
+  heartbeat(details?: unknown): void;
+}
+
+export interface AgentRunResult {
+  outcome?: { route: string; payload: unknown };
+  outcomeError?: string;
+  usage: Usage;
+  sessionId?: string;
+  /** denials the harness reported, and anything else the runner found against the policy */
+  violations?: string[];
+  /** effective configuration (argv, settings) with secrets redacted, for the evidence file */
+  effectiveConfig?: unknown;
+}
+
+export interface AgentRunner {
+  run(execution: AgentExecution): Promise<AgentRunResult>;
+}
+
+/** Thrown by a runner when the provider refuses until a known time (HTTP 429 with a reset). */
+export class RateLimitError extends Error {
+  constructor(
+    message: string,
+    readonly resetAtMs: number,
+  ) {
+    super(message);
+    this.name = 'RateLimitError';
+  }
+}
+
+export type AgentRunners = Partial<Record<Provider, AgentRunner>>;

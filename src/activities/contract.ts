@@ -1,0 +1,124 @@
+// What crosses between the interpreter workflow and its activities. Everything here is small: paths,
+// sizes, hashes, outcomes and counters — transcripts and artifacts stay in the run folder.
+
+import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from '../workflows/plan';
+
+export type Role = 'agent' | 'producer' | 'verifier';
+
+export interface WorkItem {
+  id: string;
+  title: string;
+  status: string;
+}
+
+/** Where a run lives: ids, workspace and run folder (both absolute). */
+export interface RunRef {
+  sop: string;
+  taskId: string;
+  workspace: string;
+  /** absolute; `.sop/runs/<sop>/<task>` inside the workspace unless overridden */
+  runFolder: string;
+}
+
+/** Template scope of one agent execution (rendered into the prompt by the activity). */
+export interface PromptContext {
+  input: Record<string, unknown>;
+  params: Record<string, unknown>;
+  item?: WorkItem & { key: string };
+  /** outcomes of steps that ran before, by step name */
+  steps: Record<string, { route: string; payload: unknown }>;
+  step: { name: string; rework: number; attempt: number };
+}
+
+export interface AgentStepRequest {
+  run: RunRef;
+  step: string;
+  role: Role;
+  attempt: number;
+  /** counts every execution of this step (and item), for unique file names in the run folder */
+  execution: number;
+  spec: RoleSpec;
+  /** legal routes (producer: implicit `done`) */
+  routes: RouteSpec[];
+  /** every artifact this role writes or a route of it requires, with its spec */
+  artifacts: ArtifactSpec[];
+  context: PromptContext;
+  /** what the runtime has to say: protocol feedback, verifier findings, answers, injected messages */
+  feedback: string[];
+  timeoutMs: number;
+}
+
+export interface ArtifactReport {
+  name: string;
+  /** workspace-relative, rendered */
+  path: string;
+  exists: boolean;
+  /** written (modified) during this execution */
+  fresh: boolean;
+  valid: boolean;
+  error?: string;
+  sha256?: string;
+  size?: number;
+}
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface AgentStepResult {
+  /** the structured outcome, when the harness produced a parseable one */
+  outcome?: { route: string; payload: unknown };
+  /** why no usable outcome came back (shown to the agent on the next attempt) */
+  outcomeError?: string;
+  artifacts: ArtifactReport[];
+  /** policy violations found after the execution (writes outside allow_write, denials) */
+  violations: string[];
+  usage: Usage;
+  provider: Provider;
+  sessionId?: string;
+  /** run-folder-relative paths of the rendered prompt, transcript and evidence */
+  files: { prompt: string; transcript?: string; evidence?: string };
+  durationMs: number;
+}
+
+export interface CommandStepRequest {
+  run: RunRef;
+  step: string;
+  execution: number;
+  command: string;
+  timeoutMs: number;
+}
+
+export interface CommandStepResult {
+  exitCode: number;
+  timedOut: boolean;
+  /** run-folder-relative file with the full output */
+  outputFile: string;
+  /** last lines of the output, bounded, for the next prompt */
+  tail: string;
+  durationMs: number;
+}
+
+export interface WorklistRequest {
+  run: RunRef;
+  worklist: { from: ArtifactSpec; collection: string; id: string; title: string; status: string };
+}
+
+export interface CompleteItemRequest extends WorklistRequest {
+  itemId: string;
+  status: string;
+}
+
+export interface ValidateAnswerRequest {
+  schema: JsonSchema;
+  answer: unknown;
+}
+
+/** Thrown by the agent activity (as ApplicationFailure type) when the provider says: not before resetAt. */
+export const RATE_LIMITED = 'SopRateLimited';
+export interface RateLimitDetails {
+  resetAtMs: number;
+  message: string;
+}

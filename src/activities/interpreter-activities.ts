@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { activityInfo, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { execa } from 'execa';
+import { type AgentRunners, RateLimitError } from './agent-runner';
+import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
+import {
+  type AgentStepRequest,
+  type AgentStepResult,
+  type CommandStepRequest,
+  type CommandStepResult,
+  type CompleteItemRequest,
+  RATE_LIMITED,
+  type WorkItem,
+  type WorklistRequest,
+} from './contract';
+import { outcomeSchema, renderPrompt } from './prompt';
+import { resolveInWorkspace } from './workspace-paths';
+
+const TAIL_LINES = 40;
+const TAIL_BYTES = 4_096;
+const HEARTBEAT_MS = 10_000;
+
+export interface InterpreterActivityDeps {
+  /** harness adapters by provider; a provider without one fails the step with a clear message */
+  runners: AgentRunners;
+}
+
+/** The interpreter's activities. Plain async functions over files; results carry paths and hashes. */
+export function createInterpreterActivities(deps: InterpreterActivityDeps) {
+  return {
+    async runAgentStep(request: AgentStepRequest): Promise<AgentStepResult> {
+      const started = Date.now();
+      const runner = deps.runners[request.spec.provider];
+      if (!runner) {
+        throw ApplicationFailure.create({
+          type: 'SopConfigError',
+          nonRetryable: true,
+          message: `no harness adapter is configured for provider "${request.spec.provider}" (step ${request.step})`,
+        });
+      }
+      const { workspace, runFolder } = request.run;
+      const runFolderRel = path.relative(workspace, runFolder);
+      const scope = {
+        ...request.context,
+        run: { folder: runFolderRel, sop: request.run.sop, task: request.run.taskId },
+      };
+      const artifacts = resolveOrFail(
+        () => resolveArtifacts(request.artifacts, workspace, scope),
+        request.step,
+      );
+      const executionDir = path.join(runFolder, 'steps', executionFolder(request));
+      fs.mkdirSync(executionDir, { recursive: true });
+      const prompt = renderPrompt(request, scope, artifacts);
+      const promptPath = path.join(executionDir, 'prompt.md');
+      fs.writeFileSync(promptPath, prompt);
+      const transcriptPath = path.join(executionDir, 'transcript.jsonl');
+      const schema = outcomeSchema(
+        request.role === 'producer' ? ['done'] : request.routes.map((r) => r.name),
+      );
+
+      const context = Context.current();
+      const beat = setInterval(
+        () => context.heartbeat({ step: request.step, role: request.role }),
+        HEARTBEAT_MS,
+      );
+      let run: Awaited<ReturnType<typeof runner.run>>;
+      try {
+        run = await runner.run({
+          request,
+          spec: request.spec,
+          prompt,
+          outcomeSchema: schema,
+          workspace,
+          executionDir,
+          transcriptPath,
+          signal: context.cancellationSignal,
+          heartbeat: (details) => context.heartbeat(details),
+        });
+      } catch (err) {
+        if (err instanceof RateLimitError) {
+          throw ApplicationFailure.create({
+            type: RATE_LIMITED,
+            nonRetryable: true,
+            message: err.message,
+            details: [{ resetAtMs: err.resetAtMs, message: err.message }],
+          });
+        }
+        throw err;
+      } finally {
+        clearInterval(beat);
+      }
+
+      const reports = inspectArtifacts(artifacts);
+      const evidencePath = path.join(executionDir, 'evidence.json');
+      const result: AgentStepResult = {
+        outcome: run.outcome,
+        outcomeError: run.outcomeError,
+        artifacts: reports,
+        violations: run.violations ?? [],
+        usage: run.usage,
+        provider: request.spec.provider,
+        sessionId: run.sessionId,
+        files: {
+          prompt: path.relative(runFolder, promptPath),
+          transcript: fs.existsSync(transcriptPath) ? path.relative(runFolder, transcriptPath) : undefined,
+          evidence: path.relative(runFolder, evidencePath),
+        },
+        durationMs: Date.now() - started,
+      };
+      fs.writeFileSync(
+        evidencePath,
+        `${JSON.stringify(
+          {
+            sop: request.run.sop,
+            task: request.run.taskId,
+            step: request.step,
+            item: request.context.item?.id,
+            role: request.role,
+            attempt: request.attempt,
+            activityAttempt: activityInfo().attempt,
+            startedAt: new Date(started).toISOString(),
+            durationMs: result.durationMs,
+            promptSha256: createHash('sha256').update(prompt).digest('hex'),
+            provider: request.spec.provider,
+            model: request.spec.model ?? null,
+            requestedPolicy: request.spec.policy,
+            effectiveConfig: run.effectiveConfig ?? null,
+            outcome: run.outcome ?? null,
+            outcomeError: run.outcomeError ?? null,
+            artifacts: reports,
+            violations: result.violations,
+            usage: run.usage,
+            sessionId: run.sessionId ?? null,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+      return result;
+    },
+
+    async runCommandStep(request: CommandStepRequest): Promise<CommandStepResult> {
+      const started = Date.now();
+      const outputFile = path.join(
+        request.run.runFolder,
+        'steps',
+        `${request.step}`,
+        `${request.execution}-command.log`,
+      );
+      ensureParentDir(outputFile);
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), HEARTBEAT_MS);
+      try {
+        const result = await execa(request.command, {
+          shell: true,
+          cwd: request.run.workspace,
+          all: true,
+          reject: false,
+          stdin: 'ignore',
+          timeout: request.timeoutMs,
+          cancelSignal: context.cancellationSignal,
+          maxBuffer: 64 * 1024 * 1024,
+        });
+        const output = result.all ?? '';
+        fs.writeFileSync(outputFile, output);
+        return {
+          exitCode: result.exitCode ?? (result.timedOut ? 124 : 1),
+          timedOut: Boolean(result.timedOut),
+          outputFile: path.relative(request.run.runFolder, outputFile),
+          tail: tail(output),
+          durationMs: Date.now() - started,
+        };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
+    async loadWorklist(request: WorklistRequest): Promise<WorkItem[]> {
+      return readWorklist(request).list.map((entry) => toItem(entry, request));
+    },
+
+    async completeWorklistItem(request: CompleteItemRequest): Promise<WorkItem[]> {
+      const { file, document, list } = readWorklist(request);
+      const { id, status } = request.worklist;
+      const entry = list.find((e) => String(e[id]) === request.itemId);
+      if (!entry) {
+        throw ApplicationFailure.create({
+          type: 'SopWorklistError',
+          nonRetryable: true,
+          message: `worklist ${request.worklist.from.name}: item ${request.itemId} is no longer in ${request.worklist.from.path}`,
+        });
+      }
+      entry[status] = request.status;
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, `${JSON.stringify(document, null, 2)}\n`);
+      fs.renameSync(tmp, file);
+      return list.map((e) => toItem(e, request));
+    },
+  };
+}
+
+export type InterpreterActivities = ReturnType<typeof createInterpreterActivities>;
+
+function executionFolder(request: AgentStepRequest): string {
+  const item = request.context.item ? `${safeName(request.context.item.id)}/` : '';
+  return `${request.step}/${item}${String(request.execution).padStart(4, '0')}-${request.role}-a${request.attempt}`;
+}
+
+function safeName(value: string): string {
+  return value.replace(/[^\w.-]+/g, '_').slice(0, 80);
+}
+
+function resolveOrFail<T>(fn: () => T, step: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: 'SopConfigError',
+      nonRetryable: true,
+      message: `step ${step}: ${(err as Error).message}`,
+    });
+  }
+}
+
+function readWorklist(request: WorklistRequest): {
+  file: string;
+  document: unknown;
+  list: Array<Record<string, unknown>>;
+} {
+  const { from, collection } = request.worklist;
+  const where = `worklist source ${from.name} (${from.path})`;
+  const problem = (message: string) =>
+    ApplicationFailure.create({
+      type: 'SopWorklistError',
+      nonRetryable: true,
+      message: `${where}: ${message}`,
+    });
+  const runFolderRel = path.relative(request.run.workspace, request.run.runFolder);
+  let file: string;
+  try {
+    const relative = from.path.replace(/\{\{\s*run\.folder\s*\}\}/g, runFolderRel);
+    file = resolveInWorkspace(request.run.workspace, relative);
+  } catch (err) {
+    throw problem((err as Error).message);
+  }
+  if (!fs.existsSync(file)) throw problem('the file does not exist (the step that writes it has not run?)');
+  let document: unknown;
+  try {
+    document = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw problem(`not valid JSON: ${(err as Error).message}`);
+  }
+  const list = (document as Record<string, unknown> | null)?.[collection];
+  if (!Array.isArray(list)) throw problem(`"${collection}" is not an array`);
+  for (const [index, entry] of list.entries()) {
+    if (
+      !entry ||
+      typeof entry !== 'object' ||
+      (entry as Record<string, unknown>)[request.worklist.id] === undefined
+    ) {
+      throw problem(`${collection}[${index}] has no "${request.worklist.id}"`);
+    }
+  }
+  return { file, document, list: list as Array<Record<string, unknown>> };
+}
+
+function toItem(entry: Record<string, unknown>, request: WorklistRequest): WorkItem {
+  const { id, title, status } = request.worklist;
+  return {
+    id: String(entry[id]),
+    title: String(entry[title] ?? entry[id]),
+    status: String(entry[status] ?? 'pending'),
+  };
+}
+
+function tail(output: string): string {
+  const lines = output.split('\n').slice(-TAIL_LINES).join('\n');
+  return lines.length > TAIL_BYTES ? lines.slice(-TAIL_BYTES) : lines;
+}

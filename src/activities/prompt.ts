@@ -1,0 +1,59 @@
+import type { JsonSchema } from '../workflows/plan';
+import { renderText } from '../workflows/render-text';
+import type { ResolvedArtifact } from './artifacts';
+import type { AgentStepRequest } from './contract';
+
+/** The structured outcome every agent returns: strict-mode friendly (Codex requires every key). */
+export function outcomeSchema(routes: string[]): JsonSchema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['route', 'summary', 'details'],
+    properties: {
+      route: { type: 'string', enum: routes },
+      summary: { type: 'string', description: 'one line: what you did or found' },
+      details: {
+        type: 'string',
+        description: 'findings, reasons, or notes for the next step (may be empty)',
+      },
+    },
+  };
+}
+
+/** The step's prompt followed by the generated step contract (what the runtime will check). */
+export function renderPrompt(
+  request: AgentStepRequest,
+  scope: Record<string, unknown>,
+  artifacts: ResolvedArtifact[],
+): string {
+  const body = renderText(request.spec.prompt, scope).trim();
+  const writes = artifacts.filter((a) => request.spec.writes.includes(a.spec.name));
+  const lines = [
+    body,
+    '',
+    '---',
+    `## Step contract (SOP ${request.run.sop}, step ${request.step}, ${request.role}, attempt ${request.attempt})`,
+  ];
+  if (request.context.item)
+    lines.push(`Work item: ${request.context.item.id} — ${request.context.item.title}`);
+  if (writes.length) {
+    lines.push('', 'Files you must write (the runtime checks they exist, are valid, and were written now):');
+    for (const a of writes)
+      lines.push(`- \`${a.relative}\` (${a.spec.kind}${a.spec.schema ? ', must match its schema' : ''})`);
+  }
+  const policy = request.spec.policy;
+  if (policy.allow_write?.length) lines.push('', `You may change only: ${policy.allow_write.join(', ')}`);
+  if (policy.sandbox === 'read-only')
+    lines.push('', 'This step is read-only: do not modify files outside the ones listed above.');
+  if (request.role !== 'producer') {
+    lines.push('', 'Finish with a structured outcome whose `route` is one of:');
+    for (const route of request.routes) {
+      const needs = route.requires.length ? ` (requires: ${route.requires.join(', ')})` : '';
+      lines.push(`- \`${route.name}\`${needs}`);
+    }
+  } else {
+    lines.push('', 'Finish with a structured outcome with route `done` once the files above are written.');
+  }
+  if (request.feedback.length) lines.push('', '## From the runtime', ...request.feedback);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,51 @@
+// Messages a run understands. Shared by the workflow (handlers) and the client (senders).
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Usage } from '../activities/contract';
+import type { JsonSchema } from './plan';
+
+export interface AnswerInput {
+  /** the id of the pending request (from the status query); optional when only one can be pending */
+  requestId?: string;
+  value: unknown;
+}
+
+export interface PendingInput {
+  requestId: string;
+  step: string;
+  item?: string;
+  question: string;
+  schema: JsonSchema;
+}
+
+export type RunStatus = 'running' | 'waiting_input' | 'completed' | 'failed' | 'cancelled';
+
+export interface RouteTaken {
+  step: string;
+  item?: string;
+  route: string;
+  target: string;
+}
+
+export interface RunStatusView {
+  sop: string;
+  taskId: string;
+  bundleHash: string;
+  status: RunStatus;
+  /** steps running right now (several in a DAG or with worklist concurrency) */
+  active: Array<{ step: string; item?: string; role?: string; attempt?: number }>;
+  worklists: Record<string, { done: number; total: number }>;
+  routesTaken: RouteTaken[];
+  /** how many routes were taken in all (routesTaken keeps the most recent ones) */
+  routesTakenCount: number;
+  pendingInput?: PendingInput;
+  usage: Usage & { agentRuns: number };
+  failure?: string;
+}
+
+/** Answer a pending request; rejected synchronously (nothing recorded) when it does not fit the schema. */
+export const answerUpdate = defineUpdate<{ accepted: true }, [AnswerInput]>('answer');
+/** Fire-and-forget twin of `answer` for senders that cannot wait (web hooks, the Web UI). */
+export const answerSignal = defineSignal<[AnswerInput]>('submitAnswer');
+/** Text injected into the next agent prompt of the run. */
+export const messageSignal = defineSignal<[string]>('message');
+export const statusQuery = defineQuery<RunStatusView>('status');

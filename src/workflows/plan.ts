@@ -1,0 +1,118 @@
+// The execution plan: the part of a compiled SOP bundle that the interpreter workflow reads. Plain data
+// and plain types only (no zod, no node modules): it travels in the workflow input and is read by
+// deterministic code. The compiler derives it from a bundle (src/sop), so a run is pinned to the plan
+// it started with.
+
+import type { Policy } from '../policies/model';
+
+export type JsonSchema = Record<string, unknown>;
+
+export type RouteTarget =
+  | { kind: 'step'; step: string }
+  | { kind: 'finish' }
+  | { kind: 'fail'; reason?: string }
+  /** worklist: mark the current item done, move to the next; `exhausted` when none is left */
+  | { kind: 'advance'; exhausted: RouteTarget }
+  | { kind: 'request_input'; request: InputRequestSpec };
+
+export interface RouteSpec {
+  name: string;
+  target: RouteTarget;
+  /** artifacts that must exist, be valid, and be written by this attempt when this route is taken */
+  requires: string[];
+}
+
+export interface InputRequestSpec {
+  /** a template: may use {{ step.rework }}, {{ item.title }}, ... */
+  question: string;
+  /** JSON Schema of the answer */
+  schema: JsonSchema;
+  timeoutMs?: number;
+  onTimeout?: RouteTarget;
+}
+
+export type Provider = 'codex' | 'claude';
+
+export interface RoleSpec {
+  /** prompt template text (from the bundle) and the file it came from */
+  prompt: string;
+  promptFile: string;
+  /** artifacts this role is expected to write */
+  writes: string[];
+  policy: Policy;
+  provider: Provider;
+  model?: string;
+  effort?: string;
+}
+
+export interface CommandSpec {
+  /** shell command run in the workspace; a template */
+  run: string;
+  timeoutMs: number;
+}
+
+export interface StepSpec {
+  name: string;
+  kind: 'agent' | 'produce_verify' | 'command' | 'input';
+  title?: string;
+  /** DAG dependencies: this step starts when all of them are done */
+  after: string[];
+  forEach?: { worklist: string; concurrency: number };
+  /** kind agent: the one role; produce_verify: producer + verifier */
+  agent?: RoleSpec;
+  producer?: RoleSpec;
+  verifier?: RoleSpec;
+  command?: CommandSpec;
+  /** kind input: what to ask */
+  input?: InputRequestSpec;
+  /**
+   * Legal outcomes. Agent/verifier: the route the outcome names. Command: `passed` (exit 0) / `failed`.
+   * Input: `answered` (and `timed_out` via input.onTimeout).
+   */
+  routes: RouteSpec[];
+  maxRework: number;
+  onReworkExhausted: RouteTarget;
+  /** agent-protocol failures (bad outcome, illegal route, missing/stale artifact) tolerated per run of a role */
+  maxAttempts: number;
+  onFailure: RouteTarget;
+  /** per harness execution */
+  timeoutMs: number;
+}
+
+export interface ArtifactSpec {
+  name: string;
+  kind: 'json' | 'md' | 'text' | 'raw';
+  /** workspace-relative path template, e.g. `{{ run.folder }}/items/{{ item.key }}/review.md` */
+  path: string;
+  required: boolean;
+  schema?: JsonSchema;
+}
+
+export interface WorklistSpec {
+  name: string;
+  /** the JSON artifact holding the items */
+  from: string;
+  collection: string;
+  id: string;
+  title: string;
+  status: string;
+}
+
+export interface Budgets {
+  maxUsd?: number;
+  maxTokens?: number;
+  maxAgentRuns?: number;
+  /** wall clock of the whole run */
+  maxWallClockMs?: number;
+}
+
+export interface ExecutionPlan {
+  sop: string;
+  title?: string;
+  bundleHash: string;
+  /** in declaration order; the first step without `after` is where a route-driven SOP starts */
+  steps: StepSpec[];
+  artifacts: ArtifactSpec[];
+  worklists: WorklistSpec[];
+  budgets: Budgets;
+}

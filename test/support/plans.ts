@@ -1,0 +1,58 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execaSync } from 'execa';
+import type { RunRef } from '../../src/activities/contract';
+import type { RunInput } from '../../src/workflows/interpreter';
+import type { ExecutionPlan, RoleSpec, RouteSpec, RouteTarget, StepSpec } from '../../src/workflows/plan';
+
+export const to = (step: string): RouteTarget => ({ kind: 'step', step });
+export const finish: RouteTarget = { kind: 'finish' };
+export const failTarget = (reason?: string): RouteTarget => ({ kind: 'fail', reason });
+
+export function route(name: string, target: RouteTarget, requires: string[] = []): RouteSpec {
+  return { name, target, requires };
+}
+
+export function role(prompt: string, writes: string[] = []): RoleSpec {
+  return {
+    prompt,
+    promptFile: 'prompts/test.md',
+    writes,
+    policy: { sandbox: 'workspace-write' },
+    provider: 'codex',
+  };
+}
+
+export function step(name: string, fields: Partial<StepSpec>): StepSpec {
+  return {
+    name,
+    kind: 'agent',
+    after: [],
+    routes: [],
+    maxRework: 3,
+    onReworkExhausted: failTarget('rework exhausted'),
+    maxAttempts: 3,
+    onFailure: failTarget(),
+    timeoutMs: 60_000,
+    ...fields,
+  };
+}
+
+export function plan(sop: string, steps: StepSpec[], extra: Partial<ExecutionPlan> = {}): ExecutionPlan {
+  return { sop, bundleHash: `test-${sop}`, steps, artifacts: [], worklists: [], budgets: {}, ...extra };
+}
+
+/** A real git repository in a temp dir, with a run folder inside it. */
+export function makeWorkspace(sop: string, taskId: string): RunRef {
+  const workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-ws-')));
+  execaSync('git', ['init', '-q'], { cwd: workspace });
+  fs.writeFileSync(path.join(workspace, 'README.md'), '# sample\n');
+  const runFolder = path.join(workspace, '.sop', 'runs', sop, taskId);
+  fs.mkdirSync(runFolder, { recursive: true });
+  return { sop, taskId, workspace, runFolder };
+}
+
+export function runInput(p: ExecutionPlan, run: RunRef, extra: Partial<RunInput> = {}): RunInput {
+  return { plan: p, run, input: { request: 'test request' }, params: {}, ...extra };
+}

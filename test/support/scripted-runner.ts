@@ -1,0 +1,116 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AgentExecution, AgentRunner, AgentRunResult } from '../../src/activities/agent-runner';
+import { renderText } from '../../src/workflows/render-text';
+
+/** What the stand-in "agent" does in one execution. */
+export interface ScriptedTurn {
+  /** files to write, workspace-relative (templates allowed: {{ run.folder }}, {{ item.id }}) */
+  write?: Record<string, string | object>;
+  route?: string;
+  summary?: string;
+  details?: string;
+  /** simulate a harness that returned no usable outcome */
+  outcomeError?: string;
+  costUsd?: number;
+  tokens?: number;
+  delayMs?: number;
+  violations?: string[];
+}
+
+export interface RecordedCall {
+  key: string;
+  step: string;
+  role: string;
+  item?: string;
+  attempt: number;
+  prompt: string;
+  startedAt: number;
+  endedAt: number;
+  aborted: boolean;
+}
+
+/**
+ * The scripted stand-in for a harness (issue 4 tests the interpreter with it; the real Codex and Claude
+ * adapters replace it). Turns are looked up by `step/role` or `step/item/role`, consumed in order; a
+ * function computes a turn from the call. It writes real files in the workspace, so the runtime's artifact
+ * checks are the real ones.
+ */
+export class ScriptedRunner implements AgentRunner {
+  readonly calls: RecordedCall[] = [];
+  private readonly cursor = new Map<string, number>();
+
+  constructor(
+    private readonly script: Record<string, ScriptedTurn[] | ((call: RecordedCall) => ScriptedTurn)>,
+  ) {}
+
+  async run(execution: AgentExecution): Promise<AgentRunResult> {
+    const { request } = execution;
+    const item = request.context.item?.id;
+    const keys = [
+      item ? `${request.step}/${item}/${request.role}` : undefined,
+      `${request.step}/${request.role}`,
+    ];
+    const key = keys.find((k) => k && this.script[k]) ?? keys[1]!;
+    const call: RecordedCall = {
+      key,
+      step: request.step,
+      role: request.role,
+      item,
+      attempt: request.attempt,
+      prompt: execution.prompt,
+      startedAt: Date.now(),
+      endedAt: 0,
+      aborted: false,
+    };
+    this.calls.push(call);
+    const entry = this.script[key];
+    if (!entry) throw new Error(`scripted runner: no script for ${key}`);
+    let turn: ScriptedTurn;
+    if (typeof entry === 'function') turn = entry(call);
+    else {
+      const index = this.cursor.get(key) ?? 0;
+      this.cursor.set(key, index + 1);
+      turn = entry[Math.min(index, entry.length - 1)];
+    }
+    if (turn.delayMs) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, turn.delayMs);
+        execution.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          call.aborted = true;
+          resolve();
+        });
+      });
+      if (call.aborted) throw new Error('aborted');
+    }
+    const scope = {
+      run: { folder: path.relative(execution.workspace, request.run.runFolder) },
+      item: request.context.item,
+    };
+    for (const [file, content] of Object.entries(turn.write ?? {})) {
+      const target = path.join(execution.workspace, renderText(file, scope));
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
+    }
+    fs.writeFileSync(execution.transcriptPath, `${JSON.stringify({ scripted: key, turn })}\n`);
+    call.endedAt = Date.now();
+    const tokens = turn.tokens ?? 100;
+    return {
+      outcome: turn.outcomeError
+        ? undefined
+        : {
+            route: turn.route ?? 'done',
+            payload: { summary: turn.summary ?? '', details: turn.details ?? '' },
+          },
+      outcomeError: turn.outcomeError,
+      usage: { inputTokens: tokens, outputTokens: tokens / 10, costUsd: turn.costUsd ?? 0.01 },
+      violations: turn.violations,
+      sessionId: `scripted-${this.calls.length}`,
+    };
+  }
+
+  prompts(key: string): string[] {
+    return this.calls.filter((c) => c.key === key).map((c) => c.prompt);
+  }
+}

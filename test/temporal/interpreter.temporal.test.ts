@@ -1,0 +1,455 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunInput, RunResult } from '../../src/workflows/interpreter';
+import { answerUpdate, messageSignal, statusQuery } from '../../src/workflows/messages';
+import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/workflows/plan';
+import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
+import { ScriptedRunner } from '../support/scripted-runner';
+import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
+
+let ctx: TemporalTestContext;
+beforeAll(async () => {
+  ctx = await connectForTest();
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+function start(taskQueue: string, input: RunInput) {
+  return ctx.client.workflow.start(input.plan.sop, {
+    workflowId: `${input.plan.sop}/${input.run.taskId}`,
+    taskQueue,
+    args: [input],
+  });
+}
+
+async function runToEnd(p: ExecutionPlan, runner: ScriptedRunner, extra: Partial<RunInput> = {}) {
+  const run = makeWorkspace(p.sop, randomUUID());
+  const input = runInput(p, run, extra);
+  return withWorker(
+    ctx,
+    async (taskQueue) => {
+      const handle = await start(taskQueue, input);
+      try {
+        return { run, handle, result: (await handle.result()) as RunResult, error: undefined };
+      } catch (error) {
+        return { run, handle, result: undefined, error: error as Error & { cause?: Error } };
+      }
+    },
+    { runners: { codex: runner } },
+  );
+}
+
+const work: ArtifactSpec = {
+  name: 'work',
+  kind: 'json',
+  path: '{{ run.folder }}/work.json',
+  required: true,
+  schema: { type: 'object', required: ['items'], properties: { items: { type: 'array' } } },
+};
+const review: ArtifactSpec = {
+  name: 'review',
+  kind: 'md',
+  path: '{{ run.folder }}/review.md',
+  required: false,
+};
+
+test('an agent step accepted on the first try finishes the run under the SOP name as workflow type', async () => {
+  const runner = new ScriptedRunner({
+    implement: [],
+    'implement/agent': [{ route: 'done', summary: 'implemented' }],
+  });
+  const p = plan('single', [
+    step('implement', { agent: role('Implement {{ input.request }}.'), routes: [route('done', finish)] }),
+  ]);
+  const { result, handle } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  expect(result?.routesTaken).toEqual([{ step: 'implement', route: 'done', target: 'finish' }]);
+  expect((await handle.describe()).type).toBe('single');
+  const [prompt] = runner.prompts('implement/agent');
+  expect(prompt).toContain('Implement test request.');
+  expect(prompt).toContain('`done`');
+});
+
+test('produce/verify: reworked twice with the verifier findings, then accepted', async () => {
+  const runner = new ScriptedRunner({
+    'plan/producer': [{ write: { '{{ run.folder }}/work.json': { items: [] } } }],
+    'plan/verifier': [
+      { route: 'needs_rework', details: 'item 1 is vague', write: { '{{ run.folder }}/review.md': 'vague' } },
+      {
+        route: 'needs_rework',
+        details: 'no tests planned',
+        write: { '{{ run.folder }}/review.md': 'tests?' },
+      },
+      { route: 'accepted', write: { '{{ run.folder }}/review.md': 'ok' } },
+    ],
+  });
+  const p = plan(
+    'pv',
+    [
+      step('plan', {
+        kind: 'produce_verify',
+        producer: role('Plan it.', ['work']),
+        verifier: role('Review the plan.', ['review']),
+        routes: [
+          route('accepted', finish, ['work', 'review']),
+          route('needs_rework', to('plan'), ['review']),
+        ],
+      }),
+    ],
+    { artifacts: [work, review] },
+  );
+  const { result } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  const producerPrompts = runner.prompts('plan/producer');
+  expect(producerPrompts).toHaveLength(3);
+  expect(producerPrompts[0]).not.toContain('sent the work back');
+  expect(producerPrompts[1]).toContain('rework 1 of 3');
+  expect(producerPrompts[1]).toContain('item 1 is vague');
+  expect(producerPrompts[2]).toContain('no tests planned');
+  expect(result?.routesTaken.map((r) => r.route)).toEqual(['needs_rework', 'needs_rework', 'accepted']);
+});
+
+test('an illegal route gets precise feedback and a retry, then succeeds', async () => {
+  const runner = new ScriptedRunner({ 'triage/agent': [{ route: 'maybe' }, { route: 'ok' }] });
+  const p = plan('illegal', [
+    step('triage', { agent: role('Triage.'), routes: [route('ok', finish), route('blocked', failTarget())] }),
+  ]);
+  const { result } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  const prompts = runner.prompts('triage/agent');
+  expect(prompts).toHaveLength(2);
+  expect(prompts[1]).toContain(
+    'route "maybe" is not a legal outcome of this step; choose one of: ok, blocked',
+  );
+});
+
+test('a missing required artifact is retried, then takes the failure path naming the artifact', async () => {
+  const runner = new ScriptedRunner({ 'plan/agent': [{ route: 'planned' }] });
+  const p = plan(
+    'missing',
+    [
+      step('plan', {
+        agent: role('Plan.', ['work']),
+        maxAttempts: 2,
+        routes: [route('planned', finish, ['work'])],
+      }),
+    ],
+    { artifacts: [work] },
+  );
+  const { error } = await runToEnd(p, runner);
+  expect(runner.calls).toHaveLength(2);
+  expect(runner.calls[1].prompt).toContain('required artifact "work"');
+  expect(error?.cause?.message).toMatch(
+    /^plan: agent failed 2 attempt\(s\): required artifact "work" \(.*work\.json\) was not written/,
+  );
+});
+
+test('an artifact left over from an earlier attempt is rejected as stale', async () => {
+  const runner = new ScriptedRunner({
+    'plan/agent': [
+      { route: 'bogus', write: { '{{ run.folder }}/work.json': { items: [] } } },
+      { route: 'planned' }, // does not write work.json again
+      { route: 'planned', write: { '{{ run.folder }}/work.json': { items: [1] } } },
+    ],
+  });
+  const p = plan(
+    'stale',
+    [step('plan', { agent: role('Plan.', ['work']), routes: [route('planned', finish, ['work'])] })],
+    {
+      artifacts: [work],
+    },
+  );
+  const { result } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  expect(runner.calls).toHaveLength(3);
+  expect(runner.calls[2].prompt).toContain('was not written by this attempt');
+});
+
+test('an artifact that fails its JSON schema is an agent-protocol failure with the schema error', async () => {
+  const runner = new ScriptedRunner({
+    'plan/agent': [
+      { route: 'planned', write: { '{{ run.folder }}/work.json': { tasks: [] } } },
+      { route: 'planned', write: { '{{ run.folder }}/work.json': { items: [] } } },
+    ],
+  });
+  const p = plan(
+    'schema',
+    [step('plan', { agent: role('Plan.', ['work']), routes: [route('planned', finish, ['work'])] })],
+    {
+      artifacts: [work],
+    },
+  );
+  const { result } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  expect(runner.calls[1].prompt).toMatch(/required artifact "work" .* is invalid: .*items/);
+});
+
+const items: WorklistSpec = {
+  name: 'items',
+  from: 'work',
+  collection: 'items',
+  id: 'id',
+  title: 'title',
+  status: 'status',
+};
+const workWithItems = (n: number) => ({
+  items: Array.from({ length: n }, (_, i) => ({
+    id: `item-${i + 1}`,
+    title: `Item ${i + 1}`,
+    status: 'pending',
+  })),
+});
+
+function worklistPlan(sop: string, n: number, concurrency: number, delayMs = 0) {
+  const runner = new ScriptedRunner({
+    'plan/agent': [{ route: 'planned', write: { '{{ run.folder }}/work.json': workWithItems(n) } }],
+    'implement/agent': [{ route: 'done', delayMs }],
+  });
+  const p = plan(
+    sop,
+    [
+      step('plan', { agent: role('Plan.', ['work']), routes: [route('planned', to('implement'), ['work'])] }),
+      step('implement', {
+        agent: role('Implement {{ item.title }}.'),
+        forEach: { worklist: 'items', concurrency },
+        routes: [route('done', { kind: 'advance', exhausted: finish })],
+      }),
+    ],
+    { artifacts: [work], worklists: [items] },
+  );
+  return { runner, p };
+}
+
+test('a worklist of 3 items runs in order and writes each item status back', async () => {
+  const { runner, p } = worklistPlan('wl', 3, 1);
+  const { result, run } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  const implemented = runner.calls.filter((c) => c.step === 'implement');
+  expect(implemented.map((c) => c.item)).toEqual(['item-1', 'item-2', 'item-3']);
+  expect(implemented[1].prompt).toContain('Implement Item 2.');
+  const written = JSON.parse(fs.readFileSync(path.join(run.runFolder, 'work.json'), 'utf8'));
+  expect(written.items.map((i: { status: string }) => i.status)).toEqual(['done', 'done', 'done']);
+});
+
+test('a worklist with concurrency 2 runs two items at once, never three', async () => {
+  const { runner, p } = worklistPlan('wlc', 4, 2, 400);
+  const { result } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  const calls = runner.calls.filter((c) => c.step === 'implement');
+  const overlapAt = (t: number) => calls.filter((c) => c.startedAt <= t && t < c.endedAt).length;
+  const peak = Math.max(...calls.map((c) => overlapAt(c.startedAt)));
+  expect(peak).toBe(2);
+});
+
+test('a DAG runs its two independent branches at the same time and joins them', async () => {
+  const runner = new ScriptedRunner({
+    'diagnose/agent': [{ route: 'done', summary: 'diagnosis: churn' }],
+    'segment/agent': [{ route: 'done', delayMs: 500 }],
+    'channels/agent': [{ route: 'done', delayMs: 500 }],
+    'messaging/agent': [{ route: 'done' }],
+  });
+  const done = [route('done', finish)];
+  const p = plan('dag', [
+    step('diagnose', { agent: role('Diagnose.'), routes: done }),
+    step('segment', { agent: role('Segment.'), after: ['diagnose'], routes: done }),
+    step('channels', { agent: role('Channels.'), after: ['diagnose'], routes: done }),
+    step('messaging', {
+      agent: role('Messaging using {{ steps.segment.route }}.'),
+      after: ['segment', 'channels'],
+      routes: done,
+    }),
+  ]);
+  const { result } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  const [segment] = runner.calls.filter((c) => c.step === 'segment');
+  const [channels] = runner.calls.filter((c) => c.step === 'channels');
+  const [messaging] = runner.calls.filter((c) => c.step === 'messaging');
+  expect(segment.startedAt).toBeLessThan(channels.endedAt);
+  expect(channels.startedAt).toBeLessThan(segment.endedAt);
+  expect(messaging.startedAt).toBeGreaterThanOrEqual(Math.max(segment.endedAt, channels.endedAt));
+  expect(messaging.prompt).toContain('Messaging using done.');
+  expect(Object.keys(result?.outputs ?? {}).sort()).toEqual(['channels', 'diagnose', 'messaging', 'segment']);
+});
+
+test('a command step routes on its exit code and hands its output tail to the next prompt', async () => {
+  const runner = new ScriptedRunner({
+    'fix/agent': [{ route: 'fixed', write: { 'fixed.txt': 'yes' } }],
+    'report/agent': [{ route: 'done' }],
+  });
+  const p = plan('cmd', [
+    step('tests', {
+      kind: 'command',
+      command: {
+        run: 'test -f fixed.txt && echo ALL GREEN || (echo "FAIL: fixed.txt missing"; exit 3)',
+        timeoutMs: 10_000,
+      },
+      routes: [route('passed', to('report')), route('failed', to('fix'))],
+    }),
+    step('fix', { agent: role('Fix it.'), routes: [route('fixed', to('tests'))] }),
+    step('report', { agent: role('Report.'), routes: [route('done', finish)] }),
+  ]);
+  const { result } = await runToEnd(p, runner);
+  expect(result?.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual([
+    'tests:failed',
+    'fix:fixed',
+    'tests:passed',
+    'report:done',
+  ]);
+  expect(runner.prompts('fix/agent')[0]).toContain('exited 3');
+  expect(runner.prompts('fix/agent')[0]).toContain('FAIL: fixed.txt missing');
+  expect(runner.prompts('report/agent')[0]).toContain('ALL GREEN');
+});
+
+test('a USD budget stops the run before the next agent step, naming the budget', async () => {
+  const runner = new ScriptedRunner({
+    'a/agent': [{ route: 'next', costUsd: 0.3 }],
+    'b/agent': [{ route: 'next', costUsd: 0.3 }],
+  });
+  const p = plan(
+    'budget',
+    [
+      step('a', { agent: role('A.'), routes: [route('next', to('b'))] }),
+      step('b', { agent: role('B.'), routes: [route('next', to('a'))] }),
+    ],
+    { budgets: { maxUsd: 0.5 } },
+  );
+  const { error } = await runToEnd(p, runner);
+  expect(runner.calls.map((c) => c.step)).toEqual(['a', 'b']);
+  expect(error?.cause?.message).toMatch(
+    /^budget max_usd \(0\.5\) reached: 0\.6000 USD spent before a could start/,
+  );
+});
+
+describe('human input', () => {
+  const answerSchema = {
+    type: 'object',
+    required: ['approve'],
+    properties: { approve: { type: 'boolean' }, guidance: { type: 'string' } },
+    additionalProperties: false,
+  };
+
+  test('rework cap → request input → a wrong answer is rejected synchronously → the right one continues the run', async () => {
+    const runner = new ScriptedRunner({
+      'plan/producer': [{ write: { '{{ run.folder }}/work.json': { items: [] } } }],
+      'plan/verifier': [{ route: 'needs_rework', details: 'still bad' }],
+      'ship/agent': [{ route: 'done' }],
+    });
+    const p = plan(
+      'gate',
+      [
+        step('plan', {
+          kind: 'produce_verify',
+          producer: role('Plan.', ['work']),
+          verifier: role('Review.'),
+          maxRework: 1,
+          onReworkExhausted: {
+            kind: 'request_input',
+            request: {
+              question: 'The plan was rejected {{ step.rework }} times. Approve anyway?',
+              schema: answerSchema,
+            },
+          },
+          routes: [route('accepted', to('ship'), ['work']), route('needs_rework', to('plan'))],
+        }),
+        step('ship', { agent: role('Ship.'), routes: [route('done', finish)] }),
+      ],
+      { artifacts: [work] },
+    );
+    const run = makeWorkspace(p.sop, randomUUID());
+    await withWorker(
+      ctx,
+      async (taskQueue) => {
+        const handle = await start(taskQueue, runInput(p, run));
+        const waiting = await eventually(async () => {
+          const s = await handle.query(statusQuery);
+          return s.status === 'waiting_input' ? s : undefined;
+        });
+        expect(waiting.pendingInput?.question).toBe('The plan was rejected 2 times. Approve anyway?');
+
+        const rejected = await handle
+          .executeUpdate(answerUpdate, { args: [{ value: { approve: 'yes' } }] })
+          .catch((err: Error & { cause?: Error }) => err);
+        expect((rejected as Error & { cause?: Error }).cause?.message).toMatch(
+          /does not fit the requested schema: answer\/approve: Instance type "string" is invalid. Expected "boolean"/,
+        );
+        expect((await handle.query(statusQuery)).status).toBe('waiting_input');
+
+        await handle.executeUpdate(answerUpdate, { args: [{ value: { approve: true } }] });
+        const result = (await handle.result()) as RunResult;
+        expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual([
+          'plan:needs_rework',
+          'plan:needs_rework',
+          'plan:accepted',
+          'ship:done',
+        ]);
+      },
+      { runners: { codex: runner } },
+    );
+  });
+
+  test('an input step waits, is answered, and the answer reaches the next prompt; a message is injected too', async () => {
+    const runner = new ScriptedRunner({ 'apply/agent': [{ route: 'done' }] });
+    const p = plan('ask', [
+      step('ask', {
+        kind: 'input',
+        input: {
+          question: 'Which database?',
+          schema: { type: 'object', required: ['db'], properties: { db: { enum: ['pg', 'mysql'] } } },
+        },
+        routes: [route('answered', to('apply'))],
+      }),
+      step('apply', { agent: role('Use {{ steps.ask.payload.db }}.'), routes: [route('done', finish)] }),
+    ]);
+    const run = makeWorkspace(p.sop, randomUUID());
+    await withWorker(
+      ctx,
+      async (taskQueue) => {
+        const handle = await start(taskQueue, runInput(p, run));
+        await eventually(async () =>
+          (await handle.query(statusQuery)).status === 'waiting_input' ? true : undefined,
+        );
+        await handle.signal(messageSignal, 'Prefer small commits.');
+        await handle.executeUpdate(answerUpdate, { args: [{ value: { db: 'pg' } }] });
+        await handle.result();
+      },
+      { runners: { codex: runner } },
+    );
+    const [prompt] = runner.prompts('apply/agent');
+    expect(prompt).toContain('Use pg.');
+    expect(prompt).toContain('Message from the operator: Prefer small commits.');
+  });
+});
+
+test('cancelling a run mid-step aborts the running harness and ends the run as cancelled', async () => {
+  const runner = new ScriptedRunner({ 'slow/agent': [{ route: 'done', delayMs: 60_000 }] });
+  const p = plan('cancel', [
+    step('slow', { agent: role('Take your time.'), routes: [route('done', finish)] }),
+  ]);
+  const run = makeWorkspace(p.sop, randomUUID());
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const handle = await start(taskQueue, runInput(p, run));
+      await eventually(async () => (runner.calls.length > 0 ? true : undefined));
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      // the activity learns of the cancellation through its heartbeat
+      await eventually(async () => (runner.calls[0].aborted ? true : undefined), 30_000);
+    },
+    { runners: { codex: runner } },
+  );
+});
+
+test('a long worklist continues as new and still completes every item exactly once', async () => {
+  const { runner, p } = worklistPlan('long', 30, 1);
+  const { result, handle } = await runToEnd(p, runner, { options: { continueAsNewAfterEvents: 60 } });
+  expect(result?.status).toBe('completed');
+  const items = runner.calls.filter((c) => c.step === 'implement').map((c) => c.item);
+  expect(items).toHaveLength(30);
+  expect(new Set(items).size).toBe(30);
+  const description = await handle.describe();
+  expect(description.runId).not.toBe(handle.firstExecutionRunId);
+});
