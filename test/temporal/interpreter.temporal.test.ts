@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { RunInput, RunResult } from '../../src/workflows/interpreter';
 import { answerUpdate, messageSignal, statusQuery } from '../../src/workflows/messages';
 import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/workflows/plan';
+import { recordHistory } from '../support/histories';
 import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
@@ -31,11 +32,14 @@ async function runToEnd(p: ExecutionPlan, runner: ScriptedRunner, extra: Partial
     ctx,
     async (taskQueue) => {
       const handle = await start(taskQueue, input);
+      let outcome: { result?: RunResult; error?: Error & { cause?: Error } };
       try {
-        return { run, handle, result: (await handle.result()) as RunResult, error: undefined };
+        outcome = { result: (await handle.result()) as RunResult };
       } catch (error) {
-        return { run, handle, result: undefined, error: error as Error & { cause?: Error } };
+        outcome = { error: error as Error & { cause?: Error } };
       }
+      await recordHistory(handle, p.sop);
+      return { run, handle, ...outcome };
     },
     { runners: { codex: runner } },
   );
@@ -378,6 +382,7 @@ describe('human input', () => {
 
         await handle.executeUpdate(answerUpdate, { args: [{ value: { approve: true } }] });
         const result = (await handle.result()) as RunResult;
+        await recordHistory(handle, 'gate');
         expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual([
           'plan:needs_rework',
           'plan:needs_rework',
@@ -413,6 +418,7 @@ describe('human input', () => {
         await handle.signal(messageSignal, 'Prefer small commits.');
         await handle.executeUpdate(answerUpdate, { args: [{ value: { db: 'pg' } }] });
         await handle.result();
+        await recordHistory(handle, 'ask');
       },
       { runners: { codex: runner } },
     );

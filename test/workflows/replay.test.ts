@@ -1,0 +1,28 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { bundleWorkflows } from '../../src/worker/workflow-bundle';
+import { historiesDir } from '../support/histories';
+
+// Histories recorded from real runs of earlier interpreter versions (npm run record:histories). Each must
+// replay without a determinism error against the workflow code as it is now.
+const files = fs.existsSync(historiesDir)
+  ? fs.readdirSync(historiesDir).filter((f) => f.endsWith('.json'))
+  : [];
+
+test('the corpus of recorded histories is present', () => {
+  expect(files.length).toBeGreaterThanOrEqual(5);
+});
+
+describe('replay of recorded histories', () => {
+  let workflowBundle: Awaited<ReturnType<typeof bundleWorkflows>>;
+  beforeAll(async () => {
+    workflowBundle = await bundleWorkflows();
+  }, 120_000);
+
+  test.each(files)('%s replays deterministically', async (file) => {
+    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8')));
+    await Worker.runReplayHistory({ workflowBundle }, history, file.replace(/\.json$/, ''));
+  });
+});
