@@ -152,7 +152,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       );
       ensureParentDir(outputFile);
       const context = Context.current();
-      const beat = setInterval(() => context.heartbeat(), HEARTBEAT_MS);
+      const beat = setInterval(() => context.heartbeat(), heartbeatEvery());
       try {
         const result = await execa(request.command, {
           shell: true,
@@ -203,6 +203,12 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
 }
 
 export type InterpreterActivities = ReturnType<typeof createInterpreterActivities>;
+
+/** Often enough that a live activity never misses its heartbeat timeout. */
+function heartbeatEvery(): number {
+  const timeout = activityInfo().heartbeatTimeoutMs;
+  return timeout ? Math.min(HEARTBEAT_MS, Math.max(200, timeout / 3)) : HEARTBEAT_MS;
+}
 
 function executionFolder(request: AgentStepRequest): string {
   const item = request.context.item ? `${safeName(request.context.item.id)}/` : '';

@@ -46,6 +46,8 @@ import { renderText } from './render-text';
 export interface RunOptions {
   /** continue-as-new when history grows past this many events (also when the server suggests it) */
   continueAsNewAfterEvents?: number;
+  /** a harness activity silent for this long is presumed dead (its worker crashed) and retried */
+  agentHeartbeatTimeoutMs?: number;
 }
 
 export interface RunInput {
@@ -383,7 +385,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
         return await agentActivities.runAgentStep.executeWithOptions(
           {
             startToCloseTimeout: timeoutMs,
-            heartbeatTimeout: '1 minute',
+            heartbeatTimeout: input.options?.agentHeartbeatTimeoutMs ?? 60_000,
             retry: { maximumAttempts: 3, nonRetryableErrorTypes: [RATE_LIMITED, 'SopConfigError'] },
             summary,
           },

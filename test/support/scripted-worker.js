@@ -1,0 +1,37 @@
+// A worker in its own process (so a test can kill -9 it), running the built interpreter (dist/) with a
+// scripted stand-in harness: each execution appends "<step>" to $LEDGER, takes $SLOW_MS when the step
+// is $SLOW_STEP, and returns the route named in $ROUTE (default "next").
+
+const fs = require('node:fs');
+const { connectWorkerConnection } = require('../../dist/temporal/connect');
+const { createSopWorker } = require('../../dist/worker/create-worker');
+const { installRuntime } = require('../../dist/worker/runtime');
+
+const runner = {
+  async run(execution) {
+    const step = execution.request.step;
+    fs.appendFileSync(process.env.LEDGER, `${step}\n`);
+    if (step === process.env.SLOW_STEP) await new Promise((r) => setTimeout(r, Number(process.env.SLOW_MS)));
+    return {
+      outcome: { route: process.env.ROUTE || 'next', payload: { summary: step, details: '' } },
+      usage: { inputTokens: 10, outputTokens: 1, costUsd: 0 },
+    };
+  },
+};
+
+async function main() {
+  installRuntime('WARN');
+  const { connection, target } = await connectWorkerConnection({ startDevServer: false });
+  const worker = await createSopWorker({
+    connection,
+    target,
+    taskQueue: process.env.TASK_QUEUE,
+    activities: { runners: { codex: runner } },
+  });
+  process.stdout.write('ready\n');
+  await worker.run();
+}
+main().catch((err) => {
+  process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});
