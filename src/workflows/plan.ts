@@ -115,4 +115,6 @@ export interface ExecutionPlan {
   artifacts: ArtifactSpec[];
   worklists: WorklistSpec[];
   budgets: Budgets;
+  /** JSON Schema of the run input; checked by the client before any workflow starts */
+  inputSchema?: JsonSchema;
 }

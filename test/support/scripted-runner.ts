@@ -1,6 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AgentExecution, AgentRunner, AgentRunResult } from '../../src/activities/agent-runner';
+import {
+  type AgentExecution,
+  type AgentRunner,
+  type AgentRunResult,
+  RateLimitError,
+} from '../../src/activities/agent-runner';
 import { renderText } from '../../src/workflows/render-text';
 
 /** What the stand-in "agent" does in one execution. */
@@ -16,6 +21,8 @@ export interface ScriptedTurn {
   tokens?: number;
   delayMs?: number;
   violations?: string[];
+  /** answer like a provider saying 429: not before this many ms from now */
+  rateLimitMs?: number;
 }
 
 export interface RecordedCall {
@@ -72,6 +79,10 @@ export class ScriptedRunner implements AgentRunner {
       const index = this.cursor.get(key) ?? 0;
       this.cursor.set(key, index + 1);
       turn = entry[Math.min(index, entry.length - 1)];
+    }
+    if (turn.rateLimitMs) {
+      call.endedAt = Date.now();
+      throw new RateLimitError('429 Too Many Requests (scripted)', Date.now() + turn.rateLimitMs);
     }
     if (turn.delayMs) {
       await new Promise<void>((resolve) => {

@@ -459,3 +459,16 @@ test('a long worklist continues as new and still completes every item exactly on
   const description = await handle.describe();
   expect(description.runId).not.toBe(handle.firstExecutionRunId);
 });
+
+test('a rate limit with a reset time parks the run on a durable timer, then the same step resumes', async () => {
+  const runner = new ScriptedRunner({ 'call/agent': [{ rateLimitMs: 2_000 }, { route: 'done' }] });
+  const p = plan('ratelimit', [step('call', { agent: role('Call.'), routes: [route('done', finish)] })]);
+  const { result, handle } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  const [limited, resumed] = runner.calls;
+  expect(resumed.startedAt - limited.startedAt).toBeGreaterThanOrEqual(1_900);
+  const timers = (await handle.fetchHistory()).events?.filter((e) => e.timerStartedEventAttributes) ?? [];
+  expect(timers).toHaveLength(1);
+  // parking is not an agent-protocol failure: the resumed execution is still attempt 1
+  expect(resumed.attempt).toBe(1);
+});

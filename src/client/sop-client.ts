@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { Validator } from '@cfworker/json-schema';
+import {
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import { type ConnectOptions, connectClient } from '../temporal/connect';
+import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
+import { type TemporalTarget, workflowUiLink } from '../temporal/target';
+import type { RunInput, RunOptions, RunResult } from '../workflows/interpreter';
+import {
+  answerUpdate,
+  messageSignal,
+  type RunStatus,
+  type RunStatusView,
+  statusQuery,
+} from '../workflows/messages';
+import type { ExecutionPlan } from '../workflows/plan';
+import { RunExistsError, RunNotFoundError, SopInputError } from './errors';
+
+export interface StartRunOptions {
+  /** default: generated */
+  taskId?: string;
+  input: Record<string, unknown>;
+  params?: Record<string, unknown>;
+  /** absolute path of the workspace (normally a git repository) */
+  workspace: string;
+  /** allow re-running a task id whose earlier run has finished */
+  rerun?: boolean;
+  options?: RunOptions;
+}
+
+export interface RunSummary {
+  sop: string;
+  taskId: string;
+  workflowId: string;
+  runId: string;
+  status: RunStatus | string;
+  startTime: Date;
+  closeTime?: Date;
+}
+
+export const workflowIdOf = (sop: string, taskId: string) => `${sop}/${taskId}`;
+
+/** Start, follow and steer SOP runs. The CLI is built on it; a service can embed it. */
+export class SopClient {
+  constructor(
+    readonly client: Client,
+    readonly target: TemporalTarget,
+  ) {}
+
+  static async connect(options: ConnectOptions = {}): Promise<SopClient> {
+    const { client, target } = await connectClient(options);
+    return new SopClient(client, target);
+  }
+
+  async close(): Promise<void> {
+    await this.client.connection.close();
+  }
+
+  /** Validates the input, then starts the run; refuses a task id that is running (or finished, without rerun). */
+  async start(plan: ExecutionPlan, options: StartRunOptions): Promise<WorkflowHandle> {
+    checkInput(plan, options.input);
+    if (!path.isAbsolute(options.workspace))
+      throw new Error(`workspace ${options.workspace} must be an absolute path`);
+    const taskId = options.taskId ?? `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
+    const workflowId = workflowIdOf(plan.sop, taskId);
+    const input: RunInput = {
+      plan,
+      run: {
+        sop: plan.sop,
+        taskId,
+        workspace: options.workspace,
+        runFolder: path.join(options.workspace, '.sop', 'runs', plan.sop, taskId),
+      },
+      input: options.input,
+      params: options.params ?? {},
+      request: summarize(options.input),
+      options: options.options,
+    };
+    try {
+      return await this.client.workflow.start(plan.sop, {
+        workflowId,
+        taskQueue: this.target.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: options.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+        staticSummary: `${plan.sop}: ${input.request}`.slice(0, 200),
+        staticDetails: `${plan.title ?? plan.sop}\n\nbundle ${plan.bundleHash}\n\nworkspace ${options.workspace}`,
+        typedSearchAttributes: [
+          { key: SopName, value: plan.sop },
+          { key: SopTaskId, value: taskId },
+          { key: SopStatus, value: 'running' },
+        ],
+        memo: { bundleHash: plan.bundleHash, workspace: options.workspace },
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        const running = await this.isRunning(workflowId);
+        throw new RunExistsError(workflowId, running);
+      }
+      throw err;
+    }
+  }
+
+  async run(plan: ExecutionPlan, options: StartRunOptions): Promise<RunResult> {
+    return (await this.start(plan, options)).result();
+  }
+
+  getHandle(sop: string, taskId: string): WorkflowHandle {
+    return this.client.workflow.getHandle(workflowIdOf(sop, taskId));
+  }
+
+  async status(sop: string, taskId: string): Promise<RunStatusView> {
+    return this.withHandle(sop, taskId, (h) => h.query(statusQuery));
+  }
+
+  /** Answers the pending input request; throws with the schema error when the answer does not fit. */
+  async answer(sop: string, taskId: string, value: unknown, requestId?: string): Promise<void> {
+    await this.withHandle(sop, taskId, async (h) => {
+      try {
+        await h.executeUpdate(answerUpdate, { args: [{ value, requestId }] });
+      } catch (err) {
+        const cause = (err as { cause?: Error }).cause;
+        throw new Error(cause?.message ?? (err as Error).message);
+      }
+    });
+  }
+
+  async message(sop: string, taskId: string, text: string): Promise<void> {
+    await this.withHandle(sop, taskId, (h) => h.signal(messageSignal, text));
+  }
+
+  async cancel(sop: string, taskId: string): Promise<void> {
+    await this.withHandle(sop, taskId, (h) => h.cancel());
+  }
+
+  async *list(filter: { sop?: string; status?: string } = {}): AsyncIterable<RunSummary> {
+    const clauses = ['SopName IS NOT NULL'];
+    if (filter.sop) clauses.push(`SopName = ${JSON.stringify(filter.sop)}`);
+    if (filter.status) clauses.push(`SopStatus = ${JSON.stringify(filter.status)}`);
+    for await (const wf of this.client.workflow.list({ query: clauses.join(' AND ') })) {
+      const sop = wf.typedSearchAttributes.get(SopName) ?? wf.type;
+      yield {
+        sop,
+        taskId: wf.typedSearchAttributes.get(SopTaskId) ?? wf.workflowId.slice(sop.length + 1),
+        workflowId: wf.workflowId,
+        runId: wf.runId,
+        status: wf.typedSearchAttributes.get(SopStatus) ?? wf.status.name.toLowerCase(),
+        startTime: wf.startTime,
+        closeTime: wf.closeTime,
+      };
+    }
+  }
+
+  webUiLink(sop: string, taskId: string): string | undefined {
+    return workflowUiLink(this.target, workflowIdOf(sop, taskId));
+  }
+
+  private async isRunning(workflowId: string): Promise<boolean> {
+    const description = await this.client.workflow.getHandle(workflowId).describe();
+    return description.status.name === 'RUNNING';
+  }
+
+  private async withHandle<T>(
+    sop: string,
+    taskId: string,
+    fn: (h: WorkflowHandle) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await fn(this.getHandle(sop, taskId));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new RunNotFoundError(workflowIdOf(sop, taskId));
+      throw err;
+    }
+  }
+}
+
+function checkInput(plan: ExecutionPlan, input: Record<string, unknown>): void {
+  if (!plan.inputSchema) return;
+  const result = new Validator(plan.inputSchema as never, '2020-12', false).validate(input);
+  if (result.valid) return;
+  const problems = result.errors
+    .filter((e) => e.keyword !== 'properties' && e.keyword !== 'allOf')
+    .map((e) => ({
+      path: `input${e.instanceLocation.replace(/^#/, '').replace(/\//g, '.')}`,
+      message: e.error,
+    }));
+  throw new SopInputError(plan.sop, problems);
+}
+
+function summarize(input: Record<string, unknown>): string {
+  const request = input.request ?? Object.values(input).find((v) => typeof v === 'string');
+  const text = typeof request === 'string' ? request : JSON.stringify(input);
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}

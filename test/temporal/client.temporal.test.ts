@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { RunExistsError, SopClient, SopInputError } from '../../src/client';
+import { finish, makeWorkspace, plan, role, route, step } from '../support/plans';
+import { ScriptedRunner } from '../support/scripted-runner';
+import {
+  connectForTest,
+  eventually,
+  type TemporalTestContext,
+  testTarget,
+  withWorker,
+} from '../support/temporal';
+
+let ctx: TemporalTestContext;
+let sop: SopClient;
+beforeAll(async () => {
+  ctx = await connectForTest();
+  sop = new SopClient(ctx.client, testTarget());
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+const inputSchema = {
+  type: 'object',
+  required: ['request'],
+  properties: { request: { type: 'string', minLength: 1 }, priority: { type: 'integer' } },
+};
+
+test('input that fails the SOP input schema is refused with the field path, and no workflow starts', async () => {
+  const name = `strict-${randomUUID().slice(0, 8)}`;
+  const p = plan(name, [step('a', { agent: role('A.'), routes: [route('done', finish)] })], { inputSchema });
+  const run = makeWorkspace(name, 't1');
+  const error = await sop
+    .start(p, { input: { request: 'x', priority: 'high' }, workspace: run.workspace })
+    .catch((e) => e);
+  expect(error).toBeInstanceOf(SopInputError);
+  expect(error.message).toBe(
+    `invalid input for ${name}: input.priority: Instance type "string" is invalid. Expected "integer".`,
+  );
+  const count = await ctx.client.workflow.count(`SopName = "${name}"`);
+  expect(count.count).toBe(0);
+});
+
+test('a task id that is running is refused; a finished one re-runs only when asked, and runs are listed by SOP', async () => {
+  const name = `dup-${randomUUID().slice(0, 8)}`;
+  const runner = new ScriptedRunner({ 'a/agent': [{ route: 'done', delayMs: 1_500 }] });
+  const p = plan(name, [step('a', { agent: role('A.'), routes: [route('done', finish)] })], { inputSchema });
+  const run = makeWorkspace(name, 'task-1');
+  const options = { taskId: 'task-1', input: { request: 'do it' }, workspace: run.workspace };
+
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const ours = new SopClient(ctx.client, { ...testTarget(), taskQueue });
+      const handle = await ours.start(p, options);
+      expect(handle.workflowId).toBe(`${name}/task-1`);
+      const running = await ours.start(p, options).catch((e) => e);
+      expect(running).toBeInstanceOf(RunExistsError);
+      expect(running.message).toBe(
+        `run ${name}/task-1 is already running; follow it, cancel it, or choose another task id`,
+      );
+      await handle.result();
+
+      const finished = await ours.start(p, options).catch((e) => e);
+      expect(finished.message).toContain('has finished; pass rerun: true');
+      const again = await ours.start(p, { ...options, rerun: true });
+      await again.result();
+
+      const listed = await eventually(async () => {
+        const rows = [];
+        for await (const r of ours.list({ sop: name, status: 'completed' })) rows.push(r);
+        return rows.length === 2 ? rows : undefined;
+      });
+      expect(listed.map((r) => [r.sop, r.taskId, r.status])).toEqual([
+        [name, 'task-1', 'completed'],
+        [name, 'task-1', 'completed'],
+      ]);
+      expect((await again.describe()).staticSummary).toBeDefined();
+    },
+    { runners: { codex: runner } },
+  );
+});
