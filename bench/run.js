@@ -1,0 +1,337 @@
+#!/usr/bin/env node
+// Benchmarks (`npm run bench`): every figure is a ratio against a baseline measured in the same run on the
+// same dev server, printed as a table and written as JSON to bench/results/. `--quick` runs smaller sizes.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { randomUUID } = require('node:crypto');
+const { execFileSync } = require('node:child_process');
+const { Worker, bundleWorkflowCode } = require('@temporalio/worker');
+const { connectClient, connectWorkerConnection } = require('../dist/temporal/connect');
+const { createActivities } = require('../dist/activities');
+const { installRuntime } = require('../dist/worker/runtime');
+const { prebuiltBundlePath } = require('../dist/worker/workflow-bundle');
+const { SopName, SopTaskId } = require('../dist/temporal/search-attributes');
+
+const quick = process.argv.includes('--quick');
+const size = (full, small) => (quick ? small : full);
+
+const instant = {
+  async run(execution) {
+    const route = execution.request.routes[0]?.name ?? 'done';
+    if (execution.request.step.startsWith('slow')) await new Promise((r) => setTimeout(r, 5_000));
+    return {
+      outcome: { route, payload: { summary: '', details: '' } },
+      usage: { inputTokens: 1, outputTokens: 1, costUsd: 0 },
+    };
+  },
+};
+
+function workspace(sop) {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-bench-')));
+  execFileSync('git', ['init', '-q'], { cwd: dir });
+  return {
+    sop,
+    taskId: randomUUID(),
+    workspace: dir,
+    runFolder: path.join(dir, '.sop', 'runs', sop, 'bench'),
+  };
+}
+
+const step = (name, target, extra = {}) => ({
+  name,
+  kind: 'agent',
+  after: [],
+  agent: { prompt: `Do ${name}.`, promptFile: 'p.md', writes: [], policy: {}, provider: 'codex' },
+  routes: [{ name: 'next', target, requires: [] }],
+  maxRework: 0,
+  onReworkExhausted: { kind: 'fail' },
+  maxAttempts: 1,
+  onFailure: { kind: 'fail' },
+  timeoutMs: 60_000,
+  ...extra,
+});
+
+function chainPlan(sop, n) {
+  const steps = Array.from({ length: n }, (_, i) =>
+    step(`s${i + 1}`, i + 1 < n ? { kind: 'step', step: `s${i + 2}` } : { kind: 'finish' }),
+  );
+  return { sop, bundleHash: 'bench', steps, artifacts: [], worklists: [], budgets: {} };
+}
+
+function worklistPlan(sop, stepName, concurrency) {
+  return {
+    sop,
+    bundleHash: 'bench',
+    steps: [
+      step(
+        stepName,
+        { kind: 'advance', exhausted: { kind: 'finish' } },
+        { forEach: { worklist: 'items', concurrency } },
+      ),
+    ],
+    artifacts: [{ name: 'work', kind: 'json', path: 'work.json', required: true }],
+    worklists: [
+      { name: 'items', from: 'work', collection: 'items', id: 'id', title: 'id', status: 'status' },
+    ],
+    budgets: {},
+  };
+}
+
+async function main() {
+  installRuntime('ERROR');
+  const { client, target } = await connectClient({ log: () => {} });
+  const { connection } = await connectWorkerConnection({ target, startDevServer: false });
+  const taskQueue = `bench-${randomUUID()}`;
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: quiet,
+  });
+  const activities = { ...createActivities({ runners: { codex: instant } }), noop: async () => undefined };
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle,
+    activities,
+    maxConcurrentActivityTaskExecutions: 200,
+  });
+  const rows = [];
+  const startSop = (plan, run, options) =>
+    client.workflow.start(plan.sop, {
+      workflowId: `${plan.sop}/${run.taskId}`,
+      taskQueue,
+      args: [{ plan, run, input: {}, params: {}, options }],
+      typedSearchAttributes: [
+        { key: SopName, value: plan.sop },
+        { key: SopTaskId, value: run.taskId },
+      ],
+    });
+  const time = async (fn) => {
+    const t0 = performance.now();
+    const value = await fn();
+    return { ms: performance.now() - t0, value };
+  };
+
+  await worker.runUntil(async () => {
+    // warm-up: the first workflow pays for isolate creation
+    await (await startSop(chainPlan('warmup', 2), workspace('warmup'))).result();
+
+    // 1. overhead: 20 agent steps through the interpreter vs 20 no-op activities
+    const reps = size(5, 2);
+    let sopMs = 0;
+    let rawMs = 0;
+    for (let i = 0; i < reps; i++) {
+      sopMs += (
+        await time(async () => (await startSop(chainPlan('overhead', 20), workspace('overhead'))).result())
+      ).ms;
+      rawMs += (
+        await time(() =>
+          client.workflow.execute('rawSteps', { workflowId: `raw/${randomUUID()}`, taskQueue, args: [20] }),
+        )
+      ).ms;
+    }
+    rows.push(row('overhead: 20-step SOP vs 20 raw activities', sopMs / reps, rawMs / reps, 'ms', '<= 1.15'));
+
+    // 2. throughput: N concurrent 5-step runs vs N raw 5-activity workflows
+    const n = size(200, 40);
+    const sopRuns = await time(async () => {
+      const handles = await Promise.all(
+        Array.from({ length: n }, () => startSop(chainPlan('throughput', 5), workspace('throughput'))),
+      );
+      await Promise.all(handles.map((h) => h.result()));
+    });
+    const rawRuns = await time(async () => {
+      const handles = await Promise.all(
+        Array.from({ length: n }, () =>
+          client.workflow.start('rawSteps', { workflowId: `raw/${randomUUID()}`, taskQueue, args: [5] }),
+        ),
+      );
+      await Promise.all(handles.map((h) => h.result()));
+    });
+    rows.push(
+      row(
+        `throughput: ${n} concurrent 5-step runs (runs/s)`,
+        (n * 1000) / sopRuns.ms,
+        (n * 1000) / rawRuns.ms,
+        'runs/s',
+        '>= 0.8',
+      ),
+    );
+
+    // 3. history economy: events per agent step, and the largest single history of a long worklist
+    const chain = await startSop(chainPlan('economy', 20), workspace('economy'));
+    await chain.result();
+    const events = (await chain.fetchHistory()).events.length;
+    const rawHandle = await client.workflow.start('rawSteps', {
+      workflowId: `raw/${randomUUID()}`,
+      taskQueue,
+      args: [20],
+    });
+    await rawHandle.result();
+    const rawEvents = (await rawHandle.fetchHistory()).events.length;
+    rows.push(
+      row(
+        'history: events per agent step (20-step SOP)',
+        events / 20,
+        rawEvents / 20,
+        'events',
+        '<= 12 absolute',
+      ),
+    );
+
+    const items = size(5000, 500);
+    const wlRun = workspace('worklist');
+    fs.writeFileSync(
+      path.join(wlRun.workspace, 'work.json'),
+      JSON.stringify({
+        items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, status: 'pending' })),
+      }),
+    );
+    const wl = await time(async () => (await startSop(worklistPlan('worklist', 'item', 1), wlRun)).result());
+    let largest = 0;
+    let runs = 0;
+    for await (const wf of client.workflow.list({ query: `WorkflowId = "worklist/${wlRun.taskId}"` })) {
+      const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      largest = Math.max(largest, history.events.length);
+      runs++;
+    }
+    rows.push(
+      row(
+        `history: largest single history, ${items}-item worklist (${runs} runs via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
+        largest,
+        10_240,
+        'events',
+        '< 1.0',
+      ),
+    );
+
+    // 5. parallel worklist: 8 independent items of 5 s at concurrency 4 vs 1
+    if (!quick) {
+      const par = [];
+      for (const concurrency of [4, 1]) {
+        const run = workspace('parallel');
+        fs.writeFileSync(
+          path.join(run.workspace, 'work.json'),
+          JSON.stringify({
+            items: Array.from({ length: 8 }, (_, i) => ({ id: `i${i}`, status: 'pending' })),
+          }),
+        );
+        par.push(
+          (
+            await time(async () =>
+              (await startSop(worklistPlan('parallel', 'slow', concurrency), run)).result(),
+            )
+          ).ms,
+        );
+      }
+      rows.push(
+        row('parallel worklist: 8 items x 5 s, concurrency 4 vs 1 (wall)', par[0], par[1], 'ms', '<= 0.3'),
+      );
+    }
+  });
+
+  // 4. start-up: a worker from the pre-built bundle vs one that bundles at start
+  const prebuilt = await time(() =>
+    Worker.create({
+      connection,
+      taskQueue: `startup-${randomUUID()}`,
+      workflowBundle: { codePath: prebuiltBundlePath },
+      activities,
+    }),
+  );
+  const bundling = await time(() =>
+    Worker.create({
+      connection,
+      taskQueue: `startup-${randomUUID()}`,
+      workflowsPath: require.resolve('../dist/workflows'),
+      activities,
+      bundlerOptions: { logger: quiet },
+    }),
+  );
+  // a worker holds the connection until it has run and shut down
+  for (const w of [prebuilt.value, bundling.value]) await w.runUntil(Promise.resolve());
+  rows.push(
+    row(
+      'start-up: worker ready, pre-built bundle vs bundling at start',
+      prebuilt.ms,
+      bundling.ms,
+      'ms',
+      'lower is better',
+    ),
+  );
+  const { SopClient } = require('../dist/client');
+  const sopClient = new SopClient(client, target);
+  const listing = await time(async () => {
+    let count = 0;
+    for await (const _ of sopClient.list({ sop: 'overhead' })) count++;
+    return count;
+  });
+  const rawList = await time(async () => {
+    let count = 0;
+    for await (const _ of client.workflow.list({ query: 'WorkflowType = "rawSteps"' })) count++;
+    return count;
+  });
+  rows.push(
+    row(
+      `runs list: SopClient.list (${listing.value} runs) vs raw list (${rawList.value})`,
+      listing.ms,
+      rawList.ms,
+      'ms',
+      'lower is better',
+    ),
+  );
+
+  await connection.close();
+  await client.connection.close();
+  print(rows, target);
+}
+
+function row(name, value, baseline, unit, target) {
+  return {
+    name,
+    value: round(value),
+    baseline: round(baseline),
+    ratio: round(value / baseline, 3),
+    unit,
+    target,
+  };
+}
+const round = (x, digits = 1) => Number(x.toFixed(digits));
+
+function print(rows, target) {
+  const machine =
+    `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? ''}`.trim();
+  const lines = [
+    `| benchmark | value | baseline | ratio | target |`,
+    `| --- | ---: | ---: | ---: | --- |`,
+    ...rows.map(
+      (r) => `| ${r.name} | ${r.value} ${r.unit} | ${r.baseline} ${r.unit} | ${r.ratio}x | ${r.target} |`,
+    ),
+  ];
+  process.stdout.write(
+    `${lines.join('\n')}\n\nmachine: ${machine}; Temporal at ${target.address}; node ${process.version}\n`,
+  );
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(
+    file,
+    `${JSON.stringify({ at: new Date().toISOString(), machine, quick, rows }, null, 2)}\n`,
+  );
+  process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
+}
+
+const quiet = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error: (m) => process.stderr.write(`${m}\n`),
+};
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+  process.exit(1);
+});
