@@ -114,6 +114,10 @@ export class SopClient {
     return this.client.workflow.getHandle(workflowIdOf(sop, taskId));
   }
 
+  async describe(sop: string, taskId: string) {
+    return this.withHandle(sop, taskId, (h) => h.describe());
+  }
+
   async status(sop: string, taskId: string): Promise<RunStatusView> {
     return this.withHandle(sop, taskId, (h) => h.query(statusQuery));
   }

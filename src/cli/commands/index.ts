@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
+import { registerControl } from './control';
+import { registerLogs } from './logs';
+import { registerRuns } from './runs';
 import { registerServer } from './server';
 import { registerSmoke } from './smoke';
 import { registerWorker } from './worker';
 
 /** Every verb lives in its own file under this folder and is registered here, in help order. */
 export function registerCommands(program: Command): void {
+  registerRuns(program);
+  registerLogs(program);
+  registerControl(program);
   registerServer(program);
   registerWorker(program);
   registerSmoke(program);

@@ -1,0 +1,27 @@
+import { RunExistsError, RunNotFoundError, SopClient, SopInputError } from '../client';
+import { CliError, ExitCode } from './errors';
+
+/** Connects (starting the embedded dev server when needed), runs `fn`, closes, and maps errors to exit codes. */
+export async function withSopClient<T>(fn: (client: SopClient) => Promise<T>): Promise<T> {
+  const client = await SopClient.connect({ log: (line) => process.stderr.write(`${line}\n`) });
+  try {
+    return await fn(client);
+  } catch (err) {
+    if (err instanceof RunNotFoundError) {
+      throw new CliError(err.message, ExitCode.notFound, 'list runs with `sop runs list`');
+    }
+    if (err instanceof SopInputError) throw new CliError(err.message, ExitCode.usage);
+    if (err instanceof RunExistsError) throw new CliError(err.message, ExitCode.failure);
+    throw err;
+  } finally {
+    await client.close();
+  }
+}
+
+/** `SOP TASK` arguments, or one `SOP/TASK` argument. */
+export function runRef(sop: string, task: string | undefined): { sop: string; task: string } {
+  if (task) return { sop, task };
+  const slash = sop.indexOf('/');
+  if (slash <= 0) throw new CliError(`expected SOP TASK (or SOP/TASK), got "${sop}"`, ExitCode.usage);
+  return { sop: sop.slice(0, slash), task: sop.slice(slash + 1) };
+}
