@@ -45,7 +45,7 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
     } else if (event.activityTaskCompletedEventAttributes) {
       const attrs = event.activityTaskCompletedEventAttributes;
       const label = summaries.get(String(attrs.scheduledEventId));
-      if (!label || !label.includes(' · ')) continue;
+      if (!label?.includes(' · ')) continue;
       const result = decode(attrs.result?.payloads?.[0]) as
         | {
             outcome?: { route?: string };

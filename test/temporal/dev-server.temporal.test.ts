@@ -4,6 +4,8 @@ import { execa } from 'execa';
 import { temporalDir } from '../../src/temporal/package-paths';
 import { resolveTemporalTarget } from '../../src/temporal/target';
 import { createTestDevServer, type TestDevServer } from '../support/dev-server';
+import { finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
+import { ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, withWorker } from '../support/temporal';
 
 // A dev server of its own, so restarting it cannot disturb the suite's shared one.
@@ -65,3 +67,34 @@ test('a second build reuses the built binary and needs no Go toolchain', async (
   expect(result.stdout).toMatch(/temporal CLI \d+\.\d+\.\d+ is up to date/);
   expect(Date.now() - started).toBeLessThan(5_000);
 });
+
+test('a run in progress survives a dev server restart and completes', async () => {
+  const target = resolveTemporalTarget({ ...server.env });
+  const runner = new ScriptedRunner({ 'first/agent': [{ route: 'next', delayMs: 3_000 }], 'second/agent': [{ route: 'done' }] });
+  const p = plan('restart', [
+    step('first', { agent: role('First.'), routes: [route('next', to('second'))] }),
+    step('second', { agent: role('Second.'), routes: [route('done', finish)] }),
+  ]);
+  const run = makeWorkspace(p.sop, randomUUID());
+  const ctx = await connectForTest(target);
+  try {
+    await withWorker(
+      ctx,
+      async (taskQueue) => {
+        const handle = await ctx.client.workflow.start(p.sop, {
+          workflowId: `${p.sop}/${run.taskId}`,
+          taskQueue,
+          args: [runInput(p, run)],
+        });
+        while (runner.calls.length === 0) await new Promise((r) => setTimeout(r, 100));
+        await server.stop();
+        await server.start();
+        const result = await handle.result();
+        expect(result.routesTaken.map((r: { step: string }) => r.step)).toEqual(['first', 'second']);
+      },
+      { runners: { codex: runner } },
+    );
+  } finally {
+    await ctx.close();
+  }
+}, 120_000);
