@@ -80,6 +80,8 @@ export interface AgentStepResult {
   sessionId?: string;
   /** run-folder-relative paths of the rendered prompt, transcript and evidence */
   files: { prompt: string; transcript?: string; evidence?: string };
+  /** sha256 of the evidence file: recorded in history, so an edited run folder can be caught */
+  evidenceSha256?: string;
   durationMs: number;
 }
 

@@ -110,35 +110,34 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         },
         durationMs: Date.now() - started,
       };
-      fs.writeFileSync(
-        evidencePath,
-        `${JSON.stringify(
-          {
-            sop: request.run.sop,
-            task: request.run.taskId,
-            step: request.step,
-            item: request.context.item?.id,
-            role: request.role,
-            attempt: request.attempt,
-            activityAttempt: activityInfo().attempt,
-            startedAt: new Date(started).toISOString(),
-            durationMs: result.durationMs,
-            promptSha256: createHash('sha256').update(prompt).digest('hex'),
-            provider: request.spec.provider,
-            model: request.spec.model ?? null,
-            requestedPolicy: request.spec.policy,
-            effectiveConfig: run.effectiveConfig ?? null,
-            outcome: run.outcome ?? null,
-            outcomeError: run.outcomeError ?? null,
-            artifacts: reports,
-            violations: result.violations,
-            usage: run.usage,
-            sessionId: run.sessionId ?? null,
-          },
-          null,
-          2,
-        )}\n`,
-      );
+      const evidence = `${JSON.stringify(
+        {
+          sop: request.run.sop,
+          task: request.run.taskId,
+          step: request.step,
+          item: request.context.item?.id,
+          role: request.role,
+          attempt: request.attempt,
+          activityAttempt: activityInfo().attempt,
+          startedAt: new Date(started).toISOString(),
+          durationMs: result.durationMs,
+          promptSha256: createHash('sha256').update(prompt).digest('hex'),
+          provider: request.spec.provider,
+          model: request.spec.model ?? null,
+          requestedPolicy: request.spec.policy,
+          effectiveConfig: run.effectiveConfig ?? null,
+          outcome: run.outcome ?? null,
+          outcomeError: run.outcomeError ?? null,
+          artifacts: reports,
+          violations: result.violations,
+          usage: run.usage,
+          sessionId: run.sessionId ?? null,
+        },
+        null,
+        2,
+      )}\n`;
+      fs.writeFileSync(evidencePath, evidence);
+      result.evidenceSha256 = createHash('sha256').update(evidence).digest('hex');
       return result;
     },
 

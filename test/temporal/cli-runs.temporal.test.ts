@@ -113,6 +113,15 @@ test('list, show, answer (wrong, then right), message, logs --follow and not-fou
     { runners: { codex: runner } },
   );
 
+  const pack = path.join(run.workspace, 'evidence.tar.gz');
+  const exported = await runSop(['runs', 'export', name, 'cli-task', '-o', pack]);
+  expect(exported.exitCode).toBe(0);
+  expect(exported.stdout).toMatch(/1 evidence records/);
+  const verified = await runSop(['verify', pack]);
+  expect(verified.exitCode).toBe(0);
+  expect(verified.stdout).toContain('OK');
+  expect((await runSop(['verify', path.join(run.workspace, 'nope.tar.gz')])).exitCode).toBe(3);
+
   const missing = await runSop(['runs', 'show', name, 'no-such-task']);
   expect(missing.exitCode).toBe(3);
   expect(missing.stderr).toContain(`no run ${name}/no-such-task`);

@@ -70,7 +70,10 @@ test('a second build reuses the built binary and needs no Go toolchain', async (
 
 test('a run in progress survives a dev server restart and completes', async () => {
   const target = resolveTemporalTarget({ ...server.env });
-  const runner = new ScriptedRunner({ 'first/agent': [{ route: 'next', delayMs: 3_000 }], 'second/agent': [{ route: 'done' }] });
+  const runner = new ScriptedRunner({
+    'first/agent': [{ route: 'next', delayMs: 3_000 }],
+    'second/agent': [{ route: 'done' }],
+  });
   const p = plan('restart', [
     step('first', { agent: role('First.'), routes: [route('next', to('second'))] }),
     step('second', { agent: role('Second.'), routes: [route('done', finish)] }),

@@ -4,6 +4,7 @@ import { registerLogs } from './logs';
 import { registerRuns } from './runs';
 import { registerServer } from './server';
 import { registerSmoke } from './smoke';
+import { registerVerify } from './verify';
 import { registerWorker } from './worker';
 
 /** Every verb lives in its own file under this folder and is registered here, in help order. */
@@ -11,6 +12,7 @@ export function registerCommands(program: Command): void {
   registerRuns(program);
   registerLogs(program);
   registerControl(program);
+  registerVerify(program);
   registerServer(program);
   registerWorker(program);
   registerSmoke(program);

@@ -1,4 +1,7 @@
+import * as path from 'node:path';
 import type { Command } from 'commander';
+import type { SopClient } from '../../client';
+import { exportPack } from '../../evidence/pack';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
 import type { RunResult } from '../../workflows/interpreter';
 import { CliError, ExitCode } from '../errors';
@@ -40,6 +43,8 @@ export function registerRuns(program: Command): void {
       });
     });
 
+  registerExport(runs);
+
   runs
     .command('show')
     .description('status, steps and routes taken, pending input, usage and cost of one run')
@@ -49,32 +54,80 @@ export function registerRuns(program: Command): void {
     .action(async (sopArg: string, taskArg: string | undefined, opts: { json?: boolean }) => {
       const { sop, task } = runRef(sopArg, taskArg);
       await withSopClient(async (client) => {
-        const description = await client.describe(sop, task);
-        const handle = client.getHandle(sop, task);
-        const temporalStatus = description.status.name;
-        const view: Record<string, unknown> = {
-          sop,
-          task,
-          status: temporalStatus.toLowerCase(),
-          started: description.startTime.toISOString(),
-          closed: description.closeTime?.toISOString() ?? null,
-          webUi: client.webUiLink(sop, task) ?? null,
-        };
-        if (temporalStatus === 'RUNNING') {
-          Object.assign(view, await client.status(sop, task));
-        } else if (temporalStatus === 'COMPLETED') {
-          const result = (await handle.result()) as RunResult;
-          Object.assign(view, { status: 'completed', routesTaken: result.routesTaken, usage: result.usage });
-        } else if (temporalStatus === 'FAILED') {
-          const failure = await handle
-            .result()
-            .catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
-          Object.assign(view, { failure });
-        }
+        const view = await gatherRunView(client, sop, task);
         if (opts.json) return printJson(view);
         printRun(view);
       });
     });
+}
+
+/** What `runs show` prints and `runs export` puts in the pack's manifest. */
+async function gatherRunView(client: SopClient, sop: string, task: string): Promise<Record<string, unknown>> {
+  const description = await client.describe(sop, task);
+  const handle = client.getHandle(sop, task);
+  const temporalStatus = description.status.name;
+  const view: Record<string, unknown> = {
+    sop,
+    task,
+    status: temporalStatus.toLowerCase(),
+    started: description.startTime.toISOString(),
+    closed: description.closeTime?.toISOString() ?? null,
+    workspace: (description.memo?.workspace as string | undefined) ?? null,
+    bundleHash: (description.memo?.bundleHash as string | undefined) ?? null,
+    webUi: client.webUiLink(sop, task) ?? null,
+  };
+  if (temporalStatus === 'RUNNING') {
+    Object.assign(view, await client.status(sop, task));
+  } else if (temporalStatus === 'COMPLETED') {
+    const result = (await handle.result()) as RunResult;
+    Object.assign(view, { status: 'completed', routesTaken: result.routesTaken, usage: result.usage });
+  } else if (temporalStatus === 'FAILED') {
+    const failure = await handle
+      .result()
+      .catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
+    Object.assign(view, { failure });
+  }
+  return view;
+}
+
+export function registerExport(runs: Command): void {
+  runs
+    .command('export')
+    .description('write a tamper-evident evidence pack (tar.gz) of one run')
+    .argument('<sop>', 'SOP name (or SOP/TASK)')
+    .argument('[task]', 'task id')
+    .requiredOption('-o, --output <file>', 'where to write the pack, e.g. pack.tar.gz')
+    .option('--workspace <dir>', 'the workspace of the run (default: the one the run recorded)')
+    .action(
+      async (sopArg: string, taskArg: string | undefined, opts: { output: string; workspace?: string }) => {
+        const { sop, task } = runRef(sopArg, taskArg);
+        await withSopClient(async (client) => {
+          const view = await gatherRunView(client, sop, task);
+          const manifest = await exportPack({
+            runFolder: runFolderOf(view, opts.workspace),
+            sop,
+            task,
+            run: view,
+            output: opts.output,
+          });
+          process.stdout.write(
+            `wrote ${opts.output}: ${manifest.files.length} files, ${manifest.chain.length} evidence records, chain head ${manifest.head.slice(0, 16)}\n`,
+          );
+        });
+      },
+    );
+}
+
+function runFolderOf(view: Record<string, unknown>, workspaceOverride?: string): string {
+  const workspace = workspaceOverride ?? (view.workspace as string | null);
+  if (!workspace) {
+    throw new CliError(
+      `the run ${view.sop}/${view.task} does not record its workspace`,
+      ExitCode.usage,
+      'pass --workspace DIR',
+    );
+  }
+  return path.join(path.resolve(workspace), '.sop', 'runs', String(view.sop), String(view.task));
 }
 
 function printRun(view: Record<string, unknown>): void {
