@@ -1,0 +1,5 @@
+// The package's public API: the client for starting and steering runs, and the plan types it takes.
+export * from './client';
+export type { RunInput, RunOptions, RunResult } from './workflows/interpreter';
+export type { AnswerInput, PendingInput, RouteTaken, RunStatus, RunStatusView } from './workflows/messages';
+export type { ExecutionPlan, RouteTarget, StepSpec } from './workflows/plan';
