@@ -12,6 +12,7 @@ import {
   log,
   makeContinueAsNewFunc,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -199,10 +200,24 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   );
 
   // ---- helpers --------------------------------------------------------------------------------------
+  /** What the Web UI shows as the run's current details (not history: it may change freely). */
+  const refreshDetails = () => {
+    const now = [...active.values()].map((a) =>
+      [a.step, a.item, a.role, a.attempt && `attempt ${a.attempt}`].filter(Boolean).join(' · '),
+    );
+    const lines = [`**${plan.sop}** · ${status}`];
+    if (now.length) lines.push(`Now: ${now.join('; ')}`);
+    if (pending) lines.push(`Waiting for input \`${pending.requestId}\`: ${pending.question}`);
+    lines.push(
+      `Routes taken: ${state.routesTakenCount} · agent runs: ${state.usage.agentRuns} · cost: $${state.usage.costUsd.toFixed(4)}`,
+    );
+    setCurrentDetails(lines.join('\n\n'));
+  };
   const setStatus = (next: RunStatus) => {
     if (status === next) return;
     status = next;
     upsertSearchAttributes([{ key: SopStatus, value: next }]);
+    refreshDetails();
   };
   let lastStepAttr: string | undefined;
   const setCurrentStep = (step: string) => {
@@ -282,6 +297,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
       const messages = state.pendingMessages.splice(0).map((m) => `Message from the operator: ${m}`);
       active.set(key, { step: step.name, item: item?.id, role, attempt });
       setCurrentStep(step.name);
+      refreshDetails();
       state.executions++;
       const request = {
         run,
@@ -305,6 +321,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
       } finally {
         active.delete(key);
       }
+      refreshDetails();
       state.usage.inputTokens += result.usage.inputTokens;
       state.usage.outputTokens += result.usage.outputTokens;
       state.usage.costUsd += result.usage.costUsd;

@@ -371,6 +371,12 @@ describe('human input', () => {
           return s.status === 'waiting_input' ? s : undefined;
         });
         expect(waiting.pendingInput?.question).toBe('The plan was rejected 2 times. Approve anyway?');
+        // what the Web UI shows for the run while it waits
+        const { currentDetails } = await handle.query<{ currentDetails: string }>(
+          '__temporal_workflow_metadata',
+        );
+        expect(currentDetails).toContain('**gate** · waiting_input');
+        expect(currentDetails).toContain('Approve anyway?');
 
         const rejected = await handle
           .executeUpdate(answerUpdate, { args: [{ value: { approve: 'yes' } }] })
@@ -472,3 +478,32 @@ test('a rate limit with a reset time parks the run on a durable timer, then the 
   // parking is not an agent-protocol failure: the resumed execution is still attempt 1
   expect(resumed.attempt).toBe(1);
 });
+
+test('an input step that gets no answer in time takes its timeout route', async () => {
+  const runner = new ScriptedRunner({ 'fallback/agent': [{ route: 'done' }] });
+  const p = plan('inputtimeout', [
+    step('ask', {
+      kind: 'input',
+      input: {
+        question: 'Proceed?',
+        schema: { type: 'boolean' },
+        timeoutMs: 1_500,
+        onTimeout: to('fallback'),
+      },
+      routes: [route('answered', finish)],
+    }),
+    step('fallback', { agent: role('No answer came; use the defaults.'), routes: [route('done', finish)] }),
+  ]);
+  const { result } = await runToEnd(p, runner);
+  expect(result?.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['ask:timed_out', 'fallback:done']);
+});
+
+test('a harness that exceeds the step timeout is retried, then fails the run naming the step', async () => {
+  const runner = new ScriptedRunner({ 'hang/agent': [{ route: 'done', delayMs: 30_000 }] });
+  const p = plan('steptimeout', [
+    step('hang', { agent: role('Hang.'), timeoutMs: 1_000, routes: [route('done', finish)] }),
+  ]);
+  const { error } = await runToEnd(p, runner);
+  expect(runner.calls).toHaveLength(3); // the activity's retry policy: 3 attempts
+  expect(error?.cause?.message).toMatch(/^hang · agent · attempt 1 · codex: activity StartToClose timeout/);
+}, 60_000);
