@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { registerControl } from './control';
+import { registerDev } from './dev';
+import { registerDoctor } from './doctor';
 import { registerLogs } from './logs';
 import { registerRuns } from './runs';
 import { registerServer } from './server';
@@ -15,5 +17,7 @@ export function registerCommands(program: Command): void {
   registerVerify(program);
   registerServer(program);
   registerWorker(program);
+  registerDev(program);
+  registerDoctor(program);
   registerSmoke(program);
 }
