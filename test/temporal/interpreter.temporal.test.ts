@@ -507,3 +507,23 @@ test('a harness that exceeds the step timeout is retried, then fails the run nam
   expect(runner.calls).toHaveLength(3); // the activity's retry policy: 3 attempts
   expect(error?.cause?.message).toMatch(/^hang · agent · attempt 1 · codex: activity StartToClose timeout/);
 }, 60_000);
+
+test('an artifact path that escapes the workspace fails the step with a clear message, before any agent runs', async () => {
+  const runner = new ScriptedRunner({ 'plan/agent': [{ route: 'planned' }] });
+  const escaping: ArtifactSpec = {
+    name: 'work',
+    kind: 'json',
+    path: '{{ run.folder }}/../../../../../etc/work.json',
+    required: true,
+  };
+  const p = plan(
+    'escape',
+    [step('plan', { agent: role('Plan.', ['work']), routes: [route('planned', finish, ['work'])] })],
+    {
+      artifacts: [escaping],
+    },
+  );
+  const { error } = await runToEnd(p, runner);
+  expect(runner.calls).toHaveLength(0);
+  expect(error?.cause?.message).toMatch(/step plan: path .* escapes the workspace/);
+});
