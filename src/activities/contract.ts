@@ -113,6 +113,24 @@ export interface CompleteItemRequest extends WorklistRequest {
   status: string;
 }
 
+/** Ask for a bounded window of pending items, leaving out the ones in flight. */
+export interface WorklistWindowRequest extends WorklistRequest {
+  exclude: string[];
+  limit: number;
+}
+
+export interface CompleteItemWindowRequest extends CompleteItemRequest {
+  exclude: string[];
+  limit: number;
+}
+
+/** The next pending items (at most `limit`) and counts: small, however long the worklist is. */
+export interface WorklistWindow {
+  pending: WorkItem[];
+  done: number;
+  total: number;
+}
+
 export interface ValidateAnswerRequest {
   schema: JsonSchema;
   answer: unknown;

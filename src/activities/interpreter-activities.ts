@@ -12,9 +12,12 @@ import {
   type CommandStepRequest,
   type CommandStepResult,
   type CompleteItemRequest,
+  type CompleteItemWindowRequest,
   RATE_LIMITED,
   type WorkItem,
   type WorklistRequest,
+  type WorklistWindow,
+  type WorklistWindowRequest,
 } from './contract';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { resolveInWorkspace } from './workspace-paths';
@@ -177,28 +180,52 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       }
     },
 
+    async loadWorklistWindow(request: WorklistWindowRequest): Promise<WorklistWindow> {
+      const items = readWorklist(request).list.map((entry) => toItem(entry, request));
+      return windowOf(items, request);
+    },
+
+    async completeWorklistItemWindow(request: CompleteItemWindowRequest): Promise<WorklistWindow> {
+      return windowOf(writeItemStatus(request), request);
+    },
+
+    /** Kept for runs started before the worklist-window patch: returns the whole list. */
     async loadWorklist(request: WorklistRequest): Promise<WorkItem[]> {
       return readWorklist(request).list.map((entry) => toItem(entry, request));
     },
 
+    /** Kept for runs started before the worklist-window patch: returns the whole list. */
     async completeWorklistItem(request: CompleteItemRequest): Promise<WorkItem[]> {
-      const { file, document, list } = readWorklist(request);
-      const { id, status } = request.worklist;
-      const entry = list.find((e) => String(e[id]) === request.itemId);
-      if (!entry) {
-        throw ApplicationFailure.create({
-          type: 'SopWorklistError',
-          nonRetryable: true,
-          message: `worklist ${request.worklist.from.name}: item ${request.itemId} is no longer in ${request.worklist.from.path}`,
-        });
-      }
-      entry[status] = request.status;
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, `${JSON.stringify(document, null, 2)}\n`);
-      fs.renameSync(tmp, file);
-      return list.map((e) => toItem(e, request));
+      return writeItemStatus(request);
     },
   };
+}
+
+function windowOf(items: WorkItem[], request: { exclude: string[]; limit: number }): WorklistWindow {
+  const excluded = new Set(request.exclude);
+  return {
+    pending: items.filter((i) => i.status !== 'done' && !excluded.has(i.id)).slice(0, request.limit),
+    done: items.filter((i) => i.status === 'done').length,
+    total: items.length,
+  };
+}
+
+function writeItemStatus(request: CompleteItemRequest): WorkItem[] {
+  const { file, document, list } = readWorklist(request);
+  const { id, status } = request.worklist;
+  const entry = list.find((e) => String(e[id]) === request.itemId);
+  if (!entry) {
+    throw ApplicationFailure.create({
+      type: 'SopWorklistError',
+      nonRetryable: true,
+      message: `worklist ${request.worklist.from.name}: item ${request.itemId} is no longer in ${request.worklist.from.path}`,
+    });
+  }
+  entry[status] = request.status;
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(document, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+  return list.map((e) => toItem(e, request));
 }
 
 export type InterpreterActivities = ReturnType<typeof createInterpreterActivities>;

@@ -11,6 +11,7 @@ import {
   isCancellation,
   log,
   makeContinueAsNewFunc,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -26,6 +27,7 @@ import type {
   RunRef,
   Usage,
   WorkItem,
+  WorklistWindow,
 } from '../activities/contract';
 import { RATE_LIMITED, type RateLimitDetails } from '../activities/contract';
 import type { InterpreterActivities } from '../activities/interpreter-activities';
@@ -78,9 +80,8 @@ interface RunState {
   outputs: Record<string, { route: string; payload: unknown }>;
   done: string[];
   started: string[];
-  /** worklist step -> ids of items completed by this run */
-  itemsDone: Record<string, string[]>;
-  worklistTotals: Record<string, number>;
+  /** worklist step -> items done and in all, as last read from the worklist file */
+  worklists: Record<string, { done: number; total: number }>;
   executions: number;
   pendingMessages: string[];
   /** answers waiting to be delivered into the next prompt of the step (and item) that asked */
@@ -88,12 +89,14 @@ interface RunState {
 }
 
 const ROUTES_KEPT = 200;
+const WORKLIST_WINDOW_PATCH = 'worklist-window-v1';
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 8_000;
 
-const { loadWorklist, completeWorklistItem } = proxyActivities<InterpreterActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5 },
-});
+const { loadWorklist, completeWorklistItem, loadWorklistWindow, completeWorklistItemWindow } =
+  proxyActivities<InterpreterActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 5 },
+  });
 const { runCommandStep } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '2 hours',
   retry: { maximumAttempts: 3 },
@@ -117,12 +120,13 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     outputs: {},
     done: [],
     started: [],
-    itemsDone: {},
-    worklistTotals: {},
+    worklists: {},
     executions: 0,
     pendingMessages: [],
     deliveries: {},
   };
+  // state carried by continue-as-new from an older interpreter may lack newer fields
+  state.worklists ??= {};
   let status: RunStatus = 'running';
   let failure: string | undefined;
   let pending: (PendingInput & { validator: Validator }) | undefined;
@@ -177,12 +181,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
       bundleHash: plan.bundleHash,
       status,
       active: [...active.values()],
-      worklists: Object.fromEntries(
-        Object.entries(state.worklistTotals).map(([step, total]) => [
-          step,
-          { done: state.itemsDone[step]?.length ?? 0, total },
-        ]),
-      ),
+      worklists: state.worklists,
       routesTaken: state.routesTaken,
       routesTakenCount: state.routesTakenCount,
       pendingInput: pending
@@ -604,15 +603,39 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     };
     const advance = step.routes.find((r) => r.target.kind === 'advance')?.target;
     let exhausted: RouteTarget = advance?.kind === 'advance' ? advance.exhausted : { kind: 'finish' };
-    state.itemsDone[step.name] ??= [];
-    const done = state.itemsDone[step.name];
-    let items = await loadWorklist(worklistRequest);
     const inFlight = new Set<string>();
+    const limit = Math.max(16, 2 * step.forEach!.concurrency);
+    // Runs started before this patch read and wrote the whole item list on every item, which made history
+    // grow with the square of the list; they keep doing so until they finish.
+    const windowed = patched(WORKLIST_WINDOW_PATCH);
+    const fromList = (list: WorkItem[]): WorklistWindow => ({
+      pending: list.filter((i) => i.status !== 'done'),
+      done: list.filter((i) => i.status === 'done').length,
+      total: list.length,
+    });
+    const readItems = async () =>
+      windowed
+        ? loadWorklistWindow({ ...worklistRequest, exclude: [...inFlight], limit })
+        : fromList(await loadWorklist(worklistRequest));
+    const completeItem = async (itemId: string) =>
+      windowed
+        ? completeWorklistItemWindow({
+            ...worklistRequest,
+            itemId,
+            status: 'done',
+            exclude: [...inFlight].filter((id) => id !== itemId),
+            limit,
+          })
+        : fromList(await completeWorklistItem({ ...worklistRequest, itemId, status: 'done' }));
+
+    let items = await readItems();
     let leave: RouteTarget | undefined;
     let writing = Promise.resolve();
+    const track = () => {
+      state.worklists[step.name] = { done: items.done, total: items.total };
+    };
 
-    const nextPending = () =>
-      items.find((i) => i.status !== 'done' && !done.includes(i.id) && !inFlight.has(i.id));
+    const nextPending = () => items.pending.find((i) => !inFlight.has(i.id));
     const runItem = async (item: WorkItem) => {
       inFlight.add(item.id);
       try {
@@ -622,9 +645,8 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
           exhausted = end.target.exhausted;
           // one status write at a time: the worklist file is shared by concurrent items
           const write = writing.then(async () => {
-            items = await completeWorklistItem({ ...worklistRequest, itemId: item.id, status: 'done' });
-            done.push(item.id);
-            state.worklistTotals[step.name] = items.length;
+            items = await completeItem(item.id);
+            track();
           });
           writing = write;
           await write;
@@ -637,7 +659,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     };
 
     const concurrency = Math.max(1, step.forEach!.concurrency);
-    state.worklistTotals[step.name] = items.length;
+    track();
     for (;;) {
       if (leave) break;
       const item = nextPending();
