@@ -6,11 +6,15 @@ import { registerLogs } from './logs';
 import { registerRuns } from './runs';
 import { registerServer } from './server';
 import { registerSmoke } from './smoke';
+import { registerValidate } from './validate';
 import { registerVerify } from './verify';
 import { registerWorker } from './worker';
+import { registerWorkflows } from './workflows';
 
 /** Every verb lives in its own file under this folder and is registered here, in help order. */
 export function registerCommands(program: Command): void {
+  registerWorkflows(program);
+  registerValidate(program);
   registerRuns(program);
   registerLogs(program);
   registerControl(program);

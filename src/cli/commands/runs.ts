@@ -5,7 +5,7 @@ import { exportPack } from '../../evidence/pack';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
 import type { RunResult } from '../../workflows/interpreter';
 import { CliError, ExitCode } from '../errors';
-import { printJson } from '../output';
+import { printJson, printTable } from '../output';
 import { runRef, withSopClient } from '../with-client';
 
 export function registerRuns(program: Command): void {
@@ -162,14 +162,4 @@ function printRun(view: Record<string, unknown>): void {
   if (view.failure) out.push(`failure: ${view.failure}`);
   if (view.webUi) out.push(`Web UI: ${view.webUi}`);
   process.stdout.write(`${out.join('\n')}\n`);
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
 }

@@ -1,0 +1,125 @@
+// Where SOPs come from: the workspace's .sop/sops/ (overrides), the project's sops/, and the SOPs shipped
+// inside this package, in that order of precedence. Listing only reads sop.yaml headers; an SOP is
+// compiled when it is used or validated.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { packageRoot } from '../temporal/package-paths';
+import { type CompileResult, compileSopDir, loadProjectConfig, SOP_FILE } from './compile';
+import type { Diagnostic } from './diagnostics';
+
+export type CatalogSource = 'workspace' | 'project' | 'package';
+
+export interface CatalogEntry {
+  name: string;
+  title?: string;
+  description?: string;
+  version?: string;
+  aliases: string[];
+  source: CatalogSource;
+  dir: string;
+  /** entries of lower precedence with the same name */
+  shadows: string[];
+}
+
+export interface CatalogOptions {
+  /** the project root: where sops/ and sop.config.yaml live (default: the current directory) */
+  projectDir?: string;
+  /** the workspace the run works in; its .sop/sops/ overrides (default: projectDir) */
+  workspace?: string;
+}
+
+export class Catalog {
+  readonly projectDir: string;
+  readonly entries: CatalogEntry[];
+  private readonly configCache: ReturnType<typeof loadProjectConfig>;
+
+  constructor(options: CatalogOptions = {}) {
+    this.projectDir = path.resolve(options.projectDir ?? process.cwd());
+    const workspace = path.resolve(options.workspace ?? this.projectDir);
+    const roots: Array<[CatalogSource, string]> = [
+      ['workspace', path.join(workspace, '.sop', 'sops')],
+      ['project', path.join(this.projectDir, 'sops')],
+      ['package', path.join(packageRoot, 'sops')],
+    ];
+    const byName = new Map<string, CatalogEntry>();
+    const seenDirs = new Set<string>();
+    for (const [source, root] of roots) {
+      for (const dir of sopDirs(root)) {
+        const real = fs.realpathSync(dir);
+        if (seenDirs.has(real)) continue; // the project may be this package
+        seenDirs.add(real);
+        const header = readHeader(dir);
+        const existing = byName.get(header.name);
+        if (existing) {
+          existing.shadows.push(dir);
+          continue;
+        }
+        byName.set(header.name, { ...header, source, dir, shadows: [] });
+      }
+    }
+    this.entries = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+    this.configCache = loadProjectConfig(this.projectDir);
+  }
+
+  /** by name or alias */
+  find(nameOrAlias: string): CatalogEntry | undefined {
+    return (
+      this.entries.find((e) => e.name === nameOrAlias) ??
+      this.entries.find((e) => e.aliases.includes(nameOrAlias))
+    );
+  }
+
+  names(): string[] {
+    return this.entries.flatMap((e) => [e.name, ...e.aliases]);
+  }
+
+  get configDiagnostics(): Diagnostic[] {
+    return this.configCache.diagnostics;
+  }
+
+  compile(entry: CatalogEntry): CompileResult {
+    if (this.configCache.diagnostics.length > 0) return { diagnostics: this.configCache.diagnostics };
+    return compileSopDir(entry.dir, { config: this.configCache.config });
+  }
+
+  /** Compiles a folder that need not be in the catalog, with the project config. */
+  compileDir(dir: string): CompileResult {
+    if (this.configCache.diagnostics.length > 0) return { diagnostics: this.configCache.diagnostics };
+    return compileSopDir(dir, { config: this.configCache.config });
+  }
+}
+
+function sopDirs(root: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return [];
+  }
+  return names
+    .sort()
+    .map((name) => path.join(root, name))
+    .filter((dir) => fs.existsSync(path.join(dir, SOP_FILE)));
+}
+
+/** name/title/aliases without a full compile; a broken file still shows up (under its folder name). */
+function readHeader(dir: string): Omit<CatalogEntry, 'source' | 'dir' | 'shadows'> {
+  const fallback = { name: path.basename(dir), aliases: [] };
+  try {
+    const data = parse(fs.readFileSync(path.join(dir, SOP_FILE), 'utf8')) as Record<string, unknown> | null;
+    if (!data || typeof data !== 'object') return fallback;
+    return {
+      name: typeof data.name === 'string' ? data.name : fallback.name,
+      title: typeof data.title === 'string' ? data.title : undefined,
+      description: typeof data.description === 'string' ? data.description : undefined,
+      version: data.version === undefined ? undefined : String(data.version),
+      aliases: Array.isArray(data.aliases)
+        ? data.aliases.filter((a): a is string => typeof a === 'string')
+        : [],
+    };
+  } catch {
+    return fallback;
+  }
+}

@@ -1,0 +1,676 @@
+// The cross-reference checks a schema cannot express: kinds, route targets, reachability, a way to
+// finish, artifacts, worklists, policies, files and templates. Every problem is collected; none stops
+// the others from being found.
+
+import * as path from 'node:path';
+import type { Policy } from '../policies/model';
+import { type Diagnostic, type DiagnosticCode, diagnostic, didYouMean } from './diagnostics';
+import { effectiveRoutes, forEachOf, type NormalTarget, roleOf, stepKind, stepRoles } from './normalize';
+import type { SopFile, SopStep } from './schema';
+import { checkVariable, positionOf, scanTemplate, type TemplateScope } from './templates';
+import type { KeyPath, SourceFile } from './yaml-source';
+
+export interface FileAccess {
+  /** display path of a file of the SOP folder (for diagnostics) */
+  display(relative: string): string;
+  /** the text, or undefined when missing; `escapes` when the path leaves the SOP folder */
+  read(relative: string): string | undefined | { escapes: true };
+}
+
+export interface CheckResult {
+  diagnostics: Diagnostic[];
+  /** prompt and schema texts by SOP-relative path */
+  files: Record<string, string>;
+}
+
+const RESERVED = new Set(['finish', 'fail']);
+const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
+  agent: ['prompt', 'writes'],
+  produce_verify: ['producer', 'verifier', 'max_rework', 'on_rework_exhausted'],
+  command: ['run'],
+  input: ['question', 'answer', 'on_timeout'],
+};
+const AGENT_ONLY: ReadonlyArray<keyof SopStep> = ['policy', 'provider', 'model', 'effort', 'max_attempts'];
+
+export function checkSop(
+  sop: SopFile,
+  source: SourceFile,
+  files: FileAccess,
+  folderName?: string,
+): CheckResult {
+  const out: Diagnostic[] = [];
+  const loaded: Record<string, string> = {};
+  const report = (code: DiagnosticCode, message: string, at: KeyPath, key = false, hint?: string) =>
+    out.push(
+      diagnostic(code, message, { file: source.file, ...source.locate(at, { key }), at: at.join('.') }, hint),
+    );
+
+  const steps = sop.steps;
+  const stepNames = Object.keys(steps);
+  const artifacts = sop.artifacts ?? {};
+  const worklists = sop.worklists ?? {};
+  const policies = sop.policies ?? {};
+  const params = new Set(Object.keys(sop.params ?? {}));
+  const inputs = new Set(Object.keys(sop.input ?? {}));
+
+  if (folderName && folderName !== sop.name) {
+    report('SOP803', `the SOP is named "${sop.name}" but its folder is "${folderName}"`, ['name']);
+  }
+
+  // ---- params referenced by counts ------------------------------------------------------------------
+  const checkParamRef = (value: unknown, at: KeyPath) => {
+    if (typeof value !== 'string') return;
+    const name = /params\.([\w-]+)/.exec(value)?.[1];
+    if (name && !params.has(name)) {
+      report(
+        'SOP215',
+        `${at.join('.')} refers to params.${name}, which is not declared`,
+        at,
+        false,
+        suggest(name, params),
+      );
+    }
+  };
+  for (const key of ['max_rework', 'max_attempts'] as const)
+    checkParamRef(sop.defaults?.[key], ['defaults', key]);
+
+  // ---- policies ---------------------------------------------------------------------------------------
+  const resolvePolicy = (ref: unknown, at: KeyPath): Policy | undefined => {
+    if (ref === undefined) return undefined;
+    if (typeof ref === 'string') {
+      if (!(ref in policies)) {
+        report('SOP209', `policy "${ref}" is not declared`, at, false, suggest(ref, Object.keys(policies)));
+        return undefined;
+      }
+      return policies[ref];
+    }
+    return ref as Policy;
+  };
+  const checkPolicy = (policy: Policy, at: KeyPath) => {
+    for (const key of ['allow_write', 'deny_read', 'deny_write'] as const) {
+      (policy[key] ?? []).forEach((p, i) => {
+        if (escapesWorkspace(p)) {
+          report('SOP501', `policy path "${p}" leaves the workspace`, [...at, key, i]);
+        }
+      });
+    }
+    if (policy.permission_mode === 'bypass' && policy.sandbox !== 'full-access') {
+      report(
+        'SOP502',
+        'permission_mode bypass needs sandbox full-access (it would silently widen the sandbox)',
+        [...at, 'permission_mode'],
+      );
+    }
+    if (policy.sandbox === 'read-only' && (policy.allow_write?.length ?? 0) > 0) {
+      report('SOP502', 'a read-only sandbox cannot have allow_write paths', [...at, 'allow_write']);
+    }
+    if (policy.network === 'open')
+      report('SOP804', 'this policy opens the network to every host', [...at, 'network']);
+  };
+  for (const [name, policy] of Object.entries(policies)) checkPolicy(policy, ['policies', name]);
+  const defaultPolicy = resolvePolicy(sop.defaults?.policy, ['defaults', 'policy']);
+  if (sop.defaults?.policy && typeof sop.defaults.policy !== 'string')
+    checkPolicy(defaultPolicy!, ['defaults', 'policy']);
+
+  // ---- artifacts and worklists ------------------------------------------------------------------------
+  const usedArtifacts = new Set<string>();
+  const artifactUsers = new Map<string, Set<string>>(); // artifact -> steps using it
+  const useArtifact = (name: string, step: string, at: KeyPath) => {
+    if (!(name in artifacts)) {
+      report(
+        'SOP205',
+        `artifact "${name}" is not declared`,
+        at,
+        false,
+        suggest(name, Object.keys(artifacts)),
+      );
+      return;
+    }
+    usedArtifacts.add(name);
+    if (!artifactUsers.has(name)) artifactUsers.set(name, new Set());
+    artifactUsers.get(name)!.add(step);
+  };
+  for (const [name, artifact] of Object.entries(artifacts)) {
+    const stripped = artifact.path.replace(/\{\{[^}]*\}\}/g, 'x');
+    if (escapesWorkspace(stripped))
+      report('SOP501', `artifact path "${artifact.path}" leaves the workspace`, ['artifacts', name, 'path']);
+    if (artifact.schema !== undefined) {
+      if (artifact.kind !== 'json') {
+        report('SOP210', `only json artifacts can have a schema (this one is ${artifact.kind})`, [
+          'artifacts',
+          name,
+          'schema',
+        ]);
+      } else {
+        loadSchemaFile(artifact.schema, ['artifacts', name, 'schema']);
+      }
+    }
+  }
+  for (const [name, worklist] of Object.entries(worklists)) {
+    if (!(worklist.from in artifacts)) {
+      report(
+        'SOP205',
+        `worklist ${name} reads artifact "${worklist.from}", which is not declared`,
+        ['worklists', name, 'from'],
+        false,
+        suggest(worklist.from, Object.keys(artifacts)),
+      );
+    } else {
+      usedArtifacts.add(worklist.from);
+      if (artifacts[worklist.from].kind !== 'json') {
+        report(
+          'SOP214',
+          `worklist ${name} reads "${worklist.from}", a ${artifacts[worklist.from].kind} artifact`,
+          ['worklists', name, 'from'],
+        );
+      }
+    }
+  }
+
+  function loadSchemaFile(relative: string, at: KeyPath) {
+    const text = files.read(relative);
+    if (text === undefined)
+      return report('SOP302', `schema file ${files.display(relative)} does not exist`, at);
+    if (typeof text !== 'string')
+      return report('SOP304', `schema path "${relative}" leaves the SOP folder`, at);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      return out.push(
+        diagnostic('SOP303', `${relative} is not valid JSON: ${(err as Error).message}`, {
+          file: files.display(relative),
+          line: 1,
+          column: 1,
+        }),
+      );
+    }
+    const problem = jsonSchemaProblem(parsed);
+    if (problem) {
+      return out.push(
+        diagnostic('SOP303', `${relative}: ${problem}`, {
+          file: files.display(relative),
+          line: 1,
+          column: 1,
+        }),
+      );
+    }
+    loaded[relative] = text;
+  }
+
+  // ---- steps: names, kinds, fields ---------------------------------------------------------------------
+  for (const [name, step] of Object.entries(steps)) {
+    const at = ['steps', name];
+    if (RESERVED.has(name)) report('SOP213', `"${name}" is a route target and cannot name a step`, at, true);
+    const kind = stepKind(step);
+    for (const [otherKind, fields] of Object.entries(KIND_FIELDS)) {
+      if (otherKind === kind) continue;
+      for (const field of fields) {
+        if (KIND_FIELDS[kind].includes(field)) continue;
+        if (step[field] !== undefined) {
+          report(
+            'SOP210',
+            `${field} does not belong to a ${kind} step (it is for ${otherKind} steps)`,
+            [...at, field],
+            true,
+          );
+        }
+      }
+    }
+    if (kind === 'command' || kind === 'input') {
+      for (const field of AGENT_ONLY) {
+        if (step[field] !== undefined)
+          report('SOP210', `${field} does not belong to a ${kind} step`, [...at, field], true);
+      }
+    }
+    const need = (field: keyof SopStep, what: string) => {
+      if (step[field] === undefined) report('SOP210', `a ${kind} step needs ${what}`, at, true);
+    };
+    if (kind === 'agent') need('prompt', '`prompt:` (a Markdown file in the SOP folder)');
+    if (kind === 'produce_verify') {
+      need('producer', '`producer:`');
+      need('verifier', '`verifier:`');
+    }
+    if (kind === 'command') need('run', '`run:` (the command line)');
+    if (kind === 'input') need('question', '`question:`');
+
+    for (const key of ['max_rework', 'max_attempts', 'concurrency'] as const)
+      checkParamRef(step[key], [...at, key]);
+    if (typeof step.for_each === 'object')
+      checkParamRef(step.for_each.concurrency, [...at, 'for_each', 'concurrency']);
+
+    const forEach = forEachOf(step);
+    if (forEach && !(forEach.worklist in worklists)) {
+      const where = typeof step.for_each === 'string' ? [...at, 'for_each'] : [...at, 'for_each', 'worklist'];
+      report(
+        'SOP206',
+        `for_each names worklist "${forEach.worklist}", which is not declared`,
+        where,
+        false,
+        suggest(forEach.worklist, Object.keys(worklists)),
+      );
+    }
+    if (!forEach && step.concurrency !== undefined) {
+      report('SOP210', 'concurrency only applies to steps with for_each', [...at, 'concurrency'], true);
+    }
+
+    if (step.policy !== undefined) {
+      const policy = resolvePolicy(step.policy, [...at, 'policy']);
+      if (policy && typeof step.policy !== 'string') checkPolicy(policy, [...at, 'policy']);
+    }
+    for (const { role, keyPath } of stepRoles(step)) {
+      const spec = roleOf(step, role);
+      const roleAt = [...at, ...keyPath];
+      if (role !== 'agent') {
+        const raw = step[role]?.policy;
+        const policy = resolvePolicy(raw, [...roleAt, 'policy']);
+        if (policy && typeof raw !== 'string') checkPolicy(policy, [...roleAt, 'policy']);
+      }
+      (spec.writes ?? []).forEach((artifact, i) => {
+        useArtifact(artifact, name, [...roleAt, 'writes', i]);
+      });
+      if (role === 'verifier') {
+        const effective = {
+          ...(defaultPolicy ?? {}),
+          ...(resolveQuiet(step.policy) ?? {}),
+          ...(resolveQuiet(step.verifier?.policy) ?? {}),
+        };
+        const writesOnlyRunFiles =
+          (effective.allow_write ?? []).length > 0 &&
+          effective.allow_write!.every((p) => p === '.sop' || p.startsWith('.sop/'));
+        if ((effective.sandbox ?? 'read-only') !== 'read-only' && !writesOnlyRunFiles) {
+          report(
+            'SOP801',
+            `the verifier of ${name} runs with sandbox ${effective.sandbox}`,
+            [...roleAt, 'policy'],
+            true,
+          );
+        }
+      }
+    }
+    (step.after ?? []).forEach((dep, i) => {
+      if (!(dep in steps))
+        report(
+          'SOP208',
+          `after names step "${dep}", which does not exist`,
+          [...at, 'after', i],
+          false,
+          suggest(dep, stepNames),
+        );
+      else if (dep === name) report('SOP207', `step ${name} depends on itself`, [...at, 'after', i]);
+    });
+  }
+  function resolveQuiet(ref: unknown): Policy | undefined {
+    if (typeof ref === 'string') return policies[ref];
+    return ref as Policy | undefined;
+  }
+
+  // ---- routes and targets ----------------------------------------------------------------------------
+  const edges = new Map<string, Set<string>>(); // step -> steps it may lead to
+  const addEdge = (from: string, to: string) => {
+    if (!edges.has(from)) edges.set(from, new Set());
+    edges.get(from)!.add(to);
+  };
+  const checkTarget = (from: string, target: NormalTarget, at: KeyPath, inWorklist: boolean) => {
+    switch (target.kind) {
+      case 'step':
+        if (!(target.step in steps)) {
+          report(
+            'SOP202',
+            `route target "${target.step}" is not a step of this SOP`,
+            at,
+            false,
+            suggest(target.step, [...stepNames, 'finish', 'fail']),
+          );
+        } else addEdge(from, target.step);
+        return;
+      case 'advance':
+        if (!inWorklist)
+          report('SOP211', `${from} has no for_each, so it cannot complete_and_advance`, at, true);
+        return checkTarget(from, target.exhausted, [...at.slice(0, -1), 'exhausted'], false);
+      case 'request_input': {
+        const requestAt = at[at.length - 1] === 'request_input' ? at : [...at, 'request_input'];
+        checkQuestion(target.spec, from, inWorklist, [...requestAt, 'question']);
+        if (target.spec.on_timeout)
+          checkTargetValue(from, target.spec.on_timeout, [...requestAt, 'on_timeout'], inWorklist);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  const checkTargetValue = (from: string, value: unknown, at: KeyPath, inWorklist: boolean) => {
+    // `exhausted`/`on_failure` etc. are Target values; reuse the route normalisation
+    const route = effectiveTarget(value);
+    if (route) checkTarget(from, route, at, inWorklist);
+  };
+
+  for (const [name, step] of Object.entries(steps)) {
+    const at = ['steps', name];
+    const kind = stepKind(step);
+    const inWorklist = forEachOf(step) !== undefined;
+    const routes = effectiveRoutes(step);
+    const declared = Object.keys(step.routes ?? {});
+    if ((kind === 'agent' || kind === 'produce_verify') && declared.length === 0) {
+      report('SOP210', `a ${kind} step needs routes: the outcomes the agent may choose`, at, true);
+    }
+    if (kind === 'command') {
+      for (const route of declared) {
+        if (route !== 'passed' && route !== 'failed')
+          report(
+            'SOP216',
+            `command steps route on passed / failed, not "${route}"`,
+            [...at, 'routes', route],
+            true,
+          );
+      }
+    }
+    if (kind === 'input') {
+      for (const route of declared) {
+        if (route !== 'answered')
+          report('SOP216', `input steps route on answered, not "${route}"`, [...at, 'routes', route], true);
+      }
+      if (step.question) checkQuestion({ question: step.question }, name, inWorklist, [...at, 'question']);
+    }
+    for (const route of routes) {
+      const routeAt = [...at, 'routes', route.name];
+      if (!route.target) {
+        const found = route.targetKeys.length === 0 ? 'none' : route.targetKeys.join(' and ');
+        report('SOP212', `route ${route.name} needs exactly one target (found ${found})`, routeAt, true);
+        continue;
+      }
+      const raw = step.routes?.[route.name];
+      const targetAt =
+        typeof raw === 'string' || raw === undefined ? routeAt : [...routeAt, route.targetKeys[0]];
+      checkTarget(name, route.target, targetAt, inWorklist);
+      if (typeof raw === 'object' && raw.exhausted !== undefined && !raw.complete_and_advance) {
+        report(
+          'SOP210',
+          'exhausted only applies to complete_and_advance routes',
+          [...routeAt, 'exhausted'],
+          true,
+        );
+      }
+      route.requires.forEach((artifact, i) => {
+        useArtifact(artifact, name, [...routeAt, 'requires', i]);
+      });
+    }
+    for (const key of ['on_failure', 'on_rework_exhausted', 'on_timeout'] as const) {
+      if (step[key] !== undefined) checkTargetValue(name, step[key], [...at, key], inWorklist);
+    }
+    for (const dep of step.after ?? []) if (dep in steps && dep !== name) addEdge(dep, name);
+  }
+
+  function checkQuestion(spec: { question: string }, step: string, inWorklist: boolean, at: KeyPath) {
+    checkTemplateText(
+      spec.question,
+      { input: new Set(), params: new Set(), step, item: inWorklist, roots: ['step', 'item'] },
+      { yaml: at },
+    );
+  }
+
+  // ---- after: cycles ---------------------------------------------------------------------------------
+  const cycle = findAfterCycle(steps);
+  if (cycle)
+    report('SOP207', `after: dependencies form a cycle: ${cycle.join(' → ')}`, ['steps', cycle[0], 'after']);
+
+  // ---- reachability and a way to finish ----------------------------------------------------------------
+  const entry = stepNames[0];
+  const reachable = new Set<string>([entry]);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const name of stepNames) {
+      if (reachable.has(name)) {
+        for (const next of edges.get(name) ?? []) {
+          if (!reachable.has(next)) {
+            reachable.add(next);
+            changed = true;
+          }
+        }
+      }
+      const after = steps[name].after ?? [];
+      if (!reachable.has(name) && after.length > 0 && after.every((d) => reachable.has(d))) {
+        reachable.add(name);
+        changed = true;
+      }
+    }
+  }
+  const hasTargetErrors = out.some((d) => d.code === 'SOP202' || d.code === 'SOP212');
+  for (const name of stepNames) {
+    // a misspelt target makes everything behind it unreachable: report the cause, not the cascade
+    if (!reachable.has(name) && !hasTargetErrors) {
+      report(
+        'SOP203',
+        `step ${name} can never run: no route leads to it and it has no satisfiable after:`,
+        ['steps', name],
+        true,
+      );
+    }
+  }
+  const finishes = new Set<string>();
+  const targetFinishes = (target: NormalTarget | undefined): boolean => {
+    if (!target) return false;
+    if (target.kind === 'finish') return true;
+    if (target.kind === 'step') return finishes.has(target.step);
+    if (target.kind === 'advance') return targetFinishes(target.exhausted);
+    return false;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const name of stepNames) {
+      if (finishes.has(name)) continue;
+      if (effectiveRoutes(steps[name]).some((r) => targetFinishes(r.target))) {
+        finishes.add(name);
+        changed = true;
+      }
+    }
+  }
+  if (!hasTargetErrors) {
+    for (const name of stepNames) {
+      if (reachable.has(name) && !finishes.has(name)) {
+        report(
+          'SOP204',
+          `step ${name} has no route that leads to finish (every path ends in fail or loops)`,
+          ['steps', name],
+          true,
+        );
+      }
+    }
+  }
+
+  // ---- prompts and templates -------------------------------------------------------------------------
+  const predecessors = (name: string): Set<string> => {
+    const result = new Set<string>();
+    for (const other of stepNames) {
+      if (other !== name && leadsTo(other, name)) result.add(other);
+    }
+    return result;
+  };
+  const leadsTo = (from: string, to: string): boolean => {
+    const seen = new Set<string>();
+    const stack = [...(edges.get(from) ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (next === to) return true;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(...(edges.get(next) ?? []));
+    }
+    return false;
+  };
+
+  for (const [name, step] of Object.entries(steps)) {
+    const inWorklist = forEachOf(step) !== undefined;
+    const scope: TemplateScope = {
+      input: inputs,
+      params,
+      step: name,
+      item: inWorklist,
+      earlierSteps: hasTargetErrors ? undefined : predecessors(name),
+      roots: ['input', 'params', 'run', 'step', 'item', 'steps'],
+    };
+    for (const { role, keyPath } of stepRoles(step)) {
+      const prompt = roleOf(step, role).prompt;
+      if (prompt === undefined) {
+        if (role !== 'agent')
+          report('SOP103', `the ${role} of ${name} needs a prompt`, ['steps', name, ...keyPath], true);
+        continue;
+      }
+      const promptAt = ['steps', name, ...keyPath, 'prompt'];
+      const text = files.read(prompt);
+      if (text === undefined) {
+        report('SOP301', `prompt file ${files.display(prompt)} does not exist`, promptAt);
+        continue;
+      }
+      if (typeof text !== 'string') {
+        report('SOP304', `prompt path "${prompt}" leaves the SOP folder`, promptAt);
+        continue;
+      }
+      loaded[prompt] = text;
+      checkTemplateText(text, scope, { file: prompt });
+    }
+    if (step.run !== undefined) {
+      // Commands see only params (set by whoever starts the run), never input or agent output: those
+      // would turn a shell line into an injection point.
+      checkTemplateText(
+        step.run,
+        { input: new Set(), params, step: name, item: false, roots: ['params'] },
+        { yaml: ['steps', name, 'run'] },
+      );
+    }
+  }
+  for (const [name, artifact] of Object.entries(artifacts)) {
+    const users = [...(artifactUsers.get(name) ?? [])];
+    const onlyWorklist = users.length > 0 && users.every((s) => forEachOf(steps[s]) !== undefined);
+    const worklistSource = Object.values(worklists).some((w) => w.from === name);
+    checkTemplateText(
+      artifact.path,
+      {
+        input: inputs,
+        params,
+        item: onlyWorklist && !worklistSource,
+        roots: ['input', 'params', 'run', 'item'],
+      },
+      { yaml: ['artifacts', name, 'path'] },
+    );
+    if (!usedArtifacts.has(name))
+      report(
+        'SOP802',
+        `artifact ${name} is declared but no step writes or requires it`,
+        ['artifacts', name],
+        true,
+      );
+  }
+
+  function checkTemplateText(
+    text: string,
+    scope: TemplateScope,
+    where: { file: string } | { yaml: KeyPath },
+  ) {
+    const { variables, problems } = scanTemplate(text);
+    const locate = (offset: number) =>
+      'file' in where
+        ? { file: files.display(where.file), ...positionOf(text, offset) }
+        : { file: source.file, ...source.locate(where.yaml), at: where.yaml.join('.') };
+    for (const problem of problems) {
+      out.push(
+        diagnostic('SOP404', `malformed template ${JSON.stringify(problem.text)}`, locate(problem.offset)),
+      );
+    }
+    for (const variable of variables) {
+      const verdict = checkVariable(variable.path, scope);
+      if (!verdict.ok) out.push(diagnostic(verdict.code, verdict.message, locate(variable.offset)));
+    }
+  }
+
+  return { diagnostics: out, files: loaded };
+}
+
+/** A Target value (string or object) as a normal target, or undefined when malformed (zod reports it). */
+function effectiveTarget(value: unknown): NormalTarget | undefined {
+  if (typeof value === 'string') {
+    return value === 'finish'
+      ? { kind: 'finish' }
+      : value === 'fail'
+        ? { kind: 'fail' }
+        : { kind: 'step', step: value };
+  }
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if (typeof v.to === 'string') return effectiveTarget(v.to);
+    if (v.finish) return { kind: 'finish' };
+    if (v.fail) return { kind: 'fail' };
+    if (v.request_input) return { kind: 'request_input', spec: v.request_input as never };
+  }
+  return undefined;
+}
+
+function findAfterCycle(steps: Record<string, SopStep>): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined;
+    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name];
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const dep of steps[name]?.after ?? []) {
+      if (dep === name || !(dep in steps)) continue;
+      const cycle = visit(dep);
+      if (cycle) return cycle;
+    }
+    stack.pop();
+    state.set(name, 'done');
+    return undefined;
+  };
+  for (const name of Object.keys(steps)) {
+    const cycle = visit(name);
+    if (cycle) return cycle.reverse();
+  }
+  return undefined;
+}
+
+export function escapesWorkspace(p: string): boolean {
+  if (path.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p) || p.startsWith('~')) return true;
+  return p.split(/[\\/]+/).includes('..');
+}
+
+function suggest(word: string, candidates: Iterable<string>): string | undefined {
+  const match = didYouMean(word, candidates);
+  return match ? `did you mean "${match}"?` : undefined;
+}
+
+/** Enough of JSON Schema to catch files that are not schemas at all or misuse the core keywords. */
+function jsonSchemaProblem(schema: unknown): string | undefined {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema))
+    return 'a JSON Schema must be an object';
+  const types = ['string', 'integer', 'number', 'boolean', 'array', 'object', 'null'];
+  const visit = (node: unknown, where: string): string | undefined => {
+    if (typeof node === 'boolean') return undefined;
+    if (node === null || typeof node !== 'object' || Array.isArray(node))
+      return `${where} must be a schema object`;
+    const s = node as Record<string, unknown>;
+    if (s.type !== undefined) {
+      const list = Array.isArray(s.type) ? s.type : [s.type];
+      const bad = list.find((t) => typeof t !== 'string' || !types.includes(t));
+      if (bad !== undefined) return `${where}.type ${JSON.stringify(bad)} is not a JSON Schema type`;
+    }
+    if (
+      s.required !== undefined &&
+      !(Array.isArray(s.required) && s.required.every((r) => typeof r === 'string'))
+    ) {
+      return `${where}.required must be a list of property names`;
+    }
+    if (s.properties !== undefined) {
+      if (typeof s.properties !== 'object' || s.properties === null || Array.isArray(s.properties)) {
+        return `${where}.properties must be an object`;
+      }
+      for (const [key, value] of Object.entries(s.properties)) {
+        const problem = visit(value, `${where}.properties.${key}`);
+        if (problem) return problem;
+      }
+    }
+    if (s.items !== undefined) return visit(s.items, `${where}.items`);
+    return undefined;
+  };
+  return visit(schema, '(schema)');
+}

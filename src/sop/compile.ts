@@ -1,0 +1,208 @@
+// The SOP compiler: sop.yaml (or a defineSop object) + prompt and schema files + the project config →
+// an immutable, content-hashed bundle, or every problem found, each coded and located.
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkSop, type FileAccess } from './checks';
+import { type Diagnostic, diagnostic, SopCompileError } from './diagnostics';
+import { ProjectConfig, SopFile } from './schema';
+import { schemaDiagnostics } from './schema-diagnostics';
+import { objectSource, parseYamlSource, type SourceFile } from './yaml-source';
+
+export const BUNDLE_FORMAT = 1;
+
+export interface SopBundle {
+  format: typeof BUNDLE_FORMAT;
+  name: string;
+  title?: string;
+  description?: string;
+  version?: string;
+  aliases: string[];
+  /** sha256 of the canonical definition and every file it uses: same inputs, same hash */
+  hash: string;
+  /** the definition with the project config's defaults, policies and provider settings folded in */
+  definition: SopFile;
+  providers: ProjectConfig['providers'];
+  /** prompt and schema texts by SOP-relative path */
+  files: Record<string, string>;
+}
+
+export interface CompileResult {
+  bundle?: SopBundle;
+  /** errors and warnings, in file order */
+  diagnostics: Diagnostic[];
+}
+
+export const SOP_FILE = 'sop.yaml';
+export const CONFIG_FILE = 'sop.config.yaml';
+
+export interface CompileOptions {
+  /** the project config, already loaded (see loadProjectConfig) */
+  config?: ProjectConfig;
+  /** base for the file names in diagnostics (default: the current directory) */
+  relativeTo?: string;
+}
+
+/** Compiles the SOP in `dir` (a folder with sop.yaml). Never throws for bad input: problems are diagnostics. */
+export function compileSopDir(dir: string, options: CompileOptions = {}): CompileResult {
+  const display = (p: string) => displayPath(p, options.relativeTo);
+  const file = path.join(dir, SOP_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return {
+      diagnostics: [diagnostic('SOP002', `${display(file)} does not exist`, { file: display(file) })],
+    };
+  }
+  const { source, diagnostics } = parseYamlSource(text, display(file));
+  if (diagnostics.length > 0) return { diagnostics };
+  return compileSource(source, folderFiles(dir, display), options.config, path.basename(dir));
+}
+
+export interface DefineSopOptions {
+  /** folder the definition's prompt and schema paths are relative to */
+  dir?: string;
+  /** or the files themselves, by relative path */
+  files?: Record<string, string>;
+  config?: ProjectConfig;
+}
+
+/**
+ * The TypeScript builder: the same definition as sop.yaml, as an object. Same definition and same files
+ * give the same bundle (and hash) as the YAML folder. Throws SopCompileError with every problem.
+ */
+export function defineSop(definition: unknown, options: DefineSopOptions = {}): SopBundle {
+  const name = (definition as { name?: unknown })?.name;
+  const label = `defineSop(${typeof name === 'string' ? name : '?'})`;
+  const files: FileAccess = options.files
+    ? {
+        display: (p) => `${label}:${p}`,
+        read: (p) => (escapesFolder(p) ? { escapes: true } : options.files?.[p]),
+      }
+    : folderFiles(options.dir ?? process.cwd(), (p) => displayPath(p));
+  const result = compileSource(objectSource(definition, label), files, options.config);
+  if (!result.bundle) throw new SopCompileError(result.diagnostics);
+  return result.bundle;
+}
+
+function compileSource(
+  source: SourceFile,
+  files: FileAccess,
+  config: ProjectConfig | undefined,
+  folderName?: string,
+): CompileResult {
+  if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
+    return {
+      diagnostics: [
+        diagnostic('SOP003', 'the SOP must be a mapping with name, steps, ...', {
+          file: source.file,
+          line: 1,
+          column: 1,
+        }),
+      ],
+    };
+  }
+  const parsed = SopFile.safeParse(source.data);
+  if (!parsed.success)
+    return { diagnostics: sortDiagnostics(schemaDiagnostics(SopFile, parsed.error.issues, source)) };
+  const definition = withConfig(parsed.data, config);
+  const checked = checkSop(definition, source, files, folderName);
+  const diagnostics = sortDiagnostics(checked.diagnostics);
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+  const bundleBody = {
+    format: BUNDLE_FORMAT,
+    definition,
+    providers: config?.providers ?? {},
+    files: sortKeys(checked.files),
+  };
+  // Plain JSON on purpose: key order is meaningful (the first step is the entry), and it comes from the
+  // source, so the same files always give the same bytes.
+  const hash = createHash('sha256').update(JSON.stringify(bundleBody)).digest('hex');
+  return {
+    diagnostics,
+    bundle: {
+      format: BUNDLE_FORMAT,
+      name: definition.name,
+      title: definition.title,
+      description: definition.description,
+      version: definition.version === undefined ? undefined : String(definition.version),
+      aliases: definition.aliases ?? [],
+      hash,
+      definition,
+      providers: bundleBody.providers,
+      files: bundleBody.files,
+    },
+  };
+}
+
+/** The project's defaults and named policies, under the SOP's own (the SOP wins key by key). */
+function withConfig(sop: SopFile, config: ProjectConfig | undefined): SopFile {
+  if (!config) return sop;
+  const policies = { ...(config.policies ?? {}), ...(sop.policies ?? {}) };
+  const defaults = { ...(config.defaults ?? {}), ...(sop.defaults ?? {}) };
+  return {
+    ...sop,
+    ...(Object.keys(defaults).length > 0 ? { defaults } : {}),
+    ...(Object.keys(policies).length > 0 ? { policies } : {}),
+  };
+}
+
+export interface LoadedConfig {
+  config?: ProjectConfig;
+  diagnostics: Diagnostic[];
+  file?: string;
+}
+
+/** Reads sop.config.yaml from `projectDir` if there is one. */
+export function loadProjectConfig(projectDir: string, relativeTo?: string): LoadedConfig {
+  const file = path.join(projectDir, CONFIG_FILE);
+  if (!fs.existsSync(file)) return { diagnostics: [] };
+  const shown = displayPath(file, relativeTo);
+  const { source, diagnostics } = parseYamlSource(fs.readFileSync(file, 'utf8'), shown);
+  if (diagnostics.length > 0) return { diagnostics, file };
+  if (source.data === undefined || source.data === null) return { config: {}, diagnostics: [], file };
+  const parsed = ProjectConfig.safeParse(source.data);
+  if (!parsed.success)
+    return { diagnostics: schemaDiagnostics(ProjectConfig, parsed.error.issues, source), file };
+  return { config: parsed.data, diagnostics: [], file };
+}
+
+function folderFiles(dir: string, display: (p: string) => string): FileAccess {
+  return {
+    display: (relative) => display(path.join(dir, relative)),
+    read: (relative) => {
+      if (escapesFolder(relative)) return { escapes: true };
+      try {
+        return fs.readFileSync(path.join(dir, relative), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function escapesFolder(relative: string): boolean {
+  return path.isAbsolute(relative) || relative.split(/[\\/]+/).includes('..');
+}
+
+function displayPath(p: string, relativeTo = process.cwd()): string {
+  const relative = path.relative(relativeTo, p);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : p;
+}
+
+function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  return [...diagnostics].sort(
+    (a, b) =>
+      a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.code.localeCompare(b.code),
+  );
+}
+
+function sortKeys<T extends Record<string, unknown>>(record: T): T {
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((k) => [k, record[k]]),
+  ) as T;
+}

@@ -1,0 +1,233 @@
+// Every problem the compiler can report has a stable code, a severity and a fix hint. The README's
+// error-code table is generated from DIAGNOSTIC_CODES (scripts/print-error-codes), so it cannot drift.
+
+export const DIAGNOSTIC_CODES = {
+  SOP001: {
+    severity: 'error',
+    title: 'YAML syntax error',
+    hint: 'fix the YAML syntax at the position shown',
+  },
+  SOP002: { severity: 'error', title: 'SOP file not found', hint: 'an SOP is a folder with a sop.yaml file' },
+  SOP003: {
+    severity: 'error',
+    title: 'wrong document shape',
+    hint: 'the file must hold a mapping (key: value pairs) at the top level',
+  },
+  SOP101: { severity: 'error', title: 'unknown key', hint: 'remove the key or fix its spelling' },
+  SOP102: { severity: 'error', title: 'wrong type', hint: 'use a value of the type shown' },
+  SOP103: { severity: 'error', title: 'missing required key', hint: 'add the key' },
+  SOP104: { severity: 'error', title: 'value out of range', hint: 'use a value inside the allowed range' },
+  SOP105: { severity: 'error', title: 'value not allowed', hint: 'use one of the allowed values' },
+  SOP106: { severity: 'error', title: 'invalid name', hint: 'names use lowercase letters, digits, _ and -' },
+  SOP107: { severity: 'error', title: 'invalid value', hint: 'see the message for the expected form' },
+  SOP201: { severity: 'error', title: 'duplicate key', hint: 'each name may appear once in a mapping' },
+  SOP202: {
+    severity: 'error',
+    title: 'route target does not exist',
+    hint: 'name a step of this SOP, or use finish / fail',
+  },
+  SOP203: {
+    severity: 'error',
+    title: 'unreachable step',
+    hint: 'route to the step from another step, give it `after:`, or remove it',
+  },
+  SOP204: {
+    severity: 'error',
+    title: 'no way to finish',
+    hint: 'give the step (or a step it routes to) a route that reaches finish',
+  },
+  SOP205: {
+    severity: 'error',
+    title: 'undeclared artifact',
+    hint: 'declare the artifact under `artifacts:` or fix the name',
+  },
+  SOP206: {
+    severity: 'error',
+    title: 'unknown worklist',
+    hint: 'declare the worklist under `worklists:` or fix the name',
+  },
+  SOP207: { severity: 'error', title: 'dependency cycle in after:', hint: 'remove one of the dependencies' },
+  SOP208: { severity: 'error', title: 'unknown step in after:', hint: 'name a step of this SOP' },
+  SOP209: {
+    severity: 'error',
+    title: 'unknown policy',
+    hint: 'declare it under `policies:` here or in sop.config.yaml',
+  },
+  SOP210: {
+    severity: 'error',
+    title: 'step fields do not match its kind',
+    hint: 'see the message for the fields this kind needs',
+  },
+  SOP211: {
+    severity: 'error',
+    title: 'complete_and_advance outside a worklist step',
+    hint: 'only a step with `for_each:` can complete and advance items',
+  },
+  SOP212: {
+    severity: 'error',
+    title: 'route needs exactly one target',
+    hint: 'use one of to / finish / fail / request_input / complete_and_advance',
+  },
+  SOP213: {
+    severity: 'error',
+    title: 'reserved name',
+    hint: 'finish and fail are route targets; rename the step',
+  },
+  SOP214: {
+    severity: 'error',
+    title: 'worklist source is not a JSON artifact',
+    hint: 'a worklist reads its items from an artifact of kind json',
+  },
+  SOP215: {
+    severity: 'error',
+    title: 'unknown parameter',
+    hint: 'declare the parameter under `params:` with a default',
+  },
+  SOP216: {
+    severity: 'error',
+    title: 'route names do not fit the step kind',
+    hint: 'command steps route on passed / failed, input steps on answered',
+  },
+  SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
+  SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
+  SOP303: { severity: 'error', title: 'invalid JSON schema', hint: 'the file must be a JSON Schema object' },
+  SOP304: {
+    severity: 'error',
+    title: 'file outside the SOP folder',
+    hint: 'prompt and schema paths are relative to the SOP folder and may not leave it',
+  },
+  SOP401: {
+    severity: 'error',
+    title: 'unknown template variable',
+    hint: 'use input.*, params.*, run.*, step.*, item.* (worklist steps) or steps.<earlier step>.*',
+  },
+  SOP402: {
+    severity: 'error',
+    title: 'item variable outside a worklist step',
+    hint: 'only steps with `for_each:` (and artifacts only they use) have an item',
+  },
+  SOP403: {
+    severity: 'error',
+    title: 'step output that cannot exist yet',
+    hint: 'refer only to steps that always run before this one (via routes or after:)',
+  },
+  SOP404: { severity: 'error', title: 'malformed template', hint: 'write variables as {{ name.path }}' },
+  SOP501: {
+    severity: 'error',
+    title: 'path escapes the workspace',
+    hint: 'artifact and policy paths are relative to the workspace: no leading /, no ..',
+  },
+  SOP502: {
+    severity: 'error',
+    title: 'policy combination not allowed',
+    hint: 'see the message; policies may only relax what their sandbox allows',
+  },
+  SOP801: {
+    severity: 'warning',
+    title: 'verifier can write to the workspace',
+    hint: 'give the verifier a read-only policy so it judges the work instead of changing it',
+  },
+  SOP802: { severity: 'warning', title: 'artifact declared but never used', hint: 'remove it or use it' },
+  SOP803: {
+    severity: 'warning',
+    title: 'name differs from its folder',
+    hint: 'name the folder like the SOP so the catalog and the files agree',
+  },
+  SOP804: {
+    severity: 'warning',
+    title: 'network open',
+    hint: 'prefer network: none or an allowlist of domains',
+  },
+} as const satisfies Record<string, { severity: 'error' | 'warning'; title: string; hint: string }>;
+
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
+
+export interface Diagnostic {
+  code: DiagnosticCode;
+  severity: 'error' | 'warning';
+  message: string;
+  hint: string;
+  /** path of the file, relative to the working directory when possible */
+  file: string;
+  /** 1-based; 0 when the problem has no position (a missing file) */
+  line: number;
+  column: number;
+  /** the path of keys inside the document, e.g. steps.plan.routes.accepted.to */
+  at?: string;
+}
+
+export function diagnostic(
+  code: DiagnosticCode,
+  message: string,
+  where: { file: string; line?: number; column?: number; at?: string },
+  hint?: string,
+): Diagnostic {
+  const entry = DIAGNOSTIC_CODES[code];
+  return {
+    code,
+    severity: entry.severity,
+    message,
+    hint: hint ?? entry.hint,
+    file: where.file,
+    line: where.line ?? 0,
+    column: where.column ?? 0,
+    at: where.at,
+  };
+}
+
+/** `file:line:col: error SOP202: message (hint: ...)`: the shape editors and terminals link. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const position = d.line > 0 ? `${d.file}:${d.line}:${d.column}` : d.file;
+  return `${position}: ${d.severity} ${d.code}: ${d.message}\n  hint: ${d.hint}`;
+}
+
+/** The README's error-code table. */
+export function diagnosticTable(): string {
+  const rows = Object.entries(DIAGNOSTIC_CODES).map(
+    ([code, entry]) => `| ${code} | ${entry.severity} | ${entry.title} | ${entry.hint} |`,
+  );
+  return ['| code | severity | problem | what to do |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** Thrown when a definition does not compile; carries every diagnostic, not just the first. */
+export class SopCompileError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    super(
+      `${errors.length} error${errors.length === 1 ? '' : 's'} in SOP definition:\n${errors
+        .map(formatDiagnostic)
+        .join('\n')}`,
+    );
+    this.name = 'SopCompileError';
+  }
+}
+
+/** The closest candidate by edit distance, when close enough to be a likely typo. */
+export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

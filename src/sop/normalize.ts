@@ -1,0 +1,178 @@
+// Small pure helpers that read the authoring format the same way in the checks and in the plan mapping:
+// a step's kind, its routes as one shape, targets, and field maps as JSON Schema.
+
+import type { FieldSchema, SopFields, SopFile, SopRoute, SopStep, Target } from './schema';
+
+export type StepKind = 'agent' | 'produce_verify' | 'command' | 'input';
+
+export function stepKind(step: SopStep): StepKind {
+  if (step.kind) return step.kind;
+  if (step.producer || step.verifier) return 'produce_verify';
+  if (step.run !== undefined) return 'command';
+  if (step.question !== undefined) return 'input';
+  return 'agent';
+}
+
+export type NormalTarget =
+  | { kind: 'step'; step: string }
+  | { kind: 'finish' }
+  | { kind: 'fail'; reason?: string }
+  | { kind: 'advance'; exhausted: NormalTarget }
+  | { kind: 'request_input'; spec: NonNullable<SopRoute & object>['request_input'] & object };
+
+export function normalTarget(target: Target): NormalTarget {
+  if (typeof target === 'string') return stepOrKeyword(target);
+  if ('to' in target) return stepOrKeyword(target.to);
+  if ('finish' in target) return { kind: 'finish' };
+  if ('fail' in target) return { kind: 'fail', reason: target.fail === true ? undefined : target.fail };
+  return { kind: 'request_input', spec: target.request_input };
+}
+
+function stepOrKeyword(name: string): NormalTarget {
+  if (name === 'finish') return { kind: 'finish' };
+  if (name === 'fail') return { kind: 'fail' };
+  return { kind: 'step', step: name };
+}
+
+export interface NormalRoute {
+  name: string;
+  /** undefined when the route names no target or several (reported by the checks) */
+  target?: NormalTarget;
+  /** which keys named a target, for the "exactly one target" check */
+  targetKeys: string[];
+  requires: string[];
+}
+
+export function normalRoute(name: string, route: SopRoute): NormalRoute {
+  if (typeof route === 'string')
+    return { name, target: normalTarget(route), targetKeys: ['to'], requires: [] };
+  const targetKeys = (['to', 'finish', 'fail', 'request_input', 'complete_and_advance'] as const).filter(
+    (key) => route[key] !== undefined,
+  );
+  let target: NormalTarget | undefined;
+  if (targetKeys.length === 1) {
+    if (route.complete_and_advance) {
+      target = {
+        kind: 'advance',
+        exhausted: route.exhausted ? normalTarget(route.exhausted) : { kind: 'finish' },
+      };
+    } else if (route.to !== undefined) target = normalTarget(route.to);
+    else if (route.finish) target = { kind: 'finish' };
+    else if (route.fail !== undefined)
+      target = { kind: 'fail', reason: route.fail === true ? undefined : route.fail };
+    else if (route.request_input) target = { kind: 'request_input', spec: route.request_input };
+  }
+  return { name, target, targetKeys: [...targetKeys], requires: route.requires ?? [] };
+}
+
+export function stepRoutes(step: SopStep): NormalRoute[] {
+  return Object.entries(step.routes ?? {}).map(([name, route]) => normalRoute(name, route));
+}
+
+/** Command steps fail the run on a failed command unless they route `failed` somewhere. */
+export function effectiveRoutes(step: SopStep): NormalRoute[] {
+  const routes = stepRoutes(step);
+  if (stepKind(step) === 'command' && !routes.some((r) => r.name === 'failed')) {
+    routes.push({
+      name: 'failed',
+      target: { kind: 'fail', reason: `the command of step failed` },
+      targetKeys: ['fail'],
+      requires: [],
+    });
+  }
+  return routes;
+}
+
+export function forEachOf(step: SopStep): { worklist: string; concurrency?: number | string } | undefined {
+  if (step.for_each === undefined) return undefined;
+  if (typeof step.for_each === 'string') return { worklist: step.for_each, concurrency: step.concurrency };
+  return { worklist: step.for_each.worklist, concurrency: step.for_each.concurrency ?? step.concurrency };
+}
+
+/** Roles of a step with the path of their keys, for locating problems. */
+export function stepRoles(
+  step: SopStep,
+): Array<{ role: 'agent' | 'producer' | 'verifier'; keyPath: string[] }> {
+  const kind = stepKind(step);
+  if (kind === 'agent') return [{ role: 'agent', keyPath: [] }];
+  if (kind === 'produce_verify') {
+    return [
+      ...(step.producer ? [{ role: 'producer' as const, keyPath: ['producer'] }] : []),
+      ...(step.verifier ? [{ role: 'verifier' as const, keyPath: ['verifier'] }] : []),
+    ];
+  }
+  return [];
+}
+
+export function roleOf(step: SopStep, role: 'agent' | 'producer' | 'verifier') {
+  if (role === 'agent') {
+    return {
+      prompt: step.prompt,
+      writes: step.writes,
+      policy: step.policy,
+      provider: step.provider,
+      model: step.model,
+      effort: step.effort,
+    };
+  }
+  const r = step[role];
+  return {
+    ...r,
+    policy: r?.policy ?? step.policy,
+    provider: r?.provider ?? step.provider,
+    model: r?.model ?? step.model,
+    effort: r?.effort ?? step.effort,
+  };
+}
+
+/** `{ request: string, max: { type: integer, default: 3 } }` → a JSON Schema object. */
+export function fieldsToJsonSchema(fields: SopFields | undefined): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  for (const [name, field] of Object.entries(fields ?? {})) {
+    const schema: FieldSchema = typeof field === 'string' ? { type: field } : field;
+    properties[name] = fieldToJsonSchema(schema);
+    if (schema.required !== false && schema.default === undefined) required.push(name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
+function fieldToJsonSchema(field: FieldSchema): Record<string, unknown> {
+  const { required, items, properties, ...rest } = field;
+  const out: Record<string, unknown> = { ...rest };
+  if (Array.isArray(required)) out.required = required;
+  if (items) out.items = fieldToJsonSchema(items);
+  if (properties) {
+    out.properties = Object.fromEntries(
+      Object.entries(properties).map(([k, v]) => [k, fieldToJsonSchema(v)]),
+    );
+  }
+  return out;
+}
+
+export function fieldDefaults(fields: SopFields | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(fields ?? {})) {
+    if (typeof field !== 'string' && field.default !== undefined) out[name] = field.default;
+  }
+  return out;
+}
+
+export const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value);
+  if (!match) throw new Error(`not a duration: ${value}`);
+  return Math.round(Number(match[1]) * DURATION_UNITS[match[2]]);
+}
+
+export function firstStep(sop: SopFile): string {
+  return Object.keys(sop.steps)[0];
+}

@@ -1,0 +1,240 @@
+// Bundle → ExecutionPlan: the plain-data plan the interpreter workflow reads. Done when a run starts,
+// because params (which may set max_rework, concurrency, ...) and the provider override are known then.
+
+import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
+import type {
+  ArtifactSpec,
+  ExecutionPlan,
+  InputRequestSpec,
+  JsonSchema,
+  Provider,
+  RoleSpec,
+  RouteTarget,
+  StepSpec,
+} from '../workflows/plan';
+import type { SopBundle } from './compile';
+import {
+  durationMs,
+  effectiveRoutes,
+  fieldDefaults,
+  fieldsToJsonSchema,
+  forEachOf,
+  type NormalTarget,
+  normalTarget,
+  roleOf,
+  stepKind,
+} from './normalize';
+import type { SopStep, Target } from './schema';
+
+export const DEFAULT_STEP_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+export const DEFAULT_MAX_REWORK = 3;
+export const DEFAULT_PROVIDER: Provider = 'codex';
+
+export interface PlanOptions {
+  /** run params (after validation); defaults from the bundle fill the rest */
+  params?: Record<string, unknown>;
+  /** replaces the SOP's default provider (steps that name their own keep it) */
+  provider?: Provider;
+}
+
+export function paramsSchema(bundle: SopBundle): JsonSchema {
+  return fieldsToJsonSchema(bundle.definition.params);
+}
+
+export function inputSchema(bundle: SopBundle): JsonSchema {
+  return fieldsToJsonSchema(bundle.definition.input);
+}
+
+/** The params a run gets: the declared defaults, overridden by the given ones. */
+export function resolveParams(
+  bundle: SopBundle,
+  given: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { ...fieldDefaults(bundle.definition.params), ...given };
+}
+
+export function planFromBundle(bundle: SopBundle, options: PlanOptions = {}): ExecutionPlan {
+  const sop = bundle.definition;
+  const params = resolveParams(bundle, options.params);
+  const policies = sop.policies ?? {};
+  const defaults = sop.defaults ?? {};
+
+  const count = (value: number | string | undefined, fallback: number, what: string): number => {
+    if (value === undefined) return fallback;
+    if (typeof value === 'number') return value;
+    const name = /params\.([\w-]+)/.exec(value)![1];
+    const resolved = params[name];
+    if (typeof resolved !== 'number' || !Number.isInteger(resolved) || resolved < 0) {
+      throw new Error(
+        `${what} comes from params.${name}, which is ${JSON.stringify(resolved)}: it must be a whole number ≥ 0`,
+      );
+    }
+    return resolved;
+  };
+  const policyOf = (ref: unknown): Policy | undefined =>
+    typeof ref === 'string' ? policies[ref] : (ref as Policy);
+  const target = (t: NormalTarget): RouteTarget => {
+    switch (t.kind) {
+      case 'advance':
+        return { kind: 'advance', exhausted: target(t.exhausted) };
+      case 'request_input':
+        return { kind: 'request_input', request: inputRequest(t.spec, target) };
+      default:
+        return t;
+    }
+  };
+  const targetOf = (value: Target | undefined, fallback: RouteTarget): RouteTarget =>
+    value === undefined ? fallback : target(normalTarget(value));
+
+  const role = (step: SopStep, which: 'agent' | 'producer' | 'verifier'): RoleSpec => {
+    const spec = roleOf(step, which);
+    const provider = spec.provider ?? options.provider ?? defaults.provider ?? DEFAULT_PROVIDER;
+    const settings = bundle.providers?.[provider] ?? {};
+    const policy = mergePolicies(
+      DEFAULT_POLICY,
+      policyOf(defaults.policy),
+      policyOf(step.policy),
+      which === 'agent' ? undefined : policyOf(step[which]?.policy),
+    );
+    return {
+      prompt: bundle.files[spec.prompt!],
+      promptFile: spec.prompt!,
+      writes: spec.writes ?? [],
+      policy,
+      provider,
+      ...optional('model', spec.model ?? defaults.model ?? settings.model),
+      ...optional('effort', spec.effort ?? defaults.effort ?? settings.effort),
+    };
+  };
+
+  const steps: StepSpec[] = Object.entries(sop.steps).map(([name, step]) => {
+    const kind = stepKind(step);
+    const forEach = forEachOf(step);
+    const timeoutMs = durationMs(
+      step.timeout ??
+        defaults.timeout ??
+        (kind === 'command' ? DEFAULT_COMMAND_TIMEOUT_MS : DEFAULT_STEP_TIMEOUT_MS),
+    );
+    const spec: StepSpec = {
+      name,
+      kind,
+      ...optional('title', step.title),
+      after: step.after ?? [],
+      routes: effectiveRoutes(step).map((r) => ({
+        name: r.name,
+        target: target(r.target!),
+        requires: r.requires,
+      })),
+      maxRework: count(
+        step.max_rework ?? defaults.max_rework,
+        DEFAULT_MAX_REWORK,
+        `steps.${name}.max_rework`,
+      ),
+      onReworkExhausted: targetOf(step.on_rework_exhausted, {
+        kind: 'fail',
+        reason: `step ${name}: the verifier rejected the work too many times`,
+      }),
+      maxAttempts: Math.max(
+        1,
+        count(step.max_attempts ?? defaults.max_attempts, DEFAULT_MAX_ATTEMPTS, `steps.${name}.max_attempts`),
+      ),
+      onFailure: targetOf(step.on_failure, { kind: 'fail', reason: `step ${name} failed` }),
+      timeoutMs,
+    };
+    if (forEach) {
+      spec.forEach = {
+        worklist: forEach.worklist,
+        concurrency: Math.max(1, count(forEach.concurrency, 1, `steps.${name}.concurrency`)),
+      };
+    }
+    if (kind === 'agent') spec.agent = role(step, 'agent');
+    if (kind === 'produce_verify') {
+      spec.producer = role(step, 'producer');
+      spec.verifier = role(step, 'verifier');
+    }
+    if (kind === 'command') {
+      const run = step.run!.replace(/\{\{\s*params\.([\w-]+)\s*\}\}/g, (_, param: string) =>
+        String(params[param]),
+      );
+      spec.command = { run, timeoutMs };
+    }
+    if (kind === 'input') {
+      spec.input = inputRequest(
+        { question: step.question!, answer: step.answer, timeout: step.timeout, on_timeout: step.on_timeout },
+        target,
+      );
+      // the step's own timeout is the answer timeout, not a harness limit
+    }
+    return spec;
+  });
+
+  const artifacts: ArtifactSpec[] = Object.entries(sop.artifacts ?? {}).map(([name, a]) => ({
+    name,
+    kind: a.kind,
+    path: a.path,
+    required: a.required ?? false,
+    ...optional('schema', a.schema ? (JSON.parse(bundle.files[a.schema]) as JsonSchema) : undefined),
+  }));
+
+  const budget = sop.budget ?? {};
+  return {
+    sop: bundle.name,
+    ...optional('title', bundle.title),
+    bundleHash: bundle.hash,
+    steps,
+    artifacts,
+    worklists: Object.entries(sop.worklists ?? {}).map(([name, w]) => ({
+      name,
+      from: w.from,
+      collection: w.collection,
+      id: w.id ?? 'id',
+      title: w.title ?? 'title',
+      status: w.status ?? 'status',
+    })),
+    budgets: {
+      ...optional('maxUsd', budget.max_usd),
+      ...optional('maxTokens', budget.max_tokens),
+      ...optional('maxAgentRuns', budget.max_agent_runs),
+      ...optional(
+        'maxWallClockMs',
+        budget.max_wall_clock === undefined ? undefined : durationMs(budget.max_wall_clock),
+      ),
+    },
+    inputSchema: inputSchema(bundle),
+  };
+}
+
+function inputRequest(
+  spec: {
+    question: string;
+    answer?: Parameters<typeof fieldsToJsonSchema>[0];
+    timeout?: number | string;
+    on_timeout?: Target;
+  },
+  target: (t: NormalTarget) => RouteTarget,
+): InputRequestSpec {
+  const schema = spec.answer
+    ? fieldsToJsonSchema(spec.answer)
+    : {
+        type: 'object',
+        properties: { answer: { type: 'string' } },
+        required: ['answer'],
+        additionalProperties: false,
+      };
+  return {
+    question: spec.question,
+    schema,
+    ...optional('timeoutMs', spec.timeout === undefined ? undefined : durationMs(spec.timeout)),
+    ...optional(
+      'onTimeout',
+      spec.on_timeout === undefined ? undefined : target(normalTarget(spec.on_timeout)),
+    ),
+  };
+}
+
+/** `{ key: value }` when value is defined, `{}` otherwise: keeps undefined out of workflow payloads. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,235 @@
+// The SOP authoring format (sops/<name>/sop.yaml) and the project config (sop.config.yaml) as zod
+// schemas: the single source of truth for what a user may write. Types are inferred from them; the
+// compiler adds the cross-reference checks a schema cannot express (route targets, reachability,
+// templates, files).
+
+import { z } from 'zod';
+import { PolicySchema } from '../policies/model';
+
+export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
+const nameMessage = 'must start with a lowercase letter and use only a-z, 0-9, _ and - (max 63 chars)';
+export const Name = z.string().regex(NAME_PATTERN, nameMessage);
+
+export const Provider = z.enum(['codex', 'claude']);
+export const Effort = z.enum(['minimal', 'low', 'medium', 'high', 'xhigh', 'max']);
+
+/** `{{ params.x }}` where a number is expected: resolved when the run starts (params may be overridden). */
+const TEMPLATE_ONLY = /^\{\{\s*params\.[\w-]+\s*\}\}$/;
+export const ParamRef = z.string().regex(TEMPLATE_ONLY, 'must be a number or exactly "{{ params.NAME }}"');
+const count = (max: number) => z.union([z.number().int().min(0).max(max), ParamRef]);
+
+/** Durations: milliseconds as a number, or "90s", "30m", "2h", "1d". */
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+export const Duration = z.union([
+  z.number().int().min(1),
+  z.string().regex(DURATION_PATTERN, 'must be milliseconds or a duration like "90s", "30m", "2h"'),
+]);
+
+/**
+ * One field of `input`, `params` or an answer: a JSON Schema fragment. Only the keywords listed here are
+ * accepted, so a typo (`minLenght`) is an error instead of a silently ignored constraint.
+ */
+export interface FieldSchema {
+  type?: 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object';
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  items?: FieldSchema;
+  properties?: Record<string, FieldSchema>;
+  required?: boolean | string[];
+}
+export const FieldSchema: z.ZodType<FieldSchema> = z.lazy(() =>
+  z.strictObject({
+    type: z.enum(['string', 'integer', 'number', 'boolean', 'array', 'object']).optional(),
+    description: z.string().optional(),
+    default: z.unknown().optional(),
+    enum: z.array(z.unknown()).min(1).optional(),
+    minLength: z.number().int().min(0).optional(),
+    maxLength: z.number().int().min(0).optional(),
+    pattern: z.string().optional(),
+    minimum: z.number().optional(),
+    maximum: z.number().optional(),
+    items: FieldSchema.optional(),
+    properties: z.record(z.string(), FieldSchema).optional(),
+    /** on a field: false makes it optional (fields are required unless they have a default) */
+    required: z.union([z.boolean(), z.array(z.string())]).optional(),
+  }),
+);
+
+/** A field given by its type alone (`request: string`) or as a schema fragment. */
+export const Field = z.union([
+  z.enum(['string', 'integer', 'number', 'boolean', 'array', 'object']),
+  FieldSchema,
+]);
+export const Fields = z.record(Name, Field);
+
+/** A named policy (from `policies:` here or in sop.config.yaml) or an inline one. */
+export const PolicyRef = z.union([Name, PolicySchema]);
+
+export const RequestInputSpec = z.strictObject({
+  question: z.string().min(1),
+  /** the answer's fields; `{ approve: boolean, guidance: string }` */
+  answer: Fields.optional(),
+  timeout: Duration.optional(),
+  get on_timeout() {
+    return Target.optional();
+  },
+});
+
+/**
+ * Where a route (or a failure, exhaustion, timeout) goes. Strings are shorthands: a step name, `finish`
+ * or `fail`.
+ */
+export type Target =
+  | string
+  | { to: string }
+  | { finish: true }
+  | { fail: true | string }
+  | { request_input: z.infer<typeof RequestInputSpec> };
+export const Target: z.ZodType<Target> = z.lazy(() =>
+  z.union([
+    z.string().min(1),
+    z.strictObject({ to: z.string().min(1) }),
+    z.strictObject({ finish: z.literal(true) }),
+    z.strictObject({ fail: z.union([z.literal(true), z.string().min(1)]) }),
+    z.strictObject({ request_input: RequestInputSpec }),
+  ]),
+);
+
+export const RouteSpec = z.strictObject({
+  to: z.string().min(1).optional(),
+  finish: z.literal(true).optional(),
+  fail: z.union([z.literal(true), z.string().min(1)]).optional(),
+  request_input: RequestInputSpec.optional(),
+  /** worklist steps: mark the item done and move to the next one; `exhausted` when none is left */
+  complete_and_advance: z.literal(true).optional(),
+  exhausted: Target.optional(),
+  /** artifacts that must exist, be valid and be written by this attempt */
+  requires: z.array(Name).optional(),
+  description: z.string().optional(),
+});
+/** A route is a target shorthand (`accepted: implement`) or a full spec. */
+export const Route = z.union([z.string().min(1), RouteSpec]);
+
+export const Role = z.strictObject({
+  prompt: z.string().min(1),
+  writes: z.array(Name).optional(),
+  policy: PolicyRef.optional(),
+  provider: Provider.optional(),
+  model: z.string().min(1).optional(),
+  effort: Effort.optional(),
+});
+
+export const ForEach = z.union([Name, z.strictObject({ worklist: Name, concurrency: count(64).optional() })]);
+
+export const StepKind = z.enum(['agent', 'produce_verify', 'command', 'input']);
+
+export const Step = z.strictObject({
+  kind: StepKind.optional(),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  after: z.array(Name).optional(),
+  for_each: ForEach.optional(),
+  concurrency: count(64).optional(),
+  // agent
+  prompt: z.string().min(1).optional(),
+  writes: z.array(Name).optional(),
+  policy: PolicyRef.optional(),
+  provider: Provider.optional(),
+  model: z.string().min(1).optional(),
+  effort: Effort.optional(),
+  // produce_verify
+  producer: Role.optional(),
+  verifier: Role.optional(),
+  // command
+  run: z.string().min(1).optional(),
+  // input
+  question: z.string().min(1).optional(),
+  answer: Fields.optional(),
+  on_timeout: Target.optional(),
+  routes: z.record(Name, Route).optional(),
+  max_rework: count(100).optional(),
+  on_rework_exhausted: Target.optional(),
+  max_attempts: count(20).optional(),
+  on_failure: Target.optional(),
+  timeout: Duration.optional(),
+});
+
+export const ArtifactKind = z.enum(['json', 'md', 'text', 'raw']);
+export const Artifact = z.strictObject({
+  kind: ArtifactKind,
+  path: z.string().min(1),
+  required: z.boolean().optional(),
+  /** JSON artifacts: a schema file in the SOP folder */
+  schema: z.string().min(1).optional(),
+  description: z.string().optional(),
+});
+
+export const Worklist = z.strictObject({
+  from: Name,
+  collection: z.string().min(1),
+  id: z.string().min(1).optional(),
+  title: z.string().min(1).optional(),
+  status: z.string().min(1).optional(),
+});
+
+export const Budget = z.strictObject({
+  max_usd: z.number().positive().optional(),
+  max_tokens: z.number().int().positive().optional(),
+  max_agent_runs: z.number().int().positive().optional(),
+  max_wall_clock: Duration.optional(),
+});
+
+export const Defaults = z.strictObject({
+  provider: Provider.optional(),
+  model: z.string().min(1).optional(),
+  effort: Effort.optional(),
+  policy: PolicyRef.optional(),
+  timeout: Duration.optional(),
+  max_attempts: count(20).optional(),
+  max_rework: count(100).optional(),
+});
+
+export const SopFile = z.strictObject({
+  name: Name,
+  title: z.string().optional(),
+  description: z.string().optional(),
+  version: z.union([z.string().min(1), z.number()]).optional(),
+  aliases: z.array(Name).optional(),
+  input: Fields.optional(),
+  params: Fields.optional(),
+  defaults: Defaults.optional(),
+  policies: z.record(Name, PolicySchema).optional(),
+  budget: Budget.optional(),
+  artifacts: z.record(Name, Artifact).optional(),
+  worklists: z.record(Name, Worklist).optional(),
+  steps: z
+    .record(Name, Step)
+    .refine((steps) => Object.keys(steps).length > 0, 'an SOP needs at least one step'),
+});
+export type SopFile = z.infer<typeof SopFile>;
+export type SopStep = z.infer<typeof Step>;
+export type SopRole = z.infer<typeof Role>;
+export type SopRoute = z.infer<typeof Route>;
+export type SopArtifact = z.infer<typeof Artifact>;
+export type SopFields = z.infer<typeof Fields>;
+
+export const ProviderSettings = z.strictObject({
+  model: z.string().min(1).optional(),
+  effort: Effort.optional(),
+});
+
+/** sop.config.yaml at the project root: defaults and named policies shared by all SOPs. */
+export const ProjectConfig = z.strictObject({
+  defaults: Defaults.optional(),
+  policies: z.record(Name, PolicySchema).optional(),
+  providers: z
+    .strictObject({ codex: ProviderSettings.optional(), claude: ProviderSettings.optional() })
+    .optional(),
+});
+export type ProjectConfig = z.infer<typeof ProjectConfig>;

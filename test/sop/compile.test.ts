@@ -1,0 +1,224 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { Catalog } from '../../src/sop/catalog';
+import { compileSopDir, defineSop, loadProjectConfig } from '../../src/sop/compile';
+import { renderRouteGraph } from '../../src/sop/describe';
+import { SopCompileError } from '../../src/sop/diagnostics';
+import { planFromBundle } from '../../src/sop/plan';
+
+const shipped = path.join(__dirname, '..', '..', 'sops');
+
+function copySop(name: string): string {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-copy-')), name);
+  fs.cpSync(path.join(shipped, name), dir, { recursive: true });
+  return dir;
+}
+
+describe('shipped SOPs', () => {
+  test.each(['ralph_loop', 'pipeline', 'bugfix', 'review'])(
+    '%s compiles without errors or warnings',
+    (name) => {
+      const result = compileSopDir(path.join(shipped, name));
+      expect(result.diagnostics).toEqual([]);
+      expect(result.bundle?.name).toBe(name);
+    },
+  );
+
+  test('ralph_loop plans produce/verify with a worklist, a rework cap from params and a question when it is spent', () => {
+    const bundle = compileSopDir(path.join(shipped, 'ralph_loop')).bundle!;
+    const plan = planFromBundle(bundle, { params: { max_rework: 5 } });
+    const implement = plan.steps.find((s) => s.name === 'implement')!;
+    expect(implement.forEach).toEqual({ worklist: 'items', concurrency: 1 });
+    expect(implement.maxRework).toBe(5);
+    expect(implement.onReworkExhausted.kind).toBe('request_input');
+    expect(implement.routes.find((r) => r.name === 'accepted')?.target).toEqual({
+      kind: 'advance',
+      exhausted: { kind: 'finish' },
+    });
+    expect(implement.verifier?.policy).toMatchObject({ sandbox: 'workspace-write', allow_write: ['.sop/'] });
+    expect(implement.producer?.prompt).toContain('{{ item.title }}');
+    expect(plan.inputSchema).toMatchObject({ required: ['request'] });
+    expect(planFromBundle(bundle).steps[1].maxRework).toBe(3); // the param's default
+  });
+
+  test('pipeline runs segments and channels after metrics, messaging after both', () => {
+    const plan = planFromBundle(compileSopDir(path.join(shipped, 'pipeline')).bundle!);
+    const after = Object.fromEntries(plan.steps.map((s) => [s.name, s.after]));
+    expect(after).toMatchObject({
+      segments: ['metrics'],
+      channels: ['metrics'],
+      messaging: ['segments', 'channels'],
+    });
+  });
+
+  test('bugfix command lines get params filled in; a failed test run goes back to fix', () => {
+    const bundle = compileSopDir(path.join(shipped, 'bugfix')).bundle!;
+    const test = planFromBundle(bundle, { params: { test_command: 'make check' } }).steps.find(
+      (s) => s.name === 'test',
+    )!;
+    expect(test.command?.run).toBe('make check');
+    expect(test.routes.map((r) => [r.name, r.target])).toEqual([
+      ['passed', { kind: 'step', step: 'verify' }],
+      ['failed', { kind: 'step', step: 'fix' }],
+    ]);
+  });
+
+  test('the route graph shows every step, route and target', () => {
+    const graph = renderRouteGraph(planFromBundle(compileSopDir(path.join(shipped, 'ralph_loop')).bundle!));
+    expect(graph).toContain('accepted → next item; when none is left → ✔ finish');
+    expect(graph).toContain('needs_rework → plan');
+    expect(graph).toMatch(/after 3 reworks → \? ask a person/);
+  });
+});
+
+describe('bundle hash', () => {
+  test('is the same for the same files, wherever they are', () => {
+    const a = compileSopDir(copySop('ralph_loop')).bundle!;
+    const b = compileSopDir(copySop('ralph_loop')).bundle!;
+    expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.hash).toBe(a.hash);
+  });
+
+  test('changes with a single byte of a prompt', () => {
+    const dir = copySop('ralph_loop');
+    const before = compileSopDir(dir).bundle!.hash;
+    const file = path.join(dir, 'prompts', 'implement.md');
+    fs.writeFileSync(file, `${fs.readFileSync(file, 'utf8')} `);
+    expect(compileSopDir(dir).bundle!.hash).not.toBe(before);
+  });
+
+  test('changes with a schema file or the definition', () => {
+    const dir = copySop('ralph_loop');
+    const before = compileSopDir(dir).bundle!.hash;
+    const schema = path.join(dir, 'schemas', 'work.json');
+    fs.writeFileSync(schema, fs.readFileSync(schema, 'utf8').replace('"minItems": 1', '"minItems": 2'));
+    const afterSchema = compileSopDir(dir).bundle!.hash;
+    expect(afterSchema).not.toBe(before);
+    const sop = path.join(dir, 'sop.yaml');
+    fs.writeFileSync(sop, fs.readFileSync(sop, 'utf8').replace('default: 3', 'default: 4'));
+    expect(compileSopDir(dir).bundle!.hash).not.toBe(afterSchema);
+  });
+
+  test('defineSop with the same definition and files gives the same bundle as the YAML folder', () => {
+    const dir = path.join(shipped, 'review');
+    const fromYaml = compileSopDir(dir).bundle!;
+    const definition = parse(fs.readFileSync(path.join(dir, 'sop.yaml'), 'utf8'));
+    expect(defineSop(definition, { dir })).toEqual(fromYaml);
+    const files = {
+      'prompts/review.md': fs.readFileSync(path.join(dir, 'prompts/review.md'), 'utf8'),
+      'schemas/verdict.json': fs.readFileSync(path.join(dir, 'schemas/verdict.json'), 'utf8'),
+    };
+    expect(defineSop(definition, { files }).hash).toBe(fromYaml.hash);
+  });
+});
+
+describe('defineSop', () => {
+  test('throws SopCompileError with every problem, located by key path', () => {
+    const definition = {
+      name: 'inline',
+      steps: {
+        work: { prompt: 'prompts/work.md', routes: { done: { to: 'ship' } } },
+        extra: { promt: 'x.md' },
+      },
+    };
+    let error: unknown;
+    try {
+      defineSop(definition, { files: { 'prompts/work.md': 'Do {{ input.request }}' } });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(SopCompileError);
+    const diagnostics = (error as SopCompileError).diagnostics;
+    expect(diagnostics.map((d) => [d.code, d.at])).toContainEqual(['SOP101', 'steps.extra.promt']);
+    expect((error as Error).message).toContain('did you mean "prompt"');
+  });
+});
+
+describe('project config', () => {
+  test('named policies and defaults from sop.config.yaml reach the plan; the SOP may override them', () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-project-'));
+    fs.writeFileSync(
+      path.join(project, 'sop.config.yaml'),
+      'defaults: { provider: claude, policy: careful }\npolicies:\n  careful: { sandbox: read-only, network: none }\nproviders:\n  claude: { model: claude-test-model }\n',
+    );
+    const dir = path.join(project, 'sops', 'one');
+    fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'prompts', 'a.md'), 'Look around.');
+    fs.writeFileSync(
+      path.join(dir, 'sop.yaml'),
+      'name: one\nsteps:\n  a:\n    prompt: prompts/a.md\n    routes: { done: finish }\n',
+    );
+    const catalog = new Catalog({ projectDir: project });
+    const entry = catalog.find('one')!;
+    expect(entry.source).toBe('project');
+    const plan = planFromBundle(catalog.compile(entry).bundle!);
+    expect(plan.steps[0].agent).toMatchObject({
+      provider: 'claude',
+      model: 'claude-test-model',
+      policy: { sandbox: 'read-only' },
+    });
+    expect(
+      planFromBundle(catalog.compile(entry).bundle!, { provider: 'codex' }).steps[0].agent?.provider,
+    ).toBe('codex');
+  });
+
+  test('a malformed sop.config.yaml is reported with code and position', () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-project-'));
+    fs.writeFileSync(path.join(project, 'sop.config.yaml'), 'defaults:\n  provder: codex\n');
+    const { diagnostics } = loadProjectConfig(project, project);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ code: 'SOP101', file: 'sop.config.yaml', line: 2, column: 3 }),
+    ]);
+  });
+
+  test('the workspace .sop/sops overrides the project, which overrides the package', () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-project-'));
+    const write = (root: string, title: string) => {
+      const dir = path.join(root, 'review');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'sop.yaml'), `name: review\ntitle: ${title}\nsteps: {}\n`);
+    };
+    write(path.join(project, 'sops'), 'project copy');
+    expect(new Catalog({ projectDir: project }).find('review')).toMatchObject({
+      source: 'project',
+      title: 'project copy',
+    });
+    write(path.join(project, '.sop', 'sops'), 'workspace copy');
+    const catalog = new Catalog({ projectDir: project });
+    expect(catalog.find('review')).toMatchObject({ source: 'workspace', title: 'workspace copy' });
+    expect(catalog.find('review')!.shadows).toHaveLength(2); // the project's and the package's
+    expect(catalog.find('ralph')?.name).toBe('ralph_loop'); // shipped, found by alias
+  });
+});
+
+describe('warnings', () => {
+  test('a verifier that may write, an unused artifact, a folder name mismatch and an open network are flagged', () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-warn-')), 'folder');
+    fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'prompts', 'p.md'), 'Work on {{ input.request }}.');
+    fs.writeFileSync(
+      path.join(dir, 'sop.yaml'),
+      [
+        'name: warned',
+        'input: { request: string }',
+        'policies: { wide: { sandbox: workspace-write, network: open } }',
+        'artifacts: { notes: { kind: md, path: notes.md } }',
+        'steps:',
+        '  check:',
+        '    producer: { prompt: prompts/p.md }',
+        '    verifier: { prompt: prompts/p.md, policy: wide }',
+        '    routes: { accepted: finish, needs_rework: check }',
+      ].join('\n'),
+    );
+    const result = compileSopDir(dir, { relativeTo: dir });
+    expect(result.bundle).toBeDefined();
+    expect(result.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([
+      ['SOP803', 'warning', 1],
+      ['SOP804', 'warning', 3],
+      ['SOP802', 'warning', 4],
+      ['SOP801', 'warning', 8],
+    ]);
+  });
+});

@@ -1,0 +1,9 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { diagnosticTable } from '../../src/sop/diagnostics';
+
+test('the README error-code table is the one the code defines (npm run docs regenerates it)', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const section = /<!-- error-codes:start[^>]*-->\n([\s\S]*?)<!-- error-codes:end -->/.exec(readme);
+  expect(section?.[1].trim()).toBe(diagnosticTable());
+});
