@@ -1,3 +1,4 @@
+import { createHarnessRunners } from '../harnesses';
 import type { AgentRunners } from './agent-runner';
 import { createInterpreterActivities } from './interpreter-activities';
 import * as smoke from './smoke';
@@ -9,6 +10,6 @@ export interface ActivityDeps {
 
 /** Every activity the worker registers. Plain async functions; the workflow proxies them by name. */
 export function createActivities(deps: ActivityDeps = {}) {
-  return { ...smoke, ...createInterpreterActivities({ runners: deps.runners ?? {} }) };
+  return { ...smoke, ...createInterpreterActivities({ runners: deps.runners ?? createHarnessRunners() }) };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -21,6 +21,7 @@ import {
 } from './contract';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { resolveInWorkspace } from './workspace-paths';
+import { changedFiles, snapshotWorkspace, writeViolations } from './write-audit';
 
 const TAIL_LINES = 40;
 const TAIL_BYTES = 4_096;
@@ -69,6 +70,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         () => context.heartbeat({ step: request.step, role: request.role }),
         HEARTBEAT_MS,
       );
+      const before = snapshotWorkspace(workspace);
       let run: Awaited<ReturnType<typeof runner.run>>;
       try {
         run = await runner.run({
@@ -102,7 +104,14 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         outcome: run.outcome,
         outcomeError: run.outcomeError,
         artifacts: reports,
-        violations: run.violations ?? [],
+        violations: [
+          ...(run.violations ?? []),
+          ...writeViolations(
+            changedFiles(before, snapshotWorkspace(workspace)),
+            request.spec.policy,
+            runFolderRel,
+          ),
+        ],
         usage: run.usage,
         provider: request.spec.provider,
         sessionId: run.sessionId,

@@ -3,6 +3,7 @@ import { registerControl } from './control';
 import { registerDev } from './dev';
 import { registerDoctor } from './doctor';
 import { registerLogs } from './logs';
+import { registerRun } from './run';
 import { registerRuns } from './runs';
 import { registerServer } from './server';
 import { registerSmoke } from './smoke';
@@ -15,6 +16,7 @@ import { registerWorkflows } from './workflows';
 export function registerCommands(program: Command): void {
   registerWorkflows(program);
   registerValidate(program);
+  registerRun(program);
   registerRuns(program);
   registerLogs(program);
   registerControl(program);

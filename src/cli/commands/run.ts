@@ -1,0 +1,240 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { Catalog } from '../../sop/catalog';
+import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
+import { fieldDefaults } from '../../sop/normalize';
+import { planFromBundle } from '../../sop/plan';
+import { connectWorkerConnection } from '../../temporal/connect';
+import { createSopWorker } from '../../worker/create-worker';
+import { installRuntime } from '../../worker/runtime';
+import type { RunStatusView } from '../../workflows/messages';
+import type { Provider } from '../../workflows/plan';
+import { CliError, ExitCode } from '../errors';
+import { printJson } from '../output';
+import { withSopClient } from '../with-client';
+
+interface RunOptions {
+  task?: string;
+  input: string[];
+  inputFile?: string;
+  param: string[];
+  provider?: string;
+  workspace: string;
+  project?: string;
+  detach?: boolean;
+  worker: boolean;
+  rerun?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('start a run of an SOP; attached, follow it to the end (an in-process worker serves it)')
+    .argument('<sop>', 'SOP name or alias (see sop workflows list)')
+    .argument('[request]', 'the request, as input.request')
+    .option('--task <id>', 'task id (default: generated); the run is <sop>/<task>')
+    .option('--input <k=v>', 'an input field (repeatable; JSON values allowed)', collect, [])
+    .option('--input-file <file>', 'input fields from a JSON or YAML file')
+    .option('--param <k=v>', 'a param (repeatable; JSON values allowed)', collect, [])
+    .option('--provider <name>', 'codex | claude: the provider for steps that do not name one')
+    .option('--workspace <dir>', 'the repository the agents work in', '.')
+    .option('-C, --project <dir>', 'project root (sops/, sop.config.yaml; default: the workspace)')
+    .option('--rerun', 're-run a task id whose earlier run has finished')
+    .option('--detach', 'start and return; follow with sop logs --follow')
+    .option('--no-worker', 'do not start an in-process worker (workers run elsewhere)')
+    .option('--json', 'machine-readable result')
+    .action(async (sopName: string, request: string | undefined, opts: RunOptions) => {
+      if (opts.provider && opts.provider !== 'codex' && opts.provider !== 'claude') {
+        throw new CliError(`--provider must be codex or claude, not "${opts.provider}"`, ExitCode.usage);
+      }
+      const workspace = path.resolve(opts.workspace);
+      if (!fs.existsSync(workspace) || !fs.statSync(workspace).isDirectory()) {
+        throw new CliError(`workspace ${workspace} is not a directory`, ExitCode.usage);
+      }
+      const catalog = new Catalog({ projectDir: opts.project ?? workspace, workspace });
+      const entry = catalog.find(sopName);
+      if (!entry) {
+        const suggestion = didYouMean(sopName, catalog.names());
+        throw new CliError(
+          `no SOP named "${sopName}"${suggestion ? `: did you mean "${suggestion}"?` : ''}`,
+          ExitCode.notFound,
+          'sop workflows list shows the catalog',
+        );
+      }
+      const compiled = catalog.compile(entry);
+      if (!compiled.bundle) {
+        for (const d of compiled.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+        throw new CliError(`${entry.name} does not compile`, ExitCode.failure, `sop validate ${entry.dir}`);
+      }
+      const bundle = compiled.bundle;
+      const input: Record<string, unknown> = {
+        ...fieldDefaults(bundle.definition.input),
+        ...(opts.inputFile ? readInputFile(opts.inputFile) : {}),
+        ...(request !== undefined ? { request } : {}),
+        ...pairs(opts.input, '--input'),
+      };
+      const params = pairs(opts.param, '--param');
+      const unknownParams = Object.keys(params).filter((p) => !(p in (bundle.definition.params ?? {})));
+      if (unknownParams.length > 0) {
+        throw new CliError(
+          `${entry.name} has no param ${unknownParams.join(', ')} (params: ${Object.keys(bundle.definition.params ?? {}).join(', ') || 'none'})`,
+          ExitCode.usage,
+        );
+      }
+      let plan: ReturnType<typeof planFromBundle>;
+      try {
+        plan = planFromBundle(bundle, { params, provider: opts.provider as Provider | undefined });
+      } catch (err) {
+        throw new CliError((err as Error).message, ExitCode.usage);
+      }
+
+      await withSopClient(async (client) => {
+        const handle = await client.start(plan, {
+          taskId: opts.task,
+          input,
+          params,
+          workspace,
+          rerun: opts.rerun,
+        });
+        const taskId = handle.workflowId.slice(plan.sop.length + 1);
+        const link = client.webUiLink(plan.sop, taskId);
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        log(
+          `started ${handle.workflowId} (bundle ${bundle.hash.slice(0, 12)})${link ? `\nWeb UI: ${link}` : ''}`,
+        );
+        if (opts.detach) {
+          if (opts.json)
+            printJson({
+              workflowId: handle.workflowId,
+              webUi: link ?? null,
+            });
+          return;
+        }
+        const follow = () => followRun(handle, log);
+        let result: unknown;
+        try {
+          if (opts.worker) {
+            installRuntime();
+            const { connection } = await connectWorkerConnection({
+              target: client.target,
+              startDevServer: false,
+            });
+            try {
+              const worker = await createSopWorker({ connection, target: client.target });
+              result = await worker.runUntil(follow);
+            } finally {
+              await connection.close();
+            }
+          } else result = await follow();
+        } catch (err) {
+          const status = await client.status(plan.sop, taskId).catch(() => undefined);
+          const why = status?.failure ?? (err as Error).message;
+          if (opts.json)
+            printJson({
+              workflowId: handle.workflowId,
+              status: status?.status ?? 'failed',
+              failure: why,
+              webUi: link ?? null,
+            });
+          throw new CliError(
+            `${handle.workflowId} ${status?.status ?? 'failed'}: ${why}`,
+            ExitCode.failure,
+            `sop runs show ${plan.sop} ${taskId}`,
+          );
+        }
+        const runFolder = path.join(workspace, '.sop', 'runs', plan.sop, taskId);
+        if (opts.json)
+          return printJson({
+            workflowId: handle.workflowId,
+            status: 'completed',
+            result,
+            runFolder,
+            webUi: link ?? null,
+          });
+        const r = result as {
+          usage: { agentRuns: number; inputTokens: number; outputTokens: number; costUsd: number };
+          routesTaken: unknown[];
+        };
+        process.stdout.write(
+          `${handle.workflowId} completed: ${r.usage.agentRuns} agent runs, ${r.usage.inputTokens + r.usage.outputTokens} tokens, $${r.usage.costUsd.toFixed(4)}\n` +
+            `run folder: ${runFolder}\n${link ? `Web UI: ${link}\n` : ''}`,
+        );
+      });
+    });
+}
+
+/** Prints a line whenever what the run does changes; resolves with the result. */
+async function followRun(
+  handle: { result(): Promise<unknown>; query<T>(name: string): Promise<T> },
+  log: (line: string) => void,
+): Promise<unknown> {
+  let last = '';
+  const started = Date.now();
+  const timer = setInterval(async () => {
+    try {
+      const status = await handle.query<RunStatusView>('status');
+      const line = describe(status);
+      if (line !== last) {
+        last = line;
+        log(`[${Math.round((Date.now() - started) / 1000)}s] ${line}`);
+      }
+    } catch {
+      // the run may be between tasks; the next tick asks again
+    }
+  }, 500);
+  try {
+    return await handle.result();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function describe(status: RunStatusView): string {
+  if (status.pendingInput) {
+    return `waiting for input: ${status.pendingInput.question}\n  answer with: sop answer ${status.sop} ${status.taskId} --value '<json>' (or --approve)`;
+  }
+  const active = status.active
+    .map((a) => {
+      const list = Object.entries(status.worklists).find(([step]) => step === a.step)?.[1];
+      const item = a.item ? ` · item ${a.item}${list ? ` (${list.done + 1}/${list.total})` : ''}` : '';
+      return `${a.step}${item}${a.role ? ` · ${a.role}` : ''}${a.attempt ? ` · attempt ${a.attempt}` : ''}`;
+    })
+    .join(', ');
+  const cost = `${status.usage.agentRuns} agent runs, $${status.usage.costUsd.toFixed(4)}`;
+  return `${status.status}: ${active || 'between steps'} (${cost})`;
+}
+
+function pairs(values: string[], flag: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw new CliError(`${flag} expects key=value, got "${value}"`, ExitCode.usage);
+    const raw = value.slice(eq + 1);
+    let parsed: unknown = raw;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    out[value.slice(0, eq)] = parsed;
+  }
+  return out;
+}
+
+function readInputFile(file: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read --input-file ${file}: ${(err as Error).message}`, ExitCode.usage);
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data)) {
+    throw new CliError(`--input-file ${file} must hold a mapping of input fields`, ExitCode.usage);
+  }
+  return data as Record<string, unknown>;
+}

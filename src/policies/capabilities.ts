@@ -1,0 +1,111 @@
+// Which policy controls each harness can enforce, and how (HARNESSES.md §1, verified against Codex 0.169
+// and Claude Code 2.1.330). `audited` means the harness cannot prevent it but the runtime checks the
+// workspace after every execution and refuses the step on a violation (DESIGN §5).
+
+export type Harness = 'codex' | 'claude';
+export type Support = 'enforced' | 'audited' | 'unsupported';
+
+export interface Capability {
+  support: Support;
+  how: string;
+}
+
+export const CONTROLS = [
+  'sandbox: read-only',
+  'sandbox: workspace-write',
+  'sandbox: full-access',
+  'permission_mode',
+  'allow_write',
+  'deny_write',
+  'deny_read',
+  'network: none',
+  'network: allowlist',
+  'network: open',
+  'allow_commands',
+  'max_turns',
+] as const;
+export type Control = (typeof CONTROLS)[number];
+
+export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
+  codex: {
+    'sandbox: read-only': {
+      support: 'enforced',
+      how: 'permission profile extends ":read-only" (bubblewrap + seccomp)',
+    },
+    'sandbox: workspace-write': {
+      support: 'enforced',
+      how: 'permission profile extends ":workspace" with /tmp and $TMPDIR read-only (finding 4)',
+    },
+    'sandbox: full-access': { support: 'enforced', how: 'permission profile extends ":danger-full-access"' },
+    permission_mode: { support: 'enforced', how: 'codex exec never asks (approval_policy is always never)' },
+    allow_write: {
+      support: 'audited',
+      how: 'the whole workspace is writable; the runtime diff-checks writes against allow_write',
+    },
+    deny_write: {
+      support: 'enforced',
+      how: 'profile entry "path"="read" under :workspace_roots (+ runtime diff check)',
+    },
+    deny_read: { support: 'enforced', how: 'profile entry "path"="deny" under :workspace_roots' },
+    'network: none': { support: 'enforced', how: 'network is off in the :read-only and :workspace profiles' },
+    'network: allowlist': {
+      support: 'unsupported',
+      how: 'domain rules need profile network rules + network_proxy (enforcement not verified)',
+    },
+    'network: open': {
+      support: 'unsupported',
+      how: 'only with sandbox full-access (opening the network of a :workspace profile was not verified)',
+    },
+    allow_commands: {
+      support: 'unsupported',
+      how: 'execpolicy .rules files are user config (ignored hermetically)',
+    },
+    max_turns: { support: 'unsupported', how: 'no flag; the step timeout bounds the run' },
+  },
+  claude: {
+    'sandbox: read-only': {
+      support: 'enforced',
+      how: '--permission-mode plan-like: Edit/Write/NotebookEdit denied, sandbox denyWrite on the workspace for Bash',
+    },
+    'sandbox: workspace-write': {
+      support: 'enforced',
+      how: '--permission-mode acceptEdits + sandbox.enabled (Bash writes confined to cwd)',
+    },
+    'sandbox: full-access': { support: 'enforced', how: 'sandbox disabled' },
+    permission_mode: {
+      support: 'enforced',
+      how: '--permission-mode dontAsk|acceptEdits|plan|bypassPermissions',
+    },
+    allow_write: { support: 'enforced', how: 'permissions.deny Edit outside the paths + runtime diff check' },
+    deny_write: {
+      support: 'enforced',
+      how: 'permissions.deny Edit(./path) + sandbox.filesystem.denyWrite (absolute)',
+    },
+    deny_read: {
+      support: 'enforced',
+      how: 'permissions.deny Read(./path) + sandbox.filesystem.denyRead (absolute, finding 8)',
+    },
+    'network: none': {
+      support: 'enforced',
+      how: 'sandbox network allowedDomains [] + strictAllowlist, WebFetch/WebSearch disallowed',
+    },
+    'network: allowlist': { support: 'enforced', how: 'sandbox.network.allowedDomains + strictAllowlist' },
+    'network: open': { support: 'enforced', how: 'no network restriction' },
+    allow_commands: { support: 'enforced', how: 'permissions.allow Bash(cmd:*)' },
+    max_turns: { support: 'enforced', how: '--max-turns N' },
+  },
+};
+
+/** The matrix as a Markdown table, for the README. */
+export function capabilityTable(): string {
+  const cell = (c: Capability) =>
+    `${c.support === 'enforced' ? '✅' : c.support === 'audited' ? '🔍' : '❌'} ${c.how}`;
+  return [
+    '| control | codex 0.169 | claude 2.1.330 |',
+    '|---|---|---|',
+    ...CONTROLS.map(
+      (control) =>
+        `| ${control} | ${cell(capabilityMatrix.codex[control])} | ${cell(capabilityMatrix.claude[control])} |`,
+    ),
+  ].join('\n');
+}

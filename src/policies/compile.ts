@@ -1,0 +1,197 @@
+// Policy → the harness's native configuration. Controls the harness cannot enforce are refused before
+// launch (PolicyUnsupportedError) unless the policy says `validation: warn`; then they are recorded as
+// warnings and the step runs with the stricter behaviour the harness has.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Capability, type Control, capabilityMatrix, type Harness } from './capabilities';
+import { DEFAULT_POLICY, mergePolicies, type Policy } from './model';
+
+export type { Harness };
+
+export interface PolicyFinding {
+  control: string;
+  message: string;
+}
+
+export interface CompiledPolicy {
+  harness: Harness;
+  /** argv flags for the harness */
+  args: string[];
+  /** claude: the --settings JSON */
+  settings?: Record<string, unknown>;
+  warnings: PolicyFinding[];
+  /** control -> how it is enforced, for the evidence file */
+  enforced: Record<string, string>;
+  effective: Policy;
+}
+
+export class PolicyUnsupportedError extends Error {
+  constructor(
+    readonly harness: Harness,
+    readonly findings: PolicyFinding[],
+  ) {
+    super(
+      `${harness} cannot enforce ${findings.map((f) => `${f.control} (${f.message})`).join('; ')}. ` +
+        'Set validation: warn on the step policy to run anyway, or run the step with another provider.',
+    );
+    this.name = 'PolicyUnsupportedError';
+  }
+}
+
+function controlsOf(policy: Policy): Control[] {
+  const controls: Control[] = [`sandbox: ${policy.sandbox ?? 'read-only'}` as Control, 'permission_mode'];
+  if (policy.allow_write?.length) controls.push('allow_write');
+  if (policy.deny_write?.length) controls.push('deny_write');
+  if (policy.deny_read?.length) controls.push('deny_read');
+  const network = policy.network ?? 'none';
+  controls.push(
+    typeof network === 'object'
+      ? 'network: allowlist'
+      : network === 'open'
+        ? 'network: open'
+        : 'network: none',
+  );
+  if (policy.allow_commands?.length) controls.push('allow_commands');
+  if (policy.max_turns !== undefined) controls.push('max_turns');
+  return controls;
+}
+
+export function compilePolicy(
+  requested: Policy,
+  harness: Harness,
+  ctx: { workspace: string },
+): CompiledPolicy {
+  const policy = mergePolicies(DEFAULT_POLICY, requested);
+  const refusals: PolicyFinding[] = [];
+  for (const key of ['allow_write', 'deny_read', 'deny_write'] as const) {
+    for (const p of policy[key] ?? []) {
+      if (path.isAbsolute(p) || p.split(/[\\/]+/).includes('..')) {
+        refusals.push({ control: key, message: `path "${p}" leaves the workspace` });
+      }
+    }
+  }
+  if (policy.permission_mode === 'bypass' && policy.sandbox !== 'full-access') {
+    refusals.push({ control: 'permission_mode', message: 'bypass is only allowed with sandbox full-access' });
+  }
+  if (policy.sandbox === 'read-only' && typeof policy.network === 'object') {
+    refusals.push({ control: 'network', message: 'a read-only sandbox has no network' });
+  }
+  const enforced: Record<string, string> = {};
+  const warnings: PolicyFinding[] = [];
+  for (const control of controlsOf(policy)) {
+    let capability: Capability = capabilityMatrix[harness][control];
+    if (control === 'network: open' && policy.sandbox === 'full-access') {
+      capability = { support: 'enforced', how: 'full access includes the network' };
+    }
+    if (capability.support === 'unsupported') {
+      const finding = { control, message: capability.how };
+      if (policy.validation === 'warn') warnings.push(finding);
+      else refusals.push(finding);
+    } else enforced[control] = `${capability.support}: ${capability.how}`;
+  }
+  if (refusals.length > 0) throw new PolicyUnsupportedError(harness, refusals);
+  const native = harness === 'codex' ? codexArgs(policy, ctx.workspace) : claudeConfig(policy, ctx.workspace);
+  return { harness, ...native, warnings, enforced, effective: policy };
+}
+
+/**
+ * Codex: a permission profile (not `--sandbox`, which would disable profiles): deny_read entries are
+ * `deny`, deny_write entries `read`, and /tmp + $TMPDIR are read-only so a write cannot escape the
+ * workspace (finding 4). Verified against 0.169: reads of denied paths and writes to read paths fail
+ * with EACCES / EROFS inside the sandbox. Entries never overlap (overlaps break session start).
+ */
+function codexArgs(policy: Policy, workspace: string): { args: string[] } {
+  const sandbox = policy.sandbox ?? 'read-only';
+  const base = {
+    'read-only': ':read-only',
+    'workspace-write': ':workspace',
+    'full-access': ':danger-full-access',
+  }[sandbox];
+  const entries = new Map<string, 'read' | 'deny'>();
+  const key = (p: string) =>
+    p
+      .replace(/\/\*\*$/, '')
+      .replace(/\/+$/, '')
+      .replace(/^\.\//, '') || '.';
+  // The sandbox mounts a placeholder for a denied path that does not exist, which would litter the
+  // workspace with empty files; such a path has nothing to protect at launch. Globs are always kept.
+  const relevant = (p: string) => /[*?[]/.test(key(p)) || fs.existsSync(path.join(workspace, key(p)));
+  if (sandbox === 'workspace-write') {
+    for (const p of policy.deny_write ?? []) if (relevant(p)) entries.set(key(p), 'read');
+  }
+  if (sandbox !== 'full-access')
+    for (const p of policy.deny_read ?? []) if (relevant(p)) entries.set(key(p), 'deny');
+  const toml = (value: string) => JSON.stringify(value);
+  const roots = [...entries].map(([p, access]) => `${toml(p)}=${toml(access)}`).join(', ');
+  const filesystem = [
+    ...(roots ? [`":workspace_roots"={${roots}}`] : []),
+    ...(sandbox === 'workspace-write' ? ['":slash_tmp"="read"', '":tmpdir"="read"'] : []),
+  ].join(', ');
+  const profile = `{extends=${toml(base)}${filesystem ? `, filesystem={${filesystem}}` : ''}}`;
+  return { args: ['-c', 'default_permissions="sop_step"', '-c', `permissions.sop_step=${profile}`] };
+}
+
+const CLAUDE_MODES = {
+  dont_ask: 'dontAsk',
+  accept_edits: 'acceptEdits',
+  plan: 'plan',
+  bypass: 'bypassPermissions',
+} as const;
+const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
+
+function claudeConfig(
+  policy: Policy,
+  workspace: string,
+): { args: string[]; settings: Record<string, unknown> } {
+  const sandbox = policy.sandbox ?? 'read-only';
+  const relative = (p: string) => `./${p.replace(/^\.\//, '').replace(/\/$/, '/**')}`;
+  const absolute = (p: string) => path.join(workspace, p.replace(/\/\*\*$/, '').replace(/\/$/, ''));
+  const allow: string[] = [];
+  const deny: string[] = [];
+  // acceptEdits is what makes writes possible headless; dont_ask would deny every edit
+  let mode: string = CLAUDE_MODES[policy.permission_mode ?? 'dont_ask'];
+  if (sandbox === 'workspace-write' && mode === 'dontAsk') mode = 'acceptEdits';
+  if (sandbox === 'read-only') {
+    if (mode === 'acceptEdits') mode = 'dontAsk';
+    deny.push(...EDIT_TOOLS);
+    allow.push('Read', 'Glob', 'Grep');
+  } else {
+    allow.push('Read', 'Glob', 'Grep', 'Edit', 'Write', 'Bash');
+  }
+  for (const p of policy.deny_read ?? []) deny.push(`Read(${relative(p)})`);
+  for (const p of policy.deny_write ?? []) deny.push(`Edit(${relative(p)})`);
+  for (const c of policy.allow_commands ?? []) allow.push(`Bash(${c}:*)`);
+  const network = policy.network ?? 'none';
+  if (network !== 'open') deny.push('WebFetch', 'WebSearch');
+  const filesystem: Record<string, string[]> = {
+    denyRead: (policy.deny_read ?? []).map(absolute),
+    denyWrite: [...(sandbox === 'read-only' ? [workspace] : []), ...(policy.deny_write ?? []).map(absolute)],
+    allowWrite: (policy.allow_write ?? []).map(absolute),
+  };
+  const settings: Record<string, unknown> = {
+    permissions: {
+      allow,
+      deny,
+      defaultMode: mode,
+      disableBypassPermissionsMode: mode === 'bypassPermissions' ? undefined : 'disable',
+    },
+    sandbox:
+      sandbox === 'full-access'
+        ? { enabled: false }
+        : {
+            enabled: true,
+            failIfUnavailable: true,
+            allowUnsandboxedCommands: false,
+            autoAllowBashIfSandboxed: sandbox === 'workspace-write',
+            filesystem,
+            network:
+              network === 'open'
+                ? {}
+                : { allowedDomains: typeof network === 'object' ? network.allow : [], strictAllowlist: true },
+          },
+  };
+  const args = ['--permission-mode', mode];
+  if (policy.max_turns !== undefined) args.push('--max-turns', String(policy.max_turns));
+  return { args, settings };
+}

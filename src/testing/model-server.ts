@@ -1,0 +1,502 @@
+// A scripted model API on loopback: OpenAI Responses SSE (for Codex) and Anthropic Messages SSE (for
+// Claude Code). The real harness binaries talk to it as to any local model server; only the model's
+// replies are scripted, so sandboxes, file edits, commands and structured output are real.
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { type Reply, ruleMatches, type Scenario } from './scenario';
+
+export interface RecordedRequest {
+  api: 'responses' | 'messages' | 'other';
+  method: string;
+  path: string;
+  /** which rule and run answered, and the reply's position in it */
+  rule?: number;
+  run?: number;
+  position?: number;
+  reply?: string;
+  status: number;
+}
+
+export interface ModelServer {
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+interface Conversation {
+  /** the text rules match against: what the user (the runtime) said */
+  text: string;
+  /** model turns already in the request: the index of the reply to give now */
+  position: number;
+  cwd?: string;
+}
+
+export async function startModelServer(
+  scenario: Scenario,
+  options: { port?: number } = {},
+): Promise<ModelServer> {
+  const requests: RecordedRequest[] = [];
+  const runCounters = new Map<number, number>();
+  const assignments = new Map<string, { rule: number; run: number }>();
+
+  /** the reply for a conversation, or why there is none */
+  const pick = (conversation: Conversation) => {
+    const key = createHash('sha256').update(conversation.text).digest('hex');
+    let assignment = assignments.get(key);
+    if (conversation.position === 0 || !assignment) {
+      const rule = scenario.rules.findIndex((r) => ruleMatches(r, conversation.text));
+      if (rule < 0) return { error: noRuleMessage(scenario, conversation.text) };
+      const count = runCounters.get(rule) ?? 0;
+      runCounters.set(rule, count + 1);
+      assignment = { rule, run: Math.min(count, scenario.rules[rule].runs.length - 1) };
+      assignments.set(key, assignment);
+    }
+    const replies = scenario.rules[assignment.rule].runs[assignment.run];
+    const scripted = replies[conversation.position];
+    const reply = scripted && fillRunFolder(scripted, conversation.text);
+    if (!reply) {
+      return {
+        error: `scenario rule ${assignment.rule} run ${assignment.run} has ${replies.length} replies, but the harness asked for reply ${conversation.position + 1}: end the run with a final or message reply`,
+      };
+    }
+    return { reply, ...assignment };
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const record: RecordedRequest = {
+        api: 'other',
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        status: 200,
+      };
+      requests.push(record);
+      let body: Record<string, unknown> = {};
+      try {
+        if (chunks.length > 0) body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return sendJson(res, record, 400, { error: { message: 'request body is not JSON' } });
+      }
+      if (req.method === 'POST' && url.pathname.endsWith('/responses')) {
+        record.api = 'responses';
+        return answer(res, record, responsesConversation(body), (reply, c) =>
+          streamResponses(res, reply, c, scenario),
+        );
+      }
+      if (req.method === 'POST' && url.pathname.endsWith('/messages/count_tokens')) {
+        return sendJson(res, record, 200, { input_tokens: 100 });
+      }
+      if (req.method === 'POST' && url.pathname.endsWith('/messages')) {
+        record.api = 'messages';
+        const conversation = messagesConversation(body);
+        if (!conversation) {
+          // side requests (titles, quota checks) are not part of the scripted loop
+          return streamMessages(res, { message: 'ok' }, { text: '', position: 0 }, scenario, false);
+        }
+        const structured = hasTool(body, 'StructuredOutput');
+        return answer(res, record, conversation, (reply, c) =>
+          streamMessages(res, reply, c, scenario, structured),
+        );
+      }
+      if (req.method === 'GET' && url.pathname.endsWith('/models')) {
+        return sendJson(res, record, 200, { object: 'list', data: [], models: [] });
+      }
+      if (req.method === 'HEAD' || (req.method === 'GET' && url.pathname === '/')) {
+        return sendJson(res, record, 200, {});
+      }
+      return sendJson(res, record, 404, {
+        error: { message: `the scripted model server does not serve ${req.method} ${url.pathname}` },
+      });
+    });
+  });
+
+  const answer = (
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    conversation: Conversation,
+    stream: (reply: Reply, conversation: Conversation) => void,
+  ) => {
+    const picked = pick(conversation);
+    if ('error' in picked) {
+      return sendJson(res, record, 500, {
+        type: 'error',
+        error: { type: 'scenario_error', message: picked.error },
+      });
+    }
+    Object.assign(record, {
+      rule: picked.rule,
+      run: picked.run,
+      position: conversation.position,
+      reply: Object.keys(picked.reply)[0],
+    });
+    if ('error' in picked.reply) {
+      const { status, body, headers } = picked.reply.error;
+      record.status = status;
+      res.writeHead(status, { 'content-type': 'application/json', ...(headers ?? {}) });
+      return res.end(
+        JSON.stringify(
+          body ?? { type: 'error', error: { type: 'scripted_error', message: `scripted HTTP ${status}` } },
+        ),
+      );
+    }
+    stream(picked.reply, conversation);
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** `{{ run_folder }}` in a reply: the run folder the runtime's step contract names in the prompt. */
+function fillRunFolder(reply: Reply, text: string): Reply {
+  const folder = /\.sop\/runs\/[\w.-]+\/[\w.-]+/.exec(text)?.[0];
+  if (!folder) return reply;
+  return JSON.parse(JSON.stringify(reply).replace(/\{\{\s*run_folder\s*\}\}/g, folder)) as Reply;
+}
+
+function noRuleMessage(scenario: Scenario, text: string): string {
+  const excerpt = text.replace(/\s+/g, ' ').slice(0, 200);
+  const rules = scenario.rules.map((r, i) => `#${i} ${JSON.stringify(r.match)}`).join(', ');
+  return `no scenario rule matches this conversation (user text starts: "${excerpt}"); rules: ${rules}`;
+}
+
+function sendJson(res: http.ServerResponse, record: RecordedRequest, status: number, body: unknown): void {
+  record.status = status;
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function sse(res: http.ServerResponse, events: Array<[string, unknown]>): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  for (const [event, data] of events) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  res.end();
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((part) =>
+        part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string'
+          ? (part as { text: string }).text
+          : '',
+      )
+      .join('\n');
+  }
+  return '';
+}
+
+/** Codex: user text is every user message before the first model output; position counts model outputs. */
+function responsesConversation(body: Record<string, unknown>): Conversation {
+  const input = Array.isArray(body.input) ? (body.input as Array<Record<string, unknown>>) : [];
+  const modelTurns = new Set(['function_call', 'custom_tool_call', 'local_shell_call']);
+  let position = 0;
+  const userTexts: string[] = [];
+  for (const item of input) {
+    if (modelTurns.has(String(item.type)) || (item.type === 'message' && item.role === 'assistant'))
+      position++;
+    else if (item.type === 'message' && item.role === 'user' && position === 0)
+      userTexts.push(textOf(item.content));
+  }
+  const text = userTexts.join('\n');
+  const cwd = /<cwd>([^<]+)<\/cwd>/.exec(text)?.[1]?.trim();
+  return { text, position, cwd };
+}
+
+/** Claude: user text is the first user message; position counts assistant messages. Undefined for side requests. */
+function messagesConversation(body: Record<string, unknown>): Conversation | undefined {
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ name?: string }>) : [];
+  if (!tools.some((t) => t.name === 'Bash' || t.name === 'Read')) return undefined;
+  const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];
+  const first = messages.find((m) => m.role === 'user');
+  const position = messages.filter((m) => m.role === 'assistant').length;
+  const system = textOf(body.system);
+  const cwd =
+    /Working directory: (\S+)/.exec(system)?.[1] ??
+    /Working directory: (\S+)/.exec(textOf(first?.content))?.[1];
+  return { text: textOf(first?.content), position, cwd };
+}
+
+function hasTool(body: Record<string, unknown>, name: string): boolean {
+  return Array.isArray(body.tools) && (body.tools as Array<{ name?: string }>).some((t) => t.name === name);
+}
+
+function absolute(file: string, cwd: string | undefined): string {
+  return path.isAbsolute(file) || !cwd ? file : path.join(cwd, file);
+}
+
+function finalText(reply: Reply): string {
+  if ('final' in reply) return typeof reply.final === 'string' ? reply.final : JSON.stringify(reply.final);
+  if ('message' in reply) return reply.message;
+  return '';
+}
+
+let counter = 0;
+const nextId = (prefix: string) => `${prefix}_${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+// ---- OpenAI Responses (Codex) ------------------------------------------------------------------------
+
+function streamResponses(
+  res: http.ServerResponse,
+  reply: Reply,
+  conversation: Conversation,
+  scenario: Scenario,
+): void {
+  const responseId = nextId('resp');
+  const callId = nextId('call');
+  let item: Record<string, unknown>;
+  if ('shell' in reply) {
+    item = {
+      type: 'function_call',
+      id: nextId('fc'),
+      call_id: callId,
+      name: 'exec_command',
+      arguments: JSON.stringify({ cmd: reply.shell }),
+      status: 'completed',
+    };
+  } else if ('read' in reply) {
+    item = {
+      type: 'function_call',
+      id: nextId('fc'),
+      call_id: callId,
+      name: 'exec_command',
+      arguments: JSON.stringify({ cmd: `cat ${shellQuote(reply.read)}` }),
+      status: 'completed',
+    };
+  } else if ('write' in reply) {
+    item = {
+      type: 'custom_tool_call',
+      id: nextId('ctc'),
+      call_id: callId,
+      name: 'apply_patch',
+      input: patchFor(reply.write, conversation.cwd),
+      status: 'completed',
+    };
+  } else {
+    const text = finalText(reply);
+    item = {
+      type: 'message',
+      id: nextId('msg'),
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text, annotations: [] }],
+    };
+  }
+  const usage = scenario.usage ?? { input: 1000, output: 100 };
+  const response = (status: string, output: unknown[]) => ({
+    id: responseId,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status,
+    model: 'scripted',
+    output,
+  });
+  const events: Array<[string, unknown]> = [
+    ['response.created', { type: 'response.created', response: response('in_progress', []) }],
+    [
+      'response.output_item.added',
+      { type: 'response.output_item.added', output_index: 0, item: { ...item, status: 'in_progress' } },
+    ],
+  ];
+  if (item.type === 'message') {
+    const text = finalText(reply);
+    events.push([
+      'response.output_text.delta',
+      {
+        type: 'response.output_text.delta',
+        item_id: item.id,
+        output_index: 0,
+        content_index: 0,
+        delta: text,
+      },
+    ]);
+  }
+  events.push(['response.output_item.done', { type: 'response.output_item.done', output_index: 0, item }]);
+  events.push([
+    'response.completed',
+    {
+      type: 'response.completed',
+      response: {
+        ...response('completed', [item]),
+        usage: {
+          input_tokens: usage.input,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens: usage.output,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: usage.input + usage.output,
+        },
+      },
+    },
+  ]);
+  sse(res, events);
+}
+
+/** apply_patch input: Add File for a new file, a whole-file Update otherwise. */
+function patchFor(write: { path: string; content: string }, cwd: string | undefined): string {
+  const target = absolute(write.path, cwd);
+  const plus = (text: string) =>
+    text
+      .split('\n')
+      .filter((_, i, all) => i < all.length - 1 || all[i] !== '')
+      .map((l) => `+${l}`);
+  let existing: string | undefined;
+  try {
+    existing = fs.readFileSync(target, 'utf8');
+  } catch {
+    existing = undefined;
+  }
+  if (existing === undefined) {
+    return ['*** Begin Patch', `*** Add File: ${write.path}`, ...plus(write.content), '*** End Patch'].join(
+      '\n',
+    );
+  }
+  const minus = existing
+    .split('\n')
+    .filter((_, i, all) => i < all.length - 1 || all[i] !== '')
+    .map((l) => `-${l}`);
+  return [
+    '*** Begin Patch',
+    `*** Update File: ${write.path}`,
+    '@@',
+    ...minus,
+    ...plus(write.content),
+    '*** End Patch',
+  ].join('\n');
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+// ---- Anthropic Messages (Claude Code) ----------------------------------------------------------------
+
+function streamMessages(
+  res: http.ServerResponse,
+  reply: Reply,
+  conversation: Conversation,
+  scenario: Scenario,
+  structured: boolean,
+): void {
+  const usage = scenario.usage ?? { input: 1000, output: 100 };
+  let block:
+    | { type: 'text'; text: string }
+    | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+  if ('shell' in reply)
+    block = {
+      type: 'tool_use',
+      id: nextId('toolu'),
+      name: 'Bash',
+      input: { command: reply.shell, description: 'scripted command' },
+    };
+  else if ('read' in reply)
+    block = {
+      type: 'tool_use',
+      id: nextId('toolu'),
+      name: 'Read',
+      input: { file_path: absolute(reply.read, conversation.cwd) },
+    };
+  else if ('write' in reply)
+    block = {
+      type: 'tool_use',
+      id: nextId('toolu'),
+      name: 'Write',
+      input: { file_path: absolute(reply.write.path, conversation.cwd), content: reply.write.content },
+    };
+  else if ('final' in reply && structured)
+    block = {
+      type: 'tool_use',
+      id: nextId('toolu'),
+      name: 'StructuredOutput',
+      input: (typeof reply.final === 'object' && reply.final !== null
+        ? reply.final
+        : { value: reply.final }) as Record<string, unknown>,
+    };
+  else block = { type: 'text', text: finalText(reply) };
+
+  const messageId = nextId('msg');
+  const events: Array<[string, unknown]> = [
+    [
+      'message_start',
+      {
+        type: 'message_start',
+        message: {
+          id: messageId,
+          type: 'message',
+          role: 'assistant',
+          model: 'scripted',
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: {
+            input_tokens: usage.input,
+            output_tokens: 1,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+          },
+        },
+      },
+    ],
+  ];
+  if (block.type === 'text') {
+    events.push([
+      'content_block_start',
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+    ]);
+    events.push([
+      'content_block_delta',
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: block.text } },
+    ]);
+  } else {
+    events.push([
+      'content_block_start',
+      {
+        type: 'content_block_start',
+        index: 0,
+        content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+      },
+    ]);
+    events.push([
+      'content_block_delta',
+      {
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) },
+      },
+    ]);
+  }
+  events.push(['content_block_stop', { type: 'content_block_stop', index: 0 }]);
+  events.push([
+    'message_delta',
+    {
+      type: 'message_delta',
+      delta: { stop_reason: block.type === 'text' ? 'end_turn' : 'tool_use', stop_sequence: null },
+      usage: { output_tokens: usage.output },
+    },
+  ]);
+  events.push(['message_stop', { type: 'message_stop' }]);
+  sse(res, events);
+}

@@ -1,0 +1,62 @@
+// The scripted model's scenario format: which replies the model gives to which conversation. Used by the
+// offline demo and the tests to drive the REAL harness binaries without model access.
+
+import * as fs from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+export const Reply = z.union([
+  z.strictObject({ shell: z.string().min(1).describe('run a shell command') }),
+  z.strictObject({
+    write: z
+      .strictObject({ path: z.string().min(1), content: z.string() })
+      .describe('create or replace a file'),
+  }),
+  z.strictObject({ read: z.string().min(1).describe('read a file') }),
+  z.strictObject({ message: z.string().describe('a plain final text answer') }),
+  z.strictObject({ final: z.unknown().describe('the structured final answer (the step outcome)') }),
+  z.strictObject({
+    error: z.strictObject({
+      status: z.number().int().min(400).max(599),
+      body: z.unknown().optional(),
+      headers: z.record(z.string(), z.string()).optional(),
+    }),
+  }),
+]);
+export type Reply = z.infer<typeof Reply>;
+
+export const Rule = z.strictObject({
+  /** a substring of the conversation's user text, or a regular expression written as "/.../flags" */
+  match: z.string().min(1),
+  /** runs[k] scripts the k-th conversation that matches (the last one repeats) */
+  runs: z.array(z.array(Reply).min(1)).min(1),
+});
+export type Rule = z.infer<typeof Rule>;
+
+export const Scenario = z.strictObject({
+  /** tokens reported per model call, so usage and budgets can be exercised */
+  usage: z.strictObject({ input: z.number().int().min(0), output: z.number().int().min(0) }).optional(),
+  rules: z.array(Rule).min(1),
+});
+export type Scenario = z.infer<typeof Scenario>;
+
+export function loadScenario(file: string): Scenario {
+  let data: unknown;
+  try {
+    data = parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read scenario ${file}: ${(err as Error).message}`);
+  }
+  const parsed = Scenario.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`scenario ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export function ruleMatches(rule: Rule, text: string): boolean {
+  const regex = /^\/(.*)\/([a-z]*)$/s.exec(rule.match);
+  if (regex) return new RegExp(regex[1], regex[2]).test(text);
+  return text.includes(rule.match);
+}

@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { startModelServer } from '../../src/testing/model-server';
+import { loadScenario } from '../../src/testing/scenario';
+import { runSop } from '../support/run-sop';
+
+// The main job, as a test: `sop run ralph_loop` on a copy of examples/slugify with the REAL Codex binary
+// against the scripted model server, on the real dev server.
+const root = path.join(__dirname, '..', '..');
+
+async function exampleWorkspace(): Promise<string> {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-run-'));
+  fs.cpSync(path.join(root, 'examples', 'slugify'), workspace, { recursive: true });
+  const git = (...args: string[]) =>
+    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: workspace });
+  await git('init', '-q');
+  await git('add', '-A');
+  await git('commit', '-qm', 'example');
+  return workspace;
+}
+
+test('sop run ralph_loop: plan, two items with one rework, real codex edits, evidence on disk', async () => {
+  const model = await startModelServer(
+    loadScenario(path.join(root, 'examples', 'demo', 'ralph_loop.scenario.yaml')),
+  );
+  try {
+    const workspace = await exampleWorkspace();
+    const result = await runSop(
+      [
+        'run',
+        'ralph_loop',
+        'Make slugify collapse repeated whitespace and drop punctuation',
+        '--workspace',
+        workspace,
+        '--task',
+        't1',
+        '--json',
+      ],
+      { env: { SOP_CODEX_BASE_URL: `${model.url}/v1`, SOP_TASK_QUEUE: 'sop-run-e2e' }, timeoutMs: 180_000 },
+    );
+    expect(result.stderr).toContain('running: implement · item collapse-whitespace (1/2)');
+    expect(result.exitCode).toBe(0);
+    const out = JSON.parse(String(result.stdout));
+    expect(out.status).toBe('completed');
+    const routes = out.result.routesTaken.map((r: { step: string; item?: string; route: string }) =>
+      [r.step, r.item, r.route].filter(Boolean).join(':'),
+    );
+    expect(routes).toEqual([
+      'plan:accepted',
+      'implement:collapse-whitespace:needs_rework',
+      'implement:collapse-whitespace:accepted',
+      'implement:strip-punctuation:accepted',
+    ]);
+
+    // the code the real harness wrote passes its tests
+    await execa('node', ['--test', 'test/'], { cwd: workspace });
+    const { slugify } = require(path.join(workspace, 'src', 'slugify.js'));
+    expect(slugify('  Hello,   World! ')).toBe('hello-world');
+    // the worklist status was written back, the reviews exist, nothing else appeared in the repo
+    const runFolder = path.join(workspace, '.sop', 'runs', 'ralph_loop', 't1');
+    const work = JSON.parse(fs.readFileSync(path.join(runFolder, 'work.json'), 'utf8'));
+    expect(work.items.map((i: { status: string }) => i.status)).toEqual(['done', 'done']);
+    expect(
+      fs.readFileSync(path.join(runFolder, 'items', 'collapse-whitespace', 'review.md'), 'utf8'),
+    ).toContain('accepted');
+    const status = (await execa('git', ['status', '--porcelain'], { cwd: workspace })).stdout;
+    expect(
+      status
+        .split('\n')
+        .map((l) => l.slice(3))
+        .sort(),
+    ).toEqual(['.sop/', 'src/slugify.js', 'test/punctuation.test.js', 'test/whitespace.test.js']);
+    // evidence per execution: prompt, transcript of real codex events, effective config
+    const steps = (fs.readdirSync(path.join(runFolder, 'steps'), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('evidence.json'))
+      .map((f) => path.dirname(f));
+    expect(steps.length).toBe(out.result.usage.agentRuns); // one folder per agent execution
+    expect(steps.length).toBeGreaterThanOrEqual(8); // plan ×2, item 1 ×4 (one rework), item 2 ×2
+    const first = path.join(runFolder, 'steps', steps.sort()[0]);
+    const evidence = JSON.parse(fs.readFileSync(path.join(first, 'evidence.json'), 'utf8'));
+    expect(evidence.effectiveConfig.harness).toBe('codex');
+    expect(evidence.effectiveConfig.argv).toContain('--strict-config');
+    expect(fs.readFileSync(path.join(first, 'transcript.jsonl'), 'utf8')).toContain(
+      '"type":"thread.started"',
+    );
+  } finally {
+    await model.close();
+  }
+}, 240_000);
+
+test('sop run refuses bad input before any workflow starts, naming the field', async () => {
+  const result = await runSop(['run', 'ralph_loop', '', '--workspace', os.tmpdir()]);
+  expect(result.exitCode).toBe(2);
+  expect(result.stderr).toMatch(/input\.request/);
+});
+
+test('sop run names an unknown SOP with a suggestion (exit 3)', async () => {
+  const result = await runSop(['run', 'ralph_lop', 'x']);
+  expect(result.exitCode).toBe(3);
+  expect(result.stderr).toContain('did you mean "ralph_loop"?');
+});
