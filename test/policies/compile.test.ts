@@ -1,0 +1,105 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { changedFiles, snapshotWorkspace, writeViolations } from '../../src/activities/write-audit';
+import { CONTROLS, capabilityTable } from '../../src/policies/capabilities';
+import { compilePolicy, PolicyUnsupportedError } from '../../src/policies/compile';
+
+const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-policy-'));
+fs.writeFileSync(path.join(workspace, '.env'), 'SECRET=1\n');
+fs.mkdirSync(path.join(workspace, '.git'));
+
+describe('codex', () => {
+  test('workspace-write becomes a permission profile: /tmp read-only, deny_read denied, deny_write read-only', () => {
+    const compiled = compilePolicy(
+      { sandbox: 'workspace-write', deny_read: ['.env', '.secrets/**'], deny_write: ['.git/'] },
+      'codex',
+      { workspace },
+    );
+    expect(compiled.args).toEqual([
+      '-c',
+      'default_permissions="sop_step"',
+      '-c',
+      'permissions.sop_step={extends=":workspace", filesystem={":workspace_roots"={".git"="read", ".env"="deny"}, ":slash_tmp"="read", ":tmpdir"="read"}}',
+    ]);
+    // .secrets does not exist: no placeholder would be mounted into the workspace
+    expect(compiled.args.join(' ')).not.toContain('.secrets');
+    expect(compiled.enforced['allow_write']).toBeUndefined();
+  });
+
+  test('controls codex cannot enforce are refused, naming them; validation: warn runs with warnings', () => {
+    const policy = {
+      sandbox: 'workspace-write' as const,
+      network: { allow: ['registry.npmjs.org'] },
+      max_turns: 5,
+    };
+    expect(() => compilePolicy(policy, 'codex', { workspace })).toThrow(PolicyUnsupportedError);
+    expect(() => compilePolicy(policy, 'codex', { workspace })).toThrow(
+      /network: allowlist.*max_turns.*validation: warn/s,
+    );
+    const warned = compilePolicy({ ...policy, validation: 'warn' }, 'codex', { workspace });
+    expect(warned.warnings.map((w) => w.control)).toEqual(['network: allowlist', 'max_turns']);
+  });
+
+  test('the default policy compiles to a read-only profile', () => {
+    expect(compilePolicy({}, 'codex', { workspace }).args[3]).toBe(
+      'permissions.sop_step={extends=":read-only"}',
+    );
+  });
+});
+
+describe('claude', () => {
+  test('sandbox paths are absolute (relative ones are silently ignored by claude), rules relative', () => {
+    const compiled = compilePolicy(
+      { sandbox: 'workspace-write', deny_read: ['.env'], network: 'none' },
+      'claude',
+      { workspace },
+    );
+    expect(compiled.args).toEqual(['--permission-mode', 'acceptEdits']);
+    const settings = compiled.settings as {
+      permissions: { deny: string[] };
+      sandbox: { filesystem: { denyRead: string[] }; network: unknown };
+    };
+    expect(settings.sandbox.filesystem.denyRead).toEqual([path.join(workspace, '.env')]);
+    expect(settings.permissions.deny).toEqual(
+      expect.arrayContaining(['Read(./.env)', 'WebFetch', 'WebSearch']),
+    );
+    expect(settings.sandbox.network).toEqual({ allowedDomains: [], strictAllowlist: true });
+  });
+
+  test('bypass without full access and paths leaving the workspace are refused', () => {
+    expect(() =>
+      compilePolicy({ sandbox: 'workspace-write', permission_mode: 'bypass' }, 'claude', { workspace }),
+    ).toThrow(/bypass/);
+    expect(() =>
+      compilePolicy({ sandbox: 'workspace-write', allow_write: ['../x'] }, 'claude', { workspace }),
+    ).toThrow(/leaves the workspace/);
+  });
+});
+
+test('the capability table lists every control for both harnesses', () => {
+  const table = capabilityTable();
+  for (const control of CONTROLS) expect(table).toContain(`| ${control} |`);
+});
+
+describe('write audit', () => {
+  test("writes outside allow_write and under deny_write are violations; the run folder is the runtime's", () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-audit-'));
+    fs.mkdirSync(path.join(ws, 'src'));
+    fs.writeFileSync(path.join(ws, 'src', 'a.js'), 'a');
+    const before = snapshotWorkspace(ws);
+    fs.writeFileSync(path.join(ws, 'src', 'a.js'), 'changed');
+    fs.writeFileSync(path.join(ws, 'README.md'), 'new');
+    fs.mkdirSync(path.join(ws, '.sop', 'runs', 's', 't'), { recursive: true });
+    fs.writeFileSync(path.join(ws, '.sop', 'runs', 's', 't', 'review.md'), 'ok');
+    const changed = changedFiles(before, snapshotWorkspace(ws));
+    expect(changed).toEqual(['.sop/runs/s/t/review.md', 'README.md', 'src/a.js']);
+    expect(
+      writeViolations(changed, { sandbox: 'workspace-write', allow_write: ['src/'] }, '.sop/runs/s/t'),
+    ).toEqual(['README.md is outside allow_write (src/)']);
+    expect(writeViolations(changed, { sandbox: 'read-only' }, '.sop/runs/s/t')).toHaveLength(2);
+    expect(
+      writeViolations(changed, { sandbox: 'workspace-write', deny_write: ['src/**'] }, '.sop/runs/s/t'),
+    ).toEqual(['src/a.js is under deny_write']);
+  });
+});
