@@ -27,6 +27,10 @@ export interface AgentRunResult {
   violations?: string[];
   /** effective configuration (argv, settings) with secrets redacted, for the evidence file */
   effectiveConfig?: unknown;
+  /** tool calls the harness denied under the policy (the policy worked; recorded as evidence) */
+  denials?: string[];
+  /** the outcome needed a corrective resumed turn (the first answer's problem) */
+  corrected?: string;
 }
 
 export interface AgentRunner {
@@ -41,6 +45,14 @@ export class RateLimitError extends Error {
   ) {
     super(message);
     this.name = 'RateLimitError';
+  }
+}
+
+/** Thrown by a runner when retrying cannot help (credentials refused, harness cannot start as configured). */
+export class HarnessFatalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HarnessFatalError';
   }
 }
 

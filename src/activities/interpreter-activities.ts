@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
-import { type AgentRunners, RateLimitError } from './agent-runner';
+import { PolicyUnsupportedError } from '../policies/compile';
+import { type AgentRunners, HarnessFatalError, RateLimitError } from './agent-runner';
 import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
 import {
   type AgentStepRequest,
@@ -93,6 +94,14 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
             details: [{ resetAtMs: err.resetAtMs, message: err.message }],
           });
         }
+        if (err instanceof HarnessFatalError || err instanceof PolicyUnsupportedError) {
+          // retrying cannot help: fail the step now, with the reason and what to do
+          throw ApplicationFailure.create({
+            type: 'SopConfigError',
+            nonRetryable: true,
+            message: err.message,
+          });
+        }
         throw err;
       } finally {
         clearInterval(beat);
@@ -140,6 +149,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           effectiveConfig: run.effectiveConfig ?? null,
           outcome: run.outcome ?? null,
           outcomeError: run.outcomeError ?? null,
+          outcomeCorrected: run.corrected ?? null,
+          denials: run.denials ?? [],
           artifacts: reports,
           violations: result.violations,
           usage: run.usage,

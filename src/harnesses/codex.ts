@@ -1,18 +1,45 @@
 // The Codex CLI adapter: one `codex exec --json` process per agent execution (HARNESSES.md §2.1).
 // Hermetic (own CODEX_HOME, user config and rules ignored, unknown config keys fatal), the policy as a
 // permission profile, the outcome through --output-schema, events parsed line by line as they arrive.
+// An unusable outcome gets one `codex exec resume` turn in the same session before the attempt fails.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execa } from 'execa';
-import type { AgentExecution, AgentRunner, AgentRunResult } from '../activities/agent-runner';
-import { compilePolicy } from '../policies/compile';
+import {
+  type AgentExecution,
+  type AgentRunner,
+  type AgentRunResult,
+  HarnessFatalError,
+  RateLimitError,
+} from '../activities/agent-runner';
+import type { Usage } from '../activities/contract';
+import { type CompiledPolicy, compilePolicy } from '../policies/compile';
 import { resolveHarnessBinary } from './binaries';
-import { harnessEnv, type ProviderConnection, parseOutcome, redactArgs, StreamCollector } from './common';
+import {
+  correctionPrompt,
+  defaultRateLimitWaitMs,
+  harnessEnv,
+  outcomeSchemaErrors,
+  type ProviderConnection,
+  parseOutcome,
+  redactArgs,
+  retryHintMs,
+  runHarnessProcess,
+  StreamCollector,
+} from './common';
+import { loadPriceTable, priceUsage } from './pricing';
 
 /** A model Codex knows: with unknown ids it falls back to a tool set without apply_patch. */
 export const DEFAULT_CODEX_MODEL = 'gpt-5.5';
+
+interface TurnResult {
+  lastMessage?: string;
+  sessionId?: string;
+  /** cumulative over the thread (HARNESSES.md §4: resume reports running totals) */
+  totals?: { input: number; cachedInput: number; output: number };
+  changedFiles: string[];
+}
 
 export class CodexRunner implements AgentRunner {
   constructor(private readonly connection: ProviderConnection = {}) {}
@@ -20,24 +47,85 @@ export class CodexRunner implements AgentRunner {
   async run(execution: AgentExecution): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('codex');
     const compiled = compilePolicy(execution.spec.policy, 'codex', { workspace: execution.workspace });
+    const prices = loadPriceTable();
     // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, HARNESSES.md §2.1.3)
     const home = fs.mkdtempSync(path.join(stateDir(), 'codex-home-'));
     const schemaFile = path.join(execution.executionDir, 'outcome-schema.json');
-    const lastMessageFile = path.join(execution.executionDir, 'last-message.txt');
     fs.writeFileSync(schemaFile, JSON.stringify(execution.outcomeSchema, null, 2));
-
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CODEX_MODEL;
+    const keyVar = this.connection.apiKeyEnv ?? 'OPENAI_API_KEY';
+    const env = harnessEnv({ CODEX_HOME: home }, keyVar, this.connection);
+    const common = this.commonArgs(model, compiled, execution, keyVar);
+    const collector = new StreamCollector(execution);
+
+    try {
+      const first = await this.turn(
+        ['exec', ...common, '-C', execution.workspace, ...this.outputArgs(schemaFile, execution, 1), '-'],
+        execution.prompt,
+        { binary: binary.path, env, execution, collector },
+      );
+      let turn = first;
+      let parsed = this.outcomeOf(first, execution);
+      let corrected: string | undefined;
+      if (parsed.outcomeError && first.sessionId && !execution.signal.aborted) {
+        corrected = parsed.outcomeError;
+        turn = await this.turn(
+          ['exec', 'resume', ...common, ...this.outputArgs(schemaFile, execution, 2), first.sessionId, '-'],
+          correctionPrompt(parsed.outcomeError),
+          { binary: binary.path, env, execution, collector },
+        );
+        turn.changedFiles.unshift(...first.changedFiles);
+        parsed = this.outcomeOf(turn, execution);
+      }
+      collector.close();
+      const rollout = copyRollout(home, execution.executionDir);
+
+      const totals = turn.totals ?? first.totals ?? { input: 0, cachedInput: 0, output: 0 };
+      const cost = priceUsage(model, totals, prices);
+      const usage: Usage = { inputTokens: totals.input, outputTokens: totals.output, costUsd: cost ?? 0 };
+      return {
+        ...parsed,
+        usage,
+        sessionId: first.sessionId,
+        corrected,
+        denials: rollout ? rolloutDenials(rollout) : [],
+        effectiveConfig: {
+          harness: 'codex',
+          version: binary.version,
+          model,
+          argv: redactArgs(['exec', ...common, '-C', execution.workspace]),
+          policy: compiled.effective,
+          enforced: compiled.enforced,
+          warnings: compiled.warnings,
+          rawUsage: { ...totals, cumulative: true },
+          cost:
+            cost === undefined
+              ? `no price for model ${model}: set SOP_PRICES to a price table to get a cost`
+              : 'priced from the runtime price table (Codex reports no cost)',
+          filesChanged: turn.changedFiles.map((f) => path.relative(execution.workspace, f)),
+        },
+      };
+    } finally {
+      collector.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  }
+
+  private commonArgs(
+    model: string,
+    compiled: CompiledPolicy,
+    execution: AgentExecution,
+    keyVar: string,
+  ): string[] {
     const args = [
-      'exec',
       '--json',
       '--skip-git-repo-check',
       '--ignore-user-config',
       '--ignore-rules',
       '--strict-config',
     ];
-    args.push('-C', execution.workspace, '-m', model, ...compiled.args);
+    args.push('-m', model, ...compiled.args);
     if (execution.spec.effort) args.push('-c', `model_reasoning_effort="${execution.spec.effort}"`);
-    const keyVar = this.connection.apiKeyEnv ?? 'OPENAI_API_KEY';
     if (this.connection.baseUrl) {
       args.push(
         '-c',
@@ -52,101 +140,137 @@ export class CodexRunner implements AgentRunner {
         `model_providers.sop.env_key="${keyVar}"`,
       );
     }
-    args.push('--output-schema', schemaFile, '-o', lastMessageFile, '-');
+    return args;
+  }
 
-    const env = harnessEnv({ CODEX_HOME: home }, keyVar, this.connection);
-    const collector = new StreamCollector(execution);
-    let lastMessage: string | undefined;
+  private outputArgs(schemaFile: string, execution: AgentExecution, turn: number): string[] {
+    return [
+      '--output-schema',
+      schemaFile,
+      '-o',
+      path.join(execution.executionDir, `last-message-${turn}.txt`),
+    ];
+  }
+
+  private outcomeOf(turn: TurnResult, execution: AgentExecution) {
+    const parsed = parseOutcome(turn.lastMessage, 'the last agent message');
+    if (parsed.outcomeError) return parsed;
+    const problem = outcomeSchemaErrors(JSON.parse(turn.lastMessage!), execution.outcomeSchema);
+    return problem ? { outcomeError: `the outcome does not match its schema:\n${problem}` } : parsed;
+  }
+
+  private async turn(
+    args: string[],
+    input: string,
+    ctx: {
+      binary: string;
+      env: Record<string, string>;
+      execution: AgentExecution;
+      collector: StreamCollector;
+    },
+  ): Promise<TurnResult> {
+    const { execution, collector } = ctx;
+    const result: TurnResult = { changedFiles: [] };
     let failure: string | undefined;
-    let usage = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
-    let sessionId: string | undefined;
-    const changedFiles: string[] = [];
-
-    try {
-      const child = execa(binary.path, args, {
-        cwd: execution.workspace,
-        env,
-        extendEnv: false,
-        input: execution.prompt, // the prompt on stdin, closed after (never an open stdin, §2.1.1)
-        reject: false,
-        cancelSignal: execution.signal,
-        forceKillAfterDelay: 5000,
-        maxBuffer: { stdout: 0, stderr: 1024 * 1024 },
-        buffer: { stdout: false, stderr: true },
-        lines: false,
-      });
-      for await (const line of child.iterable({ from: 'stdout' })) {
-        const event = collector.line(String(line));
-        if (!event) continue;
+    let fatal: Error | undefined;
+    const exit = await runHarnessProcess(ctx.binary, args, {
+      cwd: execution.workspace,
+      env: ctx.env,
+      input, // the prompt on stdin, closed after (never an open stdin, §2.1.1)
+      signal: execution.signal,
+      onLine: (line, stop) => {
+        const event = collector.line(line);
+        if (!event) return;
         switch (event.type) {
           case 'thread.started':
-            sessionId = String(event.thread_id);
+            result.sessionId = String(event.thread_id);
             break;
           case 'item.completed': {
             const item = event.item as Record<string, unknown>;
-            if (item.type === 'agent_message') lastMessage = String(item.text ?? '');
+            if (item.type === 'agent_message') result.lastMessage = String(item.text ?? '');
             if (item.type === 'file_change') {
               for (const change of (item.changes as Array<{ path: string }>) ?? [])
-                changedFiles.push(change.path);
+                result.changedFiles.push(change.path);
             }
             break;
           }
           case 'turn.completed': {
             const u = event.usage as Record<string, number>;
-            usage = { inputTokens: u.input_tokens ?? 0, outputTokens: u.output_tokens ?? 0, costUsd: 0 };
+            result.totals = {
+              input: u.input_tokens ?? 0,
+              cachedInput: u.cached_input_tokens ?? 0,
+              output: u.output_tokens ?? 0,
+            };
             break;
           }
-          case 'turn.failed':
-            failure = String((event.error as { message?: string })?.message ?? 'turn failed');
+          case 'error':
+          case 'turn.failed': {
+            const message = String(
+              event.type === 'error' ? event.message : (event.error as { message?: string })?.message,
+            );
+            if (event.type === 'turn.failed') failure = message;
+            // Codex retries these five times with backoff: stop at the first, they will not get better
+            if (!fatal && /\b(401|403)\b/.test(message)) {
+              fatal = new HarnessFatalError(
+                `the model API refused the credentials (${message.replace(/^Reconnecting\.\.\. \S+ /, '')}): check ${'OPENAI_API_KEY'} and SOP_CODEX_BASE_URL`,
+              );
+              stop();
+            } else if (!fatal && /\b429\b/.test(message)) {
+              const wait = retryHintMs(message) ?? defaultRateLimitWaitMs();
+              fatal = new RateLimitError(`the model API is rate limiting (${message})`, Date.now() + wait);
+              stop();
+            }
             break;
+          }
         }
-        execution.heartbeat({ harness: 'codex', sessionId, events: collector.events });
-      }
-      const result = await child;
-      collector.close();
-      if (execution.signal.aborted) throw new Error('the Codex run was cancelled');
-      if (result.exitCode !== 0 || failure) {
-        const stderr = String(result.stderr ?? '')
-          .trim()
-          .split('\n')
-          .slice(-5)
-          .join('\n');
-        // infrastructure failure: Temporal retries the activity with backoff
-        throw new Error(
-          `codex exited ${result.exitCode ?? result.signal}${failure ? `: ${failure}` : ''}${stderr ? `\n${stderr}` : ''}`,
-        );
-      }
-      copyRollout(home, execution.executionDir);
-      const parsed = parseOutcome(lastMessage, 'the last agent message');
-      return {
-        ...parsed,
-        usage,
-        sessionId,
-        effectiveConfig: {
-          harness: 'codex',
-          version: binary.version,
-          argv: redactArgs(args),
-          policy: compiled.effective,
-          enforced: compiled.enforced,
-          warnings: compiled.warnings,
-          filesChanged: changedFiles.map((f) => path.relative(execution.workspace, f)),
-        },
-      };
-    } finally {
-      fs.rmSync(home, { recursive: true, force: true });
+        execution.heartbeat({ harness: 'codex', sessionId: result.sessionId, events: collector.events });
+      },
+    });
+    if (fatal) throw fatal;
+    if (exit.cancelled) throw new Error('the Codex run was cancelled');
+    if (exit.exitCode !== 0 || failure) {
+      // infrastructure failure: Temporal retries the activity with backoff
+      throw new Error(
+        `codex exited ${exit.exitCode ?? exit.signal}${failure ? `: ${failure}` : ''}${exit.stderrTail ? `\n${exit.stderrTail}` : ''}`,
+      );
     }
+    return result;
   }
 }
 
 /** Codex reports sandbox denials only in its rollout file (finding 3): keep it with the evidence. */
-function copyRollout(home: string, executionDir: string): void {
+function copyRollout(home: string, executionDir: string): string | undefined {
   const sessions = path.join(home, 'sessions');
-  if (!fs.existsSync(sessions)) return;
-  const files = (fs.readdirSync(sessions, { recursive: true }) as string[]).filter((f) =>
-    f.endsWith('.jsonl'),
-  );
-  if (files.length > 0)
-    fs.copyFileSync(path.join(sessions, files[0]), path.join(executionDir, 'codex-rollout.jsonl'));
+  if (!fs.existsSync(sessions)) return undefined;
+  const files = (fs.readdirSync(sessions, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort();
+  if (files.length === 0) return undefined;
+  const target = path.join(executionDir, 'codex-rollout.jsonl');
+  // a resumed session appends to its rollout; with several, keep them all in order
+  fs.writeFileSync(target, files.map((f) => fs.readFileSync(path.join(sessions, f), 'utf8')).join(''));
+  return target;
+}
+
+const DENIAL =
+  /patch rejected|Permission denied|Read-only file system|Operation not permitted|blocked by (the )?sandbox/i;
+
+/** Tool outputs in the rollout that show the sandbox refusing something (patches and shell commands). */
+export function rolloutDenials(file: string): string[] {
+  const denials: string[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.includes('call_output')) continue;
+    try {
+      const payload = (JSON.parse(line) as { payload?: { type?: string; output?: unknown } }).payload;
+      if (payload?.type !== 'custom_tool_call_output' && payload?.type !== 'function_call_output') continue;
+      const output = typeof payload.output === 'string' ? payload.output : JSON.stringify(payload.output);
+      const hit = output.split('\n').find((l) => DENIAL.test(l));
+      if (hit) denials.push(hit.trim().slice(0, 300));
+    } catch {
+      // a torn last line: nothing to learn from it
+    }
+  }
+  return denials;
 }
 
 export function stateDir(): string {

@@ -2,7 +2,11 @@
 // writer + JSONL parser, and outcome parsing.
 
 import * as fs from 'node:fs';
+import { Validator } from '@cfworker/json-schema';
+import { execa } from 'execa';
 import type { AgentExecution, AgentRunResult } from '../activities/agent-runner';
+import type { Usage } from '../activities/contract';
+import type { JsonSchema } from '../workflows/plan';
 
 /** Where a provider's model API is: a base URL (a local server, a gateway) and the env var of its key. */
 export interface ProviderConnection {
@@ -38,7 +42,7 @@ export function harnessEnv(
   for (const name of PASS_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name]!;
   const key = process.env[keyVar];
   if (key) env[keyVar] = key;
-  else if (connection.baseUrl && /^https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(connection.baseUrl)) {
+  else if (isLoopback(connection.baseUrl)) {
     env[keyVar] = 'sop-offline-placeholder';
   }
   return { ...env, ...extra };
@@ -49,6 +53,7 @@ export class StreamCollector {
   events = 0;
   badLines = 0;
   private readonly out: number;
+  private closed = false;
 
   constructor(execution: AgentExecution) {
     this.out = fs.openSync(execution.transcriptPath, 'a');
@@ -71,6 +76,8 @@ export class StreamCollector {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     fs.closeSync(this.out);
   }
 }
@@ -110,4 +117,132 @@ const SECRET = /(sk-[A-Za-z0-9_-]{8,}|(?:api[_-]?key|token|secret)=[^\s"]+)/gi;
 
 export function redactArgs(args: string[]): string[] {
   return args.map((a) => a.replace(SECRET, '[redacted]'));
+}
+
+/** How a harness process ended. */
+export interface HarnessExit {
+  exitCode?: number;
+  signal?: string;
+  /** the last lines of stderr (bounded) */
+  stderrTail: string;
+  cancelled: boolean;
+}
+
+/** SIGTERM first, SIGKILL after this long (HARNESSES.md §5: Claude stops its commands on SIGTERM). */
+export const KILL_GRACE_MS = Number(process.env.SOP_HARNESS_KILL_GRACE_MS ?? 5000);
+
+/**
+ * Runs one harness process in its own process group and hands each stdout line to `onLine` as it
+ * arrives (no line-length limit). Cancellation, or `stop()` from `onLine`, signals the whole group
+ * (SIGTERM, then SIGKILL after a grace period), so no tool process the harness started outlives it;
+ * once the harness has exited, whatever is left in its group is killed too.
+ */
+export async function runHarnessProcess(
+  file: string,
+  args: string[],
+  options: {
+    cwd: string;
+    env: Record<string, string>;
+    input: string;
+    signal: AbortSignal;
+    onLine: (line: string, stop: () => void) => void;
+  },
+): Promise<HarnessExit> {
+  const child = execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    input: options.input,
+    reject: false,
+    detached: true,
+    maxBuffer: { stdout: 0, stderr: 1024 * 1024 },
+    buffer: { stdout: false, stderr: true },
+  });
+  const group = child.pid;
+  const signalGroup = (sig: NodeJS.Signals) => {
+    if (group === undefined) return;
+    try {
+      process.kill(-group, sig);
+    } catch {
+      // the group is gone already
+    }
+  };
+  let killTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    signalGroup('SIGTERM');
+    killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+    killTimer.unref();
+  };
+  const onAbort = () => stop();
+  if (options.signal.aborted) stop();
+  else options.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const line of child.iterable({ from: 'stdout' })) options.onLine(String(line), stop);
+    const result = await child;
+    return {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      stderrTail: String(result.stderr ?? '')
+        .trim()
+        .split('\n')
+        .slice(-8)
+        .join('\n'),
+      cancelled: options.signal.aborted,
+    };
+  } finally {
+    options.signal.removeEventListener('abort', onAbort);
+    if (killTimer) clearTimeout(killTimer);
+    signalGroup('SIGKILL');
+  }
+}
+
+/** Why `value` does not satisfy the outcome schema (all errors, one per line), or undefined. */
+export function outcomeSchemaErrors(value: unknown, schema: JsonSchema): string | undefined {
+  const result = new Validator(schema as never, '2020-12', false).validate(value);
+  if (result.valid) return undefined;
+  return result.errors
+    .filter((e) => e.keyword !== 'properties' && e.keyword !== 'allOf')
+    .map((e) => `${e.instanceLocation.replace(/^#/, '') || '(the outcome)'}: ${e.error}`)
+    .join('\n');
+}
+
+/** The follow-up prompt that asks the same session to fix its outcome (HARNESSES.md §6.3). */
+export function correctionPrompt(problem: string): string {
+  return [
+    'Your final answer could not be accepted by the runtime:',
+    problem,
+    'Do not redo the work. Reply again with only the final answer as JSON matching the required schema.',
+  ].join('\n');
+}
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    costUsd: a.costUsd + b.costUsd,
+  };
+}
+
+/** Local-only base URLs get a placeholder key; anything else must have a real one. */
+export function isLoopback(url: string | undefined): boolean {
+  return !!url && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url);
+}
+
+/** "try again in 7s" / "retry after 20 seconds" in a provider message, as milliseconds. */
+export function retryHintMs(message: string): number | undefined {
+  const m = /(?:try again|retry)[^0-9]{0,20}(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?)\b/i.exec(
+    message,
+  );
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2].toLowerCase();
+  return unit === 'ms' ? n : unit.startsWith('m') ? n * 60_000 : n * 1000;
+}
+
+/** How long to park a run after a rate limit that names no reset time. */
+export function defaultRateLimitWaitMs(): number {
+  return Number(process.env.SOP_RATE_LIMIT_WAIT_MS ?? 60_000);
 }

@@ -1,10 +1,13 @@
 import type { AgentRunners } from '../activities/agent-runner';
+import { ClaudeRunner } from './claude';
 import { CodexRunner } from './codex';
 
 /**
  * The production runners, configured from the environment:
  * - codex: SOP_CODEX_BASE_URL (a Responses API, e.g. a gateway or the scripted model server), the key in
- *   OPENAI_API_KEY, SOP_CODEX_MODEL for the default model.
+ *   OPENAI_API_KEY, SOP_CODEX_MODEL for the default model;
+ * - claude: SOP_CLAUDE_BASE_URL (a Messages API; passed as ANTHROPIC_BASE_URL), the key in
+ *   ANTHROPIC_API_KEY, SOP_CLAUDE_MODEL for the default model.
  */
 export function createHarnessRunners(env: NodeJS.ProcessEnv = process.env): AgentRunners {
   return {
@@ -13,8 +16,14 @@ export function createHarnessRunners(env: NodeJS.ProcessEnv = process.env): Agen
       apiKeyEnv: 'OPENAI_API_KEY',
       model: env.SOP_CODEX_MODEL,
     }),
+    claude: new ClaudeRunner({
+      baseUrl: env.SOP_CLAUDE_BASE_URL,
+      apiKeyEnv: 'ANTHROPIC_API_KEY',
+      model: env.SOP_CLAUDE_MODEL,
+    }),
   };
 }
 
 export { resolveHarnessBinary } from './binaries';
+export { ClaudeRunner } from './claude';
 export { CodexRunner } from './codex';

@@ -126,9 +126,11 @@ export async function startModelServer(
   ) => {
     const picked = pick(conversation);
     if ('error' in picked) {
-      return sendJson(res, record, 500, {
+      // 400, not 5xx: harnesses retry server errors for minutes, but give up on a bad request at once,
+      // so the scenario mistake shows in the transcript within seconds
+      return sendJson(res, record, 400, {
         type: 'error',
-        error: { type: 'scenario_error', message: picked.error },
+        error: { type: 'invalid_request_error', message: `scripted model server: ${picked.error}` },
       });
     }
     Object.assign(record, {

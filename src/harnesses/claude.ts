@@ -1,0 +1,281 @@
+// The Claude Code adapter: one `claude -p --output-format stream-json` process per agent execution
+// (HARNESSES.md §2.3). Hermetic (own CLAUDE_CONFIG_DIR, no setting sources but the runtime's --settings,
+// no MCP servers), the policy as settings + --permission-mode, the outcome through --json-schema.
+// Claude never prompts headless: denied tool calls still end in "success", so denials are collected here.
+
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  type AgentExecution,
+  type AgentRunner,
+  type AgentRunResult,
+  HarnessFatalError,
+  RateLimitError,
+} from '../activities/agent-runner';
+import { compilePolicy } from '../policies/compile';
+import { resolveHarnessBinary } from './binaries';
+import { stateDir } from './codex';
+import {
+  correctionPrompt,
+  defaultRateLimitWaitMs,
+  harnessEnv,
+  outcomeSchemaErrors,
+  type ProviderConnection,
+  parseOutcome,
+  redactArgs,
+  runHarnessProcess,
+  StreamCollector,
+} from './common';
+
+export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
+
+interface ClaudeResult {
+  subtype?: string;
+  is_error?: boolean;
+  result?: string;
+  structured_output?: unknown;
+  total_cost_usd?: number;
+  api_error_status?: number | null;
+  terminal_reason?: string;
+  errors?: string[];
+  startup_failure_reason?: string;
+  permission_denials?: Array<{ tool_name: string; tool_use_id: string; tool_input?: unknown }>;
+  modelUsage?: Record<
+    string,
+    {
+      inputTokens?: number;
+      outputTokens?: number;
+      cacheReadInputTokens?: number;
+      cacheCreationInputTokens?: number;
+    }
+  >;
+}
+
+interface TurnResult {
+  sessionId?: string;
+  result?: ClaudeResult;
+  denials: Map<string, string>;
+}
+
+export class ClaudeRunner implements AgentRunner {
+  constructor(private readonly connection: ProviderConnection = {}) {}
+
+  async run(execution: AgentExecution): Promise<AgentRunResult> {
+    const binary = resolveHarnessBinary('claude');
+    const compiled = compilePolicy(execution.spec.policy, 'claude', { workspace: execution.workspace });
+    const configDir = fs.mkdtempSync(path.join(stateDir(), 'claude-config-'));
+    const settingsFile = path.join(execution.executionDir, 'claude-settings.json');
+    fs.writeFileSync(settingsFile, `${JSON.stringify(compiled.settings, null, 2)}\n`);
+    const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CLAUDE_MODEL;
+    const keyVar = this.connection.apiKeyEnv ?? 'ANTHROPIC_API_KEY';
+    const env = harnessEnv(
+      {
+        CLAUDE_CONFIG_DIR: configDir,
+        // a wrong key must fail in seconds, not after minutes of silent retries (HARNESSES.md finding 7)
+        CLAUDE_CODE_MAX_RETRIES: process.env.SOP_CLAUDE_MAX_RETRIES ?? '2',
+        DISABLE_AUTOUPDATER: '1',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_ERROR_REPORTING: '1',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        ...(this.connection.baseUrl ? { ANTHROPIC_BASE_URL: this.connection.baseUrl } : {}),
+      },
+      keyVar,
+      this.connection,
+    );
+    const common = [
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--setting-sources',
+      '',
+      '--settings',
+      settingsFile,
+      '--strict-mcp-config',
+      '--model',
+      model,
+      ...compiled.args,
+      '--json-schema',
+      JSON.stringify(execution.outcomeSchema),
+    ];
+    if (execution.spec.effort) common.push('--effort', execution.spec.effort);
+    const collector = new StreamCollector(execution);
+    try {
+      const sessionId = randomUUID();
+      const first = await this.turn(
+        [...common, '--session-id', sessionId],
+        execution.prompt,
+        {
+          binary: binary.path,
+          env,
+          execution,
+        },
+        collector,
+      );
+      let turn = first;
+      let parsed = this.outcomeOf(first, execution);
+      let corrected: string | undefined;
+      if (
+        parsed.outcomeError &&
+        first.sessionId &&
+        !execution.signal.aborted &&
+        ['success', 'error_max_structured_output_retries'].includes(first.result?.subtype ?? '')
+      ) {
+        corrected = parsed.outcomeError;
+        turn = await this.turn(
+          [...common, '--resume', first.sessionId],
+          correctionPrompt(parsed.outcomeError),
+          {
+            binary: binary.path,
+            env,
+            execution,
+          },
+          collector,
+        );
+        for (const [id, d] of first.denials) turn.denials.set(id, d);
+        parsed = this.outcomeOf(turn, execution);
+      }
+      collector.close();
+      // cost and modelUsage are cumulative over the session on --resume (HARNESSES.md §4): the last is the total
+      const result = turn.result ?? first.result ?? {};
+      let input = 0;
+      let output = 0;
+      for (const u of Object.values(result.modelUsage ?? {})) {
+        input += (u.inputTokens ?? 0) + (u.cacheReadInputTokens ?? 0) + (u.cacheCreationInputTokens ?? 0);
+        output += u.outputTokens ?? 0;
+      }
+      return {
+        ...parsed,
+        usage: { inputTokens: input, outputTokens: output, costUsd: result.total_cost_usd ?? 0 },
+        sessionId: first.sessionId,
+        corrected,
+        denials: [...turn.denials.values()],
+        effectiveConfig: {
+          harness: 'claude',
+          version: binary.version,
+          model,
+          argv: redactArgs(
+            common.map((a) => (a === JSON.stringify(execution.outcomeSchema) ? '<outcome schema>' : a)),
+          ),
+          settings: compiled.settings,
+          policy: compiled.effective,
+          enforced: compiled.enforced,
+          warnings: compiled.warnings,
+          rawUsage: { modelUsage: result.modelUsage ?? {}, cumulative: true },
+          cost: "Claude Code's own estimate (total_cost_usd)",
+        },
+      };
+    } finally {
+      collector.close();
+      fs.rmSync(configDir, { recursive: true, force: true });
+    }
+  }
+
+  private outcomeOf(
+    turn: TurnResult,
+    execution: AgentExecution,
+  ): Pick<AgentRunResult, 'outcome' | 'outcomeError'> {
+    const result = turn.result;
+    if (!result) return { outcomeError: 'claude ended without a result event' };
+    if (result.subtype !== 'success' || result.is_error) {
+      const why = result.errors?.join('; ') || result.terminal_reason || result.subtype;
+      return { outcomeError: `claude stopped without an answer (${result.subtype}: ${why})` };
+    }
+    const answer = result.structured_output ?? result.result;
+    const parsed = parseOutcome(
+      answer,
+      result.structured_output !== undefined ? 'the structured output' : 'the result text',
+    );
+    if (parsed.outcomeError) return parsed;
+    const value = typeof answer === 'string' ? JSON.parse(answer) : answer;
+    const problem = outcomeSchemaErrors(value, execution.outcomeSchema);
+    return problem ? { outcomeError: `the outcome does not match its schema:\n${problem}` } : parsed;
+  }
+
+  private async turn(
+    args: string[],
+    input: string,
+    ctx: { binary: string; env: Record<string, string>; execution: AgentExecution },
+    collector: StreamCollector,
+  ): Promise<TurnResult> {
+    const { execution } = ctx;
+    const turn: TurnResult = { denials: new Map() };
+    let fatal: Error | undefined;
+    const exit = await runHarnessProcess(ctx.binary, args, {
+      cwd: execution.workspace,
+      env: ctx.env,
+      input,
+      signal: execution.signal,
+      onLine: (line, stop) => {
+        const event = collector.line(line);
+        if (!event) return;
+        if (event.type === 'system' && event.subtype === 'init') turn.sessionId = String(event.session_id);
+        if (event.type === 'system' && event.subtype === 'permission_denied') {
+          turn.denials.set(String(event.tool_use_id), `${event.tool_name}: ${event.message}`);
+        }
+        if (event.type === 'system' && event.subtype === 'api_retry' && !fatal) {
+          // stop at the first retry of an error that retrying cannot fix or that names its own wait
+          const status = Number(event.error_status);
+          if (status === 401 || status === 403) {
+            fatal = authError(status);
+            stop();
+          } else if (status === 429) {
+            const wait = Number(event.retry_delay_ms) || defaultRateLimitWaitMs();
+            fatal = new RateLimitError(
+              `the model API is rate limiting (HTTP 429, ${event.error})`,
+              Date.now() + wait,
+            );
+            stop();
+          }
+        }
+        if (event.type === 'result') {
+          turn.result = event as ClaudeResult;
+          turn.sessionId ??= String(event.session_id);
+          for (const d of turn.result.permission_denials ?? []) {
+            if (!turn.denials.has(d.tool_use_id))
+              turn.denials.set(
+                d.tool_use_id,
+                `${d.tool_name}: ${JSON.stringify(d.tool_input ?? {}).slice(0, 200)}`,
+              );
+          }
+        }
+        execution.heartbeat({ harness: 'claude', sessionId: turn.sessionId, events: collector.events });
+      },
+    });
+    if (fatal) throw fatal;
+    if (exit.cancelled) throw new Error('the Claude Code run was cancelled');
+    const result = turn.result;
+    if (result?.startup_failure_reason) {
+      throw new HarnessFatalError(
+        `claude could not start (${result.startup_failure_reason}): ${(result.errors ?? []).join('; ')}` +
+          (result.startup_failure_reason === 'sandbox_required_unavailable'
+            ? ' (install bubblewrap and socat, e.g. apt-get install bubblewrap socat)'
+            : ''),
+      );
+    }
+    if (result?.is_error && result.api_error_status) {
+      const status = result.api_error_status;
+      if (status === 401 || status === 403) throw authError(status);
+      if (status === 429)
+        throw new RateLimitError(
+          `the model API is rate limiting: ${result.result ?? ''}`,
+          Date.now() + defaultRateLimitWaitMs(),
+        );
+      // 5xx and other API failures: Temporal retries the activity with backoff
+      throw new Error(`claude: model API error ${status}: ${result.result ?? ''}`);
+    }
+    if (!result) {
+      throw new Error(
+        `claude exited ${exit.exitCode ?? exit.signal} without a result event${exit.stderrTail ? `:\n${exit.stderrTail}` : ''}`,
+      );
+    }
+    return turn;
+  }
+}
+
+function authError(status: number): HarnessFatalError {
+  return new HarnessFatalError(
+    `the model API refused the credentials (HTTP ${status}): check ANTHROPIC_API_KEY and SOP_CLAUDE_BASE_URL`,
+  );
+}

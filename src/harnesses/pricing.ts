@@ -1,0 +1,62 @@
+// Codex reports tokens but no cost (HARNESSES.md §4), so the runtime prices its usage from a table.
+// The built-in rates are placeholders in USD per million tokens; a user with real rates sets
+// SOP_PRICES to a JSON or YAML file { "<model>": { input, cached_input, output } } which wins per model.
+
+import * as fs from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+export const ModelPrice = z.strictObject({
+  input: z.number().min(0),
+  cached_input: z.number().min(0).optional(),
+  output: z.number().min(0),
+});
+export type ModelPrice = z.infer<typeof ModelPrice>;
+
+export const PriceTable = z.record(z.string().min(1), ModelPrice);
+export type PriceTable = z.infer<typeof PriceTable>;
+
+export const DEFAULT_PRICES: PriceTable = {
+  'gpt-5.5': { input: 1.25, cached_input: 0.125, output: 10 },
+  'gpt-5.5-mini': { input: 0.25, cached_input: 0.025, output: 2 },
+};
+
+/** The built-in table overlaid with the user's file named by SOP_PRICES (errors name the file and key). */
+export function loadPriceTable(env: NodeJS.ProcessEnv = process.env): PriceTable {
+  const file = env.SOP_PRICES;
+  if (!file) return DEFAULT_PRICES;
+  let data: unknown;
+  try {
+    data = parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`SOP_PRICES=${file}: cannot read the price table: ${(err as Error).message}`);
+  }
+  const parsed = PriceTable.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `SOP_PRICES=${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message} ` +
+        '(expected { "<model>": { input, cached_input, output } } in USD per million tokens)',
+    );
+  }
+  return { ...DEFAULT_PRICES, ...parsed.data };
+}
+
+export interface TokenCounts {
+  input: number;
+  cachedInput: number;
+  output: number;
+}
+
+/** Cost in USD; undefined when the model has no price (the evidence then says so). */
+export function priceUsage(model: string, tokens: TokenCounts, table: PriceTable): number | undefined {
+  const price = table[model];
+  if (!price) return undefined;
+  const cached = Math.min(tokens.cachedInput, tokens.input);
+  const usd =
+    ((tokens.input - cached) * price.input +
+      cached * (price.cached_input ?? price.input) +
+      tokens.output * price.output) /
+    1_000_000;
+  return Math.round(usd * 1e8) / 1e8;
+}

@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execaSync } from 'execa';
+import {
+  type AgentExecution,
+  type AgentRunner,
+  HarnessFatalError,
+  RateLimitError,
+} from '../../src/activities/agent-runner';
+import { outcomeSchema } from '../../src/activities/prompt';
+import { changedFiles, snapshotWorkspace, writeViolations } from '../../src/activities/write-audit';
+import { ClaudeRunner } from '../../src/harnesses/claude';
+import { CodexRunner } from '../../src/harnesses/codex';
+import type { Policy } from '../../src/policies/model';
+import { type ModelServer, startModelServer } from '../../src/testing/model-server';
+import type { Scenario } from '../../src/testing/scenario';
+
+// The real codex and claude binaries (pinned npm packages), through the adapters, against the scripted
+// model server on loopback, in temporary git repositories. Nothing here is a stand-in.
+
+// a long command no other process on the machine has, so its survival can be checked by command line
+// (Claude Code refuses a bare `sleep`, so node waits instead)
+const waitMarker = `sop-wait-${randomUUID().slice(0, 8)}`;
+const sleeper = `node -e "setTimeout(() => {}, 300000)" ${waitMarker}`;
+const done = { final: { route: 'done', summary: 'finished', details: 'ok' } };
+const scenario: Scenario = {
+  rules: [
+    {
+      match: 'implement the greeting',
+      runs: [
+        [
+          { shell: 'cat .env; echo "read-exit=$?"' },
+          { write: { path: 'greeting.txt', content: 'hello\n' } },
+          { shell: 'test "$(cat greeting.txt)" = hello && echo GREETING-TEST-PASSED' },
+          { final: { route: 'done', summary: 'greeted', details: 'test passed' } },
+        ],
+      ],
+    },
+    {
+      match: 'touch the locked file',
+      runs: [[{ write: { path: 'locked/config.txt', content: 'changed\n' } }, done]],
+    },
+    { match: 'write notes at the root', runs: [[{ write: { path: 'notes.txt', content: 'n\n' } }, done]] },
+    {
+      match: 'use a bad key',
+      runs: [
+        [
+          {
+            error: {
+              status: 401,
+              body: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } },
+            },
+          },
+        ],
+      ],
+    },
+    {
+      match: 'hit the rate limit',
+      runs: [
+        [
+          {
+            error: {
+              status: 429,
+              headers: { 'retry-after': '7' },
+              body: {
+                type: 'error',
+                error: { type: 'rate_limit_error', message: 'Rate limit reached. Please try again in 7s.' },
+              },
+            },
+          },
+        ],
+      ],
+    },
+    {
+      match: 'answer sloppily',
+      runs: [[{ message: 'All done, the route is done.' }, done]],
+    },
+    { match: 'wait for a long time', runs: [[{ shell: sleeper }, done]] },
+  ],
+};
+
+let server: ModelServer;
+beforeAll(async () => {
+  server = await startModelServer(scenario);
+});
+afterAll(() => server.close());
+
+type Harness = 'codex' | 'claude';
+const runners: Record<Harness, () => AgentRunner> = {
+  codex: () => new CodexRunner({ baseUrl: `${server.url}/v1` }),
+  claude: () => new ClaudeRunner({ baseUrl: server.url }),
+};
+
+function execution(harness: Harness, prompt: string, policy: Policy, signal?: AbortSignal): AgentExecution {
+  const workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `sop-${harness}-`)));
+  execaSync('git', ['init', '-q'], { cwd: workspace });
+  fs.writeFileSync(path.join(workspace, '.env'), 'TOKEN=canary-7f3a\n');
+  fs.mkdirSync(path.join(workspace, 'locked'));
+  fs.writeFileSync(path.join(workspace, 'locked', 'config.txt'), 'original\n');
+  const executionDir = path.join(workspace, '.sop', 'runs', 's', 't', 'steps', 'x');
+  fs.mkdirSync(executionDir, { recursive: true });
+  return {
+    request: {} as AgentExecution['request'],
+    spec: { prompt, promptFile: 'p.md', writes: [], policy, provider: harness },
+    prompt,
+    outcomeSchema: outcomeSchema(['done']),
+    workspace,
+    executionDir,
+    transcriptPath: path.join(executionDir, 'transcript.jsonl'),
+    signal: signal ?? new AbortController().signal,
+    heartbeat: () => {},
+  };
+}
+
+const requestsFor = (match: string) =>
+  server.requests.filter((r) => r.rule === scenario.rules.findIndex((rule) => rule.match === match));
+
+describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
+  test('edits a file, runs a test, and returns the structured outcome; deny_read holds', async () => {
+    const exec = execution(harness, 'Please implement the greeting.', {
+      sandbox: 'workspace-write',
+      deny_read: ['.env'],
+    });
+    const result = await runners[harness]().run(exec);
+    expect(result.outcome).toEqual({
+      route: 'done',
+      payload: { summary: 'greeted', details: 'test passed' },
+    });
+    expect(fs.readFileSync(path.join(exec.workspace, 'greeting.txt'), 'utf8')).toBe('hello\n');
+    const transcript = fs.readFileSync(exec.transcriptPath, 'utf8');
+    expect(transcript).toContain('GREETING-TEST-PASSED');
+    expect(transcript).not.toContain('canary-7f3a');
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(result.usage.costUsd).toBeGreaterThan(0);
+    expect(result.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.stringify(result.effectiveConfig)).not.toContain('canary');
+  }, 90_000);
+
+  test('a write the policy denies does not happen', async () => {
+    const exec = execution(harness, 'Now touch the locked file.', {
+      sandbox: 'workspace-write',
+      deny_write: ['locked/'],
+    });
+    const result = await runners[harness]().run(exec);
+    expect(fs.readFileSync(path.join(exec.workspace, 'locked', 'config.txt'), 'utf8')).toBe('original\n');
+    // recorded as evidence: Claude's permission_denials, Codex's rollout ("patch rejected")
+    expect(result.denials?.join('\n')).toMatch(harness === 'claude' ? /Write/ : /patch rejected/);
+  }, 90_000);
+
+  test('a write the harness allows but allow_write does not is caught by the workspace diff', async () => {
+    const policy: Policy = { sandbox: 'workspace-write', allow_write: ['src/'], validation: 'warn' };
+    const exec = execution(harness, 'Please write notes at the root.', policy);
+    const before = snapshotWorkspace(exec.workspace);
+    await runners[harness]().run(exec);
+    const violations = writeViolations(
+      changedFiles(before, snapshotWorkspace(exec.workspace)),
+      policy,
+      '.sop/runs/s/t',
+    );
+    expect(violations).toEqual([expect.stringContaining('notes.txt')]);
+  }, 90_000);
+
+  test('a refused API key fails at once, without the harness retrying for minutes', async () => {
+    const run = runners[harness]().run(execution(harness, 'Then use a bad key.', { sandbox: 'read-only' }));
+    await expect(run).rejects.toThrow(HarnessFatalError);
+    await expect(run).rejects.toThrow(/refused the credentials \(.*401/);
+    expect(requestsFor('use a bad key').length).toBeLessThanOrEqual(2 * (harness === 'codex' ? 1 : 2));
+  }, 90_000);
+
+  // Claude reports the API's retry-after (7 s) in its api_retry event; Codex 0.169 passes no reset time
+  // through, so the runtime parks for SOP_RATE_LIMIT_WAIT_MS instead
+  test('a 429 surfaces as a rate limit with a reset time', async () => {
+    process.env.SOP_RATE_LIMIT_WAIT_MS = '45000';
+    const started = Date.now();
+    const error = await runners[harness]()
+      .run(execution(harness, 'Now hit the rate limit.', { sandbox: 'read-only' }))
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(error).toBeInstanceOf(RateLimitError);
+    const resetIn = (error as RateLimitError).resetAtMs - started;
+    if (harness === 'claude') {
+      expect(resetIn).toBeGreaterThanOrEqual(6_000);
+      expect(resetIn).toBeLessThan(30_000);
+    } else {
+      expect(resetIn).toBeGreaterThanOrEqual(45_000);
+      expect(resetIn).toBeLessThan(60_000);
+    }
+    delete process.env.SOP_RATE_LIMIT_WAIT_MS;
+  }, 90_000);
+
+  // Codex: the runtime resumes the session once with the validation error. Claude Code corrects a
+  // missing StructuredOutput call itself, inside the same turn, before the runtime sees the result.
+  test('an answer that is not the outcome JSON is corrected in the same session', async () => {
+    const exec = execution(harness, 'Please answer sloppily.', { sandbox: 'read-only' });
+    const result = await runners[harness]().run(exec);
+    expect(result.outcome).toEqual({ route: 'done', payload: { summary: 'finished', details: 'ok' } });
+    const transcript = fs.readFileSync(exec.transcriptPath, 'utf8');
+    if (harness === 'codex') {
+      expect(result.corrected).toMatch(/not JSON/);
+      // two turns (the answer, then the correction), one session
+      const threads = [...transcript.matchAll(/"thread\.started","thread_id":"([^"]+)"/g)].map((m) => m[1]);
+      expect(threads).toEqual([result.sessionId, result.sessionId]);
+    } else {
+      expect(transcript).toContain('structured-output-enforce');
+    }
+  }, 90_000);
+
+  test('a conversation the scenario does not script fails fast with the reason in the transcript', async () => {
+    const exec = execution(harness, 'Something nobody scripted.', { sandbox: 'read-only' });
+    await expect(runners[harness]().run(exec)).rejects.toThrow(/no scenario rule matches/);
+    expect(fs.readFileSync(exec.transcriptPath, 'utf8')).toContain('no scenario rule matches');
+  }, 90_000);
+
+  test('cancelling mid-command stops the harness and every process it started', async () => {
+    const controller = new AbortController();
+    const exec = execution(
+      harness,
+      'Please wait for a long time.',
+      { sandbox: 'workspace-write' },
+      controller.signal,
+    );
+    const run = runners[harness]().run(exec);
+    const running = () => execaSync('pgrep', ['-f', waitMarker], { reject: false }).stdout.trim();
+    for (let i = 0; i < 300 && !running(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(running()).not.toBe('');
+    controller.abort();
+    await expect(run).rejects.toThrow(/cancelled/);
+    expect(running()).toBe('');
+  }, 90_000);
+});
