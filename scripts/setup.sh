@@ -20,4 +20,16 @@ else
   npm run --silent build >/dev/null
 fi
 
+# Claude Code's sandbox needs bubblewrap and socat on Linux (HARNESSES.md §2.3.3); Codex ships its own bwrap.
+if [[ "$(uname -s)" == Linux ]] && ! { command -v bwrap && command -v socat; } >/dev/null 2>&1; then
+  as_root=""
+  [[ "$(id -u)" -ne 0 ]] && as_root="sudo -n"
+  echo "installing bubblewrap and socat (Claude Code's sandbox)..." >&2
+  if ! { $as_root apt-get install -y -qq bubblewrap socat >/dev/null 2>&1 ||
+         { $as_root apt-get update -qq >/dev/null 2>&1 && $as_root apt-get install -y -qq bubblewrap socat >/dev/null 2>&1; }; }; then
+    echo "error: could not install bubblewrap and socat; install them (e.g. apt-get install bubblewrap socat) and re-run" >&2
+    exit 1
+  fi
+fi
+
 bash temporal/build.sh >&2

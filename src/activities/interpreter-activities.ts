@@ -26,7 +26,8 @@ import { changedFiles, snapshotWorkspace, writeViolations } from './write-audit'
 
 const TAIL_LINES = 40;
 const TAIL_BYTES = 4_096;
-const HEARTBEAT_MS = 10_000;
+// often, so a cancellation (delivered in a heartbeat reply) reaches a quiet harness within seconds
+const HEARTBEAT_MS = 2_000;
 
 export interface InterpreterActivityDeps {
   /** harness adapters by provider; a provider without one fails the step with a clear message */

@@ -23,5 +23,8 @@ export async function createSopWorker(options: CreateWorkerOptions): Promise<Wor
     maxConcurrentActivityTaskExecutions: Number(process.env.SOP_MAX_CONCURRENT_ACTIVITIES) || 8,
     // In-flight activities get this long to finish (harnesses get SIGTERM via cancellation) on shutdown.
     shutdownGraceTime: '10 seconds',
+    // Cancellation reaches an activity only in the reply to a heartbeat: throttled at the default
+    // (80% of the heartbeat timeout), `sop cancel` would take up to ~48 s to stop a harness.
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
 }

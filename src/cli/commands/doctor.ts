@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { execa } from 'execa';
+import { resolveHarnessBinary } from '../../harnesses/binaries';
+import { isLoopback } from '../../harnesses/common';
 import { connectClient } from '../../temporal/connect';
-import { packageRoot, temporalDir } from '../../temporal/package-paths';
+import { temporalDir } from '../../temporal/package-paths';
 import { resolveTemporalTarget } from '../../temporal/target';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
@@ -15,15 +17,10 @@ interface Check {
   fix?: string;
 }
 
-/** The harness binaries the runtime launches, from the npm packages it pins. */
+/** The harnesses the runtime launches and the environment their adapters read (src/harnesses/index.ts). */
 const HARNESSES = [
-  { name: 'codex', bin: 'codex', keys: ['CODEX_API_KEY', 'OPENAI_API_KEY'], baseUrl: 'OPENAI_BASE_URL' },
-  {
-    name: 'claude',
-    bin: 'claude',
-    keys: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN'],
-    baseUrl: 'ANTHROPIC_BASE_URL',
-  },
+  { name: 'codex' as const, key: 'OPENAI_API_KEY', baseUrl: 'SOP_CODEX_BASE_URL' },
+  { name: 'claude' as const, key: 'ANTHROPIC_API_KEY', baseUrl: 'SOP_CLAUDE_BASE_URL' },
 ];
 
 async function version(file: string): Promise<string | undefined> {
@@ -71,33 +68,48 @@ export async function runChecks(): Promise<Check[]> {
   }
 
   for (const harness of HARNESSES) {
-    const bin = path.join(packageRoot, 'node_modules', '.bin', harness.bin);
-    const installed = fs.existsSync(bin) ? await version(bin) : undefined;
+    let binary: { path: string; version: string } | undefined;
+    let problem = '';
+    try {
+      binary = resolveHarnessBinary(harness.name);
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    const reported = binary ? await version(binary.path) : undefined;
     checks.push({
       name: `${harness.name} harness`,
-      ok: Boolean(installed),
-      detail: installed ?? 'not installed',
+      ok: Boolean(reported),
+      detail: binary
+        ? reported
+          ? `${reported} (package ${binary.version}, ${binary.path})`
+          : `${binary.path} does not run (\`--version\` failed)`
+        : problem,
       fix: 'run `npm ci` in the runtime package (the harness is a pinned dependency)',
     });
-    const key = harness.keys.find((k) => process.env[k]);
     const baseUrl = process.env[harness.baseUrl];
+    const key = process.env[harness.key];
+    const offline = isLoopback(baseUrl);
     checks.push({
-      name: `${harness.name} credentials`,
-      ok: Boolean(key),
+      name: `${harness.name} model API`,
+      ok: Boolean(key) || offline,
       // names only: a key's value never goes to the terminal
-      detail: key
-        ? `${key} is set${baseUrl ? `, ${harness.baseUrl}=${baseUrl}` : ''}`
-        : `none of ${harness.keys.join(', ')} is set`,
-      fix: `export ${harness.keys[0]}=... (or run offline against the scripted model server)`,
+      detail: [
+        baseUrl ? `${harness.baseUrl}=${baseUrl}` : 'the provider default URL',
+        key ? `${harness.key} is set` : offline ? 'loopback: no key needed' : `${harness.key} is not set`,
+      ].join(', '),
+      fix: `export ${harness.key}=... (or point ${harness.baseUrl} at the scripted model server, as \`npm run demo\` does)`,
     });
   }
-  for (const tool of ['git', 'bwrap']) {
+  for (const tool of ['git', 'bwrap', 'socat']) {
     const found = await execa('sh', ['-c', `command -v ${tool}`], { reject: false, stdin: 'ignore' });
     checks.push({
       name: tool,
       ok: found.exitCode === 0,
       detail: found.exitCode === 0 ? String(found.stdout).trim() : 'not found',
-      fix: tool === 'bwrap' ? 'apt-get install bubblewrap (sandboxing for the harnesses)' : `install ${tool}`,
+      fix:
+        tool === 'git'
+          ? 'install git'
+          : `apt-get install bubblewrap socat (Claude Code's sandbox needs both; steps with a sandbox refuse to start without them)`,
     });
   }
   return checks;

@@ -115,38 +115,49 @@ export function registerRun(program: Command): void {
             });
           return;
         }
-        const follow = () => followRun(handle, log);
-        let result: unknown;
-        try {
-          if (opts.worker) {
-            installRuntime();
-            const { connection } = await connectWorkerConnection({
-              target: client.target,
-              startDevServer: false,
-            });
-            try {
-              const worker = await createSopWorker({ connection, target: client.target });
-              result = await worker.runUntil(follow);
-            } finally {
-              await connection.close();
-            }
-          } else result = await follow();
-        } catch (err) {
-          const status = await client.status(plan.sop, taskId).catch(() => undefined);
-          const why = status?.failure ?? (err as Error).message;
+        // On failure the run's status is read while the in-process worker still serves queries: a query
+        // on a closed workflow needs a worker to replay it, and without one it waits for its timeout.
+        const follow = async () => {
+          try {
+            return { ok: true as const, result: await followRun(handle, log) };
+          } catch (err) {
+            const status = await client.status(plan.sop, taskId).catch(() => undefined);
+            return {
+              ok: false as const,
+              why: status?.failure ?? (err as Error).message,
+              status: status?.status,
+            };
+          }
+        };
+        let outcome: Awaited<ReturnType<typeof follow>>;
+        if (opts.worker) {
+          installRuntime();
+          const { connection } = await connectWorkerConnection({
+            target: client.target,
+            startDevServer: false,
+          });
+          try {
+            const worker = await createSopWorker({ connection, target: client.target });
+            outcome = await worker.runUntil(follow);
+          } finally {
+            await connection.close();
+          }
+        } else outcome = await follow();
+        if (!outcome.ok) {
           if (opts.json)
             printJson({
               workflowId: handle.workflowId,
-              status: status?.status ?? 'failed',
-              failure: why,
+              status: outcome.status ?? 'failed',
+              failure: outcome.why,
               webUi: link ?? null,
             });
           throw new CliError(
-            `${handle.workflowId} ${status?.status ?? 'failed'}: ${why}`,
+            `${handle.workflowId} ${outcome.status ?? 'failed'}: ${outcome.why}`,
             ExitCode.failure,
             `sop runs show ${plan.sop} ${taskId}`,
           );
         }
+        const result: unknown = outcome.result;
         const runFolder = path.join(workspace, '.sop', 'runs', plan.sop, taskId);
         if (opts.json)
           return printJson({

@@ -1,0 +1,51 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CONTROLS, type Control } from '../../src/policies/capabilities';
+import { compilePolicy, type Harness, PolicyUnsupportedError } from '../../src/policies/compile';
+import type { Policy } from '../../src/policies/model';
+
+// What each control turns into, per harness: the exact argv and settings the adapters launch with.
+// A change to an emitter shows up as a snapshot diff to review (update with `npx jest -u`).
+
+const workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-emit-')));
+fs.writeFileSync(path.join(workspace, '.env'), 'SECRET=1\n');
+fs.mkdirSync(path.join(workspace, 'vendor'));
+
+/** One policy per control, on top of workspace-write unless the control is the sandbox itself. */
+const POLICIES: Record<Control, Policy> = {
+  'sandbox: read-only': { sandbox: 'read-only' },
+  'sandbox: workspace-write': { sandbox: 'workspace-write' },
+  'sandbox: full-access': { sandbox: 'full-access', network: 'open' },
+  permission_mode: { sandbox: 'workspace-write', permission_mode: 'accept_edits' },
+  allow_write: { sandbox: 'workspace-write', allow_write: ['src/', 'docs/**'] },
+  deny_write: { sandbox: 'workspace-write', deny_write: ['vendor/'] },
+  deny_read: { sandbox: 'workspace-write', deny_read: ['.env'] },
+  'network: none': { sandbox: 'workspace-write', network: 'none' },
+  'network: allowlist': { sandbox: 'workspace-write', network: { allow: ['registry.npmjs.org'] } },
+  'network: open': { sandbox: 'workspace-write', network: 'open' },
+  allow_commands: { sandbox: 'workspace-write', allow_commands: ['npm test'] },
+  max_turns: { sandbox: 'workspace-write', max_turns: 12 },
+};
+
+function emitted(policy: Policy, harness: Harness): unknown {
+  let result: unknown;
+  try {
+    const c = compilePolicy(policy, harness, { workspace });
+    result = { args: c.args, settings: c.settings, warnings: c.warnings };
+  } catch (err) {
+    if (!(err instanceof PolicyUnsupportedError)) throw err;
+    result = { refused: err.message };
+  }
+  return JSON.parse(JSON.stringify(result).split(workspace).join('<workspace>'));
+}
+
+test('every control has a policy in this table', () => {
+  expect(Object.keys(POLICIES).sort()).toEqual([...CONTROLS].sort());
+});
+
+describe.each<Harness>(['codex', 'claude'])('%s', (harness) => {
+  test.each([...CONTROLS])('%s', (control) => {
+    expect(emitted(POLICIES[control], harness)).toMatchSnapshot();
+  });
+});
