@@ -76,7 +76,10 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
       support: 'enforced',
       how: '--permission-mode dontAsk|acceptEdits|plan|bypassPermissions',
     },
-    allow_write: { support: 'enforced', how: 'permissions.deny Edit outside the paths + runtime diff check' },
+    allow_write: {
+      support: 'audited',
+      how: 'file tools may write anywhere in the workspace (permission rules cannot say "everything but"); the runtime diff-checks writes against allow_write',
+    },
     deny_write: {
       support: 'enforced',
       how: 'permissions.deny Edit(./path) + sandbox.filesystem.denyWrite (absolute)',

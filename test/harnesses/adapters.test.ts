@@ -77,6 +77,16 @@ const scenario: Scenario = {
       match: 'answer sloppily',
       runs: [[{ message: 'All done, the route is done.' }, done]],
     },
+    {
+      match: 'produce a big file',
+      runs: [
+        [
+          { write: { path: 'big.txt', content: `${'x'.repeat(599_999)}\n` } },
+          { shell: 'wc -c big.txt' },
+          { final: { route: 'done', summary: 'big', details: '' } },
+        ],
+      ],
+    },
     { match: 'wait for a long time', runs: [[{ shell: sleeper }, done]] },
   ],
 };
@@ -204,9 +214,26 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
       // two turns (the answer, then the correction), one session
       const threads = [...transcript.matchAll(/"thread\.started","thread_id":"([^"]+)"/g)].map((m) => m[1]);
       expect(threads).toEqual([result.sessionId, result.sessionId]);
+      // resumed turns report the thread's running total: the execution's usage is the last total, not a sum
+      const totals = [...transcript.matchAll(/"turn\.completed","usage":\{"input_tokens":(\d+)/g)].map((m) =>
+        Number(m[1]),
+      );
+      expect(totals).toHaveLength(2);
+      expect(totals[1]).toBeGreaterThan(totals[0]);
+      expect(result.usage.inputTokens).toBe(totals[1]);
     } else {
       expect(transcript).toContain('structured-output-enforce');
     }
+  }, 90_000);
+
+  test('events of any length are parsed (a 600 KB line is one event)', async () => {
+    const exec = execution(harness, 'Please produce a big file.', { sandbox: 'workspace-write' });
+    const result = await runners[harness]().run(exec);
+    expect(result.outcome?.route).toBe('done');
+    expect(fs.statSync(path.join(exec.workspace, 'big.txt')).size).toBe(600_000);
+    const lines = fs.readFileSync(exec.transcriptPath, 'utf8').split('\n');
+    for (const line of lines.filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
+    if (harness === 'claude') expect(Math.max(...lines.map((l) => l.length))).toBeGreaterThan(600_000);
   }, 90_000);
 
   test('a conversation the scenario does not script fails fast with the reason in the transcript', async () => {
