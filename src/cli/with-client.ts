@@ -1,4 +1,4 @@
-import { RunExistsError, RunNotFoundError, SopClient, SopInputError } from '../client';
+import { RestartRefusedError, RunExistsError, RunNotFoundError, SopClient, SopInputError } from '../client';
 import { CliError, ExitCode } from './errors';
 
 /** Connects (starting the embedded dev server when needed), runs `fn`, closes, and maps errors to exit codes. */
@@ -12,6 +12,7 @@ export async function withSopClient<T>(fn: (client: SopClient) => Promise<T>): P
     }
     if (err instanceof SopInputError) throw new CliError(err.message, ExitCode.usage);
     if (err instanceof RunExistsError) throw new CliError(err.message, ExitCode.failure);
+    if (err instanceof RestartRefusedError) throw new CliError(err.message, ExitCode.failure, err.hint);
     throw err;
   } finally {
     await client.close();

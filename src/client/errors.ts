@@ -30,3 +30,15 @@ export class RunNotFoundError extends Error {
     this.name = 'RunNotFoundError';
   }
 }
+
+/** `resume` / `rerun` cannot start from where the task is; `hint` says what to do instead. */
+export class RestartRefusedError extends Error {
+  constructor(
+    readonly workflowId: string,
+    reason: string,
+    readonly hint: string,
+  ) {
+    super(`run ${workflowId} ${reason}`);
+    this.name = 'RestartRefusedError';
+  }
+}

@@ -1,2 +1,2 @@
-export { RunExistsError, RunNotFoundError, SopInputError } from './errors';
+export { RestartRefusedError, RunExistsError, RunNotFoundError, SopInputError } from './errors';
 export { type RunSummary, SopClient, type StartRunOptions, workflowIdOf } from './sop-client';

@@ -10,16 +10,17 @@ import {
 import { type ConnectOptions, connectClient } from '../temporal/connect';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
-import type { RunInput, RunOptions, RunResult } from '../workflows/interpreter';
+import type { RunCheckpoint, RunInput, RunOptions, RunResult } from '../workflows/interpreter';
 import {
   answerUpdate,
+  checkpointQuery,
   messageSignal,
   type RunStatus,
   type RunStatusView,
   statusQuery,
 } from '../workflows/messages';
 import type { ExecutionPlan } from '../workflows/plan';
-import { RunExistsError, RunNotFoundError, SopInputError } from './errors';
+import { RestartRefusedError, RunExistsError, RunNotFoundError, SopInputError } from './errors';
 
 export interface StartRunOptions {
   /** default: generated */
@@ -131,6 +132,68 @@ export class SopClient {
         const cause = (err as { cause?: Error }).cause;
         throw new Error(cause?.message ?? (err as Error).message);
       }
+    });
+  }
+
+  /** The state the task's latest execution reached (a worker must be polling: closed runs are replayed). */
+  async checkpoint(sop: string, taskId: string): Promise<RunCheckpoint> {
+    return this.withHandle(sop, taskId, (h) => h.query(checkpointQuery));
+  }
+
+  /**
+   * Starts a new execution of a finished task from the state its latest execution reached.
+   * `resume` (failed or cancelled runs): the steps that were in progress run again, everything accepted is
+   * kept. `rerun`: `step` and every step downstream of it run again, with `context` in its next prompt.
+   */
+  async restart(
+    sop: string,
+    taskId: string,
+    how: { resume: true } | { rerun: { step: string; context?: string } },
+  ): Promise<WorkflowHandle> {
+    const workflowId = workflowIdOf(sop, taskId);
+    if (await this.withHandle(sop, taskId, async (h) => (await h.describe()).status.name === 'RUNNING')) {
+      throw new RestartRefusedError(workflowId, 'is still running', `sop runs show ${sop} ${taskId}`);
+    }
+    const checkpoint = await this.checkpoint(sop, taskId);
+    const plan = checkpoint.input.plan;
+    if ('resume' in how && checkpoint.status === 'completed') {
+      throw new RestartRefusedError(
+        workflowId,
+        'completed: there is nothing to resume',
+        `sop rerun ${sop} ${taskId} --step STEP re-runs a step and what follows it`,
+      );
+    }
+    if ('rerun' in how && !plan.steps.some((s) => s.name === how.rerun.step)) {
+      const steps = plan.steps.map((s) => s.name);
+      throw new RestartRefusedError(
+        workflowId,
+        `has no step "${how.rerun.step}"`,
+        `steps: ${steps.join(', ')}`,
+      );
+    }
+    const input: RunInput = {
+      ...checkpoint.input,
+      restart: {
+        state: checkpoint.state,
+        steps: checkpoint.inProgress,
+        rerun: 'rerun' in how ? how.rerun : undefined,
+      },
+    };
+    const what = 'resume' in how ? 'resume' : `rerun ${how.rerun.step}`;
+    return this.client.workflow.start(sop, {
+      workflowId,
+      taskQueue: this.target.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      staticSummary: `${sop} (${what}): ${checkpoint.input.request ?? ''}`.slice(0, 200),
+      staticDetails: `${plan.title ?? sop}\n\nbundle ${plan.bundleHash}\n\nworkspace ${checkpoint.input.run.workspace}\n\n${what} of the previous execution`,
+      typedSearchAttributes: [
+        { key: SopName, value: sop },
+        { key: SopTaskId, value: taskId },
+        { key: SopStatus, value: 'running' },
+      ],
+      memo: { bundleHash: plan.bundleHash, workspace: checkpoint.input.run.workspace, restartedBy: what },
     });
   }
 

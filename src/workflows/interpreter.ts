@@ -36,6 +36,7 @@ import {
   type AnswerInput,
   answerSignal,
   answerUpdate,
+  checkpointQuery,
   messageSignal,
   type PendingInput,
   type RouteTaken,
@@ -45,6 +46,7 @@ import {
 } from './messages';
 import type { ExecutionPlan, InputRequestSpec, RoleSpec, RouteSpec, RouteTarget, StepSpec } from './plan';
 import { renderText } from './render-text';
+import { downstreamOf } from './restart';
 
 export interface RunOptions {
   /** continue-as-new when history grows past this many events (also when the server suggests it) */
@@ -63,6 +65,21 @@ export interface RunInput {
   options?: RunOptions;
   /** set by continue-as-new: the state so far and the step to resume at */
   resume?: { state: RunState; at: string };
+  /**
+   * set by `sop resume` / `sop rerun`: a new execution of a finished task, from the state its last
+   * execution reached. resume: the steps that were in progress run again; rerun: `step` and everything
+   * downstream of it run again, with `context` in the step's next prompt.
+   */
+  restart?: { state: RunState; steps: string[]; rerun?: { step: string; context?: string } };
+}
+
+/** What `sop resume` / `sop rerun` need from an execution (the checkpoint query). */
+export interface RunCheckpoint {
+  input: Omit<RunInput, 'resume' | 'restart'>;
+  state: RunState;
+  /** steps started and not finished: where a resumed run picks up */
+  inProgress: string[];
+  status: RunStatus;
 }
 
 export interface RunResult {
@@ -72,7 +89,7 @@ export interface RunResult {
   outputs: Record<string, { route: string; payload: unknown }>;
 }
 
-interface RunState {
+export interface RunState {
   startedAtMs: number;
   usage: Usage & { agentRuns: number };
   routesTaken: RouteTaken[];
@@ -112,19 +129,20 @@ class RunFailed extends Error {}
 export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   const { plan, run } = input;
   const stepsByName = new Map(plan.steps.map((s) => [s.name, s]));
-  const state: RunState = input.resume?.state ?? {
-    startedAtMs: Date.now(),
-    usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, agentRuns: 0 },
-    routesTaken: [],
-    routesTakenCount: 0,
-    outputs: {},
-    done: [],
-    started: [],
-    worklists: {},
-    executions: 0,
-    pendingMessages: [],
-    deliveries: {},
-  };
+  const state: RunState = input.resume?.state ??
+    input.restart?.state ?? {
+      startedAtMs: Date.now(),
+      usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, agentRuns: 0 },
+      routesTaken: [],
+      routesTakenCount: 0,
+      outputs: {},
+      done: [],
+      started: [],
+      worklists: {},
+      executions: 0,
+      pendingMessages: [],
+      deliveries: {},
+    };
   // state carried by continue-as-new from an older interpreter may lack newer fields
   state.worklists ??= {};
   let status: RunStatus = 'running';
@@ -172,6 +190,15 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   });
   setHandler(messageSignal, (text) => {
     state.pendingMessages.push(text);
+  });
+  setHandler(checkpointQuery, (): RunCheckpoint => {
+    const { resume: _resume, restart: _restart, ...original } = input;
+    return {
+      input: original,
+      state,
+      inProgress: state.started.filter((s) => !state.done.includes(s)),
+      status,
+    };
   });
   setHandler(
     statusQuery,
@@ -736,6 +763,27 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     }
   }
 
+  /** Prepares the carried-over state of a restarted task; returns the steps to start. */
+  function restartFrom(restart: NonNullable<RunInput['restart']>): string[] {
+    state.startedAtMs = Date.now();
+    state.pendingMessages ??= [];
+    state.deliveries ??= {};
+    let starts = restart.steps;
+    if (restart.rerun) {
+      const again = new Set(downstreamOf(plan, restart.rerun.step));
+      state.done = state.done.filter((s) => !again.has(s));
+      for (const s of again) delete state.outputs[s];
+      if (restart.rerun.context)
+        state.deliveries[deliveryKey(restart.rerun.step)] = [
+          'This step is being re-run. Extra instructions from the person who asked:',
+          restart.rerun.context,
+        ];
+      starts = [restart.rerun.step];
+    }
+    state.started = [...state.done];
+    return starts.length > 0 ? starts : [plan.steps[0].name];
+  }
+
   const threadErrors: unknown[] = [];
   const scope = new CancellationScope();
   function startThread(step: string) {
@@ -757,9 +805,13 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   // ---- the run ----------------------------------------------------------------------------------------
   upsertSearchAttributes([{ key: SopStatus, value: 'running' }]);
   try {
-    const first = input.resume?.at ?? plan.steps[0].name;
-    if (input.resume) state.started = state.started.filter((s) => s !== first);
-    startThread(first);
+    if (input.restart) {
+      for (const step of restartFrom(input.restart)) startThread(step);
+    } else {
+      const first = input.resume?.at ?? plan.steps[0].name;
+      if (input.resume) state.started = state.started.filter((s) => s !== first);
+      startThread(first);
+    }
     await condition(() => activeThreads === 0 || threadErrors.length > 0);
     if (threadErrors.length > 0) await condition(() => activeThreads === 0);
     const error = threadErrors.find((e) => e instanceof RunFailed) ?? threadErrors[0];

@@ -49,3 +49,5 @@ export const answerSignal = defineSignal<[AnswerInput]>('submitAnswer');
 /** Text injected into the next agent prompt of the run. */
 export const messageSignal = defineSignal<[string]>('message');
 export const statusQuery = defineQuery<RunStatusView>('status');
+/** The state an execution reached and its original input, for `sop resume` / `sop rerun` (any status). */
+export const checkpointQuery = defineQuery<import('./interpreter').RunCheckpoint>('checkpoint');

@@ -3,6 +3,7 @@ import { registerControl } from './control';
 import { registerDev } from './dev';
 import { registerDoctor } from './doctor';
 import { registerLogs } from './logs';
+import { registerRestart } from './restart';
 import { registerRun } from './run';
 import { registerRuns } from './runs';
 import { registerServer } from './server';
@@ -20,6 +21,7 @@ export function registerCommands(program: Command): void {
   registerRuns(program);
   registerLogs(program);
   registerControl(program);
+  registerRestart(program);
   registerVerify(program);
   registerServer(program);
   registerWorker(program);

@@ -6,11 +6,8 @@ import { Catalog } from '../../sop/catalog';
 import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
 import { fieldDefaults } from '../../sop/normalize';
 import { planFromBundle } from '../../sop/plan';
-import { connectWorkerConnection } from '../../temporal/connect';
-import { createSopWorker } from '../../worker/create-worker';
-import { installRuntime } from '../../worker/runtime';
-import type { RunStatusView } from '../../workflows/messages';
 import type { Provider } from '../../workflows/plan';
+import { followToEnd, reportOutcome, withWorker } from '../attach';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
 import { withSopClient } from '../with-client';
@@ -115,109 +112,18 @@ export function registerRun(program: Command): void {
             });
           return;
         }
-        // On failure the run's status is read while the in-process worker still serves queries: a query
-        // on a closed workflow needs a worker to replay it, and without one it waits for its timeout.
-        const follow = async () => {
-          try {
-            return { ok: true as const, result: await followRun(handle, log) };
-          } catch (err) {
-            const status = await client.status(plan.sop, taskId).catch(() => undefined);
-            return {
-              ok: false as const,
-              why: status?.failure ?? (err as Error).message,
-              status: status?.status,
-            };
-          }
-        };
-        let outcome: Awaited<ReturnType<typeof follow>>;
-        if (opts.worker) {
-          installRuntime();
-          const { connection } = await connectWorkerConnection({
-            target: client.target,
-            startDevServer: false,
-          });
-          try {
-            const worker = await createSopWorker({ connection, target: client.target });
-            outcome = await worker.runUntil(follow);
-          } finally {
-            await connection.close();
-          }
-        } else outcome = await follow();
-        if (!outcome.ok) {
-          if (opts.json)
-            printJson({
-              workflowId: handle.workflowId,
-              status: outcome.status ?? 'failed',
-              failure: outcome.why,
-              webUi: link ?? null,
-            });
-          throw new CliError(
-            `${handle.workflowId} ${outcome.status ?? 'failed'}: ${outcome.why}`,
-            ExitCode.failure,
-            `sop runs show ${plan.sop} ${taskId}`,
-          );
-        }
-        const result: unknown = outcome.result;
-        const runFolder = path.join(workspace, '.sop', 'runs', plan.sop, taskId);
-        if (opts.json)
-          return printJson({
-            workflowId: handle.workflowId,
-            status: 'completed',
-            result,
-            runFolder,
-            webUi: link ?? null,
-          });
-        const r = result as {
-          usage: { agentRuns: number; inputTokens: number; outputTokens: number; costUsd: number };
-          routesTaken: unknown[];
-        };
-        process.stdout.write(
-          `${handle.workflowId} completed: ${r.usage.agentRuns} agent runs, ${r.usage.inputTokens + r.usage.outputTokens} tokens, $${r.usage.costUsd.toFixed(4)}\n` +
-            `run folder: ${runFolder}\n${link ? `Web UI: ${link}\n` : ''}`,
+        const ref = { sop: plan.sop, taskId };
+        const outcome = await withWorker(client, opts.worker, () =>
+          followToEnd(client, handle, ref, { interactive: isInteractive(opts.json) }),
         );
+        reportOutcome(outcome, { ...ref, workflowId: handle.workflowId, workspace, link, json: opts.json });
       });
     });
 }
 
-/** Prints a line whenever what the run does changes; resolves with the result. */
-async function followRun(
-  handle: { result(): Promise<unknown>; query<T>(name: string): Promise<T> },
-  log: (line: string) => void,
-): Promise<unknown> {
-  let last = '';
-  const started = Date.now();
-  const timer = setInterval(async () => {
-    try {
-      const status = await handle.query<RunStatusView>('status');
-      const line = describe(status);
-      if (line !== last) {
-        last = line;
-        log(`[${Math.round((Date.now() - started) / 1000)}s] ${line}`);
-      }
-    } catch {
-      // the run may be between tasks; the next tick asks again
-    }
-  }, 500);
-  try {
-    return await handle.result();
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-function describe(status: RunStatusView): string {
-  if (status.pendingInput) {
-    return `waiting for input: ${status.pendingInput.question}\n  answer with: sop answer ${status.sop} ${status.taskId} --value '<json>' (or --approve)`;
-  }
-  const active = status.active
-    .map((a) => {
-      const list = Object.entries(status.worklists).find(([step]) => step === a.step)?.[1];
-      const item = a.item ? ` · item ${a.item}${list ? ` (${list.done + 1}/${list.total})` : ''}` : '';
-      return `${a.step}${item}${a.role ? ` · ${a.role}` : ''}${a.attempt ? ` · attempt ${a.attempt}` : ''}`;
-    })
-    .join(', ');
-  const cost = `${status.usage.agentRuns} agent runs, $${status.usage.costUsd.toFixed(4)}`;
-  return `${status.status}: ${active || 'between steps'} (${cost})`;
+/** Answers are asked for on the terminal only when a person is there (and the output is not JSON). */
+export function isInteractive(json?: boolean): boolean {
+  return Boolean(process.stdin.isTTY && process.stderr.isTTY && !json && !process.env.CI);
 }
 
 function pairs(values: string[], flag: string): Record<string, unknown> {

@@ -1,0 +1,189 @@
+// Following a run from the terminal: progress lines (or a live line on a TTY), interactive answers to
+// input requests on a TTY, and the final outcome with the run folder and the Web UI link.
+
+import * as path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { SopClient } from '../client';
+import { connectWorkerConnection } from '../temporal/connect';
+import { createSopWorker } from '../worker/create-worker';
+import { installRuntime } from '../worker/runtime';
+import type { RunStatusView } from '../workflows/messages';
+import { CliError, ExitCode } from './errors';
+import { printJson } from './output';
+
+/** Runs `fn` while an in-process worker serves the task queue (when `enabled`), then stops it. */
+export async function withWorker<T>(client: SopClient, enabled: boolean, fn: () => Promise<T>): Promise<T> {
+  if (!enabled) return fn();
+  installRuntime();
+  const { connection } = await connectWorkerConnection({ target: client.target, startDevServer: false });
+  try {
+    const worker = await createSopWorker({ connection, target: client.target });
+    return await worker.runUntil(fn);
+  } finally {
+    await connection.close();
+  }
+}
+
+export type Followed = { ok: true; result: unknown } | { ok: false; why: string; status?: string };
+
+/**
+ * Follows a run to its end. On failure the status is read here, while a worker still serves queries (a
+ * query on a closed workflow is answered by replaying it on a worker).
+ */
+export async function followToEnd(
+  client: SopClient,
+  handle: WorkflowHandle,
+  ref: { sop: string; taskId: string },
+  options: { interactive: boolean },
+): Promise<Followed> {
+  try {
+    return { ok: true, result: await followRun(client, handle, ref, options) };
+  } catch (err) {
+    const status = await client.status(ref.sop, ref.taskId).catch(() => undefined);
+    return { ok: false, why: status?.failure ?? (err as Error).message, status: status?.status };
+  }
+}
+
+/** Prints the outcome of a followed run; a failed or cancelled run is exit code 1. */
+export function reportOutcome(
+  outcome: Followed,
+  ctx: { workflowId: string; sop: string; taskId: string; workspace: string; link?: string; json?: boolean },
+): void {
+  if (!outcome.ok) {
+    if (ctx.json)
+      printJson({
+        workflowId: ctx.workflowId,
+        status: outcome.status ?? 'failed',
+        failure: outcome.why,
+        webUi: ctx.link ?? null,
+      });
+    throw new CliError(
+      `${ctx.workflowId} ${outcome.status ?? 'failed'}: ${outcome.why}`,
+      ExitCode.failure,
+      `sop runs show ${ctx.sop} ${ctx.taskId}${outcome.status === 'failed' || outcome.status === 'cancelled' ? ` · sop resume ${ctx.sop} ${ctx.taskId}` : ''}`,
+    );
+  }
+  const runFolder = path.join(ctx.workspace, '.sop', 'runs', ctx.sop, ctx.taskId);
+  if (ctx.json) {
+    printJson({
+      workflowId: ctx.workflowId,
+      status: 'completed',
+      result: outcome.result,
+      runFolder,
+      webUi: ctx.link ?? null,
+    });
+    return;
+  }
+  const r = outcome.result as {
+    usage: { agentRuns: number; inputTokens: number; outputTokens: number; costUsd: number };
+  };
+  process.stdout.write(
+    `${ctx.workflowId} completed: ${r.usage.agentRuns} agent runs, ${r.usage.inputTokens + r.usage.outputTokens} tokens, $${r.usage.costUsd.toFixed(4)}\n` +
+      `run folder: ${runFolder}\n${ctx.link ? `Web UI: ${ctx.link}\n` : ''}`,
+  );
+}
+
+/** Prints a line whenever what the run does changes; on a TTY, asks for pending input. */
+async function followRun(
+  client: SopClient,
+  handle: WorkflowHandle,
+  ref: { sop: string; taskId: string },
+  options: { interactive: boolean },
+): Promise<unknown> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  let last = '';
+  let asking: string | undefined;
+  const started = Date.now();
+  const tick = async () => {
+    try {
+      const status = await handle.query<RunStatusView>('status');
+      const line = describeStatus(status, options.interactive);
+      if (line !== last) {
+        last = line;
+        log(`[${Math.round((Date.now() - started) / 1000)}s] ${line}`);
+      }
+      const pending = status.pendingInput;
+      if (options.interactive && pending && asking !== pending.requestId) {
+        asking = pending.requestId;
+        void askForAnswer(client, ref, pending).finally(() => {
+          asking = undefined;
+        });
+      }
+    } catch {
+      // the run may be between tasks; the next tick asks again
+    }
+  };
+  const timer = setInterval(tick, 500);
+  try {
+    return await handle.result();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Asks on the terminal until an answer fits the request's schema (the run checks it synchronously). */
+async function askForAnswer(
+  client: SopClient,
+  ref: { sop: string; taskId: string },
+  pending: NonNullable<RunStatusView['pendingInput']>,
+): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const approval = isApproval(pending.schema);
+  try {
+    for (;;) {
+      const text = (
+        await rl.question(
+          approval
+            ? 'approve? [y/N, or a reason to reject] '
+            : 'answer (JSON, or text for a string answer): ',
+        )
+      ).trim();
+      let value: unknown;
+      if (approval) {
+        value = /^y(es)?$/i.test(text)
+          ? { approve: true }
+          : { approve: false, ...(text && !/^no?$/i.test(text) ? { guidance: text } : {}) };
+      } else {
+        try {
+          value = JSON.parse(text);
+        } catch {
+          value = text;
+        }
+      }
+      try {
+        await client.answer(ref.sop, ref.taskId, value, pending.requestId);
+        process.stderr.write('answer accepted\n');
+        return;
+      } catch (err) {
+        process.stderr.write(`not accepted: ${(err as Error).message}\n`);
+        // a request that is no longer pending (answered elsewhere, timed out) ends the prompt
+        if (/not waiting for input|no pending request/i.test((err as Error).message)) return;
+      }
+    }
+  } finally {
+    rl.close();
+  }
+}
+
+function isApproval(schema: unknown): boolean {
+  const props = (schema as { properties?: Record<string, { type?: string }> })?.properties;
+  return props?.approve?.type === 'boolean';
+}
+
+export function describeStatus(status: RunStatusView, interactive = false): string {
+  if (status.pendingInput) {
+    return interactive
+      ? `waiting for input: ${status.pendingInput.question}`
+      : `waiting for input: ${status.pendingInput.question}\n  answer with: sop answer ${status.sop} ${status.taskId} --value '<json>' (or --approve)`;
+  }
+  const active = status.active
+    .map((a) => {
+      const list = Object.entries(status.worklists).find(([step]) => step === a.step)?.[1];
+      const item = a.item ? ` · item ${a.item}${list ? ` (${list.done + 1}/${list.total})` : ''}` : '';
+      return `${a.step}${item}${a.role ? ` · ${a.role}` : ''}${a.attempt ? ` · attempt ${a.attempt}` : ''}`;
+    })
+    .join(', ');
+  const cost = `${status.usage.agentRuns} agent runs, $${status.usage.costUsd.toFixed(4)}`;
+  return `${status.status}: ${active || 'between steps'} (${cost})`;
+}

@@ -1,0 +1,100 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { type ModelServer, startModelServer } from '../../src/testing/model-server';
+import { loadScenario, type Scenario } from '../../src/testing/scenario';
+import { runSop } from '../support/run-sop';
+
+// `sop resume` and `sop rerun` through the real binary, with the real Codex harness against the scripted
+// model server: a run that fails on item 2 is resumed without redoing what was accepted; a finished run
+// re-runs its plan step with extra instructions.
+const root = path.join(__dirname, '..', '..');
+
+let model: ModelServer;
+let scenario: Scenario;
+beforeAll(async () => {
+  scenario = loadScenario(path.join(root, 'examples', 'demo', 'ralph_loop.scenario.yaml'));
+  // item 2's implementation fails at the API three times (every activity retry), then works
+  const rule = scenario.rules.find((r) => r.match === 'Implement item **strip-punctuation')!;
+  const broken = { error: { status: 400, body: { error: { message: 'scripted outage' } } } };
+  rule.runs = [[broken], [broken], [broken], ...rule.runs];
+  model = await startModelServer(scenario);
+});
+afterAll(() => model.close());
+
+const env = () => ({ SOP_CODEX_BASE_URL: `${model.url}/v1`, SOP_TASK_QUEUE: 'sop-restart-e2e' });
+const conversations = (match: string) => {
+  const rule = scenario.rules.findIndex((r) => r.match === match);
+  return model.requests.filter((r) => r.rule === rule && r.position === 0).length;
+};
+
+async function exampleWorkspace(): Promise<string> {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-restart-'));
+  fs.cpSync(path.join(root, 'examples', 'slugify'), workspace, { recursive: true });
+  const git = (...args: string[]) =>
+    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: workspace });
+  await git('init', '-q');
+  await git('add', '-A');
+  await git('commit', '-qm', 'example');
+  return workspace;
+}
+
+test('a failed run resumes from its last accepted step; a finished one re-runs a step with extra context', async () => {
+  const workspace = await exampleWorkspace();
+  const request = 'Make slugify collapse repeated whitespace and drop punctuation';
+  const first = await runSop(['run', 'ralph_loop', request, '--workspace', workspace, '--task', 'r1'], {
+    env: env(),
+    timeoutMs: 180_000,
+  });
+  expect(first.exitCode).toBe(1);
+  expect(first.stderr).toMatch(/ralph_loop\/r1 failed: .*scripted outage/s);
+  expect(first.stderr).toContain('sop resume ralph_loop r1');
+  expect(conversations('# Plan the change')).toBe(1);
+  expect(conversations('Implement item **collapse-whitespace')).toBe(2); // one rework
+
+  // nothing to resume for an unknown task; a completed run is not resumed
+  expect((await runSop(['resume', 'ralph_loop', 'nope'], { env: env() })).exitCode).toBe(3);
+
+  const resumed = await runSop(['resume', 'ralph_loop', 'r1', '--json'], { env: env(), timeoutMs: 180_000 });
+  expect(resumed.stderr).toContain('resumed ralph_loop/r1');
+  expect(resumed.exitCode).toBe(0);
+  const out = JSON.parse(String(resumed.stdout));
+  expect(out.status).toBe('completed');
+  // the routes of the first execution are kept; only item 2 ran again
+  const routes = out.result.routesTaken.map((r: { step: string; item?: string; route: string }) =>
+    [r.step, r.item, r.route].filter(Boolean).join(':'),
+  );
+  expect(routes).toEqual([
+    'plan:accepted',
+    'implement:collapse-whitespace:needs_rework',
+    'implement:collapse-whitespace:accepted',
+    'implement:strip-punctuation:accepted',
+  ]);
+  expect(conversations('# Plan the change')).toBe(1);
+  expect(conversations('Implement item **collapse-whitespace')).toBe(2);
+  await execa('node', ['--test', 'test/'], { cwd: workspace });
+
+  const again = await runSop(['resume', 'ralph_loop', 'r1'], { env: env() });
+  expect(again.exitCode).toBe(1);
+  expect(again.stderr).toMatch(/completed: there is nothing to resume/);
+  expect(again.stderr).toContain('sop rerun ralph_loop r1 --step');
+
+  const badStep = await runSop(['rerun', 'ralph_loop', 'r1', '--step', 'nope'], { env: env() });
+  expect(badStep.exitCode).toBe(1);
+  expect(badStep.stderr).toMatch(/has no step "nope"[\s\S]*steps: plan/);
+
+  const rerun = await runSop(
+    ['rerun', 'ralph_loop', 'r1', '--step', 'plan', '--context', 'Also keep digits', '--json'],
+    { env: env(), timeoutMs: 180_000 },
+  );
+  expect(rerun.exitCode).toBe(0);
+  expect(JSON.parse(String(rerun.stdout)).status).toBe('completed');
+  expect(conversations('# Plan the change')).toBe(2);
+  const stepsDir = path.join(workspace, '.sop', 'runs', 'ralph_loop', 'r1', 'steps');
+  const prompts = (fs.readdirSync(stepsDir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('prompt.md'))
+    .map((f) => fs.readFileSync(path.join(stepsDir, f), 'utf8'))
+    .filter((p) => p.includes('# Plan the change'));
+  expect(prompts.filter((p) => p.includes('Also keep digits'))).toHaveLength(1);
+}, 600_000);
