@@ -15,12 +15,14 @@ import {
   type CompleteItemRequest,
   type CompleteItemWindowRequest,
   RATE_LIMITED,
+  type RunRef,
   type WorkItem,
   type WorklistRequest,
   type WorklistWindow,
   type WorklistWindowRequest,
 } from './contract';
 import { outcomeSchema, renderPrompt } from './prompt';
+import { type RunEnd, writeRunSummary } from './run-summary';
 import { resolveInWorkspace } from './workspace-paths';
 import { changedFiles, snapshotWorkspace, writeViolations } from './write-audit';
 
@@ -162,6 +164,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       )}\n`;
       fs.writeFileSync(evidencePath, evidence);
       result.evidenceSha256 = createHash('sha256').update(evidence).digest('hex');
+      writeRunSummary(request.run);
       return result;
     },
 
@@ -189,6 +192,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         });
         const output = result.all ?? '';
         fs.writeFileSync(outputFile, output);
+        writeRunSummary(request.run);
         return {
           exitCode: result.exitCode ?? (result.timedOut ? 124 : 1),
           timedOut: Boolean(result.timedOut),
@@ -199,6 +203,11 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       } finally {
         clearInterval(beat);
       }
+    },
+
+    /** Stamps run.json with how the run ended (called once, at the end of the run). */
+    async finishRun(request: { run: RunRef; end: RunEnd }): Promise<void> {
+      writeRunSummary(request.run, request.end);
     },
 
     async loadWorklistWindow(request: WorklistWindowRequest): Promise<WorklistWindow> {

@@ -114,6 +114,11 @@ const { loadWorklist, completeWorklistItem, loadWorklistWindow, completeWorklist
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 5 },
   });
+const { finishRun } = proxyActivities<InterpreterActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3 },
+});
+const RUN_SUMMARY_PATCH = 'run-summary-v1';
 const { runCommandStep } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '2 hours',
   retry: { maximumAttempts: 3 },
@@ -825,21 +830,38 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     }
   } catch (err) {
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(async () => setStatus('cancelled'));
+      await CancellationScope.nonCancellable(async () => {
+        setStatus('cancelled');
+        await stampRunSummary('cancelled');
+      });
       throw err;
     }
     if (err instanceof RunFailed) {
       failure = err.message;
       setStatus('failed');
+      await stampRunSummary('failed', err.message);
       throw ApplicationFailure.create({ type: 'SopRunFailed', message: err.message, nonRetryable: true });
     }
     throw err;
   }
   setStatus('completed');
+  await stampRunSummary('completed');
   await condition(allHandlersFinished);
   return { status: 'completed', routesTaken: state.routesTaken, usage: state.usage, outputs: state.outputs };
-}
 
+  /** run.json gets the final status; runs started before this existed do not (their histories replay). */
+  async function stampRunSummary(end: 'completed' | 'failed' | 'cancelled', why?: string) {
+    if (!patched(RUN_SUMMARY_PATCH)) return;
+    try {
+      await finishRun({
+        run,
+        end: { status: end, failure: why, routesTaken: state.routesTaken, usage: state.usage },
+      });
+    } catch (e) {
+      log.warn(`run.json could not be stamped: ${(e as Error).message}`);
+    }
+  }
+}
 function stringify(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
 }

@@ -81,3 +81,32 @@ describe('sop validate / workflows', () => {
     expect(list.find((e: { name: string }) => e.name === 'review')).toMatchObject({ source: 'package' });
   });
 });
+
+describe('sop init', () => {
+  test('scaffolds a project whose example SOP validates and is listed; never overwrites without --force', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-init-'));
+    fs.writeFileSync(path.join(dir, '.gitignore'), 'node_modules/');
+    const init = await execa('node', [sop, 'init', dir], { reject: false });
+    expect(init.exitCode).toBe(0);
+    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe(
+      'node_modules/\n# SOP runtime: run folders (prompts, transcripts, evidence)\n.sop/runs/\n',
+    );
+    const validate = await execa('node', [sop, 'validate', '-C', dir, '--json'], { reject: false });
+    expect(validate.exitCode).toBe(0);
+    const change = JSON.parse(validate.stdout).results.find((r: { sop: string }) => r.sop === 'change');
+    expect(change).toMatchObject({ ok: true });
+    const list = await execa('node', [sop, 'workflows', 'list', '-C', dir], { reject: false });
+    expect(list.stdout).toMatch(/^change\s+1\s+project\s+Make a change/m);
+
+    fs.appendFileSync(path.join(dir, 'sops', 'change', 'prompts', 'change.md'), 'my edit\n');
+    const again = await execa('node', [sop, 'init', dir], { reject: false });
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain('not overwriting sop.config.yaml');
+    expect(fs.readFileSync(path.join(dir, 'sops', 'change', 'prompts', 'change.md'), 'utf8')).toContain(
+      'my edit',
+    );
+    // the .gitignore entry is not added twice
+    await execa('node', [sop, 'init', dir, '--force']);
+    expect(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8').match(/\.sop\/runs\//g)).toHaveLength(1);
+  });
+});

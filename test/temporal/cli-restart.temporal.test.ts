@@ -53,6 +53,22 @@ test('a failed run resumes from its last accepted step; a finished one re-runs a
   expect(conversations('# Plan the change')).toBe(1);
   expect(conversations('Implement item **collapse-whitespace')).toBe(2); // one rework
 
+  // the raw harness transcripts of a step, and a clear error for a step that has none
+  const raw = await runSop(['logs', 'ralph_loop', 'r1', '--raw', 'plan'], { env: env() });
+  expect(raw.exitCode).toBe(0);
+  expect(raw.stdout).toContain('"type":"thread.started"');
+  expect(raw.stderr).toMatch(/== steps\/plan\/0001-producer-a1/);
+  const noRaw = await runSop(['logs', 'ralph_loop', 'r1', '--raw', 'deploy'], { env: env() });
+  expect(noRaw.exitCode).toBe(3);
+  expect(noRaw.stderr).toMatch(
+    /no harness transcript for step deploy[\s\S]*steps with transcripts: implement, plan/,
+  );
+  // run.json records the failure
+  const summary = JSON.parse(
+    fs.readFileSync(path.join(workspace, '.sop', 'runs', 'ralph_loop', 'r1', 'run.json'), 'utf8'),
+  );
+  expect(summary).toMatchObject({ status: 'failed', failure: expect.stringContaining('scripted outage') });
+
   // nothing to resume for an unknown task; a completed run is not resumed
   expect((await runSop(['resume', 'ralph_loop', 'nope'], { env: env() })).exitCode).toBe(3);
 

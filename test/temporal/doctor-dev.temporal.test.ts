@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
@@ -31,9 +33,10 @@ test('`sop doctor` reports Temporal and harness state, naming credentials withou
   } else expect(result.exitCode).toBe(0);
 });
 
-test('`sop dev` starts a dev server and a worker; Ctrl-C stops both', async () => {
+test('`sop dev --scenario` serves runs offline (dev server, worker, scripted model); Ctrl-C stops all', async () => {
   const server = await createTestDevServer();
-  const dev = execa('node', [path.join(packageRoot, 'bin', 'sop.js'), 'dev'], {
+  const scenario = path.join(packageRoot, 'examples', 'demo', 'ralph_loop.scenario.yaml');
+  const dev = execa('node', [path.join(packageRoot, 'bin', 'sop.js'), 'dev', '--scenario', scenario], {
     env: { ...process.env, ...server.env },
     reject: false,
     stdin: 'ignore',
@@ -52,9 +55,42 @@ test('`sop dev` starts a dev server and a worker; Ctrl-C stops both', async () =
   });
   const serverPid = server.pid()!;
   expect(() => process.kill(serverPid, 0)).not.toThrow();
+  expect(output).toMatch(/scripted model server on http:\/\/127\.0\.0\.1:\d+/);
+
+  // a run started elsewhere (no in-process worker) is served by the dev worker and the scripted model
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-dev-'));
+  fs.cpSync(path.join(packageRoot, 'examples', 'slugify'), workspace, { recursive: true });
+  await execa('git', ['init', '-q'], { cwd: workspace });
+  const run = await runSop(
+    [
+      'run',
+      'ralph_loop',
+      'Make slugify collapse whitespace and drop punctuation',
+      '--workspace',
+      workspace,
+      '--no-worker',
+      '--json',
+    ],
+    { env: { ...server.env, SOP_CODEX_BASE_URL: '' }, timeoutMs: 180_000 },
+  );
+  expect(run.exitCode).toBe(0);
+  expect(JSON.parse(String(run.stdout)).status).toBe('completed');
+  // run.json in the run folder tells the story without Temporal
+  const summary = JSON.parse(
+    fs.readFileSync(path.join(JSON.parse(String(run.stdout)).runFolder, 'run.json'), 'utf8'),
+  );
+  expect(summary.status).toBe('completed');
+  expect(summary.executions.length).toBe(summary.usage.agentRuns);
+  expect(summary.executions[0]).toMatchObject({
+    step: 'plan',
+    role: 'producer',
+    route: 'done',
+    provider: 'codex',
+  });
+
   dev.kill('SIGINT');
   const result = await dev;
   expect(result.exitCode).toBe(0);
   expect(result.all).toContain(`stopped Temporal dev server (pid ${serverPid})`);
   expect(() => process.kill(serverPid, 0)).toThrow();
-}, 90_000);
+}, 240_000);

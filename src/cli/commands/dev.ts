@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { connectWorkerConnection } from '../../temporal/connect';
 import { stopDevServer } from '../../temporal/dev-server';
+import { type ModelServer, startModelServer } from '../../testing/model-server';
+import { loadScenario } from '../../testing/scenario';
 import { createSopWorker } from '../../worker/create-worker';
 import { installRuntime } from '../../worker/runtime';
 import { CliError, ExitCode } from '../errors';
@@ -10,12 +12,31 @@ export function registerDev(program: Command): void {
     .command('dev')
     .description('the embedded dev server and a worker in one process tree; Ctrl-C stops both')
     .option('--keep-server', 'leave the dev server running on exit')
-    .action(async (opts: { keepServer?: boolean }) => {
+    .option(
+      '--scenario <file>',
+      'also serve this scripted model scenario on loopback and point both harnesses at it (offline)',
+    )
+    .action(async (opts: { keepServer?: boolean; scenario?: string }) => {
       installRuntime('INFO');
       const log = (line: string) => process.stderr.write(`${line}\n`);
+      let model: ModelServer | undefined;
+      if (opts.scenario) {
+        let scenario: ReturnType<typeof loadScenario>;
+        try {
+          scenario = loadScenario(opts.scenario);
+        } catch (err) {
+          throw new CliError((err as Error).message, ExitCode.usage);
+        }
+        model = await startModelServer(scenario);
+        // the worker's harness adapters read these when they are created, below
+        process.env.SOP_CODEX_BASE_URL = `${model.url}/v1`;
+        process.env.SOP_CLAUDE_BASE_URL = model.url;
+        log(`dev: scripted model server on ${model.url} (scenario ${opts.scenario})`);
+      }
       const { connection, target } = await connectWorkerConnection({ log });
       if (target.kind !== 'embedded') {
         await connection.close();
+        await model?.close();
         throw new CliError(
           '`sop dev` runs the embedded dev server; unset TEMPORAL_ADDRESS',
           ExitCode.usage,
@@ -28,6 +49,7 @@ export function registerDev(program: Command): void {
       );
       await worker.run();
       await connection.close();
+      await model?.close();
       if (!opts.keepServer) log(await stopDevServer(target));
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerControl } from './control';
 import { registerDev } from './dev';
 import { registerDoctor } from './doctor';
+import { registerInit } from './init';
 import { registerLogs } from './logs';
 import { registerRestart } from './restart';
 import { registerRun } from './run';
@@ -15,6 +16,7 @@ import { registerWorkflows } from './workflows';
 
 /** Every verb lives in its own file under this folder and is registered here, in help order. */
 export function registerCommands(program: Command): void {
+  registerInit(program);
   registerWorkflows(program);
   registerValidate(program);
   registerRun(program);

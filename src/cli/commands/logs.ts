@@ -1,5 +1,8 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { fetchRunEvents, type RunEvent } from '../../client/run-events';
+import { CliError, ExitCode } from '../errors';
 import { runRef, withSopClient } from '../with-client';
 
 export function registerLogs(program: Command): void {
@@ -10,12 +13,24 @@ export function registerLogs(program: Command): void {
     .argument('[task]', 'task id')
     .option('--events', 'SOP-level events (the default)')
     .option('--follow', 'keep printing new events until the run ends')
+    .option('--raw <step>', "the harness transcripts of a step's executions (JSONL as the harness wrote it)")
+    .option('--item <id>', 'with --raw: only this worklist item')
     .option('--json', 'one JSON object per event')
     .action(
-      async (sopArg: string, taskArg: string | undefined, opts: { follow?: boolean; json?: boolean }) => {
+      async (
+        sopArg: string,
+        taskArg: string | undefined,
+        opts: { follow?: boolean; json?: boolean; raw?: string; item?: string },
+      ) => {
         const { sop, task } = runRef(sopArg, taskArg);
         await withSopClient(async (client) => {
-          await client.describe(sop, task);
+          const description = await client.describe(sop, task);
+          if (opts.raw) {
+            const workspace = (description.memo as { workspace?: string } | undefined)?.workspace;
+            if (!workspace) throw new CliError(`${sop}/${task} records no workspace`, ExitCode.notFound);
+            printTranscripts(path.join(workspace, '.sop', 'runs', sop, task), opts.raw, opts.item);
+            return;
+          }
           const handle = client.getHandle(sop, task);
           const print = (e: RunEvent) =>
             process.stdout.write(
@@ -39,4 +54,32 @@ export function registerLogs(program: Command): void {
         });
       },
     );
+}
+
+/** Every transcript of the step (each execution under a header), oldest first. */
+function printTranscripts(runFolder: string, step: string, item?: string): void {
+  const stepsDir = path.join(runFolder, 'steps');
+  const all = fs.existsSync(stepsDir) ? (fs.readdirSync(stepsDir, { recursive: true }) as string[]) : [];
+  const transcripts = all
+    .filter((f) => path.basename(f) === 'transcript.jsonl')
+    .map((f) => f.split(path.sep));
+  const stepsWith = [...new Set(transcripts.map((parts) => parts[0]))].sort();
+  const mine = transcripts.filter(
+    (parts) => parts[0] === step && (item === undefined || (parts.length === 4 && parts[1] === item)),
+  );
+  if (mine.length === 0) {
+    throw new CliError(
+      `no harness transcript for step ${step}${item ? ` item ${item}` : ''} in ${runFolder}`,
+      ExitCode.notFound,
+      stepsWith.length ? `steps with transcripts: ${stepsWith.join(', ')}` : 'no agent step has run yet',
+    );
+  }
+  mine.sort(
+    (a, b) => a[a.length - 2].localeCompare(b[b.length - 2]) || a.join('/').localeCompare(b.join('/')),
+  );
+  for (const parts of mine) {
+    const file = path.join(stepsDir, ...parts);
+    process.stderr.write(`== ${path.relative(runFolder, path.dirname(file))}\n`);
+    process.stdout.write(fs.readFileSync(file, 'utf8'));
+  }
 }
