@@ -66,7 +66,6 @@ export class ClaudeRunner implements AgentRunner {
     const compiled = compilePolicy(execution.spec.policy, 'claude', { workspace: execution.workspace });
     const configDir = fs.mkdtempSync(path.join(stateDir(), 'claude-config-'));
     const settingsFile = path.join(execution.executionDir, 'claude-settings.json');
-    fs.writeFileSync(settingsFile, `${JSON.stringify(compiled.settings, null, 2)}\n`);
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CLAUDE_MODEL;
     const keyVar = this.connection.apiKeyEnv ?? 'ANTHROPIC_API_KEY';
     const env = harnessEnv(
@@ -83,6 +82,23 @@ export class ClaudeRunner implements AgentRunner {
       keyVar,
       this.connection,
     );
+    // The key reaches Claude through an apiKeyHelper reading a file outside the workspace, never through
+    // the environment: Claude passes its environment to the agent's commands, so `printenv` would show it.
+    // The file is unreadable to the agent (sandbox denyRead + a Read deny rule) and deleted after the run.
+    const settings = structuredClone(compiled.settings ?? {}) as Record<string, any>;
+    if (env[keyVar]) {
+      const keyFile = path.join(configDir, 'api-key');
+      fs.writeFileSync(keyFile, env[keyVar], { mode: 0o600 });
+      delete env[keyVar];
+      settings.apiKeyHelper = `cat '${keyFile}'`;
+      settings.permissions ??= {};
+      settings.permissions.deny = [...(settings.permissions.deny ?? []), `Read(/${configDir}/**)`];
+      if (settings.sandbox?.enabled) {
+        settings.sandbox.filesystem ??= {};
+        settings.sandbox.filesystem.denyRead = [...(settings.sandbox.filesystem.denyRead ?? []), configDir];
+      }
+    }
+    fs.writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
     const common = [
       '-p',
       '--output-format',
@@ -158,7 +174,7 @@ export class ClaudeRunner implements AgentRunner {
           argv: redactArgs(
             common.map((a) => (a === JSON.stringify(execution.outcomeSchema) ? '<outcome schema>' : a)),
           ),
-          settings: compiled.settings,
+          settings,
           policy: compiled.effective,
           enforced: compiled.enforced,
           warnings: compiled.warnings,

@@ -125,6 +125,13 @@ export class CodexRunner implements AgentRunner {
       '--strict-config',
     ];
     args.push('-m', model, ...compiled.args);
+    // the agent's commands get a core environment without the API key or anything that looks secret
+    args.push(
+      '-c',
+      'shell_environment_policy.inherit="core"',
+      '-c',
+      `shell_environment_policy.exclude=["*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "${keyVar}"]`,
+    );
     if (execution.spec.effort) args.push('-c', `model_reasoning_effort="${execution.spec.effort}"`);
     if (this.connection.baseUrl) {
       args.push(

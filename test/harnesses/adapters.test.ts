@@ -252,10 +252,12 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     );
     const run = runners[harness]().run(exec);
     const running = () => execaSync('pgrep', ['-f', waitMarker], { reject: false }).stdout.trim();
-    for (let i = 0; i < 300 && !running(); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !running(); i++) await new Promise((r) => setTimeout(r, 100));
     expect(running()).not.toBe('');
     controller.abort();
     await expect(run).rejects.toThrow(/cancelled/);
+    // the group was signalled before the run returned; give the kernel a moment to reap it
+    for (let i = 0; i < 50 && running(); i++) await new Promise((r) => setTimeout(r, 100));
     expect(running()).toBe('');
   }, 90_000);
 });

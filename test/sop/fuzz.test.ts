@@ -100,7 +100,8 @@ function mutate(next: () => number): { name: string; text: string } {
 test(`${CASES} generated malformed SOPs give coded, located errors and never a crash`, () => {
   const next = rng(SEED);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-fuzz-'));
-  for (const dir of support) fs.cpSync(path.join(malformedDir, 'after-cycle', dir), path.join(root, dir), { recursive: true });
+  for (const dir of support)
+    fs.cpSync(path.join(malformedDir, 'after-cycle', dir), path.join(root, dir), { recursive: true });
   let failedAsExpected = 0;
   const crashes: string[] = [];
   for (let i = 0; i < CASES; i++) {

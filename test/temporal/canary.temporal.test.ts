@@ -1,0 +1,128 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { temporalDir } from '../../src/temporal/package-paths';
+import { startModelServer } from '../../src/testing/model-server';
+import { runSop } from '../support/run-sop';
+import { testTarget } from '../support/temporal';
+
+// A canary secret in the workspace's .env and in the API key handed to the harness must appear zero times
+// in what the runtime keeps: the workflow history, the CLI's output and event log, and the run folder
+// (prompts, transcripts, evidence, run.json, rollouts) — even when the agent tries to print both.
+const fileCanary = 'canary-file-5d1e77a0';
+const keyCanary = 'sk-canary-key-9b3c0f12';
+
+test.each(['codex', 'claude'])(
+  'no canary secret reaches history, logs or evidence (%s)',
+  async (provider) => {
+    const model = await startModelServer({
+      rules: [
+        {
+          match: '# Plan the change',
+          runs: [
+            [
+              { shell: 'cat .env; printenv; echo probed' },
+              {
+                write: {
+                  path: '{{ run_folder }}/work.json',
+                  content:
+                    '{ "summary": "one check", "items": [{ "id": "noop", "title": "Nothing", "status": "todo" }] }\n',
+                },
+              },
+              { final: { route: 'done', summary: 'planned nothing', details: '' } },
+            ],
+          ],
+        },
+        {
+          match: '# Review the plan',
+          runs: [
+            [
+              { write: { path: '{{ run_folder }}/plan_review.md', content: 'Verdict: accepted\n' } },
+              { final: { route: 'accepted', summary: 'fine', details: '' } },
+            ],
+          ],
+        },
+        {
+          match: 'Implement item **noop',
+          runs: [[{ final: { route: 'done', summary: 'nothing', details: '' } }]],
+        },
+        {
+          match: '/Item \\*\\*noop[\\s\\S]*has just been implemented/',
+          runs: [
+            [
+              { write: { path: '{{ run_folder }}/items/noop/review.md', content: 'Verdict: accepted\n' } },
+              { final: { route: 'accepted', summary: 'fine', details: '' } },
+            ],
+          ],
+        },
+      ],
+    });
+    try {
+      const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-canary-'));
+      fs.writeFileSync(path.join(workspace, '.env'), `TOKEN=${fileCanary}\n`);
+      fs.writeFileSync(path.join(workspace, 'README.md'), 'a repo\n');
+      await execa('git', ['init', '-q'], { cwd: workspace });
+      const task = `canary-${provider}`;
+      const env = {
+        SOP_CODEX_BASE_URL: `${model.url}/v1`,
+        SOP_CLAUDE_BASE_URL: model.url,
+        OPENAI_API_KEY: keyCanary,
+        ANTHROPIC_API_KEY: keyCanary,
+        SOP_TASK_QUEUE: 'sop-canary',
+      };
+      const run = await runSop(
+        [
+          'run',
+          'ralph_loop',
+          'Check the repo',
+          '--workspace',
+          workspace,
+          '--task',
+          task,
+          '--provider',
+          provider,
+        ],
+        { env, timeoutMs: 180_000 },
+      );
+      expect(run.exitCode).toBe(0);
+      // the agent really probed: the transcript shows the command ran
+      const runFolder = path.join(workspace, '.sop', 'runs', 'ralph_loop', task);
+      const files = (fs.readdirSync(runFolder, { recursive: true }) as string[])
+        .map((f) => path.join(runFolder, f))
+        .filter((f) => fs.statSync(f).isFile());
+      const kept = files.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+      expect(kept).toContain('probed');
+
+      const history = await execa(path.join(temporalDir, 'bin', 'temporal'), [
+        'workflow',
+        'show',
+        '--workflow-id',
+        `ralph_loop/${task}`,
+        '--address',
+        testTarget().address,
+        '--output',
+        'json',
+      ]);
+      const events = await runSop(['logs', 'ralph_loop', task, '--json'], { env });
+      const show = await runSop(['runs', 'show', 'ralph_loop', task, '--json'], { env });
+      const places: Array<[string, string]> = [
+        ['run folder', kept],
+        ['workflow history', String(history.stdout)],
+        ['sop run output', `${run.stdout}${run.stderr}`],
+        ['sop logs', String(events.stdout)],
+        ['sop runs show', String(show.stdout)],
+      ];
+      for (const [where, text] of places) {
+        expect({ where, file: text.includes(fileCanary), key: text.includes(keyCanary) }).toEqual({
+          where,
+          file: false,
+          key: false,
+        });
+      }
+    } finally {
+      await model.close();
+    }
+  },
+  240_000,
+);
