@@ -261,6 +261,12 @@ export class ClaudeRunner implements AgentRunner {
     });
     if (fatal) throw fatal;
     if (exit.cancelled) throw new Error('the Claude Code run was cancelled');
+    if (exit.idleKilledAfterMs !== undefined) {
+      // infrastructure failure: Temporal retries the activity with backoff
+      throw new Error(
+        `claude printed nothing for ${Math.round(exit.idleKilledAfterMs / 1000)} s and was killed as hung (SOP_HARNESS_IDLE_MS)`,
+      );
+    }
     const result = turn.result;
     if (result?.startup_failure_reason) {
       throw new HarnessFatalError(

@@ -235,6 +235,12 @@ export class CodexRunner implements AgentRunner {
     });
     if (fatal) throw fatal;
     if (exit.cancelled) throw new Error('the Codex run was cancelled');
+    if (exit.idleKilledAfterMs !== undefined) {
+      // infrastructure failure: Temporal retries the activity with backoff
+      throw new Error(
+        `codex printed nothing for ${Math.round(exit.idleKilledAfterMs / 1000)} s and was killed as hung (SOP_HARNESS_IDLE_MS)`,
+      );
+    }
     if (exit.exitCode !== 0 || failure) {
       // infrastructure failure: Temporal retries the activity with backoff
       throw new Error(

@@ -126,6 +126,17 @@ export interface HarnessExit {
   /** the last lines of stderr (bounded) */
   stderrTail: string;
   cancelled: boolean;
+  /** killed after printing nothing for this many ms */
+  idleKilledAfterMs?: number;
+}
+
+/**
+ * A harness that prints nothing for this long is presumed hung: it is killed and the execution fails as
+ * an infrastructure error, which Temporal retries. Generous by default, since a long test run inside a
+ * step is silent too (SOP_HARNESS_IDLE_MS).
+ */
+export function harnessIdleMs(): number {
+  return Number(process.env.SOP_HARNESS_IDLE_MS ?? 15 * 60_000);
 }
 
 /** SIGTERM first, SIGKILL after this long (HARNESSES.md §5: Claude stops its commands on SIGTERM). */
@@ -179,10 +190,26 @@ export async function runHarnessProcess(
   const onAbort = () => stop();
   if (options.signal.aborted) stop();
   else options.signal.addEventListener('abort', onAbort, { once: true });
+  const idleMs = harnessIdleMs();
+  let idleKilledAfterMs: number | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const armIdle = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      idleKilledAfterMs = idleMs;
+      stop();
+    }, idleMs);
+    idleTimer.unref();
+  };
+  armIdle();
   try {
-    for await (const line of child.iterable({ from: 'stdout' })) options.onLine(String(line), stop);
+    for await (const line of child.iterable({ from: 'stdout' })) {
+      armIdle();
+      options.onLine(String(line), stop);
+    }
     const result = await child;
     return {
+      idleKilledAfterMs,
       exitCode: result.exitCode,
       signal: result.signal,
       stderrTail: String(result.stderr ?? '')
@@ -195,6 +222,7 @@ export async function runHarnessProcess(
   } finally {
     options.signal.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
+    if (idleTimer) clearTimeout(idleTimer);
     signalGroup('SIGKILL');
   }
 }

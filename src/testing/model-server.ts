@@ -139,6 +139,12 @@ export async function startModelServer(
       position: conversation.position,
       reply: Object.keys(picked.reply)[0],
     });
+    if ('stall' in picked.reply) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const timer = setTimeout(() => res.end(), picked.reply.stall.ms);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
     if ('error' in picked.reply) {
       const { status, body, headers } = picked.reply.error;
       record.status = status;

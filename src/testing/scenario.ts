@@ -16,6 +16,11 @@ export const Reply = z.union([
   z.strictObject({ message: z.string().describe('a plain final text answer') }),
   z.strictObject({ final: z.unknown().describe('the structured final answer (the step outcome)') }),
   z.strictObject({
+    stall: z
+      .strictObject({ ms: z.number().int().min(0) })
+      .describe('accept the request, then send nothing for ms (a hung model stream)'),
+  }),
+  z.strictObject({
     error: z.strictObject({
       status: z.number().int().min(400).max(599),
       body: z.unknown().optional(),

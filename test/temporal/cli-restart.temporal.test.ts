@@ -53,6 +53,14 @@ test('a failed run resumes from its last accepted step; a finished one re-runs a
   expect(conversations('# Plan the change')).toBe(1);
   expect(conversations('Implement item **collapse-whitespace')).toBe(2); // one rework
 
+  // retries exhausted: `sop runs show` names the cause in one line
+  const show = await runSop(['runs', 'show', 'ralph_loop', 'r1'], { env: env() });
+  const failureLines = String(show.stdout)
+    .split('\n')
+    .filter((l) => l.startsWith('failure: '));
+  expect(failureLines).toHaveLength(1);
+  expect(failureLines[0]).toMatch(/implement.*scripted outage/);
+
   // the raw harness transcripts of a step, and a clear error for a step that has none
   const raw = await runSop(['logs', 'ralph_loop', 'r1', '--raw', 'plan'], { env: env() });
   expect(raw.exitCode).toBe(0);
