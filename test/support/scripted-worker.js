@@ -1,6 +1,6 @@
 // A worker in its own process (so a test can kill -9 it), running the built interpreter (dist/) with a
 // scripted stand-in harness: each execution appends "<step>" to $LEDGER, takes $SLOW_MS when the step
-// is $SLOW_STEP, and returns the route named in $ROUTE (default "next").
+// is $SLOW_STEP ($STEP_MS for the others), and returns the route named in $ROUTE (default "next").
 
 const fs = require('node:fs');
 const { connectWorkerConnection } = require('../../dist/temporal/connect');
@@ -12,6 +12,7 @@ const runner = {
     const step = execution.request.step;
     fs.appendFileSync(process.env.LEDGER, `${step}\n`);
     if (step === process.env.SLOW_STEP) await new Promise((r) => setTimeout(r, Number(process.env.SLOW_MS)));
+    else if (process.env.STEP_MS) await new Promise((r) => setTimeout(r, Number(process.env.STEP_MS)));
     return {
       outcome: { route: process.env.ROUTE || 'next', payload: { summary: step, details: '' } },
       usage: { inputTokens: 10, outputTokens: 1, costUsd: 0 },
