@@ -82,6 +82,9 @@ export class StreamCollector {
   }
 }
 
+/** Longest summary and details an outcome may carry (they are recorded in workflow history). */
+export const OUTCOME_LIMITS = { summary: 2_000, details: 16_000 };
+
 /** The outcome JSON ({ route, summary, details }) from the harness's final answer, or why it is unusable. */
 export function parseOutcome(
   answer: unknown,
@@ -102,6 +105,21 @@ export function parseOutcome(
     return { outcomeError: `${where} has no "route" string: ${JSON.stringify(value).slice(0, 200)}` };
   }
   const { route, summary, details } = value as { route: string; summary?: unknown; details?: unknown };
+  // the outcome travels through workflow history: long findings belong in an artifact file
+  const tooLong = [
+    ['summary', summary, OUTCOME_LIMITS.summary],
+    ['details', details, OUTCOME_LIMITS.details],
+  ].filter(([, text, limit]) => typeof text === 'string' && text.length > (limit as number));
+  if (tooLong.length > 0) {
+    return {
+      outcomeError: tooLong
+        .map(
+          ([name, text, limit]) =>
+            `"${name}" is ${(text as string).length} characters; the limit is ${limit}: write long findings to a file in the run folder and summarize them here`,
+        )
+        .join('; '),
+    };
+  }
   return {
     outcome: {
       route,
