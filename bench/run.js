@@ -282,9 +282,94 @@ async function main() {
     ),
   );
 
+  rows.push(...(await harnessLaunch(quick ? 2 : 5)));
+
   await connection.close();
   await client.connection.close();
   print(rows, target);
+}
+
+/**
+ * Per-step launch overhead of the real harnesses (through the adapters, against the scripted model
+ * server): time from the start of an execution to the harness's first event, and to its outcome.
+ * Baseline: spawning a bare `node -e 0` process the same way.
+ */
+async function harnessLaunch(reps) {
+  const { startModelServer } = require('../dist/testing/model-server');
+  const { CodexRunner } = require('../dist/harnesses/codex');
+  const { ClaudeRunner } = require('../dist/harnesses/claude');
+  const { runHarnessProcess } = require('../dist/harnesses/common');
+  const { outcomeSchema } = require('../dist/activities/prompt');
+  const model = await startModelServer({
+    rules: [{ match: 'bench launch', runs: [[{ final: { route: 'done', summary: 's', details: '' } }]] }],
+  });
+  const rows = [];
+  try {
+    let spawnMs = 0;
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      await runHarnessProcess(process.execPath, ['-e', '0'], {
+        cwd: os.tmpdir(),
+        env: { PATH: process.env.PATH },
+        input: '',
+        signal: new AbortController().signal,
+        onLine: () => {},
+      });
+      spawnMs += performance.now() - t0;
+    }
+    spawnMs /= reps;
+    const runners = {
+      codex: new CodexRunner({ baseUrl: `${model.url}/v1` }),
+      claude: new ClaudeRunner({ baseUrl: model.url }),
+    };
+    for (const [name, runner] of Object.entries(runners)) {
+      let firstEvent = 0;
+      let total = 0;
+      for (let i = 0; i < reps; i++) {
+        const dir = workspace('bench');
+        const executionDir = path.join(dir.runFolder, 'steps', `x${i}`);
+        fs.mkdirSync(executionDir, { recursive: true });
+        const t0 = performance.now();
+        let first;
+        await runner.run({
+          request: {},
+          spec: {
+            prompt: 'bench launch',
+            promptFile: 'p.md',
+            writes: [],
+            policy: { sandbox: 'read-only' },
+            provider: name,
+          },
+          prompt: 'bench launch',
+          outcomeSchema: outcomeSchema(['done']),
+          workspace: dir.workspace,
+          executionDir,
+          transcriptPath: path.join(executionDir, 'transcript.jsonl'),
+          signal: new AbortController().signal,
+          heartbeat: () => {
+            first ??= performance.now() - t0;
+          },
+        });
+        firstEvent += first ?? Number.NaN;
+        total += performance.now() - t0;
+      }
+      rows.push(
+        row(
+          `harness launch: ${name} start to first event`,
+          firstEvent / reps,
+          spawnMs,
+          'ms',
+          'lower is better',
+        ),
+      );
+      rows.push(
+        row(`harness launch: ${name} one-turn execution`, total / reps, spawnMs, 'ms', 'lower is better'),
+      );
+    }
+  } finally {
+    await model.close();
+  }
+  return rows;
 }
 
 function row(name, value, baseline, unit, target) {
