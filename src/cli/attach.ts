@@ -95,16 +95,32 @@ async function followRun(
   let last = '';
   let asking: string | undefined;
   const started = Date.now();
+  // on a terminal a spinner line shows the run is alive between changes; it is erased before real output
+  const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let frame = 0;
+  let spinning = false;
+  const clearSpinner = () => {
+    if (spinning) process.stderr.write('\r\x1b[2K');
+    spinning = false;
+  };
+  const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
   const tick = async () => {
     try {
       const status = await handle.query<RunStatusView>('status');
       const line = describeStatus(status, options.interactive);
       if (line !== last) {
         last = line;
-        log(`[${Math.round((Date.now() - started) / 1000)}s] ${line}`);
+        clearSpinner();
+        log(`[${elapsed()}] ${line}`);
+      } else if (options.interactive && !asking && status.status === 'running') {
+        process.stderr.write(
+          `\r\x1b[2K${spinner[frame++ % spinner.length]} ${elapsed()} · ${line.replace(/^running: /, '')}`,
+        );
+        spinning = true;
       }
       const pending = status.pendingInput;
       if (options.interactive && pending && asking !== pending.requestId) {
+        clearSpinner();
         asking = pending.requestId;
         void askForAnswer(client, ref, pending).finally(() => {
           asking = undefined;
@@ -119,6 +135,7 @@ async function followRun(
     return await handle.result();
   } finally {
     clearInterval(timer);
+    clearSpinner();
   }
 }
 

@@ -59,7 +59,11 @@ test('attached on a TTY, sop run asks for the approval and the run continues wit
       '--param',
       'max_rework=0',
     ].join(' ');
-    const env = { ...process.env, SOP_CODEX_BASE_URL: `${model.url}/v1`, SOP_TASK_QUEUE: 'sop-tty' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      SOP_CODEX_BASE_URL: `${model.url}/v1`,
+      SOP_TASK_QUEUE: 'sop-tty',
+    };
     delete env.CI;
     const session = execa('script', ['-qfec', command, '/dev/null'], { env, reject: false, all: true });
     let output = '';
