@@ -7,6 +7,7 @@ import {
   type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import type { TypedInput } from '../sop/typed';
 import { type ConnectOptions, connectClient } from '../temporal/connect';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
@@ -22,10 +23,11 @@ import {
 import type { ExecutionPlan } from '../workflows/plan';
 import { RestartRefusedError, RunExistsError, RunNotFoundError, SopInputError } from './errors';
 
-export interface StartRunOptions {
+export interface StartRunOptions<I = Record<string, unknown>> {
   /** default: generated */
   taskId?: string;
-  input: Record<string, unknown>;
+  /** typed from the SOP when the plan comes from `defineSop`; always validated against its schema */
+  input: I;
   params?: Record<string, unknown>;
   /** absolute path of the workspace (normally a git repository) */
   workspace: string;
@@ -63,8 +65,12 @@ export class SopClient {
   }
 
   /** Validates the input, then starts the run; refuses a task id that is running (or finished, without rerun). */
-  async start(plan: ExecutionPlan, options: StartRunOptions): Promise<WorkflowHandle> {
-    checkInput(plan, options.input);
+  async start<I = Record<string, unknown>>(
+    plan: ExecutionPlan & TypedInput<I>,
+    options: StartRunOptions<I>,
+  ): Promise<WorkflowHandle> {
+    const runInput = options.input as Record<string, unknown>;
+    checkInput(plan, runInput);
     if (!path.isAbsolute(options.workspace))
       throw new Error(`workspace ${options.workspace} must be an absolute path`);
     const taskId = options.taskId ?? `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
@@ -77,9 +83,9 @@ export class SopClient {
         workspace: options.workspace,
         runFolder: path.join(options.workspace, '.sop', 'runs', plan.sop, taskId),
       },
-      input: options.input,
+      input: runInput,
       params: options.params ?? {},
-      request: summarize(options.input),
+      request: summarize(runInput),
       options: options.options,
     };
     try {
@@ -107,7 +113,10 @@ export class SopClient {
     }
   }
 
-  async run(plan: ExecutionPlan, options: StartRunOptions): Promise<RunResult> {
+  async run<I = Record<string, unknown>>(
+    plan: ExecutionPlan & TypedInput<I>,
+    options: StartRunOptions<I>,
+  ): Promise<RunResult> {
     return (await this.start(plan, options)).result();
   }
 

@@ -8,6 +8,7 @@ import { checkSop, type FileAccess } from './checks';
 import { type Diagnostic, diagnostic, SopCompileError } from './diagnostics';
 import { ProjectConfig, SopFile } from './schema';
 import { schemaDiagnostics } from './schema-diagnostics';
+import type { InputOf, TypedInput } from './typed';
 import { objectSource, parseYamlSource, type SourceFile } from './yaml-source';
 
 export const BUNDLE_FORMAT = 1;
@@ -73,7 +74,10 @@ export interface DefineSopOptions {
  * The TypeScript builder: the same definition as sop.yaml, as an object. Same definition and same files
  * give the same bundle (and hash) as the YAML folder. Throws SopCompileError with every problem.
  */
-export function defineSop(definition: unknown, options: DefineSopOptions = {}): SopBundle {
+export function defineSop<const D>(
+  definition: D,
+  options: DefineSopOptions = {},
+): SopBundle & TypedInput<InputOf<D>> {
   const name = (definition as { name?: unknown })?.name;
   const label = `defineSop(${typeof name === 'string' ? name : '?'})`;
   const files: FileAccess = options.files

@@ -25,6 +25,7 @@ import {
   stepKind,
 } from './normalize';
 import type { SopStep, Target } from './schema';
+import type { TypedInput } from './typed';
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60_000;
@@ -55,7 +56,10 @@ export function resolveParams(
   return { ...fieldDefaults(bundle.definition.params), ...given };
 }
 
-export function planFromBundle(bundle: SopBundle, options: PlanOptions = {}): ExecutionPlan {
+export function planFromBundle<I = Record<string, unknown>>(
+  bundle: SopBundle & TypedInput<I>,
+  options: PlanOptions = {},
+): ExecutionPlan & TypedInput<I> {
   const sop = bundle.definition;
   const params = resolveParams(bundle, options.params);
   const policies = sop.policies ?? {};
