@@ -27,9 +27,10 @@ model_url="$(head -1 "$url_file")"
 
 echo "workspace: $workspace (a git repository)"
 echo "scripted model server: $model_url"
-SOP_CODEX_BASE_URL="$model_url/v1" node bin/sop.js run ralph_loop \
+# `npm run demo -- --provider claude` runs the same SOP with the real Claude Code binary instead
+SOP_CODEX_BASE_URL="$model_url/v1" SOP_CLAUDE_BASE_URL="$model_url" node bin/sop.js run ralph_loop \
   "Make slugify collapse repeated whitespace and drop punctuation" \
-  --workspace "$workspace" --task "demo-$stamp"
+  --workspace "$workspace" --task "demo-$stamp" "$@"
 
 ui="http://127.0.0.1:${SOP_TEMPORAL_UI_PORT:-8233}"
 echo

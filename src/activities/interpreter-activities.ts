@@ -22,7 +22,7 @@ import {
   type WorklistWindowRequest,
 } from './contract';
 import { outcomeSchema, renderPrompt } from './prompt';
-import { type RunEnd, writeRunSummary } from './run-summary';
+import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
 import { resolveInWorkspace } from './workspace-paths';
 import { changedFiles, snapshotWorkspace, writeViolations } from './write-audit';
 
@@ -164,7 +164,22 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       )}\n`;
       fs.writeFileSync(evidencePath, evidence);
       result.evidenceSha256 = createHash('sha256').update(evidence).digest('hex');
-      writeRunSummary(request.run);
+      recordExecution(request.run, {
+        kind: 'agent',
+        path: path.relative(runFolder, executionDir),
+        step: request.step,
+        item: request.context.item?.id ?? null,
+        role: request.role,
+        attempt: request.attempt,
+        provider: request.spec.provider,
+        startedAt: new Date(started).toISOString(),
+        durationMs: result.durationMs,
+        route: run.outcome?.route ?? null,
+        outcomeError: run.outcomeError ?? null,
+        violations: result.violations,
+        denials: run.denials ?? [],
+        usage: run.usage,
+      });
       return result;
     },
 
@@ -192,9 +207,17 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         });
         const output = result.all ?? '';
         fs.writeFileSync(outputFile, output);
-        writeRunSummary(request.run);
+        const exitCode = result.exitCode ?? (result.timedOut ? 124 : 1);
+        recordExecution(request.run, {
+          kind: 'command',
+          path: path.relative(request.run.runFolder, outputFile),
+          step: request.step,
+          startedAt: new Date(started).toISOString(),
+          durationMs: Date.now() - started,
+          exitCode,
+        });
         return {
-          exitCode: result.exitCode ?? (result.timedOut ? 124 : 1),
+          exitCode,
           timedOut: Boolean(result.timedOut),
           outputFile: path.relative(request.run.runFolder, outputFile),
           tail: tail(output),
@@ -207,7 +230,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
 
     /** Stamps run.json with how the run ended (called once, at the end of the run). */
     async finishRun(request: { run: RunRef; end: RunEnd }): Promise<void> {
-      writeRunSummary(request.run, request.end);
+      finishRunSummary(request.run, request.end);
     },
 
     async loadWorklistWindow(request: WorklistWindowRequest): Promise<WorklistWindow> {

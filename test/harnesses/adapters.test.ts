@@ -57,6 +57,19 @@ const scenario: Scenario = {
       ],
     },
     {
+      match: 'break the server',
+      runs: [
+        [
+          {
+            error: {
+              status: 500,
+              body: { type: 'error', error: { type: 'api_error', message: 'scripted 500' } },
+            },
+          },
+        ],
+      ],
+    },
+    {
       match: 'hit the rate limit',
       runs: [
         [
@@ -177,6 +190,19 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     await expect(run).rejects.toThrow(HarnessFatalError);
     await expect(run).rejects.toThrow(/refused the credentials \(.*401/);
     expect(requestsFor('use a bad key').length).toBeLessThanOrEqual(2 * (harness === 'codex' ? 1 : 2));
+  }, 90_000);
+
+  test('a 500 is an infrastructure error for Temporal to retry (not fatal, not a rate limit)', async () => {
+    const error = await runners[harness]()
+      .run(execution(harness, 'Please break the server.', { sandbox: 'read-only' }))
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(HarnessFatalError);
+    expect(error).not.toBeInstanceOf(RateLimitError);
+    expect(String((error as Error).message)).toMatch(/500/);
   }, 90_000);
 
   // Claude reports the API's retry-after (7 s) in its api_retry event; Codex 0.169 passes no reset time

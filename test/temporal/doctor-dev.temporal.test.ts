@@ -75,18 +75,24 @@ test('`sop dev --scenario` serves runs offline (dev server, worker, scripted mod
   );
   expect(run.exitCode).toBe(0);
   expect(JSON.parse(String(run.stdout)).status).toBe('completed');
-  // run.json in the run folder tells the story without Temporal
-  const summary = JSON.parse(
-    fs.readFileSync(path.join(JSON.parse(String(run.stdout)).runFolder, 'run.json'), 'utf8'),
-  );
+  // run.json and executions.jsonl in the run folder tell the story without Temporal
+  const runFolder = JSON.parse(String(run.stdout)).runFolder;
+  const summary = JSON.parse(fs.readFileSync(path.join(runFolder, 'run.json'), 'utf8'));
   expect(summary.status).toBe('completed');
-  expect(summary.executions.length).toBe(summary.usage.agentRuns);
-  expect(summary.executions[0]).toMatchObject({
+  const executions = fs
+    .readFileSync(path.join(runFolder, summary.executionsFile), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(executions.length).toBe(summary.usage.agentRuns);
+  expect(executions[0]).toMatchObject({
+    kind: 'agent',
     step: 'plan',
     role: 'producer',
     route: 'done',
     provider: 'codex',
   });
+  expect(fs.existsSync(path.join(runFolder, executions[0].path, 'evidence.json'))).toBe(true);
 
   dev.kill('SIGINT');
   const result = await dev;
