@@ -145,6 +145,12 @@ export class CodexRunner implements AgentRunner {
         'model_providers.sop.wire_api="responses"',
         '-c',
         `model_providers.sop.env_key="${keyVar}"`,
+        // transient API errors are retried by Temporal (with backoff, visible in the history): one quick
+        // retry inside Codex, not five on top of every activity attempt
+        '-c',
+        'model_providers.sop.request_max_retries=1',
+        '-c',
+        'model_providers.sop.stream_max_retries=1',
       );
     }
     return args;
