@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { temporalDir } from '../../src/temporal/package-paths';
 import { startModelServer } from '../../src/testing/model-server';
+import { noopItemRules, planOneItem, reviewPlan, smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 import { testTarget } from '../support/temporal';
 
@@ -20,49 +21,14 @@ test.each(['codex', 'claude'])(
       rules: [
         {
           match: '# Plan the change',
-          runs: [
-            [
-              { shell: 'cat .env; printenv; echo probed' },
-              {
-                write: {
-                  path: '{{ run_folder }}/work.json',
-                  content:
-                    '{ "summary": "one check", "items": [{ "id": "noop", "title": "Nothing", "status": "todo" }] }\n',
-                },
-              },
-              { final: { route: 'done', summary: 'planned nothing', details: '' } },
-            ],
-          ],
+          runs: [[{ shell: 'cat .env; printenv; echo probed' }, ...planOneItem]],
         },
-        {
-          match: '# Review the plan',
-          runs: [
-            [
-              { write: { path: '{{ run_folder }}/plan_review.md', content: 'Verdict: accepted\n' } },
-              { final: { route: 'accepted', summary: 'fine', details: '' } },
-            ],
-          ],
-        },
-        {
-          match: 'Implement item **noop',
-          runs: [[{ final: { route: 'done', summary: 'nothing', details: '' } }]],
-        },
-        {
-          match: '/Item \\*\\*noop[\\s\\S]*has just been implemented/',
-          runs: [
-            [
-              { write: { path: '{{ run_folder }}/items/noop/review.md', content: 'Verdict: accepted\n' } },
-              { final: { route: 'accepted', summary: 'fine', details: '' } },
-            ],
-          ],
-        },
+        { match: '# Review the plan', runs: [reviewPlan('accepted')] },
+        ...noopItemRules,
       ],
     });
     try {
-      const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-canary-'));
-      fs.writeFileSync(path.join(workspace, '.env'), `TOKEN=${fileCanary}\n`);
-      fs.writeFileSync(path.join(workspace, 'README.md'), 'a repo\n');
-      await execa('git', ['init', '-q'], { cwd: workspace });
+      const workspace = await smallRepo('sop-canary-', { '.env': `TOKEN=${fileCanary}\n` });
       const task = `canary-${provider}`;
       const env = {
         SOP_CODEX_BASE_URL: `${model.url}/v1`,

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { startModelServer } from '../../src/testing/model-server';
+import { noopItemRules, planOneItem, reviewPlan, smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 
 // Harness failures with the real Codex binary: a harness that hangs without output is killed and the step
@@ -11,19 +12,8 @@ import { runSop } from '../support/run-sop';
 const marker = `sop-chaos-${Date.now().toString(36)}`;
 
 test('a hung harness and a crashed harness are both retried, and the run completes', async () => {
-  const planned = [
-    {
-      write: {
-        path: '{{ run_folder }}/work.json',
-        content: '{ "summary": "s", "items": [{ "id": "noop", "title": "Nothing", "status": "todo" }] }\n',
-      },
-    },
-    { final: { route: 'done', summary: 'planned', details: '' } },
-  ];
-  const reviewed = [
-    { write: { path: '{{ run_folder }}/plan_review.md', content: 'Verdict: accepted\n' } },
-    { final: { route: 'accepted', summary: 'fine', details: '' } },
-  ];
+  const planned = planOneItem;
+  const reviewed = reviewPlan('accepted');
   const model = await startModelServer({
     rules: [
       // first conversation: the model stream stays open and silent (a hang); the retry plans
@@ -36,22 +26,11 @@ test('a hung harness and a crashed harness are both retried, and the run complet
           reviewed,
         ],
       },
-      { match: 'Implement item **noop', runs: [[{ final: { route: 'done', summary: 'n', details: '' } }]] },
-      {
-        match: '/Item \\*\\*noop[\\s\\S]*has just been implemented/',
-        runs: [
-          [
-            { write: { path: '{{ run_folder }}/items/noop/review.md', content: 'Verdict: accepted\n' } },
-            { final: { route: 'accepted', summary: 'fine', details: '' } },
-          ],
-        ],
-      },
+      ...noopItemRules,
     ],
   });
   try {
-    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-chaos-'));
-    fs.writeFileSync(path.join(workspace, 'README.md'), 'a repo\n');
-    await execa('git', ['init', '-q'], { cwd: workspace });
+    const workspace = await smallRepo('sop-chaos-');
     const run = runSop(
       ['run', 'ralph_loop', 'Anything', '--workspace', workspace, '--task', 'chaos', '--json'],
       {

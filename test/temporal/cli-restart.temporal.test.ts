@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { type ModelServer, startModelServer } from '../../src/testing/model-server';
 import { loadScenario, type Scenario } from '../../src/testing/scenario';
+import { DEMO_ROUTES, routeNames, slugifyRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 
 // `sop resume` and `sop rerun` through the real binary, with the real Codex harness against the scripted
@@ -29,19 +30,8 @@ const conversations = (match: string) => {
   return model.requests.filter((r) => r.rule === rule && r.position === 0).length;
 };
 
-async function exampleWorkspace(): Promise<string> {
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-restart-'));
-  fs.cpSync(path.join(root, 'examples', 'slugify'), workspace, { recursive: true });
-  const git = (...args: string[]) =>
-    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: workspace });
-  await git('init', '-q');
-  await git('add', '-A');
-  await git('commit', '-qm', 'example');
-  return workspace;
-}
-
 test('a failed run resumes from its last accepted step; a finished one re-runs a step with extra context', async () => {
-  const workspace = await exampleWorkspace();
+  const workspace = await slugifyRepo('sop-restart-');
   const request = 'Make slugify collapse repeated whitespace and drop punctuation';
   const first = await runSop(['run', 'ralph_loop', request, '--workspace', workspace, '--task', 'r1'], {
     env: env(),
@@ -86,15 +76,8 @@ test('a failed run resumes from its last accepted step; a finished one re-runs a
   const out = JSON.parse(String(resumed.stdout));
   expect(out.status).toBe('completed');
   // the routes of the first execution are kept; only item 2 ran again
-  const routes = out.result.routesTaken.map((r: { step: string; item?: string; route: string }) =>
-    [r.step, r.item, r.route].filter(Boolean).join(':'),
-  );
-  expect(routes).toEqual([
-    'plan:accepted',
-    'implement:collapse-whitespace:needs_rework',
-    'implement:collapse-whitespace:accepted',
-    'implement:strip-punctuation:accepted',
-  ]);
+  const routes = routeNames(out.result.routesTaken);
+  expect(routes).toEqual(DEMO_ROUTES);
   expect(conversations('# Plan the change')).toBe(1);
   expect(conversations('Implement item **collapse-whitespace')).toBe(2);
   await execa('node', ['--test', 'test/'], { cwd: workspace });

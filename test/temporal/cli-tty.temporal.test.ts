@@ -4,48 +4,20 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
 import { startModelServer } from '../../src/testing/model-server';
+import { noopItemRules, planOneItem, reviewPlan, smallRepo } from '../support/ralph-scenarios';
 
 // `sop run` on a terminal asks for a pending answer itself. util-linux `script` gives the CLI a real pty;
 // the test types at the prompt like a person would.
 test('attached on a TTY, sop run asks for the approval and the run continues with it', async () => {
-  const review = (route: string) => [
-    { write: { path: '{{ run_folder }}/plan_review.md', content: `Verdict: ${route}\n` } },
-    { final: { route, summary: route, details: 'the plan is too vague' } },
-  ];
   const model = await startModelServer({
     rules: [
-      {
-        match: '# Plan the change',
-        runs: [
-          [
-            {
-              write: {
-                path: '{{ run_folder }}/work.json',
-                content:
-                  '{ "summary": "s", "items": [{ "id": "noop", "title": "Nothing", "status": "todo" }] }\n',
-              },
-            },
-            { final: { route: 'done', summary: 'planned', details: '' } },
-          ],
-        ],
-      },
-      { match: '# Review the plan', runs: [review('needs_rework')] },
-      { match: 'Implement item **noop', runs: [[{ final: { route: 'done', summary: 'n', details: '' } }]] },
-      {
-        match: '/Item \\*\\*noop[\\s\\S]*has just been implemented/',
-        runs: [
-          [
-            { write: { path: '{{ run_folder }}/items/noop/review.md', content: 'Verdict: accepted\n' } },
-            { final: { route: 'accepted', summary: 'fine', details: '' } },
-          ],
-        ],
-      },
+      { match: '# Plan the change', runs: [planOneItem] },
+      { match: '# Review the plan', runs: [reviewPlan('needs_rework')] },
+      ...noopItemRules,
     ],
   });
   try {
-    const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-tty-'));
-    fs.writeFileSync(path.join(workspace, 'README.md'), 'a repo\n');
-    await execa('git', ['init', '-q'], { cwd: workspace });
+    const workspace = await smallRepo('sop-tty-');
     const command = [
       'node',
       path.join(packageRoot, 'bin', 'sop.js'),

@@ -4,22 +4,12 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { startModelServer } from '../../src/testing/model-server';
 import { loadScenario } from '../../src/testing/scenario';
+import { DEMO_ROUTES, routeNames, slugifyRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 
 // The main job, as a test: `sop run ralph_loop` on a copy of examples/slugify with the REAL Codex binary
 // against the scripted model server, on the real dev server.
 const root = path.join(__dirname, '..', '..');
-
-async function exampleWorkspace(): Promise<string> {
-  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-run-'));
-  fs.cpSync(path.join(root, 'examples', 'slugify'), workspace, { recursive: true });
-  const git = (...args: string[]) =>
-    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: workspace });
-  await git('init', '-q');
-  await git('add', '-A');
-  await git('commit', '-qm', 'example');
-  return workspace;
-}
 
 test.each(['codex', 'claude'])(
   'sop run ralph_loop --provider %s: plan, two items with one rework, real harness edits, evidence on disk',
@@ -28,7 +18,7 @@ test.each(['codex', 'claude'])(
       loadScenario(path.join(root, 'examples', 'demo', 'ralph_loop.scenario.yaml')),
     );
     try {
-      const workspace = await exampleWorkspace();
+      const workspace = await slugifyRepo('sop-run-');
       const result = await runSop(
         [
           'run',
@@ -55,15 +45,8 @@ test.each(['codex', 'claude'])(
       expect(result.exitCode).toBe(0);
       const out = JSON.parse(String(result.stdout));
       expect(out.status).toBe('completed');
-      const routes = out.result.routesTaken.map((r: { step: string; item?: string; route: string }) =>
-        [r.step, r.item, r.route].filter(Boolean).join(':'),
-      );
-      expect(routes).toEqual([
-        'plan:accepted',
-        'implement:collapse-whitespace:needs_rework',
-        'implement:collapse-whitespace:accepted',
-        'implement:strip-punctuation:accepted',
-      ]);
+      const routes = routeNames(out.result.routesTaken);
+      expect(routes).toEqual(DEMO_ROUTES);
 
       // the code the real harness wrote passes its tests
       await execa('node', ['--test', 'test/'], { cwd: workspace });
@@ -135,7 +118,7 @@ test.each(['codex', 'claude'])(
     const running = async () =>
       (await execa('pgrep', ['-f', marker], { reject: false })).stdout.trim() !== '';
     try {
-      const workspace = await exampleWorkspace();
+      const workspace = await slugifyRepo('sop-run-');
       const task = `cancel-${provider}`;
       const env = {
         SOP_CODEX_BASE_URL: `${model.url}/v1`,
