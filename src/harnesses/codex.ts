@@ -62,7 +62,7 @@ export class CodexRunner implements AgentRunner {
       const first = await this.turn(
         ['exec', ...common, '-C', execution.workspace, ...this.outputArgs(schemaFile, execution, 1), '-'],
         execution.prompt,
-        { binary: binary.path, env, execution, collector },
+        { binary: binary.path, env, execution, collector, keyVar },
       );
       let turn = first;
       let parsed = this.outcomeOf(first, execution);
@@ -72,7 +72,7 @@ export class CodexRunner implements AgentRunner {
         turn = await this.turn(
           ['exec', 'resume', ...common, ...this.outputArgs(schemaFile, execution, 2), first.sessionId, '-'],
           correctionPrompt(parsed.outcomeError),
-          { binary: binary.path, env, execution, collector },
+          { binary: binary.path, env, execution, collector, keyVar },
         );
         turn.changedFiles.unshift(...first.changedFiles);
         parsed = this.outcomeOf(turn, execution);
@@ -180,6 +180,7 @@ export class CodexRunner implements AgentRunner {
       env: Record<string, string>;
       execution: AgentExecution;
       collector: StreamCollector;
+      keyVar: string;
     },
   ): Promise<TurnResult> {
     const { execution, collector } = ctx;
@@ -225,7 +226,7 @@ export class CodexRunner implements AgentRunner {
             // Codex retries these five times with backoff: stop at the first, they will not get better
             if (!fatal && /\b(401|403)\b/.test(message)) {
               fatal = new HarnessFatalError(
-                `the model API refused the credentials (${message.replace(/^Reconnecting\.\.\. \S+ /, '')}): check ${'OPENAI_API_KEY'} and SOP_CODEX_BASE_URL`,
+                `the model API refused the credentials (${message.replace(/^Reconnecting\.\.\. \S+ /, '')}): check ${ctx.keyVar} and SOP_CODEX_BASE_URL`,
               );
               stop();
             } else if (!fatal && /\b429\b/.test(message)) {
