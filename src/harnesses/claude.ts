@@ -30,6 +30,14 @@ import {
 
 export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
 
+/** The parts of Claude's settings JSON the adapter adds to after the policy emitter wrote them. */
+interface ClaudeSettings {
+  apiKeyHelper?: string;
+  permissions?: { deny?: string[] };
+  sandbox?: { enabled?: boolean; filesystem?: { denyRead?: string[] } };
+  [key: string]: unknown;
+}
+
 interface ClaudeResult {
   subtype?: string;
   is_error?: boolean;
@@ -85,17 +93,22 @@ export class ClaudeRunner implements AgentRunner {
     // The key reaches Claude through an apiKeyHelper reading a file outside the workspace, never through
     // the environment: Claude passes its environment to the agent's commands, so `printenv` would show it.
     // The file is unreadable to the agent (sandbox denyRead + a Read deny rule) and deleted after the run.
-    const settings = structuredClone(compiled.settings ?? {}) as Record<string, any>;
+    const settings = structuredClone(compiled.settings ?? {}) as ClaudeSettings;
     if (env[keyVar]) {
       const keyFile = path.join(configDir, 'api-key');
       fs.writeFileSync(keyFile, env[keyVar], { mode: 0o600 });
       delete env[keyVar];
       settings.apiKeyHelper = `cat '${keyFile}'`;
-      settings.permissions ??= {};
-      settings.permissions.deny = [...(settings.permissions.deny ?? []), `Read(/${configDir}/**)`];
+      settings.permissions = {
+        ...settings.permissions,
+        deny: [...(settings.permissions?.deny ?? []), `Read(/${configDir}/**)`],
+      };
       if (settings.sandbox?.enabled) {
-        settings.sandbox.filesystem ??= {};
-        settings.sandbox.filesystem.denyRead = [...(settings.sandbox.filesystem.denyRead ?? []), configDir];
+        const filesystem = settings.sandbox.filesystem;
+        settings.sandbox.filesystem = {
+          ...filesystem,
+          denyRead: [...(filesystem?.denyRead ?? []), configDir],
+        };
       }
     }
     fs.writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);

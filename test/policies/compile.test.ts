@@ -24,7 +24,7 @@ describe('codex', () => {
     ]);
     // .secrets does not exist: no placeholder would be mounted into the workspace
     expect(compiled.args.join(' ')).not.toContain('.secrets');
-    expect(compiled.enforced['allow_write']).toBeUndefined();
+    expect(compiled.enforced.allow_write).toBeUndefined();
   });
 
   test('controls codex cannot enforce are refused, naming them; validation: warn runs with warnings', () => {

@@ -83,7 +83,12 @@ function mutate(next: () => number): { name: string; text: string } {
   const doc = parseDocument(base).toJS() as Record<string, unknown>;
   const all = paths(doc).filter((p) => p.length > 0);
   const target = pick(all);
-  const parent = target.slice(0, -1).reduce<any>((node, key) => node[key], doc);
+  const parent = target
+    .slice(0, -1)
+    .reduce<Record<string | number, unknown>>(
+      (node, key) => node[key] as Record<string | number, unknown>,
+      doc as Record<string | number, unknown>,
+    );
   const key = target[target.length - 1];
   if (kind === 'replace') parent[key] = pick(WEIRD);
   else if (kind === 'delete') {

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { type ModelServer, startModelServer } from '../../src/testing/model-server';

@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
@@ -37,7 +35,12 @@ test('attached on a TTY, sop run asks for the approval and the run continues wit
       SOP_TASK_QUEUE: 'sop-tty',
     };
     delete env.CI;
-    const session = execa('script', ['-qfec', command, '/dev/null'], { env, reject: false, all: true });
+    const session = execa('script', ['-qfec', command, '/dev/null'], {
+      env,
+      extendEnv: false,
+      reject: false,
+      all: true,
+    });
     let output = '';
     let answered = false;
     session.all?.on('data', (chunk: Buffer) => {
@@ -47,7 +50,10 @@ test('attached on a TTY, sop run asks for the approval and the run continues wit
         session.stdin?.write('y\r');
       }
     });
-    const result = await session;
+    // a hung session is stopped so the assertions below show what the terminal printed
+    const deadline = setTimeout(() => session.kill('SIGKILL'), 150_000);
+    const result = await session.finally(() => clearTimeout(deadline));
+    if (result.exitCode !== 0) console.error(`terminal output:\n${output}`);
     expect(output).toContain('waiting for input: The plan was rejected 1 times');
     expect(output).toContain('answer accepted');
     expect(output).toMatch(/ralph_loop\/tty completed/);
