@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmarks (`npm run bench`): every figure is a ratio against a baseline measured in the same run on the
 // same dev server, printed as a table and written as JSON to bench/results/. `--quick` runs smaller sizes.
+// Workspaces (a `git init` each) are made before a timer starts: they stand for the user's repositories.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -15,6 +16,13 @@ const { prebuiltBundlePath } = require('../dist/worker/workflow-bundle');
 const { SopName, SopTaskId } = require('../dist/temporal/search-attributes');
 
 const quick = process.argv.includes('--quick');
+// `--only=throughput,overhead` runs some of the benchmarks (names: overhead, throughput, history, parallel,
+// startup, launch)
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const want = (name) => !only || only.includes(name);
 const size = (full, small) => (quick ? small : full);
 
 const instant = {
@@ -118,13 +126,24 @@ async function main() {
     await (await startSop(chainPlan('warmup', 2), workspace('warmup'))).result();
 
     // 1. overhead: 20 agent steps through the interpreter vs 20 no-op activities
+    if (want('overhead')) await overhead();
+    if (want('throughput')) await throughput();
+    if (want('history')) await history();
+    if (want('parallel') && !quick) await parallel();
+  });
+  if (want('startup')) await startup();
+  if (want('launch')) rows.push(...(await harnessLaunch(quick ? 2 : 5)));
+  await connection.close();
+  await client.connection.close();
+  print(rows, target);
+
+  async function overhead() {
     const reps = size(5, 2);
     let sopMs = 0;
     let rawMs = 0;
     for (let i = 0; i < reps; i++) {
-      sopMs += (
-        await time(async () => (await startSop(chainPlan('overhead', 20), workspace('overhead'))).result())
-      ).ms;
+      const run = workspace('overhead');
+      sopMs += (await time(async () => (await startSop(chainPlan('overhead', 20), run)).result())).ms;
       rawMs += (
         await time(() =>
           client.workflow.execute('rawSteps', { workflowId: `raw/${randomUUID()}`, taskQueue, args: [20] }),
@@ -132,13 +151,14 @@ async function main() {
       ).ms;
     }
     rows.push(row('overhead: 20-step SOP vs 20 raw activities', sopMs / reps, rawMs / reps, 'ms', '<= 1.15'));
+  }
 
-    // 2. throughput: N concurrent 5-step runs vs N raw 5-activity workflows
+  // 2. throughput: N concurrent 5-step runs vs N raw 5-activity workflows
+  async function throughput() {
     const n = size(200, 40);
+    const runs = Array.from({ length: n }, () => workspace('throughput'));
     const sopRuns = await time(async () => {
-      const handles = await Promise.all(
-        Array.from({ length: n }, () => startSop(chainPlan('throughput', 5), workspace('throughput'))),
-      );
+      const handles = await Promise.all(runs.map((run) => startSop(chainPlan('throughput', 5), run)));
       await Promise.all(handles.map((h) => h.result()));
     });
     const rawRuns = await time(async () => {
@@ -158,8 +178,10 @@ async function main() {
         '>= 0.8',
       ),
     );
+  }
 
-    // 3. history economy: events per agent step, and the largest single history of a long worklist
+  // 3. history economy: events per agent step, and the largest single history of a long worklist
+  async function history() {
     const chain = await startSop(chainPlan('economy', 20), workspace('economy'));
     await chain.result();
     const events = (await chain.fetchHistory()).events.length;
@@ -205,88 +227,84 @@ async function main() {
         '< 1.0',
       ),
     );
+  }
 
-    // 5. parallel worklist: 8 independent items of 5 s at concurrency 4 vs 1
-    if (!quick) {
-      const par = [];
-      for (const concurrency of [4, 1]) {
-        const run = workspace('parallel');
-        fs.writeFileSync(
-          path.join(run.workspace, 'work.json'),
-          JSON.stringify({
-            items: Array.from({ length: 8 }, (_, i) => ({ id: `i${i}`, status: 'pending' })),
-          }),
-        );
-        par.push(
-          (
-            await time(async () =>
-              (await startSop(worklistPlan('parallel', 'slow', concurrency), run)).result(),
-            )
-          ).ms,
-        );
-      }
-      rows.push(
-        row('parallel worklist: 8 items x 5 s, concurrency 4 vs 1 (wall)', par[0], par[1], 'ms', '<= 0.3'),
+  // 5. parallel worklist: 8 independent items of 5 s at concurrency 4 vs 1
+  async function parallel() {
+    const par = [];
+    for (const concurrency of [4, 1]) {
+      const run = workspace('parallel');
+      fs.writeFileSync(
+        path.join(run.workspace, 'work.json'),
+        JSON.stringify({
+          items: Array.from({ length: 8 }, (_, i) => ({ id: `i${i}`, status: 'pending' })),
+        }),
+      );
+      par.push(
+        (
+          await time(async () =>
+            (await startSop(worklistPlan('parallel', 'slow', concurrency), run)).result(),
+          )
+        ).ms,
       );
     }
-  });
+    rows.push(
+      row('parallel worklist: 8 items x 5 s, concurrency 4 vs 1 (wall)', par[0], par[1], 'ms', '<= 0.3'),
+    );
+  }
 
   // 4. start-up: a worker from the pre-built bundle vs one that bundles at start
-  const prebuilt = await time(() =>
-    Worker.create({
-      connection,
-      taskQueue: `startup-${randomUUID()}`,
-      workflowBundle: { codePath: prebuiltBundlePath },
-      activities,
-    }),
-  );
-  const bundling = await time(() =>
-    Worker.create({
-      connection,
-      taskQueue: `startup-${randomUUID()}`,
-      workflowsPath: require.resolve('../dist/workflows'),
-      activities,
-      bundlerOptions: { logger: quiet },
-    }),
-  );
-  // a worker holds the connection until it has run and shut down
-  for (const w of [prebuilt.value, bundling.value]) await w.runUntil(Promise.resolve());
-  rows.push(
-    row(
-      'start-up: worker ready, pre-built bundle vs bundling at start',
-      prebuilt.ms,
-      bundling.ms,
-      'ms',
-      'lower is better',
-    ),
-  );
-  const { SopClient } = require('../dist/client');
-  const sopClient = new SopClient(client, target);
-  const listing = await time(async () => {
-    let count = 0;
-    for await (const _ of sopClient.list({ sop: 'overhead' })) count++;
-    return count;
-  });
-  const rawList = await time(async () => {
-    let count = 0;
-    for await (const _ of client.workflow.list({ query: 'WorkflowType = "rawSteps"' })) count++;
-    return count;
-  });
-  rows.push(
-    row(
-      `runs list: SopClient.list (${listing.value} runs) vs raw list (${rawList.value})`,
-      listing.ms,
-      rawList.ms,
-      'ms',
-      'lower is better',
-    ),
-  );
-
-  rows.push(...(await harnessLaunch(quick ? 2 : 5)));
-
-  await connection.close();
-  await client.connection.close();
-  print(rows, target);
+  async function startup() {
+    const prebuilt = await time(() =>
+      Worker.create({
+        connection,
+        taskQueue: `startup-${randomUUID()}`,
+        workflowBundle: { codePath: prebuiltBundlePath },
+        activities,
+      }),
+    );
+    const bundling = await time(() =>
+      Worker.create({
+        connection,
+        taskQueue: `startup-${randomUUID()}`,
+        workflowsPath: require.resolve('../dist/workflows'),
+        activities,
+        bundlerOptions: { logger: quiet },
+      }),
+    );
+    // a worker holds the connection until it has run and shut down
+    for (const w of [prebuilt.value, bundling.value]) await w.runUntil(Promise.resolve());
+    rows.push(
+      row(
+        'start-up: worker ready, pre-built bundle vs bundling at start',
+        prebuilt.ms,
+        bundling.ms,
+        'ms',
+        'lower is better',
+      ),
+    );
+    const { SopClient } = require('../dist/client');
+    const sopClient = new SopClient(client, target);
+    const listing = await time(async () => {
+      let count = 0;
+      for await (const _ of sopClient.list({ sop: 'overhead' })) count++;
+      return count;
+    });
+    const rawList = await time(async () => {
+      let count = 0;
+      for await (const _ of client.workflow.list({ query: 'WorkflowType = "rawSteps"' })) count++;
+      return count;
+    });
+    rows.push(
+      row(
+        `runs list: SopClient.list (${listing.value} runs) vs raw list (${rawList.value})`,
+        listing.ms,
+        rawList.ms,
+        'ms',
+        'lower is better',
+      ),
+    );
+  }
 }
 
 /**

@@ -108,6 +108,11 @@ export interface WorklistRequest {
   worklist: { from: ArtifactSpec; collection: string; id: string; title: string; status: string };
 }
 
+/** `sop rerun --step S [--item ID]`: items of S's worklist set back to pending (all when no ids given). */
+export interface ReopenItemsRequest extends WorklistRequest {
+  itemIds?: string[];
+}
+
 export interface CompleteItemRequest extends WorklistRequest {
   itemId: string;
   status: string;

@@ -15,6 +15,7 @@ import {
   type CompleteItemRequest,
   type CompleteItemWindowRequest,
   RATE_LIMITED,
+  type ReopenItemsRequest,
   type RunRef,
   type WorkItem,
   type WorklistRequest,
@@ -74,7 +75,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         () => context.heartbeat({ step: request.step, role: request.role }),
         HEARTBEAT_MS,
       );
-      const before = snapshotWorkspace(workspace);
+      const before = snapshotWorkspace(workspace, runFolderRel);
       let run: Awaited<ReturnType<typeof runner.run>>;
       try {
         run = await runner.run({
@@ -119,7 +120,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         violations: [
           ...(run.violations ?? []),
           ...writeViolations(
-            changedFiles(before, snapshotWorkspace(workspace)),
+            changedFiles(before, snapshotWorkspace(workspace, runFolderRel)),
             request.spec.policy,
             runFolderRel,
           ),
@@ -242,6 +243,32 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       return windowOf(writeItemStatus(request), request);
     },
 
+    /** Sets items back to pending so a rerun of their step does them again; returns the ids reopened. */
+    async reopenWorklistItems(request: ReopenItemsRequest): Promise<{ reopened: string[] }> {
+      const { file, document, list } = readWorklist(request);
+      const { id, status } = request.worklist;
+      const wanted = request.itemIds && new Set(request.itemIds);
+      if (wanted) {
+        const known = new Set(list.map((e) => String(e[id])));
+        const unknown = [...wanted].filter((w) => !known.has(w));
+        if (unknown.length > 0) {
+          throw ApplicationFailure.create({
+            type: 'SopWorklistError',
+            nonRetryable: true,
+            message: `worklist ${request.worklist.from.name} (${request.worklist.from.path}) has no item ${unknown.join(', ')}; its items: ${[...known].slice(0, 20).join(', ')}${known.size > 20 ? ', …' : ''}`,
+          });
+        }
+      }
+      const reopened: string[] = [];
+      for (const entry of list) {
+        if (wanted && !wanted.has(String(entry[id]))) continue;
+        entry[status] = 'pending';
+        reopened.push(String(entry[id]));
+      }
+      writeJsonAtomically(file, document);
+      return { reopened };
+    },
+
     /** Kept for runs started before the worklist-window patch: returns the whole list. */
     async loadWorklist(request: WorklistRequest): Promise<WorkItem[]> {
       return readWorklist(request).list.map((entry) => toItem(entry, request));
@@ -275,10 +302,14 @@ function writeItemStatus(request: CompleteItemRequest): WorkItem[] {
     });
   }
   entry[status] = request.status;
+  writeJsonAtomically(file, document);
+  return list.map((e) => toItem(e, request));
+}
+
+function writeJsonAtomically(file: string, document: unknown): void {
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(document, null, 2)}\n`);
   fs.renameSync(tmp, file);
-  return list.map((e) => toItem(e, request));
 }
 
 export type InterpreterActivities = ReturnType<typeof createInterpreterActivities>;

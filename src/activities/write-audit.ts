@@ -11,8 +11,13 @@ const SKIP = new Set(['.git', 'node_modules']);
 
 export type Snapshot = Map<string, string>;
 
-export function snapshotWorkspace(workspace: string): Snapshot {
+/**
+ * Size and mtime of every file in the workspace. `skip` (workspace-relative) is left out: the run's own
+ * folder belongs to the runtime and grows with every step, so walking it would make a long run quadratic.
+ */
+export function snapshotWorkspace(workspace: string, skip?: string): Snapshot {
   const files: Snapshot = new Map();
+  const skipped = skip ? path.resolve(workspace, skip) : undefined;
   const walk = (dir: string) => {
     let entries: fs.Dirent[];
     try {
@@ -23,6 +28,7 @@ export function snapshotWorkspace(workspace: string): Snapshot {
     for (const entry of entries) {
       if (SKIP.has(entry.name)) continue;
       const full = path.join(dir, entry.name);
+      if (full === skipped) continue;
       if (entry.isDirectory()) walk(full);
       else {
         try {

@@ -11,7 +11,7 @@ import type { TypedInput } from '../sop/typed';
 import { type ConnectOptions, connectClient } from '../temporal/connect';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
-import type { RunCheckpoint, RunInput, RunOptions, RunResult } from '../workflows/interpreter';
+import type { Rerun, RunCheckpoint, RunInput, RunOptions, RunResult } from '../workflows/interpreter';
 import {
   answerUpdate,
   checkpointQuery,
@@ -152,12 +152,13 @@ export class SopClient {
   /**
    * Starts a new execution of a finished task from the state its latest execution reached.
    * `resume` (failed or cancelled runs): the steps that were in progress run again, everything accepted is
-   * kept. `rerun`: `step` and every step downstream of it run again, with `context` in its next prompt.
+   * kept. `rerun`: `step` and every step downstream of it run again, with `context` in its next prompt;
+   * for a worklist step, its `items` (all of them when absent) are set back to pending and done again.
    */
   async restart(
     sop: string,
     taskId: string,
-    how: { resume: true } | { rerun: { step: string; context?: string } },
+    how: { resume: true } | { rerun: Rerun },
   ): Promise<WorkflowHandle> {
     const workflowId = workflowIdOf(sop, taskId);
     if (await this.withHandle(sop, taskId, async (h) => (await h.describe()).status.name === 'RUNNING')) {
@@ -179,6 +180,19 @@ export class SopClient {
         `has no step "${how.rerun.step}"`,
         `steps: ${steps.join(', ')}`,
       );
+    }
+    if ('rerun' in how && how.rerun.items?.length) {
+      const step = plan.steps.find((s) => s.name === how.rerun.step);
+      if (!step?.forEach) {
+        const worklistSteps = plan.steps.filter((s) => s.forEach).map((s) => s.name);
+        throw new RestartRefusedError(
+          workflowId,
+          `step "${how.rerun.step}" does not work through a worklist, so it has no items to re-run`,
+          worklistSteps.length > 0
+            ? `steps with items: ${worklistSteps.join(', ')}`
+            : 'leave out --item to re-run the step',
+        );
+      }
     }
     const input: RunInput = {
       ...checkpoint.input,

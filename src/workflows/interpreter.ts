@@ -7,6 +7,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   CancellationScope,
+  ContinueAsNew,
   condition,
   isCancellation,
   log,
@@ -70,7 +71,14 @@ export interface RunInput {
    * execution reached. resume: the steps that were in progress run again; rerun: `step` and everything
    * downstream of it run again, with `context` in the step's next prompt.
    */
-  restart?: { state: RunState; steps: string[]; rerun?: { step: string; context?: string } };
+  restart?: { state: RunState; steps: string[]; rerun?: Rerun };
+}
+
+/** Re-run `step` and what follows it; for a worklist step, `items` (all of them when absent) again. */
+export interface Rerun {
+  step: string;
+  context?: string;
+  items?: string[];
 }
 
 /** What `sop resume` / `sop rerun` need from an execution (the checkpoint query). */
@@ -109,16 +117,24 @@ const ROUTES_KEPT = 200;
 const WORKLIST_WINDOW_PATCH = 'worklist-window-v1';
 const DEFAULT_CONTINUE_AS_NEW_AFTER = 8_000;
 
-const { loadWorklist, completeWorklistItem, loadWorklistWindow, completeWorklistItemWindow } =
-  proxyActivities<InterpreterActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 5 },
-  });
+const {
+  loadWorklist,
+  completeWorklistItem,
+  loadWorklistWindow,
+  completeWorklistItemWindow,
+  reopenWorklistItems,
+} = proxyActivities<InterpreterActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5 },
+});
 const { finishRun } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 3 },
 });
 const RUN_SUMMARY_PATCH = 'run-summary-v1';
+// Before this patch a restarted run that continued as new ran its restart again in the next execution.
+const RESUME_BEFORE_RESTART_PATCH = 'resume-before-restart-v1';
+const ANY_FAILURE_PATCH = 'any-failure-is-run-failure-v1';
 const { runCommandStep } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '2 hours',
   retry: { maximumAttempts: 3 },
@@ -626,13 +642,17 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   }
 
   // ---- worklists --------------------------------------------------------------------------------------
-  async function runWorklistStep(step: StepSpec): Promise<RouteTarget> {
+  function worklistRequestOf(step: StepSpec) {
     const spec = plan.worklists.find((w) => w.name === step.forEach!.worklist)!;
     const from = plan.artifacts.find((a) => a.name === spec.from)!;
-    const worklistRequest = {
+    return {
       run,
       worklist: { from, collection: spec.collection, id: spec.id, title: spec.title, status: spec.status },
     };
+  }
+
+  async function runWorklistStep(step: StepSpec): Promise<RouteTarget> {
+    const worklistRequest = worklistRequestOf(step);
     const advance = step.routes.find((r) => r.target.kind === 'advance')?.target;
     let exhausted: RouteTarget = advance?.kind === 'advance' ? advance.exhausted : { kind: 'finish' };
     const inFlight = new Set<string>();
@@ -810,8 +830,18 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   // ---- the run ----------------------------------------------------------------------------------------
   upsertSearchAttributes([{ key: SopStatus, value: 'running' }]);
   try {
-    if (input.restart) {
-      for (const step of restartFrom(input.restart)) startThread(step);
+    const restart =
+      input.restart && !(input.resume && patched(RESUME_BEFORE_RESTART_PATCH)) ? input.restart : undefined;
+    if (restart) {
+      const rerunStep = restart.rerun && stepsByName.get(restart.rerun.step);
+      if (rerunStep?.forEach) {
+        const { reopened } = await reopenWorklistItems({
+          ...worklistRequestOf(rerunStep),
+          itemIds: restart.rerun?.items,
+        }).catch((err) => fail(`rerun of ${rerunStep.name}: ${describeFailure(err)}`));
+        log.info(`rerun of ${rerunStep.name}: items ${reopened.join(', ')} set back to pending`);
+      }
+      for (const step of restartFrom(restart)) startThread(step);
     } else {
       const first = input.resume?.at ?? plan.steps[0].name;
       if (input.resume) state.started = state.started.filter((s) => s !== first);
@@ -826,7 +856,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
       const continueAsNew = makeContinueAsNewFunc<typeof sopInterpreter>({
         typedSearchAttributes: workflowInfo().typedSearchAttributes,
       });
-      await continueAsNew({ ...input, resume: { state, at: continueAt } });
+      await continueAsNew({ ...input, restart: undefined, resume: { state, at: continueAt } });
     }
   } catch (err) {
     if (isCancellation(err)) {
@@ -836,11 +866,12 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
       });
       throw err;
     }
-    if (err instanceof RunFailed) {
-      failure = err.message;
+    // Before the patch any other error failed the workflow as it was: status left at running, no run.json.
+    if (err instanceof RunFailed || (!(err instanceof ContinueAsNew) && patched(ANY_FAILURE_PATCH))) {
+      failure = err instanceof RunFailed ? err.message : describeFailure(err);
       setStatus('failed');
-      await stampRunSummary('failed', err.message);
-      throw ApplicationFailure.create({ type: 'SopRunFailed', message: err.message, nonRetryable: true });
+      await stampRunSummary('failed', failure);
+      throw ApplicationFailure.create({ type: 'SopRunFailed', message: failure, nonRetryable: true });
     }
     throw err;
   }
@@ -862,6 +893,12 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     }
   }
 }
+/** One line for a failure: the activity that failed and its own message, not the SDK's wrapper text. */
+function describeFailure(err: unknown): string {
+  if (err instanceof ActivityFailure) return `${err.activityType}: ${err.cause?.message ?? err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
 function stringify(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
 }

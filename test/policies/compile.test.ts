@@ -102,4 +102,19 @@ describe('write audit', () => {
       writeViolations(changed, { sandbox: 'workspace-write', deny_write: ['src/**'] }, '.sop/runs/s/t'),
     ).toEqual(['src/a.js is under deny_write']);
   });
+
+  test("the run's own folder is not walked; another run's folder still is", () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-audit-'));
+    const own = path.join('.sop', 'runs', 's', 't');
+    const before = snapshotWorkspace(ws, own);
+    for (const dir of [own, path.join('.sop', 'runs', 's', 'other')]) {
+      fs.mkdirSync(path.join(ws, dir), { recursive: true });
+      fs.writeFileSync(path.join(ws, dir, 'evidence.json'), '{}');
+    }
+    const after = snapshotWorkspace(ws, own);
+    expect([...after.keys()]).toEqual(['.sop/runs/s/other/evidence.json']);
+    expect(writeViolations(changedFiles(before, after), { sandbox: 'read-only' }, own)).toEqual([
+      '.sop/runs/s/other/evidence.json was written by a read-only step',
+    ]);
+  });
 });

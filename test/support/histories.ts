@@ -12,7 +12,7 @@ export const historiesDir = path.join(__dirname, '..', 'histories');
  * test/histories/<name>.json (exported by the Temporal CLI as proto JSON). The replay test runs every saved
  * history through the current workflow code, so a change that would break running executions fails CI.
  */
-export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+export async function recordHistory(handle: WorkflowHandle, name: string, runId?: string): Promise<void> {
   if (!process.env.SOP_RECORD_HISTORIES) return;
   const { stdout } = await execa(
     path.join(temporalDir, 'bin', 'temporal'),
@@ -21,6 +21,7 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
       'show',
       '--workflow-id',
       handle.workflowId,
+      ...(runId ? ['--run-id', runId] : []),
       '--address',
       testTarget().address,
       '--output',

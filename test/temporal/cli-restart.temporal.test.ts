@@ -103,4 +103,35 @@ test('a failed run resumes from its last accepted step; a finished one re-runs a
     .map((f) => fs.readFileSync(path.join(stepsDir, f), 'utf8'))
     .filter((p) => p.includes('# Plan the change'));
   expect(prompts.filter((p) => p.includes('Also keep digits'))).toHaveLength(1);
+
+  // one item of a worklist step again: only that item's implementer and reviewer run
+  const implementedBefore = conversations('Implement item **collapse-whitespace');
+  const stripBefore = conversations('Implement item **strip-punctuation');
+  const wrongStep = await runSop(['rerun', 'ralph_loop', 'r1', '--step', 'plan', '--item', 'x'], {
+    env: env(),
+  });
+  expect(wrongStep.exitCode).toBe(1);
+  expect(wrongStep.stderr).toMatch(
+    /step "plan" does not work through a worklist[\s\S]*steps with items: implement/,
+  );
+  const unknownItem = await runSop(['rerun', 'ralph_loop', 'r1', '--step', 'implement', '--item', 'nope'], {
+    env: env(),
+    timeoutMs: 120_000,
+  });
+  expect(unknownItem.exitCode).toBe(1);
+  expect(unknownItem.stderr).toMatch(/has no item nope; its items: collapse-whitespace, strip-punctuation/);
+  const item = await runSop(
+    ['rerun', 'ralph_loop', 'r1', '--step', 'implement', '--item', 'strip-punctuation', '--json'],
+    { env: env(), timeoutMs: 180_000 },
+  );
+  expect(item.stderr).toContain('re-running implement (items strip-punctuation)');
+  expect(item.exitCode).toBe(0);
+  expect(JSON.parse(String(item.stdout)).status).toBe('completed');
+  expect(conversations('Implement item **strip-punctuation')).toBe(stripBefore + 1);
+  expect(conversations('Implement item **collapse-whitespace')).toBe(implementedBefore);
+  expect(conversations('# Plan the change')).toBe(2);
+  const work = JSON.parse(
+    fs.readFileSync(path.join(workspace, '.sop', 'runs', 'ralph_loop', 'r1', 'work.json'), 'utf8'),
+  );
+  expect(work.items.map((i: { status: string }) => i.status)).toEqual(['done', 'done']);
 }, 600_000);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunInput, RunResult } from '../../src/workflows/interpreter';
-import { answerUpdate, messageSignal, statusQuery } from '../../src/workflows/messages';
+import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../../src/workflows/messages';
 import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/workflows/plan';
 import { recordHistory } from '../support/histories';
 import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
@@ -464,6 +464,81 @@ test('a long worklist continues as new and still completes every item exactly on
   expect(new Set(items).size).toBe(30);
   const description = await handle.describe();
   expect(description.runId).not.toBe(handle.firstExecutionRunId);
+});
+
+test('a worklist file the runtime cannot read fails the run with the file and the fault, status failed', async () => {
+  const { p } = worklistPlan('wlbad', 1, 1);
+  const runner = new ScriptedRunner({
+    'plan/agent': [
+      { route: 'planned', write: { '{{ run.folder }}/work.json': '{ "items": [{ "title": "no id" }] }' } },
+    ],
+  });
+  const run = makeWorkspace(p.sop, randomUUID());
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const handle = await start(taskQueue, runInput(p, run));
+      const error = await handle.result().then(
+        () => undefined,
+        (e: Error & { cause?: Error }) => e,
+      );
+      expect(error?.cause?.message).toBe(
+        'loadWorklistWindow: worklist source work ({{ run.folder }}/work.json): items[0] has no "id"',
+      );
+      expect(await handle.query(statusQuery)).toMatchObject({
+        status: 'failed',
+        failure: error?.cause?.message,
+      });
+      const summary = JSON.parse(fs.readFileSync(path.join(run.runFolder, 'run.json'), 'utf8'));
+      expect(summary).toMatchObject({ status: 'failed', failure: error?.cause?.message });
+      await recordHistory(handle, 'wlbad');
+    },
+    { runners: { codex: runner } },
+  );
+});
+
+test('a rerun of a worklist step does the chosen items again, once each, even across continue-as-new', async () => {
+  const { runner, p } = worklistPlan('rerun', 5, 1);
+  const run = makeWorkspace(p.sop, randomUUID());
+  let before = 0;
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const handle = await start(taskQueue, runInput(p, run));
+      expect(((await handle.result()) as RunResult).status).toBe('completed');
+      before = runner.calls.length;
+      // what `sop rerun --step implement --item item-2 --item item-4` starts
+      const checkpoint = await handle.query(checkpointQuery);
+      const again = await ctx.client.workflow.start(p.sop, {
+        workflowId: handle.workflowId,
+        taskQueue,
+        args: [
+          {
+            ...checkpoint.input,
+            // small, so the rerun continues as new between its two items
+            options: { ...checkpoint.input.options, continueAsNewAfterEvents: 20 },
+            restart: {
+              state: checkpoint.state,
+              steps: [],
+              rerun: { step: 'implement', items: ['item-2', 'item-4'] },
+            },
+          } satisfies RunInput,
+        ],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      expect(((await again.result()) as RunResult).status).toBe('completed');
+      expect((await again.describe()).runId).not.toBe(again.firstExecutionRunId);
+      // the execution that reopens the items and hands over to the next one
+      await recordHistory(again, 'rerun', again.firstExecutionRunId);
+    },
+    { runners: { codex: runner } },
+  );
+  expect(runner.calls.slice(before).map((c) => `${c.step}:${c.item}`)).toEqual([
+    'implement:item-2',
+    'implement:item-4',
+  ]);
+  const written = JSON.parse(fs.readFileSync(path.join(run.runFolder, 'work.json'), 'utf8'));
+  expect(written.items.map((i: { status: string }) => i.status)).toEqual(Array(5).fill('done'));
 });
 
 test('a rate limit with a reset time parks the run on a durable timer, then the same step resumes', async () => {

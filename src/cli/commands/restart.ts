@@ -58,6 +58,11 @@ export function registerRestart(program: Command): void {
     .argument('[task]', 'task id')
     .requiredOption('--step <name>', 'the step to run again')
     .option('--context <text>', 'extra instructions for the step, added to its prompt')
+    .option(
+      '--item <id>',
+      'for a worklist step: re-run this item (repeatable; default: every item)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--detach', 'start and return; follow with sop logs --follow')
     .option('--no-worker', 'do not start an in-process worker (workers run elsewhere)')
     .option('--json', 'machine-readable result')
@@ -65,12 +70,11 @@ export function registerRestart(program: Command): void {
       async (
         sopArg: string,
         taskArg: string | undefined,
-        opts: RestartOptions & { step: string; context?: string },
+        opts: RestartOptions & { step: string; context?: string; item?: string[] },
       ) => {
         const { sop, task } = runRef(sopArg, taskArg);
-        await withSopClient((client) =>
-          restartAndFollow(client, sop, task, { rerun: { step: opts.step, context: opts.context } }, opts),
-        );
+        const rerun = { step: opts.step, context: opts.context, items: opts.item };
+        await withSopClient((client) => restartAndFollow(client, sop, task, { rerun }, opts));
       },
     );
 }
@@ -86,7 +90,10 @@ async function restartAndFollow(
   // the checkpoint of a closed run is read by replaying it: the in-process worker serves that too
   const outcome = await withWorker(client, opts.worker, async () => {
     const handle: WorkflowHandle = await client.restart(sop, taskId, how);
-    const what = 'resume' in how ? 'resumed' : `re-running ${how.rerun.step} and what follows it in`;
+    const what =
+      'resume' in how
+        ? 'resumed'
+        : `re-running ${how.rerun.step}${how.rerun.items?.length ? ` (items ${how.rerun.items.join(', ')})` : ''} and what follows it in`;
     process.stderr.write(`${what} ${handle.workflowId}${link ? `\nWeb UI: ${link}` : ''}\n`);
     if (opts.detach) return { detached: true as const };
     const checkpoint = await client.checkpoint(sop, taskId);
