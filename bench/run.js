@@ -13,7 +13,8 @@ const { connectClient, connectWorkerConnection } = require('../dist/temporal/con
 const { createActivities } = require('../dist/activities');
 const { installRuntime } = require('../dist/worker/runtime');
 const { prebuiltBundlePath } = require('../dist/worker/workflow-bundle');
-const { SopName, SopTaskId } = require('../dist/temporal/search-attributes');
+const { SopName, SopStatus, SopTaskId } = require('../dist/temporal/search-attributes');
+const { CURRENT_ENGINE } = require('../dist/workflows/engine-version');
 
 const quick = process.argv.includes('--quick');
 // `--only=throughput,overhead` runs some of the benchmarks (names: overhead, throughput, history, parallel,
@@ -109,10 +110,12 @@ async function main() {
     client.workflow.start(plan.sop, {
       workflowId: `${plan.sop}/${run.taskId}`,
       taskQueue,
-      args: [{ plan, run, input: {}, params: {}, options }],
+      // as SopClient.start does
+      args: [{ plan, run, input: {}, params: {}, options, engine: CURRENT_ENGINE }],
       typedSearchAttributes: [
         { key: SopName, value: plan.sop },
         { key: SopTaskId, value: run.taskId },
+        { key: SopStatus, value: 'running' },
       ],
     });
   const time = async (fn) => {
@@ -156,24 +159,45 @@ async function main() {
   // 2. throughput: N concurrent 5-step runs vs N raw 5-activity workflows
   async function throughput() {
     const n = size(200, 40);
-    const runs = Array.from({ length: n }, () => workspace('throughput'));
-    const sopRuns = await time(async () => {
-      const handles = await Promise.all(runs.map((run) => startSop(chainPlan('throughput', 5), run)));
-      await Promise.all(handles.map((h) => h.result()));
-    });
-    const rawRuns = await time(async () => {
-      const handles = await Promise.all(
-        Array.from({ length: n }, () =>
-          client.workflow.start('rawSteps', { workflowId: `raw/${randomUUID()}`, taskQueue, args: [5] }),
-        ),
-      );
-      await Promise.all(handles.map((h) => h.result()));
-    });
+    // The dev server's speed drifts as its database grows: rounds alternate which side goes first and the
+    // figure is the total over all rounds.
+    const rounds = size(3, 1);
+    const sop = async () => {
+      const runs = Array.from({ length: n }, () => workspace('throughput'));
+      return (
+        await time(async () => {
+          const handles = await Promise.all(runs.map((run) => startSop(chainPlan('throughput', 5), run)));
+          await Promise.all(handles.map((h) => h.result()));
+        })
+      ).ms;
+    };
+    const raw = async () =>
+      (
+        await time(async () => {
+          const handles = await Promise.all(
+            Array.from({ length: n }, () =>
+              client.workflow.start('rawSteps', { workflowId: `raw/${randomUUID()}`, taskQueue, args: [5] }),
+            ),
+          );
+          await Promise.all(handles.map((h) => h.result()));
+        })
+      ).ms;
+    let sopMs = 0;
+    let rawMs = 0;
+    for (let round = 0; round < rounds; round++) {
+      if (round % 2 === 0) {
+        sopMs += await sop();
+        rawMs += await raw();
+      } else {
+        rawMs += await raw();
+        sopMs += await sop();
+      }
+    }
     rows.push(
       row(
-        `throughput: ${n} concurrent 5-step runs (runs/s)`,
-        (n * 1000) / sopRuns.ms,
-        (n * 1000) / rawRuns.ms,
+        `throughput: ${n} concurrent 5-step runs, ${rounds} rounds (runs/s)`,
+        (rounds * n * 1000) / sopMs,
+        (rounds * n * 1000) / rawMs,
         'runs/s',
         '>= 0.8',
       ),

@@ -11,6 +11,7 @@ import type { TypedInput } from '../sop/typed';
 import { type ConnectOptions, connectClient } from '../temporal/connect';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
+import { CURRENT_ENGINE } from '../workflows/engine-version';
 import type { Rerun, RunCheckpoint, RunInput, RunOptions, RunResult } from '../workflows/interpreter';
 import {
   answerUpdate,
@@ -87,6 +88,7 @@ export class SopClient {
       params: options.params ?? {},
       request: summarize(runInput),
       options: options.options,
+      engine: CURRENT_ENGINE,
     };
     try {
       return await this.client.workflow.start(plan.sop, {
@@ -196,6 +198,7 @@ export class SopClient {
     }
     const input: RunInput = {
       ...checkpoint.input,
+      engine: CURRENT_ENGINE,
       restart: {
         state: checkpoint.state,
         steps: checkpoint.inProgress,

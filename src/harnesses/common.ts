@@ -196,13 +196,24 @@ export async function runHarnessProcess(
       // the group is gone already
     }
   };
+  // A harness's sandbox may start commands in a session of their own, out of reach of the group signal;
+  // they are found by parentage when stopping begins (before any of them is orphaned) and signalled too.
+  const tracked = new Map<number, string>();
+  const signalTracked = (sig: NodeJS.Signals) => {
+    if (group !== undefined) for (const [pid, start] of descendantsOf(group)) tracked.set(pid, start);
+    for (const [pid, start] of tracked) if (startTimeOf(pid) === start) signalPid(pid, sig);
+  };
   let killTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
+    signalTracked('SIGTERM');
     signalGroup('SIGTERM');
-    killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+    killTimer = setTimeout(() => {
+      signalTracked('SIGKILL');
+      signalGroup('SIGKILL');
+    }, KILL_GRACE_MS);
     killTimer.unref();
   };
   const onAbort = () => stop();
@@ -241,8 +252,62 @@ export async function runHarnessProcess(
     options.signal.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
     if (idleTimer) clearTimeout(idleTimer);
+    if (stopped) signalTracked('SIGKILL');
     signalGroup('SIGKILL');
   }
+}
+
+function signalPid(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+}
+
+/** `/proc/<pid>/stat` fields after the command name: state is [0], ppid [1], start time [19]. */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's start time (to tell it from a later process that reuses its pid); undefined when gone. */
+function startTimeOf(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/** Every live descendant of `root` with its start time, from /proc (Linux; elsewhere none). */
+export function descendantsOf(root: number): Map<number, string> {
+  const children = new Map<number, Array<{ pid: number; start: string }>>();
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return new Map();
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (!fields) continue;
+    const parent = Number(fields[1]);
+    const list = children.get(parent) ?? [];
+    list.push({ pid: Number(entry), start: fields[19] });
+    children.set(parent, list);
+  }
+  const found = new Map<number, string>();
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.pop() as number) ?? []) {
+      if (found.has(child.pid)) continue;
+      found.set(child.pid, child.start);
+      queue.push(child.pid);
+    }
+  }
+  return found;
 }
 
 /** Why `value` does not satisfy the outcome schema (all errors, one per line), or undefined. */

@@ -14,6 +14,7 @@ import {
   makeContinueAsNewFunc,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -64,6 +65,8 @@ export interface RunInput {
   /** a short description of the request, for summaries */
   request?: string;
   options?: RunOptions;
+  /** history layout the run started with (engine-version.ts); absent in runs started before it existed */
+  engine?: number;
   /** set by continue-as-new: the state so far and the step to resume at */
   resume?: { state: RunState; at: string };
   /**
@@ -131,10 +134,16 @@ const { finishRun } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 3 },
 });
+// engine 2: quick file updates run as local activities (one marker event each, no task round trip)
+const local = proxyLocalActivities<InterpreterActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5 },
+});
 const RUN_SUMMARY_PATCH = 'run-summary-v1';
 // Before this patch a restarted run that continued as new ran its restart again in the next execution.
 const RESUME_BEFORE_RESTART_PATCH = 'resume-before-restart-v1';
 const ANY_FAILURE_PATCH = 'any-failure-is-run-failure-v1';
+const STEP_ATTRIBUTE_DELAY_MS = 2_000;
 const { runCommandStep } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '2 hours',
   retry: { maximumAttempts: 3 },
@@ -149,6 +158,9 @@ class RunFailed extends Error {}
 
 export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   const { plan, run } = input;
+  const engine = input.engine ?? 1;
+  // engine 2 has every change gated by these patches built in (engine-version.ts)
+  const isPatched = (id: string) => engine >= 2 || patched(id);
   const stepsByName = new Map(plan.steps.map((s) => [s.name, s]));
   const state: RunState = input.resume?.state ??
     input.restart?.state ?? {
@@ -267,11 +279,26 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     refreshDetails();
   };
   let lastStepAttr: string | undefined;
+  let wantedStep: string | undefined;
   const setCurrentStep = (step: string) => {
-    if (lastStepAttr === step) return;
+    wantedStep = step;
+    if (engine >= 2 || lastStepAttr === step) return;
     lastStepAttr = step;
     upsertSearchAttributes([{ key: SopStep, value: step }]);
   };
+  // Engine 2: SopStep shows a step once it has been current for STEP_ATTRIBUTE_DELAY_MS. Each upsert is
+  // a visibility write (the dev server's bottleneck under load); steps quicker than that are not worth one.
+  async function showCurrentStep(): Promise<void> {
+    for (;;) {
+      await condition(() => wantedStep !== lastStepAttr);
+      const candidate = wantedStep;
+      const moved = await condition(() => wantedStep !== candidate, STEP_ATTRIBUTE_DELAY_MS);
+      if (!moved && candidate !== undefined) {
+        lastStepAttr = candidate;
+        upsertSearchAttributes([{ key: SopStep, value: candidate }]);
+      }
+    }
+  }
   const describeTarget = (t: RouteTarget): string =>
     t.kind === 'step' ? t.step : t.kind === 'advance' ? 'next item' : t.kind;
   const recordRoute = (step: string, route: string, target: RouteTarget, item?: string) => {
@@ -659,7 +686,9 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     const limit = Math.max(16, 2 * step.forEach!.concurrency);
     // Runs started before this patch read and wrote the whole item list on every item, which made history
     // grow with the square of the list; they keep doing so until they finish.
-    const windowed = patched(WORKLIST_WINDOW_PATCH);
+    const windowed = isPatched(WORKLIST_WINDOW_PATCH);
+    const { loadWorklistWindow: loadWindow, completeWorklistItemWindow: completeInWindow } =
+      engine >= 2 ? local : { loadWorklistWindow, completeWorklistItemWindow };
     const fromList = (list: WorkItem[]): WorklistWindow => ({
       pending: list.filter((i) => i.status !== 'done'),
       done: list.filter((i) => i.status === 'done').length,
@@ -667,11 +696,11 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     });
     const readItems = async () =>
       windowed
-        ? loadWorklistWindow({ ...worklistRequest, exclude: [...inFlight], limit })
+        ? loadWindow({ ...worklistRequest, exclude: [...inFlight], limit })
         : fromList(await loadWorklist(worklistRequest));
     const completeItem = async (itemId: string) =>
       windowed
-        ? completeWorklistItemWindow({
+        ? completeInWindow({
             ...worklistRequest,
             itemId,
             status: 'done',
@@ -828,14 +857,20 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   }
 
   // ---- the run ----------------------------------------------------------------------------------------
-  upsertSearchAttributes([{ key: SopStatus, value: 'running' }]);
+  // engine 2: no upsert when the run was started (or continued) with the status already set
+  if (engine < 2 || workflowInfo().typedSearchAttributes.get(SopStatus) !== 'running') {
+    upsertSearchAttributes([{ key: SopStatus, value: 'running' }]);
+  }
+  // ends with the run: a cancelled run cancels its timer, which is not an error here
+  if (engine >= 2) void showCurrentStep().catch(() => undefined);
   try {
     const restart =
-      input.restart && !(input.resume && patched(RESUME_BEFORE_RESTART_PATCH)) ? input.restart : undefined;
+      input.restart && !(input.resume && isPatched(RESUME_BEFORE_RESTART_PATCH)) ? input.restart : undefined;
     if (restart) {
       const rerunStep = restart.rerun && stepsByName.get(restart.rerun.step);
       if (rerunStep?.forEach) {
-        const { reopened } = await reopenWorklistItems({
+        const reopen = engine >= 2 ? local.reopenWorklistItems : reopenWorklistItems;
+        const { reopened } = await reopen({
           ...worklistRequestOf(rerunStep),
           itemIds: restart.rerun?.items,
         }).catch((err) => fail(`rerun of ${rerunStep.name}: ${describeFailure(err)}`));
@@ -867,7 +902,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
       throw err;
     }
     // Before the patch any other error failed the workflow as it was: status left at running, no run.json.
-    if (err instanceof RunFailed || (!(err instanceof ContinueAsNew) && patched(ANY_FAILURE_PATCH))) {
+    if (err instanceof RunFailed || (!(err instanceof ContinueAsNew) && isPatched(ANY_FAILURE_PATCH))) {
       failure = err instanceof RunFailed ? err.message : describeFailure(err);
       setStatus('failed');
       await stampRunSummary('failed', failure);
@@ -882,9 +917,9 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
 
   /** run.json gets the final status; runs started before this existed do not (their histories replay). */
   async function stampRunSummary(end: 'completed' | 'failed' | 'cancelled', why?: string) {
-    if (!patched(RUN_SUMMARY_PATCH)) return;
+    if (!isPatched(RUN_SUMMARY_PATCH)) return;
     try {
-      await finishRun({
+      await (engine >= 2 ? local.finishRun : finishRun)({
         run,
         end: { status: end, failure: why, routesTaken: state.routesTaken, usage: state.usage },
       });

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execaSync } from 'execa';
 import type { RunRef } from '../../src/activities/contract';
+import { CURRENT_ENGINE } from '../../src/workflows/engine-version';
 import type { RunInput } from '../../src/workflows/interpreter';
 import type { ExecutionPlan, RoleSpec, RouteSpec, RouteTarget, StepSpec } from '../../src/workflows/plan';
 
@@ -54,5 +55,5 @@ export function makeWorkspace(sop: string, taskId: string): RunRef {
 }
 
 export function runInput(p: ExecutionPlan, run: RunRef, extra: Partial<RunInput> = {}): RunInput {
-  return { plan: p, run, input: { request: 'test request' }, params: {}, ...extra };
+  return { plan: p, run, input: { request: 'test request' }, params: {}, engine: CURRENT_ENGINE, ...extra };
 }
