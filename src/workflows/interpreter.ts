@@ -134,11 +134,15 @@ const { finishRun } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 3 },
 });
-// engine 2: quick file updates run as local activities (one marker event each, no task round trip)
-const local = proxyLocalActivities<InterpreterActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5 },
-});
+// The quick file updates: regular activities in engine 1, local ones in engine 2 (one marker event each,
+// no task round trip through the server).
+const fileUpdates = {
+  1: { loadWorklistWindow, completeWorklistItemWindow, reopenWorklistItems, finishRun },
+  2: proxyLocalActivities<InterpreterActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 5 },
+  }),
+};
 const RUN_SUMMARY_PATCH = 'run-summary-v1';
 // Before this patch a restarted run that continued as new ran its restart again in the next execution.
 const RESUME_BEFORE_RESTART_PATCH = 'resume-before-restart-v1';
@@ -161,6 +165,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   const engine = input.engine ?? 1;
   // engine 2 has every change gated by these patches built in (engine-version.ts)
   const isPatched = (id: string) => engine >= 2 || patched(id);
+  const files = engine >= 2 ? fileUpdates[2] : fileUpdates[1];
   const stepsByName = new Map(plan.steps.map((s) => [s.name, s]));
   const state: RunState = input.resume?.state ??
     input.restart?.state ?? {
@@ -687,8 +692,6 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     // Runs started before this patch read and wrote the whole item list on every item, which made history
     // grow with the square of the list; they keep doing so until they finish.
     const windowed = isPatched(WORKLIST_WINDOW_PATCH);
-    const { loadWorklistWindow: loadWindow, completeWorklistItemWindow: completeInWindow } =
-      engine >= 2 ? local : { loadWorklistWindow, completeWorklistItemWindow };
     const fromList = (list: WorkItem[]): WorklistWindow => ({
       pending: list.filter((i) => i.status !== 'done'),
       done: list.filter((i) => i.status === 'done').length,
@@ -696,11 +699,11 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     });
     const readItems = async () =>
       windowed
-        ? loadWindow({ ...worklistRequest, exclude: [...inFlight], limit })
+        ? files.loadWorklistWindow({ ...worklistRequest, exclude: [...inFlight], limit })
         : fromList(await loadWorklist(worklistRequest));
     const completeItem = async (itemId: string) =>
       windowed
-        ? completeInWindow({
+        ? files.completeWorklistItemWindow({
             ...worklistRequest,
             itemId,
             status: 'done',
@@ -869,11 +872,12 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     if (restart) {
       const rerunStep = restart.rerun && stepsByName.get(restart.rerun.step);
       if (rerunStep?.forEach) {
-        const reopen = engine >= 2 ? local.reopenWorklistItems : reopenWorklistItems;
-        const { reopened } = await reopen({
-          ...worklistRequestOf(rerunStep),
-          itemIds: restart.rerun?.items,
-        }).catch((err) => fail(`rerun of ${rerunStep.name}: ${describeFailure(err)}`));
+        const { reopened } = await files
+          .reopenWorklistItems({
+            ...worklistRequestOf(rerunStep),
+            itemIds: restart.rerun?.items,
+          })
+          .catch((err) => fail(`rerun of ${rerunStep.name}: ${describeFailure(err)}`));
         log.info(`rerun of ${rerunStep.name}: items ${reopened.join(', ')} set back to pending`);
       }
       for (const step of restartFrom(restart)) startThread(step);
@@ -919,7 +923,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   async function stampRunSummary(end: 'completed' | 'failed' | 'cancelled', why?: string) {
     if (!isPatched(RUN_SUMMARY_PATCH)) return;
     try {
-      await (engine >= 2 ? local.finishRun : finishRun)({
+      await files.finishRun({
         run,
         end: { status: end, failure: why, routesTaken: state.routesTaken, usage: state.usage },
       });

@@ -22,6 +22,8 @@ import type { Scenario } from '../../src/testing/scenario';
 
 // a long command no other process on the machine has, so its survival can be checked by command line
 // (Claude Code refuses a bare `sleep`, so node waits instead)
+/** For `promise.then(noError, (err) => err)`: the error a run must fail with, or undefined. */
+const noError = () => undefined;
 const waitMarker = `sop-wait-${randomUUID().slice(0, 8)}`;
 const sleeper = `node -e "setTimeout(() => {}, 300000)" ${waitMarker}`;
 const done = { final: { route: 'done', summary: 'finished', details: 'ok' } };
@@ -195,10 +197,7 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
   test('a 500 is an infrastructure error for Temporal to retry (not fatal, not a rate limit)', async () => {
     const error = await runners[harness]()
       .run(execution(harness, 'Please break the server.', { sandbox: 'read-only' }))
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      .then(noError, (err: unknown) => err);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(HarnessFatalError);
     expect(error).not.toBeInstanceOf(RateLimitError);
@@ -215,10 +214,7 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     const started = Date.now();
     const error = await runners[harness]()
       .run(execution(harness, 'Now hit the rate limit.', { sandbox: 'read-only' }))
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      .then(noError, (err: unknown) => err);
     expect(error).toBeInstanceOf(RateLimitError);
     const resetIn = (error as RateLimitError).resetAtMs - started;
     if (harness === 'claude') {

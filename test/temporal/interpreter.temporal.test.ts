@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { RunRef } from '../../src/activities/contract';
 import type { RunInput, RunResult } from '../../src/workflows/interpreter';
 import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../../src/workflows/messages';
 import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/workflows/plan';
@@ -26,12 +27,10 @@ function start(taskQueue: string, input: RunInput) {
 }
 
 async function runToEnd(p: ExecutionPlan, runner: ScriptedRunner, extra: Partial<RunInput> = {}) {
-  const run = makeWorkspace(p.sop, randomUUID());
-  const input = runInput(p, run, extra);
-  return withWorker(
-    ctx,
-    async (taskQueue) => {
-      const handle = await start(taskQueue, input);
+  return withRun(
+    p,
+    runner,
+    async ({ handle, run }) => {
       let outcome: { result?: RunResult; error?: Error & { cause?: Error } };
       try {
         outcome = { result: (await handle.result()) as RunResult };
@@ -41,6 +40,24 @@ async function runToEnd(p: ExecutionPlan, runner: ScriptedRunner, extra: Partial
       await recordHistory(handle, p.sop);
       return { run, handle, ...outcome };
     },
+    extra,
+  );
+}
+
+/**
+ * Starts `p` in a fresh workspace and hands its handle to `fn` while the worker still runs: a query on a
+ * closed run is answered by replaying it on a worker.
+ */
+async function withRun<T>(
+  p: ExecutionPlan,
+  runner: ScriptedRunner,
+  fn: (started: { handle: Awaited<ReturnType<typeof start>>; run: RunRef; taskQueue: string }) => Promise<T>,
+  extra: Partial<RunInput> = {},
+): Promise<T> {
+  const run = makeWorkspace(p.sop, randomUUID());
+  return withWorker(
+    ctx,
+    async (taskQueue) => fn({ handle: await start(taskQueue, runInput(p, run, extra)), run, taskQueue }),
     { runners: { codex: runner } },
   );
 }
@@ -85,26 +102,20 @@ test('SopStep shows a step that runs for more than two seconds, so `sop runs lis
     step('quick', { agent: role('Be quick.'), routes: [route('done', to('slow'))] }),
     step('slow', { agent: role('Take your time.'), routes: [route('done', finish)] }),
   ]);
-  const run = makeWorkspace(p.sop, randomUUID());
-  await withWorker(
-    ctx,
-    async (taskQueue) => {
-      const handle = await start(taskQueue, runInput(p, run));
-      const query = `WorkflowId = "${handle.workflowId}" AND SopStep = "slow" AND ExecutionStatus = "Running"`;
-      await eventually(async () => {
-        for await (const _ of ctx.client.workflow.list({ query })) return true;
-        return undefined;
-      });
-      await handle.result();
-      const history = await handle.fetchHistory();
-      const shown = (history.events ?? []).flatMap((e) =>
-        Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
-      );
-      // the quick step was over before it was worth a visibility write
-      expect(shown.filter((k) => k === 'SopStep')).toHaveLength(1);
-    },
-    { runners: { codex: runner } },
-  );
+  await withRun(p, runner, async ({ handle }) => {
+    const query = `WorkflowId = "${handle.workflowId}" AND SopStep = "slow" AND ExecutionStatus = "Running"`;
+    await eventually(async () => {
+      for await (const _ of ctx.client.workflow.list({ query })) return true;
+      return undefined;
+    });
+    await handle.result();
+    const history = await handle.fetchHistory();
+    const shown = (history.events ?? []).flatMap((e) =>
+      Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
+    );
+    // the quick step was over before it was worth a visibility write
+    expect(shown.filter((k) => k === 'SopStep')).toHaveLength(1);
+  });
 });
 
 test('produce/verify: reworked twice with the verifier findings, then accepted', async () => {
@@ -392,43 +403,37 @@ describe('human input', () => {
       ],
       { artifacts: [work] },
     );
-    const run = makeWorkspace(p.sop, randomUUID());
-    await withWorker(
-      ctx,
-      async (taskQueue) => {
-        const handle = await start(taskQueue, runInput(p, run));
-        const waiting = await eventually(async () => {
-          const s = await handle.query(statusQuery);
-          return s.status === 'waiting_input' ? s : undefined;
-        });
-        expect(waiting.pendingInput?.question).toBe('The plan was rejected 2 times. Approve anyway?');
-        // what the Web UI shows for the run while it waits
-        const { currentDetails } = await handle.query<{ currentDetails: string }>(
-          '__temporal_workflow_metadata',
-        );
-        expect(currentDetails).toContain('**gate** · waiting_input');
-        expect(currentDetails).toContain('Approve anyway?');
+    await withRun(p, runner, async ({ handle }) => {
+      const waiting = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.status === 'waiting_input' ? s : undefined;
+      });
+      expect(waiting.pendingInput?.question).toBe('The plan was rejected 2 times. Approve anyway?');
+      // what the Web UI shows for the run while it waits
+      const { currentDetails } = await handle.query<{ currentDetails: string }>(
+        '__temporal_workflow_metadata',
+      );
+      expect(currentDetails).toContain('**gate** · waiting_input');
+      expect(currentDetails).toContain('Approve anyway?');
 
-        const rejected = await handle
-          .executeUpdate(answerUpdate, { args: [{ value: { approve: 'yes' } }] })
-          .catch((err: Error & { cause?: Error }) => err);
-        expect((rejected as Error & { cause?: Error }).cause?.message).toMatch(
-          /does not fit the requested schema: answer\/approve: Instance type "string" is invalid. Expected "boolean"/,
-        );
-        expect((await handle.query(statusQuery)).status).toBe('waiting_input');
+      const rejected = await handle
+        .executeUpdate(answerUpdate, { args: [{ value: { approve: 'yes' } }] })
+        .catch((err: Error & { cause?: Error }) => err);
+      expect((rejected as Error & { cause?: Error }).cause?.message).toMatch(
+        /does not fit the requested schema: answer\/approve: Instance type "string" is invalid. Expected "boolean"/,
+      );
+      expect((await handle.query(statusQuery)).status).toBe('waiting_input');
 
-        await handle.executeUpdate(answerUpdate, { args: [{ value: { approve: true } }] });
-        const result = (await handle.result()) as RunResult;
-        await recordHistory(handle, 'gate');
-        expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual([
-          'plan:needs_rework',
-          'plan:needs_rework',
-          'plan:accepted',
-          'ship:done',
-        ]);
-      },
-      { runners: { codex: runner } },
-    );
+      await handle.executeUpdate(answerUpdate, { args: [{ value: { approve: true } }] });
+      const result = (await handle.result()) as RunResult;
+      await recordHistory(handle, 'gate');
+      expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual([
+        'plan:needs_rework',
+        'plan:needs_rework',
+        'plan:accepted',
+        'ship:done',
+      ]);
+    });
   });
 
   test('an input step waits, is answered, and the answer reaches the next prompt; a message is injected too', async () => {
@@ -444,21 +449,15 @@ describe('human input', () => {
       }),
       step('apply', { agent: role('Use {{ steps.ask.payload.db }}.'), routes: [route('done', finish)] }),
     ]);
-    const run = makeWorkspace(p.sop, randomUUID());
-    await withWorker(
-      ctx,
-      async (taskQueue) => {
-        const handle = await start(taskQueue, runInput(p, run));
-        await eventually(async () =>
-          (await handle.query(statusQuery)).status === 'waiting_input' ? true : undefined,
-        );
-        await handle.signal(messageSignal, 'Prefer small commits.');
-        await handle.executeUpdate(answerUpdate, { args: [{ value: { db: 'pg' } }] });
-        await handle.result();
-        await recordHistory(handle, 'ask');
-      },
-      { runners: { codex: runner } },
-    );
+    await withRun(p, runner, async ({ handle }) => {
+      await eventually(async () =>
+        (await handle.query(statusQuery)).status === 'waiting_input' ? true : undefined,
+      );
+      await handle.signal(messageSignal, 'Prefer small commits.');
+      await handle.executeUpdate(answerUpdate, { args: [{ value: { db: 'pg' } }] });
+      await handle.result();
+      await recordHistory(handle, 'ask');
+    });
     const [prompt] = runner.prompts('apply/agent');
     expect(prompt).toContain('Use pg.');
     expect(prompt).toContain('Message from the operator: Prefer small commits.');
@@ -470,20 +469,14 @@ test('cancelling a run mid-step aborts the running harness and ends the run as c
   const p = plan('cancel', [
     step('slow', { agent: role('Take your time.'), routes: [route('done', finish)] }),
   ]);
-  const run = makeWorkspace(p.sop, randomUUID());
-  await withWorker(
-    ctx,
-    async (taskQueue) => {
-      const handle = await start(taskQueue, runInput(p, run));
-      await eventually(async () => (runner.calls.length > 0 ? true : undefined));
-      await handle.cancel();
-      await expect(handle.result()).rejects.toThrow();
-      expect((await handle.describe()).status.name).toBe('CANCELLED');
-      // the activity learns of the cancellation through its heartbeat
-      await eventually(async () => (runner.calls[0].aborted ? true : undefined), 30_000);
-    },
-    { runners: { codex: runner } },
-  );
+  await withRun(p, runner, async ({ handle }) => {
+    await eventually(async () => (runner.calls.length > 0 ? true : undefined));
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    // the activity learns of the cancellation through its heartbeat
+    await eventually(async () => (runner.calls[0].aborted ? true : undefined), 30_000);
+  });
 });
 
 test('a long worklist continues as new and still completes every item exactly once', async () => {
@@ -504,66 +497,55 @@ test('a worklist file the runtime cannot read fails the run with the file and th
       { route: 'planned', write: { '{{ run.folder }}/work.json': '{ "items": [{ "title": "no id" }] }' } },
     ],
   });
-  const run = makeWorkspace(p.sop, randomUUID());
-  await withWorker(
-    ctx,
-    async (taskQueue) => {
-      const handle = await start(taskQueue, runInput(p, run));
-      const error = await handle.result().then(
-        () => undefined,
-        (e: Error & { cause?: Error }) => e,
-      );
-      expect(error?.cause?.message).toMatch(
-        /^(loadWorklistWindow: )?worklist source work \(\{\{ run\.folder \}\}\/work\.json\): items\[0\] has no "id"$/,
-      );
-      expect(await handle.query(statusQuery)).toMatchObject({
-        status: 'failed',
-        failure: error?.cause?.message,
-      });
-      const summary = JSON.parse(fs.readFileSync(path.join(run.runFolder, 'run.json'), 'utf8'));
-      expect(summary).toMatchObject({ status: 'failed', failure: error?.cause?.message });
-      await recordHistory(handle, 'wlbad');
-    },
-    { runners: { codex: runner } },
-  );
+  await withRun(p, runner, async ({ handle, run }) => {
+    const error = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error }) => e,
+    );
+    expect(error?.cause?.message).toMatch(
+      /^(loadWorklistWindow: )?worklist source work \(\{\{ run\.folder \}\}\/work\.json\): items\[0\] has no "id"$/,
+    );
+    expect(await handle.query(statusQuery)).toMatchObject({
+      status: 'failed',
+      failure: error?.cause?.message,
+    });
+    const summary = JSON.parse(fs.readFileSync(path.join(run.runFolder, 'run.json'), 'utf8'));
+    expect(summary).toMatchObject({ status: 'failed', failure: error?.cause?.message });
+    await recordHistory(handle, 'wlbad');
+  });
 });
 
 test('a rerun of a worklist step does the chosen items again, once each, even across continue-as-new', async () => {
   const { runner, p } = worklistPlan('rerun', 5, 1);
-  const run = makeWorkspace(p.sop, randomUUID());
   let before = 0;
-  await withWorker(
-    ctx,
-    async (taskQueue) => {
-      const handle = await start(taskQueue, runInput(p, run));
-      expect(((await handle.result()) as RunResult).status).toBe('completed');
-      before = runner.calls.length;
-      // what `sop rerun --step implement --item item-2 --item item-4` starts
-      const checkpoint = await handle.query(checkpointQuery);
-      const again = await ctx.client.workflow.start(p.sop, {
-        workflowId: handle.workflowId,
-        taskQueue,
-        args: [
-          {
-            ...checkpoint.input,
-            // small, so the rerun continues as new between its two items
-            options: { ...checkpoint.input.options, continueAsNewAfterEvents: 20 },
-            restart: {
-              state: checkpoint.state,
-              steps: [],
-              rerun: { step: 'implement', items: ['item-2', 'item-4'] },
-            },
-          } satisfies RunInput,
-        ],
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      });
-      expect(((await again.result()) as RunResult).status).toBe('completed');
-      expect((await again.describe()).runId).not.toBe(again.firstExecutionRunId);
-      // the execution that reopens the items and hands over to the next one
-      await recordHistory(again, 'rerun', again.firstExecutionRunId);
-    },
-    { runners: { codex: runner } },
-  );
+  const run = await withRun(p, runner, async ({ handle, run, taskQueue }) => {
+    expect(((await handle.result()) as RunResult).status).toBe('completed');
+    before = runner.calls.length;
+    // what `sop rerun --step implement --item item-2 --item item-4` starts
+    const checkpoint = await handle.query(checkpointQuery);
+    const again = await ctx.client.workflow.start(p.sop, {
+      workflowId: handle.workflowId,
+      taskQueue,
+      args: [
+        {
+          ...checkpoint.input,
+          // small, so the rerun continues as new between its two items
+          options: { ...checkpoint.input.options, continueAsNewAfterEvents: 20 },
+          restart: {
+            state: checkpoint.state,
+            steps: [],
+            rerun: { step: 'implement', items: ['item-2', 'item-4'] },
+          },
+        } satisfies RunInput,
+      ],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+    expect(((await again.result()) as RunResult).status).toBe('completed');
+    expect((await again.describe()).runId).not.toBe(again.firstExecutionRunId);
+    // the execution that reopens the items and hands over to the next one
+    await recordHistory(again, 'rerun', again.firstExecutionRunId);
+    return run;
+  });
   expect(runner.calls.slice(before).map((c) => `${c.step}:${c.item}`)).toEqual([
     'implement:item-2',
     'implement:item-4',
