@@ -36,7 +36,9 @@ test('a hung harness and a crashed harness are both retried, and the run complet
         env: {
           SOP_CODEX_BASE_URL: `${model.url}/v1`,
           SOP_TASK_QUEUE: 'sop-chaos',
-          SOP_HARNESS_IDLE_MS: '4000',
+          // long enough that a slow start-up on a loaded machine is not taken for a hang (CI saw a
+          // retry's start-up exceed 4 s), short enough that the stalled first attempt ends soon
+          SOP_HARNESS_IDLE_MS: '15000',
         },
         timeoutMs: 240_000,
       },
