@@ -20,6 +20,7 @@ import {
   correctionPrompt,
   defaultRateLimitWaitMs,
   harnessEnv,
+  isolatedHome,
   outcomeSchemaErrors,
   type ProviderConnection,
   parseOutcome,
@@ -73,12 +74,14 @@ export class ClaudeRunner implements AgentRunner {
     const binary = resolveHarnessBinary('claude');
     const compiled = compilePolicy(execution.spec.policy, 'claude', { workspace: execution.workspace });
     const configDir = fs.mkdtempSync(path.join(stateDir(), 'claude-config-'));
+    const home = isolatedHome(stateDir());
     const settingsFile = path.join(execution.executionDir, 'claude-settings.json');
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CLAUDE_MODEL;
     const keyVar = this.connection.apiKeyEnv ?? 'ANTHROPIC_API_KEY';
     const env = harnessEnv(
       {
         CLAUDE_CONFIG_DIR: configDir,
+        HOME: home,
         // a wrong key must fail in seconds, not after minutes of silent retries (HARNESSES.md finding 7)
         CLAUDE_CODE_MAX_RETRIES: process.env.SOP_CLAUDE_MAX_RETRIES ?? '2',
         DISABLE_AUTOUPDATER: '1',
@@ -198,6 +201,7 @@ export class ClaudeRunner implements AgentRunner {
     } finally {
       collector.close();
       fs.rmSync(configDir, { recursive: true, force: true });
+      fs.rmSync(home, { recursive: true, force: true });
     }
   }
 

@@ -20,6 +20,7 @@ import {
   correctionPrompt,
   defaultRateLimitWaitMs,
   harnessEnv,
+  isolatedHome,
   outcomeSchemaErrors,
   type ProviderConnection,
   parseOutcome,
@@ -54,7 +55,8 @@ export class CodexRunner implements AgentRunner {
     fs.writeFileSync(schemaFile, JSON.stringify(execution.outcomeSchema, null, 2));
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CODEX_MODEL;
     const keyVar = this.connection.apiKeyEnv ?? 'OPENAI_API_KEY';
-    const env = harnessEnv({ CODEX_HOME: home }, keyVar, this.connection);
+    const userHome = isolatedHome(stateDir());
+    const env = harnessEnv({ CODEX_HOME: home, HOME: userHome }, keyVar, this.connection);
     const common = this.commonArgs(model, compiled, execution, keyVar);
     const collector = new StreamCollector(execution);
 
@@ -108,6 +110,7 @@ export class CodexRunner implements AgentRunner {
     } finally {
       collector.close();
       fs.rmSync(home, { recursive: true, force: true });
+      fs.rmSync(userHome, { recursive: true, force: true });
     }
   }
 
@@ -125,6 +128,9 @@ export class CodexRunner implements AgentRunner {
       '--strict-config',
     ];
     args.push('-m', model, ...compiled.args);
+    // commands run in a plain `bash -c`, not a login shell: the worker user's ~/.profile and ~/.bashrc
+    // (exports, PATH changes, secrets) must not reach a governed run
+    args.push('-c', 'allow_login_shell=false');
     // the agent's commands get a core environment without the API key or anything that looks secret
     args.push(
       '-c',

@@ -2,6 +2,7 @@
 // writer + JSONL parser, and outcome parsing.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Validator } from '@cfworker/json-schema';
 import { execa } from 'execa';
 import type { AgentExecution, AgentRunResult } from '../activities/agent-runner';
@@ -46,6 +47,49 @@ export function harnessEnv(
     env[keyVar] = 'sop-offline-placeholder';
   }
   return { ...env, ...extra };
+}
+
+/**
+ * Files in a home folder that change what a shell or a harness does: both harnesses snapshot the user's
+ * shell start-up (functions, aliases, exports, PATH edits) into the agent's shell, and read their own
+ * config from home. None of it may reach a governed run.
+ */
+const HOME_CONFIG_FILES = new Set([
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.bash_aliases',
+  '.profile',
+  '.zshrc',
+  '.zshenv',
+  '.zprofile',
+  '.zlogin',
+  '.zlogout',
+  '.claude',
+  '.claude.json',
+  '.codex',
+]);
+
+/**
+ * A home folder for one harness process: every entry of the worker user's home linked in (toolchains
+ * such as ~/.cargo, ~/.rustup, ~/.pyenv and ~/.gitconfig keep working), except shell start-up files and
+ * harness config. Removing it removes only the links.
+ */
+export function isolatedHome(parent: string): string {
+  const home = fs.mkdtempSync(path.join(parent, 'home-'));
+  const real = process.env.HOME;
+  let entries: string[] = [];
+  try {
+    if (real) entries = fs.readdirSync(real);
+  } catch {
+    // no readable home: the harness gets an empty one
+  }
+  for (const entry of entries) {
+    if (HOME_CONFIG_FILES.has(entry)) continue;
+    fs.symlinkSync(path.join(real!, entry), path.join(home, entry));
+  }
+  return home;
 }
 
 /** Writes every stdout line to the transcript as it arrives and parses it; no line-length limit. */

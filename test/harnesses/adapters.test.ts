@@ -103,6 +103,11 @@ const scenario: Scenario = {
       ],
     },
     { match: 'wait for a long time', runs: [[{ shell: sleeper }, done]] },
+    {
+      match: 'show the shell',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion
+      runs: [[{ shell: 'echo "startup=${SOP_STARTUP_MARK:-none}"; git config --global user.name' }, done]],
+    },
   ],
 };
 
@@ -161,6 +166,28 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     expect(result.usage.costUsd).toBeGreaterThan(0);
     expect(result.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.stringify(result.effectiveConfig)).not.toContain('canary');
+  }, 90_000);
+
+  test("the user's shell start-up files do not reach the agent's commands", async () => {
+    // a governed run must not depend on whoever's ~/.bashrc the worker happens to run under
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-home-'));
+    for (const file of ['.bashrc', '.bash_profile', '.profile', '.bash_login'])
+      fs.writeFileSync(path.join(home, file), `export SOP_STARTUP_MARK=${file}\n`);
+    // ...while the rest of home (git identity, toolchains) is still there
+    fs.writeFileSync(path.join(home, '.gitconfig'), '[user]\n\tname = Sop Tester\n');
+    const realHome = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const exec = execution(harness, 'Please show the shell.', { sandbox: 'workspace-write' });
+      const result = await runners[harness]().run(exec);
+      expect(result.outcome?.route).toBe('done');
+      const transcript = fs.readFileSync(exec.transcriptPath, 'utf8');
+      expect(transcript).toContain('startup=none');
+      expect(transcript).not.toMatch(/startup=\.(bash|profile)/);
+      expect(transcript).toContain('Sop Tester');
+    } finally {
+      process.env.HOME = realHome;
+    }
   }, 90_000);
 
   test('a write the policy denies does not happen', async () => {
