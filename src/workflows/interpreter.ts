@@ -932,6 +932,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     }
   }
 }
+
 /** One line for a failure: the activity that failed and its own message, not the SDK's wrapper text. */
 function describeFailure(err: unknown): string {
   if (err instanceof ActivityFailure) return `${err.activityType}: ${err.cause?.message ?? err.message}`;
