@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { packageRoot } from '../temporal/package-paths';
 import { type CompileResult, compileSopDir, loadProjectConfig, SOP_FILE } from './compile';
 import type { Diagnostic } from './diagnostics';
+import { YAML_LIMITS } from './yaml-limits';
 
 export type CatalogSource = 'workspace' | 'project' | 'package';
 
@@ -108,7 +109,10 @@ function sopDirs(root: string): string[] {
 function readHeader(dir: string): Omit<CatalogEntry, 'source' | 'dir' | 'shadows'> {
   const fallback = { name: path.basename(dir), aliases: [] };
   try {
-    const data = parse(fs.readFileSync(path.join(dir, SOP_FILE), 'utf8')) as Record<string, unknown> | null;
+    const file = path.join(dir, SOP_FILE);
+    // an oversized file is reported when it is compiled; listing must not parse it
+    if (fs.statSync(file).size > YAML_LIMITS.bytes) return fallback;
+    const data = parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> | null;
     if (!data || typeof data !== 'object') return fallback;
     return {
       name: typeof data.name === 'string' ? data.name : fallback.name,

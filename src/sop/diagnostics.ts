@@ -1,6 +1,8 @@
 // Every problem the compiler can report has a stable code, a severity and a fix hint. The README's
 // error-code table is generated from DIAGNOSTIC_CODES (scripts/print-error-codes), so it cannot drift.
 
+import { YAML_LIMITS } from './yaml-limits';
+
 export const DIAGNOSTIC_CODES = {
   SOP001: {
     severity: 'error',
@@ -12,6 +14,21 @@ export const DIAGNOSTIC_CODES = {
     severity: 'error',
     title: 'wrong document shape',
     hint: 'the file must hold a mapping (key: value pairs) at the top level',
+  },
+  SOP004: {
+    severity: 'error',
+    title: 'YAML aliases expand too far',
+    hint: `write the values out instead of repeating aliases (at most ${YAML_LIMITS.aliasValues.toLocaleString('en')} values from aliases per file; an alias may not contain itself)`,
+  },
+  SOP005: {
+    severity: 'error',
+    title: 'YAML nested too deeply',
+    hint: `flatten the structure: at most ${YAML_LIMITS.depth} levels of nesting`,
+  },
+  SOP006: {
+    severity: 'error',
+    title: 'YAML file too large',
+    hint: `an SOP file holds at most ${YAML_LIMITS.bytes / 1024 / 1024} MiB: move long texts into prompt files`,
   },
   SOP101: { severity: 'error', title: 'unknown key', hint: 'remove the key or fix its spelling' },
   SOP102: { severity: 'error', title: 'wrong type', hint: 'use a value of the type shown' },

@@ -82,6 +82,72 @@ describe('sop validate / workflows', () => {
   });
 });
 
+describe('sop validate: YAML that costs too much to load', () => {
+  const sopWith = (name: string, text: string) => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-yaml-')), name);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'sop.yaml'), text);
+    return dir;
+  };
+  const validateJson = async (dir: string) => {
+    const result = await execa('node', [sop, 'validate', dir, '--json'], { cwd: repo, reject: false });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).not.toContain('Excessive alias count');
+    const [diagnostic, ...rest] = JSON.parse(result.stdout).results[0].diagnostics;
+    expect(rest).toEqual([]);
+    return diagnostic;
+  };
+
+  test('an alias bomb is SOP004 at the alias that passes the limit, in JSON like any YAML error', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [prev, name] of ['ab', 'bc', 'cd', 'de', 'ef']) {
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const dir = sopWith('bomb', `name: bomb\n${levels.join('\n')}\nsteps: {}\n`);
+    expect(await validateJson(dir)).toMatchObject({
+      code: 'SOP004',
+      file: path.join(dir, 'sop.yaml'),
+      line: 6,
+      column: 8,
+      message:
+        'alias *d expands to 7381 values; with the aliases before it the file expands to more than 10000',
+    });
+    const text = await execa('node', [sop, 'validate', dir], { cwd: repo, reject: false });
+    expect(text.stdout).toContain('sop.yaml:6:8: error SOP004: alias *d expands to 7381 values');
+  });
+
+  test('an alias inside the value it names is SOP004', async () => {
+    const dir = sopWith('loop', 'name: loop\nsteps:\n  a: &a\n    prompt: p.md\n    x: *a\n');
+    expect(await validateJson(dir)).toMatchObject({ code: 'SOP004', line: 5, column: 8 });
+  });
+
+  test('nesting over 64 levels is SOP005 at the first value too deep; far deeper (parser stack) too', async () => {
+    const dir = sopWith('deep', `name: deep\nsteps: {}\nx: ${'['.repeat(100)}${']'.repeat(100)}\n`);
+    expect(await validateJson(dir)).toMatchObject({
+      code: 'SOP005',
+      line: 3,
+      column: 4 + 63, // the top-level mapping is level 1, the first [ level 2
+      message: 'this value is nested 65 levels deep; the limit is 64',
+    });
+    const deeper = sopWith(
+      'deeper',
+      `name: deeper\nsteps: {}\nx: ${'['.repeat(30_000)}${']'.repeat(30_000)}\n`,
+    );
+    expect(await validateJson(deeper)).toMatchObject({ code: 'SOP005', line: 3 });
+  });
+
+  test('a file over 1 MiB is SOP006 at the line where the limit is passed, without parsing it', async () => {
+    const line = `  - ${'y'.repeat(96)}\n`; // 101 bytes
+    const dir = sopWith('huge', `name: huge\nsteps: {}\nlist:\n${line.repeat(20_000)}`);
+    const offset = 1024 * 1024 - 'name: huge\nsteps: {}\nlist:\n'.length;
+    expect(await validateJson(dir)).toMatchObject({
+      code: 'SOP006',
+      line: 4 + Math.floor(offset / 101),
+      column: (offset % 101) + 1,
+    });
+  });
+});
+
 describe('sop init', () => {
   test('scaffolds a project whose example SOP validates and is listed; never overwrites without --force', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-init-'));
