@@ -1,3 +1,4 @@
+import type { Denial } from '../policies/denial';
 import type { JsonSchema, Provider, RoleSpec } from '../workflows/plan';
 import type { AgentStepRequest, Usage } from './contract';
 
@@ -27,8 +28,8 @@ export interface AgentRunResult {
   violations?: string[];
   /** effective configuration (argv, settings) with secrets redacted, for the evidence file */
   effectiveConfig?: unknown;
-  /** tool calls the harness denied under the policy (the policy worked; recorded as evidence) */
-  denials?: string[];
+  /** tool calls the harness or its sandbox denied or blocked (parsed from the transcript) */
+  denials?: Denial[];
   /** the outcome needed a corrective resumed turn (the first answer's problem) */
   corrected?: string;
 }

@@ -1,6 +1,7 @@
 // What crosses between the interpreter workflow and its activities. Everything here is small: paths,
 // sizes, hashes, outcomes and counters — transcripts and artifacts stay in the run folder.
 
+import type { Denial } from '../policies/denial';
 import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from '../workflows/plan';
 
 export type Role = 'agent' | 'producer' | 'verifier';
@@ -73,8 +74,12 @@ export interface AgentStepResult {
   /** why no usable outcome came back (shown to the agent on the next attempt) */
   outcomeError?: string;
   artifacts: ArtifactReport[];
-  /** policy violations found after the execution (writes outside allow_write, denials) */
+  /** policy violations found after the execution (writes outside allow_write, deny_write) */
   violations: string[];
+  /** denied or blocked tool calls (the first DENIALS_IN_RESULT; all of them are in the evidence file) */
+  denials?: Denial[];
+  /** how many tool calls were denied or blocked in all */
+  deniedCalls?: number;
   usage: Usage;
   provider: Provider;
   sessionId?: string;
@@ -84,6 +89,9 @@ export interface AgentStepResult {
   evidenceSha256?: string;
   durationMs: number;
 }
+
+/** Denials an activity result carries into history at most (the evidence file has every one). */
+export const DENIALS_IN_RESULT = 20;
 
 export interface CommandStepRequest {
   run: RunRef;

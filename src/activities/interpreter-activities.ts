@@ -14,6 +14,7 @@ import {
   type CommandStepResult,
   type CompleteItemRequest,
   type CompleteItemWindowRequest,
+  DENIALS_IN_RESULT,
   RATE_LIMITED,
   type ReopenItemsRequest,
   type RunRef,
@@ -112,6 +113,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       }
 
       const reports = inspectArtifacts(artifacts);
+      const denials = run.denials ?? [];
       const evidencePath = path.join(executionDir, 'evidence.json');
       const result: AgentStepResult = {
         outcome: run.outcome,
@@ -125,6 +127,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
             runFolderRel,
           ),
         ],
+        denials: denials.slice(0, DENIALS_IN_RESULT),
+        deniedCalls: denials.length,
         usage: run.usage,
         provider: request.spec.provider,
         sessionId: run.sessionId,
@@ -154,7 +158,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           outcome: run.outcome ?? null,
           outcomeError: run.outcomeError ?? null,
           outcomeCorrected: run.corrected ?? null,
-          denials: run.denials ?? [],
+          denials,
           artifacts: reports,
           violations: result.violations,
           usage: run.usage,
@@ -178,7 +182,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         route: run.outcome?.route ?? null,
         outcomeError: run.outcomeError ?? null,
         violations: result.violations,
-        denials: run.denials ?? [],
+        denials,
         usage: run.usage,
       });
       return result;

@@ -5,6 +5,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Denial } from '../policies/denial';
 import type { RunRef } from './contract';
 
 export interface ExecutionRecord {
@@ -22,7 +23,7 @@ export interface ExecutionRecord {
   exitCode?: number;
   outcomeError?: string | null;
   violations?: string[];
-  denials?: string[];
+  denials?: Denial[];
   usage?: { inputTokens: number; outputTokens: number; costUsd: number };
 }
 

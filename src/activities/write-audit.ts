@@ -51,7 +51,8 @@ export function changedFiles(before: Snapshot, after: Snapshot): string[] {
   return [...changed].sort();
 }
 
-function under(file: string, pattern: string): boolean {
+/** Whether a workspace-relative `file` lies under a policy path (`dir/`, `dir/**` or an exact file). */
+export function under(file: string, pattern: string): boolean {
   const base = pattern
     .replace(/\/\*\*$/, '')
     .replace(/\/+$/, '')

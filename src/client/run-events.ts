@@ -1,6 +1,8 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import type { Denial } from '../policies/denial';
+import { deniedCallsText, describeDenial } from '../workflows/denial-text';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -52,13 +54,20 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
             outcomeError?: string;
             exitCode?: number;
             usage?: { costUsd?: number };
+            denials?: Denial[];
+            deniedCalls?: number;
           }
         | undefined;
       let detail = '';
       if (result?.outcome?.route) detail = `route ${result.outcome.route}`;
       else if (result?.outcomeError) detail = `no outcome: ${result.outcomeError}`;
       else if (result?.exitCode !== undefined) detail = `exit ${result.exitCode}`;
+      const denied = result?.deniedCalls ?? 0;
+      if (denied > 0) detail += `${detail ? ', ' : ''}${deniedCallsText(denied)}`;
       push('step finished', `${label}${detail ? ` → ${detail}` : ''}`);
+      for (const denial of result?.denials ?? []) push('denied', `${label}: ${describeDenial(denial)}`);
+      const unlisted = denied - (result?.denials?.length ?? 0);
+      if (unlisted > 0) push('denied', `${label}: ${unlisted} more in the execution's evidence.json`);
     } else if (event.activityTaskFailedEventAttributes) {
       const label = summaries.get(String(event.activityTaskFailedEventAttributes.scheduledEventId));
       push(

@@ -1,7 +1,8 @@
 // The Claude Code adapter: one `claude -p --output-format stream-json` process per agent execution
 // (HARNESSES.md §2.3). Hermetic (own CLAUDE_CONFIG_DIR, no setting sources but the runtime's --settings,
 // no MCP servers), the policy as settings + --permission-mode, the outcome through --json-schema.
-// Claude never prompts headless: denied tool calls still end in "success", so denials are collected here.
+// Claude never prompts headless: denied tool calls still end in "success", so denials are collected here
+// (claude-denials.ts).
 
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import {
 } from '../activities/agent-runner';
 import { compilePolicy } from '../policies/compile';
 import { resolveHarnessBinary } from './binaries';
+import { ClaudeDenialParser } from './claude-denials';
 import { stateDir } from './codex';
 import {
   correctionPrompt,
@@ -49,7 +51,6 @@ interface ClaudeResult {
   terminal_reason?: string;
   errors?: string[];
   startup_failure_reason?: string;
-  permission_denials?: Array<{ tool_name: string; tool_use_id: string; tool_input?: unknown }>;
   modelUsage?: Record<
     string,
     {
@@ -64,7 +65,6 @@ interface ClaudeResult {
 interface TurnResult {
   sessionId?: string;
   result?: ClaudeResult;
-  denials: Map<string, string>;
 }
 
 export class ClaudeRunner implements AgentRunner {
@@ -133,6 +133,7 @@ export class ClaudeRunner implements AgentRunner {
     ];
     if (execution.spec.effort) common.push('--effort', execution.spec.effort);
     const collector = new StreamCollector(execution);
+    const denials = new ClaudeDenialParser({ workspace: execution.workspace, policy: execution.spec.policy });
     try {
       const sessionId = randomUUID();
       const first = await this.turn(
@@ -144,6 +145,7 @@ export class ClaudeRunner implements AgentRunner {
           execution,
         },
         collector,
+        denials,
       );
       let turn = first;
       let parsed = this.outcomeOf(first, execution);
@@ -164,8 +166,8 @@ export class ClaudeRunner implements AgentRunner {
             execution,
           },
           collector,
+          denials,
         );
-        for (const [id, d] of first.denials) turn.denials.set(id, d);
         parsed = this.outcomeOf(turn, execution);
       }
       collector.close();
@@ -182,7 +184,7 @@ export class ClaudeRunner implements AgentRunner {
         usage: { inputTokens: input, outputTokens: output, costUsd: result.total_cost_usd ?? 0 },
         sessionId: first.sessionId,
         corrected,
-        denials: [...turn.denials.values()],
+        denials: denials.list(),
         effectiveConfig: {
           harness: 'claude',
           version: binary.version,
@@ -231,9 +233,10 @@ export class ClaudeRunner implements AgentRunner {
     input: string,
     ctx: { binary: string; env: Record<string, string>; execution: AgentExecution },
     collector: StreamCollector,
+    denials: ClaudeDenialParser,
   ): Promise<TurnResult> {
     const { execution } = ctx;
-    const turn: TurnResult = { denials: new Map() };
+    const turn: TurnResult = {};
     let fatal: Error | undefined;
     const exit = await runHarnessProcess(ctx.binary, args, {
       cwd: execution.workspace,
@@ -243,10 +246,8 @@ export class ClaudeRunner implements AgentRunner {
       onLine: (line, stop) => {
         const event = collector.line(line);
         if (!event) return;
+        denials.event(event);
         if (event.type === 'system' && event.subtype === 'init') turn.sessionId = String(event.session_id);
-        if (event.type === 'system' && event.subtype === 'permission_denied') {
-          turn.denials.set(String(event.tool_use_id), `${event.tool_name}: ${event.message}`);
-        }
         if (event.type === 'system' && event.subtype === 'api_retry' && !fatal) {
           // stop at the first retry of an error that retrying cannot fix or that names its own wait
           const status = Number(event.error_status);
@@ -265,13 +266,6 @@ export class ClaudeRunner implements AgentRunner {
         if (event.type === 'result') {
           turn.result = event as ClaudeResult;
           turn.sessionId ??= String(event.session_id);
-          for (const d of turn.result.permission_denials ?? []) {
-            if (!turn.denials.has(d.tool_use_id))
-              turn.denials.set(
-                d.tool_use_id,
-                `${d.tool_name}: ${JSON.stringify(d.tool_input ?? {}).slice(0, 200)}`,
-              );
-          }
         }
         execution.heartbeat({ harness: 'claude', sessionId: turn.sessionId, events: collector.events });
       },

@@ -16,6 +16,7 @@ import {
 import type { Usage } from '../activities/contract';
 import { type CompiledPolicy, compilePolicy } from '../policies/compile';
 import { resolveHarnessBinary } from './binaries';
+import { codexDenials } from './codex-denials';
 import {
   correctionPrompt,
   defaultRateLimitWaitMs,
@@ -90,7 +91,10 @@ export class CodexRunner implements AgentRunner {
         usage,
         sessionId: first.sessionId,
         corrected,
-        denials: rollout ? rolloutDenials(rollout) : [],
+        denials: codexDenials(
+          { workspace: execution.workspace, policy: execution.spec.policy },
+          { rollout, transcript: execution.transcriptPath },
+        ),
         effectiveConfig: {
           harness: 'codex',
           version: binary.version,
@@ -276,27 +280,6 @@ function copyRollout(home: string, executionDir: string): string | undefined {
   // a resumed session appends to its rollout; with several, keep them all in order
   fs.writeFileSync(target, files.map((f) => fs.readFileSync(path.join(sessions, f), 'utf8')).join(''));
   return target;
-}
-
-const DENIAL =
-  /patch rejected|Permission denied|Read-only file system|Operation not permitted|blocked by (the )?sandbox/i;
-
-/** Tool outputs in the rollout that show the sandbox refusing something (patches and shell commands). */
-export function rolloutDenials(file: string): string[] {
-  const denials: string[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.includes('call_output')) continue;
-    try {
-      const payload = (JSON.parse(line) as { payload?: { type?: string; output?: unknown } }).payload;
-      if (payload?.type !== 'custom_tool_call_output' && payload?.type !== 'function_call_output') continue;
-      const output = typeof payload.output === 'string' ? payload.output : JSON.stringify(payload.output);
-      const hit = output.split('\n').find((l) => DENIAL.test(l));
-      if (hit) denials.push(hit.trim().slice(0, 300));
-    } catch {
-      // a torn last line: nothing to learn from it
-    }
-  }
-  return denials;
 }
 
 export function stateDir(): string {

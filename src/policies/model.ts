@@ -34,6 +34,10 @@ export type NetworkPolicy = z.infer<typeof NetworkPolicy>;
 
 export const PolicyValidation = z.enum(['strict', 'warn']);
 
+/** What a denied or blocked tool call does to the attempt: recorded only, or the attempt is not accepted. */
+export const OnDenial = z.enum(['record', 'reject']);
+export type OnDenial = z.infer<typeof OnDenial>;
+
 const relativePath = z.string().min(1);
 
 export const PolicySchema = z.strictObject({
@@ -48,6 +52,11 @@ export const PolicySchema = z.strictObject({
   max_turns: z.number().int().min(1).max(1000).optional(),
   /** strict (default): refuse a control the harness cannot enforce; warn: run and record a warning */
   validation: PolicyValidation.optional(),
+  /**
+   * record (default): denied or blocked tool calls are recorded (evidence, executions.jsonl, status, final
+   * line); reject: an attempt with any is not accepted, and the denials are the feedback of the next attempt
+   */
+  on_denial: OnDenial.optional(),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 

@@ -44,6 +44,24 @@ const scenario: Scenario = {
       match: 'touch the locked file',
       runs: [[{ write: { path: 'locked/config.txt', content: 'changed\n' } }, done]],
     },
+    {
+      match: 'write from the shell',
+      runs: [[{ shell: 'echo hi > made.txt; echo "exit=$?"' }, done]],
+    },
+    { match: 'use the write tool', runs: [[{ write: { path: 'made.txt', content: 'x\n' } }, done]] },
+    { match: 'fetch a web page', runs: [[{ shell: 'curl -sS -m 5 http://example.com/' }, done]] },
+    { match: 'cat the key', runs: [[{ shell: 'cat secret/key.txt' }, done]] },
+    {
+      match: 'read five secrets',
+      runs: [
+        [
+          { shell: 'cat secret/a.txt secret/b.txt' },
+          { shell: 'head -1 secret/c.txt; cat secret/d.txt' },
+          { read: 'secret/e.txt' },
+          done,
+        ],
+      ],
+    },
     { match: 'write notes at the root', runs: [[{ write: { path: 'notes.txt', content: 'n\n' } }, done]] },
     {
       match: 'use a bad key',
@@ -144,6 +162,12 @@ function execution(harness: Harness, prompt: string, policy: Policy, signal?: Ab
   };
 }
 
+function writeSecrets(workspace: string, names: string[]): void {
+  fs.mkdirSync(path.join(workspace, 'secret'), { recursive: true });
+  for (const name of names)
+    fs.writeFileSync(path.join(workspace, 'secret', `${name}.txt`), `canary-${name}\n`);
+}
+
 const requestsFor = (match: string) =>
   server.requests.filter((r) => r.rule === scenario.rules.findIndex((rule) => rule.match === match));
 
@@ -198,7 +222,122 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     const result = await runners[harness]().run(exec);
     expect(fs.readFileSync(path.join(exec.workspace, 'locked', 'config.txt'), 'utf8')).toBe('original\n');
     // recorded as evidence: Claude's permission_denials, Codex's rollout ("patch rejected")
-    expect(result.denials?.join('\n')).toMatch(harness === 'claude' ? /Write/ : /patch rejected/);
+    expect(result.denials).toEqual([
+      expect.objectContaining(
+        harness === 'claude'
+          ? { tool: 'Write', target: 'locked/config.txt', source: 'permission' }
+          : {
+              tool: 'apply_patch',
+              target: 'locked/config.txt',
+              reason: expect.stringMatching(/patch rejected/),
+            },
+      ),
+    ]);
+  }, 90_000);
+
+  // the denial model: every denied or blocked call as { tool, target, reason, source }, both harnesses
+  const readOnly: Policy = { sandbox: 'read-only', permission_mode: 'dont_ask' };
+  test('a shell command that writes under read-only is recorded as denied', async () => {
+    const exec = execution(harness, 'Please write from the shell.', readOnly);
+    const result = await runners[harness]().run(exec);
+    expect(result.outcome?.route).toBe('done');
+    expect(fs.existsSync(path.join(exec.workspace, 'made.txt'))).toBe(false);
+    expect(result.denials).toEqual([
+      harness === 'claude'
+        ? {
+            // Bash is not allowed in dont_ask + read-only: Claude's permission system refuses the call
+            tool: 'Bash',
+            target: 'echo hi > made.txt; echo "exit=$?"',
+            reason: expect.stringMatching(/^Permission to use Bash has been denied/),
+            source: 'permission',
+          }
+        : {
+            // Codex runs it in its read-only sandbox: the shell reports EROFS
+            tool: 'exec_command',
+            target: 'made.txt',
+            reason: expect.stringMatching(/made\.txt: Read-only file system/),
+            source: 'sandbox',
+          },
+    ]);
+  }, 90_000);
+
+  test('a call to a file-writing tool under read-only is recorded as denied', async () => {
+    const exec = execution(harness, 'Please use the write tool.', readOnly);
+    const result = await runners[harness]().run(exec);
+    expect(fs.existsSync(path.join(exec.workspace, 'made.txt'))).toBe(false);
+    expect(result.denials).toEqual([
+      harness === 'claude'
+        ? {
+            // read-only removes Write from Claude's tool set: the call gets "No such tool available"
+            tool: 'Write',
+            target: 'made.txt',
+            reason: expect.stringMatching(/No such tool available: Write\. Write is disabled/),
+            source: 'disabled_tool',
+          }
+        : {
+            tool: 'apply_patch',
+            target: 'made.txt',
+            reason: expect.stringMatching(/^patch rejected: writing is blocked by read-only sandbox/),
+            source: 'sandbox',
+          },
+    ]);
+  }, 90_000);
+
+  test("a command's read of a deny_read file blocked by the sandbox is recorded", async () => {
+    const exec = execution(harness, 'Please cat the key.', {
+      sandbox: 'workspace-write',
+      deny_read: ['secret/key.txt'],
+    });
+    writeSecrets(exec.workspace, ['key']);
+    const result = await runners[harness]().run(exec);
+    expect(fs.readFileSync(exec.transcriptPath, 'utf8')).not.toContain('canary-key');
+    expect(result.denials).toEqual([
+      {
+        tool: harness === 'claude' ? 'Bash' : 'exec_command',
+        target: 'secret/key.txt',
+        reason: 'cat: secret/key.txt: Permission denied',
+        source: 'sandbox',
+      },
+    ]);
+  }, 90_000);
+
+  test('a network connection the policy blocks is recorded', async () => {
+    const exec = execution(harness, 'Please fetch a web page.', {
+      sandbox: 'workspace-write',
+      network: 'none',
+    });
+    const result = await runners[harness]().run(exec);
+    expect(result.denials).toEqual([
+      {
+        tool: harness === 'claude' ? 'Bash' : 'exec_command',
+        // Claude's sandbox proxy names host and port; in Codex's sandbox the name lookup fails
+        target: harness === 'claude' ? 'example.com:80' : 'example.com',
+        reason:
+          harness === 'claude'
+            ? expect.stringMatching(/^deny network-outbound example\.com:80/)
+            : expect.stringMatching(/Could not resolve host: example\.com/),
+        source: 'network',
+      },
+    ]);
+  }, 90_000);
+
+  test('every blocked read is recorded: five files in three calls', async () => {
+    const exec = execution(harness, 'Please read five secrets.', {
+      sandbox: 'workspace-write',
+      deny_read: ['secret/'],
+    });
+    writeSecrets(exec.workspace, ['a', 'b', 'c', 'd', 'e']);
+    const result = await runners[harness]().run(exec);
+    expect(fs.readFileSync(exec.transcriptPath, 'utf8')).not.toMatch(/canary-[a-e]/);
+    expect(result.denials?.map((d) => d.target)).toEqual(
+      ['a', 'b', 'c', 'd', 'e'].map((f) => `secret/${f}.txt`),
+    );
+    // Codex's sandbox answers EACCES; Claude's hides a denied folder (ENOENT for files that exist) and its
+    // permission rules refuse the Read tool
+    const sources = result.denials?.map((d) => d.source);
+    expect(sources).toEqual(
+      harness === 'codex' ? Array(5).fill('sandbox') : [...Array(4).fill('sandbox'), 'permission'],
+    );
   }, 90_000);
 
   test('a write the harness allows but allow_write does not is caught by the workspace diff', async () => {

@@ -1,0 +1,85 @@
+// Denied and blocked tool calls of a Codex execution. Codex's --json stream leaves out rejected patches and
+// some sandbox-blocked commands (HARNESSES.md finding 3), so the session's rollout file is the source:
+// every tool call with its output. Without a rollout (nothing was written), the JSONL command items are.
+
+import * as fs from 'node:fs';
+import { DenialCollector, type DenialContext } from './denials';
+
+interface Call {
+  name: string;
+  /** exec_command: the command; apply_patch: the files the patch touches */
+  target: string;
+}
+
+export function codexDenials(ctx: DenialContext, files: { rollout?: string; transcript: string }) {
+  const collector = new DenialCollector(ctx);
+  if (files.rollout) fromRollout(files.rollout, collector);
+  else fromTranscript(files.transcript, collector);
+  return collector.list();
+}
+
+function fromRollout(file: string, collector: DenialCollector): void {
+  const calls = new Map<string, Call>();
+  for (const payload of jsonLines(file).map((l) => l.payload as Record<string, unknown> | undefined)) {
+    if (!payload) continue;
+    const id = String(payload.call_id ?? '');
+    if (payload.type === 'function_call' || payload.type === 'custom_tool_call') {
+      calls.set(id, { name: String(payload.name), target: targetOf(payload) });
+    } else if (payload.type === 'function_call_output' || payload.type === 'custom_tool_call_output') {
+      const call = calls.get(id) ?? { name: 'unknown', target: '' };
+      const output = typeof payload.output === 'string' ? payload.output : JSON.stringify(payload.output);
+      if (/^patch rejected/i.test(output.trim())) {
+        collector.add(id, {
+          tool: call.name,
+          target: call.target,
+          reason: output.trim().split('\n')[0],
+          source: 'sandbox',
+        });
+      } else {
+        collector.addOutput(id, call.name, call.target, output);
+      }
+    }
+  }
+}
+
+function fromTranscript(file: string, collector: DenialCollector): void {
+  for (const event of jsonLines(file)) {
+    const item = event.item as Record<string, unknown> | undefined;
+    if (event.type !== 'item.completed' || item?.type !== 'command_execution') continue;
+    collector.addOutput(
+      String(item.id),
+      'exec_command',
+      String(item.command ?? ''),
+      String(item.aggregated_output ?? ''),
+    );
+  }
+}
+
+function targetOf(call: Record<string, unknown>): string {
+  if (call.type === 'custom_tool_call') {
+    // apply_patch: "*** Add File: x", "*** Update File: y", "*** Delete File: z"
+    const files = [...String(call.input ?? '').matchAll(/^\*\*\* (?:Add|Update|Delete) File: (.+)$/gm)];
+    return files.map((m) => m[1].trim()).join(', ');
+  }
+  try {
+    const args = JSON.parse(String(call.arguments ?? '{}')) as { cmd?: unknown; command?: unknown };
+    const cmd = args.cmd ?? args.command;
+    return Array.isArray(cmd) ? cmd.join(' ') : String(cmd ?? '');
+  } catch {
+    return '';
+  }
+}
+
+function jsonLines(file: string): Array<Record<string, unknown>> {
+  if (!fs.existsSync(file)) return [];
+  const out: Array<Record<string, unknown>> = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a torn last line: nothing to learn from it
+    }
+  }
+  return out;
+}

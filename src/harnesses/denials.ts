@@ -1,0 +1,129 @@
+// What both harness parsers share: the denial collector (one record per blocked call and target, however
+// often the transcript repeats it) and the scan of a command's output for what the OS sandbox refused.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { under } from '../activities/write-audit';
+import { DENIAL_TEXT_LIMIT, type Denial, DenialSchema } from '../policies/denial';
+import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
+
+export interface DenialContext {
+  workspace: string;
+  /** the step's requested policy (defaults are filled in here) */
+  policy: Policy;
+}
+
+const clip = (text: string) => {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > DENIAL_TEXT_LIMIT ? `${line.slice(0, DENIAL_TEXT_LIMIT - 1)}…` : line;
+};
+
+/** Denials of one execution, each kept once: keyed by the call and, for a command, the blocked target. */
+export class DenialCollector {
+  private readonly byKey = new Map<string, Denial>();
+
+  constructor(private readonly ctx: DenialContext) {}
+
+  add(callId: string, denial: Denial): void {
+    const target = this.relative(denial.target);
+    const key =
+      denial.source === 'permission' || denial.source === 'disabled_tool'
+        ? `${callId}\0call`
+        : `${callId}\0${denial.source}\0${target}`;
+    if (this.byKey.has(key)) return;
+    this.byKey.set(key, DenialSchema.parse({ ...denial, target: clip(target), reason: clip(denial.reason) }));
+  }
+
+  /** Everything the OS sandbox refused in one command's output (see `blockedInOutput`). */
+  addOutput(callId: string, tool: string, command: string, output: string): void {
+    for (const found of blockedInOutput(output, this.ctx)) {
+      this.add(callId, { tool, ...found, target: found.target || command });
+    }
+  }
+
+  list(): Denial[] {
+    return [...this.byKey.values()];
+  }
+
+  /** A path inside the workspace as a workspace-relative one; anything else as it was. */
+  relative(target: string): string {
+    if (!path.isAbsolute(target)) return target;
+    const rel = path.relative(this.ctx.workspace, target);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : target;
+  }
+}
+
+const REFUSED = /Permission denied|Read-only file system|Operation not permitted|\bE(?:ACCES|PERM|ROFS)\b/;
+const MISSING = /No such file or directory|\bENOENT\b/;
+const RESOLVE_FAILED =
+  /Could not resolve host:? ?(\S*)|Temporary failure in name resolution|Network is unreachable|getaddrinfo E(?:AI_AGAIN|NOTFOUND) (\S+)|unable to resolve host address ['‘"]?([^'’"\s]*)/;
+// Claude Code's sandbox reports what it blocked in a <sandbox_violations> block of the command's stderr
+const VIOLATION = /^deny (network-\S+|file-\S+) (\S+)/;
+
+/**
+ * What the OS sandbox refused in a command's output, one entry per line that shows it: EACCES / EPERM /
+ * EROFS on a path, a path under deny_read the sandbox hid (ENOENT for a file that exists), a Claude
+ * `<sandbox_violations>` entry, and, when the policy keeps the network closed, a failed name lookup.
+ */
+export function blockedInOutput(
+  output: string,
+  ctx: DenialContext,
+): Array<Pick<Denial, 'target' | 'reason' | 'source'>> {
+  const policy = mergePolicies(DEFAULT_POLICY, ctx.policy);
+  const networkClosed = policy.network !== 'open' && policy.sandbox !== 'full-access';
+  const found: Array<Pick<Denial, 'target' | 'reason' | 'source'>> = [];
+  for (const raw of output.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const violation = VIOLATION.exec(line);
+    if (violation) {
+      found.push({
+        target: violation[2],
+        reason: line,
+        source: violation[1].startsWith('network') ? 'network' : 'sandbox',
+      });
+    } else if (REFUSED.test(line)) {
+      found.push({ target: pathIn(line) ?? '', reason: line, source: 'sandbox' });
+    } else if (MISSING.test(line) && policy.deny_read?.length) {
+      const file = pathIn(line);
+      const rel = file && path.relative(ctx.workspace, path.resolve(ctx.workspace, file));
+      if (
+        rel &&
+        !rel.startsWith('..') &&
+        policy.deny_read.some((p) => under(rel, p)) &&
+        fs.existsSync(path.join(ctx.workspace, rel))
+      ) {
+        found.push({
+          target: rel,
+          reason: `${line} (the file exists: deny_read hides it)`,
+          source: 'sandbox',
+        });
+      }
+    } else if (networkClosed) {
+      const network = RESOLVE_FAILED.exec(line);
+      if (network) {
+        found.push({ target: network[1] || network[2] || network[3] || '', reason: line, source: 'network' });
+      }
+    }
+  }
+  return found;
+}
+
+/** The path an error line names: `cat: x: Permission denied`, `cannot open 'x'`, `EACCES: …, open 'x'`. */
+function pathIn(line: string): string | undefined {
+  const quoted = /['‘"]([^'’"]+)['’"]/;
+  const errno = /\bE[A-Z]+: [^,]*, \w+ ['"]([^'"]+)['"]/.exec(line);
+  if (errno) return errno[1];
+  const after =
+    /(?:Permission denied|Read-only file system|Operation not permitted|No such file or directory): ['"]([^'"]+)['"]/.exec(
+      line,
+    );
+  if (after) return after[1];
+  const before =
+    /(?:^|: )([^:]+?): (?:Permission denied|Read-only file system|Operation not permitted|No such file or directory)/.exec(
+      line,
+    );
+  if (!before) return undefined;
+  const segment = before[1].trim();
+  return quoted.exec(segment)?.[1] ?? segment.split(/\s+/).pop();
+}
