@@ -17,7 +17,6 @@ import {
 import { compilePolicy } from '../policies/compile';
 import { resolveHarnessBinary } from './binaries';
 import { ClaudeDenialParser } from './claude-denials';
-import { stateDir } from './codex';
 import {
   correctionPrompt,
   defaultRateLimitWaitMs,
@@ -30,6 +29,7 @@ import {
   runHarnessProcess,
   StreamCollector,
 } from './common';
+import { stateDir } from './state-dir';
 
 export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
 

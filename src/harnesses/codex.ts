@@ -4,7 +4,6 @@
 // An unusable outcome gets one `codex exec resume` turn in the same session before the attempt fails.
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   type AgentExecution,
@@ -31,6 +30,9 @@ import {
   StreamCollector,
 } from './common';
 import { loadPriceTable, priceUsage } from './pricing';
+import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
+
+export { stateDir };
 
 /** A model Codex knows: with unknown ids it falls back to a tool set without apply_patch. */
 export const DEFAULT_CODEX_MODEL = 'gpt-5.5';
@@ -50,7 +52,10 @@ export class CodexRunner implements AgentRunner {
     const binary = resolveHarnessBinary('codex');
     const compiled = compilePolicy(execution.spec.policy, 'codex', { workspace: execution.workspace });
     const prices = loadPriceTable();
-    // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, HARNESSES.md §2.1.3)
+    // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, HARNESSES.md §2.1.3): refuse to
+    // launch rather than let every command of the agent fail unseen
+    const homeProblem = codexHomeProblem(stateDirPath());
+    if (homeProblem) throw new HarnessFatalError(`codex cannot run here: ${homeProblem}`);
     const home = fs.mkdtempSync(path.join(stateDir(), 'codex-home-'));
     const schemaFile = path.join(execution.executionDir, 'outcome-schema.json');
     fs.writeFileSync(schemaFile, JSON.stringify(execution.outcomeSchema, null, 2));
@@ -280,10 +285,4 @@ function copyRollout(home: string, executionDir: string): string | undefined {
   // a resumed session appends to its rollout; with several, keep them all in order
   fs.writeFileSync(target, files.map((f) => fs.readFileSync(path.join(sessions, f), 'utf8')).join(''));
   return target;
-}
-
-export function stateDir(): string {
-  const dir = process.env.SOP_STATE_DIR ?? path.join(os.homedir(), '.local', 'state', 'sop-runtime');
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
 }

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { execa } from 'execa';
 import { resolveHarnessBinary } from '../../harnesses/binaries';
 import { isLoopback } from '../../harnesses/common';
+import { codexHomeProblem, stateDirPath } from '../../harnesses/state-dir';
 import { connectClient } from '../../temporal/connect';
 import { temporalDir } from '../../temporal/package-paths';
 import { resolveTemporalTarget } from '../../temporal/target';
@@ -100,6 +101,7 @@ export async function runChecks(): Promise<Check[]> {
       fix: `export ${harness.key}=... (or point ${harness.baseUrl} at the scripted model server, as \`npm run demo\` does)`,
     });
   }
+  checks.push(stateFolderCheck());
   for (const tool of ['git', 'bwrap', 'socat']) {
     const found = await execa('sh', ['-c', `command -v ${tool}`], { reject: false, stdin: 'ignore' });
     checks.push({
@@ -113,6 +115,21 @@ export async function runChecks(): Promise<Check[]> {
     });
   }
   return checks;
+}
+
+/** The folder harness homes go in (SOP_STATE_DIR): writable, and not where Codex refuses to work. */
+function stateFolderCheck(): Check {
+  const dir = stateDirPath();
+  const fix = 'set SOP_STATE_DIR to a writable folder outside /tmp, e.g. ~/.local/state/sop-runtime';
+  const problem = codexHomeProblem(dir);
+  if (problem) return { name: 'state folder', ok: false, detail: problem, fix };
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    return { name: 'state folder', ok: false, detail: `${dir}: ${(err as Error).message}`, fix };
+  }
+  return { name: 'state folder', ok: true, detail: dir };
 }
 
 export function registerDoctor(program: Command): void {

@@ -1,0 +1,42 @@
+// Where the runtime keeps per-execution harness state (Codex's CODEX_HOME, Claude's config dir, the
+// agents' linked homes), and whether Codex can work from there.
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The folder the harnesses' homes go in: SOP_STATE_DIR, default ~/.local/state/sop-runtime. */
+export function stateDirPath(): string {
+  return process.env.SOP_STATE_DIR ?? path.join(os.homedir(), '.local', 'state', 'sop-runtime');
+}
+
+export function stateDir(): string {
+  const dir = stateDirPath();
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * The temporary directory the Codex process sees: the harness environment carries no TMPDIR, so it is
+ * /tmp. Codex refuses to set up its sandbox helper under it ("Refusing to create helper binaries under
+ * temporary dir"), after which every sandboxed command and patch fails (verified with codex 0.169).
+ */
+const CODEX_TEMP_DIR = '/tmp';
+
+/** Why Codex cannot run with its home in `dir`, with the fix; undefined when it can. */
+export function codexHomeProblem(dir: string): string | undefined {
+  const real = (p: string) => {
+    // the nearest existing ancestor decides where a path really is (links included)
+    let existing = path.resolve(p);
+    while (!fs.existsSync(existing)) existing = path.dirname(existing);
+    return path.join(fs.realpathSync(existing), path.relative(existing, path.resolve(p)));
+  };
+  const temp = real(CODEX_TEMP_DIR);
+  const home = real(dir);
+  if (home !== temp && !home.startsWith(`${temp}${path.sep}`)) return undefined;
+  return (
+    `the state folder ${dir} (SOP_STATE_DIR) is under the temporary directory ${CODEX_TEMP_DIR}, where Codex ` +
+    'refuses to set up its sandbox helper, so every command and file write of the agent would fail. ' +
+    'Set SOP_STATE_DIR to a folder outside /tmp (the default is ~/.local/state/sop-runtime)'
+  );
+}
