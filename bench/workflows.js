@@ -1,7 +1,7 @@
 // Workflow bundle for the benchmarks: the product's workflows plus the hand-written raw-Temporal baselines.
 const { proxyActivities } = require('@temporalio/workflow');
 
-exports.default = require('../dist/workflows/interpreter').sopInterpreter;
+exports.default = require('../dist/workflows/interpreter/index').sopInterpreter;
 exports.sopInterpreter = exports.default;
 
 const { noop } = proxyActivities({ startToCloseTimeout: '1 minute' });

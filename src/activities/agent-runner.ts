@@ -1,6 +1,6 @@
+import type { AgentStepRequest, Usage } from '../model/contract';
+import type { JsonSchema, Provider, RoleSpec } from '../model/plan';
 import type { Denial } from '../policies/denial';
-import type { JsonSchema, Provider, RoleSpec } from '../workflows/plan';
-import type { AgentStepRequest, Usage } from './contract';
 
 /** One harness execution as the runtime hands it to a runner (a harness adapter, or a test stand-in). */
 export interface AgentExecution {

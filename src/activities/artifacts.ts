@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Validator } from '@cfworker/json-schema';
-import type { ArtifactSpec } from '../workflows/plan';
+import type { ArtifactReport } from '../model/contract';
+import type { ArtifactSpec } from '../model/plan';
 import { renderText } from '../workflows/render-text';
-import type { ArtifactReport } from './contract';
 import { resolveInWorkspace } from './workspace-paths';
 
 export interface ResolvedArtifact {

@@ -4,9 +4,6 @@ import * as path from 'node:path';
 import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
-import { PolicyUnsupportedError } from '../policies/compile';
-import { type AgentRunners, HarnessFatalError, RateLimitError } from './agent-runner';
-import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
 import {
   type AgentStepRequest,
   type AgentStepResult,
@@ -22,7 +19,10 @@ import {
   type WorklistRequest,
   type WorklistWindow,
   type WorklistWindowRequest,
-} from './contract';
+} from '../model/contract';
+import { PolicyUnsupportedError } from '../policies/compile';
+import { type AgentRunners, HarnessFatalError, RateLimitError } from './agent-runner';
+import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
 import { resolveInWorkspace } from './workspace-paths';

@@ -1,7 +1,7 @@
-import type { JsonSchema } from '../workflows/plan';
+import type { AgentStepRequest } from '../model/contract';
+import type { JsonSchema } from '../model/plan';
 import { renderText } from '../workflows/render-text';
 import type { ResolvedArtifact } from './artifacts';
-import type { AgentStepRequest } from './contract';
 
 /** The structured outcome every agent returns: strict-mode friendly (Codex requires every key). */
 export function outcomeSchema(routes: string[]): JsonSchema {

@@ -5,8 +5,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { RunRef } from '../model/contract';
 import type { Denial } from '../policies/denial';
-import type { RunRef } from './contract';
 
 export interface ExecutionRecord {
   kind: 'agent' | 'command';

@@ -7,21 +7,20 @@ import {
   type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import type { ExecutionPlan } from '../model/plan';
+import type { Rerun, RunCheckpoint, RunInput, RunOptions, RunResult, RunStatus } from '../model/run';
 import type { TypedInput } from '../sop/typed';
 import { type ConnectOptions, connectClient } from '../temporal/connect';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
 import { CURRENT_ENGINE } from '../workflows/engine-version';
-import type { Rerun, RunCheckpoint, RunInput, RunOptions, RunResult } from '../workflows/interpreter';
 import {
   answerUpdate,
   checkpointQuery,
   messageSignal,
-  type RunStatus,
   type RunStatusView,
   statusQuery,
 } from '../workflows/messages';
-import type { ExecutionPlan } from '../workflows/plan';
 import { RestartRefusedError, RunExistsError, RunNotFoundError, SopInputError } from './errors';
 
 export interface StartRunOptions<I = Record<string, unknown>> {

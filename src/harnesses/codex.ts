@@ -12,7 +12,7 @@ import {
   HarnessFatalError,
   RateLimitError,
 } from '../activities/agent-runner';
-import type { Usage } from '../activities/contract';
+import type { Usage } from '../model/contract';
 import { type CompiledPolicy, compilePolicy } from '../policies/compile';
 import { resolveHarnessBinary } from './binaries';
 import { codexDenials } from './codex-denials';

@@ -6,8 +6,8 @@ import * as path from 'node:path';
 import { Validator } from '@cfworker/json-schema';
 import { execa } from 'execa';
 import type { AgentExecution, AgentRunResult } from '../activities/agent-runner';
-import type { Usage } from '../activities/contract';
-import type { JsonSchema } from '../workflows/plan';
+import type { Usage } from '../model/contract';
+import type { JsonSchema } from '../model/plan';
 
 /** Where a provider's model API is: a base URL (a local server, a gateway) and the env var of its key. */
 export interface ProviderConnection {

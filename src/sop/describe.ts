@@ -1,7 +1,7 @@
 // Human views of a compiled SOP: the step list with kinds, roles and policies, and a text graph of the
 // route table (`sop workflows show`).
 
-import type { ExecutionPlan, RouteTarget, StepSpec } from '../workflows/plan';
+import type { ExecutionPlan, RouteTarget, StepSpec } from '../model/plan';
 
 export function describeTarget(target: RouteTarget): string {
   switch (target.kind) {

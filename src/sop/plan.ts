@@ -1,7 +1,6 @@
 // Bundle → ExecutionPlan: the plain-data plan the interpreter workflow reads. Done when a run starts,
 // because params (which may set max_rework, concurrency, ...) and the provider override are known then.
 
-import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
 import type {
   ArtifactSpec,
   ExecutionPlan,
@@ -11,7 +10,8 @@ import type {
   RoleSpec,
   RouteTarget,
   StepSpec,
-} from '../workflows/plan';
+} from '../model/plan';
+import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
 import type { SopBundle } from './compile';
 import {
   durationMs,

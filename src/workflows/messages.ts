@@ -1,7 +1,8 @@
 // Messages a run understands. Shared by the workflow (handlers) and the client (senders).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Usage } from '../activities/contract';
-import type { JsonSchema } from './plan';
+import type { Usage } from '../model/contract';
+import type { JsonSchema } from '../model/plan';
+import type { RouteTaken, RunCheckpoint, RunStatus } from '../model/run';
 
 export interface AnswerInput {
   /** the id of the pending request (from the status query); optional when only one can be pending */
@@ -15,15 +16,6 @@ export interface PendingInput {
   item?: string;
   question: string;
   schema: JsonSchema;
-}
-
-export type RunStatus = 'running' | 'waiting_input' | 'completed' | 'failed' | 'cancelled';
-
-export interface RouteTaken {
-  step: string;
-  item?: string;
-  route: string;
-  target: string;
 }
 
 export interface RunStatusView {
@@ -50,4 +42,4 @@ export const answerSignal = defineSignal<[AnswerInput]>('submitAnswer');
 export const messageSignal = defineSignal<[string]>('message');
 export const statusQuery = defineQuery<RunStatusView>('status');
 /** The state an execution reached and its original input, for `sop resume` / `sop rerun` (any status). */
-export const checkpointQuery = defineQuery<import('./interpreter').RunCheckpoint>('checkpoint');
+export const checkpointQuery = defineQuery<RunCheckpoint>('checkpoint');

@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execaSync } from 'execa';
-import type { RunRef } from '../../src/activities/contract';
+import type { RunRef } from '../../src/model/contract';
+import type { ExecutionPlan, RoleSpec, RouteSpec, RouteTarget, StepSpec } from '../../src/model/plan';
+import type { RunInput } from '../../src/model/run';
 import { CURRENT_ENGINE } from '../../src/workflows/engine-version';
-import type { RunInput } from '../../src/workflows/interpreter';
-import type { ExecutionPlan, RoleSpec, RouteSpec, RouteTarget, StepSpec } from '../../src/workflows/plan';
 
 export const to = (step: string): RouteTarget => ({ kind: 'step', step });
 export const finish: RouteTarget = { kind: 'finish' };

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunRef } from '../../src/activities/contract';
-import type { RunInput, RunResult } from '../../src/workflows/interpreter';
+import type { RunRef } from '../../src/model/contract';
+import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/model/plan';
+import type { RunInput, RunResult } from '../../src/model/run';
 import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../../src/workflows/messages';
-import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/workflows/plan';
 import { recordHistory } from '../support/histories';
 import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';

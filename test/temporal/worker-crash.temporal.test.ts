@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import type { RunResult } from '../../src/workflows/interpreter';
+import type { RunResult } from '../../src/model/run';
 import { finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
 

@@ -2,7 +2,7 @@
 // sizes, hashes, outcomes and counters — transcripts and artifacts stay in the run folder.
 
 import type { Denial } from '../policies/denial';
-import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from '../workflows/plan';
+import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from './plan';
 
 export type Role = 'agent' | 'producer' | 'verifier';
 

@@ -1,0 +1,80 @@
+// The run's own types: what a run starts with, the state it carries (through continue-as-new and
+// restarts) and what it ends with. Plain types only: read by the interpreter workflow, the client and
+// the CLI alike.
+import type { RunRef, Usage } from './contract';
+import type { ExecutionPlan } from './plan';
+
+export type RunStatus = 'running' | 'waiting_input' | 'completed' | 'failed' | 'cancelled';
+
+export interface RouteTaken {
+  step: string;
+  item?: string;
+  route: string;
+  target: string;
+}
+
+export interface RunOptions {
+  /** continue-as-new when history grows past this many events (also when the server suggests it) */
+  continueAsNewAfterEvents?: number;
+  /** a harness activity silent for this long is presumed dead (its worker crashed) and retried */
+  agentHeartbeatTimeoutMs?: number;
+}
+
+export interface RunInput {
+  plan: ExecutionPlan;
+  run: RunRef;
+  input: Record<string, unknown>;
+  params: Record<string, unknown>;
+  /** a short description of the request, for summaries */
+  request?: string;
+  options?: RunOptions;
+  /** history layout the run started with (engine-version.ts); absent in runs started before it existed */
+  engine?: number;
+  /** set by continue-as-new: the state so far and the step to resume at */
+  resume?: { state: RunState; at: string };
+  /**
+   * set by `sop resume` / `sop rerun`: a new execution of a finished task, from the state its last
+   * execution reached. resume: the steps that were in progress run again; rerun: `step` and everything
+   * downstream of it run again, with `context` in the step's next prompt.
+   */
+  restart?: { state: RunState; steps: string[]; rerun?: Rerun };
+}
+
+/** Re-run `step` and what follows it; for a worklist step, `items` (all of them when absent) again. */
+export interface Rerun {
+  step: string;
+  context?: string;
+  items?: string[];
+}
+
+/** What `sop resume` / `sop rerun` need from an execution (the checkpoint query). */
+export interface RunCheckpoint {
+  input: Omit<RunInput, 'resume' | 'restart'>;
+  state: RunState;
+  /** steps started and not finished: where a resumed run picks up */
+  inProgress: string[];
+  status: RunStatus;
+}
+
+export interface RunResult {
+  status: 'completed';
+  routesTaken: RouteTaken[];
+  usage: Usage & { agentRuns: number };
+  outputs: Record<string, { route: string; payload: unknown }>;
+}
+
+export interface RunState {
+  startedAtMs: number;
+  usage: Usage & { agentRuns: number };
+  routesTaken: RouteTaken[];
+  routesTakenCount: number;
+  outputs: Record<string, { route: string; payload: unknown }>;
+  done: string[];
+  started: string[];
+  /** worklist step -> items done and in all, as last read from the worklist file */
+  worklists: Record<string, { done: number; total: number }>;
+  executions: number;
+  pendingMessages: string[];
+  /** answers waiting to be delivered into the next prompt of the step (and item) that asked */
+  deliveries: Record<string, string[]>;
+}

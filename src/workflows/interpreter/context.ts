@@ -1,0 +1,116 @@
+// The state of one run execution that every part of the interpreter reads and changes: the plan and
+// input it started with, the carried state, and what is going on right now (status, active roles, the
+// pending input request). One object per execution, passed to the other modules as a parameter.
+import type { Validator } from '@cfworker/json-schema';
+import { ActivityFailure, patched } from '@temporalio/workflow';
+import type { RunRef } from '../../model/contract';
+import type { ExecutionPlan, RouteTarget, StepSpec } from '../../model/plan';
+import type { RunInput, RunState, RunStatus } from '../../model/run';
+import type { AnswerInput, PendingInput } from '../messages';
+import { type FileUpdates, fileUpdates } from './activities';
+
+const ROUTES_KEPT = 200;
+
+export interface ActiveRole {
+  step: string;
+  item?: string;
+  role?: string;
+  attempt?: number;
+}
+
+export interface RunContext {
+  input: RunInput;
+  plan: ExecutionPlan;
+  run: RunRef;
+  engine: number;
+  /** engine 2 has every change gated by patches built in (engine-version.ts) */
+  isPatched: (id: string) => boolean;
+  /** the quick file updates of this engine (activities.ts) */
+  files: FileUpdates;
+  stepsByName: Map<string, StepSpec>;
+  state: RunState;
+  status: RunStatus;
+  failure?: string;
+  pending?: PendingInput & { validator: Validator };
+  answer?: AnswerInput;
+  /** what runs right now, by step#item#role (or step for a command) */
+  active: Map<string, ActiveRole>;
+  activeThreads: number;
+  /** set when the run should continue as new, resuming at this step */
+  continueAt?: string;
+  requestCounter: number;
+  /** the SopStep search attribute as last written, and the step it should show */
+  lastStepAttr?: string;
+  wantedStep?: string;
+}
+
+export function createContext(input: RunInput): RunContext {
+  const { plan, run } = input;
+  const engine = input.engine ?? 1;
+  const state: RunState = input.resume?.state ??
+    input.restart?.state ?? {
+      startedAtMs: Date.now(),
+      usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, agentRuns: 0 },
+      routesTaken: [],
+      routesTakenCount: 0,
+      outputs: {},
+      done: [],
+      started: [],
+      worklists: {},
+      executions: 0,
+      pendingMessages: [],
+      deliveries: {},
+    };
+  // state carried by continue-as-new from an older interpreter may lack newer fields
+  state.worklists ??= {};
+  return {
+    input,
+    plan,
+    run,
+    engine,
+    isPatched: (id: string) => engine >= 2 || patched(id),
+    files: engine >= 2 ? fileUpdates[2] : fileUpdates[1],
+    stepsByName: new Map(plan.steps.map((s) => [s.name, s])),
+    state,
+    status: 'running',
+    active: new Map(),
+    activeThreads: 0,
+    requestCounter: 0,
+  };
+}
+
+/** Ends the run as failed with this message (caught at the end of the run). */
+export class RunFailed extends Error {}
+
+export const fail = (message: string): never => {
+  throw new RunFailed(message);
+};
+
+/** One line for a failure: the activity that failed and its own message, not the SDK's wrapper text. */
+export function describeFailure(err: unknown): string {
+  if (err instanceof ActivityFailure) return `${err.activityType}: ${err.cause?.message ?? err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const describeTarget = (t: RouteTarget): string =>
+  t.kind === 'step' ? t.step : t.kind === 'advance' ? 'next item' : t.kind;
+
+export function recordRoute(
+  ctx: RunContext,
+  step: string,
+  route: string,
+  target: RouteTarget,
+  item?: string,
+) {
+  const { state } = ctx;
+  state.routesTaken.push({ step, item, route, target: describeTarget(target) });
+  if (state.routesTaken.length > ROUTES_KEPT) state.routesTaken.shift();
+  state.routesTakenCount++;
+}
+
+/** Where text for the next prompt of a step (and item) waits: state.deliveries[key]. */
+export const deliveryKey = (step: string, item?: string) => (item ? `${step}#${item}` : step);
+
+export function stringify(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+}

@@ -1,0 +1,145 @@
+// One step (for one item): the role(s) it runs, the rework loop and the route it ends on; command
+// steps; the step's failure path.
+import type { InterpreterActivities } from '../../activities/interpreter-activities';
+import type { WorkItem } from '../../model/contract';
+import type { RouteTarget, StepSpec } from '../../model/plan';
+import { runCommandStep } from './activities';
+import { deliveryKey, type RunContext, recordRoute, stringify } from './context';
+import { requestInput } from './input';
+import { type RoleOutcome, runRole } from './roles';
+import { setCurrentStep } from './visibility';
+
+export type StepEnd = { route: string; target: RouteTarget; payload: unknown };
+
+export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | undefined): Promise<StepEnd> {
+  const { state } = ctx;
+  if (step.kind === 'command') return runCommand(ctx, step);
+  if (step.kind === 'input') {
+    const result = await requestInput(ctx, step, item, step.input!, 0);
+    if (!result.answered) {
+      return {
+        route: 'timed_out',
+        target: step.input?.onTimeout ?? { kind: 'fail', reason: 'input timed out' },
+        payload: null,
+      };
+    }
+    const route = step.routes.find((r) => r.name === 'answered') ?? step.routes[0];
+    return { route: route.name, target: route.target, payload: result.value };
+  }
+
+  let rework = 0;
+  let feedback: string[] = [];
+  for (;;) {
+    const key = deliveryKey(step.name, item?.id);
+    feedback.push(...(state.deliveries[key] ?? []));
+    delete state.deliveries[key];
+    let outcome: RoleOutcome;
+    if (step.kind === 'produce_verify') {
+      const produced = await runRole(ctx, step, 'producer', step.producer!, item, rework, feedback);
+      if (!produced.ok) return failurePath(step, produced.problem);
+      outcome = await runRole(ctx, step, 'verifier', step.verifier!, item, rework, [], produced.written);
+    } else {
+      outcome = await runRole(ctx, step, 'agent', step.agent!, item, rework, feedback);
+    }
+    if (!outcome.ok) return failurePath(step, outcome.problem);
+    const route = step.routes.find((r) => r.name === outcome.route)!;
+    const isRework = route.target.kind === 'step' && route.target.step === step.name;
+    if (!isRework) return { route: route.name, target: route.target, payload: outcome.payload };
+
+    recordRoute(ctx, step.name, route.name, route.target, item?.id);
+    rework++;
+    feedback = [
+      `The verifier sent the work back (rework ${rework} of ${step.maxRework}). Findings:`,
+      stringify(outcome.payload),
+    ];
+    if (rework <= step.maxRework) continue;
+
+    const exhausted = step.onReworkExhausted;
+    if (exhausted.kind !== 'request_input') {
+      return { route: 'rework_exhausted', target: exhausted, payload: outcome.payload };
+    }
+    const result = await requestInput(ctx, step, item, exhausted.request, rework);
+    if (!result.answered) {
+      return {
+        route: 'rework_exhausted',
+        target: exhausted.request.onTimeout ?? {
+          kind: 'fail',
+          reason: 'no answer before the input timeout',
+        },
+        payload: null,
+      };
+    }
+    const value = result.value as { approve?: unknown } | null;
+    const accepted = step.routes.find((r) => r.name === 'accepted');
+    if (value && typeof value === 'object' && value.approve === true && accepted) {
+      return {
+        route: 'accepted',
+        target: accepted.target,
+        payload: { approvedBy: 'human', answer: value },
+      };
+    }
+    rework = 0;
+    feedback = [`A person answered after ${step.maxRework} rejected attempts:`, stringify(result.value)];
+  }
+}
+
+/** A role that used up its attempts: the step's on_failure target (a fail names the step). */
+function failurePath(step: StepSpec, problem: string): StepEnd {
+  const target: RouteTarget =
+    step.onFailure.kind === 'fail' ? { kind: 'fail', reason: `${step.name}: ${problem}` } : step.onFailure;
+  return { route: 'failed', target, payload: { problem } };
+}
+
+async function runCommand(ctx: RunContext, step: StepSpec): Promise<StepEnd> {
+  const { run, state } = ctx;
+  state.executions++;
+  setCurrentStep(ctx, step.name);
+  ctx.active.set(step.name, { step: step.name, role: 'command' });
+  let result: Awaited<ReturnType<InterpreterActivities['runCommandStep']>>;
+  try {
+    result = await runCommandStep.executeWithOptions(
+      {
+        startToCloseTimeout: step.command!.timeoutMs + 60_000,
+        retry: { maximumAttempts: 3 },
+        summary: `${step.name} · command`,
+      },
+      [
+        {
+          run,
+          step: step.name,
+          execution: state.executions,
+          command: step.command!.run,
+          timeoutMs: step.command!.timeoutMs,
+        },
+      ],
+    );
+  } finally {
+    ctx.active.delete(step.name);
+  }
+  const routeName = result.exitCode === 0 && !result.timedOut ? 'passed' : 'failed';
+  const route = step.routes.find((r) => r.name === routeName);
+  const payload = {
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    outputFile: result.outputFile,
+    tail: result.tail,
+  };
+  if (!route) {
+    return {
+      route: routeName,
+      target: {
+        kind: 'fail',
+        reason: `${step.name}: command ${routeName} (exit ${result.exitCode}) and the step has no "${routeName}" route`,
+      },
+      payload,
+    };
+  }
+  // the next agent prompt sees the command's output
+  if (route.target.kind === 'step') {
+    state.deliveries[deliveryKey(route.target.step)] = [
+      `The command \`${step.command!.run}\` (step ${step.name}) exited ${result.exitCode}${result.timedOut ? ' (timed out)' : ''}. Last lines of its output (${result.outputFile}):`,
+      result.tail,
+    ];
+  }
+  return { route: routeName, target: route.target, payload };
+}

@@ -1,0 +1,59 @@
+// What the run shows outside its history: the SopStatus and SopStep search attributes and the Web UI's
+// current details.
+import { condition, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { RunStatus } from '../../model/run';
+import { SopStatus, SopStep } from '../../temporal/search-attributes';
+import type { RunContext } from './context';
+
+const STEP_ATTRIBUTE_DELAY_MS = 2_000;
+
+/** What the Web UI shows as the run's current details (not history: it may change freely). */
+export function refreshDetails(ctx: RunContext): void {
+  const { plan, state, pending } = ctx;
+  const now = [...ctx.active.values()].map((a) =>
+    [a.step, a.item, a.role, a.attempt && `attempt ${a.attempt}`].filter(Boolean).join(' · '),
+  );
+  const lines = [`**${plan.sop}** · ${ctx.status}`];
+  if (now.length) lines.push(`Now: ${now.join('; ')}`);
+  if (pending) lines.push(`Waiting for input \`${pending.requestId}\`: ${pending.question}`);
+  lines.push(
+    `Routes taken: ${state.routesTakenCount} · agent runs: ${state.usage.agentRuns} · cost: $${state.usage.costUsd.toFixed(4)}`,
+  );
+  setCurrentDetails(lines.join('\n\n'));
+}
+
+export function setStatus(ctx: RunContext, next: RunStatus): void {
+  if (ctx.status === next) return;
+  ctx.status = next;
+  upsertSearchAttributes([{ key: SopStatus, value: next }]);
+  refreshDetails(ctx);
+}
+
+/** Engine 1 writes SopStep at once; engine 2 leaves it to showCurrentStep. */
+export function setCurrentStep(ctx: RunContext, step: string): void {
+  ctx.wantedStep = step;
+  if (ctx.engine >= 2 || ctx.lastStepAttr === step) return;
+  ctx.lastStepAttr = step;
+  upsertSearchAttributes([{ key: SopStep, value: step }]);
+}
+
+// Engine 2: SopStep shows a step once it has been current for STEP_ATTRIBUTE_DELAY_MS. Each upsert is
+// a visibility write (the dev server's bottleneck under load); steps quicker than that are not worth one.
+export async function showCurrentStep(ctx: RunContext): Promise<void> {
+  for (;;) {
+    await condition(() => ctx.wantedStep !== ctx.lastStepAttr);
+    const candidate = ctx.wantedStep;
+    const moved = await condition(() => ctx.wantedStep !== candidate, STEP_ATTRIBUTE_DELAY_MS);
+    if (!moved && candidate !== undefined) {
+      ctx.lastStepAttr = candidate;
+      upsertSearchAttributes([{ key: SopStep, value: candidate }]);
+    }
+  }
+}
+
+/** At the start of an execution. Engine 2: no upsert when the run was started (or continued) with the status already set. */
+export function showRunning(ctx: RunContext): void {
+  if (ctx.engine < 2 || workflowInfo().typedSearchAttributes.get(SopStatus) !== 'running') {
+    upsertSearchAttributes([{ key: SopStatus, value: 'running' }]);
+  }
+}
