@@ -1,6 +1,13 @@
 // One role (agent, producer or verifier) of a step: the harness run with agent-protocol retries (bad
 // outcome, illegal route, missing or stale artifact), and parking while the provider rate-limits.
-import { ActivityFailure, ApplicationFailure, isCancellation, log, sleep } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  log,
+  patched,
+  sleep,
+} from '@temporalio/workflow';
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
 import {
   type AgentStepResult,
@@ -17,9 +24,33 @@ import { budgetProblem } from './budgets';
 import { fail, type RunContext } from './context';
 import { refreshDetails, setCurrentStep } from './visibility';
 
+// Before this patch an artifact the verifier's route requires but only the producer writes was the
+// verifier's agent-protocol failure: retried on the verifier, which cannot write it.
+const REWORK_TO_PRODUCER_PATCH = 'missing-producer-artifact-is-rework-v1';
+
 export type RoleOutcome =
-  | { ok: true; route: string; payload: unknown; written: Record<string, string> }
+  | {
+      ok: true;
+      route: string;
+      payload: unknown;
+      written: Record<string, string>;
+      /** verifier: what its route requires that the producer did not write; the work goes back to the producer */
+      producerFindings?: string[];
+    }
   | { ok: false; problem: string };
+
+/** A problem found after an execution; `finding` when it is the producer's to fix (see producerArtifacts). */
+interface ProtocolProblem {
+  problem: string;
+  finding?: string;
+}
+
+/** Artifacts a route of a produce/verify step requires that its verifier does not write: the producer's. */
+function producerArtifacts(step: StepSpec): string[] {
+  if (step.kind !== 'produce_verify') return [];
+  const verifierWrites = step.verifier?.writes ?? [];
+  return [...new Set(step.routes.flatMap((r) => r.requires))].filter((n) => !verifierWrites.includes(n));
+}
 
 function promptContext(
   ctx: RunContext,
@@ -50,7 +81,14 @@ export async function runRole(
   const { plan, run, state } = ctx;
   const routes: RouteSpec[] =
     role === 'producer' ? [{ name: 'done', target: { kind: 'finish' }, requires: spec.writes }] : step.routes;
-  const artifactNames = new Set([...spec.writes, ...routes.flatMap((r) => r.requires)]);
+  // the producer reports the artifacts the verifier's routes need from it too, so they count as written
+  // by this iteration when the verifier checks them
+  const ownedByProducer = producerArtifacts(step);
+  const artifactNames = new Set([
+    ...spec.writes,
+    ...routes.flatMap((r) => r.requires),
+    ...(role === 'producer' ? ownedByProducer : []),
+  ]);
   const artifacts = plan.artifacts.filter((a) => artifactNames.has(a.name));
   let feedback = feedbackIn;
   let lastProblem = '';
@@ -90,7 +128,17 @@ export async function runRole(
     state.usage.outputTokens += result.usage.outputTokens;
     state.usage.costUsd += result.usage.costUsd;
     state.usage.agentRuns++;
-    const problems = protocolProblems(result, routes, role, writtenThisIteration);
+    const found = protocolProblems(
+      result,
+      routes,
+      role,
+      writtenThisIteration,
+      role === 'verifier' ? ownedByProducer : [],
+    );
+    // the verifier cannot write what the producer did not: that goes back to the producer as rework
+    const toProducer = found.some((p) => p.finding) && patched(REWORK_TO_PRODUCER_PATCH);
+    const producerFindings = toProducer ? found.flatMap((p) => (p.finding ? [p.finding] : [])) : [];
+    const problems = found.filter((p) => !(toProducer && p.finding)).map((p) => p.problem);
     if (problems.length === 0) {
       const written = Object.fromEntries(
         result.artifacts.filter((a) => a.fresh && a.valid && a.sha256).map((a) => [a.name, a.sha256!]),
@@ -101,6 +149,7 @@ export async function runRole(
         route: result.outcome?.route ?? 'done',
         payload: result.outcome?.payload ?? null,
         written,
+        ...(producerFindings.length > 0 ? { producerFindings } : {}),
       };
     }
     lastProblem = problems.join('; ');
@@ -119,19 +168,20 @@ function protocolProblems(
   routes: RouteSpec[],
   role: Role,
   writtenThisIteration: Record<string, string>,
-): string[] {
-  const problems = result.violations.map((v) => `policy violation: ${v}`);
+  ownedByProducer: string[],
+): ProtocolProblem[] {
+  const problems: ProtocolProblem[] = result.violations.map((v) => ({ problem: `policy violation: ${v}` }));
   let route: RouteSpec | undefined;
   if (role === 'producer') {
     route = routes[0];
   } else if (!result.outcome) {
-    problems.push(result.outcomeError ?? 'no outcome was returned');
+    problems.push({ problem: result.outcomeError ?? 'no outcome was returned' });
   } else {
     route = routes.find((r) => r.name === result.outcome?.route);
     if (!route) {
-      problems.push(
-        `route "${result.outcome.route}" is not a legal outcome of this step; choose one of: ${routes.map((r) => r.name).join(', ')}`,
-      );
+      problems.push({
+        problem: `route "${result.outcome.route}" is not a legal outcome of this step; choose one of: ${routes.map((r) => r.name).join(', ')}`,
+      });
     }
   }
   for (const name of route?.requires ?? []) {
@@ -141,9 +191,24 @@ function protocolProblems(
       report = { ...report, fresh: true };
     }
     const problem = artifactProblem(name, report);
-    if (problem) problems.push(problem);
+    if (!problem) continue;
+    problems.push(
+      route && ownedByProducer.includes(name)
+        ? { problem, finding: producerFinding(route.name, name, report) }
+        : { problem },
+    );
   }
   return problems;
+}
+
+/** What the producer is told when the verifier's route needs an artifact of its that is not right. */
+function producerFinding(route: string, name: string, report: ArtifactReport | undefined): string {
+  const what = `route \`${route}\` requires artifact \`${name}\` (${report?.path ?? 'path unknown'})`;
+  if (!report?.exists) return `${what}, which the producer did not write`;
+  if (!report.fresh) {
+    return `${what}, which the producer did not write (the file there is left over from an earlier round); write it again`;
+  }
+  return `${what}, which is invalid: ${report.error}`;
 }
 
 function artifactProblem(name: string, report: ArtifactReport | undefined): string | undefined {

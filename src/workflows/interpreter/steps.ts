@@ -11,6 +11,9 @@ import { setCurrentStep } from './visibility';
 
 export type StepEnd = { route: string; target: RouteTarget; payload: unknown };
 
+/** The route recorded when the runtime sends the work back because the producer left out an artifact. */
+const MISSING_ARTIFACT_ROUTE = 'missing_artifact';
+
 export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | undefined): Promise<StepEnd> {
   const { state } = ctx;
   if (step.kind === 'command') return runCommand(ctx, step);
@@ -44,19 +47,31 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
     if (!outcome.ok) return failurePath(step, outcome.problem);
     const route = step.routes.find((r) => r.name === outcome.route)!;
     const isRework = route.target.kind === 'step' && route.target.step === step.name;
-    if (!isRework) return { route: route.name, target: route.target, payload: outcome.payload };
+    // the verifier's route needs artifacts the producer did not write: back to the producer
+    const missing = outcome.producerFindings ?? [];
+    if (!isRework && missing.length === 0) {
+      return { route: route.name, target: route.target, payload: outcome.payload };
+    }
 
-    recordRoute(ctx, step.name, route.name, route.target, item?.id);
+    if (isRework) recordRoute(ctx, step.name, route.name, route.target, item?.id);
+    else recordRoute(ctx, step.name, MISSING_ARTIFACT_ROUTE, { kind: 'step', step: step.name }, item?.id);
     rework++;
-    feedback = [
-      `The verifier sent the work back (rework ${rework} of ${step.maxRework}). Findings:`,
-      stringify(outcome.payload),
-    ];
+    feedback = isRework
+      ? [
+          `The verifier sent the work back (rework ${rework} of ${step.maxRework}). Findings:`,
+          stringify(outcome.payload),
+          ...missing,
+        ]
+      : [`The runtime sent the work back (rework ${rework} of ${step.maxRework}). Findings:`, ...missing];
     if (rework <= step.maxRework) continue;
 
     const exhausted = step.onReworkExhausted;
     if (exhausted.kind !== 'request_input') {
-      return { route: 'rework_exhausted', target: exhausted, payload: outcome.payload };
+      if (missing.length === 0 || exhausted.kind !== 'fail') {
+        return { route: 'rework_exhausted', target: exhausted, payload: outcome.payload };
+      }
+      const reason = `${exhausted.reason ?? `step ${step.name} routed to fail`} (last finding: ${missing.join('; ')})`;
+      return { route: 'rework_exhausted', target: { kind: 'fail', reason }, payload: { problem: reason } };
     }
     const result = await requestInput(ctx, step, item, exhausted.request, rework);
     if (!result.answered) {
