@@ -26,7 +26,7 @@ import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts
 import { outcomeSchema, renderPrompt } from './prompt';
 import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
 import { resolveInWorkspace } from './workspace-paths';
-import { changedFiles, snapshotWorkspace, writeViolations } from './write-audit';
+import { auditWrites, headRef, snapshotWorkspace } from './write-audit';
 
 const TAIL_LINES = 40;
 const TAIL_BYTES = 4_096;
@@ -77,6 +77,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         HEARTBEAT_MS,
       );
       const before = snapshotWorkspace(workspace, runFolderRel);
+      const branchRef = headRef(workspace);
       let run: Awaited<ReturnType<typeof runner.run>>;
       try {
         run = await runner.run({
@@ -113,20 +114,20 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       }
 
       const reports = inspectArtifacts(artifacts);
+      const writes = auditWrites(
+        before,
+        snapshotWorkspace(workspace, runFolderRel),
+        request.spec.policy,
+        runFolderRel,
+        branchRef,
+      );
       const denials = run.denials ?? [];
       const evidencePath = path.join(executionDir, 'evidence.json');
       const result: AgentStepResult = {
         outcome: run.outcome,
         outcomeError: run.outcomeError,
         artifacts: reports,
-        violations: [
-          ...(run.violations ?? []),
-          ...writeViolations(
-            changedFiles(before, snapshotWorkspace(workspace, runFolderRel)),
-            request.spec.policy,
-            runFolderRel,
-          ),
-        ],
+        violations: [...(run.violations ?? []), ...writes.violations],
         denials: denials.slice(0, DENIALS_IN_RESULT),
         deniedCalls: denials.length,
         usage: run.usage,
@@ -161,6 +162,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           denials,
           artifacts: reports,
           violations: result.violations,
+          writes: writes.record,
           usage: run.usage,
           sessionId: run.sessionId ?? null,
         },

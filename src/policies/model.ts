@@ -46,6 +46,11 @@ export const PolicySchema = z.strictObject({
   allow_write: z.array(relativePath).optional(),
   deny_read: z.array(relativePath).optional(),
   deny_write: z.array(relativePath).optional(),
+  /**
+   * false (default): a write in .git/ beyond normal work on the checked-out branch (index, objects,
+   * reflogs, the branch's ref) is a violation: hooks, config, info/, HEAD, other refs. true allows them.
+   */
+  allow_git_writes: z.boolean().optional(),
   network: NetworkPolicy.optional(),
   /** extra shell commands a `dont_ask` step may run, e.g. `npm test` */
   allow_commands: z.array(z.string().min(1)).optional(),

@@ -12,7 +12,7 @@ import { runSop } from '../support/run-sop';
 const done: Reply = { final: { route: 'done', summary: 'done', details: '' } };
 
 /** A project with a one-step SOP whose agent gets `prompt` under `policy` (YAML flow mapping). */
-function project(name: string, prompt: string, policy: string): string {
+function project(name: string, prompt: string, policy: string, stepLines: string[] = []): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-audit-project-'));
   const sop = path.join(dir, 'sops', name);
   fs.mkdirSync(path.join(sop, 'prompts'), { recursive: true });
@@ -29,6 +29,7 @@ function project(name: string, prompt: string, policy: string): string {
       'steps:',
       '  work:',
       '    prompt: prompts/work.md',
+      ...stepLines.map((l) => `    ${l}`),
       '    routes:',
       '      done: { finish: true }',
       '',
@@ -135,4 +136,104 @@ describe('a state folder under /tmp (Codex refuses to set up its sandbox helper 
     );
     expect(ok).toMatchObject({ ok: true });
   }, 60_000);
+});
+
+/** The evidence records of a run, in execution order. */
+interface Evidence {
+  violations: string[];
+  writes: { files: { count: number; paths: string[] }; dependencies: { count: number; paths: string[] } };
+  effectiveConfig: {
+    enforced: Record<string, string>;
+    warnings: Array<{ control: string; message: string }>;
+  };
+}
+
+function evidenceOf(workspace: string, sop: string, task: string): Evidence[] {
+  const steps = path.join(workspace, '.sop', 'runs', sop, task, 'steps');
+  return (fs.readdirSync(steps, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('evidence.json'))
+    .sort()
+    .map((f) => JSON.parse(fs.readFileSync(path.join(steps, f), 'utf8')));
+}
+
+describe('the write audit sees .git/, node_modules/ and rewrites that keep size and mtime (real claude)', () => {
+  const git = (...args: string[]) => `git -c user.name=a -c user.email=a@example.invalid ${args.join(' ')}`;
+
+  test('planted hook, core.fsmonitor, other refs and a same-size rewrite with restored mtime are violations; node_modules writes are recorded', async () => {
+    model = await startModelServer({
+      rules: [
+        {
+          match: 'Plant things',
+          runs: [
+            [
+              // Claude refuses a redirect into .git/hooks, not a program that writes there
+              { shell: `node -e "require('fs').writeFileSync('.git/hooks/pre-commit', 'echo pwned')"` },
+              { shell: 'git config core.fsmonitor "touch pwned"' },
+              { shell: 'git tag v9' },
+              { shell: 'echo "// patched" >> node_modules/left-pad/index.js' },
+              { shell: 'printf BBBB > notes.txt' },
+              { shell: 'touch -d 2020-01-01T00:00:00Z notes.txt' },
+              done,
+            ],
+          ],
+        },
+      ],
+    });
+    // no OS sandbox (Claude's own would refuse .git/hooks and .git/config): only the audit stands guard
+    const dir = project(
+      'plant',
+      'Plant things.',
+      '{ sandbox: full-access, permission_mode: accept_edits, allow_write: [src/], allow_commands: [node, printf, git, echo, touch] }',
+      ['max_attempts: 1'],
+    );
+    const workspace = await repo({
+      'node_modules/left-pad/index.js': 'module.exports = 1;\n',
+      'notes.txt': 'AAAA',
+    });
+    await execa('touch', ['-d', '2020-01-01T00:00:00Z', 'notes.txt'], { cwd: workspace });
+    const result = await run('plant', dir, workspace, 'claude');
+    expect(fs.readFileSync(path.join(workspace, 'notes.txt'), 'utf8')).toBe('BBBB'); // size and mtime kept
+    expect(result.exitCode).toBe(1);
+    const [evidence] = evidenceOf(workspace, 'plant', 't-claude');
+    const { violations } = evidence;
+    for (const file of ['.git/hooks/pre-commit', '.git/config', '.git/refs/tags/v9']) {
+      expect(violations).toContainEqual(
+        expect.stringMatching(
+          new RegExp(`^${file.replace(/\./g, '\\.')} was written: in \\.git/ only the index`),
+        ),
+      );
+    }
+    expect(violations).toContain('notes.txt is outside allow_write (src/)');
+    expect(violations.join('\n')).not.toContain('node_modules');
+    expect(evidence.writes.dependencies).toEqual({ count: 1, paths: ['node_modules/left-pad/index.js'] });
+    // the run says why it failed
+    expect(result.output).toMatch(/\.git\/hooks\/pre-commit was written/);
+  }, 200_000);
+
+  test('a commit on the checked-out branch under the Claude sandbox is no violation (its .git placeholders neither)', async () => {
+    model = await startModelServer({
+      rules: [
+        {
+          match: 'Commit the change',
+          runs: [
+            [
+              { write: { path: 'src/a.txt', content: 'a\n' } },
+              { shell: `${git('add', 'src/a.txt')} && ${git('commit', '-qm', 'change')} && echo committed` },
+              done,
+            ],
+          ],
+        },
+      ],
+    });
+    const dir = project('commit', 'Commit the change.', '{ sandbox: workspace-write, allow_write: [src/] }');
+    const workspace = await repo({});
+    const result = await run('commit', dir, workspace, 'claude');
+    expect(result.exitCode).toBe(0);
+    const log = await execa('git', ['log', '--format=%s'], { cwd: workspace });
+    expect(log.stdout.split('\n')[0]).toBe('change');
+    const [evidence] = evidenceOf(workspace, 'commit', 't-claude');
+    expect(evidence.violations).toEqual([]);
+    expect(evidence.writes.files.paths).toEqual(expect.arrayContaining(['.git/index', 'src/a.txt']));
+    expect(evidence.writes.files.paths).toContainEqual(expect.stringMatching(/^\.git\/refs\/heads\//));
+  }, 200_000);
 });
