@@ -32,6 +32,8 @@ export interface RunEnd {
   failure?: string;
   routesTaken: Array<{ step: string; item?: string; route: string; target: string }>;
   usage: { inputTokens: number; outputTokens: number; costUsd: number; agentRuns: number };
+  /** tool calls denied or blocked in the whole run */
+  deniedCalls?: number;
 }
 
 /** Appends the execution to executions.jsonl and points run.json at it (status running). */
@@ -54,6 +56,7 @@ export function finishRunSummary(run: RunRef, end: RunEnd): void {
     failure: end.failure ?? null,
     endedAt: new Date().toISOString(),
     usage: end.usage,
+    deniedCalls: end.deniedCalls ?? 0,
     routesTaken: end.routesTaken,
   }));
 }

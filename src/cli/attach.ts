@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { SopClient } from '../client';
+import { deniedCallsText } from '../model/denial-text';
 import { connectWorkerConnection } from '../temporal/connect';
 import { createSopWorker } from '../worker/create-worker';
 import { installRuntime } from '../worker/runtime';
@@ -77,9 +78,11 @@ export function reportOutcome(
   }
   const r = outcome.result as {
     usage: { agentRuns: number; inputTokens: number; outputTokens: number; costUsd: number };
+    deniedCalls?: number;
   };
+  const denied = r.deniedCalls ? ` with ${deniedCallsText(r.deniedCalls)}` : '';
   process.stdout.write(
-    `${ctx.workflowId} completed: ${r.usage.agentRuns} agent runs, ${r.usage.inputTokens + r.usage.outputTokens} tokens, $${r.usage.costUsd.toFixed(4)}\n` +
+    `${ctx.workflowId} completed${denied}: ${r.usage.agentRuns} agent runs, ${r.usage.inputTokens + r.usage.outputTokens} tokens, $${r.usage.costUsd.toFixed(4)}\n` +
       `run folder: ${runFolder}\n${ctx.link ? `Web UI: ${ctx.link}\n` : ''}`,
   );
 }
@@ -201,6 +204,7 @@ export function describeStatus(status: RunStatusView, interactive = false): stri
       return `${a.step}${item}${a.role ? ` · ${a.role}` : ''}${a.attempt ? ` · attempt ${a.attempt}` : ''}`;
     })
     .join(', ');
-  const cost = `${status.usage.agentRuns} agent runs, $${status.usage.costUsd.toFixed(4)}`;
+  const denied = status.deniedCalls ? `, ${deniedCallsText(status.deniedCalls)}` : '';
+  const cost = `${status.usage.agentRuns} agent runs, $${status.usage.costUsd.toFixed(4)}${denied}`;
   return `${status.status}: ${active || 'between steps'} (${cost})`;
 }

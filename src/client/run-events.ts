@@ -1,8 +1,8 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { deniedCallsText, describeDenial } from '../model/denial-text';
 import type { Denial } from '../policies/denial';
-import { deniedCallsText, describeDenial } from '../workflows/denial-text';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 

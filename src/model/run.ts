@@ -1,6 +1,7 @@
 // The run's own types: what a run starts with, the state it carries (through continue-as-new and
 // restarts) and what it ends with. Plain types only: read by the interpreter workflow, the client and
 // the CLI alike.
+import type { Denial } from '../policies/denial';
 import type { RunRef, Usage } from './contract';
 import type { ExecutionPlan } from './plan';
 
@@ -11,6 +12,13 @@ export interface RouteTaken {
   item?: string;
   route: string;
   target: string;
+}
+
+/** A denied or blocked tool call and where in the run it happened. */
+export interface DeniedCall extends Denial {
+  step: string;
+  item?: string;
+  role: string;
 }
 
 export interface RunOptions {
@@ -61,6 +69,10 @@ export interface RunResult {
   routesTaken: RouteTaken[];
   usage: Usage & { agentRuns: number };
   outputs: Record<string, { route: string; payload: unknown }>;
+  /** tool calls denied or blocked in the whole run (absent in runs that ended before it was counted) */
+  deniedCalls?: number;
+  /** the most recent of them */
+  denials?: DeniedCall[];
 }
 
 export interface RunState {
@@ -77,4 +89,7 @@ export interface RunState {
   pendingMessages: string[];
   /** answers waiting to be delivered into the next prompt of the step (and item) that asked */
   deliveries: Record<string, string[]>;
+  /** tool calls denied or blocked so far, and the most recent of them */
+  deniedCalls: number;
+  denials: DeniedCall[];
 }

@@ -2,7 +2,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Usage } from '../model/contract';
 import type { JsonSchema } from '../model/plan';
-import type { RouteTaken, RunCheckpoint, RunStatus } from '../model/run';
+import type { DeniedCall, RouteTaken, RunCheckpoint, RunStatus } from '../model/run';
 
 export interface AnswerInput {
   /** the id of the pending request (from the status query); optional when only one can be pending */
@@ -31,6 +31,10 @@ export interface RunStatusView {
   routesTakenCount: number;
   pendingInput?: PendingInput;
   usage: Usage & { agentRuns: number };
+  /** tool calls denied or blocked in the whole run */
+  deniedCalls: number;
+  /** the most recent of them (DENIALS_KEPT) */
+  denials: DeniedCall[];
   failure?: string;
 }
 

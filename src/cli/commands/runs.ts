@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { SopClient } from '../../client';
 import { exportPack } from '../../evidence/pack';
-import type { RunResult } from '../../model/run';
+import { deniedCallsText, describeDenial } from '../../model/denial-text';
+import type { DeniedCall, RunResult } from '../../model/run';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
 import { CliError, ExitCode } from '../errors';
 import { printJson, printTable } from '../output';
@@ -80,7 +81,13 @@ async function gatherRunView(client: SopClient, sop: string, task: string): Prom
     Object.assign(view, await client.status(sop, task));
   } else if (temporalStatus === 'COMPLETED') {
     const result = (await handle.result()) as RunResult;
-    Object.assign(view, { status: 'completed', routesTaken: result.routesTaken, usage: result.usage });
+    Object.assign(view, {
+      status: 'completed',
+      routesTaken: result.routesTaken,
+      usage: result.usage,
+      deniedCalls: result.deniedCalls,
+      denials: result.denials,
+    });
   } else if (temporalStatus === 'FAILED') {
     const failure = await handle
       .result()
@@ -158,6 +165,15 @@ function printRun(view: Record<string, unknown>): void {
     out.push(
       `usage: ${usage.agentRuns} agent runs, ${usage.inputTokens} in / ${usage.outputTokens} out tokens, $${usage.costUsd.toFixed(4)}`,
     );
+  }
+  const denied = view.deniedCalls as number | undefined;
+  if (denied !== undefined) {
+    const listed = (view.denials as DeniedCall[] | undefined) ?? [];
+    out.push(denied === 0 ? 'denied tool calls: none' : `${deniedCallsText(denied)}:`);
+    for (const d of listed)
+      out.push(`  ${[d.step, d.item, d.role].filter(Boolean).join(' · ')}: ${describeDenial(d)}`);
+    if (denied > listed.length)
+      out.push(`  … ${denied - listed.length} more (executions.jsonl in the run folder lists every one)`);
   }
   if (view.failure) out.push(`failure: ${view.failure}`);
   if (view.webUi) out.push(`Web UI: ${view.webUi}`);

@@ -60,9 +60,13 @@ export function createContext(input: RunInput): RunContext {
       executions: 0,
       pendingMessages: [],
       deliveries: {},
+      deniedCalls: 0,
+      denials: [],
     };
   // state carried by continue-as-new from an older interpreter may lack newer fields
   state.worklists ??= {};
+  state.deniedCalls ??= 0;
+  state.denials ??= [];
   return {
     input,
     plan,

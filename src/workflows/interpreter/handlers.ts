@@ -85,6 +85,8 @@ export function installHandlers(ctx: RunContext): void {
           }
         : undefined,
       usage: state.usage,
+      deniedCalls: state.deniedCalls,
+      denials: state.denials,
       failure: ctx.failure,
     }),
   );

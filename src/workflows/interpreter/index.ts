@@ -100,7 +100,14 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   setStatus(ctx, 'completed');
   await stampRunSummary(ctx, 'completed');
   await condition(allHandlersFinished);
-  return { status: 'completed', routesTaken: state.routesTaken, usage: state.usage, outputs: state.outputs };
+  return {
+    status: 'completed',
+    routesTaken: state.routesTaken,
+    usage: state.usage,
+    outputs: state.outputs,
+    deniedCalls: state.deniedCalls,
+    denials: state.denials,
+  };
 }
 
 /** Threads: a chain of steps following routes; `after:` dependencies start new ones. */
@@ -200,7 +207,13 @@ async function stampRunSummary(ctx: RunContext, end: 'completed' | 'failed' | 'c
   try {
     await ctx.files.finishRun({
       run,
-      end: { status: end, failure: why, routesTaken: state.routesTaken, usage: state.usage },
+      end: {
+        status: end,
+        failure: why,
+        routesTaken: state.routesTaken,
+        usage: state.usage,
+        deniedCalls: state.deniedCalls,
+      },
     });
   } catch (e) {
     log.warn(`run.json could not be stamped: ${(e as Error).message}`);

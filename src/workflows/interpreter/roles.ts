@@ -22,6 +22,7 @@ import type { RoleSpec, RouteSpec, StepSpec } from '../../model/plan';
 import { agentActivities } from './activities';
 import { budgetProblem } from './budgets';
 import { fail, type RunContext } from './context';
+import { denialProblems, recordDenials } from './denials';
 import { refreshDetails, setCurrentStep } from './visibility';
 
 // Before this patch an artifact the verifier's route requires but only the producer writes was the
@@ -128,6 +129,7 @@ export async function runRole(
     state.usage.outputTokens += result.usage.outputTokens;
     state.usage.costUsd += result.usage.costUsd;
     state.usage.agentRuns++;
+    recordDenials(ctx, result, { step: step.name, item: item?.id, role });
     const found = protocolProblems(
       result,
       routes,
@@ -138,7 +140,10 @@ export async function runRole(
     // the verifier cannot write what the producer did not: that goes back to the producer as rework
     const toProducer = found.some((p) => p.finding) && patched(REWORK_TO_PRODUCER_PATCH);
     const producerFindings = toProducer ? found.flatMap((p) => (p.finding ? [p.finding] : [])) : [];
-    const problems = found.filter((p) => !(toProducer && p.finding)).map((p) => p.problem);
+    const problems = [
+      ...found.filter((p) => !(toProducer && p.finding)).map((p) => p.problem),
+      ...denialProblems(result, spec),
+    ];
     if (problems.length === 0) {
       const written = Object.fromEntries(
         result.artifacts.filter((a) => a.fresh && a.valid && a.sha256).map((a) => [a.name, a.sha256!]),

@@ -17,7 +17,7 @@ export function refreshDetails(ctx: RunContext): void {
   if (now.length) lines.push(`Now: ${now.join('; ')}`);
   if (pending) lines.push(`Waiting for input \`${pending.requestId}\`: ${pending.question}`);
   lines.push(
-    `Routes taken: ${state.routesTakenCount} · agent runs: ${state.usage.agentRuns} · cost: $${state.usage.costUsd.toFixed(4)}`,
+    `Routes taken: ${state.routesTakenCount} · agent runs: ${state.usage.agentRuns} · cost: $${state.usage.costUsd.toFixed(4)}${state.deniedCalls ? ` · denied tool calls: ${state.deniedCalls}` : ''}`,
   );
   setCurrentDetails(lines.join('\n\n'));
 }
