@@ -20,7 +20,7 @@ import {
   type WorklistWindow,
   type WorklistWindowRequest,
 } from '../model/contract';
-import { PolicyUnsupportedError } from '../policies/compile';
+import { DenyReadExposedError, PolicyUnsupportedError } from '../policies/compile';
 import { type AgentRunners, HarnessFatalError, RateLimitError } from './agent-runner';
 import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
 import { outcomeSchema, renderPrompt } from './prompt';
@@ -100,7 +100,11 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
             details: [{ resetAtMs: err.resetAtMs, message: err.message }],
           });
         }
-        if (err instanceof HarnessFatalError || err instanceof PolicyUnsupportedError) {
+        if (
+          err instanceof HarnessFatalError ||
+          err instanceof PolicyUnsupportedError ||
+          err instanceof DenyReadExposedError
+        ) {
           // retrying cannot help: fail the step now, with the reason and what to do
           throw ApplicationFailure.create({
             type: 'SopConfigError',

@@ -4,7 +4,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DIAGNOSTIC_CODES } from '../sop/diagnostics';
 import { type Capability, type Control, capabilityMatrix, type Harness } from './capabilities';
+import { type GitExposure, gitExposures } from './git-exposure';
 import { DEFAULT_POLICY, mergePolicies, type Policy } from './model';
 
 export type { Harness };
@@ -24,6 +26,18 @@ export interface CompiledPolicy {
   /** control -> how it is enforced, for the evidence file */
   enforced: Record<string, string>;
   effective: Policy;
+}
+
+/** SOP503: deny_read paths git can print, whatever the sandbox does with the working tree. */
+export class DenyReadExposedError extends Error {
+  constructor(readonly exposures: GitExposure[]) {
+    super(
+      `SOP503: deny_read cannot be enforced for ${exposures.map((e) => `${e.path} (${e.how})`).join(', ')}: ` +
+        'git show and git cat-file print it from the object store to the agent, which no harness sandbox blocks. ' +
+        `What to do: ${DIAGNOSTIC_CODES.SOP503.hint}.`,
+    );
+    this.name = 'DenyReadExposedError';
+  }
 }
 
 export class PolicyUnsupportedError extends Error {
@@ -90,7 +104,29 @@ export function compilePolicy(
       else refusals.push(finding);
     } else enforced[control] = `${capability.support}: ${capability.how}`;
   }
+  if (policy.deny_read?.length && policy.sandbox === 'full-access' && harness === 'codex') {
+    // a :danger-full-access profile has no deny entries: nothing hides the path
+    const finding = { control: 'deny_read', message: 'a full-access profile cannot deny reads' };
+    delete enforced.deny_read;
+    if (policy.validation === 'warn') warnings.push(finding);
+    else refusals.push(finding);
+  }
   if (refusals.length > 0) throw new PolicyUnsupportedError(harness, refusals);
+  if (enforced.deny_read) {
+    const exposed = gitExposures(ctx.workspace, policy.deny_read ?? []);
+    if (exposed.length > 0 && policy.validation !== 'warn') throw new DenyReadExposedError(exposed);
+    for (const e of exposed)
+      warnings.push({
+        control: 'deny_read',
+        message: `${e.path} (${e.how}): git show / git cat-file can print it`,
+      });
+    const names = exposed.map((e) => e.path);
+    enforced.deny_read =
+      `${enforced.deny_read} — for the working tree only; ` +
+      (names.length > 0
+        ? `NOT for git: ${names.join(', ')} (git show / git cat-file print it; validation: warn)`
+        : 'git can reveal none of these paths (not tracked, in no commit)');
+  }
   const native = harness === 'codex' ? codexArgs(policy, ctx.workspace) : claudeConfig(policy, ctx.workspace);
   return { harness, ...native, warnings, enforced, effective: policy };
 }

@@ -139,6 +139,11 @@ export const DIAGNOSTIC_CODES = {
     title: 'policy combination not allowed',
     hint: 'see the message; policies may only relax what their sandbox allows',
   },
+  SOP503: {
+    severity: 'error',
+    title: 'deny_read path that git can reveal',
+    hint: 'untrack the path and purge it from history (git rm -r --cached -- PATH; git filter-repo --invert-paths --path PATH), or set validation: warn on the step policy to run with only the working tree protected',
+  },
   SOP801: {
     severity: 'warning',
     title: 'verifier can write to the workspace',

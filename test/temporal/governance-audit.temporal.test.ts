@@ -237,3 +237,62 @@ describe('the write audit sees .git/, node_modules/ and rewrites that keep size 
     expect(evidence.writes.files.paths).toContainEqual(expect.stringMatching(/^\.git\/refs\/heads\//));
   }, 200_000);
 });
+
+describe('deny_read and git: an honest refusal instead of "enforced" while git show prints the file', () => {
+  const canary = 'TOKEN=canary-5e1d';
+  const leak: Reply[] = [
+    { shell: 'git show HEAD:.env; git cat-file -p HEAD:.secrets/key; echo shown' },
+    done,
+  ];
+
+  test.each(['codex', 'claude'] as const)(
+    'sop run (%s) refuses before launch with SOP503 naming what git reveals (tracked, in history; globs) and the fix',
+    async (provider) => {
+      model = await startModelServer({ rules: [{ match: 'Read the secrets', runs: [leak] }] });
+      const dir = project(
+        'secrets',
+        'Read the secrets.',
+        '{ sandbox: workspace-write, deny_read: [.env, ".secrets/**", "*.pem"] }',
+      );
+      const workspace = await repo({ '.env': `${canary}\n` }, { '.secrets/key': 'k\n' });
+      const result = await run('secrets', dir, workspace, provider);
+      expect(result.exitCode).toBe(1);
+      expect(result.output).toContain(
+        'SOP503: deny_read cannot be enforced for .env (tracked: .env), .secrets/** (in history: commit ',
+      );
+      expect(result.output).not.toContain('*.pem'); // neither tracked nor in history: the sandbox covers it
+      expect(result.output).toContain(
+        'git rm -r --cached -- PATH; git filter-repo --invert-paths --path PATH',
+      );
+      expect(result.output).toContain('validation: warn');
+      expect(result.output).not.toContain(canary);
+      expect(model.requests).toHaveLength(0); // nothing was launched
+    },
+    200_000,
+  );
+
+  test('with validation: warn the step runs, and its evidence says deny_read covers the working tree only', async () => {
+    model = await startModelServer({ rules: [{ match: 'Read the secrets', runs: [leak] }] });
+    const dir = project(
+      'secrets_warn',
+      'Read the secrets.',
+      '{ sandbox: workspace-write, deny_read: [.env, ".secrets/**"], validation: warn }',
+    );
+    const workspace = await repo({ '.env': `${canary}\n` }, { '.secrets/key': 'k\n' });
+    const result = await run('secrets_warn', dir, workspace, 'codex');
+    expect(result.exitCode).toBe(0);
+    const [evidence] = evidenceOf(workspace, 'secrets_warn', 't-codex');
+    expect(evidence.effectiveConfig.enforced.deny_read).toMatch(
+      /for the working tree only; NOT for git: \.env, \.secrets\/\*\* \(git show \/ git cat-file print it; validation: warn\)$/,
+    );
+    expect(evidence.effectiveConfig.warnings).toEqual(
+      expect.arrayContaining([
+        { control: 'deny_read', message: '.env (tracked: .env): git show / git cat-file can print it' },
+      ]),
+    );
+    // what the record warns about is what happened: git printed the content to the agent
+    const steps = path.join(workspace, '.sop', 'runs', 'secrets_warn', 't-codex', 'steps', 'work');
+    const [folder] = fs.readdirSync(steps);
+    expect(fs.readFileSync(path.join(steps, folder, 'codex-rollout.jsonl'), 'utf8')).toContain('canary-5e1d');
+  }, 200_000);
+});
