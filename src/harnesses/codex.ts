@@ -217,7 +217,8 @@ export class CodexRunner implements AgentRunner {
           case 'item.completed': {
             const item = event.item as Record<string, unknown>;
             if (item.type === 'agent_message') result.lastMessage = String(item.text ?? '');
-            if (item.type === 'file_change') {
+            // a patch that could not be applied ends with status "failed": nothing was written
+            if (item.type === 'file_change' && item.status !== 'failed') {
               for (const change of (item.changes as Array<{ path: string }>) ?? [])
                 result.changedFiles.push(change.path);
             }

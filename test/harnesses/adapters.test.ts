@@ -62,6 +62,10 @@ const scenario: Scenario = {
         ],
       ],
     },
+    {
+      match: 'write below a file',
+      runs: [[{ write: { path: 'locked/config.txt/below.txt', content: 'x\n' } }, done]],
+    },
     { match: 'write notes at the root', runs: [[{ write: { path: 'notes.txt', content: 'n\n' } }, done]] },
     {
       match: 'use a bad key',
@@ -212,6 +216,14 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     } finally {
       process.env.HOME = realHome;
     }
+  }, 90_000);
+
+  test('a patch that fails is not listed as a changed file', async () => {
+    const exec = execution(harness, 'Please write below a file.', { sandbox: 'workspace-write' });
+    const result = await runners[harness]().run(exec);
+    expect(fs.statSync(path.join(exec.workspace, 'locked', 'config.txt')).isFile()).toBe(true);
+    // Codex reports the patch as a file_change item with status "failed"
+    if (harness === 'codex') expect(result.effectiveConfig).toMatchObject({ filesChanged: [] });
   }, 90_000);
 
   test('a write the policy denies does not happen', async () => {
