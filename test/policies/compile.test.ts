@@ -1,7 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { changedFiles, snapshotWorkspace, writeViolations } from '../../src/activities/write-audit';
+import {
+  auditWrites,
+  changedFiles,
+  headRef,
+  snapshotWorkspace,
+  writeViolations,
+} from '../../src/activities/write-audit';
 import { CONTROLS, capabilityTable } from '../../src/policies/capabilities';
 import { compilePolicy, PolicyUnsupportedError } from '../../src/policies/compile';
 
@@ -116,5 +122,54 @@ describe('write audit', () => {
     expect(writeViolations(changedFiles(before, after), { sandbox: 'read-only' }, own)).toEqual([
       '.sop/runs/s/other/evidence.json was written by a read-only step',
     ]);
+  });
+
+  test('.git/: normal work on the branch passes, hooks, config and other refs do not; empty sandbox placeholders and node_modules/ are not judged', () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-audit-'));
+    for (const dir of ['.git/hooks', '.git/refs/heads', '.git/objects/ab', 'node_modules/x']) {
+      fs.mkdirSync(path.join(ws, dir), { recursive: true });
+    }
+    fs.writeFileSync(path.join(ws, '.git', 'HEAD'), 'ref: refs/heads/work\n');
+    fs.writeFileSync(path.join(ws, '.git', 'config'), '[core]\n');
+    const before = snapshotWorkspace(ws);
+    expect([...before.keys()].sort()).toEqual(['.git/HEAD', '.git/config']); // objects/ is not walked
+    for (const [file, text] of Object.entries({
+      '.git/index': 'i',
+      '.git/objects/ab/cdef': 'o',
+      '.git/refs/heads/work': 'sha',
+      '.git/refs/heads/other': 'sha',
+      '.git/hooks/pre-commit': 'echo pwned',
+      '.git/config': '[core]\n\tfsmonitor = x\n',
+      '.git/config.worktree': '',
+      'node_modules/x/index.js': 'x',
+    })) {
+      fs.writeFileSync(path.join(ws, file), text);
+    }
+    const policy = { sandbox: 'workspace-write' as const };
+    const audit = auditWrites(before, snapshotWorkspace(ws), policy, '.sop/runs/s/t', headRef(ws));
+    expect(audit.violations.map((v) => v.split(' ')[0])).toEqual([
+      '.git/config',
+      '.git/hooks/pre-commit',
+      '.git/refs/heads/other',
+    ]);
+    expect(audit.record.dependencies).toEqual({ count: 1, paths: ['node_modules/x/index.js'] });
+    expect(
+      auditWrites(before, snapshotWorkspace(ws), { ...policy, allow_git_writes: true }, '', 'refs/heads/work')
+        .violations,
+    ).toEqual([]);
+  });
+
+  test('a rewrite that keeps the size and restores the mtime is still a write', async () => {
+    const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-audit-'));
+    const file = path.join(ws, 'notes.txt');
+    fs.writeFileSync(file, 'AAAA');
+    const then = new Date('2020-01-01T00:00:00Z');
+    fs.utimesSync(file, then, then);
+    const before = snapshotWorkspace(ws);
+    // file times tick coarsely on some kernels; a harness starts long after the snapshot, so wait a tick
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fs.writeFileSync(file, 'BBBB');
+    fs.utimesSync(file, then, then);
+    expect(changedFiles(before, snapshotWorkspace(ws))).toEqual(['notes.txt']);
   });
 });
