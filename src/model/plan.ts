@@ -104,7 +104,12 @@ export interface Budgets {
   maxAgentRuns?: number;
   /** wall clock of the whole run */
   maxWallClockMs?: number;
+  /** steps the run may start in all (DEFAULT_MAX_STEPS when absent): ends a run that cycles between steps */
+  maxSteps?: number;
 }
+
+/** `budget: max_steps` when the SOP does not set it. */
+export const DEFAULT_MAX_STEPS = 500;
 
 export interface ExecutionPlan {
   sop: string;

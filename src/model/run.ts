@@ -86,6 +86,8 @@ export interface RunState {
   /** worklist step -> items done and in all, as last read from the worklist file */
   worklists: Record<string, { done: number; total: number }>;
   executions: number;
+  /** steps started in all (budget max_steps); absent in state from before it was counted */
+  stepsStarted?: number;
   pendingMessages: string[];
   /** answers waiting to be delivered into the next prompt of the step (and item) that asked */
   deliveries: Record<string, string[]>;

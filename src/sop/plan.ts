@@ -1,15 +1,16 @@
 // Bundle → ExecutionPlan: the plain-data plan the interpreter workflow reads. Done when a run starts,
 // because params (which may set max_rework, concurrency, ...) and the provider override are known then.
 
-import type {
-  ArtifactSpec,
-  ExecutionPlan,
-  InputRequestSpec,
-  JsonSchema,
-  Provider,
-  RoleSpec,
-  RouteTarget,
-  StepSpec,
+import {
+  type ArtifactSpec,
+  DEFAULT_MAX_STEPS,
+  type ExecutionPlan,
+  type InputRequestSpec,
+  type JsonSchema,
+  type Provider,
+  type RoleSpec,
+  type RouteTarget,
+  type StepSpec,
 } from '../model/plan';
 import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
 import type { SopBundle } from './compile';
@@ -201,6 +202,7 @@ export function planFromBundle<I = Record<string, unknown>>(
       ...optional('maxUsd', budget.max_usd),
       ...optional('maxTokens', budget.max_tokens),
       ...optional('maxAgentRuns', budget.max_agent_runs),
+      maxSteps: budget.max_steps ?? DEFAULT_MAX_STEPS,
       ...optional(
         'maxWallClockMs',
         budget.max_wall_clock === undefined ? undefined : durationMs(budget.max_wall_clock),

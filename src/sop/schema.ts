@@ -183,6 +183,8 @@ export const Budget = z.strictObject({
   max_tokens: z.number().int().positive().optional(),
   max_agent_runs: z.number().int().positive().optional(),
   max_wall_clock: Duration.optional(),
+  /** how many steps the run may start in all (a step entered again by a route counts again); default 500 */
+  max_steps: z.number().int().positive().optional(),
 });
 
 export const Defaults = z.strictObject({

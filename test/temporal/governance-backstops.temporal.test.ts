@@ -113,3 +113,50 @@ describe('a verifier route that requires an artifact the producer did not write 
     ]);
   }, 240_000);
 });
+
+describe('budget max_steps ends a run that cycles between steps (14.8)', () => {
+  test('A → B → A without max_rework fails at max_steps, the reason naming the cycle everywhere', async () => {
+    const project = sopProject(
+      'cycle',
+      [
+        'input:',
+        '  request: { type: string, default: go }',
+        'budget: { max_steps: 7 }',
+        'steps:',
+        '  a:',
+        '    run: "true"',
+        '    routes: { passed: b, failed: { finish: true } }',
+        '  b:',
+        '    run: "true"',
+        '    routes: { passed: a, failed: { finish: true } }',
+      ],
+      {},
+    );
+    const workspace = await smallRepo('sop-cycle-');
+    const result = await runProjectSop('cycle', project, workspace, {
+      modelUrl: 'http://127.0.0.1:9',
+      task: 'loop',
+    });
+    const reason = 'max_steps (7) reached: cycling b → a → b';
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`cycle/loop failed: ${reason}`);
+    const summary = JSON.parse(
+      fs.readFileSync(path.join(workspace, '.sop', 'runs', 'cycle', 'loop', 'run.json'), 'utf8'),
+    );
+    expect(summary).toMatchObject({ status: 'failed', failure: reason });
+    // seven steps ran (a b a b a b a); the eighth was refused
+    expect(routeNames(summary.routesTaken)).toEqual([
+      'a:passed',
+      'b:passed',
+      'a:passed',
+      'b:passed',
+      'a:passed',
+      'b:passed',
+      'a:passed',
+    ]);
+    const show = await runSop(['runs', 'show', 'cycle', 'loop', '--json'], {
+      env: { SOP_TASK_QUEUE: 'project-cycle' },
+    });
+    expect(JSON.parse(String(show.stdout))).toMatchObject({ status: 'failed', failure: reason });
+  }, 240_000);
+});

@@ -1,5 +1,10 @@
-// The run's budgets (plan.budgets): checked before every agent run.
+// The run's budgets (plan.budgets): usage checked before every agent run, max_steps before every step.
+import { patched } from '@temporalio/workflow';
+import { DEFAULT_MAX_STEPS } from '../../model/plan';
 import type { RunContext } from './context';
+
+// Before this patch a run could start steps without end (a route cycle between steps without max_rework).
+const MAX_STEPS_PATCH = 'max-steps-v1';
 
 /** The budget the run has used up, as one line; undefined while every budget has room left. */
 export function budgetProblem(ctx: RunContext): string | undefined {
@@ -18,4 +23,24 @@ export function budgetProblem(ctx: RunContext): string | undefined {
     return `budget max_wall_clock (${b.maxWallClockMs} ms) reached`;
   }
   return undefined;
+}
+
+/**
+ * Counts a step the run is about to start; past max_steps, why the run must end, naming the cycle it is in.
+ * `recent`: the steps this thread started, the one about to start last.
+ */
+export function countStepStart(ctx: RunContext, recent: string[]): string | undefined {
+  const { state } = ctx;
+  state.stepsStarted = (state.stepsStarted ?? 0) + 1;
+  const max = ctx.plan.budgets.maxSteps ?? DEFAULT_MAX_STEPS;
+  if (state.stepsStarted <= max || !patched(MAX_STEPS_PATCH)) return undefined;
+  return `max_steps (${max}) reached: ${describeCycle(recent)}`;
+}
+
+/** `cycling a → b → a` from the steps last started (the latest one last); else the last few of them. */
+function describeCycle(recent: string[]): string {
+  const last = recent.length - 1;
+  const previous = recent.lastIndexOf(recent[last], last - 1);
+  if (previous >= 0) return `cycling ${recent.slice(previous).join(' → ')}`;
+  return `the last steps started were ${recent.slice(-5).join(' → ')}`;
 }

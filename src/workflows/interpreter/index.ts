@@ -17,6 +17,7 @@ import {
 import type { RouteTarget } from '../../model/plan';
 import type { RunInput, RunResult } from '../../model/run';
 import { downstreamOf } from '../restart';
+import { countStepStart } from './budgets';
 import {
   createContext,
   deliveryKey,
@@ -37,6 +38,7 @@ const RUN_SUMMARY_PATCH = 'run-summary-v1';
 // Before this patch a restarted run that continued as new ran its restart again in the next execution.
 const RESUME_BEFORE_RESTART_PATCH = 'resume-before-restart-v1';
 const ANY_FAILURE_PATCH = 'any-failure-is-run-failure-v1';
+const RECENT_STEPS_KEPT = 50;
 
 export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   const ctx = createContext(input);
@@ -139,10 +141,16 @@ class Threads {
     const { ctx } = this;
     const { state } = ctx;
     ctx.activeThreads++;
+    // the steps this thread started last, to name a cycle when max_steps ends the run
+    const recent: string[] = [];
     try {
       let next: RouteTarget = { kind: 'step', step: first };
       while (next.kind === 'step') {
         const step = ctx.stepsByName.get(next.step)!;
+        recent.push(step.name);
+        if (recent.length > RECENT_STEPS_KEPT) recent.shift();
+        const tooMany = countStepStart(ctx, recent);
+        if (tooMany) fail(tooMany);
         if (!state.started.includes(step.name)) state.started.push(step.name);
         let target: RouteTarget;
         if (step.forEach) {
@@ -182,6 +190,7 @@ class Threads {
 function restartFrom(ctx: RunContext, restart: NonNullable<RunInput['restart']>): string[] {
   const { plan, state } = ctx;
   state.startedAtMs = Date.now();
+  state.stepsStarted = 0;
   state.pendingMessages ??= [];
   state.deliveries ??= {};
   let starts = restart.steps;
