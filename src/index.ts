@@ -2,6 +2,13 @@
 export * from './client';
 export type { ExecutionPlan, RouteTarget, StepSpec } from './model/plan';
 export type { RouteTaken, RunInput, RunOptions, RunResult, RunStatus } from './model/run';
+export {
+  parseRunRequest,
+  type RepoRef,
+  RepoRefSchema,
+  type RunRequest,
+  RunRequestSchema,
+} from './model/run-request';
 export { defineSop } from './sop/compile';
 export { SopCompileError } from './sop/diagnostics';
 export { planFromBundle } from './sop/plan';

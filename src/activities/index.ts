@@ -1,15 +1,20 @@
 import { createHarnessRunners } from '../harnesses';
 import type { AgentRunners } from './agent-runner';
 import { createInterpreterActivities } from './interpreter-activities';
+import { createResolveActivities, type ResolveActivityDeps } from './resolve-run';
 import * as smoke from './smoke';
 
-export interface ActivityDeps {
+export interface ActivityDeps extends ResolveActivityDeps {
   /** harness adapters by provider (the scripted stand-in in tests) */
   runners?: AgentRunners;
 }
 
 /** Every activity the worker registers. Plain async functions; the workflow proxies them by name. */
 export function createActivities(deps: ActivityDeps = {}) {
-  return { ...smoke, ...createInterpreterActivities({ runners: deps.runners ?? createHarnessRunners() }) };
+  return {
+    ...smoke,
+    ...createInterpreterActivities({ runners: deps.runners ?? createHarnessRunners() }),
+    ...createResolveActivities(deps),
+  };
 }
 export type Activities = ReturnType<typeof createActivities>;

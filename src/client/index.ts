@@ -1,2 +1,8 @@
 export { RestartRefusedError, RunExistsError, RunNotFoundError, SopInputError } from './errors';
-export { type RunSummary, SopClient, type StartRunOptions, workflowIdOf } from './sop-client';
+export {
+  type RunSummary,
+  SopClient,
+  type StartRequest,
+  type StartRunOptions,
+  workflowIdOf,
+} from './sop-client';

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { Validator } from '@cfworker/json-schema';
 import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
@@ -9,9 +8,11 @@ import {
 } from '@temporalio/client';
 import type { ExecutionPlan } from '../model/plan';
 import type { Rerun, RunCheckpoint, RunInput, RunOptions, RunResult, RunStatus } from '../model/run';
+import { parseRunRequest, type RunRequest } from '../model/run-request';
+import { inputProblems, summarizeInput } from '../sop/run-input';
 import type { TypedInput } from '../sop/typed';
 import { type ConnectOptions, connectClient } from '../temporal/connect';
-import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
+import { SOP_STATUSES, SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
 import { CURRENT_ENGINE } from '../workflows/engine-version';
 import {
@@ -35,6 +36,12 @@ export interface StartRunOptions<I = Record<string, unknown>> {
   rerun?: boolean;
   options?: RunOptions;
 }
+
+/** `start(sopName, request)`: a run request without its `sop` (the name is the first argument). */
+export type StartRequest = Omit<RunRequest, 'sop'> & {
+  /** allow re-running a task id whose earlier run has finished */
+  rerun?: boolean;
+};
 
 export interface RunSummary {
   sop: string;
@@ -64,17 +71,50 @@ export class SopClient {
     await this.client.connection.close();
   }
 
-  /** Validates the input, then starts the run; refuses a task id that is running (or finished, without rerun). */
+  /**
+   * Starts a run. With a plan (from `planFromBundle`): validates the input here, then starts the run with
+   * the plan in its input. With an SOP name and a run request: a worker resolves the SOP from its catalog
+   * and checks the request and input inside the run, so a bad one fails the run with a one-line reason.
+   * Refuses a task id that is running (or finished, without rerun).
+   */
   async start<I = Record<string, unknown>>(
+    plan: ExecutionPlan & TypedInput<I>,
+    options: StartRunOptions<I>,
+  ): Promise<WorkflowHandle>;
+  async start(sop: string, request: StartRequest): Promise<WorkflowHandle>;
+  async start<I = Record<string, unknown>>(
+    planOrSop: (ExecutionPlan & TypedInput<I>) | string,
+    options: StartRunOptions<I> | StartRequest,
+  ): Promise<WorkflowHandle> {
+    if (typeof planOrSop === 'string') return this.startRequest(planOrSop, options as StartRequest);
+    return this.startPlan(planOrSop, options as StartRunOptions<I>);
+  }
+
+  private async startRequest(sop: string, options: StartRequest): Promise<WorkflowHandle> {
+    const { rerun, ...fields } = options;
+    const taskId = fields.task ?? newTaskId();
+    const parsed = parseRunRequest({ sop, ...fields, task: taskId });
+    if ('problem' in parsed) throw new Error(parsed.problem);
+    const request = parsed.request;
+    const summary = request.request ?? summarizeInput(request.input);
+    return this.startWorkflow(sop, taskId, [request], {
+      rerun,
+      staticSummary: `${sop}: ${summary}`,
+      staticDetails: `run request\n\nrepository ${request.repo.path ?? request.repo.url}`,
+      memo: { workspace: request.repo.path ?? request.repo.url },
+    });
+  }
+
+  private async startPlan<I>(
     plan: ExecutionPlan & TypedInput<I>,
     options: StartRunOptions<I>,
   ): Promise<WorkflowHandle> {
     const runInput = options.input as Record<string, unknown>;
-    checkInput(plan, runInput);
+    const problems = inputProblems(plan.inputSchema, runInput);
+    if (problems.length > 0) throw new SopInputError(plan.sop, problems);
     if (!path.isAbsolute(options.workspace))
       throw new Error(`workspace ${options.workspace} must be an absolute path`);
-    const taskId = options.taskId ?? `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
-    const workflowId = workflowIdOf(plan.sop, taskId);
+    const taskId = options.taskId ?? newTaskId();
     const input: RunInput = {
       plan,
       run: {
@@ -85,25 +125,40 @@ export class SopClient {
       },
       input: runInput,
       params: options.params ?? {},
-      request: summarize(runInput),
+      request: summarizeInput(runInput),
       options: options.options,
       engine: CURRENT_ENGINE,
     };
+    return this.startWorkflow(plan.sop, taskId, [input], {
+      rerun: options.rerun,
+      staticSummary: `${plan.sop}: ${input.request}`,
+      staticDetails: `${plan.title ?? plan.sop}\n\nbundle ${plan.bundleHash}\n\nworkspace ${options.workspace}`,
+      memo: { bundleHash: plan.bundleHash, workspace: options.workspace },
+    });
+  }
+
+  private async startWorkflow(
+    sop: string,
+    taskId: string,
+    args: unknown[],
+    how: { rerun?: boolean; staticSummary: string; staticDetails: string; memo: Record<string, unknown> },
+  ): Promise<WorkflowHandle> {
+    const workflowId = workflowIdOf(sop, taskId);
     try {
-      return await this.client.workflow.start(plan.sop, {
+      return await this.client.workflow.start(sop, {
         workflowId,
         taskQueue: this.target.taskQueue,
-        args: [input],
+        args,
         workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: options.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
-        staticSummary: `${plan.sop}: ${input.request}`.slice(0, 200),
-        staticDetails: `${plan.title ?? plan.sop}\n\nbundle ${plan.bundleHash}\n\nworkspace ${options.workspace}`,
+        workflowIdReusePolicy: how.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+        staticSummary: how.staticSummary.slice(0, 200),
+        staticDetails: how.staticDetails,
         typedSearchAttributes: [
-          { key: SopName, value: plan.sop },
+          { key: SopName, value: sop },
           { key: SopTaskId, value: taskId },
           { key: SopStatus, value: 'running' },
         ],
-        memo: { bundleHash: plan.bundleHash, workspace: options.workspace },
+        memo: how.memo,
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -117,8 +172,17 @@ export class SopClient {
   async run<I = Record<string, unknown>>(
     plan: ExecutionPlan & TypedInput<I>,
     options: StartRunOptions<I>,
+  ): Promise<RunResult>;
+  async run(sop: string, request: StartRequest): Promise<RunResult>;
+  async run<I = Record<string, unknown>>(
+    planOrSop: (ExecutionPlan & TypedInput<I>) | string,
+    options: StartRunOptions<I> | StartRequest,
   ): Promise<RunResult> {
-    return (await this.start(plan, options)).result();
+    const handle =
+      typeof planOrSop === 'string'
+        ? await this.startRequest(planOrSop, options as StartRequest)
+        : await this.startPlan(planOrSop, options as StartRunOptions<I>);
+    return handle.result();
   }
 
   getHandle(sop: string, taskId: string): WorkflowHandle {
@@ -230,10 +294,15 @@ export class SopClient {
     await this.withHandle(sop, taskId, (h) => h.cancel());
   }
 
+  /**
+   * Runs, newest first, one row per execution (continued-as-new links left out). While an execution runs
+   * its status is the SOP's (`running`, `waiting_input`); once closed it is Temporal's, so a terminated or
+   * timed-out run never shows as running.
+   */
   async *list(filter: { sop?: string; status?: string } = {}): AsyncIterable<RunSummary> {
-    const clauses = ['SopName IS NOT NULL'];
+    const clauses = ['SopName IS NOT NULL', 'ExecutionStatus != "ContinuedAsNew"'];
     if (filter.sop) clauses.push(`SopName = ${JSON.stringify(filter.sop)}`);
-    if (filter.status) clauses.push(`SopStatus = ${JSON.stringify(filter.status)}`);
+    if (filter.status) clauses.push(statusClause(filter.status));
     for await (const wf of this.client.workflow.list({ query: clauses.join(' AND ') })) {
       const sop = wf.typedSearchAttributes.get(SopName) ?? wf.type;
       yield {
@@ -241,7 +310,10 @@ export class SopClient {
         taskId: wf.typedSearchAttributes.get(SopTaskId) ?? wf.workflowId.slice(sop.length + 1),
         workflowId: wf.workflowId,
         runId: wf.runId,
-        status: wf.typedSearchAttributes.get(SopStatus) ?? wf.status.name.toLowerCase(),
+        status:
+          wf.status.name === 'RUNNING'
+            ? (wf.typedSearchAttributes.get(SopStatus) ?? 'running')
+            : wf.status.name.toLowerCase(),
         startTime: wf.startTime,
         closeTime: wf.closeTime,
       };
@@ -271,21 +343,22 @@ export class SopClient {
   }
 }
 
-function checkInput(plan: ExecutionPlan, input: Record<string, unknown>): void {
-  if (!plan.inputSchema) return;
-  const result = new Validator(plan.inputSchema as never, '2020-12', false).validate(input);
-  if (result.valid) return;
-  const problems = result.errors
-    .filter((e) => e.keyword !== 'properties' && e.keyword !== 'allOf')
-    .map((e) => ({
-      path: `input${e.instanceLocation.replace(/^#/, '').replace(/\//g, '.')}`,
-      message: e.error,
-    }));
-  throw new SopInputError(plan.sop, problems);
+/** The visibility query for a `sop runs list --status` value (see SOP_STATUSES). */
+function statusClause(status: string): string {
+  if (status === 'running' || status === 'waiting_input') {
+    return `ExecutionStatus = "Running" AND SopStatus = ${JSON.stringify(status)}`;
+  }
+  const closed: Record<string, string> = {
+    completed: 'Completed',
+    failed: 'Failed',
+    cancelled: 'Canceled',
+    terminated: 'Terminated',
+    timed_out: 'TimedOut',
+  };
+  if (!closed[status]) throw new Error(`unknown status "${status}"; use one of ${SOP_STATUSES.join(', ')}`);
+  return `ExecutionStatus = "${closed[status]}"`;
 }
 
-function summarize(input: Record<string, unknown>): string {
-  const request = input.request ?? Object.values(input).find((v) => typeof v === 'string');
-  const text = typeof request === 'string' ? request : JSON.stringify(input);
-  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+function newTaskId(): string {
+  return `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
 }

@@ -4,11 +4,10 @@
 // templates, files).
 
 import { z } from 'zod';
+import { NAME_MESSAGE, NAME_PATTERN } from '../model/names';
 import { PolicySchema } from '../policies/model';
 
-export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
-const nameMessage = 'must start with a lowercase letter and use only a-z, 0-9, _ and - (max 63 chars)';
-export const Name = z.string().regex(NAME_PATTERN, nameMessage);
+export const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
 
 export const Provider = z.enum(['codex', 'claude']);
 export const Effort = z.enum(['minimal', 'low', 'medium', 'high', 'xhigh', 'max']);

@@ -9,5 +9,14 @@ export const SopTaskId = defineSearchAttributeKey('SopTaskId', SearchAttributeTy
 
 export const searchAttributeKeys = [SopName, SopStatus, SopStep, SopTaskId];
 
-export const SOP_STATUSES = ['running', 'waiting_input', 'completed', 'failed', 'cancelled'] as const;
+/** What `sop runs list --status` filters on: the SOP's own status while running, Temporal's once closed. */
+export const SOP_STATUSES = [
+  'running',
+  'waiting_input',
+  'completed',
+  'failed',
+  'cancelled',
+  'terminated',
+  'timed_out',
+] as const;
 export type SopRunStatus = (typeof SOP_STATUSES)[number];

@@ -5,8 +5,8 @@ import { parse } from 'yaml';
 import type { Provider } from '../../model/plan';
 import { Catalog } from '../../sop/catalog';
 import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
-import { fieldDefaults } from '../../sop/normalize';
 import { planFromBundle } from '../../sop/plan';
+import { inputWithDefaults, unknownParamsProblem } from '../../sop/run-input';
 import { followToEnd, reportOutcome, withWorker } from '../attach';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
@@ -69,20 +69,14 @@ export function registerRun(program: Command): void {
         throw new CliError(`${entry.name} does not compile`, ExitCode.failure, `sop validate ${entry.dir}`);
       }
       const bundle = compiled.bundle;
-      const input: Record<string, unknown> = {
-        ...fieldDefaults(bundle.definition.input),
+      const input = inputWithDefaults(bundle, {
         ...(opts.inputFile ? readInputFile(opts.inputFile) : {}),
         ...(request !== undefined ? { request } : {}),
         ...pairs(opts.input, '--input'),
-      };
+      });
       const params = pairs(opts.param, '--param');
-      const unknownParams = Object.keys(params).filter((p) => !(p in (bundle.definition.params ?? {})));
-      if (unknownParams.length > 0) {
-        throw new CliError(
-          `${entry.name} has no param ${unknownParams.join(', ')} (params: ${Object.keys(bundle.definition.params ?? {}).join(', ') || 'none'})`,
-          ExitCode.usage,
-        );
-      }
+      const paramsProblem = unknownParamsProblem(bundle, params);
+      if (paramsProblem) throw new CliError(paramsProblem, ExitCode.usage);
       let plan: ReturnType<typeof planFromBundle>;
       try {
         plan = planFromBundle(bundle, { params, provider: opts.provider as Provider | undefined });
