@@ -24,9 +24,11 @@ export interface ResolveActivityDeps {
   projectDir?: string;
 }
 
+export type ResolveActivities = ReturnType<typeof createResolveActivities>;
+
 export function createResolveActivities(deps: ResolveActivityDeps = {}) {
   return {
-    async resolveRunRequest({ request, taskId }: ResolveRunRequest): Promise<ResolvedRun> {
+    async resolveRunRequest({ request, taskId, engine }: ResolveRunRequest): Promise<ResolvedRun> {
       const workspace = request.repo.path;
       if (!workspace) refuse('repo.path is required on this worker (repo.url needs fleet provisioning)');
       if (!fs.existsSync(workspace) || !fs.statSync(workspace).isDirectory()) {
@@ -79,6 +81,7 @@ export function createResolveActivities(deps: ResolveActivityDeps = {}) {
         input,
         params,
         request: request.request ?? summarizeInput(input),
+        engine,
         resolvedBy: { host: os.hostname(), source: entry.source, dir: entry.dir },
       };
     },

@@ -1,12 +1,12 @@
 // The arguments of the messages a run accepts, as zod schemas. Handlers check every argument against
 // them before anything else, so a malformed message is refused (update) or ignored with a logged reason
 // (signal) and never reaches code that would throw in a workflow task. Pure: workflow code imports it.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { zodProblem } from './zod-problem';
 
 export const AnswerInputSchema = z.strictObject({
   /** the id of the pending request (from the status query); optional when only one can be pending */
-  requestId: z.string().min(1).optional(),
+  requestId: z.optional(z.string().check(z.minLength(1, 'must not be empty'))),
   /** the answer, checked against the pending request's JSON Schema */
   value: z.unknown(),
 });
@@ -15,20 +15,22 @@ export type AnswerInput = z.infer<typeof AnswerInputSchema>;
 /** What a sender should have sent, for the refusal message. */
 export const ANSWER_SHAPE = '{"value": <the answer>, "requestId": "<optional pending request id>"}';
 
-export const MessageTextSchema = z.string().min(1).max(16_000);
+export const MessageTextSchema = z
+  .string()
+  .check(z.minLength(1, 'must not be empty'), z.maxLength(16_000, 'must be at most 16,000 characters'));
 export const MESSAGE_SHAPE = 'a non-empty JSON string (at most 16,000 characters)';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
 /** An argument against its schema: the value, or one line naming what is wrong and the expected shape. */
 export function parseMessageArg<T>(
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   arg: unknown,
   name: string,
   shape: string,
 ): Parsed<T> {
   const parsed = schema.safeParse(arg);
   if (parsed.success) return { ok: true, value: parsed.data };
-  const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+  const known = schema instanceof z.ZodMiniObject ? Object.keys(schema.shape) : undefined;
   return { ok: false, problem: `${zodProblem(parsed.error, arg, name, known)}; expected ${shape}` };
 }

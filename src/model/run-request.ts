@@ -2,43 +2,47 @@
 // name, the workflow id `<sop>/<task>`). The workflow validates it first thing, resolves the SOP through
 // an activity on a worker (its catalog compiles the plan, recorded in history) and checks the input
 // against the SOP's input schema, so every client gets the same errors. Pure: workflow code imports it.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { RunRef } from './contract';
-import type { ExecutionPlan } from './plan';
 import { NAME_MESSAGE, NAME_PATTERN, TASK_ID_MESSAGE, TASK_ID_PATTERN } from './names';
+import type { ExecutionPlan } from './plan';
 import { zodProblem } from './zod-problem';
 
 const ABSOLUTE_PATH = /^(\/|[A-Za-z]:[\\/])/;
 
+const nonEmpty = () => z.string().check(z.minLength(1, 'must not be empty'));
+
 export const RepoRefSchema = z
   .strictObject({
     /** a git remote to clone into the worker's work root (needs fleet provisioning: not available yet) */
-    url: z.string().min(1).optional(),
+    url: z.optional(nonEmpty()),
     /** a local repository on the worker's machine; the run works in place */
-    path: z.string().regex(ABSOLUTE_PATH, 'must be an absolute path').optional(),
+    path: z.optional(z.string().check(z.regex(ABSOLUTE_PATH, 'must be an absolute path'))),
     /** branch, tag or commit to start from (with url) */
-    ref: z.string().min(1).optional(),
+    ref: z.optional(nonEmpty()),
   })
-  .refine((repo) => (repo.url === undefined) !== (repo.path === undefined), {
-    message: 'needs exactly one of "url" (a git remote) or "path" (an absolute local path)',
-  });
+  .check(
+    z.refine((repo) => (repo.url === undefined) !== (repo.path === undefined), {
+      message: 'needs exactly one of "url" (a git remote) or "path" (an absolute local path)',
+    }),
+  );
 
 export const RunRequestSchema = z.strictObject({
   /** the SOP's name: the same as the workflow type */
-  sop: z.string().regex(NAME_PATTERN, NAME_MESSAGE),
+  sop: z.string().check(z.regex(NAME_PATTERN, NAME_MESSAGE)),
   /** default: the part of the workflow id after `<sop>/` */
-  task: z.string().regex(TASK_ID_PATTERN, TASK_ID_MESSAGE).optional(),
+  task: z.optional(z.string().check(z.regex(TASK_ID_PATTERN, TASK_ID_MESSAGE))),
   repo: RepoRefSchema,
   /** the run input, checked against the SOP's `input:` schema (declared defaults fill the gaps) */
   input: z.record(z.string(), z.unknown()),
   /** operator settings (the SOP's `params:`) */
-  params: z.record(z.string(), z.unknown()).optional(),
+  params: z.optional(z.record(z.string(), z.unknown())),
   /** a one-line description for summaries (default: input.request) */
-  request: z.string().max(2_000).optional(),
+  request: z.optional(z.string().check(z.maxLength(2_000, 'must be at most 2,000 characters'))),
   /** the SOP's `version:` or a prefix (7+ hex digits) of its bundle hash; the run fails if the worker's differs */
-  sopVersion: z.string().min(1).optional(),
+  sopVersion: z.optional(nonEmpty()),
   /** the provider for steps that do not name one (as `sop run --provider`) */
-  provider: z.enum(['codex', 'claude']).optional(),
+  provider: z.optional(z.enum(['codex', 'claude'])),
 });
 
 export type RepoRef = z.infer<typeof RepoRefSchema>;
@@ -94,6 +98,8 @@ export function repoProblem(repo: RepoRef): string | undefined {
 export interface ResolveRunRequest {
   request: RunRequest;
   taskId: string;
+  /** the workflow's engine (engine-version.ts): echoed back, so the run's layout is recorded in history */
+  engine: number;
 }
 
 /** The SOP resolved on a worker: recorded in history, so replay, resume and rerun use exactly this plan. */
@@ -105,6 +111,8 @@ export interface ResolvedRun {
   params: Record<string, unknown>;
   /** one line for summaries */
   request: string;
+  /** the engine the workflow asked with (recorded here: replay by newer code keeps the run's layout) */
+  engine: number;
   /** where it was resolved: the worker's host and the catalog entry (workspace, project or package) */
   resolvedBy: { host: string; source: string; dir: string };
 }

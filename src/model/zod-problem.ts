@@ -1,6 +1,6 @@
 // A failed zod parse as one line that names the field and says what is expected. Pure: the workflow uses
 // it for run requests and message arguments, where a stack of issues would not fit in a failure line.
-import type { z } from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 
 /**
  * The first issue of `error` (for `value`), e.g. `repo.path is required (string)` or
@@ -8,7 +8,7 @@ import type { z } from 'zod';
  * rest). `root` prefixes the path (`the value` names the whole); `known` lists the top-level fields.
  */
 export function zodProblem(
-  error: z.ZodError,
+  error: $ZodError,
   value: unknown,
   root: string,
   known?: string[],
@@ -34,7 +34,11 @@ export function zodProblem(
           : `${at} must be ${article(expected)}, not ${describe(actual)}`;
       break;
     }
+    case 'invalid_value':
+      line = `${at} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
     default:
+      // the schemas give their own message for every other check (length, pattern, refinements)
       line = `${at}: ${issue.message}`;
   }
   return `${line}${more}`;

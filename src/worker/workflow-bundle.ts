@@ -10,8 +10,26 @@ export function workflowsEntry(): string {
   return require.resolve('../workflows');
 }
 
+// zod's translated messages (every locale, half of zod's size) are never used by the workflow code: the
+// run request and message checks word their own messages (src/model/zod-problem.ts).
+const zodLocales = path.dirname(require.resolve('zod/v4/locales'));
+
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: workflowsEntry(), logger: quietLogger });
+  return bundleWorkflowCode({
+    workflowsPath: workflowsEntry(),
+    logger: quietLogger,
+    webpackConfigHook: (config) => {
+      config.resolve = {
+        ...config.resolve,
+        alias: {
+          ...(config.resolve?.alias as Record<string, string | false> | undefined),
+          [path.join(zodLocales, 'index.cjs')]: false,
+          [path.join(zodLocales, 'index.js')]: false,
+        },
+      };
+      return config;
+    },
+  });
 }
 
 /**

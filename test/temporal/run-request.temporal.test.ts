@@ -1,0 +1,367 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { SopClient } from '../../src/client';
+import { packageRoot, temporalDir } from '../../src/temporal/package-paths';
+import { startModelServer } from '../../src/testing/model-server';
+import { loadScenario } from '../../src/testing/scenario';
+import { DEMO_ROUTES, routeNames, slugifyRepo, smallRepo } from '../support/ralph-scenarios';
+import { runSop } from '../support/run-sop';
+import { connectForTest, eventually, type TemporalTestContext, testTarget } from '../support/temporal';
+
+// Runs started by reference, as any Temporal client would: the real `temporal` CLI binary and a plain
+// @temporalio/client script send only the run request; a real `sop worker` process resolves the SOP from
+// its catalog and serves the run (real Codex on the scripted model server where an agent works).
+
+const temporal = (args: string[]) =>
+  execa(path.join(temporalDir, 'bin', 'temporal'), [...args, '--address', testTarget().address], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 120_000,
+  });
+
+const taskQueue = `run-request-${randomUUID().slice(0, 8)}`;
+let worker: ResultPromise | undefined;
+let model: Awaited<ReturnType<typeof startModelServer>>;
+let ctx: TemporalTestContext;
+
+beforeAll(async () => {
+  ctx = await connectForTest();
+  model = await startModelServer(
+    loadScenario(path.join(packageRoot, 'examples', 'demo', 'ralph_loop.scenario.yaml')),
+  );
+  worker = execa('node', [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', taskQueue], {
+    cwd: packageRoot,
+    env: { SOP_CODEX_BASE_URL: `${model.url}/v1`, SOP_CLAUDE_BASE_URL: model.url },
+    stdin: 'ignore',
+    reject: false,
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    worker?.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('worker polling')) resolve();
+    });
+    void worker?.then(() => reject(new Error(`sop worker exited: ${stderr}`)));
+  });
+}, 60_000);
+
+afterAll(async () => {
+  worker?.kill('SIGTERM');
+  await worker;
+  await model?.close();
+  await ctx?.close();
+});
+
+const start = (sop: string, task: string, request: unknown) =>
+  temporal([
+    'workflow',
+    'start',
+    '--type',
+    sop,
+    '--task-queue',
+    taskQueue,
+    '--workflow-id',
+    `${sop}/${task}`,
+    '--input',
+    JSON.stringify(request),
+  ]);
+
+/** `sop runs show --json` of a run once it has closed. */
+async function shownWhenClosed(sop: string, task: string) {
+  await temporal(['workflow', 'result', '--workflow-id', `${sop}/${task}`]);
+  const show = await runSop(['runs', 'show', sop, task, '--json']);
+  expect(show.exitCode).toBe(0);
+  return JSON.parse(String(show.stdout));
+}
+
+/** An SOP in the workspace's .sop/sops/ that asks a person, then writes the answer down with a command. */
+async function gateRepo(): Promise<string> {
+  const workspace = await smallRepo('sop-rr-gate-');
+  const dir = path.join(workspace, '.sop', 'sops', 'rr-gate');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'sop.yaml'),
+    [
+      'name: rr-gate',
+      'title: Ask a person, then write the answer down',
+      'input:',
+      '  request: { type: string, minLength: 1 }',
+      'steps:',
+      '  ask:',
+      '    question: Ship it?',
+      '    answer: { approve: boolean }',
+      '    routes:',
+      '      answered: { to: record }',
+      '  record:',
+      `    run: node -e "require('fs').writeFileSync('answered.txt', 'yes')"`,
+      '    routes:',
+      '      passed: { finish: true }',
+      '',
+    ].join('\n'),
+  );
+  return workspace;
+}
+
+const waitingInput = (sop: string, task: string) =>
+  eventually(async () => {
+    const show = await runSop(['runs', 'show', sop, task, '--json']);
+    return show.exitCode === 0 && JSON.parse(String(show.stdout)).status === 'waiting_input'
+      ? true
+      : undefined;
+  }, 60_000);
+
+test('a shipped SOP started by the temporal CLI with only the run request completes and lists like a sop run', async () => {
+  const workspace = await slugifyRepo('sop-rr-');
+  const task = `cli-${randomUUID().slice(0, 6)}`;
+  const started = await start('ralph_loop', task, {
+    sop: 'ralph_loop',
+    repo: { path: workspace },
+    input: { request: 'Make slugify collapse repeated whitespace and drop punctuation' },
+  });
+  expect(started.exitCode).toBe(0);
+
+  const shown = await shownWhenClosed('ralph_loop', task);
+  expect(shown.status).toBe('completed');
+  expect(routeNames(shown.routesTaken)).toEqual(DEMO_ROUTES);
+  expect(shown.workspace).toBe(workspace);
+  expect(shown.bundleHash).toMatch(/^[0-9a-f]{64}$/);
+  // the real harness did the work in the repository
+  await execa('node', ['--test', 'test/'], { cwd: workspace });
+  const work = JSON.parse(
+    fs.readFileSync(path.join(workspace, '.sop', 'runs', 'ralph_loop', task, 'work.json'), 'utf8'),
+  );
+  expect(work.items.map((i: { status: string }) => i.status)).toEqual(['done', 'done']);
+  // the workflow set its own search attributes: sop runs list finds it by SOP and status
+  const listed = await eventually(async () => {
+    const list = await runSop(['runs', 'list', '--sop', 'ralph_loop', '--status', 'completed', '--json']);
+    return JSON.parse(String(list.stdout)).find((r: { taskId: string }) => r.taskId === task);
+  });
+  expect(listed).toEqual(expect.objectContaining({ sop: 'ralph_loop', status: 'completed' }));
+}, 240_000);
+
+test.each([
+  [
+    'an empty repo and no input',
+    { sop: 'ralph_loop', repo: {} },
+    'run request: repo: needs exactly one of "url"',
+  ],
+  [
+    'an empty input',
+    { sop: 'ralph_loop', repo: { path: '<ws>' }, input: {} },
+    'invalid input for ralph_loop: input: Instance does not have required property "request"',
+  ],
+  ['the plan-era shape without a plan', { input: { request: 'x' } }, 'run request: sop is required'],
+  [
+    'input of the wrong type',
+    { sop: 'ralph_loop', repo: { path: '<ws>' }, input: 'x' },
+    'run request: input must be an object',
+  ],
+  [
+    'a misspelt field',
+    { sop: 'ralph_loop', repo: { path: '<ws>' }, inputs: { request: 'x' } },
+    'unknown field(s) "inputs"',
+  ],
+  [
+    'a repo url',
+    { sop: 'ralph_loop', repo: { url: 'https://example.invalid/r.git' }, input: { request: 'x' } },
+    'repo.url needs fleet provisioning, not available yet; use repo.path',
+  ],
+  [
+    'a repo path the worker does not have',
+    { sop: 'ralph_loop', repo: { path: '/nonexistent/repo' }, input: { request: 'x' } },
+    'repo.path /nonexistent/repo is not a directory on worker',
+  ],
+  [
+    'another version',
+    { sop: 'ralph_loop', repo: { path: '<ws>' }, input: { request: 'x' }, sopVersion: '99' },
+    'sopVersion: "99" does not match ralph_loop',
+  ],
+  [
+    'an unknown param',
+    { sop: 'ralph_loop', repo: { path: '<ws>' }, input: { request: 'x' }, params: { nope: 1 } },
+    'params: ralph_loop has no param nope',
+  ],
+  [
+    'a task that is not the workflow id',
+    { sop: 'ralph_loop', task: 'other', repo: { path: '<ws>' }, input: { request: 'x' } },
+    'run request: task is "other" but the workflow id is',
+  ],
+])(
+  'a run request with %s fails the run at once with a one-line reason',
+  async (_what, request, reason) => {
+    const workspace = await smallRepo('sop-rr-bad-');
+    const task = `bad-${randomUUID().slice(0, 6)}`;
+    const body = JSON.parse(JSON.stringify(request).replaceAll('<ws>', workspace));
+    expect((await start('ralph_loop', task, body)).exitCode).toBe(0);
+    const shown = await shownWhenClosed('ralph_loop', task);
+    expect(shown.status).toBe('failed');
+    expect(shown.failure).toContain(reason);
+    expect(shown.failure).not.toContain('\n');
+  },
+  60_000,
+);
+
+test('a run started with no request at all is listed as failed under its workflow type and task', async () => {
+  const task = `empty-${randomUUID().slice(0, 6)}`;
+  expect(
+    (
+      await temporal([
+        'workflow',
+        'start',
+        '--type',
+        'bugfix',
+        '--task-queue',
+        taskQueue,
+        '--workflow-id',
+        `bugfix/${task}`,
+      ])
+    ).exitCode,
+  ).toBe(0);
+  expect((await shownWhenClosed('bugfix', task)).failure).toBe(
+    'run request: the request is required (object)',
+  );
+  const listed = await eventually(async () => {
+    const list = await runSop(['runs', 'list', '--sop', 'bugfix', '--status', 'failed', '--json']);
+    return JSON.parse(String(list.stdout)).find((r: { taskId: string }) => r.taskId === task);
+  });
+  expect(listed).toEqual(expect.objectContaining({ sop: 'bugfix', status: 'failed' }));
+}, 60_000);
+
+test('malformed signals and updates sent with the temporal CLI leave a run started by a plain @temporalio/client script answerable', async () => {
+  const workspace = await gateRepo();
+  const task = `plain-${randomUUID().slice(0, 6)}`;
+  const id = `rr-gate/${task}`;
+  const script = execa(
+    'node',
+    [
+      path.join(packageRoot, 'examples', 'plain-client', 'start-run.mjs'),
+      'rr-gate',
+      task,
+      workspace,
+      'Ship the release',
+    ],
+    {
+      env: { TEMPORAL_ADDRESS: testTarget().address, SOP_TASK_QUEUE: taskQueue },
+      reject: false,
+      stdin: 'ignore',
+      timeout: 120_000,
+    },
+  );
+  await waitingInput('rr-gate', task);
+  const waiting = await runSop(['runs', 'list', '--sop', 'rr-gate', '--status', 'waiting_input', '--json']);
+  expect(JSON.parse(String(waiting.stdout)).map((r: { taskId: string }) => r.taskId)).toContain(task);
+
+  // signals: ignored (the sender cannot be told), the run keeps answering queries
+  for (const input of ['"yes"', '{"valu": true}', '{"value": {"approve": "yes"}}', 'null']) {
+    const sent = await temporal([
+      'workflow',
+      'signal',
+      '--workflow-id',
+      id,
+      '--name',
+      'submitAnswer',
+      '--input',
+      input,
+    ]);
+    expect(sent.exitCode).toBe(0);
+  }
+  const noArg = await temporal(['workflow', 'signal', '--workflow-id', id, '--name', 'submitAnswer']);
+  expect(noArg.exitCode).toBe(0);
+  expect(
+    (
+      await temporal([
+        'workflow',
+        'signal',
+        '--workflow-id',
+        id,
+        '--name',
+        'message',
+        '--input',
+        '{"text": 1}',
+      ])
+    ).exitCode,
+  ).toBe(0);
+  // updates: refused with the expected shape
+  const bare = await temporal([
+    'workflow',
+    'update',
+    'execute',
+    '--workflow-id',
+    id,
+    '--name',
+    'answer',
+    '--input',
+    '{"approve": true}',
+  ]);
+  expect(bare.exitCode).not.toBe(0);
+  expect(`${bare.stdout}${bare.stderr}`).toContain('expected {"value": <the answer>');
+  const none = await temporal(['workflow', 'update', 'execute', '--workflow-id', id, '--name', 'answer']);
+  expect(none.exitCode).not.toBe(0);
+  expect(`${none.stdout}${none.stderr}`).toContain('answer is required');
+  const wrong = await temporal([
+    'workflow',
+    'update',
+    'execute',
+    '--workflow-id',
+    id,
+    '--name',
+    'answer',
+    '--input',
+    '{"value": {"approve": "yes"}}',
+  ]);
+  expect(wrong.exitCode).not.toBe(0);
+  expect(`${wrong.stdout}${wrong.stderr}`).toContain('does not fit the requested schema');
+
+  // still waiting, still queryable; then the right answer goes through
+  await waitingInput('rr-gate', task);
+  const answered = await temporal([
+    'workflow',
+    'update',
+    'execute',
+    '--workflow-id',
+    id,
+    '--name',
+    'answer',
+    '--input',
+    '{"value": {"approve": true}}',
+  ]);
+  expect(answered.stderr).toBe('');
+  expect(answered.exitCode).toBe(0);
+  const result = await script;
+  expect(result.exitCode).toBe(0);
+  expect(JSON.parse(String(result.stdout)).status).toBe('completed');
+  expect(fs.readFileSync(path.join(workspace, 'answered.txt'), 'utf8')).toBe('yes');
+}, 180_000);
+
+test('SopClient.start by SOP name with a run request; a terminated run lists as terminated, not waiting', async () => {
+  const workspace = await gateRepo();
+  const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
+  const handle = await client.start('rr-gate', { repo: { path: workspace }, input: { request: 'Ship it' } });
+  const task = handle.workflowId.slice('rr-gate/'.length);
+  await waitingInput('rr-gate', task);
+  await client.answer('rr-gate', task, { approve: true });
+  expect((await handle.result()).status).toBe('completed');
+
+  const second = await client.start('rr-gate', {
+    task: `${task}-t`,
+    repo: { path: workspace },
+    input: { request: 'x' },
+  });
+  await waitingInput('rr-gate', `${task}-t`);
+  await second.terminate('test');
+  const row = await eventually(async () => {
+    const list = await runSop(['runs', 'list', '--sop', 'rr-gate', '--json']);
+    const found = JSON.parse(String(list.stdout)).find((r: { taskId: string }) => r.taskId === `${task}-t`);
+    return found?.status === 'terminated' ? found : undefined;
+  });
+  expect(row.status).toBe('terminated');
+  const waiting = await runSop(['runs', 'list', '--sop', 'rr-gate', '--status', 'waiting_input', '--json']);
+  expect(JSON.parse(String(waiting.stdout)).map((r: { taskId: string }) => r.taskId)).not.toContain(
+    `${task}-t`,
+  );
+  await expect(client.start('rr-gate', { repo: { path: 'relative' }, input: {} })).rejects.toThrow(
+    'run request: repo.path: must be an absolute path',
+  );
+}, 120_000);
