@@ -1,5 +1,10 @@
 // The package's public API: the client for starting and steering runs, and the plan types it takes.
 export * from './client';
+export {
+  ANSWER_SHAPE,
+  type AnswerInput,
+  AnswerInputSchema,
+} from './model/message-args';
 export type { ExecutionPlan, RouteTarget, StepSpec } from './model/plan';
 export type { RouteTaken, RunInput, RunOptions, RunResult, RunStatus } from './model/run';
 export {
@@ -13,4 +18,4 @@ export { defineSop } from './sop/compile';
 export { SopCompileError } from './sop/diagnostics';
 export { planFromBundle } from './sop/plan';
 export type { FieldValue, InputOf } from './sop/typed';
-export type { AnswerInput, PendingInput, RunStatusView } from './workflows/messages';
+export type { PendingInput, RunStatusView } from './workflows/messages';

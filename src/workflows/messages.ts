@@ -1,14 +1,9 @@
 // Messages a run understands. Shared by the workflow (handlers) and the client (senders).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Usage } from '../model/contract';
+import type { AnswerInput } from '../model/message-args';
 import type { JsonSchema } from '../model/plan';
 import type { DeniedCall, RouteTaken, RunCheckpoint, RunStatus } from '../model/run';
-
-export interface AnswerInput {
-  /** the id of the pending request (from the status query); optional when only one can be pending */
-  requestId?: string;
-  value: unknown;
-}
 
 export interface PendingInput {
   requestId: string;
@@ -38,7 +33,10 @@ export interface RunStatusView {
   failure?: string;
 }
 
-/** Answer a pending request; rejected synchronously (nothing recorded) when it does not fit the schema. */
+/**
+ * Answer a pending request; rejected synchronously (nothing recorded) when it does not fit the schema.
+ * Every argument is checked against its zod schema (src/model/message-args.ts) before anything else.
+ */
 export const answerUpdate = defineUpdate<{ accepted: true }, [AnswerInput]>('answer');
 /** Fire-and-forget twin of `answer` for senders that cannot wait (web hooks, the Web UI). */
 export const answerSignal = defineSignal<[AnswerInput]>('submitAnswer');

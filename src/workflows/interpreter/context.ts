@@ -4,9 +4,10 @@
 import type { Validator } from '@cfworker/json-schema';
 import { ActivityFailure, patched } from '@temporalio/workflow';
 import type { RunRef } from '../../model/contract';
+import type { AnswerInput } from '../../model/message-args';
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../../model/plan';
 import type { RunInput, RunState, RunStatus } from '../../model/run';
-import type { AnswerInput, PendingInput } from '../messages';
+import type { PendingInput } from '../messages';
 import { type FileUpdates, fileUpdates } from './activities';
 
 const ROUTES_KEPT = 200;

@@ -2,8 +2,8 @@
 import { Validator } from '@cfworker/json-schema';
 import { condition } from '@temporalio/workflow';
 import type { WorkItem } from '../../model/contract';
+import type { AnswerInput } from '../../model/message-args';
 import type { InputRequestSpec, StepSpec } from '../../model/plan';
-import type { AnswerInput } from '../messages';
 import { renderText } from '../render-text';
 import type { RunContext } from './context';
 import { setStatus } from './visibility';

@@ -1,11 +1,20 @@
 // What the run shows outside its history: the SopStatus and SopStep search attributes and the Web UI's
 // current details.
-import { condition, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  patched,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { RunStatus } from '../../model/run';
-import { SopStatus, SopStep } from '../../temporal/search-attributes';
+import { SopName, SopStatus, SopStep, SopTaskId } from '../../temporal/search-attributes';
 import type { RunContext } from './context';
 
 const STEP_ATTRIBUTE_DELAY_MS = 2_000;
+// Before this patch a run started without SopName/SopTaskId (by a client other than SopClient) never got
+// them, so `sop runs list` and the Web UI filter could not find it.
+const OWN_SEARCH_ATTRIBUTES_PATCH = 'workflow-sets-sop-name-v1';
 
 /** What the Web UI shows as the run's current details (not history: it may change freely). */
 export function refreshDetails(ctx: RunContext): void {
@@ -13,7 +22,7 @@ export function refreshDetails(ctx: RunContext): void {
   const now = [...ctx.active.values()].map((a) =>
     [a.step, a.item, a.role, a.attempt && `attempt ${a.attempt}`].filter(Boolean).join(' · '),
   );
-  const lines = [`**${plan.sop}** · ${ctx.status}`];
+  const lines = [`**${plan.sop}** · ${ctx.status}${ctx.input.request ? ` — ${ctx.input.request}` : ''}`];
   if (now.length) lines.push(`Now: ${now.join('; ')}`);
   if (pending) lines.push(`Waiting for input \`${pending.requestId}\`: ${pending.question}`);
   lines.push(
@@ -51,9 +60,21 @@ export async function showCurrentStep(ctx: RunContext): Promise<void> {
   }
 }
 
-/** At the start of an execution. Engine 2: no upsert when the run was started (or continued) with the status already set. */
+/**
+ * At the start of an execution: the run's own search attributes and current details, whoever started it.
+ * SopName and SopTaskId when the starter did not set them (with the status, one visibility write); else
+ * SopStatus as before (engine 2: only when the run was not started or continued with it already set).
+ */
 export function showRunning(ctx: RunContext): void {
-  if (ctx.engine < 2 || workflowInfo().typedSearchAttributes.get(SopStatus) !== 'running') {
+  const current = workflowInfo().typedSearchAttributes;
+  const identity = [
+    { key: SopName, value: ctx.plan.sop },
+    { key: SopTaskId, value: ctx.run.taskId },
+  ].filter(({ key, value }) => current.get(key) !== value);
+  if (identity.length > 0 && patched(OWN_SEARCH_ATTRIBUTES_PATCH)) {
+    upsertSearchAttributes([...identity, { key: SopStatus, value: 'running' }]);
+  } else if (ctx.engine < 2 || current.get(SopStatus) !== 'running') {
     upsertSearchAttributes([{ key: SopStatus, value: 'running' }]);
   }
+  refreshDetails(ctx);
 }
