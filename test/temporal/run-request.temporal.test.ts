@@ -21,8 +21,12 @@ const temporal = (args: string[]) =>
     timeout: 120_000,
   });
 
+/** What the temporal CLI printed, its JSON-in-log-line quoting undone. */
+const said = (r: { stdout: unknown; stderr: unknown }) => `${r.stdout}${r.stderr}`.replaceAll('\\"', '"');
+
 const taskQueue = `run-request-${randomUUID().slice(0, 8)}`;
 let worker: ResultPromise | undefined;
+let workerLog = '';
 let model: Awaited<ReturnType<typeof startModelServer>>;
 let ctx: TemporalTestContext;
 
@@ -37,13 +41,12 @@ beforeAll(async () => {
     stdin: 'ignore',
     reject: false,
   });
-  let stderr = '';
   await new Promise<void>((resolve, reject) => {
     worker?.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes('worker polling')) resolve();
+      workerLog += chunk.toString();
+      if (workerLog.includes('worker polling')) resolve();
     });
-    void worker?.then(() => reject(new Error(`sop worker exited: ${stderr}`)));
+    void worker?.then(() => reject(new Error(`sop worker exited: ${workerLog}`)));
   });
 }, 60_000);
 
@@ -296,10 +299,10 @@ test('malformed signals and updates sent with the temporal CLI leave a run start
     '{"approve": true}',
   ]);
   expect(bare.exitCode).not.toBe(0);
-  expect(`${bare.stdout}${bare.stderr}`).toContain('expected {"value": <the answer>');
+  expect(said(bare)).toContain('expected {"value": <the answer>');
   const none = await temporal(['workflow', 'update', 'execute', '--workflow-id', id, '--name', 'answer']);
   expect(none.exitCode).not.toBe(0);
-  expect(`${none.stdout}${none.stderr}`).toContain('answer is required');
+  expect(said(none)).toContain('answer is required');
   const wrong = await temporal([
     'workflow',
     'update',
@@ -312,7 +315,14 @@ test('malformed signals and updates sent with the temporal CLI leave a run start
     '{"value": {"approve": "yes"}}',
   ]);
   expect(wrong.exitCode).not.toBe(0);
-  expect(`${wrong.stdout}${wrong.stderr}`).toContain('does not fit the requested schema');
+  expect(said(wrong)).toContain('does not fit the requested schema');
+
+  // the worker's log says why each signal was ignored
+  await eventually(async () =>
+    workerLog.includes('ignored message signal: message must be a string') ? true : undefined,
+  );
+  expect(workerLog).toContain('ignored submitAnswer signal: answer must be an object, not the string "yes"');
+  expect(workerLog).toContain('ignored submitAnswer signal: answer has unknown field(s) "valu"');
 
   // still waiting, still queryable; then the right answer goes through
   await waitingInput('rr-gate', task);
