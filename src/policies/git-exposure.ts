@@ -35,6 +35,19 @@ export function gitExposures(workspace: string, denyRead: string[]): GitExposure
   const inside = git(['rev-parse', '--is-inside-work-tree']);
   if (inside.status !== 0 || inside.stdout.trim() !== 'true') return [];
   const hasCommits = git(['rev-parse', '--verify', '--quiet', 'HEAD']).status === 0;
+  // the common case (nothing revealed) costs one ls-files and one history walk for all entries together
+  const all = denyRead.flatMap(pathspecs);
+  const anyTracked = git(['ls-files', '-z', '--', ...all]);
+  const anyHistory = hasCommits
+    ? git(['log', '--all', '--reflog', '-n', '1', '--format=%h', '--', ...all])
+    : undefined;
+  if (
+    anyTracked.status === 0 &&
+    anyTracked.stdout === '' &&
+    (!anyHistory || (anyHistory.status === 0 && anyHistory.stdout.trim() === ''))
+  ) {
+    return [];
+  }
   const exposures: GitExposure[] = [];
   for (const entry of denyRead) {
     const specs = pathspecs(entry);
