@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunRef } from '../model/contract';
+import type { DeniedCall } from '../model/run';
 import type { Denial } from '../policies/denial';
 
 export interface ExecutionRecord {
@@ -32,8 +33,9 @@ export interface RunEnd {
   failure?: string;
   routesTaken: Array<{ step: string; item?: string; route: string; target: string }>;
   usage: { inputTokens: number; outputTokens: number; costUsd: number; agentRuns: number };
-  /** tool calls denied or blocked in the whole run */
+  /** tool calls denied or blocked in the whole run, and the most recent of them */
   deniedCalls?: number;
+  denials?: DeniedCall[];
 }
 
 /** Appends the execution to executions.jsonl and points run.json at it (status running). */
@@ -57,6 +59,7 @@ export function finishRunSummary(run: RunRef, end: RunEnd): void {
     endedAt: new Date().toISOString(),
     usage: end.usage,
     deniedCalls: end.deniedCalls ?? 0,
+    denials: end.denials ?? [],
     routesTaken: end.routesTaken,
   }));
 }

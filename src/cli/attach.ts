@@ -26,7 +26,9 @@ export async function withWorker<T>(client: SopClient, enabled: boolean, fn: () 
   }
 }
 
-export type Followed = { ok: true; result: unknown } | { ok: false; why: string; status?: string };
+export type Followed =
+  | { ok: true; result: unknown }
+  | { ok: false; why: string; status?: string; deniedCalls?: number };
 
 /**
  * Follows a run to its end. On failure the status is read here, while a worker still serves queries (a
@@ -42,7 +44,12 @@ export async function followToEnd(
     return { ok: true, result: await followRun(client, handle, ref, options) };
   } catch (err) {
     const status = await client.status(ref.sop, ref.taskId).catch(() => undefined);
-    return { ok: false, why: status?.failure ?? (err as Error).message, status: status?.status };
+    return {
+      ok: false,
+      why: status?.failure ?? (err as Error).message,
+      status: status?.status,
+      deniedCalls: status?.deniedCalls,
+    };
   }
 }
 
@@ -57,10 +64,12 @@ export function reportOutcome(
         workflowId: ctx.workflowId,
         status: outcome.status ?? 'failed',
         failure: outcome.why,
+        deniedCalls: outcome.deniedCalls ?? null,
         webUi: ctx.link ?? null,
       });
+    const denied = outcome.deniedCalls ? ` with ${deniedCallsText(outcome.deniedCalls)}` : '';
     throw new CliError(
-      `${ctx.workflowId} ${outcome.status ?? 'failed'}: ${outcome.why}`,
+      `${ctx.workflowId} ${outcome.status ?? 'failed'}${denied}: ${outcome.why}`,
       ExitCode.failure,
       `sop runs show ${ctx.sop} ${ctx.taskId}${outcome.status === 'failed' || outcome.status === 'cancelled' ? ` · sop resume ${ctx.sop} ${ctx.taskId}` : ''}`,
     );

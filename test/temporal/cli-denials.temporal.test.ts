@@ -17,6 +17,8 @@ beforeAll(async () => {
       },
       // attempt 1 tries a write; attempt 2 (after the rejection) does not
       { match: 'Reject what is denied', runs: [[{ shell: 'echo hi > made.txt' }, done], [done]] },
+      // every attempt tries a write
+      { match: 'Keep trying to write', runs: [[{ shell: 'echo hi > made.txt' }, done]] },
     ],
   });
 });
@@ -65,7 +67,7 @@ test('denied tool calls are named by the final line, sop runs show and sop logs 
     ['run', 'guarded', 'Look but try to write', '--workspace', workspace, '--task', 'rec'],
     {
       env: env(),
-      timeoutMs: 120_000,
+      timeoutMs: 240_000,
     },
   );
   expect(run.exitCode).toBe(0);
@@ -111,7 +113,7 @@ test('denied tool calls are named by the final line, sop runs show and sop logs 
   expect(logs.stdout).toMatch(
     /denied\s+look · agent · attempt 1 · claude: Write `made.txt` \(disabled_tool\)/,
   );
-}, 180_000);
+}, 300_000);
 
 test('on_denial: reject does not accept the attempt; the next prompt carries the denials', async () => {
   const workspace = await workspaceWith('reject');
@@ -119,7 +121,7 @@ test('on_denial: reject does not accept the attempt; the next prompt carries the
     ['run', 'guarded', 'Reject what is denied', '--workspace', workspace, '--task', 'rej'],
     {
       env: env(),
-      timeoutMs: 120_000,
+      timeoutMs: 240_000,
     },
   );
   expect(run.exitCode).toBe(0);
@@ -139,4 +141,24 @@ test('on_denial: reject does not accept the attempt; the next prompt carries the
     /step finished\s+look · agent · attempt 1 · claude → route done, 1 denied tool call/,
   );
   expect(logs.stdout).toMatch(/step finished\s+look · agent · attempt 2 · claude → route done\n/);
-}, 180_000);
+}, 300_000);
+
+test('a run that fails on its denials says so in the final line and in sop runs show', async () => {
+  const workspace = await workspaceWith('reject');
+  const run = await runSop(
+    ['run', 'guarded', 'Keep trying to write', '--workspace', workspace, '--task', 'fail'],
+    { env: env(), timeoutMs: 240_000 },
+  );
+  expect(run.exitCode).toBe(1);
+  expect(run.stderr).toContain(
+    'guarded/fail failed with 2 denied tool calls: look: agent failed 2 attempt(s): denied tool call (on_denial: reject): Bash `echo hi > made.txt` (permission)',
+  );
+  const runFolder = path.join(workspace, '.sop', 'runs', 'guarded', 'fail');
+  const executions = lines(path.join(runFolder, 'executions.jsonl'));
+  expect(executions.map((e) => e.denials.length)).toEqual([1, 1]);
+
+  const shown = await runSop(['runs', 'show', 'guarded', 'fail'], { env: env() });
+  expect(shown.stdout).toContain('guarded/fail: failed');
+  expect(shown.stdout).toContain('2 denied tool calls:');
+  expect(shown.stdout).toContain('look · agent: Bash `echo hi > made.txt` (permission)');
+}, 300_000);

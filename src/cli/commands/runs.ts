@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { SopClient } from '../../client';
@@ -94,7 +95,26 @@ async function gatherRunView(client: SopClient, sop: string, task: string): Prom
       .catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
     Object.assign(view, { failure });
   }
+  if (view.deniedCalls === undefined) Object.assign(view, deniedFromRunSummary(view));
   return view;
+}
+
+/** A run that did not complete has no result: its denials are in the run.json it stamped when it ended. */
+function deniedFromRunSummary(view: Record<string, unknown>): {
+  deniedCalls?: number;
+  denials?: DeniedCall[];
+} {
+  if (!view.workspace) return {};
+  try {
+    const summary = JSON.parse(fs.readFileSync(path.join(runFolderOf(view), 'run.json'), 'utf8'));
+    // stamped by this execution when it ended (a task run again shares its run folder)
+    const ended = Date.parse(summary.endedAt ?? '') >= Date.parse(String(view.started));
+    return typeof summary.deniedCalls === 'number' && ended
+      ? { deniedCalls: summary.deniedCalls, denials: summary.denials }
+      : {};
+  } catch {
+    return {};
+  }
 }
 
 export function registerExport(runs: Command): void {

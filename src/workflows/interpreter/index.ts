@@ -222,6 +222,7 @@ async function stampRunSummary(ctx: RunContext, end: 'completed' | 'failed' | 'c
         routesTaken: state.routesTaken,
         usage: state.usage,
         deniedCalls: state.deniedCalls,
+        denials: state.denials,
       },
     });
   } catch (e) {
