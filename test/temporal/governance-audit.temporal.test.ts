@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
+import { resolveHarnessBinary } from '../../src/harnesses/binaries';
 import { type ModelServer, startModelServer } from '../../src/testing/model-server';
 import type { Reply } from '../../src/testing/scenario';
 import { runSop } from '../support/run-sop';
@@ -114,6 +115,52 @@ describe('a state folder under /tmp (Codex refuses to set up its sandbox helper 
     expect(fs.existsSync(path.join(workspace, 'probe.txt'))).toBe(false);
     expect(fs.readdirSync(state)).toEqual([]);
   }, 180_000);
+
+  test('the premise, with the real codex binary: its home under /tmp leaves every command of the agent failing', async () => {
+    // when a codex bump stops refusing /tmp, this fails and the refusal above can go
+    model = await startModelServer({
+      rules: [{ match: 'Write the probe file', runs: [[{ shell: 'echo hi > probe.txt' }, done]] }],
+    });
+    const workspace = await repo({});
+    const home = fs.mkdtempSync('/tmp/sop-codex-home-');
+    const codex = await execa(
+      resolveHarnessBinary('codex').path,
+      [
+        'exec',
+        '--json',
+        '--skip-git-repo-check',
+        '--ignore-user-config',
+        '-c',
+        'default_permissions="step"',
+        '-c',
+        'permissions.step={extends=":workspace"}',
+        '-c',
+        'model_provider="sop"',
+        '-c',
+        'model_providers.sop.name="sop"',
+        '-c',
+        `model_providers.sop.base_url="${model.url}/v1"`,
+        '-c',
+        'model_providers.sop.wire_api="responses"',
+        '-c',
+        'model_providers.sop.env_key="OPENAI_API_KEY"',
+        '-m',
+        'gpt-5.5',
+        '-C',
+        workspace,
+        '-',
+      ],
+      {
+        input: 'Write the probe file.',
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, CODEX_HOME: home, OPENAI_API_KEY: 'offline' },
+        extendEnv: false,
+        reject: false,
+        timeout: 60_000,
+      },
+    );
+    expect(codex.stderr).toContain('Refusing to create helper binaries under temporary dir');
+    expect(fs.existsSync(path.join(workspace, 'probe.txt'))).toBe(false);
+  }, 90_000);
 
   test('sop doctor fails the state folder check with the fix', async () => {
     const state = fs.mkdtempSync('/tmp/sop-state-');
