@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { activityInfo, Context } from '@temporalio/activity';
+import { activityInfo, Context, cancellationDetails } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import {
@@ -12,16 +12,20 @@ import {
   type CompleteItemRequest,
   type CompleteItemWindowRequest,
   DENIALS_IN_RESULT,
+  type LostLaunch,
   RATE_LIMITED,
   type ReopenItemsRequest,
   type RunRef,
+  WORKER_STOPPED,
   type WorkItem,
   type WorklistRequest,
   type WorklistWindow,
   type WorklistWindowRequest,
 } from '../model/contract';
+import { protocolProblems } from '../model/protocol';
 import { DenyReadExposedError, PolicyUnsupportedError } from '../policies/compile';
-import { type AgentRunners, HarnessFatalError, RateLimitError } from './agent-runner';
+import { denialProblems } from '../workflows/interpreter/denials';
+import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
 import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
@@ -61,7 +65,10 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         () => resolveArtifacts(request.artifacts, workspace, scope),
         request.step,
       );
-      const executionDir = path.join(runFolder, 'steps', executionFolder(request));
+      recordLostLaunches(request.run, request.lostLaunches);
+      const launch = request.launch ?? activityInfo().attempt;
+      const folder = executionFolder({ ...request, item: request.context.item }, request.execution, launch);
+      const executionDir = path.join(runFolder, 'steps', folder);
       fs.mkdirSync(executionDir, { recursive: true });
       const prompt = renderPrompt(request, scope, artifacts);
       const promptPath = path.join(executionDir, 'prompt.md');
@@ -74,11 +81,17 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       const context = Context.current();
       const beat = setInterval(
         () => context.heartbeat({ step: request.step, role: request.role }),
-        HEARTBEAT_MS,
+        // a live worker must never look lost: well within a short heartbeat timeout too
+        heartbeatEvery(),
       );
+      // runs that relaunch in the workflow enforce the step timeout here: Temporal's start-to-close
+      // timeout, a little longer, then only fires when the worker itself is gone
+      const overtime = request.relaunchInWorkflow ? new AbortController() : undefined;
+      const overtimeTimer = overtime && setTimeout(() => overtime.abort(), request.timeoutMs);
       const before = snapshotWorkspace(workspace, runFolderRel);
       const branchRef = headRef(workspace);
-      let run: Awaited<ReturnType<typeof runner.run>>;
+      let run: AgentRunResult;
+      let launchFailure: string | undefined;
       try {
         run = await runner.run({
           request,
@@ -88,11 +101,22 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           workspace,
           executionDir,
           transcriptPath,
-          signal: context.cancellationSignal,
+          signal: overtime
+            ? AbortSignal.any([context.cancellationSignal, overtime.signal])
+            : context.cancellationSignal,
           heartbeat: (details) => context.heartbeat(details),
         });
       } catch (err) {
         if (err instanceof RateLimitError) {
+          if (overtime) {
+            // a launch of its own (the run parks, then launches again): it gets its line
+            recordExecution(request.run, {
+              ...executionLine(request, folder, launch, started),
+              accepted: false,
+              reason: `rate limited: ${err.message}`,
+              usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+            });
+          }
           throw ApplicationFailure.create({
             type: RATE_LIMITED,
             nonRetryable: true,
@@ -112,9 +136,27 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
             message: err.message,
           });
         }
-        throw err;
+        if (context.cancellationSignal.aborted) {
+          // a worker that drains on shutdown is a lost worker, not a failed launch
+          if (cancellationDetails()?.workerShutdown) {
+            throw ApplicationFailure.create({
+              type: WORKER_STOPPED,
+              message: 'the worker shut down while the harness ran',
+            });
+          }
+          throw err;
+        }
+        if (!overtime) throw err;
+        // the harness failed (crash, hang, API error, step timeout): a result, so the workflow counts it
+        launchFailure = overtime.signal.aborted
+          ? `the harness ran longer than the step timeout (${Math.round(request.timeoutMs / 1000)} s) and was stopped`
+          : err instanceof Error
+            ? err.message
+            : String(err);
+        run = { usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
       } finally {
         clearInterval(beat);
+        if (overtimeTimer) clearTimeout(overtimeTimer);
       }
 
       const reports = inspectArtifacts(artifacts);
@@ -130,6 +172,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       const result: AgentStepResult = {
         outcome: run.outcome,
         outcomeError: run.outcomeError,
+        ...(launchFailure === undefined ? {} : { launchFailure }),
         artifacts: reports,
         violations: [...(run.violations ?? []), ...writes.violations],
         denials: denials.slice(0, DENIALS_IN_RESULT),
@@ -152,6 +195,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           item: request.context.item?.id,
           role: request.role,
           attempt: request.attempt,
+          launch,
           activityAttempt: activityInfo().attempt,
           startedAt: new Date(started).toISOString(),
           durationMs: result.durationMs,
@@ -163,6 +207,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           outcome: run.outcome ?? null,
           outcomeError: run.outcomeError ?? null,
           outcomeCorrected: run.corrected ?? null,
+          launchFailure: launchFailure ?? null,
           denials,
           artifacts: reports,
           violations: result.violations,
@@ -175,18 +220,14 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       )}\n`;
       fs.writeFileSync(evidencePath, evidence);
       result.evidenceSha256 = createHash('sha256').update(evidence).digest('hex');
+      const problems = launchFailure === undefined ? executionProblems(result, request) : [launchFailure];
       recordExecution(request.run, {
-        kind: 'agent',
-        path: path.relative(runFolder, executionDir),
-        step: request.step,
-        item: request.context.item?.id ?? null,
-        role: request.role,
-        attempt: request.attempt,
-        provider: request.spec.provider,
-        startedAt: new Date(started).toISOString(),
-        durationMs: result.durationMs,
+        ...executionLine(request, folder, launch, started),
+        accepted: problems.length === 0,
+        reason: problems.length === 0 ? null : problems.join('; '),
         route: run.outcome?.route ?? null,
         outcomeError: run.outcomeError ?? null,
+        launchFailure: launchFailure ?? null,
         violations: result.violations,
         denials,
         usage: run.usage,
@@ -240,7 +281,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
     },
 
     /** Stamps run.json with how the run ended (called once, at the end of the run). */
-    async finishRun(request: { run: RunRef; end: RunEnd }): Promise<void> {
+    async finishRun(request: { run: RunRef; end: RunEnd; lostLaunches?: LostLaunch[] }): Promise<void> {
+      recordLostLaunches(request.run, request.lostLaunches);
       finishRunSummary(request.run, request.end);
     },
 
@@ -330,13 +372,80 @@ function heartbeatEvery(): number {
   return timeout ? Math.min(HEARTBEAT_MS, Math.max(200, timeout / 3)) : HEARTBEAT_MS;
 }
 
-function executionFolder(request: AgentStepRequest): string {
-  const item = request.context.item ? `${safeName(request.context.item.id)}/` : '';
-  return `${request.step}/${item}${String(request.execution).padStart(4, '0')}-${request.role}-a${request.attempt}`;
+/** `<step>/[<item>/]<execution>-<role>-a<attempt>-l<launch>`: one folder per harness launch. */
+function executionFolder(
+  request: { step: string; role: string; attempt: number; item?: { id: string } },
+  execution: number,
+  launch: number,
+): string {
+  const item = request.item ? `${safeName(request.item.id)}/` : '';
+  return `${request.step}/${item}${String(execution).padStart(4, '0')}-${request.role}-a${request.attempt}-l${launch}`;
+}
+
+/**
+ * Launches whose worker was lost never wrote their own line: the workflow learns of them only when the
+ * loss is detected, and hands them to the next launch (or to finishRun) to record.
+ */
+function recordLostLaunches(run: RunRef, lost: LostLaunch[] = []): void {
+  for (const l of lost) {
+    const item = l.item === undefined ? undefined : { id: l.item };
+    recordExecution(run, {
+      kind: 'agent',
+      path: path.join(
+        'steps',
+        executionFolder({ step: l.step, role: l.role, attempt: l.attempt, item }, l.execution, l.launch),
+      ),
+      step: l.step,
+      item: l.item ?? null,
+      role: l.role,
+      attempt: l.attempt,
+      launch: l.launch,
+      provider: l.provider,
+      accepted: false,
+      reason: `worker lost (${l.reason}): launched again`,
+      workerLost: true,
+      route: null,
+      usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+    });
+  }
 }
 
 function safeName(value: string): string {
   return value.replace(/[^\w.-]+/g, '_').slice(0, 80);
+}
+
+/** The fields of an agent execution's line in executions.jsonl that say which launch it was. */
+function executionLine(request: AgentStepRequest, folder: string, launch: number, started: number) {
+  return {
+    kind: 'agent' as const,
+    path: path.join('steps', folder),
+    step: request.step,
+    item: request.context.item?.id ?? null,
+    role: request.role,
+    attempt: request.attempt,
+    launch,
+    provider: request.spec.provider,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+  };
+}
+
+/** The workflow's verdict on this execution, computed the same way (for executions.jsonl). */
+function executionProblems(result: AgentStepResult, request: AgentStepRequest): string[] {
+  const routes =
+    request.role === 'producer'
+      ? [{ name: 'done', target: { kind: 'finish' as const }, requires: request.spec.writes }]
+      : request.routes;
+  return protocolProblems(
+    result,
+    routes,
+    request.role,
+    request.writtenByProducer ?? {},
+    request.ownedByProducer ?? [],
+  )
+    .filter((p) => !p.finding)
+    .map((p) => p.problem)
+    .concat(denialProblems(result, request.spec));
 }
 
 function resolveOrFail<T>(fn: () => T, step: string): T {

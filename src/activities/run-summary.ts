@@ -17,9 +17,19 @@ export interface ExecutionRecord {
   item?: string | null;
   role?: string;
   attempt?: number;
+  /** agent: which harness launch of the attempt (every launch gets its own folder and line) */
+  launch?: number;
   provider?: string;
-  startedAt: string;
-  durationMs: number;
+  /** absent for a launch whose worker was lost (it never reported back) */
+  startedAt?: string;
+  durationMs?: number;
+  /** agent: whether the runtime accepted the execution, and why not */
+  accepted?: boolean;
+  reason?: string | null;
+  /** the harness launch failed (crash, hang, step timeout, API error) */
+  launchFailure?: string | null;
+  /** the worker running the launch died or stopped; the workflow launched again */
+  workerLost?: boolean;
   route?: string | null;
   exitCode?: number;
   outcomeError?: string | null;

@@ -1,8 +1,10 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { WORKER_STOPPED } from '../model/contract';
 import { deniedCallsText, describeDenial } from '../model/denial-text';
 import type { Denial } from '../policies/denial';
+import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../workflows/relaunch-ids';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -29,6 +31,8 @@ const decode = (payload: unknown): unknown => {
 export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
   const summaries = new Map<string, string>();
   const out: RunEvent[] = [];
+  // runs with the worker-loss patch relaunch in the workflow: a timed-out agent activity is a lost worker
+  let relaunching = false;
   for (const event of events) {
     const id = Number(event.eventId);
     const time = event.eventTime?.seconds
@@ -36,7 +40,12 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       : '';
     const push = (kind: string, text: string) => out.push({ id, time, kind, text });
     const summary = decode(event.userMetadata?.summary) as string | undefined;
-    if (event.workflowExecutionStartedEventAttributes) {
+    if (event.markerRecordedEventAttributes?.markerName === 'core_patch') {
+      const patch = decode(event.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]) as
+        | { id?: string }
+        | undefined;
+      if (patch?.id === WORKER_LOSS_PATCH) relaunching = true;
+    } else if (event.workflowExecutionStartedEventAttributes) {
       push('run started', `${event.workflowExecutionStartedEventAttributes.workflowType?.name}`);
     } else if (event.activityTaskScheduledEventAttributes) {
       summaries.set(
@@ -52,12 +61,17 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
         | {
             outcome?: { route?: string };
             outcomeError?: string;
+            launchFailure?: string;
             exitCode?: number;
             usage?: { costUsd?: number };
             denials?: Denial[];
             deniedCalls?: number;
           }
         | undefined;
+      if (result?.launchFailure) {
+        push('launch failed', `${label}: ${result.launchFailure}`);
+        continue;
+      }
       let detail = '';
       if (result?.outcome?.route) detail = `route ${result.outcome.route}`;
       else if (result?.outcomeError) detail = `no outcome: ${result.outcomeError}`;
@@ -69,14 +83,16 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       const unlisted = denied - (result?.denials?.length ?? 0);
       if (unlisted > 0) push('denied', `${label}: ${unlisted} more in the execution's evidence.json`);
     } else if (event.activityTaskFailedEventAttributes) {
-      const label = summaries.get(String(event.activityTaskFailedEventAttributes.scheduledEventId));
-      push(
-        'step failed',
-        `${label ?? 'activity'}: ${event.activityTaskFailedEventAttributes.failure?.message}`,
-      );
+      const { scheduledEventId, failure } = event.activityTaskFailedEventAttributes;
+      const label = summaries.get(String(scheduledEventId));
+      const stopped = failure?.applicationFailureInfo?.type === WORKER_STOPPED;
+      push(stopped ? 'worker lost' : 'step failed', `${label ?? 'activity'}: ${failure?.message}`);
     } else if (event.activityTaskTimedOutEventAttributes) {
-      const label = summaries.get(String(event.activityTaskTimedOutEventAttributes.scheduledEventId));
-      push('step timed out', label ?? 'activity');
+      const { scheduledEventId, failure } = event.activityTaskTimedOutEventAttributes;
+      const label = summaries.get(String(scheduledEventId));
+      if (relaunching && label?.includes(' · ')) {
+        push('worker lost', `${label ?? 'activity'}: ${failure?.message ?? 'timed out'}`);
+      } else push('step timed out', label ?? 'activity');
     } else if (event.upsertWorkflowSearchAttributesEventAttributes) {
       const fields =
         event.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
@@ -90,7 +106,9 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       const value = decode(attrs.input?.payloads?.[0]);
       push(attrs.signalName === 'message' ? 'message' : `signal ${attrs.signalName}`, JSON.stringify(value));
     } else if (event.timerStartedEventAttributes && summary) {
-      push('parked', summary);
+      if (summary.startsWith(`${RELAUNCH_TIMER} `))
+        push('relaunch', summary.slice(RELAUNCH_TIMER.length + 1));
+      else push('parked', summary);
     } else if (event.workflowExecutionCompletedEventAttributes) {
       push('run completed', '');
     } else if (event.workflowExecutionFailedEventAttributes) {

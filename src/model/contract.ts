@@ -47,6 +47,32 @@ export interface AgentStepRequest {
   /** what the runtime has to say: protocol feedback, verifier findings, answers, injected messages */
   feedback: string[];
   timeoutMs: number;
+  /**
+   * Set by runs that relaunch in the workflow (worker-loss patch): a failed harness launch comes back as
+   * a result (`launchFailure`) instead of an activity failure, and the step timeout is enforced here.
+   */
+  relaunchInWorkflow?: boolean;
+  /** which launch of this attempt this is (1-based; set with relaunchInWorkflow) */
+  launch?: number;
+  /** earlier launches of this step whose worker was lost: recorded in executions.jsonl by this one */
+  lostLaunches?: LostLaunch[];
+  /** artifacts the producer of this iteration wrote (name -> sha256): fresh for the verifier too */
+  writtenByProducer?: Record<string, string>;
+  /** verifier: artifacts its routes require that the producer writes (missing ones are rework, not its fault) */
+  ownedByProducer?: string[];
+}
+
+/** A launch that never reported back: its worker died (or stopped) while the harness ran. */
+export interface LostLaunch {
+  step: string;
+  item?: string;
+  role: Role;
+  provider: Provider;
+  execution: number;
+  attempt: number;
+  launch: number;
+  /** e.g. "heartbeat timeout" */
+  reason: string;
 }
 
 export interface ArtifactReport {
@@ -73,6 +99,11 @@ export interface AgentStepResult {
   outcome?: { route: string; payload: unknown };
   /** why no usable outcome came back (shown to the agent on the next attempt) */
   outcomeError?: string;
+  /**
+   * the harness launch itself failed (crash, hang, step timeout, model API error): no outcome; the
+   * workflow launches again up to the step's max_launch_failures
+   */
+  launchFailure?: string;
   artifacts: ArtifactReport[];
   /** policy violations found after the execution (writes outside allow_write, deny_write) */
   violations: string[];
@@ -155,3 +186,6 @@ export interface RateLimitDetails {
   resetAtMs: number;
   message: string;
 }
+
+/** Thrown by the agent activity (as ApplicationFailure type) when its worker shuts down mid-launch. */
+export const WORKER_STOPPED = 'SopWorkerStopped';

@@ -74,6 +74,11 @@ export interface StepSpec {
   onReworkExhausted: RouteTarget;
   /** agent-protocol failures (bad outcome, illegal route, missing/stale artifact) tolerated per run of a role */
   maxAttempts: number;
+  /**
+   * failed harness launches (crash, hang, step timeout, model API error) per attempt before the run
+   * fails; absent in plans compiled before it existed (3). Lost workers do not count.
+   */
+  maxLaunchFailures?: number;
   onFailure: RouteTarget;
   /** per harness execution */
   timeoutMs: number;
@@ -102,6 +107,8 @@ export interface Budgets {
   maxUsd?: number;
   maxTokens?: number;
   maxAgentRuns?: number;
+  /** launches lost with their worker the run tolerates (default 50); one more fails the run */
+  maxWorkerLosses?: number;
   /** wall clock of the whole run */
   maxWallClockMs?: number;
   /** steps the run may start in all (DEFAULT_MAX_STEPS when absent): ends a run that cycles between steps */

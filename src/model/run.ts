@@ -64,6 +64,16 @@ export interface RunCheckpoint {
   status: RunStatus;
 }
 
+/** Launches of one step (and item) that never reported back or failed, for `sop runs show`. */
+export interface Relaunches {
+  /** the worker died or stopped while the harness ran (not the step's fault; launched again) */
+  workerLosses: number;
+  /** the harness failed (crash, hang, step timeout, model API error) */
+  launchFailures: number;
+  /** a relaunch is under way */
+  retrying: boolean;
+}
+
 export interface RunResult {
   status: 'completed';
   routesTaken: RouteTaken[];
@@ -73,6 +83,8 @@ export interface RunResult {
   deniedCalls?: number;
   /** the most recent of them */
   denials?: DeniedCall[];
+  /** by step (`step [item]` for worklist items), only steps that had any; absent before it existed */
+  relaunches?: Record<string, Relaunches>;
 }
 
 export interface RunState {
@@ -94,4 +106,8 @@ export interface RunState {
   /** tool calls denied or blocked so far, and the most recent of them */
   deniedCalls: number;
   denials: DeniedCall[];
+  /** launches lost with their worker in the whole run (max_worker_losses); absent before it existed */
+  workerLosses?: number;
+  /** by step (`step [item]` for worklist items): lost and failed launches */
+  relaunches?: Record<string, Relaunches>;
 }

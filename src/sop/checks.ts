@@ -30,7 +30,14 @@ const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
   command: ['run'],
   input: ['question', 'answer', 'on_timeout'],
 };
-const AGENT_ONLY: ReadonlyArray<keyof SopStep> = ['policy', 'provider', 'model', 'effort', 'max_attempts'];
+const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
+  'policy',
+  'provider',
+  'model',
+  'effort',
+  'max_attempts',
+  'max_launch_failures',
+];
 
 export function checkSop(
   sop: SopFile,
@@ -71,7 +78,7 @@ export function checkSop(
       );
     }
   };
-  for (const key of ['max_rework', 'max_attempts'] as const)
+  for (const key of ['max_rework', 'max_attempts', 'max_launch_failures'] as const)
     checkParamRef(sop.defaults?.[key], ['defaults', key]);
 
   // ---- policies ---------------------------------------------------------------------------------------
@@ -234,7 +241,7 @@ export function checkSop(
     if (kind === 'command') need('run', '`run:` (the command line)');
     if (kind === 'input') need('question', '`question:`');
 
-    for (const key of ['max_rework', 'max_attempts', 'concurrency'] as const)
+    for (const key of ['max_rework', 'max_attempts', 'max_launch_failures', 'concurrency'] as const)
       checkParamRef(step[key], [...at, key]);
     if (typeof step.for_each === 'object')
       checkParamRef(step.for_each.concurrency, [...at, 'for_each', 'concurrency']);

@@ -31,6 +31,8 @@ import type { TypedInput } from './typed';
 export const DEFAULT_STEP_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+/** failed harness launches (crash, hang, step timeout, API error) per attempt before the run fails */
+export const DEFAULT_MAX_LAUNCH_FAILURES = 3;
 export const DEFAULT_MAX_REWORK = 3;
 export const DEFAULT_PROVIDER: Provider = 'codex';
 
@@ -145,6 +147,14 @@ export function planFromBundle<I = Record<string, unknown>>(
         1,
         count(step.max_attempts ?? defaults.max_attempts, DEFAULT_MAX_ATTEMPTS, `steps.${name}.max_attempts`),
       ),
+      maxLaunchFailures: Math.max(
+        1,
+        count(
+          step.max_launch_failures ?? defaults.max_launch_failures,
+          DEFAULT_MAX_LAUNCH_FAILURES,
+          `steps.${name}.max_launch_failures`,
+        ),
+      ),
       onFailure: targetOf(step.on_failure, { kind: 'fail', reason: `step ${name} failed` }),
       timeoutMs,
     };
@@ -203,6 +213,7 @@ export function planFromBundle<I = Record<string, unknown>>(
       ...optional('maxTokens', budget.max_tokens),
       ...optional('maxAgentRuns', budget.max_agent_runs),
       maxSteps: budget.max_steps ?? DEFAULT_MAX_STEPS,
+      ...optional('maxWorkerLosses', budget.max_worker_losses),
       ...optional(
         'maxWallClockMs',
         budget.max_wall_clock === undefined ? undefined : durationMs(budget.max_wall_clock),

@@ -155,6 +155,7 @@ export const Step = z.strictObject({
   max_rework: count(100).optional(),
   on_rework_exhausted: Target.optional(),
   max_attempts: count(20).optional(),
+  max_launch_failures: count(20).optional(),
   on_failure: Target.optional(),
   timeout: Duration.optional(),
 });
@@ -184,6 +185,8 @@ export const Budget = z.strictObject({
   max_wall_clock: Duration.optional(),
   /** how many steps the run may start in all (a step entered again by a route counts again); default 500 */
   max_steps: z.number().int().positive().optional(),
+  /** launches lost with their worker (crash, kill, drain) the whole run tolerates */
+  max_worker_losses: z.number().int().min(0).optional(),
 });
 
 export const Defaults = z.strictObject({
@@ -193,6 +196,7 @@ export const Defaults = z.strictObject({
   policy: PolicyRef.optional(),
   timeout: Duration.optional(),
   max_attempts: count(20).optional(),
+  max_launch_failures: count(20).optional(),
   max_rework: count(100).optional(),
 });
 

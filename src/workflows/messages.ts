@@ -3,7 +3,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Usage } from '../model/contract';
 import type { AnswerInput } from '../model/message-args';
 import type { JsonSchema } from '../model/plan';
-import type { DeniedCall, RouteTaken, RunCheckpoint, RunStatus } from '../model/run';
+import type { DeniedCall, Relaunches, RouteTaken, RunCheckpoint, RunStatus } from '../model/run';
 
 export interface PendingInput {
   requestId: string;
@@ -30,6 +30,8 @@ export interface RunStatusView {
   deniedCalls: number;
   /** the most recent of them (DENIALS_KEPT) */
   denials: DeniedCall[];
+  /** by step (`step [item]` for worklist items); absent in runs started before it existed */
+  relaunches?: Record<string, Relaunches>;
   failure?: string;
 }
 

@@ -136,6 +136,51 @@ describe('defineSop', () => {
   });
 });
 
+describe('launch budgets', () => {
+  const files = { 'prompts/work.md': 'Work.' };
+  const definition = (extra: Record<string, unknown>, work: Record<string, unknown> = {}) => ({
+    name: 'budgets',
+    params: { failures: { type: 'integer', default: 5 } },
+    ...extra,
+    steps: {
+      work: { prompt: 'prompts/work.md', routes: { done: { finish: true } }, ...work },
+      other: { prompt: 'prompts/work.md', after: ['work'], routes: { done: { finish: true } } },
+    },
+  });
+
+  test('max_launch_failures per step (or from defaults or a param) and budget max_worker_losses reach the plan', () => {
+    const bundle = defineSop(
+      definition(
+        { defaults: { max_launch_failures: 2 }, budget: { max_worker_losses: 7 } },
+        { max_launch_failures: '{{ params.failures }}' },
+      ),
+      { files },
+    );
+    const plan = planFromBundle(bundle);
+    expect(plan.steps.map((s) => [s.name, s.maxLaunchFailures])).toEqual([
+      ['work', 5],
+      ['other', 2],
+    ]);
+    expect(plan.budgets.maxWorkerLosses).toBe(7);
+    expect(planFromBundle(defineSop(definition({}), { files })).steps[0].maxLaunchFailures).toBe(3);
+  });
+
+  test('a wrong max_worker_losses or max_launch_failures is an error naming the key', () => {
+    let error: unknown;
+    try {
+      defineSop(definition({ budget: { max_worker_losses: -1 } }, { max_launch_failures: 'many' }), {
+        files,
+      });
+    } catch (err) {
+      error = err;
+    }
+    const diagnostics = (error as SopCompileError).diagnostics;
+    expect(diagnostics.map((d) => d.at)).toEqual(
+      expect.arrayContaining(['budget.max_worker_losses', 'steps.work.max_launch_failures']),
+    );
+  });
+});
+
 describe('project config', () => {
   test('named policies and defaults from sop.config.yaml reach the plan; the SOP may override them', () => {
     const project = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-project-'));

@@ -23,6 +23,8 @@ export interface ScriptedTurn {
   violations?: string[];
   /** answer like a provider saying 429: not before this many ms from now */
   rateLimitMs?: number;
+  /** the harness crashes with this message (a failed launch) */
+  crash?: string;
 }
 
 export interface RecordedCall {
@@ -83,6 +85,10 @@ export class ScriptedRunner implements AgentRunner {
     if (turn.rateLimitMs) {
       call.endedAt = Date.now();
       throw new RateLimitError('429 Too Many Requests (scripted)', Date.now() + turn.rateLimitMs);
+    }
+    if (turn.crash) {
+      call.endedAt = Date.now();
+      throw new Error(turn.crash);
     }
     if (turn.delayMs) {
       await new Promise<void>((resolve) => {

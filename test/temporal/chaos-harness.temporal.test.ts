@@ -5,12 +5,12 @@ import { startModelServer } from '../../src/testing/model-server';
 import { noopItemRules, planOneItem, reviewPlan, smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 
-// Harness failures with the real Codex binary: a harness that hangs without output is killed and the step
-// retried; a harness killed with SIGKILL mid-command (with its whole process group) is retried; the run
-// completes and the evidence records which activity attempt succeeded.
+// Harness failures with the real Codex binary: a harness that hangs without output is killed and launched
+// again; a harness killed with SIGKILL mid-command (with its whole process group) is launched again; the
+// run completes, and every launch keeps its own folder, evidence and line in executions.jsonl.
 const marker = `sop-chaos-${Date.now().toString(36)}`;
 
-test('a hung harness and a crashed harness are both retried, and the run completes', async () => {
+test('a hung harness and a crashed harness are both launched again, each launch recorded, and the run completes', async () => {
   const planned = planOneItem;
   const reviewed = reviewPlan('accepted');
   const model = await startModelServer({
@@ -58,21 +58,55 @@ test('a hung harness and a crashed harness are both retried, and the run complet
     expect(result.exitCode).toBe(0);
     const out = JSON.parse(String(result.stdout));
     expect(out.status).toBe('completed');
-    const evidence = (step: string) =>
+    const evidence = (folder: string) =>
       JSON.parse(
-        fs.readFileSync(path.join(out.runFolder, 'steps', 'plan', step, 'evidence.json'), 'utf8'),
-      ) as { activityAttempt: number; outcome: { route: string } };
-    // both succeeded on the second activity attempt, with no extra protocol attempt spent
-    expect(evidence('0001-producer-a1')).toMatchObject({ activityAttempt: 2, outcome: { route: 'done' } });
-    expect(evidence('0002-verifier-a1')).toMatchObject({
-      activityAttempt: 2,
-      outcome: { route: 'accepted' },
+        fs.readFileSync(path.join(out.runFolder, 'steps', 'plan', folder, 'evidence.json'), 'utf8'),
+      ) as { launch: number; launchFailure: string | null; outcome: { route: string } | null };
+    // every launch keeps its own folder and evidence: the failed ones say why, the relaunches succeeded,
+    // and no extra protocol attempt was spent
+    expect(evidence('0001-producer-a1-l1')).toMatchObject({
+      launch: 1,
+      launchFailure: expect.stringMatching(/printed nothing for 15 s and was killed as hung/),
+      outcome: null,
     });
-    const transcript = fs.readFileSync(
-      path.join(out.runFolder, 'steps', 'plan', '0001-producer-a1', 'transcript.jsonl'),
-      'utf8',
+    expect(evidence('0002-producer-a1-l2')).toMatchObject({
+      launchFailure: null,
+      outcome: { route: 'done' },
+    });
+    expect(evidence('0003-verifier-a1-l1')).toMatchObject({
+      launchFailure: expect.stringMatching(/codex exited/),
+      outcome: null,
+    });
+    expect(evidence('0004-verifier-a1-l2')).toMatchObject({ outcome: { route: 'accepted' } });
+    const transcript = (folder: string) =>
+      fs.readFileSync(path.join(out.runFolder, 'steps', 'plan', folder, 'transcript.jsonl'), 'utf8');
+    expect(transcript('0001-producer-a1-l1').match(/"type":"thread\.started"/g)).toHaveLength(1);
+    expect(transcript('0002-producer-a1-l2').match(/"type":"thread\.started"/g)).toHaveLength(1);
+
+    // executions.jsonl: a line per launch, the failed ones not accepted with the reason; every launch
+    // counts as an agent run
+    const lines = fs
+      .readFileSync(path.join(out.runFolder, 'executions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; step: string; accepted: boolean; reason: string | null });
+    const agentLines = lines.filter((l) => l.kind === 'agent');
+    expect(agentLines.filter((l) => l.step === 'plan').map((l) => l.accepted)).toEqual([
+      false,
+      true,
+      false,
+      true,
+    ]);
+    expect(agentLines[0].reason).toMatch(/killed as hung/);
+    expect(out.result.usage.agentRuns).toBe(agentLines.length);
+
+    // sop logs --events shows both failed launches and the relaunches
+    const events = await runSop(['logs', 'ralph_loop', 'chaos'], { env: { SOP_TASK_QUEUE: 'sop-chaos' } });
+    expect(String(events.stdout)).toMatch(
+      /launch failed +plan · producer · attempt 1 · codex: codex printed nothing/,
     );
-    expect(transcript.match(/"type":"thread\.started"/g)).toHaveLength(2);
+    expect(String(events.stdout)).toMatch(/launch failed +plan · verifier · attempt 1 · codex: codex exited/);
+    expect(String(events.stdout).match(/relaunch +plan · /g)).toHaveLength(2);
   } finally {
     await model.close();
   }

@@ -591,15 +591,69 @@ test('an input step that gets no answer in time takes its timeout route', async 
   expect(result?.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['ask:timed_out', 'fallback:done']);
 });
 
-test('a harness that exceeds the step timeout is retried, then fails the run naming the step', async () => {
+test('a harness that exceeds the step timeout is stopped and launched again, then fails the run naming the step', async () => {
   const runner = new ScriptedRunner({ 'hang/agent': [{ route: 'done', delayMs: 30_000 }] });
   const p = plan('steptimeout', [
     step('hang', { agent: role('Hang.'), timeoutMs: 1_000, routes: [route('done', finish)] }),
   ]);
   const { error } = await runToEnd(p, runner);
-  expect(runner.calls).toHaveLength(3); // the activity's retry policy: 3 attempts
-  expect(error?.cause?.message).toMatch(/^hang · agent · attempt 1 · codex: activity StartToClose timeout/);
+  expect(runner.calls).toHaveLength(3); // max_launch_failures defaults to 3
+  expect(runner.calls.every((c) => c.aborted)).toBe(true);
+  expect(error?.cause?.message).toBe(
+    'hang · agent · attempt 1 · codex: the harness launch failed 3 time(s) (max_launch_failures 3): the harness ran longer than the step timeout (1 s) and was stopped',
+  );
 }, 60_000);
+
+test('a crashed harness launch is launched again without spending an attempt; every launch is an agent run', async () => {
+  const runner = new ScriptedRunner({
+    'flaky/agent': [{ crash: 'harness crashed (scripted)' }, { route: 'done' }],
+  });
+  const p = plan('crashonce', [step('flaky', { agent: role('Work.'), routes: [route('done', finish)] })]);
+  const { result, run } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  expect(runner.calls.map((c) => c.attempt)).toEqual([1, 1]);
+  expect(result?.usage.agentRuns).toBe(2);
+  expect(result?.relaunches).toEqual({ flaky: { workerLosses: 0, launchFailures: 1, retrying: false } });
+  const lines = fs
+    .readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(lines.map((l) => [l.path, l.accepted, l.reason])).toEqual([
+    [path.join('steps', 'flaky', '0001-agent-a1-l1'), false, 'harness crashed (scripted)'],
+    [path.join('steps', 'flaky', '0002-agent-a1-l2'), true, null],
+  ]);
+});
+
+test('max_launch_failures: a step whose harness keeps failing ends the run after that many launches', async () => {
+  const runner = new ScriptedRunner({ 'broken/agent': [{ crash: 'model API error 500 (scripted)' }] });
+  const p = plan('crashloop', [
+    step('broken', { agent: role('Work.'), maxLaunchFailures: 2, routes: [route('done', finish)] }),
+  ]);
+  const { error } = await runToEnd(p, runner);
+  expect(runner.calls).toHaveLength(2);
+  expect(error?.cause?.message).toBe(
+    'broken · agent · attempt 1 · codex: the harness launch failed 2 time(s) (max_launch_failures 2): model API error 500 (scripted)',
+  );
+});
+
+test('an execution rejected by the runtime is recorded as not accepted, with the reason, although it named a route', async () => {
+  const runner = new ScriptedRunner({
+    'edit/agent': [{ route: 'done', violations: ['wrote secrets/key.txt (deny_write)'] }, { route: 'done' }],
+  });
+  const p = plan('rejected', [step('edit', { agent: role('Edit.'), routes: [route('done', finish)] })]);
+  const { result, run } = await runToEnd(p, runner);
+  expect(result?.status).toBe('completed');
+  const lines = fs
+    .readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(lines.map((l) => [l.route, l.accepted, l.reason])).toEqual([
+    ['done', false, 'policy violation: wrote secrets/key.txt (deny_write)'],
+    ['done', true, null],
+  ]);
+});
 
 test('an artifact path that escapes the workspace fails the step with a clear message, before any agent runs', async () => {
   const runner = new ScriptedRunner({ 'plan/agent': [{ route: 'planned' }] });

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { RunResult } from '../../src/model/run';
 import { finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
+import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
 
 let ctx: TemporalTestContext;
@@ -63,6 +64,146 @@ test('a worker killed with SIGKILL mid-step is replaced and the run finishes wit
     await worker;
   }
 }, 90_000);
+
+/**
+ * Kills the worker each time step b starts a new launch, `kills` times, starting a replacement after
+ * each kill (the last one quick unless `slowToo`); returns the last worker (wrapped: a child is a promise).
+ */
+async function killDuringStep(
+  worker: ResultPromise,
+  env: Record<string, string>,
+  ledger: string,
+  kills: number,
+  options: { onKilled?: (k: number) => Promise<void>; slowToo?: boolean } = {},
+): Promise<{ child: ResultPromise }> {
+  const launchesOfB = () =>
+    fs.existsSync(ledger)
+      ? fs
+          .readFileSync(ledger, 'utf8')
+          .split('\n')
+          .filter((l) => l === 'b').length
+      : 0;
+  for (let k = 1; k <= kills; k++) {
+    await eventually(async () => (launchesOfB() >= k ? true : undefined), 60_000);
+    worker.kill('SIGKILL');
+    await worker;
+    // the last replacement finishes the step at once
+    worker = (await startWorker({ ...env, ...(k === kills && !options.slowToo ? { SLOW_MS: '10' } : {}) }))
+      .child;
+    await options.onKilled?.(k);
+  }
+  return { child: worker };
+}
+
+test('a worker killed five times during the same step: the step is launched again each time, the run completes, and the losses show', async () => {
+  const p = plan('crash5', [
+    step('a', { agent: role('A.'), routes: [route('next', to('b'))] }),
+    step('b', { agent: role('B.'), routes: [route('next', to('c'))] }),
+    step('c', { agent: role('C.'), routes: [route('next', finish)] }),
+  ]);
+  const run = makeWorkspace(p.sop, randomUUID());
+  const ledger = path.join(run.workspace, 'ledger.txt');
+  const taskQueue = `crash5-${randomUUID()}`;
+  const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, SLOW_STEP: 'b', SLOW_MS: '120000' };
+  let worker = (await startWorker(env)).child;
+  const handle = await ctx.client.workflow.start(p.sop, {
+    workflowId: `${p.sop}/${run.taskId}`,
+    taskQueue,
+    args: [runInput(p, run, { options: { agentHeartbeatTimeoutMs: 2_000 } })],
+  });
+  let whileRetrying = '';
+  let result: RunResult;
+  try {
+    worker = (
+      await killDuringStep(worker, env, ledger, 5, {
+        onKilled: async (k) => {
+          if (k !== 2) return;
+          // while b runs again after its second loss, `sop runs show` says so
+          const deadline = Date.now() + 60_000;
+          do {
+            const shown = await runSop(['runs', 'show', p.sop, run.taskId]);
+            whileRetrying = `${shown.stdout}\n${shown.stderr}`;
+          } while (!/step b: 2 worker losses, retrying/.test(whileRetrying) && Date.now() < deadline);
+        },
+      })
+    ).child;
+    result = (await handle.result()) as RunResult;
+    expect(result.routesTaken.map((r) => r.step)).toEqual(['a', 'b', 'c']);
+    expect(fs.readFileSync(ledger, 'utf8').trim().split('\n')).toEqual([
+      'a',
+      'b',
+      'b',
+      'b',
+      'b',
+      'b',
+      'b',
+      'c',
+    ]);
+  } finally {
+    worker.kill('SIGTERM');
+    await worker;
+  }
+  expect(whileRetrying).toContain('step b: 2 worker losses, retrying');
+  const shown = await runSop(['runs', 'show', p.sop, run.taskId]);
+  expect(String(shown.stdout)).toContain('completed');
+  expect(String(shown.stdout)).toMatch(/^step b: 5 worker losses$/m);
+  const events = await runSop(['logs', p.sop, run.taskId, '--events']);
+  expect(String(events.stdout).match(/worker lost +b · agent · attempt 1 · codex/g)).toHaveLength(5);
+  expect(
+    String(events.stdout).match(/relaunch +b · agent · attempt 1 · codex in \d+ s: worker lost/g),
+  ).toHaveLength(5);
+  // every launch has its own folder and line: five lost (recorded by the launch after), one accepted
+  const lines = fs
+    .readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { step: string; path: string; accepted: boolean; workerLost?: boolean });
+  const ofB = lines.filter((l) => l.step === 'b');
+  expect(ofB.map((l) => [l.accepted, Boolean(l.workerLost)])).toEqual([
+    ...Array.from({ length: 5 }, () => [false, true]),
+    [true, false],
+  ]);
+  expect(new Set(ofB.map((l) => l.path)).size).toBe(6);
+  for (const l of ofB) expect(fs.existsSync(path.join(run.runFolder, l.path, 'prompt.md'))).toBe(true);
+  expect(result.usage.agentRuns).toBe(lines.length);
+}, 480_000);
+
+test('max_worker_losses: one loss more than the budget ends the run as failed, naming the step and the count', async () => {
+  const p = plan(
+    'crashloop',
+    [
+      step('a', { agent: role('A.'), routes: [route('next', to('b'))] }),
+      step('b', { agent: role('B.'), routes: [route('next', finish)] }),
+    ],
+    { budgets: { maxWorkerLosses: 1 } },
+  );
+  const run = makeWorkspace(p.sop, randomUUID());
+  const ledger = path.join(run.workspace, 'ledger.txt');
+  const taskQueue = `crashloop-${randomUUID()}`;
+  const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, SLOW_STEP: 'b', SLOW_MS: '120000' };
+  let worker = (await startWorker(env)).child;
+  const handle = await ctx.client.workflow.start(p.sop, {
+    workflowId: `${p.sop}/${run.taskId}`,
+    taskQueue,
+    args: [runInput(p, run, { options: { agentHeartbeatTimeoutMs: 2_000 } })],
+  });
+  try {
+    // b's first and second launches both lose their worker
+    worker = (await killDuringStep(worker, env, ledger, 2, { slowToo: true })).child;
+    const error = await handle.result().then(
+      () => undefined,
+      (e: Error & { cause?: Error }) => e,
+    );
+    expect(error?.cause?.message).toMatch(
+      /^b · agent · attempt 1 · codex: worker lost 2 times in this step, 2 in the run: more than max_worker_losses \(1\); last: heartbeat timeout$/,
+    );
+  } finally {
+    worker.kill('SIGTERM');
+    await worker;
+  }
+  const shown = await runSop(['runs', 'show', p.sop, run.taskId]);
+  expect(String(shown.stdout)).toMatch(/failure: .*more than max_worker_losses \(1\)/);
+}, 300_000);
 
 // The chaos variants: SOP_CHAOS_KILLS (default 3; the long variant is 10) kills at random points of a
 // 10-step run, and SOP_CHAOS_RUNS (default 50; long 500) concurrent runs on one worker.

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { SopClient } from '../../client';
 import { exportPack } from '../../evidence/pack';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
-import type { DeniedCall, RunResult } from '../../model/run';
+import type { DeniedCall, Relaunches, RunResult } from '../../model/run';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
 import { CliError, ExitCode } from '../errors';
 import { printJson, printTable } from '../output';
@@ -88,6 +88,7 @@ async function gatherRunView(client: SopClient, sop: string, task: string): Prom
       usage: result.usage,
       deniedCalls: result.deniedCalls,
       denials: result.denials,
+      relaunches: result.relaunches,
     });
   } else if (temporalStatus === 'FAILED') {
     const failure = await handle
@@ -178,6 +179,7 @@ function printRun(view: Record<string, unknown>): void {
     out.push('routes taken:');
     for (const r of routes) out.push(`  ${r.step}${r.item ? ` [${r.item}]` : ''}: ${r.route} → ${r.target}`);
   }
+  for (const line of relaunchLines(view.relaunches as Record<string, Relaunches> | undefined)) out.push(line);
   const usage = view.usage as
     | { costUsd: number; inputTokens: number; outputTokens: number; agentRuns: number }
     | undefined;
@@ -198,4 +200,15 @@ function printRun(view: Record<string, unknown>): void {
   if (view.failure) out.push(`failure: ${view.failure}`);
   if (view.webUi) out.push(`Web UI: ${view.webUi}`);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** "step s1: 3 worker losses, retrying": launches that did not report back or failed, per step (and item). */
+function relaunchLines(relaunches: Record<string, Relaunches> | undefined): string[] {
+  return Object.entries(relaunches ?? {}).map(([key, r]) => {
+    const parts = [
+      r.workerLosses && `${r.workerLosses} worker loss${r.workerLosses === 1 ? '' : 'es'}`,
+      r.launchFailures && `${r.launchFailures} failed launch${r.launchFailures === 1 ? '' : 'es'}`,
+    ].filter(Boolean);
+    return `step ${key}: ${parts.join(', ')}${r.retrying ? ', retrying' : ''}`;
+  });
 }

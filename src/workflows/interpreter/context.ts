@@ -3,7 +3,7 @@
 // pending input request). One object per execution, passed to the other modules as a parameter.
 import type { Validator } from '@cfworker/json-schema';
 import { ActivityFailure, patched } from '@temporalio/workflow';
-import type { RunRef } from '../../model/contract';
+import type { LostLaunch, RunRef } from '../../model/contract';
 import type { AnswerInput } from '../../model/message-args';
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../../model/plan';
 import type { RunInput, RunState, RunStatus } from '../../model/run';
@@ -40,6 +40,8 @@ export interface RunContext {
   /** set when the run should continue as new, resuming at this step */
   continueAt?: string;
   requestCounter: number;
+  /** launches whose worker was lost and that no later launch recorded yet, by step (and item) */
+  unrecordedLosses: Map<string, LostLaunch[]>;
   /** the SopStep search attribute as last written, and the step it should show */
   lastStepAttr?: string;
   wantedStep?: string;
@@ -81,6 +83,7 @@ export function createContext(input: RunInput): RunContext {
     active: new Map(),
     activeThreads: 0,
     requestCounter: 0,
+    unrecordedLosses: new Map(),
   };
 }
 

@@ -121,6 +121,7 @@ export function installHandlers(ctx: RunContext): void {
       usage: state.usage,
       deniedCalls: state.deniedCalls,
       denials: state.denials,
+      relaunches: state.relaunches,
       failure: ctx.failure,
     }),
   );

@@ -109,6 +109,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     outputs: state.outputs,
     deniedCalls: state.deniedCalls,
     denials: state.denials,
+    ...(state.relaunches ? { relaunches: state.relaunches } : {}),
   };
 }
 
@@ -224,6 +225,7 @@ async function stampRunSummary(ctx: RunContext, end: 'completed' | 'failed' | 'c
         deniedCalls: state.deniedCalls,
         denials: state.denials,
       },
+      ...(ctx.unrecordedLosses.size > 0 ? { lostLaunches: [...ctx.unrecordedLosses.values()].flat() } : {}),
     });
   } catch (e) {
     log.warn(`run.json could not be stamped: ${(e as Error).message}`);

@@ -1,28 +1,13 @@
 // One role (agent, producer or verifier) of a step: the harness run with agent-protocol retries (bad
-// outcome, illegal route, missing or stale artifact), and parking while the provider rate-limits.
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  isCancellation,
-  log,
-  patched,
-  sleep,
-} from '@temporalio/workflow';
-import type { InterpreterActivities } from '../../activities/interpreter-activities';
-import {
-  type AgentStepResult,
-  type ArtifactReport,
-  type PromptContext,
-  RATE_LIMITED,
-  type RateLimitDetails,
-  type Role,
-  type WorkItem,
-} from '../../model/contract';
+// outcome, illegal route, missing or stale artifact); launches.ts launches again and parks.
+import { log, patched } from '@temporalio/workflow';
+import type { AgentStepResult, PromptContext, Role, WorkItem } from '../../model/contract';
 import type { RoleSpec, RouteSpec, StepSpec } from '../../model/plan';
-import { agentActivities } from './activities';
+import { protocolProblems } from '../../model/protocol';
 import { budgetProblem } from './budgets';
 import { fail, type RunContext } from './context';
 import { denialProblems, recordDenials } from './denials';
+import { launchAgent } from './launches';
 import { refreshDetails, setCurrentStep } from './visibility';
 
 // Before this patch an artifact the verifier's route requires but only the producer writes was the
@@ -39,12 +24,6 @@ export type RoleOutcome =
       producerFindings?: string[];
     }
   | { ok: false; problem: string };
-
-/** A problem found after an execution; `finding` when it is the producer's to fix (see producerArtifacts). */
-interface ProtocolProblem {
-  problem: string;
-  finding?: string;
-}
 
 /** Artifacts a route of a produce/verify step requires that its verifier does not write: the producer's. */
 function producerArtifacts(step: StepSpec): string[] {
@@ -120,7 +99,10 @@ export async function runRole(
       .join(' · ');
     let result: AgentStepResult;
     try {
-      result = await runAgentWithParking(ctx, request, summary, step.timeoutMs);
+      result = await launchAgent(ctx, request, summary, {
+        writtenByProducer: writtenThisIteration,
+        ownedByProducer: role === 'verifier' ? ownedByProducer : [],
+      });
     } finally {
       ctx.active.delete(key);
     }
@@ -166,97 +148,4 @@ export async function runRole(
     ];
   }
   return { ok: false, problem: `${role} failed ${step.maxAttempts} attempt(s): ${lastProblem}` };
-}
-
-function protocolProblems(
-  result: AgentStepResult,
-  routes: RouteSpec[],
-  role: Role,
-  writtenThisIteration: Record<string, string>,
-  ownedByProducer: string[],
-): ProtocolProblem[] {
-  const problems: ProtocolProblem[] = result.violations.map((v) => ({ problem: `policy violation: ${v}` }));
-  let route: RouteSpec | undefined;
-  if (role === 'producer') {
-    route = routes[0];
-  } else if (!result.outcome) {
-    problems.push({ problem: result.outcomeError ?? 'no outcome was returned' });
-  } else {
-    route = routes.find((r) => r.name === result.outcome?.route);
-    if (!route) {
-      problems.push({
-        problem: `route "${result.outcome.route}" is not a legal outcome of this step; choose one of: ${routes.map((r) => r.name).join(', ')}`,
-      });
-    }
-  }
-  for (const name of route?.requires ?? []) {
-    let report = result.artifacts.find((a) => a.name === name);
-    // written by the producer of this iteration and untouched since: fresh for the verifier too
-    if (report && !report.fresh && report.sha256 && writtenThisIteration[name] === report.sha256) {
-      report = { ...report, fresh: true };
-    }
-    const problem = artifactProblem(name, report);
-    if (!problem) continue;
-    problems.push(
-      route && ownedByProducer.includes(name)
-        ? { problem, finding: producerFinding(route.name, name, report) }
-        : { problem },
-    );
-  }
-  return problems;
-}
-
-/** What the producer is told when the verifier's route needs an artifact of its that is not right. */
-function producerFinding(route: string, name: string, report: ArtifactReport | undefined): string {
-  const what = `route \`${route}\` requires artifact \`${name}\` (${report?.path ?? 'path unknown'})`;
-  if (!report?.exists) return `${what}, which the producer did not write`;
-  if (!report.fresh) {
-    return `${what}, which the producer did not write (the file there is left over from an earlier round); write it again`;
-  }
-  return `${what}, which is invalid: ${report.error}`;
-}
-
-function artifactProblem(name: string, report: ArtifactReport | undefined): string | undefined {
-  if (!report?.exists)
-    return `required artifact "${name}" (${report?.path ?? 'path unknown'}) was not written`;
-  if (!report.fresh) {
-    return `required artifact "${name}" (${report.path}) was not written by this attempt (it is left over from an earlier one); write it again`;
-  }
-  if (!report.valid) return `required artifact "${name}" (${report.path}) is invalid: ${report.error}`;
-  return undefined;
-}
-
-/** The harness run; a rate-limited one sleeps until the provider's reset time and runs again. */
-async function runAgentWithParking(
-  ctx: RunContext,
-  request: Parameters<InterpreterActivities['runAgentStep']>[0],
-  summary: string,
-  timeoutMs: number,
-): Promise<AgentStepResult> {
-  for (;;) {
-    try {
-      return await agentActivities.runAgentStep.executeWithOptions(
-        {
-          startToCloseTimeout: timeoutMs,
-          heartbeatTimeout: ctx.input.options?.agentHeartbeatTimeoutMs ?? 60_000,
-          retry: { maximumAttempts: 3, nonRetryableErrorTypes: [RATE_LIMITED, 'SopConfigError'] },
-          summary,
-        },
-        [request],
-      );
-    } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type === RATE_LIMITED) {
-        const details = cause.details?.[0] as RateLimitDetails | undefined;
-        const waitMs = Math.max(1_000, (details?.resetAtMs ?? Date.now() + 60_000) - Date.now());
-        log.warn(`${summary}: rate limited (${details?.message ?? cause.message}); parked for ${waitMs} ms`);
-        await sleep(waitMs, { summary: `rate limit: resume ${summary}` } as never);
-        continue;
-      }
-      if (cause instanceof ApplicationFailure || (cause && !isCancellation(err))) {
-        fail(`${summary}: ${cause.message}`);
-      }
-      throw err;
-    }
-  }
 }
