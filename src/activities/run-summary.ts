@@ -100,3 +100,21 @@ function writeSummary(
   fs.writeFileSync(tmp, `${JSON.stringify(summary, null, 2)}\n`);
   fs.renameSync(tmp, file);
 }
+
+/**
+ * The denied tool calls an execution that started at `startedAtMs` stamped into run.json when it ended, or
+ * undefined (not ended, stamped by an earlier run of the task, no run.json): for runs without a result.
+ */
+export function endedRunDenials(
+  runFolder: string,
+  startedAtMs: number,
+): { deniedCalls: number; denials: DeniedCall[] } | undefined {
+  try {
+    const summary = JSON.parse(fs.readFileSync(path.join(runFolder, 'run.json'), 'utf8'));
+    if (typeof summary.deniedCalls !== 'number' || !(Date.parse(summary.endedAt) >= startedAtMs))
+      return undefined;
+    return { deniedCalls: summary.deniedCalls, denials: summary.denials ?? [] };
+  } catch {
+    return undefined;
+  }
+}

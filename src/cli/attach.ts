@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { WorkflowHandle } from '@temporalio/client';
+import { endedRunDenials } from '../activities/run-summary';
 import type { SopClient } from '../client';
 import { deniedCallsText } from '../model/denial-text';
 import { connectWorkerConnection } from '../temporal/connect';
@@ -38,19 +39,33 @@ export async function followToEnd(
   client: SopClient,
   handle: WorkflowHandle,
   ref: { sop: string; taskId: string },
-  options: { interactive: boolean },
+  options: { interactive: boolean; workspace?: string },
 ): Promise<Followed> {
   try {
     return { ok: true, result: await followRun(client, handle, ref, options) };
   } catch (err) {
     const status = await client.status(ref.sop, ref.taskId).catch(() => undefined);
+    let deniedCalls = status?.deniedCalls;
+    if (deniedCalls === undefined && options.workspace) {
+      // no worker answered the query (a loaded machine): what the run stamped into run.json as it ended
+      const started = await handle.describe().then(
+        (d) => d.startTime.getTime(),
+        () => undefined,
+      );
+      if (started !== undefined)
+        deniedCalls = endedRunDenials(runFolderPath(options.workspace, ref), started)?.deniedCalls;
+    }
     return {
       ok: false,
-      why: status?.failure ?? (err as Error).message,
+      why: status?.failure ?? (err as { cause?: Error }).cause?.message ?? (err as Error).message,
       status: status?.status,
-      deniedCalls: status?.deniedCalls,
+      deniedCalls,
     };
   }
+}
+
+function runFolderPath(workspace: string, ref: { sop: string; taskId: string }): string {
+  return path.join(workspace, '.sop', 'runs', ref.sop, ref.taskId);
 }
 
 /** Prints the outcome of a followed run; a failed or cancelled run is exit code 1. */
@@ -74,7 +89,7 @@ export function reportOutcome(
       `sop runs show ${ctx.sop} ${ctx.taskId}${outcome.status === 'failed' || outcome.status === 'cancelled' ? ` · sop resume ${ctx.sop} ${ctx.taskId}` : ''}`,
     );
   }
-  const runFolder = path.join(ctx.workspace, '.sop', 'runs', ctx.sop, ctx.taskId);
+  const runFolder = runFolderPath(ctx.workspace, ctx);
   if (ctx.json) {
     printJson({
       workflowId: ctx.workflowId,

@@ -108,7 +108,7 @@ export function registerRun(program: Command): void {
         }
         const ref = { sop: plan.sop, taskId };
         const outcome = await withWorker(client, opts.worker, () =>
-          followToEnd(client, handle, ref, { interactive: isInteractive(opts.json) }),
+          followToEnd(client, handle, ref, { interactive: isInteractive(opts.json), workspace }),
         );
         reportOutcome(outcome, { ...ref, workflowId: handle.workflowId, workspace, link, json: opts.json });
       });

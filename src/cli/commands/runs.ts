@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { endedRunDenials } from '../../activities/run-summary';
 import type { SopClient } from '../../client';
 import { exportPack } from '../../evidence/pack';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
@@ -96,26 +96,10 @@ async function gatherRunView(client: SopClient, sop: string, task: string): Prom
       .catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
     Object.assign(view, { failure });
   }
-  if (view.deniedCalls === undefined) Object.assign(view, deniedFromRunSummary(view));
+  // a run that did not complete has no result: its denials are in the run.json it stamped when it ended
+  if (view.deniedCalls === undefined && view.workspace)
+    Object.assign(view, endedRunDenials(runFolderOf(view), description.startTime.getTime()));
   return view;
-}
-
-/** A run that did not complete has no result: its denials are in the run.json it stamped when it ended. */
-function deniedFromRunSummary(view: Record<string, unknown>): {
-  deniedCalls?: number;
-  denials?: DeniedCall[];
-} {
-  if (!view.workspace) return {};
-  try {
-    const summary = JSON.parse(fs.readFileSync(path.join(runFolderOf(view), 'run.json'), 'utf8'));
-    // stamped by this execution when it ended (a task run again shares its run folder)
-    const ended = Date.parse(summary.endedAt ?? '') >= Date.parse(String(view.started));
-    return typeof summary.deniedCalls === 'number' && ended
-      ? { deniedCalls: summary.deniedCalls, denials: summary.denials }
-      : {};
-  } catch {
-    return {};
-  }
 }
 
 export function registerExport(runs: Command): void {
