@@ -10,7 +10,7 @@ import {
   RateLimitError,
 } from '../../src/activities/agent-runner';
 import { outcomeSchema } from '../../src/activities/prompt';
-import { changedFiles, snapshotWorkspace, writeViolations } from '../../src/activities/write-audit';
+import { auditWrites, headRef, snapshotWorkspace } from '../../src/activities/write-audit';
 import { ClaudeRunner } from '../../src/harnesses/claude';
 import { CodexRunner } from '../../src/harnesses/codex';
 import type { Policy } from '../../src/policies/model';
@@ -356,12 +356,16 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     const policy: Policy = { sandbox: 'workspace-write', allow_write: ['src/'], validation: 'warn' };
     const exec = execution(harness, 'Please write notes at the root.', policy);
     const before = snapshotWorkspace(exec.workspace);
+    const branch = headRef(exec.workspace);
     await runners[harness]().run(exec);
-    const violations = writeViolations(
-      changedFiles(before, snapshotWorkspace(exec.workspace)),
+    const { violations } = auditWrites(
+      before,
+      snapshotWorkspace(exec.workspace),
       policy,
       '.sop/runs/s/t',
+      branch,
     );
+    // (not the empty .git/config.worktree Claude's sandbox mounts over: the same audit as a real step)
     expect(violations).toEqual([expect.stringContaining('notes.txt')]);
   }, 90_000);
 
