@@ -375,3 +375,37 @@ test('SopClient.start by SOP name with a run request; a terminated run lists as 
     'run request: repo.path: must be an absolute path',
   );
 }, 120_000);
+
+test('sop resume of a run started by request uses the plan recorded in its history, not the SOP as it is now', async () => {
+  const workspace = await gateRepo();
+  const task = `resume-${randomUUID().slice(0, 6)}`;
+  const env = { SOP_TASK_QUEUE: taskQueue };
+  expect(
+    (await start('rr-gate', task, { sop: 'rr-gate', repo: { path: workspace }, input: { request: 'Ship' } }))
+      .exitCode,
+  ).toBe(0);
+  await waitingInput('rr-gate', task);
+  expect((await runSop(['cancel', 'rr-gate', task], { env })).exitCode).toBe(0);
+  await temporal(['workflow', 'result', '--workflow-id', `rr-gate/${task}`]);
+  // the SOP changes in the workspace catalog after the run started
+  const sopFile = path.join(workspace, '.sop', 'sops', 'rr-gate', 'sop.yaml');
+  fs.writeFileSync(sopFile, fs.readFileSync(sopFile, 'utf8').replace('Ship it?', 'Deploy it?'));
+
+  expect((await runSop(['resume', 'rr-gate', task, '--detach'], { env })).exitCode).toBe(0);
+  await waitingInput('rr-gate', task);
+  const shown = JSON.parse(String((await runSop(['runs', 'show', 'rr-gate', task, '--json'])).stdout));
+  expect(shown.pendingInput.question).toBe('Ship it?');
+  const answered = await temporal([
+    'workflow',
+    'update',
+    'execute',
+    '--workflow-id',
+    `rr-gate/${task}`,
+    '--name',
+    'answer',
+    '--input',
+    '{"value": {"approve": true}}',
+  ]);
+  expect(answered.exitCode).toBe(0);
+  expect((await shownWhenClosed('rr-gate', task)).status).toBe('completed');
+}, 120_000);
