@@ -229,7 +229,17 @@ export class SopClient {
     if (await this.withHandle(sop, taskId, async (h) => (await h.describe()).status.name === 'RUNNING')) {
       throw new RestartRefusedError(workflowId, 'is still running', `sop runs show ${sop} ${taskId}`);
     }
-    const checkpoint = await this.checkpoint(sop, taskId);
+    const checkpoint = await this.checkpoint(sop, taskId).catch((err: Error) => {
+      // a run whose request was refused ended before the interpreter (and its queries) started
+      if (/did not register a handler for checkpoint/.test(err.message)) {
+        throw new RestartRefusedError(
+          workflowId,
+          'ended before it started (its run request was refused): there is nothing to resume or rerun',
+          `sop runs show ${sop} ${taskId} says why; start a new run with a corrected request`,
+        );
+      }
+      throw err;
+    });
     const plan = checkpoint.input.plan;
     if ('resume' in how && checkpoint.status === 'completed') {
       throw new RestartRefusedError(

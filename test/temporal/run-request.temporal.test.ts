@@ -230,6 +230,11 @@ test('a run started with no request at all is listed as failed under its workflo
     return JSON.parse(String(list.stdout)).find((r: { taskId: string }) => r.taskId === task);
   });
   expect(listed).toEqual(expect.objectContaining({ sop: 'bugfix', status: 'failed' }));
+  const resumed = await runSop(['resume', 'bugfix', task, '--detach'], {
+    env: { SOP_TASK_QUEUE: taskQueue },
+  });
+  expect(resumed.exitCode).toBe(1);
+  expect(resumed.stderr).toContain('ended before it started (its run request was refused)');
 }, 60_000);
 
 test('malformed signals and updates sent with the temporal CLI leave a run started by a plain @temporalio/client script answerable', async () => {
