@@ -6,6 +6,7 @@ import { SopClient } from '../../src/client';
 import { packageRoot, temporalDir } from '../../src/temporal/package-paths';
 import { startModelServer } from '../../src/testing/model-server';
 import { loadScenario } from '../../src/testing/scenario';
+import { recordHistory } from '../support/histories';
 import { DEMO_ROUTES, routeNames, slugifyRepo, smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext, testTarget } from '../support/temporal';
@@ -348,6 +349,8 @@ test('malformed signals and updates sent with the temporal CLI leave a run start
   expect(result.exitCode).toBe(0);
   expect(JSON.parse(String(result.stdout)).status).toBe('completed');
   expect(fs.readFileSync(path.join(workspace, 'answered.txt'), 'utf8')).toBe('yes');
+  // replayed by test/workflows/replay.test.ts: the malformed signals stay in the history
+  await recordHistory(ctx.client.workflow.getHandle(id), 'request-malformed-messages');
 }, 180_000);
 
 test('SopClient.start by SOP name with a run request; a terminated run lists as terminated, not waiting', async () => {
@@ -358,6 +361,7 @@ test('SopClient.start by SOP name with a run request; a terminated run lists as 
   await waitingInput('rr-gate', task);
   await client.answer('rr-gate', task, { approve: true });
   expect((await handle.result()).status).toBe('completed');
+  await recordHistory(handle, 'request-gate');
 
   const second = await client.start('rr-gate', {
     task: `${task}-t`,

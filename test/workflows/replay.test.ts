@@ -8,7 +8,8 @@ import { historiesDir } from '../support/histories';
 // Histories recorded from real runs of earlier interpreter versions (npm run record:histories). Each must
 // replay without a determinism error against the workflow code as it is now. Generations: v0-* before the
 // worklist-window patch, v1-* before the run-summary patch, v2-* engine 1 with every patch (runs started
-// without `engine` in their input), unprefixed: the current engine (src/workflows/engine-version.ts).
+// without `engine` in their input), unprefixed: the current engine (src/workflows/engine-version.ts);
+// request-*: runs started by a run request (resolved by the resolve activity).
 const files = fs.existsSync(historiesDir)
   ? fs.readdirSync(historiesDir).filter((f) => f.endsWith('.json'))
   : [];
@@ -17,6 +18,19 @@ test('the corpus of recorded histories is present', () => {
   expect(files.length).toBeGreaterThanOrEqual(5);
 });
 
+/** A run started by request takes its task from the workflow id `<sop>/<task>`: replay it under that id. */
+function workflowIdOf(json: {
+  events: Array<{
+    workflowExecutionStartedEventAttributes?: { input?: { payloads?: Array<{ data: string }> } };
+  }>;
+}): string | undefined {
+  const payload = json.events[0].workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const request = payload ? JSON.parse(Buffer.from(payload.data, 'base64').toString()) : undefined;
+  return request && !('plan' in request) && request.sop && request.task
+    ? `${request.sop}/${request.task}`
+    : undefined;
+}
+
 describe('replay of recorded histories', () => {
   let workflowBundle: Awaited<ReturnType<typeof bundleWorkflows>>;
   beforeAll(async () => {
@@ -24,7 +38,12 @@ describe('replay of recorded histories', () => {
   }, 120_000);
 
   test.each(files)('%s replays deterministically', async (file) => {
-    const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowBundle }, history, file.replace(/\.json$/, ''));
+    const json = JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8'));
+    const history = historyFromJSON(json);
+    await Worker.runReplayHistory(
+      { workflowBundle },
+      history,
+      workflowIdOf(json) ?? file.replace(/\.json$/, ''),
+    );
   });
 });
