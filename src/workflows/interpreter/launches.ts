@@ -28,6 +28,7 @@ import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../relaunch-ids';
 import { agentActivities } from './activities';
 import { budgetProblem } from './budgets';
 import { fail, type RunContext } from './context';
+import { recordDenials } from './denials';
 
 export const DEFAULT_MAX_WORKER_LOSSES = 50;
 export const DEFAULT_MAX_LAUNCH_FAILURES = 3;
@@ -162,6 +163,7 @@ export async function launchAgent(
       state.usage.outputTokens += result.usage.outputTokens;
       state.usage.costUsd += result.usage.costUsd;
       state.usage.agentRuns++;
+      recordDenials(ctx, result, { step: request.step, item, role: request.role });
       if (failures >= maxFailures) {
         fail(
           `${summary}: the harness launch failed ${failures} time(s) (max_launch_failures ${maxFailures}): ${result.launchFailure}`,
