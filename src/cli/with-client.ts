@@ -1,4 +1,11 @@
-import { RestartRefusedError, RunExistsError, RunNotFoundError, SopClient, SopInputError } from '../client';
+import {
+  RestartRefusedError,
+  RunExistsError,
+  RunNotFoundError,
+  SopClient,
+  SopInputError,
+  UnpricedModelError,
+} from '../client';
 import { CliError, ExitCode } from './errors';
 
 /** Connects (starting the embedded dev server when needed), runs `fn`, closes, and maps errors to exit codes. */
@@ -11,6 +18,7 @@ export async function withSopClient<T>(fn: (client: SopClient) => Promise<T>): P
       throw new CliError(err.message, ExitCode.notFound, 'list runs with `sop runs list`');
     }
     if (err instanceof SopInputError) throw new CliError(err.message, ExitCode.usage);
+    if (err instanceof UnpricedModelError) throw new CliError(err.message, ExitCode.usage, err.hint);
     if (err instanceof RunExistsError) throw new CliError(err.message, ExitCode.failure);
     if (err instanceof RestartRefusedError) throw new CliError(err.message, ExitCode.failure, err.hint);
     throw err;

@@ -9,6 +9,29 @@ export class SopInputError extends Error {
   }
 }
 
+/** The run has a max_usd budget but a Codex model without a price (its usage would cost $0); nothing was started. */
+export class UnpricedModelError extends Error {
+  readonly hint: string;
+  constructor(
+    readonly sop: string,
+    readonly maxUsd: number,
+    readonly roles: Array<{ step: string; role: string; model: string }>,
+  ) {
+    const models = [...new Set(roles.map((r) => r.model))];
+    const where = (model: string) =>
+      `${model} (${roles
+        .filter((r) => r.model === model)
+        .map((r) => `step ${r.step} ${r.role}`)
+        .join(', ')})`;
+    super(
+      `${sop} has budget max_usd (${maxUsd}), but no price is known for model ${models.map(where).join(', ')}: ` +
+        'its usage would count as $0, so the budget could not stop the run',
+    );
+    this.name = 'UnpricedModelError';
+    this.hint = `add its price in USD per million tokens to sop.config.yaml, e.g. providers: { codex: { prices: { ${models[0]}: { input: 1.25, output: 10 } } } }, or to the price file SOP_PRICES names`;
+  }
+}
+
 /** A run with this task id is running, or finished and a re-run was not asked for. */
 export class RunExistsError extends Error {
   constructor(

@@ -1,4 +1,10 @@
-export { RestartRefusedError, RunExistsError, RunNotFoundError, SopInputError } from './errors';
+export {
+  RestartRefusedError,
+  RunExistsError,
+  RunNotFoundError,
+  SopInputError,
+  UnpricedModelError,
+} from './errors';
 export {
   type RunSummary,
   SopClient,

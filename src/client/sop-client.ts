@@ -6,6 +6,7 @@ import {
   type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import { unpricedCodexRoles } from '../harnesses/pricing';
 import type { ExecutionPlan } from '../model/plan';
 import type { Rerun, RunCheckpoint, RunInput, RunOptions, RunResult, RunStatus } from '../model/run';
 import { parseRunRequest, type RunRequest } from '../model/run-request';
@@ -22,7 +23,13 @@ import {
   type RunStatusView,
   statusQuery,
 } from '../workflows/messages';
-import { RestartRefusedError, RunExistsError, RunNotFoundError, SopInputError } from './errors';
+import {
+  RestartRefusedError,
+  RunExistsError,
+  RunNotFoundError,
+  SopInputError,
+  UnpricedModelError,
+} from './errors';
 
 export interface StartRunOptions<I = Record<string, unknown>> {
   /** default: generated */
@@ -112,6 +119,7 @@ export class SopClient {
     const runInput = options.input as Record<string, unknown>;
     const problems = inputProblems(plan.inputSchema, runInput);
     if (problems.length > 0) throw new SopInputError(plan.sop, problems);
+    checkPrices(plan);
     if (!path.isAbsolute(options.workspace))
       throw new Error(`workspace ${options.workspace} must be an absolute path`);
     const taskId = options.taskId ?? newTaskId();
@@ -371,4 +379,11 @@ function statusClause(status: string): string {
 
 function newTaskId(): string {
   return `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A max_usd budget needs a price for every Codex model of the run (Codex reports no cost of its own). */
+function checkPrices(plan: ExecutionPlan): void {
+  if (plan.budgets.maxUsd === undefined) return;
+  const unpriced = unpricedCodexRoles(plan);
+  if (unpriced.length > 0) throw new UnpricedModelError(plan.sop, plan.budgets.maxUsd, unpriced);
 }

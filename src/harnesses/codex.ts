@@ -29,13 +29,10 @@ import {
   runHarnessProcess,
   StreamCollector,
 } from './common';
-import { loadPriceTable, priceUsage } from './pricing';
+import { DEFAULT_CODEX_MODEL, loadPriceTable, priceUsage } from './pricing';
 import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
 
 export { stateDir };
-
-/** A model Codex knows: with unknown ids it falls back to a tool set without apply_patch. */
-export const DEFAULT_CODEX_MODEL = 'gpt-5.5';
 
 interface TurnResult {
   lastMessage?: string;
@@ -51,7 +48,7 @@ export class CodexRunner implements AgentRunner {
   async run(execution: AgentExecution): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('codex');
     const compiled = compilePolicy(execution.spec.policy, 'codex', { workspace: execution.workspace });
-    const prices = loadPriceTable();
+    const prices = { ...loadPriceTable(), ...execution.spec.prices };
     // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, HARNESSES.md §2.1.3): refuse to
     // launch rather than let every command of the agent fail unseen
     const homeProblem = codexHomeProblem(stateDirPath());
@@ -111,7 +108,7 @@ export class CodexRunner implements AgentRunner {
           rawUsage: { ...totals, cumulative: true },
           cost:
             cost === undefined
-              ? `no price for model ${model}: set SOP_PRICES to a price table to get a cost`
+              ? `no price for model ${model}: set providers.codex.prices in sop.config.yaml or SOP_PRICES to get a cost`
               : 'priced from the runtime price table (Codex reports no cost)',
           filesChanged: turn.changedFiles.map((f) => path.relative(execution.workspace, f)),
         },

@@ -1,10 +1,15 @@
 // Codex reports tokens but no cost (HARNESSES.md §4), so the runtime prices its usage from a table.
 // The built-in rates are placeholders in USD per million tokens; a user with real rates sets
-// SOP_PRICES to a JSON or YAML file { "<model>": { input, cached_input, output } } which wins per model.
+// SOP_PRICES to a JSON or YAML file { "<model>": { input, cached_input, output } } which wins per model,
+// and a project's sop.config.yaml (providers.codex.prices, carried in the plan's roles) wins over both.
 
 import * as fs from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import type { ExecutionPlan } from '../model/plan';
+
+/** A model Codex knows: with unknown ids it falls back to a tool set without apply_patch. */
+export const DEFAULT_CODEX_MODEL = 'gpt-5.5';
 
 export const ModelPrice = z.strictObject({
   input: z.number().min(0),
@@ -59,4 +64,32 @@ export function priceUsage(model: string, tokens: TokenCounts, table: PriceTable
       tokens.output * price.output) /
     1_000_000;
   return Math.round(usd * 1e8) / 1e8;
+}
+
+/** A Codex role of a plan whose model has no price. */
+export interface UnpricedRole {
+  step: string;
+  role: 'agent' | 'producer' | 'verifier';
+  model: string;
+}
+
+/**
+ * The Codex roles whose model has no price, resolved as the worker of this process would resolve them
+ * (SOP_CODEX_MODEL, SOP_PRICES): their usage would count as $0, which a max_usd budget cannot stop.
+ */
+export function unpricedCodexRoles(
+  plan: ExecutionPlan,
+  env: NodeJS.ProcessEnv = process.env,
+): UnpricedRole[] {
+  const table = loadPriceTable(env);
+  const out: UnpricedRole[] = [];
+  for (const step of plan.steps) {
+    for (const role of ['agent', 'producer', 'verifier'] as const) {
+      const spec = step[role];
+      if (spec?.provider !== 'codex') continue;
+      const model = spec.model ?? env.SOP_CODEX_MODEL ?? DEFAULT_CODEX_MODEL;
+      if (!spec.prices?.[model] && !table[model]) out.push({ step: step.name, role, model });
+    }
+  }
+  return out;
 }

@@ -3,6 +3,7 @@
 // deterministic code. The compiler derives it from a bundle (src/sop), so a run is pinned to the plan
 // it started with.
 
+import type { PriceTable } from '../harnesses/pricing';
 import type { Policy } from '../policies/model';
 
 export type JsonSchema = Record<string, unknown>;
@@ -43,6 +44,8 @@ export interface RoleSpec {
   provider: Provider;
   model?: string;
   effort?: string;
+  /** codex: prices by model id from sop.config.yaml (providers.codex.prices) */
+  prices?: PriceTable;
 }
 
 export interface CommandSpec {

@@ -113,6 +113,7 @@ export function planFromBundle<I = Record<string, unknown>>(
       provider,
       ...optional('model', spec.model ?? defaults.model ?? settings.model),
       ...optional('effort', spec.effort ?? defaults.effort ?? settings.effort),
+      ...optional('prices', provider === 'codex' ? bundle.providers?.codex?.prices : undefined),
     };
   };
 

@@ -4,6 +4,7 @@
 // templates, files).
 
 import { z } from 'zod';
+import { PriceTable } from '../harnesses/pricing';
 import { NAME_MESSAGE, NAME_PATTERN } from '../model/names';
 import { PolicySchema } from '../policies/model';
 
@@ -234,7 +235,13 @@ export const ProjectConfig = z.strictObject({
   defaults: Defaults.optional(),
   policies: z.record(Name, PolicySchema).optional(),
   providers: z
-    .strictObject({ codex: ProviderSettings.optional(), claude: ProviderSettings.optional() })
+    .strictObject({
+      codex: ProviderSettings.extend({
+        /** USD per million tokens by model id: Codex reports no cost (wins over SOP_PRICES and the built-in table) */
+        prices: PriceTable.optional(),
+      }).optional(),
+      claude: ProviderSettings.optional(),
+    })
     .optional(),
 });
 export type ProjectConfig = z.infer<typeof ProjectConfig>;

@@ -160,3 +160,53 @@ describe('budget max_steps ends a run that cycles between steps (14.8)', () => {
     expect(JSON.parse(String(show.stdout))).toMatchObject({ status: 'failed', failure: reason });
   }, 240_000);
 });
+
+describe('a max_usd budget with a Codex model that has no price (14.8)', () => {
+  const sopLines = [
+    'input:',
+    '  request: { type: string, default: go }',
+    'budget: { max_usd: 1 }',
+    'steps:',
+    '  work:',
+    '    prompt: prompts/work.md',
+    '    model: local-model',
+    '    routes: { done: { finish: true } }',
+  ];
+
+  test('sop run refuses before anything starts, naming the model, the step and the fix', async () => {
+    model = await startModelServer({ rules: [{ match: 'Do the work', runs: [[done]] }] });
+    const project = sopProject('priced', sopLines, { 'work.md': 'Do the work.' });
+    const workspace = await smallRepo('sop-price-');
+    const result = await runProjectSop('priced', project, workspace, {
+      modelUrl: model.url,
+      task: 'unpriced',
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      'priced has budget max_usd (1), but no price is known for model local-model (step work agent): its usage would count as $0',
+    );
+    expect(result.stderr).toContain(
+      'providers: { codex: { prices: { local-model: { input: 1.25, output: 10 } } } }',
+    );
+    expect(model.requests).toHaveLength(0);
+    expect(fs.existsSync(path.join(workspace, '.sop', 'runs', 'priced', 'unpriced'))).toBe(false);
+  }, 120_000);
+
+  test('with its price in sop.config.yaml the run starts and its usage is priced', async () => {
+    model = await startModelServer({
+      usage: { input: 1000, output: 500 },
+      rules: [{ match: 'Do the work', runs: [[done]] }],
+    });
+    const project = sopProject('priced', sopLines, { 'work.md': 'Do the work.' }, [
+      'providers:',
+      '  codex: { prices: { local-model: { input: 2, output: 8 } } }',
+    ]);
+    const workspace = await smallRepo('sop-price-');
+    const result = await runProjectSop('priced', project, workspace, { modelUrl: model.url, task: 'priced' });
+    expect(result.exitCode).toBe(0);
+    const usage = JSON.parse(String(result.stdout)).result.usage;
+    expect(usage.inputTokens).toBeGreaterThan(0);
+    expect(usage.costUsd).toBeGreaterThan(0);
+    expect(usage.costUsd).toBeLessThanOrEqual((usage.inputTokens * 2 + usage.outputTokens * 8) / 1e6);
+  }, 180_000);
+});
