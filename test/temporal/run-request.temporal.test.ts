@@ -49,7 +49,7 @@ beforeAll(async () => {
     });
     void worker?.then(() => reject(new Error(`sop worker exited: ${workerLog}`)));
   });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   worker?.kill('SIGTERM');
@@ -204,7 +204,7 @@ test.each([
     expect(shown.failure).toContain(reason);
     expect(shown.failure).not.toContain('\n');
   },
-  60_000,
+  120_000,
 );
 
 test('a run started with no request at all is listed as failed under its workflow type and task', async () => {
@@ -236,7 +236,7 @@ test('a run started with no request at all is listed as failed under its workflo
   });
   expect(resumed.exitCode).toBe(1);
   expect(resumed.stderr).toContain('ended before it started (its run request was refused)');
-}, 60_000);
+}, 120_000);
 
 test('malformed signals and updates sent with the temporal CLI leave a run started by a plain @temporalio/client script answerable', async () => {
   const workspace = await gateRepo();
