@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { WorkflowHandle } from '@temporalio/client';
+import { PromiseCompletionTimeoutError } from '@temporalio/worker';
 import { endedRunDenials } from '../activities/run-summary';
 import type { SopClient } from '../client';
 import { deniedCallsText } from '../model/denial-text';
@@ -12,19 +13,58 @@ import { createSopWorker } from '../worker/create-worker';
 import { installRuntime } from '../worker/runtime';
 import type { RunStatusView } from '../workflows/messages';
 import { CliError, ExitCode } from './errors';
-import { printJson } from './output';
+import { describeActive, formatUsd, printJson, roundUsd } from './output';
 
-/** Runs `fn` while an in-process worker serves the task queue (when `enabled`), then stops it. */
+/**
+ * Runs `fn` while an in-process worker serves the task queue (when `enabled`), then stops it. Refuses to
+ * share the task queue with a worker that already polls it (`sop dev`, `sop worker`): tasks would go to
+ * either, and this one stops when the command ends.
+ */
 export async function withWorker<T>(client: SopClient, enabled: boolean, fn: () => Promise<T>): Promise<T> {
   if (!enabled) return fn();
+  await refuseSharedTaskQueue(client);
   installRuntime();
   const { connection } = await connectWorkerConnection({ target: client.target, startDevServer: false });
   try {
     const worker = await createSopWorker({ connection, target: client.target });
     return await worker.runUntil(fn);
+  } catch (err) {
+    // Ctrl-C stopped the worker before the run ended (followToEnd normally reports that first)
+    if (err instanceof PromiseCompletionTimeoutError) throw new FollowInterrupted();
+    throw err;
   } finally {
     await connection.close();
   }
+}
+
+/** Throws when a worker already polls the client's task queue (call it before starting a run to serve). */
+export async function refuseSharedTaskQueue(client: SopClient): Promise<void> {
+  const taskQueue = client.target.taskQueue;
+  const others = await client.workers(taskQueue);
+  if (others.length === 0) return;
+  throw new CliError(
+    `a worker already polls task queue ${taskQueue} (${others.map((w) => w.identity).join(', ')}, e.g. \`sop dev\` or \`sop worker\`); this command would start a second one next to it`,
+    ExitCode.usage,
+    'add --no-worker to let that worker serve the run, or set SOP_TASK_QUEUE to another task queue',
+  );
+}
+
+/** Ctrl-C while following a run: the run itself goes on in Temporal. */
+export class FollowInterrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'FollowInterrupted';
+  }
+}
+
+/** What `sop run` / `resume` / `rerun` say after Ctrl-C: the run is not lost, and how to carry on. */
+export function interruptedError(ref: { sop: string; taskId: string }): CliError {
+  const id = `${ref.sop}/${ref.taskId}`;
+  return new CliError(
+    `stopped following ${id} (Ctrl-C); the run is still in Temporal and goes on whenever a worker serves its task queue`,
+    ExitCode.interrupted,
+    `sop logs ${id} --follow follows it again (\`sop worker\` serves it) · sop cancel ${id} stops it`,
+  );
 }
 
 export type Followed =
@@ -44,6 +84,7 @@ export async function followToEnd(
   try {
     return { ok: true, result: await followRun(client, handle, ref, options) };
   } catch (err) {
+    if (err instanceof FollowInterrupted) throw interruptedError(ref);
     const status = await client.status(ref.sop, ref.taskId).catch(() => undefined);
     let deniedCalls = status?.deniedCalls;
     if (deniedCalls === undefined && options.workspace) {
@@ -90,23 +131,23 @@ export function reportOutcome(
     );
   }
   const runFolder = runFolderPath(ctx.workspace, ctx);
+  const r = outcome.result as {
+    usage: { agentRuns: number; inputTokens: number; outputTokens: number; costUsd: number };
+    deniedCalls?: number;
+  };
   if (ctx.json) {
     printJson({
       workflowId: ctx.workflowId,
       status: 'completed',
-      result: outcome.result,
+      result: { ...r, usage: { ...r.usage, costUsd: roundUsd(r.usage.costUsd) } },
       runFolder,
       webUi: ctx.link ?? null,
     });
     return;
   }
-  const r = outcome.result as {
-    usage: { agentRuns: number; inputTokens: number; outputTokens: number; costUsd: number };
-    deniedCalls?: number;
-  };
   const denied = r.deniedCalls ? ` with ${deniedCallsText(r.deniedCalls)}` : '';
   process.stdout.write(
-    `${ctx.workflowId} completed${denied}: ${r.usage.agentRuns} agent runs, ${r.usage.inputTokens + r.usage.outputTokens} tokens, $${r.usage.costUsd.toFixed(4)}\n` +
+    `${ctx.workflowId} completed${denied}: ${r.usage.agentRuns} agent runs, ${r.usage.inputTokens + r.usage.outputTokens} tokens, ${formatUsd(r.usage.costUsd)}\n` +
       `run folder: ${runFolder}\n${ctx.link ? `Web UI: ${ctx.link}\n` : ''}`,
   );
 }
@@ -135,8 +176,10 @@ async function followRun(
     try {
       const status = await handle.query<RunStatusView>('status');
       const line = describeStatus(status, options.interactive);
-      if (line !== last) {
-        last = line;
+      // a rate limit's countdown alone is no news
+      const news = line.replace(/ \(in \d+ s\)/g, '');
+      if (news !== last) {
+        last = news;
         clearSpinner();
         log(`[${elapsed()}] ${line}`);
       } else if (options.interactive && !asking && status.status === 'running') {
@@ -158,9 +201,16 @@ async function followRun(
     }
   };
   const timer = setInterval(tick, 500);
+  // Ctrl-C ends the following, not the run (an in-process worker stops on the same signal)
+  let onSigint = () => {};
+  const interrupted = new Promise<never>((_, reject) => {
+    onSigint = () => reject(new FollowInterrupted());
+  });
+  process.once('SIGINT', onSigint);
   try {
-    return await handle.result();
+    return await Promise.race([handle.result(), interrupted]);
   } finally {
+    process.removeListener('SIGINT', onSigint);
     clearInterval(timer);
     clearSpinner();
   }
@@ -224,11 +274,11 @@ export function describeStatus(status: RunStatusView, interactive = false): stri
   const active = status.active
     .map((a) => {
       const list = Object.entries(status.worklists).find(([step]) => step === a.step)?.[1];
-      const item = a.item ? ` · item ${a.item}${list ? ` (${list.done + 1}/${list.total})` : ''}` : '';
-      return `${a.step}${item}${a.role ? ` · ${a.role}` : ''}${a.attempt ? ` · attempt ${a.attempt}` : ''}`;
+      const item = a.item ? `item ${a.item}${list ? ` (${list.done + 1}/${list.total})` : ''}` : undefined;
+      return describeActive({ ...a, item });
     })
     .join(', ');
   const denied = status.deniedCalls ? `, ${deniedCallsText(status.deniedCalls)}` : '';
-  const cost = `${status.usage.agentRuns} agent runs, $${status.usage.costUsd.toFixed(4)}${denied}`;
+  const cost = `${status.usage.agentRuns} agent runs, ${formatUsd(status.usage.costUsd)}${denied}`;
   return `${status.status}: ${active || 'between steps'} (${cost})`;
 }

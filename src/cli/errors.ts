@@ -1,5 +1,5 @@
 /** Exit codes of the `sop` command, documented in the README. */
-export const ExitCode = { ok: 0, failure: 1, usage: 2, notFound: 3 } as const;
+export const ExitCode = { ok: 0, failure: 1, usage: 2, notFound: 3, interrupted: 130 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /**

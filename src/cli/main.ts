@@ -1,15 +1,26 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../temporal/package-paths';
 import { registerCommands } from './commands';
 import { CliError, ExitCode } from './errors';
+import { addExamples } from './examples';
+
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string })
+    .version;
+}
 
 export function buildProgram(): Command {
   const program = new Command('sop')
     .description(
       'Run Standard Operating Procedures for coding agents as governed, durable Temporal workflows',
     )
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerCommands(program);
+  addExamples(program);
   return program;
 }
 

@@ -8,9 +8,19 @@ import {
 } from '../client';
 import { CliError, ExitCode } from './errors';
 
-/** Connects (starting the embedded dev server when needed), runs `fn`, closes, and maps errors to exit codes. */
-export async function withSopClient<T>(fn: (client: SopClient) => Promise<T>): Promise<T> {
-  const client = await SopClient.connect({ log: (line) => process.stderr.write(`${line}\n`) });
+/**
+ * Connects, runs `fn`, closes, and maps errors to exit codes. Only commands that start runs pass
+ * `startServer` (the embedded dev server is then started when it is not running, and says so once); read
+ * and steering commands never start it: a stopped server is a one-line error naming `sop server start`.
+ */
+export async function withSopClient<T>(
+  fn: (client: SopClient) => Promise<T>,
+  options: { startServer?: boolean } = {},
+): Promise<T> {
+  const client = await SopClient.connect({
+    startDevServer: options.startServer === true,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   try {
     return await fn(client);
   } catch (err) {

@@ -4,6 +4,7 @@ import type { temporal } from '@temporalio/proto';
 import { WORKER_STOPPED } from '../model/contract';
 import { deniedCallsText, describeDenial } from '../model/denial-text';
 import type { Denial } from '../policies/denial';
+import { type ExecutionLabel, executionLabel } from '../workflows/labels';
 import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../workflows/relaunch-ids';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -11,10 +12,56 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 /** An SOP-level event rendered from the workflow history (what `sop logs --events` prints). */
 export interface RunEvent {
   id: number;
+  /** ISO time with milliseconds */
   time: string;
+  /** the same instant in ms since the epoch */
+  timeMs: number;
   kind: string;
   text: string;
+  /** for step events: which step, worklist item, role, try and route, as structured fields */
+  step?: string;
+  item?: string;
+  role?: string;
+  attempt?: number;
+  /** how many times the work was sent back before this execution (0: the first version) */
+  rework?: number;
+  provider?: string;
+  launch?: number;
+  route?: string;
+  exitCode?: number;
 }
+
+type StepFields = ExecutionLabel;
+
+/** What an agent or command activity's input says about the execution (AgentStepRequest, CommandStepRequest). */
+function stepFields(input: unknown): StepFields | undefined {
+  const request = input as
+    | {
+        step?: unknown;
+        role?: unknown;
+        attempt?: unknown;
+        launch?: unknown;
+        command?: unknown;
+        spec?: { provider?: unknown };
+        context?: { item?: { id?: unknown }; step?: { rework?: unknown } };
+      }
+    | undefined;
+  if (typeof request?.step !== 'string') return undefined;
+  const fields: StepFields = { step: request.step };
+  if (typeof request.command === 'string') fields.role = 'command';
+  if (typeof request.role === 'string') fields.role = request.role;
+  if (typeof request.context?.item?.id === 'string') fields.item = request.context.item.id;
+  if (typeof request.attempt === 'number') fields.attempt = request.attempt;
+  if (typeof request.context?.step?.rework === 'number') fields.rework = request.context.step.rework;
+  if (typeof request.spec?.provider === 'string') fields.provider = request.spec.provider;
+  if (typeof request.launch === 'number') fields.launch = request.launch;
+  return fields;
+}
+
+const eventTimeMs = (event: HistoryEvent): number =>
+  event.eventTime?.seconds
+    ? Number(event.eventTime.seconds) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6)
+    : 0;
 
 const decode = (payload: unknown): unknown => {
   try {
@@ -30,15 +77,16 @@ const decode = (payload: unknown): unknown => {
  */
 export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
   const summaries = new Map<string, string>();
+  const scheduled = new Map<string, StepFields>();
   const out: RunEvent[] = [];
   // runs with the worker-loss patch relaunch in the workflow: a timed-out agent activity is a lost worker
   let relaunching = false;
   for (const event of events) {
     const id = Number(event.eventId);
-    const time = event.eventTime?.seconds
-      ? new Date(Number(event.eventTime.seconds) * 1000).toISOString()
-      : '';
-    const push = (kind: string, text: string) => out.push({ id, time, kind, text });
+    const timeMs = eventTimeMs(event);
+    const time = timeMs ? new Date(timeMs).toISOString() : '';
+    const push = (kind: string, text: string, fields: Partial<RunEvent> = {}) =>
+      out.push({ id, time, timeMs, kind, text, ...fields });
     const summary = decode(event.userMetadata?.summary) as string | undefined;
     if (event.markerRecordedEventAttributes?.markerName === 'core_patch') {
       const patch = decode(event.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]) as
@@ -48,14 +96,20 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
     } else if (event.workflowExecutionStartedEventAttributes) {
       push('run started', `${event.workflowExecutionStartedEventAttributes.workflowType?.name}`);
     } else if (event.activityTaskScheduledEventAttributes) {
+      const fields = summary
+        ? stepFields(decode(event.activityTaskScheduledEventAttributes.input?.payloads?.[0]))
+        : undefined;
+      const label = fields ? executionLabel(fields) : summary;
       summaries.set(
         String(id),
-        summary ?? event.activityTaskScheduledEventAttributes.activityType?.name ?? 'activity',
+        label ?? event.activityTaskScheduledEventAttributes.activityType?.name ?? 'activity',
       );
-      if (summary) push('step started', summary);
+      if (fields) scheduled.set(String(id), fields);
+      if (label) push('step started', label, fields);
     } else if (event.activityTaskCompletedEventAttributes) {
       const attrs = event.activityTaskCompletedEventAttributes;
       const label = summaries.get(String(attrs.scheduledEventId));
+      const fields = scheduled.get(String(attrs.scheduledEventId));
       if (!label?.includes(' · ')) continue;
       const result = decode(attrs.result?.payloads?.[0]) as
         | {
@@ -69,7 +123,7 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
           }
         | undefined;
       if (result?.launchFailure) {
-        push('launch failed', `${label}: ${result.launchFailure}`);
+        push('launch failed', `${label}: ${result.launchFailure}`, fields);
         continue;
       }
       let detail = '';
@@ -78,21 +132,28 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       else if (result?.exitCode !== undefined) detail = `exit ${result.exitCode}`;
       const denied = result?.deniedCalls ?? 0;
       if (denied > 0) detail += `${detail ? ', ' : ''}${deniedCallsText(denied)}`;
-      push('step finished', `${label}${detail ? ` → ${detail}` : ''}`);
-      for (const denial of result?.denials ?? []) push('denied', `${label}: ${describeDenial(denial)}`);
+      push('step finished', `${label}${detail ? ` → ${detail}` : ''}`, {
+        ...fields,
+        ...(result?.outcome?.route ? { route: result.outcome.route } : {}),
+        ...(result?.exitCode !== undefined ? { exitCode: result.exitCode } : {}),
+      });
+      for (const denial of result?.denials ?? [])
+        push('denied', `${label}: ${describeDenial(denial)}`, fields);
       const unlisted = denied - (result?.denials?.length ?? 0);
-      if (unlisted > 0) push('denied', `${label}: ${unlisted} more in the execution's evidence.json`);
+      if (unlisted > 0) push('denied', `${label}: ${unlisted} more in the execution's evidence.json`, fields);
     } else if (event.activityTaskFailedEventAttributes) {
       const { scheduledEventId, failure } = event.activityTaskFailedEventAttributes;
       const label = summaries.get(String(scheduledEventId));
+      const fields = scheduled.get(String(scheduledEventId));
       const stopped = failure?.applicationFailureInfo?.type === WORKER_STOPPED;
-      push(stopped ? 'worker lost' : 'step failed', `${label ?? 'activity'}: ${failure?.message}`);
+      push(stopped ? 'worker lost' : 'step failed', `${label ?? 'activity'}: ${failure?.message}`, fields);
     } else if (event.activityTaskTimedOutEventAttributes) {
       const { scheduledEventId, failure } = event.activityTaskTimedOutEventAttributes;
       const label = summaries.get(String(scheduledEventId));
+      const fields = scheduled.get(String(scheduledEventId));
       if (relaunching && label?.includes(' · ')) {
-        push('worker lost', `${label ?? 'activity'}: ${failure?.message ?? 'timed out'}`);
-      } else push('step timed out', label ?? 'activity');
+        push('worker lost', `${label ?? 'activity'}: ${failure?.message ?? 'timed out'}`, fields);
+      } else push('step timed out', label ?? 'activity', fields);
     } else if (event.upsertWorkflowSearchAttributesEventAttributes) {
       const fields =
         event.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};

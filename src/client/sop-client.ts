@@ -30,6 +30,7 @@ import {
   SopInputError,
   UnpricedModelError,
 } from './errors';
+import { liveWorkers, type WorkerPoller } from './workers';
 
 export interface StartRunOptions<I = Record<string, unknown>> {
   /** default: generated */
@@ -336,6 +337,11 @@ export class SopClient {
         closeTime: wf.closeTime,
       };
     }
+  }
+
+  /** The workers polling `taskQueue` (default: this client's) now; none means runs there cannot move on. */
+  async workers(taskQueue: string = this.target.taskQueue): Promise<WorkerPoller[]> {
+    return liveWorkers(this.client, this.target.namespace, taskQueue);
   }
 
   webUiLink(sop: string, taskId: string): string | undefined {

@@ -20,6 +20,7 @@ import {
   correctionPrompt,
   defaultRateLimitWaitMs,
   harnessEnv,
+  isLoopback,
   isolatedHome,
   outcomeSchemaErrors,
   type ProviderConnection,
@@ -58,6 +59,13 @@ export class CodexRunner implements AgentRunner {
     fs.writeFileSync(schemaFile, JSON.stringify(execution.outcomeSchema, null, 2));
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CODEX_MODEL;
     const keyVar = this.connection.apiKeyEnv ?? 'OPENAI_API_KEY';
+    // without a key Codex cannot authenticate anywhere but a loopback model server; it would retry (or
+    // wait for a network) instead of saying so
+    if (!process.env[keyVar] && !isLoopback(this.connection.baseUrl)) {
+      throw new HarnessFatalError(
+        `${keyVar} is not set, so Codex cannot authenticate to ${this.connection.baseUrl ?? 'the OpenAI API'}: export ${keyVar} on the worker, or point SOP_CODEX_BASE_URL at a model server on loopback`,
+      );
+    }
     const userHome = isolatedHome(stateDir());
     const env = harnessEnv({ CODEX_HOME: home, HOME: userHome }, keyVar, this.connection);
     const common = this.commonArgs(model, compiled, execution, keyVar);
@@ -242,6 +250,11 @@ export class CodexRunner implements AgentRunner {
                 `the model API refused the credentials (${message.replace(/^Reconnecting\.\.\. \S+ /, '')}): check ${ctx.keyVar} and SOP_CODEX_BASE_URL`,
               );
               stop();
+            } else if (!fatal && UNREACHABLE.test(message)) {
+              fatal = new HarnessFatalError(
+                `the model API at ${this.connection.baseUrl ?? 'the OpenAI default URL'} cannot be reached (${message.replace(/^Reconnecting\.\.\. /, '')}): check SOP_CODEX_BASE_URL and the network`,
+              );
+              stop();
             } else if (!fatal && /\b429\b/.test(message)) {
               const wait = retryHintMs(message) ?? defaultRateLimitWaitMs();
               fatal = new RateLimitError(`the model API is rate limiting (${message})`, Date.now() + wait);
@@ -270,6 +283,13 @@ export class CodexRunner implements AgentRunner {
     return result;
   }
 }
+
+/**
+ * Codex's words for a model API it cannot reach or use as configured: it retries these, then waits for a
+ * network forever ("Reconnecting... waiting for network"); they do not get better by waiting.
+ */
+const UNREACHABLE =
+  /waiting for network|error sending request|failed to lookup address|Connection refused|Missing environment variable/i;
 
 /** Codex reports sandbox denials only in its rollout file (finding 3): keep it with the evidence. */
 function copyRollout(home: string, executionDir: string): string | undefined {

@@ -10,13 +10,18 @@ function scriptEnv(target: TemporalTarget): NodeJS.ProcessEnv {
   return { ...process.env, SOP_TEMPORAL_PORT: port, SOP_TEMPORAL_UI_PORT: uiPort };
 }
 
+/** What start.sh / build.sh print when there was nothing to do: said only when asked (`sop server start`). */
+const NOTHING_DONE = /is up to date|already running at/;
+
 /**
  * Makes sure the embedded dev server answers: builds it from the pinned Go module when missing and starts
- * it in the background (a no-op when it already runs). Does nothing for an external cluster.
+ * it in the background (a no-op when it already runs). Does nothing for an external cluster. `log` gets
+ * what was done (built, started) once; with `verbose`, also that nothing needed doing.
  */
 export async function ensureDevServer(
   target: TemporalTarget,
   log: (line: string) => void = () => {},
+  options: { verbose?: boolean } = {},
 ): Promise<void> {
   if (target.kind !== 'embedded') return;
   const result = await execa('bash', [path.join(temporalDir, 'start.sh')], {
@@ -24,7 +29,9 @@ export async function ensureDevServer(
     reject: false,
     stdin: 'ignore',
   });
-  for (const line of `${result.stderr}\n${result.stdout}`.split('\n')) if (line.trim()) log(line);
+  for (const line of `${result.stderr}\n${result.stdout}`.split('\n')) {
+    if (line.trim() && (options.verbose || !NOTHING_DONE.test(line))) log(line);
+  }
   if (result.exitCode !== 0) {
     const reason = result.stderr.split('\n').filter((l) => l.startsWith('error:') || l.startsWith('hint:'));
     throw new Error(

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { type Reply, ruleMatches, type Scenario } from './scenario';
+import { type Reply, RUN_FOLDER, ruleMatches, type Scenario } from './scenario';
 
 export interface RecordedRequest {
   api: 'responses' | 'messages' | 'other';
@@ -175,11 +175,14 @@ export async function startModelServer(
   };
 }
 
-/** `{{ run_folder }}` in a reply: the run folder the runtime's step contract names in the prompt. */
+/**
+ * `{{ run.folder }}` in a reply (as in SOPs; `{{ run_folder }}` too): the run folder the runtime's step
+ * contract names in the prompt, workspace-relative.
+ */
 function fillRunFolder(reply: Reply, text: string): Reply {
   const folder = /\.sop\/runs\/[\w.-]+\/[\w.-]+/.exec(text)?.[0];
   if (!folder) return reply;
-  return JSON.parse(JSON.stringify(reply).replace(/\{\{\s*run_folder\s*\}\}/g, folder)) as Reply;
+  return JSON.parse(JSON.stringify(reply).replace(RUN_FOLDER, folder)) as Reply;
 }
 
 function noRuleMessage(scenario: Scenario, text: string): string {

@@ -57,8 +57,27 @@ export function loadScenario(file: string): Scenario {
     const issue = parsed.error.issues[0];
     throw new Error(`scenario ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
   }
+  parsed.data.rules.forEach((rule, r) => {
+    rule.runs.forEach((run, k) => {
+      run.forEach((reply, n) => {
+        const unknown = JSON.stringify(reply)
+          .match(SOP_TEMPLATE)
+          ?.find((t) => t.replace(RUN_FOLDER, '') !== '');
+        if (unknown) {
+          throw new Error(
+            `scenario ${file}: rules.${r}.runs.${k}.${n}: unknown template ${unknown}; a reply can use {{ run.folder }} only (the run folder the prompt names)`,
+          );
+        }
+      });
+    });
+  });
   return parsed.data;
 }
+
+/** The one template a reply may use: the run folder, as in SOPs (`{{ run_folder }}` is the older spelling). */
+export const RUN_FOLDER = /\{\{\s*run[._]folder\s*\}\}/g;
+/** What looks like an SOP template (`{{ input.x }}`, `{{ item.id }}`, ...): the model server fills none but the run folder. */
+const SOP_TEMPLATE = /\{\{\s*(?:run|input|params|item|steps?)[._][\w.]*\s*\}\}/g;
 
 export function ruleMatches(rule: Rule, text: string): boolean {
   const regex = /^\/(.*)\/([a-z]*)$/s.exec(rule.match);

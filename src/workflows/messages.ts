@@ -4,6 +4,7 @@ import type { Usage } from '../model/contract';
 import type { AnswerInput } from '../model/message-args';
 import type { JsonSchema } from '../model/plan';
 import type { DeniedCall, Relaunches, RouteTaken, RunCheckpoint, RunStatus } from '../model/run';
+import type { ExecutionLabel } from './labels';
 
 export interface PendingInput {
   requestId: string;
@@ -13,13 +14,19 @@ export interface PendingInput {
   schema: JsonSchema;
 }
 
+/** One execution running now (a role of a step, for an item), as the status view and the Web UI show it. */
+export interface ActiveRole extends ExecutionLabel {
+  /** parked on a provider rate limit until then (ms since the epoch); the harness runs again after */
+  rateLimitedUntilMs?: number;
+}
+
 export interface RunStatusView {
   sop: string;
   taskId: string;
   bundleHash: string;
   status: RunStatus;
   /** steps running right now (several in a DAG or with worklist concurrency) */
-  active: Array<{ step: string; item?: string; role?: string; attempt?: number }>;
+  active: ActiveRole[];
   worklists: Record<string, { done: number; total: number }>;
   routesTaken: RouteTaken[];
   /** how many routes were taken in all (routesTaken keeps the most recent ones) */

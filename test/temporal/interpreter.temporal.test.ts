@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { RunRef } from '../../src/model/contract';
 import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/model/plan';
 import type { RunInput, RunResult } from '../../src/model/run';
+import { SopStep } from '../../src/temporal/search-attributes';
 import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../../src/workflows/messages';
 import { recordHistory } from '../support/histories';
 import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
@@ -113,8 +114,9 @@ test('SopStep shows a step that runs for more than two seconds, so `sop runs lis
     const shown = (history.events ?? []).flatMap((e) =>
       Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
     );
-    // the quick step was over before it was worth a visibility write
-    expect(shown.filter((k) => k === 'SopStep')).toHaveLength(1);
+    // the quick step was over before it was worth a visibility write; the run's end clears it
+    expect(shown.filter((k) => k === 'SopStep')).toHaveLength(2);
+    expect((await handle.describe()).typedSearchAttributes.get(SopStep)).toBeUndefined();
   });
 });
 

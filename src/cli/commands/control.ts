@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { SopClient } from '../../client';
 import { CliError, ExitCode } from '../errors';
 import { runRef, withSopClient } from '../with-client';
 
@@ -68,6 +69,7 @@ export function registerControl(program: Command): void {
       const text = (slash && taskArg ? [taskArg, ...words] : words).join(' ').trim();
       if (!text) throw new CliError('the message is empty', ExitCode.usage);
       await withSopClient(async (client) => {
+        await refuseFinished(client, sop, task, 'a message can no longer reach it');
         await client.message(sop, task, text);
         process.stdout.write(`message queued for the next agent prompt of ${sop}/${task}\n`);
       });
@@ -81,8 +83,20 @@ export function registerControl(program: Command): void {
     .action(async (sopArg: string, taskArg: string | undefined) => {
       const { sop, task } = runRef(sopArg, taskArg);
       await withSopClient(async (client) => {
+        await refuseFinished(client, sop, task, 'there is nothing to cancel');
         await client.cancel(sop, task);
         process.stdout.write(`cancellation requested for ${sop}/${task}\n`);
       });
     });
+}
+
+/** A run that has ended cannot be steered: say how it ended (exit 1) instead of a server error. */
+async function refuseFinished(client: SopClient, sop: string, task: string, why: string): Promise<void> {
+  const { status } = await client.describe(sop, task);
+  if (status.name === 'RUNNING') return;
+  throw new CliError(
+    `run ${sop}/${task} has already finished (${status.name.toLowerCase()}): ${why}`,
+    ExitCode.failure,
+    `sop runs show ${sop} ${task}`,
+  );
 }

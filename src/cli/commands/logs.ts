@@ -15,12 +15,16 @@ export function registerLogs(program: Command): void {
     .option('--follow', 'keep printing new events until the run ends')
     .option('--raw <step>', "the harness transcripts of a step's executions (JSONL as the harness wrote it)")
     .option('--item <id>', 'with --raw: only this worklist item')
-    .option('--json', 'one JSON object per event')
+    .option(
+      '--exit-status',
+      'exit 1 when the run failed, was cancelled or terminated (with --follow: once it ends)',
+    )
+    .option('--json', 'one JSON object per event (with step, item, role, attempt, rework, route, timeMs)')
     .action(
       async (
         sopArg: string,
         taskArg: string | undefined,
-        opts: { follow?: boolean; json?: boolean; raw?: string; item?: string },
+        opts: { follow?: boolean; json?: boolean; raw?: string; item?: string; exitStatus?: boolean },
       ) => {
         const { sop, task } = runRef(sopArg, taskArg);
         await withSopClient(async (client) => {
@@ -39,17 +43,25 @@ export function registerLogs(program: Command): void {
                 : `${e.time.slice(11, 19)}  ${e.kind.padEnd(15)} ${e.text}\n`,
             );
           let seen = 0;
+          let status = description.status.name;
           for (;;) {
             const events = await fetchRunEvents(handle);
             for (const event of events.slice(seen)) print(event);
             seen = events.length;
             if (!opts.follow) break;
-            const { status } = await handle.describe();
-            if (status.name !== 'RUNNING') {
+            status = (await handle.describe()).status.name;
+            if (status !== 'RUNNING') {
               for (const event of (await fetchRunEvents(handle)).slice(seen)) print(event);
               break;
             }
             await new Promise((r) => setTimeout(r, 1_000));
+          }
+          if (opts.exitStatus && status !== 'RUNNING' && status !== 'COMPLETED') {
+            throw new CliError(
+              `run ${sop}/${task} ${status === 'FAILED' ? 'failed' : `ended ${status.toLowerCase()}`}`,
+              ExitCode.failure,
+              `sop runs show ${sop} ${task}`,
+            );
           }
         });
       },

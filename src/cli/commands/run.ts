@@ -7,7 +7,7 @@ import { Catalog } from '../../sop/catalog';
 import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
 import { planFromBundle } from '../../sop/plan';
 import { inputWithDefaults, unknownParamsProblem } from '../../sop/run-input';
-import { followToEnd, reportOutcome, withWorker } from '../attach';
+import { followToEnd, refuseSharedTaskQueue, reportOutcome, withWorker } from '../attach';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
 import { withSopClient } from '../with-client';
@@ -84,34 +84,39 @@ export function registerRun(program: Command): void {
         throw new CliError((err as Error).message, ExitCode.usage);
       }
 
-      await withSopClient(async (client) => {
-        const handle = await client.start(plan, {
-          taskId: opts.task,
-          input,
-          params,
-          workspace,
-          rerun: opts.rerun,
-        });
-        const taskId = handle.workflowId.slice(plan.sop.length + 1);
-        const link = client.webUiLink(plan.sop, taskId);
-        const log = (line: string) => process.stderr.write(`${line}\n`);
-        log(
-          `started ${handle.workflowId} (bundle ${bundle.hash.slice(0, 12)})${link ? `\nWeb UI: ${link}` : ''}`,
-        );
-        if (opts.detach) {
-          if (opts.json)
-            printJson({
-              workflowId: handle.workflowId,
-              webUi: link ?? null,
-            });
-          return;
-        }
-        const ref = { sop: plan.sop, taskId };
-        const outcome = await withWorker(client, opts.worker, () =>
-          followToEnd(client, handle, ref, { interactive: isInteractive(opts.json), workspace }),
-        );
-        reportOutcome(outcome, { ...ref, workflowId: handle.workflowId, workspace, link, json: opts.json });
-      });
+      await withSopClient(
+        async (client) => {
+          // before the run exists: a refusal must not leave a started run behind
+          if (opts.worker && !opts.detach) await refuseSharedTaskQueue(client);
+          const handle = await client.start(plan, {
+            taskId: opts.task,
+            input,
+            params,
+            workspace,
+            rerun: opts.rerun,
+          });
+          const taskId = handle.workflowId.slice(plan.sop.length + 1);
+          const link = client.webUiLink(plan.sop, taskId);
+          const log = (line: string) => process.stderr.write(`${line}\n`);
+          log(
+            `started ${handle.workflowId} (bundle ${bundle.hash.slice(0, 12)})${link ? `\nWeb UI: ${link}` : ''}`,
+          );
+          if (opts.detach) {
+            if (opts.json)
+              printJson({
+                workflowId: handle.workflowId,
+                webUi: link ?? null,
+              });
+            return;
+          }
+          const ref = { sop: plan.sop, taskId };
+          const outcome = await withWorker(client, opts.worker, () =>
+            followToEnd(client, handle, ref, { interactive: isInteractive(opts.json), workspace }),
+          );
+          reportOutcome(outcome, { ...ref, workflowId: handle.workflowId, workspace, link, json: opts.json });
+        },
+        { startServer: true },
+      );
     });
 }
 

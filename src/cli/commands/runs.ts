@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { endedRunDenials } from '../../activities/run-summary';
@@ -6,8 +7,10 @@ import { exportPack } from '../../evidence/pack';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
 import type { DeniedCall, Relaunches, RunResult } from '../../model/run';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
+import type { ActiveRole } from '../../workflows/messages';
 import { CliError, ExitCode } from '../errors';
-import { printJson, printTable } from '../output';
+import { describeActive, formatUsd, printJson, printTable, roundUsd } from '../output';
+import { paint, paintStatus } from '../style';
 import { runRef, withSopClient } from '../with-client';
 
 export function registerRuns(program: Command): void {
@@ -38,10 +41,12 @@ export function registerRuns(program: Command): void {
         const table = rows.map((r) => [
           r.sop,
           r.taskId,
-          r.status,
+          String(r.status),
           r.startTime.toISOString().slice(0, 19).replace('T', ' '),
         ]);
-        printTable(['SOP', 'TASK', 'STATUS', 'STARTED'], table);
+        printTable(['SOP', 'TASK', 'STATUS', 'STARTED'], table, (text, column) =>
+          column === 2 ? paintStatus(text) : text,
+        );
       });
     });
 
@@ -63,24 +68,27 @@ export function registerRuns(program: Command): void {
     });
 }
 
+/** How long `runs show` waits for a worker to answer the status query (a closed run is replayed first). */
+const STATUS_QUERY_TIMEOUT_MS = 10_000;
+
 /** What `runs show` prints and `runs export` puts in the pack's manifest. */
 async function gatherRunView(client: SopClient, sop: string, task: string): Promise<Record<string, unknown>> {
   const description = await client.describe(sop, task);
   const handle = client.getHandle(sop, task);
   const temporalStatus = description.status.name;
+  const workspace = (description.memo?.workspace as string | undefined) ?? null;
   const view: Record<string, unknown> = {
     sop,
     task,
     status: temporalStatus.toLowerCase(),
     started: description.startTime.toISOString(),
     closed: description.closeTime?.toISOString() ?? null,
-    workspace: (description.memo?.workspace as string | undefined) ?? null,
+    workspace,
     bundleHash: (description.memo?.bundleHash as string | undefined) ?? null,
+    taskQueue: description.taskQueue,
     webUi: client.webUiLink(sop, task) ?? null,
   };
-  if (temporalStatus === 'RUNNING') {
-    Object.assign(view, await client.status(sop, task));
-  } else if (temporalStatus === 'COMPLETED') {
+  if (temporalStatus === 'COMPLETED') {
     const result = (await handle.result()) as RunResult;
     Object.assign(view, {
       status: 'completed',
@@ -90,16 +98,63 @@ async function gatherRunView(client: SopClient, sop: string, task: string): Prom
       denials: result.denials,
       relaunches: result.relaunches,
     });
-  } else if (temporalStatus === 'FAILED') {
-    const failure = await handle
+    return roundCosts(view);
+  }
+  if (temporalStatus === 'FAILED') {
+    view.failure = await handle
       .result()
       .catch((err: Error & { cause?: Error }) => err.cause?.message ?? err.message);
-    Object.assign(view, { failure });
   }
-  // a run that did not complete has no result: its denials are in the run.json it stamped when it ended
+  // The live state of a running run, and the routes and usage of a failed or cancelled one, come from the
+  // status query, which a worker answers (replaying a closed run first). Without a worker, say so at once
+  // instead of letting the query time out.
+  const running = temporalStatus === 'RUNNING';
+  const workers = await client.workers(description.taskQueue);
+  if (workers.length === 0) {
+    view.noWorker = running
+      ? `no worker polls task queue ${description.taskQueue}: the run cannot move on, and what it does now cannot be read`
+      : `no worker polls task queue ${description.taskQueue}: the run's final state cannot be replayed`;
+  } else {
+    try {
+      const status = await client.client.connection.withDeadline(Date.now() + STATUS_QUERY_TIMEOUT_MS, () =>
+        client.status(sop, task),
+      );
+      Object.assign(
+        view,
+        status,
+        running ? {} : { status: view.status, failure: view.failure ?? status.failure },
+      );
+    } catch (err) {
+      view.noAnswer = `the workers of task queue ${description.taskQueue} did not answer the status query within ${STATUS_QUERY_TIMEOUT_MS / 1000} s: ${(err as Error).message.split('\n')[0]}`;
+    }
+  }
+  // a run that did not complete has no result: what the run.json it stamped when it ended says
+  fillFromRunSummary(view);
   if (view.deniedCalls === undefined && view.workspace)
     Object.assign(view, endedRunDenials(runFolderOf(view), description.startTime.getTime()));
+  return roundCosts(view);
+}
+
+function roundCosts(view: Record<string, unknown>): Record<string, unknown> {
+  const usage = view.usage as { costUsd?: number } | undefined;
+  if (typeof usage?.costUsd === 'number') view.usage = { ...usage, costUsd: roundUsd(usage.costUsd) };
   return view;
+}
+
+/**
+ * A run that did not complete has no result: what it had used and the routes it took are in the run.json
+ * it stamped when it ended (when the status query could not tell).
+ */
+function fillFromRunSummary(view: Record<string, unknown>): void {
+  if (!view.workspace || view.usage !== undefined) return;
+  try {
+    const summary = JSON.parse(fs.readFileSync(path.join(runFolderOf(view), 'run.json'), 'utf8'));
+    // stamped by this execution when it ended (a task run again shares its run folder)
+    if (!(Date.parse(summary.endedAt ?? '') >= Date.parse(String(view.started))) || !summary.usage) return;
+    Object.assign(view, { routesTaken: summary.routesTaken ?? [], usage: summary.usage });
+  } catch {
+    // no run folder here: the view says what Temporal knows
+  }
 }
 
 export function registerExport(runs: Command): void {
@@ -143,16 +198,17 @@ function runFolderOf(view: Record<string, unknown>, workspaceOverride?: string):
 }
 
 function printRun(view: Record<string, unknown>): void {
-  const out: string[] = [`${view.sop}/${view.task}: ${view.status}`];
+  const out: string[] = [`${view.sop}/${view.task}: ${paintStatus(String(view.status))}`];
   out.push(`started ${view.started}${view.closed ? `, closed ${view.closed}` : ''}`);
-  const active = view.active as
-    | Array<{ step: string; item?: string; role?: string; attempt?: number }>
-    | undefined;
-  if (active?.length) {
+  if (view.noWorker) {
     out.push(
-      `now: ${active.map((a) => [a.step, a.item, a.role, a.attempt && `attempt ${a.attempt}`].filter(Boolean).join(' · ')).join('; ')}`,
+      `${paint('yellow', 'no worker')}: ${view.noWorker}`,
+      '  start one with `sop worker` (or `sop dev`) in the project, on the same Temporal',
     );
   }
+  if (view.noAnswer) out.push(`${paint('yellow', 'no answer')}: ${view.noAnswer}`);
+  const active = view.active as ActiveRole[] | undefined;
+  if (active?.length) out.push(`now: ${active.map((a) => describeActive(a)).join('; ')}`);
   const pending = view.pendingInput as { requestId: string; question: string } | undefined;
   if (pending)
     out.push(`waiting for input ${pending.requestId}: ${pending.question}`, '  answer with: sop answer ...');
@@ -169,7 +225,7 @@ function printRun(view: Record<string, unknown>): void {
     | undefined;
   if (usage) {
     out.push(
-      `usage: ${usage.agentRuns} agent runs, ${usage.inputTokens} in / ${usage.outputTokens} out tokens, $${usage.costUsd.toFixed(4)}`,
+      `usage: ${usage.agentRuns} agent runs, ${usage.inputTokens} in / ${usage.outputTokens} out tokens, ${formatUsd(usage.costUsd)}`,
     );
   }
   const denied = view.deniedCalls as number | undefined;

@@ -15,7 +15,7 @@ export function registerServer(program: Command): void {
     .description('build (first time) and start the embedded dev server in the background; no-op if running')
     .action(async () => {
       const target = embeddedOnly('start');
-      await ensureDevServer(target, (line) => process.stderr.write(`${line}\n`));
+      await ensureDevServer(target, (line) => process.stderr.write(`${line}\n`), { verbose: true });
     });
 
   server

@@ -15,7 +15,7 @@ export function registerSmoke(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       installRuntime();
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      const { client, target } = await connectClient({ log });
+      const { client, target } = await connectClient({ log, startDevServer: false });
       const { connection } = await connectWorkerConnection({ target, startDevServer: false });
       const taskQueue = `${target.taskQueue}-smoke`;
       const worker = await createSopWorker({ connection, target, taskQueue, log });

@@ -13,7 +13,7 @@ export function registerWorker(program: Command): void {
     .action(async (opts: { taskQueue?: string }) => {
       installRuntime(process.env.SOP_LOG_LEVEL ? undefined : 'INFO');
       const log = (line: string) => process.stderr.write(`${line}\n`);
-      const { connection, target } = await connectWorkerConnection({ log });
+      const { connection, target } = await connectWorkerConnection({ log, startDevServer: false });
       const worker = await createSopWorker({ connection, target, taskQueue: opts.taskQueue, log });
       log(
         `worker polling task queue ${opts.taskQueue ?? target.taskQueue} at ${target.address}; Ctrl-C to stop`,

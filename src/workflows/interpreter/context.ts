@@ -7,17 +7,10 @@ import type { LostLaunch, RunRef } from '../../model/contract';
 import type { AnswerInput } from '../../model/message-args';
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../../model/plan';
 import type { RunInput, RunState, RunStatus } from '../../model/run';
-import type { PendingInput } from '../messages';
+import type { ActiveRole, PendingInput } from '../messages';
 import { type FileUpdates, fileUpdates } from './activities';
 
 const ROUTES_KEPT = 200;
-
-export interface ActiveRole {
-  step: string;
-  item?: string;
-  role?: string;
-  attempt?: number;
-}
 
 export interface RunContext {
   input: RunInput;
@@ -115,6 +108,10 @@ export function recordRoute(
   if (state.routesTaken.length > ROUTES_KEPT) state.routesTaken.shift();
   state.routesTakenCount++;
 }
+
+/** The key of an execution in `active` (what runs right now). */
+export const activeKey = (step: string, item: string | undefined, role: string) =>
+  `${step}#${item ?? ''}#${role}`;
 
 /** Where text for the next prompt of a step (and item) waits: state.deliveries[key]. */
 export const deliveryKey = (step: string, item?: string) => (item ? `${step}#${item}` : step);

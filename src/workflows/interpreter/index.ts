@@ -31,7 +31,7 @@ import {
 import { installHandlers } from './handlers';
 import { requestInput } from './input';
 import { runStep } from './steps';
-import { setStatus, showCurrentStep, showRunning } from './visibility';
+import { clearCurrentStep, setStatus, showCurrentStep, showRunning } from './visibility';
 import { runWorklistStep, worklistRequestOf } from './worklists';
 
 const RUN_SUMMARY_PATCH = 'run-summary-v1';
@@ -85,6 +85,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
+        clearCurrentStep(ctx);
         setStatus(ctx, 'cancelled');
         await stampRunSummary(ctx, 'cancelled');
       });
@@ -93,12 +94,14 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     // Before the patch any other error failed the workflow as it was: status left at running, no run.json.
     if (err instanceof RunFailed || (!(err instanceof ContinueAsNew) && ctx.isPatched(ANY_FAILURE_PATCH))) {
       ctx.failure = err instanceof RunFailed ? err.message : describeFailure(err);
+      clearCurrentStep(ctx);
       setStatus(ctx, 'failed');
       await stampRunSummary(ctx, 'failed', ctx.failure);
       throw ApplicationFailure.create({ type: 'SopRunFailed', message: ctx.failure, nonRetryable: true });
     }
     throw err;
   }
+  clearCurrentStep(ctx);
   setStatus(ctx, 'completed');
   await stampRunSummary(ctx, 'completed');
   await condition(allHandlersFinished);

@@ -6,7 +6,7 @@ import type { AnswerInput } from '../../model/message-args';
 import type { InputRequestSpec, StepSpec } from '../../model/plan';
 import { renderText } from '../render-text';
 import type { RunContext } from './context';
-import { setStatus } from './visibility';
+import { setStatus, showInputStep } from './visibility';
 
 export async function requestInput(
   ctx: RunContext,
@@ -30,6 +30,7 @@ export async function requestInput(
     validator: new Validator(request.schema as never, '2020-12', false),
   };
   ctx.answer = undefined;
+  showInputStep(ctx, step.name);
   setStatus(ctx, 'waiting_input');
   let arrived = true;
   if (request.timeoutMs) arrived = await condition(() => ctx.answer !== undefined, request.timeoutMs);

@@ -27,8 +27,9 @@ import type { Relaunches } from '../../model/run';
 import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../relaunch-ids';
 import { agentActivities } from './activities';
 import { budgetProblem } from './budgets';
-import { fail, type RunContext } from './context';
+import { activeKey, fail, type RunContext } from './context';
 import { recordDenials } from './denials';
+import { refreshDetails } from './visibility';
 
 export const DEFAULT_MAX_WORKER_LOSSES = 50;
 export const DEFAULT_MAX_LAUNCH_FAILURES = 3;
@@ -110,7 +111,7 @@ export async function launchAgent(
           log.warn(
             `${summary}: rate limited (${details?.message ?? cause.message}); parked for ${waitMs} ms`,
           );
-          await sleep(waitMs, { summary: `rate limit: resume ${summary}` } as never);
+          await parkOnRateLimit(ctx, request, summary, waitMs);
           state.executions++;
           continue;
         }
@@ -201,7 +202,7 @@ async function launchWithTemporalRetries(
         const details = cause.details?.[0] as RateLimitDetails | undefined;
         const waitMs = Math.max(1_000, (details?.resetAtMs ?? Date.now() + 60_000) - Date.now());
         log.warn(`${summary}: rate limited (${details?.message ?? cause.message}); parked for ${waitMs} ms`);
-        await sleep(waitMs, { summary: `rate limit: resume ${summary}` } as never);
+        await parkOnRateLimit(ctx, request, summary, waitMs);
         continue;
       }
       if (cause instanceof ApplicationFailure || (cause && !isCancellation(err))) {
@@ -210,6 +211,27 @@ async function launchWithTemporalRetries(
       throw err;
     }
   }
+}
+
+/**
+ * Sleeps until the provider's reset time. Meanwhile the status view and the current details say when the
+ * run goes on (state only: no command changes).
+ */
+async function parkOnRateLimit(
+  ctx: RunContext,
+  request: AgentStepRequest,
+  summary: string,
+  waitMs: number,
+): Promise<void> {
+  const active = ctx.active.get(activeKey(request.step, request.context.item?.id, request.role));
+  if (active) active.rateLimitedUntilMs = Date.now() + waitMs;
+  refreshDetails(ctx);
+  try {
+    await sleep(waitMs, { summary: `rate limit: resume ${summary}` } as never);
+  } finally {
+    if (active) delete active.rateLimitedUntilMs;
+  }
+  refreshDetails(ctx);
 }
 
 function launchFailed(request: AgentStepRequest, reason: string): AgentStepResult {

@@ -4,8 +4,9 @@ import { log, patched } from '@temporalio/workflow';
 import type { AgentStepResult, PromptContext, Role, WorkItem } from '../../model/contract';
 import type { RoleSpec, RouteSpec, StepSpec } from '../../model/plan';
 import { protocolProblems } from '../../model/protocol';
+import { executionLabel } from '../labels';
 import { budgetProblem } from './budgets';
-import { fail, type RunContext } from './context';
+import { activeKey, fail, type RunContext } from './context';
 import { denialProblems, recordDenials } from './denials';
 import { launchAgent } from './launches';
 import { refreshDetails, setCurrentStep } from './visibility';
@@ -72,12 +73,13 @@ export async function runRole(
   const artifacts = plan.artifacts.filter((a) => artifactNames.has(a.name));
   let feedback = feedbackIn;
   let lastProblem = '';
-  const key = `${step.name}#${item?.id ?? ''}#${role}`;
+  const key = activeKey(step.name, item?.id, role);
   for (let attempt = 1; attempt <= step.maxAttempts; attempt++) {
     const budget = budgetProblem(ctx);
     if (budget) fail(`${budget} before ${step.name}${item ? ` (${item.id})` : ''} could start`);
     const messages = state.pendingMessages.splice(0).map((m) => `Message from the operator: ${m}`);
-    ctx.active.set(key, { step: step.name, item: item?.id, role, attempt });
+    const label = { step: step.name, item: item?.id, role, attempt, rework, provider: spec.provider };
+    ctx.active.set(key, label);
     setCurrentStep(ctx, step.name);
     refreshDetails(ctx);
     state.executions++;
@@ -94,9 +96,7 @@ export async function runRole(
       feedback: [...feedback, ...messages],
       timeoutMs: step.timeoutMs,
     };
-    const summary = [step.name, item?.id, role, `attempt ${attempt}`, spec.provider]
-      .filter(Boolean)
-      .join(' · ');
+    const summary = executionLabel(label);
     let result: AgentStepResult;
     try {
       result = await launchAgent(ctx, request, summary, {

@@ -9,19 +9,42 @@ import {
 } from '@temporalio/workflow';
 import type { RunStatus } from '../../model/run';
 import { SopName, SopStatus, SopStep, SopTaskId } from '../../temporal/search-attributes';
+import { executionLabel, rateLimitNote } from '../labels';
 import type { RunContext } from './context';
 
 const STEP_ATTRIBUTE_DELAY_MS = 2_000;
 // Before this patch a run started without SopName/SopTaskId (by a client other than SopClient) never got
 // them, so `sop runs list` and the Web UI filter could not find it.
 const OWN_SEARCH_ATTRIBUTES_PATCH = 'workflow-sets-sop-name-v1';
+// Before this patch SopStep kept naming the step before an input step while the run waited in it, and
+// kept naming the last step after the run had ended.
+const STEP_ATTRIBUTE_INPUT_AND_END_PATCH = 'sop-step-input-and-end-v1';
+
+/** SopStep names the step whose input the run waits for (runs started before the patch: unchanged). */
+export function showInputStep(ctx: RunContext, step: string): void {
+  if (ctx.wantedStep !== step && patched(STEP_ATTRIBUTE_INPUT_AND_END_PATCH)) setCurrentStep(ctx, step);
+}
+
+/** A run that has ended is in no step: SopStep is removed (when it was ever written). */
+export function clearCurrentStep(ctx: RunContext): void {
+  if (ctx.wantedStep === undefined && ctx.lastStepAttr === undefined) return;
+  if (!patched(STEP_ATTRIBUTE_INPUT_AND_END_PATCH)) return;
+  const shown = ctx.lastStepAttr;
+  // also stops showCurrentStep (engine 2) from writing a step that still waits for its delay
+  ctx.wantedStep = undefined;
+  ctx.lastStepAttr = undefined;
+  if (shown !== undefined) upsertSearchAttributes([{ key: SopStep, value: null }]);
+}
 
 /** What the Web UI shows as the run's current details (not history: it may change freely). */
 export function refreshDetails(ctx: RunContext): void {
   const { plan, state, pending } = ctx;
-  const now = [...ctx.active.values()].map((a) =>
-    [a.step, a.item, a.role, a.attempt && `attempt ${a.attempt}`].filter(Boolean).join(' · '),
-  );
+  const now = [...ctx.active.values()].map((a) => {
+    const label = executionLabel(a);
+    if (a.rateLimitedUntilMs === undefined) return label;
+    const clock = `${new Date(a.rateLimitedUntilMs).toISOString().slice(11, 19)} UTC`;
+    return `${label} — ${rateLimitNote(a.rateLimitedUntilMs, Date.now(), clock)}`;
+  });
   const lines = [`**${plan.sop}** · ${ctx.status}${ctx.input.request ? ` — ${ctx.input.request}` : ''}`];
   if (now.length) lines.push(`Now: ${now.join('; ')}`);
   if (pending) lines.push(`Waiting for input \`${pending.requestId}\`: ${pending.question}`);

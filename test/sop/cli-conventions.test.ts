@@ -1,0 +1,75 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa } from 'execa';
+import { loadScenario } from '../../src/testing/scenario';
+
+// The conventions every command keeps, checked through the built `sop` binary (npm test builds first).
+const sop = path.join(__dirname, '..', '..', 'bin', 'sop.js');
+const repo = path.join(__dirname, '..', '..');
+
+test('sop --version prints the package version', async () => {
+  const { version } = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8'));
+  for (const flag of ['--version', '-V']) {
+    const result = await execa('node', [sop, flag], { reject: false });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  }
+});
+
+// Every command's help as the built CLI renders it, from one process (a process per command is slow).
+const ALL_HELP = `
+const { buildProgram } = require('./dist/cli/main');
+const helps = {};
+const walk = (command, words) => {
+  let text = '';
+  command.configureOutput({ writeOut: (s) => { text += s; } });
+  command.outputHelp();
+  helps[words.join(' ')] = text;
+  for (const sub of command.commands) walk(sub, [...words, sub.name()]);
+};
+walk(buildProgram(), []);
+process.stdout.write(JSON.stringify(helps));
+`;
+
+test('every --help has examples that call the command itself', async () => {
+  const helps = JSON.parse((await execa('node', ['-e', ALL_HELP], { cwd: repo })).stdout) as Record<
+    string,
+    string
+  >;
+  expect(Object.keys(helps).length).toBeGreaterThan(20);
+  for (const [words, help] of Object.entries(helps)) {
+    const examples = help.split('\nExamples:\n')[1];
+    if (!examples) throw new Error(`sop ${words} --help has no examples`);
+    expect(examples).toContain(`$ sop ${words}`.trim());
+  }
+  // and the binary prints them
+  const shown = await execa('node', [sop, 'runs', 'show', '--help']);
+  expect(shown.stdout).toContain('Examples:\n  $ sop runs show bugfix t1');
+});
+
+test('a scenario reply may use {{ run.folder }} like an SOP; other SOP templates are refused by name', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-scenario-'));
+  const file = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(
+    file,
+    'rules:\n  - match: plan\n    runs:\n      - - write: { path: "{{ run.folder }}/a.md", content: "{{ input.request }}" }\n',
+  );
+  expect(() => loadScenario(file)).toThrow(
+    /rules\.0\.runs\.0\.0: unknown template \{\{ input\.request \}\}; a reply can use \{\{ run\.folder \}\} only/,
+  );
+});
+
+test('the README scenario example loads and has one reply of every kind', () => {
+  const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
+  const example =
+    /<!-- scenario-example:start -->\n```yaml\n([\s\S]*?)```\n<!-- scenario-example:end -->/.exec(readme);
+  expect(example).not.toBeNull();
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-scenario-')), 'readme.yaml');
+  fs.writeFileSync(file, example![1]);
+  const scenario = loadScenario(file);
+  const kinds = new Set(
+    scenario.rules.flatMap((r) => r.runs.flatMap((replies) => replies.map((reply) => Object.keys(reply)[0]))),
+  );
+  expect([...kinds].sort()).toEqual(['error', 'final', 'message', 'read', 'shell', 'stall', 'write']);
+});
