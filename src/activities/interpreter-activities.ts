@@ -200,6 +200,10 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           startedAt: new Date(started).toISOString(),
           durationMs: result.durationMs,
           promptSha256: createHash('sha256').update(prompt).digest('hex'),
+          // the transcript as it is now, finished: `sop verify` checks the file against it
+          transcriptSha256: result.files.transcript
+            ? createHash('sha256').update(fs.readFileSync(transcriptPath)).digest('hex')
+            : null,
           provider: request.spec.provider,
           model: request.spec.model ?? null,
           requestedPolicy: request.spec.policy,

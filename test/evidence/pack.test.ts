@@ -1,29 +1,66 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tar from 'tar';
-import { exportPack, verifyPack } from '../../src/evidence/pack';
+import { exportPack } from '../../src/evidence/pack';
+import { verifyPack } from '../../src/evidence/verify';
 
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** A run folder like the agent activity writes: per execution a prompt, a transcript and an evidence record. */
 function runFolder(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-run-'));
   const write = (rel: string, content: string) => {
     fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), content);
   };
-  write('work.json', '{"items":[]}');
-  write('steps/plan/0001-producer-a1/prompt.md', 'Plan it.');
-  write('steps/plan/0001-producer-a1/evidence.json', '{"step":"plan","role":"producer"}');
-  write('steps/plan/0002-verifier-a1/evidence.json', '{"step":"plan","role":"verifier"}');
-  write('steps/implement/i1/0010-agent-a1/evidence.json', '{"step":"implement"}');
+  const execution = (folder: string, step: string, at: number, artifacts: Record<string, string> = {}) => {
+    const prompt = `Do ${folder}.`;
+    const transcript = `{"type":"thread.started","folder":"${folder}"}\n`;
+    write(`${folder}/prompt.md`, prompt);
+    write(`${folder}/transcript.jsonl`, transcript);
+    for (const [name, text] of Object.entries(artifacts)) write(name, text);
+    write(
+      `${folder}/evidence.json`,
+      JSON.stringify({
+        sop: 'ralph_loop',
+        task: 't1',
+        step,
+        startedAt: new Date(at).toISOString(),
+        durationMs: 10,
+        promptSha256: sha(prompt),
+        transcriptSha256: sha(transcript),
+        artifacts: Object.entries(artifacts).map(([name, text]) => ({
+          name,
+          path: `.sop/runs/ralph_loop/t1/${name}`,
+          exists: true,
+          sha256: sha(text),
+        })),
+      }),
+    );
+  };
+  execution('steps/plan/0001-producer-a1', 'plan', 1000, { 'work.json': '{"items":[]}' });
+  execution('steps/plan/0002-verifier-a1', 'plan', 2000, { 'plan_review.md': 'ok' });
+  execution('steps/implement/i1/0010-agent-a1', 'implement', 3000);
+  write('run.json', '{"status":"completed"}');
   return dir;
 }
 
-/** Rewrites one file inside a pack, as someone editing the evidence after the fact would. */
-async function tamper(pack: string, file: string, edit: (s: string) => string): Promise<string> {
+async function exported(): Promise<string> {
+  const pack = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-pack-')), 'pack.tar.gz');
+  await exportPack({ runFolder: runFolder(), sop: 'ralph_loop', task: 't1', run: {}, output: pack });
+  return pack;
+}
+
+/** Rewrites files inside a pack, as someone editing the evidence after the fact would. */
+async function tamper(pack: string, edits: Record<string, (s: string) => string>): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-tamper-'));
   await tar.extract({ file: pack, cwd: dir });
-  const target = path.join(dir, file);
-  fs.writeFileSync(target, edit(fs.readFileSync(target, 'utf8')));
+  for (const [file, edit] of Object.entries(edits)) {
+    const target = path.join(dir, file);
+    fs.writeFileSync(target, edit(fs.readFileSync(target, 'utf8')));
+  }
   const out = path.join(dir, 'tampered.tar.gz');
   await tar.create({ gzip: true, file: out, cwd: dir }, ['manifest.json', 'run']);
   return out;
@@ -44,34 +81,61 @@ test('an exported pack verifies, with the evidence records chained in execution 
     'steps/implement/i1/0010-agent-a1/evidence.json',
   ]);
   const result = await verifyPack(pack);
-  expect(result).toMatchObject({ ok: true, problems: [] });
+  expect(result).toMatchObject({ ok: true, problems: [], checked: { records: 3 } });
 });
 
 test('one changed byte in an evidence record fails verification and names the record', async () => {
-  const pack = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-pack-')), 'pack.tar.gz');
-  await exportPack({ runFolder: runFolder(), sop: 'ralph_loop', task: 't1', run: {}, output: pack });
-  const bad = await tamper(pack, 'run/steps/plan/0002-verifier-a1/evidence.json', (s) =>
-    s.replace('verifier', 'verifieR'),
-  );
-  const result = await verifyPack(bad);
-  expect(result.ok).toBe(false);
-  expect(result.problems).toEqual([
-    expect.stringMatching(/^evidence record steps\/plan\/0002-verifier-a1\/evidence\.json was modified/),
-  ]);
-});
-
-test('editing the manifest to match an edited record breaks the chain, naming where', async () => {
-  const pack = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-pack-')), 'pack.tar.gz');
-  await exportPack({ runFolder: runFolder(), sop: 'ralph_loop', task: 't1', run: {}, output: pack });
-  // drop the first record from the chain, as if its step had never run
-  const bad = await tamper(pack, 'manifest.json', (s) => {
-    const m = JSON.parse(s);
-    m.chain.shift();
-    return JSON.stringify(m);
+  const bad = await tamper(await exported(), {
+    'run/steps/plan/0002-verifier-a1/evidence.json': (s) => s.replace('"plan"', '"plaN"'),
   });
   const result = await verifyPack(bad);
   expect(result.ok).toBe(false);
-  expect(result.problems[0]).toBe('evidence chain broken at steps/plan/0002-verifier-a1/evidence.json');
+  expect(result.problems).toEqual([
+    expect.stringMatching(
+      /^evidence record steps\/plan\/0002-verifier-a1\/evidence\.json was modified: sha256 \w{12,}… ≠ \w{12,}… in the evidence chain$/,
+    ),
+  ]);
+});
+
+test('an artifact changed after its last writer is named with the record that holds its hash', async () => {
+  const bad = await tamper(await exported(), { 'run/plan_review.md': () => 'forged' });
+  const result = await verifyPack(bad);
+  expect(result.problems).toEqual([
+    expect.stringMatching(
+      /^plan_review\.md was modified: .* recorded by evidence record steps\/plan\/0002-verifier-a1\/evidence\.json \(artifact plan_review\.md\)$/,
+    ),
+  ]);
+});
+
+test('dropping a record from the chain in manifest.json is named where the chain breaks', async () => {
+  const bad = await tamper(await exported(), {
+    'manifest.json': (s) => {
+      const m = JSON.parse(s);
+      m.chain.shift();
+      return JSON.stringify(m);
+    },
+  });
+  const result = await verifyPack(bad);
+  expect(result.ok).toBe(false);
+  expect(result.problems).toEqual([
+    'the evidence chain is broken at steps/plan/0002-verifier-a1/evidence.json (its chain entry in manifest.json was edited)',
+    'evidence record steps/plan/0001-producer-a1/evidence.json is not in the evidence chain (added, or dropped from manifest.json)',
+  ]);
+});
+
+test('a hash edited at its end in manifest.json is shown with enough characters to differ', async () => {
+  const bad = await tamper(await exported(), {
+    'manifest.json': (s) => {
+      const m = JSON.parse(s);
+      const entry = m.files.find((f: { path: string }) => f.path === 'run.json');
+      entry.sha256 = `${entry.sha256.slice(0, 60)}0000`;
+      return JSON.stringify(m);
+    },
+  });
+  const [problem] = (await verifyPack(bad)).problems;
+  const [, a, b] = /sha256 (\w+)…? ≠ (\w+)/.exec(problem) ?? [];
+  expect(problem).toMatch(/^run\.json does not match manifest\.json/);
+  expect(a).not.toBe(b);
 });
 
 test('a file that is not a pack is reported, not thrown', async () => {

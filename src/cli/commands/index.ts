@@ -3,6 +3,7 @@ import { registerControl } from './control';
 import { registerDev } from './dev';
 import { registerDoctor } from './doctor';
 import { registerInit } from './init';
+import { registerKeys } from './keys';
 import { registerLogs } from './logs';
 import { registerRestart } from './restart';
 import { registerRun } from './run';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   registerControl(program);
   registerRestart(program);
   registerVerify(program);
+  registerKeys(program);
   registerServer(program);
   registerWorker(program);
   registerDev(program);

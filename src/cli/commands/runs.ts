@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { endedRunDenials } from '../../activities/run-summary';
-import type { SopClient } from '../../client';
+import { type SopClient, workflowIdOf } from '../../client';
+import { readHistoryEvidence } from '../../evidence/history';
 import { exportPack } from '../../evidence/pack';
+import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
 import type { DeniedCall, Relaunches, RunResult } from '../../model/run';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
@@ -165,20 +167,38 @@ export function registerExport(runs: Command): void {
     .argument('[task]', 'task id')
     .requiredOption('-o, --output <file>', 'where to write the pack, e.g. pack.tar.gz')
     .option('--workspace <dir>', 'the workspace of the run (default: the one the run recorded)')
+    .option(
+      '--sign <key.pem>',
+      'sign the chain head and manifest with this Ed25519 private key (sop keys generate)',
+    )
     .action(
-      async (sopArg: string, taskArg: string | undefined, opts: { output: string; workspace?: string }) => {
+      async (
+        sopArg: string,
+        taskArg: string | undefined,
+        opts: { output: string; workspace?: string; sign?: string },
+      ) => {
         const { sop, task } = runRef(sopArg, taskArg);
+        let signingKey: ReturnType<typeof loadPrivateKey> | undefined;
+        try {
+          signingKey = opts.sign ? loadPrivateKey(opts.sign) : undefined;
+        } catch (err) {
+          if (err instanceof KeyFileError) throw new CliError(err.message, ExitCode.usage);
+          throw err;
+        }
         await withSopClient(async (client) => {
           const view = await gatherRunView(client, sop, task);
+          const history = await readHistoryEvidence(client.client, workflowIdOf(sop, task));
           const manifest = await exportPack({
             runFolder: runFolderOf(view, opts.workspace),
             sop,
             task,
             run: view,
             output: opts.output,
+            runtimeWritten: [...history.runtimeWritten],
+            signingKey,
           });
           process.stdout.write(
-            `wrote ${opts.output}: ${manifest.files.length} files, ${manifest.chain.length} evidence records, chain head ${manifest.head.slice(0, 16)}\n`,
+            `wrote ${opts.output}: ${manifest.files.length} files, ${manifest.chain.length} evidence records, chain head ${manifest.head.slice(0, 16)}${manifest.signature ? `, signed by key ${manifest.signature.keySha256.slice(0, 16)}…` : ''}\n`,
           );
         });
       },

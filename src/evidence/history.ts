@@ -1,0 +1,91 @@
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+
+// What Temporal's history says about a run's evidence: each agent activity's result carries the sha256 of
+// the evidence.json it wrote (and its run-folder-relative path), and the run's plan names the files the
+// runtime itself rewrites after an agent wrote them (worklist sources get item statuses written back).
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+export interface HistoryRecord {
+  sha256: string;
+  runId: string;
+  eventId: number;
+}
+
+export interface HistoryEvidence {
+  /** run-folder-relative evidence.json path → the sha256 the activity reported */
+  records: Map<string, HistoryRecord>;
+  /** run-folder-relative files the runtime rewrites after agents wrote them (worklist sources) */
+  runtimeWritten: Set<string>;
+  /** executions of the workflow id read (first runs, continue-as-new runs, resumes, reruns) */
+  runs: number;
+}
+
+const decode = (payload: unknown): unknown => {
+  try {
+    return payload ? defaultPayloadConverter.fromPayload(payload as never) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+interface PlanLike {
+  artifacts?: Array<{ name: string; path: string }>;
+  worklists?: Array<{ from: string }>;
+}
+
+/** Reads every execution of the workflow id, oldest first. */
+export async function readHistoryEvidence(client: Client, workflowId: string): Promise<HistoryEvidence> {
+  const runIds: Array<{ runId: string; start: number }> = [];
+  const escaped = workflowId.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  for await (const info of client.workflow.list({ query: `WorkflowId = "${escaped}"` }))
+    runIds.push({ runId: info.runId, start: info.startTime.getTime() });
+  // visibility is eventually consistent: the latest execution is always read, listed or not
+  const latest = await client.workflow.getHandle(workflowId).describe();
+  if (!runIds.some((r) => r.runId === latest.runId))
+    runIds.push({ runId: latest.runId, start: latest.startTime.getTime() });
+  runIds.sort((a, b) => a.start - b.start);
+
+  const result: HistoryEvidence = { records: new Map(), runtimeWritten: new Set(), runs: runIds.length };
+  for (const { runId } of runIds) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    collect(history.events ?? [], runId, result);
+  }
+  return result;
+}
+
+function collect(events: HistoryEvent[], runId: string, into: HistoryEvidence): void {
+  for (const event of events) {
+    const started = event.workflowExecutionStartedEventAttributes;
+    if (started) {
+      const input = decode(started.input?.payloads?.[0]) as { plan?: PlanLike } | undefined;
+      if (input?.plan) addRuntimeWritten(input.plan, into.runtimeWritten);
+      continue;
+    }
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (!completed) continue;
+    const result = decode(completed.result?.payloads?.[0]) as
+      | (PlanLike & { evidenceSha256?: string; files?: { evidence?: string }; steps?: unknown })
+      | undefined;
+    if (result?.evidenceSha256 && result.files?.evidence) {
+      into.records.set(result.files.evidence, {
+        sha256: result.evidenceSha256,
+        runId,
+        eventId: Number(event.eventId),
+      });
+    } else if (result?.worklists && result.artifacts && result.steps) {
+      // a plan resolved by an activity (a run started by reference)
+      addRuntimeWritten(result, into.runtimeWritten);
+    }
+  }
+}
+
+function addRuntimeWritten(plan: PlanLike, into: Set<string>): void {
+  for (const worklist of plan.worklists ?? []) {
+    const artifact = plan.artifacts?.find((a) => a.name === worklist.from);
+    const match = artifact && /^\{\{\s*run\.folder\s*\}\}\/(.+)$/.exec(artifact.path);
+    if (match && !match[1].includes('{{')) into.add(match[1]);
+  }
+}
