@@ -1,4 +1,4 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { WORKER_STOPPED } from '../model/contract';
@@ -6,6 +6,7 @@ import { deniedCallsText, describeDenial } from '../model/denial-text';
 import type { Denial } from '../policies/denial';
 import { type ExecutionLabel, executionLabel } from '../workflows/labels';
 import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../workflows/relaunch-ids';
+import { workflowExecutions } from './executions';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -185,7 +186,12 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
   return out;
 }
 
-export async function fetchRunEvents(handle: WorkflowHandle): Promise<RunEvent[]> {
-  const history = await handle.fetchHistory();
-  return renderRunEvents(history.events ?? []);
+/** The events of every execution of the run (continue-as-new, resume, rerun), oldest first. */
+export async function fetchRunEvents(client: Client, handle: WorkflowHandle): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
+  for (const runId of await workflowExecutions(client, handle.workflowId)) {
+    const history = await client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    events.push(...renderRunEvents(history.events ?? []));
+  }
+  return events;
 }

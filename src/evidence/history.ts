@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
+import { workflowExecutions } from '../client/executions';
 
 // What Temporal's history says about a run's evidence: each agent activity's result carries the sha256 of
 // the evidence.json it wrote (and its run-folder-relative path), and the run's plan names the files the
@@ -38,18 +39,9 @@ interface PlanLike {
 
 /** Reads every execution of the workflow id, oldest first. */
 export async function readHistoryEvidence(client: Client, workflowId: string): Promise<HistoryEvidence> {
-  const runIds: Array<{ runId: string; start: number }> = [];
-  const escaped = workflowId.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-  for await (const info of client.workflow.list({ query: `WorkflowId = "${escaped}"` }))
-    runIds.push({ runId: info.runId, start: info.startTime.getTime() });
-  // visibility is eventually consistent: the latest execution is always read, listed or not
-  const latest = await client.workflow.getHandle(workflowId).describe();
-  if (!runIds.some((r) => r.runId === latest.runId))
-    runIds.push({ runId: latest.runId, start: latest.startTime.getTime() });
-  runIds.sort((a, b) => a.start - b.start);
-
+  const runIds = await workflowExecutions(client, workflowId);
   const result: HistoryEvidence = { records: new Map(), runtimeWritten: new Set(), runs: runIds.length };
-  for (const { runId } of runIds) {
+  for (const runId of runIds) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     collect(history.events ?? [], runId, result);
   }

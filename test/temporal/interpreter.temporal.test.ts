@@ -6,6 +6,7 @@ import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/model/
 import type { RunInput, RunResult } from '../../src/model/run';
 import { SopStep } from '../../src/temporal/search-attributes';
 import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../../src/workflows/messages';
+import { expectAgreement } from '../support/agreement';
 import { recordHistory } from '../support/histories';
 import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';
@@ -39,6 +40,7 @@ async function runToEnd(p: ExecutionPlan, runner: ScriptedRunner, extra: Partial
         outcome = { error: error as Error & { cause?: Error } };
       }
       await recordHistory(handle, p.sop);
+      await expectAgreement({ sop: p.sop, task: run.taskId, runFolder: run.runFolder });
       return { run, handle, ...outcome };
     },
     extra,

@@ -45,13 +45,13 @@ export function registerLogs(program: Command): void {
           let seen = 0;
           let status = description.status.name;
           for (;;) {
-            const events = await fetchRunEvents(handle);
+            const events = await fetchRunEvents(client.client, handle);
             for (const event of events.slice(seen)) print(event);
             seen = events.length;
             if (!opts.follow) break;
             status = (await handle.describe()).status.name;
             if (status !== 'RUNNING') {
-              for (const event of (await fetchRunEvents(handle)).slice(seen)) print(event);
+              for (const event of (await fetchRunEvents(client.client, handle)).slice(seen)) print(event);
               break;
             }
             await new Promise((r) => setTimeout(r, 1_000));

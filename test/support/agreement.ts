@@ -1,0 +1,256 @@
+// Issue 14: "`sop runs show`, `sop logs --events` and the final line agree with `executions.jsonl` and the
+// evidence for every run in the test suite". Given a finished run, this reads every record of it — the CLI's
+// `runs show --json` and `logs --events --json`, run.json, executions.jsonl, each evidence.json, the final
+// line of the attached `sop run` (when the CLI made the run) — and lists every disagreement on status,
+// agent-run count, usage totals, routes and denied calls. It also runs `sop verify --against-history` on
+// the run folder, so every evidence record matches the hash Temporal recorded. Fields added to any record
+// later are ignored: only the fields compared here are read.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runSop } from './run-sop';
+
+export interface FinishedRun {
+  sop: string;
+  task: string;
+  /** default: `<workspace>/.sop/runs/<sop>/<task>` with the workspace `sop runs show` reports */
+  runFolder?: string;
+  /** stdout and stderr of the attached `sop run|resume|rerun` that ended the run */
+  cli?: { stdout: string; stderr: string };
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  agentRuns?: number;
+}
+interface Route {
+  step: string;
+  item?: string | null;
+  route: string;
+  target?: string;
+}
+interface ExecutionLine {
+  kind: 'agent' | 'command';
+  path: string;
+  step: string;
+  item?: string | null;
+  role?: string;
+  route?: string | null;
+  exitCode?: number;
+  denials?: unknown[];
+  usage?: Usage;
+}
+interface LogEvent {
+  kind: string;
+  text: string;
+}
+
+const ENDED = ['completed', 'failed', 'cancelled'];
+const AGENT_EVENT = / · (agent|producer|verifier) · attempt \d+/;
+
+const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, 'utf8'));
+const jsonLines = (text: string): unknown[] =>
+  text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l));
+
+function evidenceFiles(runFolder: string): string[] {
+  const steps = path.join(runFolder, 'steps');
+  if (!fs.existsSync(steps)) return [];
+  return (fs.readdirSync(steps, { recursive: true }) as string[])
+    .filter((f) => path.basename(f) === 'evidence.json')
+    .map((f) => path.join('steps', path.dirname(f)).split(path.sep).join('/'))
+    .sort();
+}
+
+/** The usage, status and denied calls the attached CLI printed last (text or --json). */
+function finalLine(cli: { stdout: string; stderr: string }): {
+  status?: string;
+  usage?: Partial<Usage> & { tokens?: number };
+  denied?: number;
+  line: string;
+} {
+  const stdout = cli.stdout.trim();
+  if (stdout.startsWith('{')) {
+    const out = JSON.parse(stdout) as { status?: string; result?: { usage?: Usage }; deniedCalls?: number };
+    return { status: out.status, usage: out.result?.usage, line: 'the --json output' };
+  }
+  const lines = `${cli.stdout}\n${cli.stderr}`.split('\n');
+  const line = lines.find((l) => / (completed|failed|cancelled)\b/.test(l) && !l.startsWith('[')) ?? '';
+  const status = / (completed|failed|cancelled)\b/.exec(line)?.[1];
+  const number = (re: RegExp) => {
+    const m = re.exec(line);
+    return m ? Number(m[1]) : undefined;
+  };
+  return {
+    status,
+    usage:
+      status === 'completed'
+        ? {
+            agentRuns: number(/(\d+) agent runs?/),
+            tokens: number(/(\d+) tokens/),
+            costUsd: number(/\$(\d+(?:\.\d+)?)/),
+          }
+        : undefined,
+    denied: number(/(\d+) denied tool calls?/),
+    line,
+  };
+}
+
+/** Every disagreement between the records of one finished run (empty when they agree). */
+export async function disagreements(run: FinishedRun): Promise<string[]> {
+  const env = run.env;
+  const [shown, logs] = await Promise.all([
+    runSop(['runs', 'show', run.sop, run.task, '--json'], { env }),
+    runSop(['logs', run.sop, run.task, '--events', '--json'], { env }),
+  ]);
+  if (shown.exitCode !== 0) return [`sop runs show failed: ${shown.stderr}`];
+  if (logs.exitCode !== 0) return [`sop logs --events failed: ${logs.stderr}`];
+  const show = JSON.parse(String(shown.stdout)) as {
+    status: string;
+    workspace?: string | null;
+    usage?: Usage;
+    routesTaken?: Route[];
+    deniedCalls?: number;
+  };
+  const events = jsonLines(String(logs.stdout)) as LogEvent[];
+  const runFolder =
+    run.runFolder ??
+    (show.workspace ? path.join(show.workspace, '.sop', 'runs', run.sop, run.task) : undefined);
+  const problems: string[] = [];
+  const differ = (what: string, values: Record<string, unknown>) => {
+    const known = Object.entries(values).filter(([, v]) => v !== undefined);
+    const first = JSON.stringify(known[0]?.[1]);
+    if (known.some(([, v]) => JSON.stringify(v) !== first))
+      problems.push(`${what} disagree: ${known.map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')}`);
+  };
+
+  // status
+  if (!ENDED.includes(show.status)) return [`the run has not ended: sop runs show says ${show.status}`];
+  const summary =
+    runFolder && fs.existsSync(path.join(runFolder, 'run.json'))
+      ? (readJson(path.join(runFolder, 'run.json')) as {
+          status?: string;
+          usage?: Usage;
+          routesTaken?: Route[];
+        })
+      : undefined;
+  const lastEnd = [...events].reverse().find((e) => /^run (completed|failed|cancelled)$/.test(e.kind));
+  const final = run.cli ? finalLine(run.cli) : undefined;
+  differ('run status', {
+    'sop runs show': show.status,
+    'run.json': summary?.status,
+    'sop logs --events': lastEnd?.kind.slice(4),
+    'the final line': final?.status,
+  });
+
+  // executions and evidence
+  const executions =
+    runFolder && fs.existsSync(path.join(runFolder, 'executions.jsonl'))
+      ? (jsonLines(fs.readFileSync(path.join(runFolder, 'executions.jsonl'), 'utf8')) as ExecutionLine[])
+      : [];
+  const agentLines = executions.filter((e) => e.kind === 'agent');
+  const evidence = runFolder ? evidenceFiles(runFolder) : [];
+  const linePaths = agentLines.map((e) => e.path).sort();
+  if (JSON.stringify(linePaths) !== JSON.stringify(evidence))
+    problems.push(
+      `executions.jsonl agent lines and evidence folders differ: only in executions.jsonl ${JSON.stringify(linePaths.filter((p) => !evidence.includes(p)))}, only as evidence ${JSON.stringify(evidence.filter((p) => !linePaths.includes(p)))}`,
+    );
+  let evidenceDenials = 0;
+  for (const line of agentLines) {
+    const file = path.join(runFolder!, line.path, 'evidence.json');
+    if (!fs.existsSync(file)) continue;
+    const record = readJson(file) as {
+      step: string;
+      usage: Usage;
+      outcome?: { route?: string } | null;
+      denials?: unknown[];
+    };
+    evidenceDenials += record.denials?.length ?? 0;
+    differ(`${line.path}: step`, { 'executions.jsonl': line.step, 'evidence.json': record.step });
+    differ(`${line.path}: route`, {
+      'executions.jsonl': line.route ?? null,
+      'evidence.json': record.outcome?.route ?? null,
+    });
+    differ(`${line.path}: usage`, { 'executions.jsonl': line.usage, 'evidence.json': record.usage });
+    differ(`${line.path}: denied calls`, {
+      'executions.jsonl': line.denials?.length ?? 0,
+      'evidence.json': record.denials?.length ?? 0,
+    });
+  }
+
+  // agent runs and usage totals
+  const sum = agentLines.reduce(
+    (acc, e) => ({
+      inputTokens: acc.inputTokens + (e.usage?.inputTokens ?? 0),
+      outputTokens: acc.outputTokens + (e.usage?.outputTokens ?? 0),
+      costUsd: acc.costUsd + (e.usage?.costUsd ?? 0),
+    }),
+    { inputTokens: 0, outputTokens: 0, costUsd: 0 },
+  );
+  const agentEvents = events.filter((e) => e.kind === 'step finished' && AGENT_EVENT.test(e.text));
+  differ('agent runs', {
+    'sop runs show': show.usage?.agentRuns,
+    'run.json': summary?.usage?.agentRuns,
+    'executions.jsonl': agentLines.length,
+    'evidence folders': evidence.length,
+    'sop logs --events': agentEvents.length,
+    'the final line': final?.usage?.agentRuns,
+  });
+  const tokens = (u?: Usage) => (u ? { in: u.inputTokens, out: u.outputTokens } : undefined);
+  differ('tokens', {
+    'sop runs show': tokens(show.usage),
+    'run.json': tokens(summary?.usage),
+    'executions.jsonl': tokens(sum),
+  });
+  if (final?.usage?.tokens !== undefined)
+    differ('total tokens', {
+      'executions.jsonl': sum.inputTokens + sum.outputTokens,
+      'the final line': final.usage.tokens,
+    });
+  const cents = (u?: { costUsd?: number }) => (u?.costUsd === undefined ? undefined : u.costUsd.toFixed(4));
+  differ('cost', {
+    'sop runs show': cents(show.usage),
+    'run.json': cents(summary?.usage),
+    'executions.jsonl': cents(sum),
+    'the final line': cents(final?.usage),
+  });
+  const lineDenials = agentLines.reduce((n, e) => n + (e.denials?.length ?? 0), 0);
+  differ('denied calls', {
+    'sop runs show': show.deniedCalls,
+    'executions.jsonl': lineDenials,
+    'evidence.json': evidenceDenials,
+    'the final line': final?.denied,
+  });
+
+  // routes: each route taken by an agent step was chosen by one of its recorded executions
+  differ('routes taken', { 'sop runs show': show.routesTaken, 'run.json': summary?.routesTaken });
+  for (const r of show.routesTaken ?? summary?.routesTaken ?? []) {
+    const ran = agentLines.filter((e) => e.step === r.step && (e.item ?? null) === (r.item ?? null));
+    if (ran.length === 0) continue;
+    const where = `${r.step}${r.item ? ` [${r.item}]` : ''}: route ${r.route}`;
+    if (!ran.some((e) => e.route === r.route))
+      problems.push(`${where} is in the routes taken, but no execution in executions.jsonl chose it`);
+    const label = [r.step, r.item].filter(Boolean).join(' · ');
+    if (!agentEvents.some((e) => e.text.startsWith(`${label} · `) && e.text.includes(`→ route ${r.route}`)))
+      problems.push(`${where} is in the routes taken, but sop logs --events shows no execution choosing it`);
+  }
+
+  // every evidence record is the one Temporal history holds
+  if (evidence.length > 0) {
+    const verified = await runSop(['verify', '--against-history', run.sop, run.task, runFolder!], { env });
+    if (verified.exitCode !== 0)
+      problems.push(`sop verify --against-history: ${String(verified.stderr).trim()}`);
+  }
+  return problems;
+}
+
+/** Fails (listing every disagreement) unless all records of the run agree. */
+export async function expectAgreement(run: FinishedRun): Promise<void> {
+  const problems = await disagreements(run);
+  if (problems.length > 0)
+    throw new Error(`the records of ${run.sop}/${run.task} disagree:\n- ${problems.join('\n- ')}`);
+}
