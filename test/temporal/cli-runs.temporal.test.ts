@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { SopClient } from '../../src/client';
 import { packageRoot } from '../../src/temporal/package-paths';
+import { expectAgreement } from '../support/agreement';
 import { finish, makeWorkspace, plan, role, route, step, to } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
@@ -109,6 +110,7 @@ test('list, show, answer (wrong, then right), message, logs --follow and not-fou
         ],
         usage: { agentRuns: 1, costUsd: 0.02 },
       });
+      await expectAgreement({ sop: name, task: 'cli-task', runFolder: run.runFolder });
     },
     { runners: { codex: runner } },
   );

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { RunResult } from '../../src/model/run';
+import { expectAgreement } from '../support/agreement';
 import { finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
@@ -59,11 +60,12 @@ test('a worker killed with SIGKILL mid-step is replaced and the run finishes wit
     expect(result.routesTaken.map((r) => r.step)).toEqual(['a', 'b', 'c']);
     // b ran again after the crash; a (accepted before it) did not
     expect(fs.readFileSync(ledger, 'utf8').trim().split('\n')).toEqual(['a', 'b', 'b', 'c']);
+    await expectAgreement({ sop: p.sop, task: run.taskId, runFolder: run.runFolder });
   } finally {
     worker.kill('SIGTERM');
     await worker;
   }
-}, 90_000);
+}, 150_000);
 
 /**
  * Kills the worker each time step b starts a new launch, `kills` times, starting a replacement after
@@ -243,12 +245,13 @@ test(
       // at most the step in flight at each kill ran twice; the order never went back
       expect(executed.length - names.length).toBeLessThanOrEqual(KILLS);
       expect([...new Set(executed)]).toEqual(names);
+      await expectAgreement({ sop: p.sop, task: run.taskId, runFolder: run.runFolder });
     } finally {
       worker.kill('SIGTERM');
       await worker;
     }
   },
-  60_000 + KILLS * 30_000,
+  120_000 + KILLS * 30_000,
 );
 
 test(
