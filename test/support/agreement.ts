@@ -1,13 +1,19 @@
 // Issue 14: "`sop runs show`, `sop logs --events` and the final line agree with `executions.jsonl` and the
-// evidence for every run in the test suite". Given a finished run, this reads every record of it — the CLI's
-// `runs show --json` and `logs --events --json`, run.json, executions.jsonl, each evidence.json, the final
-// line of the attached `sop run` (when the CLI made the run) — and lists every disagreement on status,
-// agent-run count, usage totals, routes and denied calls. It also runs `sop verify --against-history` on
-// the run folder, so every evidence record matches the hash Temporal recorded. Fields added to any record
-// later are ignored: only the fields compared here are read.
+// evidence for every run in the test suite". Given a finished run, this reads every record of it — what
+// `sop runs show --json` and `sop logs --events --json` print (through the functions those commands print,
+// in-process, so checking every run stays cheap on a loaded machine), run.json, executions.jsonl, each
+// evidence.json, the final line of the attached `sop run|resume|rerun` (when the CLI made the run) — and
+// lists every disagreement on status, agent-run count, usage totals, routes and denied calls. It also checks
+// the run folder as `sop verify --against-history` does, so every evidence record matches the hash Temporal
+// recorded. Fields added to any record later are ignored: only the fields compared here are read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runSop } from './run-sop';
+import { gatherRunView } from '../../src/cli/commands/runs';
+import { SopClient } from '../../src/client';
+import { fetchRunEvents } from '../../src/client/run-events';
+import { readHistoryEvidence } from '../../src/evidence/history';
+import { verifyRunFolder } from '../../src/evidence/verify';
+import { testTarget } from './temporal';
 
 export interface FinishedRun {
   sop: string;
@@ -16,7 +22,6 @@ export interface FinishedRun {
   runFolder?: string;
   /** stdout and stderr of the attached `sop run|resume|rerun` that ended the run */
   cli?: { stdout: string; stderr: string };
-  env?: NodeJS.ProcessEnv;
 }
 
 interface Usage {
@@ -48,6 +53,8 @@ interface LogEvent {
 }
 
 const ENDED = ['completed', 'failed', 'cancelled'];
+/** routes the interpreter takes itself (src/workflows/interpreter/steps.ts) */
+const RUNTIME_ROUTES = ['failed', 'rework_exhausted', 'missing_artifact', 'timed_out'];
 const AGENT_EVENT = / · (agent|producer|verifier) · attempt \d+/;
 
 const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -75,8 +82,13 @@ function finalLine(cli: { stdout: string; stderr: string }): {
 } {
   const stdout = cli.stdout.trim();
   if (stdout.startsWith('{')) {
-    const out = JSON.parse(stdout) as { status?: string; result?: { usage?: Usage }; deniedCalls?: number };
-    return { status: out.status, usage: out.result?.usage, line: 'the --json output' };
+    const out = JSON.parse(stdout) as { status?: string; result?: { usage?: Usage; deniedCalls?: number } };
+    return {
+      status: out.status,
+      usage: out.result?.usage,
+      denied: out.result?.deniedCalls,
+      line: 'the --json output',
+    };
   }
   const lines = `${cli.stdout}\n${cli.stderr}`.split('\n');
   const line = lines.find((l) => / (completed|failed|cancelled)\b/.test(l) && !l.startsWith('[')) ?? '';
@@ -102,24 +114,35 @@ function finalLine(cli: { stdout: string; stderr: string }): {
 
 /** Every disagreement between the records of one finished run (empty when they agree). */
 export async function disagreements(run: FinishedRun): Promise<string[]> {
-  const env = run.env;
-  const [shown, logs] = await Promise.all([
-    runSop(['runs', 'show', run.sop, run.task, '--json'], { env }),
-    runSop(['logs', run.sop, run.task, '--events', '--json'], { env }),
-  ]);
-  if (shown.exitCode !== 0) return [`sop runs show failed: ${shown.stderr}`];
-  if (logs.exitCode !== 0) return [`sop logs --events failed: ${logs.stderr}`];
-  const show = JSON.parse(String(shown.stdout)) as {
-    status: string;
-    workspace?: string | null;
-    usage?: Usage;
-    routesTaken?: Route[];
-    deniedCalls?: number;
-  };
-  const events = jsonLines(String(logs.stdout)) as LogEvent[];
-  const runFolder =
-    run.runFolder ??
-    (show.workspace ? path.join(show.workspace, '.sop', 'runs', run.sop, run.task) : undefined);
+  const client = await SopClient.connect({ target: testTarget(), startDevServer: false });
+  try {
+    const workflowId = `${run.sop}/${run.task}`;
+    const show = (await gatherRunView(client, run.sop, run.task)) as unknown as Shown;
+    const events = (await fetchRunEvents(client.client, client.getHandle(run.sop, run.task))) as LogEvent[];
+    const folder =
+      run.runFolder ??
+      (show.workspace ? path.join(show.workspace, '.sop', 'runs', run.sop, run.task) : undefined);
+    const problems = compare(run, show, events, folder);
+    // every evidence record is the one Temporal history holds (`sop verify --against-history`)
+    if (folder && fs.existsSync(folder)) {
+      const verified = verifyRunFolder(folder, await readHistoryEvidence(client.client, workflowId));
+      for (const problem of verified.problems) problems.push(`sop verify --against-history: ${problem}`);
+    }
+    return problems;
+  } finally {
+    await client.close();
+  }
+}
+
+interface Shown {
+  status: string;
+  workspace?: string | null;
+  usage?: Usage;
+  routesTaken?: Route[];
+  deniedCalls?: number;
+}
+
+function compare(run: FinishedRun, show: Shown, events: LogEvent[], runFolder: string | undefined): string[] {
   const problems: string[] = [];
   const differ = (what: string, values: Record<string, unknown>) => {
     const known = Object.entries(values).filter(([, v]) => v !== undefined);
@@ -136,6 +159,7 @@ export async function disagreements(run: FinishedRun): Promise<string[]> {
           status?: string;
           usage?: Usage;
           routesTaken?: Route[];
+          deniedCalls?: number;
         })
       : undefined;
   const lastEnd = [...events].reverse().find((e) => /^run (completed|failed|cancelled)$/.test(e.kind));
@@ -221,30 +245,30 @@ export async function disagreements(run: FinishedRun): Promise<string[]> {
   const lineDenials = agentLines.reduce((n, e) => n + (e.denials?.length ?? 0), 0);
   differ('denied calls', {
     'sop runs show': show.deniedCalls,
+    'run.json': summary?.deniedCalls,
     'executions.jsonl': lineDenials,
     'evidence.json': evidenceDenials,
     'the final line': final?.denied,
   });
 
-  // routes: each route taken by an agent step was chosen by one of its recorded executions
+  // routes: each route an agent chose for a step is one of its recorded executions' (routes the runtime
+  // takes itself — failure paths, exhausted rework, a missing producer artifact, an input timeout — and a
+  // person's approval after exhausted rework are not an execution's choice)
   differ('routes taken', { 'sop runs show': show.routesTaken, 'run.json': summary?.routesTaken });
+  const answered = events.some((e) => e.kind === 'input answered');
   for (const r of show.routesTaken ?? summary?.routesTaken ?? []) {
     const ran = agentLines.filter((e) => e.step === r.step && (e.item ?? null) === (r.item ?? null));
-    if (ran.length === 0) continue;
+    if (ran.length === 0 || RUNTIME_ROUTES.includes(r.route)) continue;
+    const chosen = ran.some((e) => e.route === r.route);
+    if (!chosen && answered) continue;
     const where = `${r.step}${r.item ? ` [${r.item}]` : ''}: route ${r.route}`;
-    if (!ran.some((e) => e.route === r.route))
+    if (!chosen)
       problems.push(`${where} is in the routes taken, but no execution in executions.jsonl chose it`);
     const label = [r.step, r.item].filter(Boolean).join(' · ');
     if (!agentEvents.some((e) => e.text.startsWith(`${label} · `) && e.text.includes(`→ route ${r.route}`)))
       problems.push(`${where} is in the routes taken, but sop logs --events shows no execution choosing it`);
   }
 
-  // every evidence record is the one Temporal history holds
-  if (evidence.length > 0) {
-    const verified = await runSop(['verify', '--against-history', run.sop, run.task, runFolder!], { env });
-    if (verified.exitCode !== 0)
-      problems.push(`sop verify --against-history: ${String(verified.stderr).trim()}`);
-  }
   return problems;
 }
 

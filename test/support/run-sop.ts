@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa, type Result } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
+import { expectAgreement } from './agreement';
 
 const bin = path.join(packageRoot, 'bin', 'sop.js');
 
@@ -36,9 +37,7 @@ export async function runSop(
   const done = Object.assign(result, { durationMs: Date.now() - started });
   const ended = options.agreement === false ? undefined : endedRun(args, done);
   if (ended) {
-    // required lazily: agreement.ts runs the CLI through this module
-    const { expectAgreement } = require('./agreement') as typeof import('./agreement');
-    await expectAgreement({ ...ended, env: options.env });
+    await expectAgreement(ended);
   }
   return done;
 }

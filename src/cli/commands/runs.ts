@@ -74,7 +74,11 @@ export function registerRuns(program: Command): void {
 const STATUS_QUERY_TIMEOUT_MS = 10_000;
 
 /** What `runs show` prints and `runs export` puts in the pack's manifest. */
-async function gatherRunView(client: SopClient, sop: string, task: string): Promise<Record<string, unknown>> {
+export async function gatherRunView(
+  client: SopClient,
+  sop: string,
+  task: string,
+): Promise<Record<string, unknown>> {
   const description = await client.describe(sop, task);
   const handle = client.getHandle(sop, task);
   const temporalStatus = description.status.name;
