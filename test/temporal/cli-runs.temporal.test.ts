@@ -128,4 +128,4 @@ test('list, show, answer (wrong, then right), message, logs --follow and not-fou
   expect(missing.exitCode).toBe(3);
   expect(missing.stderr).toContain(`no run ${name}/no-such-task`);
   expect((await runSop(['runs', 'list', '--status', 'sleeping'])).exitCode).toBe(2);
-}, 240_000);
+}, 360_000);
