@@ -36,7 +36,7 @@ beforeAll(async () => {
     await model.close();
   }
   runFolder = path.join(workspace, '.sop', 'runs', 'ralph_loop', task);
-  firstPrompt = 'steps/plan/0001-producer-a1/prompt.md';
+  firstPrompt = 'steps/plan/0001-producer-a1-l1/prompt.md';
   pack = path.join(workspace, 'pack.tar.gz');
   const exported = await runSop(['runs', 'export', 'ralph_loop', task, '-o', pack]);
   expect(exported.stdout).toMatch(/4 evidence records/);
@@ -56,7 +56,7 @@ test('an untouched pack verifies, also against Temporal history, and so does the
   expect(folder.exitCode).toBe(0);
   // the transcript is vouched for by its record too
   const record = JSON.parse(
-    fs.readFileSync(path.join(runFolder, 'steps/plan/0001-producer-a1/evidence.json'), 'utf8'),
+    fs.readFileSync(path.join(runFolder, 'steps/plan/0001-producer-a1-l1/evidence.json'), 'utf8'),
   );
   expect(record.transcriptSha256).toMatch(/^[0-9a-f]{64}$/);
 }, 180_000);
@@ -69,7 +69,7 @@ test('a prompt.md changed with its manifest entry updated fails, naming prompt.m
   expect(result.exitCode).toBe(1);
   expect(result.stderr).toMatch(
     new RegExp(
-      `${firstPrompt} was modified: sha256 (\\w{12,})… ≠ (\\w{12,})… recorded by evidence record steps/plan/0001-producer-a1/evidence\\.json \\(prompt\\)`,
+      `${firstPrompt} was modified: sha256 (\\w{12,})… ≠ (\\w{12,})… recorded by evidence record steps/plan/0001-producer-a1-l1/evidence\\.json \\(prompt\\)`,
     ),
   );
   const [, a, b] = /sha256 (\w+)… ≠ (\w+)…/.exec(String(result.stderr))!;
@@ -78,7 +78,7 @@ test('a prompt.md changed with its manifest entry updated fails, naming prompt.m
 }, 180_000);
 
 test('a transcript changed with its manifest entry updated fails, naming the transcript', async () => {
-  const transcript = 'steps/plan/0002-verifier-a1/transcript.jsonl';
+  const transcript = 'steps/plan/0002-verifier-a1-l1/transcript.jsonl';
   const forged = await editPack(pack, (dir) => appendTo(dir, transcript, '{"type":"note"}\n'), {
     entries: true,
   });
@@ -105,7 +105,7 @@ test('an edited manifest.json entry is named as such, not as a change of the unt
 }, 180_000);
 
 test('--against-history catches an evidence.json edited together with the whole manifest', async () => {
-  const record = 'steps/plan/0002-verifier-a1/evidence.json';
+  const record = 'steps/plan/0002-verifier-a1-l1/evidence.json';
   const forged = await editPack(
     pack,
     (dir) => {
@@ -205,7 +205,7 @@ test('the agreement helper names a record that disagrees with the others', async
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
-          /^steps\/plan\/0001-producer-a1: usage disagree: executions\.jsonl .*, evidence\.json /,
+          /^steps\/plan\/0001-producer-a1-l1: usage disagree: executions\.jsonl .*, evidence\.json /,
         ),
         expect.stringMatching(/^tokens disagree: sop runs show .*executions\.jsonl/),
       ]),
