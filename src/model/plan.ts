@@ -30,6 +30,13 @@ export interface InputRequestSpec {
   schema: JsonSchema;
   timeoutMs?: number;
   onTimeout?: RouteTarget;
+  /**
+   * how the answer picks a route: an approval (`approve` true → `approved`, false → `rejected`) or the
+   * value of an enum field; absent: every answer routes `answered`
+   */
+  routeOn?: { kind: 'approval' } | { kind: 'field'; field: string };
+  /** request_input only: where each answer route goes; absent: back into the step that asked */
+  routes?: RouteSpec[];
 }
 
 export type Provider = 'codex' | 'claude';
@@ -70,7 +77,8 @@ export interface StepSpec {
   input?: InputRequestSpec;
   /**
    * Legal outcomes. Agent/verifier: the route the outcome names. Command: `passed` (exit 0) / `failed`.
-   * Input: `answered` (and `timed_out` via input.onTimeout).
+   * Input: `answered`, `approved` / `rejected`, or the values of input.routeOn (and `timed_out` via
+   * input.onTimeout).
    */
   routes: RouteSpec[];
   maxRework: number;

@@ -5,8 +5,18 @@
 import * as path from 'node:path';
 import type { Policy } from '../policies/model';
 import { type Diagnostic, type DiagnosticCode, diagnostic, didYouMean } from './diagnostics';
-import { effectiveRoutes, forEachOf, type NormalTarget, roleOf, stepKind, stepRoles } from './normalize';
-import type { SopFile, SopStep } from './schema';
+import {
+  APPROVAL_ROUTES,
+  answerFieldValues,
+  answerRouting,
+  effectiveRoutes,
+  forEachOf,
+  type NormalTarget,
+  roleOf,
+  stepKind,
+  stepRoles,
+} from './normalize';
+import type { SopFields, SopFile, SopStep } from './schema';
 import { checkVariable, positionOf, scanTemplate, type TemplateScope } from './templates';
 import type { KeyPath, SourceFile } from './yaml-source';
 
@@ -28,7 +38,7 @@ const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
   agent: ['prompt', 'writes'],
   produce_verify: ['producer', 'verifier', 'max_rework', 'on_rework_exhausted'],
   command: ['run'],
-  input: ['question', 'answer', 'on_timeout'],
+  input: ['question', 'answer', 'route_on', 'on_timeout'],
 };
 const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
   'policy',
@@ -340,6 +350,18 @@ export function checkSop(
         checkQuestion(target.spec, from, inWorklist, [...requestAt, 'question']);
         if (target.spec.on_timeout)
           checkTargetValue(from, target.spec.on_timeout, [...requestAt, 'on_timeout'], inWorklist);
+        const routes = target.spec.routes ?? {};
+        if (target.spec.routes || target.spec.route_on) {
+          checkAnswerRoutes(
+            target.spec.route_on,
+            target.spec.answer,
+            Object.keys(routes),
+            requestAt,
+            'request_input',
+          );
+        }
+        for (const [name, value] of Object.entries(routes))
+          checkTargetValue(from, value, [...requestAt, 'routes', name], inWorklist);
         return;
       }
       default:
@@ -373,10 +395,7 @@ export function checkSop(
       }
     }
     if (kind === 'input') {
-      for (const route of declared) {
-        if (route !== 'answered')
-          report('SOP216', `input steps route on answered, not "${route}"`, [...at, 'routes', route], true);
-      }
+      checkAnswerRoutes(step.route_on, step.answer, declared, at, 'input step');
       if (step.question) checkQuestion({ question: step.question }, name, inWorklist, [...at, 'question']);
     }
     for (const route of routes) {
@@ -406,6 +425,80 @@ export function checkSop(
       if (step[key] !== undefined) checkTargetValue(name, step[key], [...at, key], inWorklist);
     }
     for (const dep of step.after ?? []) if (dep in steps && dep !== name) addEdge(dep, name);
+  }
+
+  /** An input step's (or request_input's) routes against the values its answer can take. */
+  function checkAnswerRoutes(
+    routeOn: string | undefined,
+    answer: SopFields | undefined,
+    names: string[],
+    at: KeyPath,
+    what: 'input step' | 'request_input',
+  ) {
+    const routing = answerRouting(routeOn, names);
+    let values: string[] | undefined;
+    if (routing.kind === 'answered') values = ['answered'];
+    else if (routing.kind === 'approval') {
+      values = [...APPROVAL_ROUTES];
+      const approve = answer?.approve;
+      const type = typeof approve === 'string' ? approve : approve?.type;
+      if (answer && type !== 'boolean') {
+        report(
+          'SOP218',
+          `routes approved / rejected make this an approval, whose answer needs a field approve: boolean`,
+          [...at, 'answer'],
+          true,
+        );
+      }
+    } else {
+      values = answerFieldValues(answer, routing.field);
+      if (!answer || !(routing.field in answer)) {
+        report(
+          'SOP218',
+          `route_on names "${routing.field}", which is not a field of answer:`,
+          [...at, 'route_on'],
+          false,
+          answer
+            ? suggest(routing.field, Object.keys(answer))
+            : 'declare the field under answer: with an enum',
+        );
+      } else if (!values) {
+        report(
+          'SOP218',
+          `answer field ${routing.field} has no enum of strings to route on`,
+          [...at, 'answer', routing.field],
+          true,
+        );
+      }
+    }
+    if (!values) return;
+    const expected =
+      routing.kind === 'answered'
+        ? `${what === 'input step' ? 'input steps' : 'request_input'} route on answered, approved / rejected, or the values of route_on`
+        : routing.kind === 'approval'
+          ? 'an approval routes on approved / rejected'
+          : `route_on ${routing.field} routes on ${values.join(' / ')}`;
+    for (const name of names) {
+      if (!values.includes(name))
+        report(
+          'SOP216',
+          `${expected}, not "${name}"`,
+          [...at, 'routes', name],
+          true,
+          routing.kind === 'field' ? suggest(name, values) : undefined,
+        );
+    }
+    if (routing.kind === 'answered') return;
+    for (const value of values) {
+      if (!names.includes(value)) {
+        report(
+          'SOP217',
+          `the answer can be "${value}", which has no route`,
+          routing.kind === 'field' ? [...at, 'route_on'] : [...at, 'routes'],
+          routing.kind !== 'field' && names.length > 0,
+        );
+      }
+    }
   }
 
   function checkQuestion(spec: { question: string }, step: string, inWorklist: boolean, at: KeyPath) {
@@ -460,6 +553,10 @@ export function checkSop(
     if (target.kind === 'finish') return true;
     if (target.kind === 'step') return finishes.has(target.step);
     if (target.kind === 'advance') return targetFinishes(target.exhausted);
+    if (target.kind === 'request_input') {
+      // without routes the answer goes back to the step that asked
+      return Object.values(target.spec.routes ?? {}).some((t) => targetFinishes(effectiveTarget(t)));
+    }
     return false;
   };
   for (let changed = true; changed; ) {

@@ -13,8 +13,10 @@ export function describeTarget(target: RouteTarget): string {
       return `✘ fail${target.reason ? ` (${target.reason})` : ''}`;
     case 'advance':
       return `next item; when none is left → ${describeTarget(target.exhausted)}`;
-    case 'request_input':
-      return `? ask a person: "${target.request.question}"`;
+    case 'request_input': {
+      const routes = target.request.routes?.map((r) => `${r.name} → ${describeTarget(r.target)}`);
+      return `? ask a person: "${target.request.question}"${routes?.length ? ` (${routes.join('; ')})` : ''}`;
+    }
   }
 }
 

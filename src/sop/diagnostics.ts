@@ -103,7 +103,17 @@ export const DIAGNOSTIC_CODES = {
   SOP216: {
     severity: 'error',
     title: 'route names do not fit the step kind',
-    hint: 'command steps route on passed / failed, input steps on answered',
+    hint: 'command steps route on passed / failed; input steps on answered, approved / rejected (an approval), or the values of their route_on field',
+  },
+  SOP217: {
+    severity: 'error',
+    title: 'answer value without a route',
+    hint: 'give every value the answer can take a route: approved and rejected for an approval, each enum value of the route_on field',
+  },
+  SOP218: {
+    severity: 'error',
+    title: 'answer cannot be routed on',
+    hint: 'route_on must name a field of answer: with an enum of strings; an approval answer needs approve: boolean',
   },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },

@@ -83,6 +83,30 @@ export function effectiveRoutes(step: SopStep): NormalRoute[] {
   return routes;
 }
 
+/** How an input step or request_input picks its route from the answer. */
+export type AnswerRouting = { kind: 'answered' } | { kind: 'approval' } | { kind: 'field'; field: string };
+
+export const APPROVAL_ROUTES = ['approved', 'rejected'] as const;
+/** The answer of an approval when the SOP names none: what `sop answer --approve | --reject WHY` sends. */
+export const APPROVAL_ANSWER: SopFields = {
+  approve: 'boolean',
+  guidance: { type: 'string', required: false, description: 'why, when rejected' },
+};
+
+/** `route_on: FIELD` routes on that field; routes named approved / rejected make an approval. */
+export function answerRouting(routeOn: string | undefined, routeNames: string[]): AnswerRouting {
+  if (routeOn) return { kind: 'field', field: routeOn };
+  if (routeNames.some((n) => (APPROVAL_ROUTES as readonly string[]).includes(n))) return { kind: 'approval' };
+  return { kind: 'answered' };
+}
+
+/** The string values of an answer field's enum, or undefined when it has none. */
+export function answerFieldValues(answer: SopFields | undefined, field: string): string[] | undefined {
+  const spec = answer?.[field];
+  if (!spec || typeof spec === 'string' || !spec.enum) return undefined;
+  return spec.enum.every((v) => typeof v === 'string') ? (spec.enum as string[]) : undefined;
+}
+
 export function forEachOf(step: SopStep): { worklist: string; concurrency?: number | string } | undefined {
   if (step.for_each === undefined) return undefined;
   if (typeof step.for_each === 'string') return { worklist: step.for_each, concurrency: step.concurrency };
@@ -158,20 +182,7 @@ export function fieldDefaults(fields: SopFields | undefined): Record<string, unk
   return out;
 }
 
-export const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-};
-
-export function durationMs(value: number | string): number {
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(value);
-  if (!match) throw new Error(`not a duration: ${value}`);
-  return Math.round(Number(match[1]) * DURATION_UNITS[match[2]]);
-}
+export { DURATION_UNITS, durationMs } from './duration';
 
 export function firstStep(sop: SopFile): string {
   return Object.keys(sop.steps)[0];

@@ -15,6 +15,8 @@ import {
 import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
 import type { SopBundle } from './compile';
 import {
+  APPROVAL_ANSWER,
+  answerRouting,
   durationMs,
   effectiveRoutes,
   fieldDefaults,
@@ -178,8 +180,15 @@ export function planFromBundle<I = Record<string, unknown>>(
     }
     if (kind === 'input') {
       spec.input = inputRequest(
-        { question: step.question!, answer: step.answer, timeout: step.timeout, on_timeout: step.on_timeout },
+        {
+          question: step.question!,
+          answer: step.answer,
+          route_on: step.route_on,
+          timeout: step.timeout,
+          on_timeout: step.on_timeout,
+        },
         target,
+        Object.keys(step.routes ?? {}),
       );
       // the step's own timeout is the answer timeout, not a harness limit
     }
@@ -228,13 +237,18 @@ function inputRequest(
   spec: {
     question: string;
     answer?: Parameters<typeof fieldsToJsonSchema>[0];
+    route_on?: string;
     timeout?: number | string;
     on_timeout?: Target;
+    routes?: Record<string, Target>;
   },
   target: (t: NormalTarget) => RouteTarget,
+  stepRouteNames?: string[],
 ): InputRequestSpec {
-  const schema = spec.answer
-    ? fieldsToJsonSchema(spec.answer)
+  const routing = answerRouting(spec.route_on, stepRouteNames ?? Object.keys(spec.routes ?? {}));
+  const answer = spec.answer ?? (routing.kind === 'approval' ? APPROVAL_ANSWER : undefined);
+  const schema = answer
+    ? fieldsToJsonSchema(answer)
     : {
         type: 'object',
         properties: { answer: { type: 'string' } },
@@ -248,6 +262,17 @@ function inputRequest(
     ...optional(
       'onTimeout',
       spec.on_timeout === undefined ? undefined : target(normalTarget(spec.on_timeout)),
+    ),
+    ...optional('routeOn', routing.kind === 'answered' ? undefined : routing),
+    ...optional(
+      'routes',
+      spec.routes === undefined
+        ? undefined
+        : Object.entries(spec.routes).map(([name, t]) => ({
+            name,
+            target: target(normalTarget(t)),
+            requires: [],
+          })),
     ),
   };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PriceTable } from '../harnesses/pricing';
 import { NAME_MESSAGE, NAME_PATTERN } from '../model/names';
 import { PolicySchema } from '../policies/model';
+import { Duration } from './duration';
 
 export const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
 
@@ -18,12 +19,7 @@ const TEMPLATE_ONLY = /^\{\{\s*params\.[\w-]+\s*\}\}$/;
 export const ParamRef = z.string().regex(TEMPLATE_ONLY, 'must be a number or exactly "{{ params.NAME }}"');
 const count = (max: number) => z.union([z.number().int().min(0).max(max), ParamRef]);
 
-/** Durations: milliseconds as a number, or "90s", "30m", "2h", "1d". */
-export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
-export const Duration = z.union([
-  z.number().int().min(1),
-  z.string().regex(DURATION_PATTERN, 'must be milliseconds or a duration like "90s", "30m", "2h"'),
-]);
+export { DURATION_PATTERN, Duration } from './duration';
 
 /**
  * One field of `input`, `params` or an answer: a JSON Schema fragment. Only the keywords listed here are
@@ -75,9 +71,18 @@ export const RequestInputSpec = z.strictObject({
   question: z.string().min(1),
   /** the answer's fields; `{ approve: boolean, guidance: string }` */
   answer: Fields.optional(),
+  /** route on this enum field of the answer (each value needs a route) */
+  route_on: Name.optional(),
   timeout: Duration.optional(),
   get on_timeout() {
     return Target.optional();
+  },
+  /**
+   * where the answer goes: `approved` / `rejected` (an approval), or one route per value of `route_on`;
+   * without routes, the answer goes back into the next prompt of the step that asked
+   */
+  get routes() {
+    return z.record(Name, Target).optional();
   },
 });
 
@@ -151,6 +156,8 @@ export const Step = z.strictObject({
   // input
   question: z.string().min(1).optional(),
   answer: Fields.optional(),
+  /** input steps: route on this enum field of the answer (each value needs a route) */
+  route_on: Name.optional(),
   on_timeout: Target.optional(),
   routes: z.record(Name, Route).optional(),
   max_rework: count(100).optional(),
