@@ -1,3 +1,4 @@
+import type { ToolApprovalRequest, ToolDecision } from '../harnesses/approval/channel';
 import type { AgentStepRequest, Usage } from '../model/contract';
 import type { JsonSchema, Provider, RoleSpec } from '../model/plan';
 import type { Denial } from '../policies/denial';
@@ -17,6 +18,31 @@ export interface AgentExecution {
   transcriptPath: string;
   signal: AbortSignal;
   heartbeat(details?: unknown): void;
+  /**
+   * Asks a person whether a tool call the policy's `ask:` patterns match may run; resolves with the
+   * decision (a timeout denies). Absent where nobody can be asked.
+   */
+  approveToolCall?(request: ToolApprovalRequest, timeoutMs: number): Promise<ToolCallVerdict>;
+}
+
+/** A person's decision on one tool call, as recorded in the evidence. */
+export interface ToolCallVerdict {
+  decision: ToolDecision;
+  /** who answered (the Temporal client identity of the answer), or why nobody did */
+  by?: string;
+  at?: string;
+  timedOut?: boolean;
+}
+
+export interface ToolApprovalRecord {
+  tool: string;
+  input: Record<string, unknown>;
+  toolUseId?: string;
+  approved: boolean;
+  reason?: string;
+  by?: string;
+  at?: string;
+  timedOut?: boolean;
 }
 
 export interface AgentRunResult {
@@ -32,6 +58,8 @@ export interface AgentRunResult {
   denials?: Denial[];
   /** the outcome needed a corrective resumed turn (the first answer's problem) */
   corrected?: string;
+  /** tool calls that waited for a person (policy `ask:`) and what was decided */
+  approvals?: ToolApprovalRecord[];
 }
 
 export interface AgentRunner {

@@ -15,6 +15,7 @@ import {
   RateLimitError,
 } from '../activities/agent-runner';
 import { compilePolicy } from '../policies/compile';
+import { type ClaudeAsk, prepareClaudeAsk } from './approval/claude-ask';
 import { resolveHarnessBinary } from './binaries';
 import { ClaudeDenialParser } from './claude-denials';
 import {
@@ -115,6 +116,15 @@ export class ClaudeRunner implements AgentRunner {
       }
     }
     fs.writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
+    let ask: ClaudeAsk | undefined;
+    try {
+      ask = await prepareClaudeAsk(execution, compiled.effective, stateDir());
+    } catch (err) {
+      fs.rmSync(configDir, { recursive: true, force: true });
+      fs.rmSync(home, { recursive: true, force: true });
+      throw err;
+    }
+    Object.assign(env, ask?.env);
     const common = [
       '-p',
       '--output-format',
@@ -128,6 +138,7 @@ export class ClaudeRunner implements AgentRunner {
       '--model',
       model,
       ...compiled.args,
+      ...(ask?.args ?? []),
       '--json-schema',
       JSON.stringify(execution.outcomeSchema),
     ];
@@ -143,6 +154,7 @@ export class ClaudeRunner implements AgentRunner {
           binary: binary.path,
           env,
           execution,
+          ask,
         },
         collector,
         denials,
@@ -164,6 +176,7 @@ export class ClaudeRunner implements AgentRunner {
             binary: binary.path,
             env,
             execution,
+            ask,
           },
           collector,
           denials,
@@ -185,6 +198,7 @@ export class ClaudeRunner implements AgentRunner {
         sessionId: first.sessionId,
         corrected,
         denials: denials.list(),
+        ...(ask ? { approvals: ask.approvals } : {}),
         effectiveConfig: {
           harness: 'claude',
           version: binary.version,
@@ -202,6 +216,7 @@ export class ClaudeRunner implements AgentRunner {
       };
     } finally {
       collector.close();
+      await ask?.channel.close();
       fs.rmSync(configDir, { recursive: true, force: true });
       fs.rmSync(home, { recursive: true, force: true });
     }
@@ -231,7 +246,7 @@ export class ClaudeRunner implements AgentRunner {
   private async turn(
     args: string[],
     input: string,
-    ctx: { binary: string; env: Record<string, string>; execution: AgentExecution },
+    ctx: { binary: string; env: Record<string, string>; execution: AgentExecution; ask?: ClaudeAsk },
     collector: StreamCollector,
     denials: ClaudeDenialParser,
   ): Promise<TurnResult> {
@@ -243,6 +258,7 @@ export class ClaudeRunner implements AgentRunner {
       env: ctx.env,
       input,
       signal: execution.signal,
+      waitingForPerson: () => (ctx.ask?.channel.waiting() ?? 0) > 0,
       onLine: (line, stop) => {
         const event = collector.line(line);
         if (!event) return;

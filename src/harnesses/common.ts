@@ -219,6 +219,8 @@ export async function runHarnessProcess(
     input: string;
     signal: AbortSignal;
     onLine: (line: string, stop: () => void) => void;
+    /** true while the harness waits for a person: its silence then is not a hang */
+    waitingForPerson?: () => boolean;
   },
 ): Promise<HarnessExit> {
   const child = execa(file, args, {
@@ -269,6 +271,7 @@ export async function runHarnessProcess(
   const armIdle = () => {
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
+      if (options.waitingForPerson?.()) return armIdle();
       idleKilledAfterMs = idleMs;
       stop();
     }, idleMs);

@@ -23,6 +23,7 @@ export const CONTROLS = [
   'network: open',
   'allow_commands',
   'max_turns',
+  'ask',
 ] as const;
 export type Control = (typeof CONTROLS)[number];
 
@@ -61,6 +62,10 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
       how: 'execpolicy .rules files are user config (ignored hermetically)',
     },
     max_turns: { support: 'unsupported', how: 'no flag; the step timeout bounds the run' },
+    ask: {
+      support: 'unsupported',
+      how: 'codex exec cannot ask a person (approval_policy is always never): a step with ask: is refused, even with validation: warn',
+    },
   },
   claude: {
     'sandbox: read-only': {
@@ -96,6 +101,10 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
     'network: open': { support: 'enforced', how: 'no network restriction' },
     allow_commands: { support: 'enforced', how: 'permissions.allow Bash(cmd:*)' },
     max_turns: { support: 'enforced', how: '--max-turns N' },
+    ask: {
+      support: 'enforced',
+      how: 'permissions.ask + --permission-prompt-tool (an MCP tool that waits for sop answer; a timeout denies)',
+    },
   },
 };
 

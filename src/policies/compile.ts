@@ -68,6 +68,7 @@ function controlsOf(policy: Policy): Control[] {
   );
   if (policy.allow_commands?.length) controls.push('allow_commands');
   if (policy.max_turns !== undefined) controls.push('max_turns');
+  if (policy.ask?.length) controls.push('ask');
   return controls;
 }
 
@@ -100,7 +101,8 @@ export function compilePolicy(
     }
     if (capability.support === 'unsupported') {
       const finding = { control, message: capability.how };
-      if (policy.validation === 'warn') warnings.push(finding);
+      // a gate that silently does not gate is worse than no run: `ask` is never downgraded to a warning
+      if (policy.validation === 'warn' && control !== 'ask') warnings.push(finding);
       else refusals.push(finding);
     } else enforced[control] = `${capability.support}: ${capability.how}`;
   }
@@ -209,6 +211,7 @@ function claudeConfig(
     permissions: {
       allow,
       deny,
+      ...(policy.ask?.length ? { ask: policy.ask } : {}),
       defaultMode: mode,
       disableBypassPermissionsMode: mode === 'bypassPermissions' ? undefined : 'disable',
     },
@@ -219,7 +222,7 @@ function claudeConfig(
             enabled: true,
             failIfUnavailable: true,
             allowUnsandboxedCommands: false,
-            autoAllowBashIfSandboxed: sandbox === 'workspace-write',
+            autoAllowBashIfSandboxed: sandbox === 'workspace-write' && !policy.ask?.length,
             filesystem,
             network:
               network === 'open'

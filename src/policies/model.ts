@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Duration } from '../sop/duration';
 
 /**
  * The harness-neutral security policy of a step (DESIGN §1). It is compiled per harness into that
@@ -55,6 +56,22 @@ export const PolicySchema = z.strictObject({
   /** extra shell commands a `dont_ask` step may run, e.g. `npm test` */
   allow_commands: z.array(z.string().min(1)).optional(),
   max_turns: z.number().int().min(1).max(1000).optional(),
+  /**
+   * tool calls that wait for a person (`sop answer --approve|--reject`), in Claude Code's permission rule
+   * syntax: `Bash(git push:*)`, `Write(migrations/**)`, `Edit`
+   */
+  ask: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z][\w-]*(\(.+\))?$/,
+          'must be a tool name with an optional (pattern), e.g. Bash(git push:*)',
+        ),
+    )
+    .optional(),
+  /** how long an `ask` waits for a person before the call is denied (default 30 minutes) */
+  ask_timeout: Duration.optional(),
   /** strict (default): refuse a control the harness cannot enforce; warn: run and record a warning */
   validation: PolicyValidation.optional(),
   /**
