@@ -26,9 +26,11 @@ import { protocolProblems } from '../model/protocol';
 import { DenyReadExposedError, PolicyUnsupportedError } from '../policies/compile';
 import { denialProblems } from '../workflows/interpreter/denials';
 import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
+import { recordAnswer } from './answer-record';
 import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
+import { askThroughRun } from './tool-approval';
 import { resolveInWorkspace } from './workspace-paths';
 import { auditWrites, headRef, snapshotWorkspace } from './write-audit';
 
@@ -105,6 +107,21 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
             ? AbortSignal.any([context.cancellationSignal, overtime.signal])
             : context.cancellationSignal,
           heartbeat: (details) => context.heartbeat(details),
+          approveToolCall: (toolCall, timeoutMs) =>
+            askThroughRun(
+              {
+                client: context.client,
+                workflowId:
+                  context.info.workflowExecution?.workflowId ?? `${request.run.sop}/${request.run.taskId}`,
+                step: request.step,
+                item: request.context.item?.id,
+                role: request.role,
+                attempt: request.attempt,
+                signal: context.cancellationSignal,
+              },
+              toolCall,
+              timeoutMs,
+            ),
         });
       } catch (err) {
         if (err instanceof RateLimitError) {
@@ -213,6 +230,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           outcomeCorrected: run.corrected ?? null,
           launchFailure: launchFailure ?? null,
           denials,
+          toolApprovals: run.approvals ?? [],
           artifacts: reports,
           violations: result.violations,
           writes: writes.record,
@@ -234,6 +252,16 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         launchFailure: launchFailure ?? null,
         violations: result.violations,
         denials,
+        ...(run.approvals?.length
+          ? {
+              toolApprovals: run.approvals.map((a) => ({
+                tool: a.tool,
+                approved: a.approved,
+                by: a.by ?? null,
+                ...(a.timedOut ? { timedOut: true } : {}),
+              })),
+            }
+          : {}),
         usage: run.usage,
       });
       return result;
@@ -283,6 +311,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         clearInterval(beat);
       }
     },
+
+    recordAnswer,
 
     /** Stamps run.json with how the run ended (called once, at the end of the run). */
     async finishRun(request: { run: RunRef; end: RunEnd; lostLaunches?: LostLaunch[] }): Promise<void> {

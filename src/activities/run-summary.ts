@@ -10,7 +10,7 @@ import type { DeniedCall } from '../model/run';
 import type { Denial } from '../policies/denial';
 
 export interface ExecutionRecord {
-  kind: 'agent' | 'command';
+  kind: 'agent' | 'command' | 'answer';
   /** run-folder-relative folder (agent) or log file (command) */
   path: string;
   step: string;
@@ -35,6 +35,11 @@ export interface ExecutionRecord {
   outcomeError?: string | null;
   violations?: string[];
   denials?: Denial[];
+  /** agent: tool calls that waited for a person (policy ask:) */
+  toolApprovals?: Array<{ tool: string; approved: boolean; by: string | null; timedOut?: boolean }>;
+  /** answer: the request answered, by whom */
+  requestId?: string;
+  by?: string | null;
   usage?: { inputTokens: number; outputTokens: number; costUsd: number };
 }
 

@@ -3,8 +3,10 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { WORKER_STOPPED } from '../model/contract';
 import { deniedCallsText, describeDenial } from '../model/denial-text';
+import type { AnswerInput } from '../model/message-args';
 import type { Denial } from '../policies/denial';
 import { type ExecutionLabel, executionLabel } from '../workflows/labels';
+import type { ToolApprovalAsk } from '../workflows/messages';
 import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../workflows/relaunch-ids';
 import { workflowExecutions } from './executions';
 
@@ -96,6 +98,8 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       if (patch?.id === WORKER_LOSS_PATCH) relaunching = true;
     } else if (event.workflowExecutionStartedEventAttributes) {
       push('run started', `${event.workflowExecutionStartedEventAttributes.workflowType?.name}`);
+    } else if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'recordAnswer') {
+      summaries.set(String(id), summary ?? 'answer');
     } else if (event.activityTaskScheduledEventAttributes) {
       const fields = summary
         ? stepFields(decode(event.activityTaskScheduledEventAttributes.input?.payloads?.[0]))
@@ -110,6 +114,16 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
     } else if (event.activityTaskCompletedEventAttributes) {
       const attrs = event.activityTaskCompletedEventAttributes;
       const label = summaries.get(String(attrs.scheduledEventId));
+      if (label?.startsWith('answer ')) {
+        const recorded = decode(attrs.result?.payloads?.[0]) as
+          | { by?: string; evidence?: string }
+          | undefined;
+        push(
+          'answer recorded',
+          `${label.slice('answer '.length)}${recorded?.by ? ` by ${recorded.by}` : ''}${recorded?.evidence ? ` (${recorded.evidence})` : ''}`,
+        );
+        continue;
+      }
       const fields = scheduled.get(String(attrs.scheduledEventId));
       if (!label?.includes(' · ')) continue;
       const result = decode(attrs.result?.payloads?.[0]) as
@@ -161,12 +175,35 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       const status = decode(fields.SopStatus);
       if (status === 'waiting_input') push('input requested', 'the run waits for an answer (sop answer)');
       else if (status) push('status', String(status));
-    } else if (event.workflowExecutionUpdateCompletedEventAttributes) {
-      push('input answered', 'answer accepted');
+    } else if (event.workflowExecutionUpdateAcceptedEventAttributes) {
+      const request = event.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
+      const answer = decode(request?.input?.args?.payloads?.[0]) as AnswerInput | undefined;
+      const by = request?.meta?.identity ? ` by ${request.meta.identity}` : '';
+      push(
+        'input answered',
+        `${answer?.requestId ? `${answer.requestId}: ` : ''}${JSON.stringify(answer?.value)}${by}`,
+      );
     } else if (event.workflowExecutionSignaledEventAttributes) {
       const attrs = event.workflowExecutionSignaledEventAttributes;
       const value = decode(attrs.input?.payloads?.[0]);
-      push(attrs.signalName === 'message' ? 'message' : `signal ${attrs.signalName}`, JSON.stringify(value));
+      const by = attrs.identity ? ` by ${attrs.identity}` : '';
+      if (attrs.signalName === 'toolApproval') {
+        const ask = value as ToolApprovalAsk;
+        push(
+          'tool approval',
+          `${ask.step}${ask.item ? ` [${ask.item}]` : ''}: ${ask.tool?.name} ${JSON.stringify(ask.tool?.input)} waits for a person (${ask.requestId})`,
+        );
+      } else if (attrs.signalName === 'toolApprovalWithdrawn') {
+        const withdrawn = value as { requestId: string; reason: string };
+        push('tool approval', `${withdrawn.requestId} withdrawn: ${withdrawn.reason}`);
+      } else if (attrs.signalName === 'submitAnswer') {
+        push('input answered', `${JSON.stringify((value as AnswerInput | undefined)?.value)}${by} (signal)`);
+      } else {
+        push(
+          attrs.signalName === 'message' ? 'message' : `signal ${attrs.signalName}`,
+          JSON.stringify(value),
+        );
+      }
     } else if (event.timerStartedEventAttributes && summary) {
       if (summary.startsWith(`${RELAUNCH_TIMER} `))
         push('relaunch', summary.slice(RELAUNCH_TIMER.length + 1));

@@ -34,3 +34,26 @@ export function parseMessageArg<T>(
   const known = schema instanceof z.ZodMiniObject ? Object.keys(schema.shape) : undefined;
   return { ok: false, problem: `${zodProblem(parsed.error, arg, name, known)}; expected ${shape}` };
 }
+
+/** `toolApproval`: sent by the agent activity when a tool call its step's `ask:` policy holds waits. */
+export const ToolApprovalAskSchema = z.object({
+  requestId: z.string().check(z.minLength(1, 'must not be empty')),
+  step: z.string().check(z.minLength(1, 'must not be empty')),
+  item: z.optional(z.string()),
+  tool: z.object({
+    name: z.string().check(z.minLength(1, 'must not be empty')),
+    input: z.record(z.string(), z.unknown()),
+    role: z.optional(z.string()),
+    attempt: z.optional(z.number()),
+  }),
+});
+export type ToolApprovalAsk = z.infer<typeof ToolApprovalAskSchema>;
+export const TOOL_APPROVAL_SHAPE =
+  '{"requestId": "<id>", "step": "<step>", "tool": {"name": "<tool>", "input": {...}}}';
+
+/** `toolApprovalWithdrawn`: the activity stopped waiting (timeout, cancellation). */
+export const ToolApprovalWithdrawnSchema = z.object({
+  requestId: z.string().check(z.minLength(1, 'must not be empty')),
+  reason: z.string(),
+});
+export const TOOL_APPROVAL_WITHDRAWN_SHAPE = '{"requestId": "<id>", "reason": "<why>"}';

@@ -23,6 +23,17 @@ export interface RouteSpec {
   requires: string[];
 }
 
+/** The answer of an approval (what `sop answer --approve | --reject WHY` sends) when the SOP names none. */
+export const APPROVAL_ANSWER_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    approve: { type: 'boolean' },
+    guidance: { type: 'string', description: 'why, when rejected' },
+  },
+  required: ['approve'],
+  additionalProperties: false,
+};
+
 export interface InputRequestSpec {
   /** a template: may use {{ step.rework }}, {{ item.title }}, ... */
   question: string;

@@ -21,6 +21,22 @@ export interface DeniedCall extends Denial {
   role: string;
 }
 
+/** An answer as the run recorded it: who sent it and when (from history), where it routed. */
+export interface AnswerRecord {
+  requestId: string;
+  step: string;
+  item?: string;
+  kind: 'input' | 'tool_approval';
+  value: unknown;
+  route?: string;
+  target?: string;
+  /** the Temporal client identity that sent the answer, e.g. alice@laptop */
+  by?: string;
+  at?: string;
+  /** run-folder-relative evidence record of the answer */
+  evidence?: string;
+}
+
 export interface RunOptions {
   /** continue-as-new when history grows past this many events (also when the server suggests it) */
   continueAsNewAfterEvents?: number;
@@ -85,6 +101,8 @@ export interface RunResult {
   denials?: DeniedCall[];
   /** by step (`step [item]` for worklist items), only steps that had any; absent before it existed */
   relaunches?: Record<string, Relaunches>;
+  /** the answers people gave (absent in runs started before they were recorded) */
+  answers?: AnswerRecord[];
 }
 
 export interface RunState {
@@ -110,4 +128,6 @@ export interface RunState {
   workerLosses?: number;
   /** by step (`step [item]` for worklist items): lost and failed launches */
   relaunches?: Record<string, Relaunches>;
+  /** answers people gave: who, when, where they routed (the most recent ones) */
+  answers?: AnswerRecord[];
 }

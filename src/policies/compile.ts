@@ -45,9 +45,12 @@ export class PolicyUnsupportedError extends Error {
     readonly harness: Harness,
     readonly findings: PolicyFinding[],
   ) {
+    const onlyAsk = findings.every((f) => f.control === 'ask');
     super(
       `${harness} cannot enforce ${findings.map((f) => `${f.control} (${f.message})`).join('; ')}. ` +
-        'Set validation: warn on the step policy to run anyway, or run the step with another provider.',
+        (onlyAsk
+          ? 'Run the step with provider: claude (or sop run --provider claude), or remove ask: from its policy.'
+          : 'Set validation: warn on the step policy to run anyway, or run the step with another provider.'),
     );
     this.name = 'PolicyUnsupportedError';
   }

@@ -87,12 +87,6 @@ export function effectiveRoutes(step: SopStep): NormalRoute[] {
 export type AnswerRouting = { kind: 'answered' } | { kind: 'approval' } | { kind: 'field'; field: string };
 
 export const APPROVAL_ROUTES = ['approved', 'rejected'] as const;
-/** The answer of an approval when the SOP names none: what `sop answer --approve | --reject WHY` sends. */
-export const APPROVAL_ANSWER: SopFields = {
-  approve: 'boolean',
-  guidance: { type: 'string', required: false, description: 'why, when rejected' },
-};
-
 /** `route_on: FIELD` routes on that field; routes named approved / rejected make an approval. */
 export function answerRouting(routeOn: string | undefined, routeNames: string[]): AnswerRouting {
   if (routeOn) return { kind: 'field', field: routeOn };

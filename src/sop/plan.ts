@@ -2,6 +2,7 @@
 // because params (which may set max_rework, concurrency, ...) and the provider override are known then.
 
 import {
+  APPROVAL_ANSWER_SCHEMA,
   type ArtifactSpec,
   DEFAULT_MAX_STEPS,
   type ExecutionPlan,
@@ -15,7 +16,6 @@ import {
 import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
 import type { SopBundle } from './compile';
 import {
-  APPROVAL_ANSWER,
   answerRouting,
   durationMs,
   effectiveRoutes,
@@ -246,15 +246,16 @@ function inputRequest(
   stepRouteNames?: string[],
 ): InputRequestSpec {
   const routing = answerRouting(spec.route_on, stepRouteNames ?? Object.keys(spec.routes ?? {}));
-  const answer = spec.answer ?? (routing.kind === 'approval' ? APPROVAL_ANSWER : undefined);
-  const schema = answer
-    ? fieldsToJsonSchema(answer)
-    : {
-        type: 'object',
-        properties: { answer: { type: 'string' } },
-        required: ['answer'],
-        additionalProperties: false,
-      };
+  const schema = spec.answer
+    ? fieldsToJsonSchema(spec.answer)
+    : routing.kind === 'approval'
+      ? APPROVAL_ANSWER_SCHEMA
+      : {
+          type: 'object',
+          properties: { answer: { type: 'string' } },
+          required: ['answer'],
+          additionalProperties: false,
+        };
   return {
     question: spec.question,
     schema,

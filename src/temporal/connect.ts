@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ensureDevServer } from './dev-server';
@@ -21,6 +22,20 @@ export interface ConnectOptions {
   /** Start the embedded dev server when it is not running (default true). */
   startDevServer?: boolean;
   log?: (line: string) => void;
+  /** who this client is in history (answers, signals, cancellations); default: user@host */
+  identity?: string;
+}
+
+/** `SOP_IDENTITY`, or the OS user and host (e.g. alice@laptop): what history shows as the sender. */
+export function clientIdentity(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SOP_IDENTITY) return env.SOP_IDENTITY;
+  let user = env.USER ?? 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry (some containers): keep $USER
+  }
+  return `${user}@${os.hostname()}`;
 }
 
 const CONNECT_TIMEOUT = '3s';
@@ -43,7 +58,14 @@ export async function connectClient(
   } catch (err) {
     throw new TemporalUnavailableError(target, err);
   }
-  return { client: new Client({ connection, namespace: target.namespace }), target };
+  return {
+    client: new Client({
+      connection,
+      namespace: target.namespace,
+      identity: options.identity ?? clientIdentity(),
+    }),
+    target,
+  };
 }
 
 export async function connectWorkerConnection(

@@ -1,9 +1,19 @@
 // Messages a run understands. Shared by the workflow (handlers) and the client (senders).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Usage } from '../model/contract';
-import type { AnswerInput } from '../model/message-args';
+import type { AnswerInput, ToolApprovalAsk } from '../model/message-args';
 import type { JsonSchema } from '../model/plan';
-import type { DeniedCall, Relaunches, RouteTaken, RunCheckpoint, RunStatus } from '../model/run';
+import type {
+  AnswerRecord,
+  DeniedCall,
+  Relaunches,
+  RouteTaken,
+  RunCheckpoint,
+  RunStatus,
+} from '../model/run';
+
+export type { AnswerRecord };
+
 import type { ExecutionLabel } from './labels';
 
 export interface PendingInput {
@@ -12,6 +22,24 @@ export interface PendingInput {
   item?: string;
   question: string;
   schema: JsonSchema;
+  /** `input` (absent in runs started before tool approvals): an SOP question; `tool_approval`: a tool call */
+  kind?: 'input' | 'tool_approval';
+  /** the routes the answer can take (approved / rejected, the values of route_on), when it routes */
+  routes?: string[];
+  /** tool_approval: the call waiting for a person */
+  tool?: ToolCallView;
+}
+
+/** A tool call a step's `ask:` policy holds until a person approves it (its input: long values cut). */
+export type ToolCallView = ToolApprovalAsk['tool'];
+export type { ToolApprovalAsk };
+
+/** What the run decided on a tool approval (the agent activity polls for it). */
+export interface ToolApprovalDecision {
+  approve: boolean;
+  guidance?: string;
+  /** the update that carried the answer (its caller identity is in history); absent for signals */
+  updateId?: string;
 }
 
 /** One execution running now (a role of a step, for an item), as the status view and the Web UI show it. */
@@ -32,6 +60,10 @@ export interface RunStatusView {
   /** how many routes were taken in all (routesTaken keeps the most recent ones) */
   routesTakenCount: number;
   pendingInput?: PendingInput;
+  /** every request waiting for an answer (pendingInput is the first) */
+  pendingInputs?: PendingInput[];
+  /** answers received so far (the most recent ones) */
+  answers?: AnswerRecord[];
   usage: Usage & { agentRuns: number };
   /** tool calls denied or blocked in the whole run */
   deniedCalls: number;
@@ -49,6 +81,13 @@ export interface RunStatusView {
 export const answerUpdate = defineUpdate<{ accepted: true }, [AnswerInput]>('answer');
 /** Fire-and-forget twin of `answer` for senders that cannot wait (web hooks, the Web UI). */
 export const answerSignal = defineSignal<[AnswerInput]>('submitAnswer');
+/** The agent activity asks its own run for a person's decision on a tool call (policy `ask:`). */
+export const toolApprovalSignal = defineSignal<[ToolApprovalAsk]>('toolApproval');
+/** The agent activity gave up waiting (timeout, cancellation): the request is no longer pending. */
+export const toolApprovalWithdrawnSignal =
+  defineSignal<[{ requestId: string; reason: string }]>('toolApprovalWithdrawn');
+/** The decision on a tool approval, once a person answered (null until then). */
+export const toolDecisionQuery = defineQuery<ToolApprovalDecision | null, [string]>('toolDecision');
 /** Text injected into the next agent prompt of the run. */
 export const messageSignal = defineSignal<[string]>('message');
 export const statusQuery = defineQuery<RunStatusView>('status');

@@ -26,6 +26,8 @@ const POLICIES: Record<Control, Policy> = {
   'network: open': { sandbox: 'workspace-write', network: 'open' },
   allow_commands: { sandbox: 'workspace-write', allow_commands: ['npm test'] },
   max_turns: { sandbox: 'workspace-write', max_turns: 12 },
+  // refused on codex even with validation: warn (a gate that does not gate)
+  ask: { sandbox: 'workspace-write', ask: ['Bash(git push:*)', 'Write(migrations/**)'], validation: 'warn' },
 };
 
 function emitted(policy: Policy, harness: Harness): unknown {

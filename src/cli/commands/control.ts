@@ -36,15 +36,14 @@ export function registerControl(program: Command): void {
         } else value = opts.approve ? { approve: true } : { approve: false, guidance: opts.reject };
         await withSopClient(async (client) => {
           const { status: temporalStatus } = await client.describe(sop, task);
-          const status =
-            temporalStatus.name === 'RUNNING'
-              ? (await client.status(sop, task)).status
-              : temporalStatus.name.toLowerCase();
+          const view = temporalStatus.name === 'RUNNING' ? await client.status(sop, task) : undefined;
+          const status = view?.status ?? temporalStatus.name.toLowerCase();
           if (status !== 'waiting_input') {
             throw new CliError(`${sop}/${task} is not waiting for input (it is ${status})`, ExitCode.failure);
           }
           try {
-            await client.answer(sop, task, value, opts.request);
+            // the request shown to the person is the one answered, even if another arrives meanwhile
+            await client.answer(sop, task, value, opts.request ?? view?.pendingInput?.requestId);
           } catch (err) {
             throw new CliError(
               (err as Error).message,

@@ -9,7 +9,7 @@ import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
 import type { DeniedCall, Relaunches, RunResult } from '../../model/run';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
-import type { ActiveRole } from '../../workflows/messages';
+import type { ActiveRole, AnswerRecord, PendingInput } from '../../workflows/messages';
 import { CliError, ExitCode } from '../errors';
 import { describeActive, formatUsd, printJson, printTable, roundUsd } from '../output';
 import { paint, paintStatus } from '../style';
@@ -103,6 +103,7 @@ export async function gatherRunView(
       deniedCalls: result.deniedCalls,
       denials: result.denials,
       relaunches: result.relaunches,
+      ...(result.answers ? { answers: result.answers } : {}),
     });
     return roundCosts(view);
   }
@@ -221,6 +222,31 @@ function runFolderOf(view: Record<string, unknown>, workspaceOverride?: string):
   return path.join(path.resolve(workspace), '.sop', 'runs', String(view.sop), String(view.task));
 }
 
+/** A pending request: the question (or the tool call waiting for approval) and how to answer it. */
+function describePending(pending: PendingInput, run: string): string[] {
+  if (pending.kind === 'tool_approval' && pending.tool) {
+    const who = [
+      pending.step,
+      pending.item,
+      pending.tool.role,
+      pending.tool.attempt && `attempt ${pending.tool.attempt}`,
+    ]
+      .filter(Boolean)
+      .join(' · ');
+    return [
+      `waiting for approval ${pending.requestId}: ${pending.tool.name} ${JSON.stringify(pending.tool.input)} (${who})`,
+      `  answer with: sop answer ${run} --approve | --reject WHY${pending.requestId ? ` --request ${pending.requestId}` : ''}`,
+    ];
+  }
+  const how = pending.routes?.includes('approved')
+    ? '--approve | --reject WHY'
+    : `--value '<json>'${pending.routes?.length ? ` (routes: ${pending.routes.join(', ')})` : ''}`;
+  return [
+    `waiting for input ${pending.requestId}: ${pending.question}`,
+    `  answer with: sop answer ${run} ${how}`,
+  ];
+}
+
 function printRun(view: Record<string, unknown>): void {
   const out: string[] = [`${view.sop}/${view.task}: ${paintStatus(String(view.status))}`];
   out.push(`started ${view.started}${view.closed ? `, closed ${view.closed}` : ''}`);
@@ -233,9 +259,8 @@ function printRun(view: Record<string, unknown>): void {
   if (view.noAnswer) out.push(`${paint('yellow', 'no answer')}: ${view.noAnswer}`);
   const active = view.active as ActiveRole[] | undefined;
   if (active?.length) out.push(`now: ${active.map((a) => describeActive(a)).join('; ')}`);
-  const pending = view.pendingInput as { requestId: string; question: string } | undefined;
-  if (pending)
-    out.push(`waiting for input ${pending.requestId}: ${pending.question}`, '  answer with: sop answer ...');
+  const pendings = (view.pendingInputs ?? (view.pendingInput ? [view.pendingInput] : [])) as PendingInput[];
+  for (const pending of pendings) out.push(...describePending(pending, `${view.sop} ${view.task}`));
   const routes = view.routesTaken as
     | Array<{ step: string; item?: string; route: string; target: string }>
     | undefined;
@@ -244,6 +269,17 @@ function printRun(view: Record<string, unknown>): void {
     for (const r of routes) out.push(`  ${r.step}${r.item ? ` [${r.item}]` : ''}: ${r.route} → ${r.target}`);
   }
   for (const line of relaunchLines(view.relaunches as Record<string, Relaunches> | undefined)) out.push(line);
+  const answers = view.answers as AnswerRecord[] | undefined;
+  if (answers?.length) {
+    out.push('answers:');
+    for (const a of answers) {
+      const where = `${a.step}${a.item ? ` [${a.item}]` : ''}`;
+      const route = a.route ? ` → ${a.route}${a.target ? ` → ${a.target}` : ''}` : '';
+      out.push(
+        `  ${where}${route}: ${JSON.stringify(a.value)} by ${a.by ?? 'unknown'}${a.at ? ` at ${a.at}` : ''}`,
+      );
+    }
+  }
   const usage = view.usage as
     | { costUsd: number; inputTokens: number; outputTokens: number; agentRuns: number }
     | undefined;

@@ -1,14 +1,14 @@
 // The state of one run execution that every part of the interpreter reads and changes: the plan and
 // input it started with, the carried state, and what is going on right now (status, active roles, the
 // pending input request). One object per execution, passed to the other modules as a parameter.
-import type { Validator } from '@cfworker/json-schema';
 import { ActivityFailure, patched } from '@temporalio/workflow';
 import type { LostLaunch, RunRef } from '../../model/contract';
-import type { AnswerInput } from '../../model/message-args';
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../../model/plan';
 import type { RunInput, RunState, RunStatus } from '../../model/run';
-import type { ActiveRole, PendingInput } from '../messages';
+import type { ActiveRole } from '../messages';
 import { type FileUpdates, fileUpdates } from './activities';
+import { createHumanInput, type HumanInput } from './human';
+import { refreshDetails, setStatus, showInputStep } from './visibility';
 
 const ROUTES_KEPT = 200;
 
@@ -25,14 +25,13 @@ export interface RunContext {
   state: RunState;
   status: RunStatus;
   failure?: string;
-  pending?: PendingInput & { validator: Validator };
-  answer?: AnswerInput;
+  /** the requests waiting for a person (questions, tool approvals) and their answers (human.ts) */
+  human: HumanInput;
   /** what runs right now, by step#item#role (or step for a command) */
   active: Map<string, ActiveRole>;
   activeThreads: number;
   /** set when the run should continue as new, resuming at this step */
   continueAt?: string;
-  requestCounter: number;
   /** launches whose worker was lost and that no later launch recorded yet, by step (and item) */
   unrecordedLosses: Map<string, LostLaunch[]>;
   /** the SopStep search attribute as last written, and the step it should show */
@@ -63,7 +62,8 @@ export function createContext(input: RunInput): RunContext {
   state.worklists ??= {};
   state.deniedCalls ??= 0;
   state.denials ??= [];
-  return {
+  state.answers ??= [];
+  const ctx: RunContext = {
     input,
     plan,
     run,
@@ -75,9 +75,18 @@ export function createContext(input: RunInput): RunContext {
     status: 'running',
     active: new Map(),
     activeThreads: 0,
-    requestCounter: 0,
     unrecordedLosses: new Map(),
+    // registers the answer and tool-approval handlers; its callbacks run later, once ctx exists
+    human: createHumanInput({
+      run,
+      answers: () => state.answers!,
+      setStatus: (status) => setStatus(ctx, status),
+      refreshDetails: () => refreshDetails(ctx),
+      showInputStep: (step) => showInputStep(ctx, step),
+      nextExecution: () => ++state.executions,
+    }),
   };
+  return ctx;
 }
 
 /** Ends the run as failed with this message (caught at the end of the run). */
@@ -93,7 +102,7 @@ export function describeFailure(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-const describeTarget = (t: RouteTarget): string =>
+export const describeTarget = (t: RouteTarget): string =>
   t.kind === 'step' ? t.step : t.kind === 'advance' ? 'next item' : t.kind;
 
 export function recordRoute(

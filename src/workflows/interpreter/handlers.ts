@@ -1,55 +1,10 @@
-// The run's message handlers: answers to the pending input request, operator messages, and the
-// status and checkpoint queries.
-import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
-import {
-  ANSWER_SHAPE,
-  type AnswerInput,
-  AnswerInputSchema,
-  MESSAGE_SHAPE,
-  MessageTextSchema,
-  parseMessageArg,
-} from '../../model/message-args';
+// The run's message handlers: operator messages and the status and checkpoint queries (answers and tool
+// approvals: human.ts).
+import { log, setHandler } from '@temporalio/workflow';
+import { MESSAGE_SHAPE, MessageTextSchema, parseMessageArg } from '../../model/message-args';
 import type { RunCheckpoint } from '../../model/run';
-import {
-  answerSignal,
-  answerUpdate,
-  checkpointQuery,
-  messageSignal,
-  type RunStatusView,
-  statusQuery,
-} from '../messages';
+import { checkpointQuery, messageSignal, type RunStatusView, statusQuery } from '../messages';
 import type { RunContext } from './context';
-
-/** Why an answer cannot be taken (undefined: it fits the pending request). */
-function answerProblem(ctx: RunContext, value: AnswerInput): string | undefined {
-  const { pending } = ctx;
-  if (!pending) return 'this run is not waiting for input';
-  if (value.requestId && value.requestId !== pending.requestId) {
-    return `no pending request ${value.requestId}; the run waits for ${pending.requestId}`;
-  }
-  let result: ReturnType<typeof pending.validator.validate>;
-  try {
-    result = pending.validator.validate(value.value);
-  } catch (err) {
-    return `the answer cannot be checked against the requested schema: ${(err as Error).message}`;
-  }
-  if (result.valid) return undefined;
-  const details = result.errors
-    .filter((e) => e.keyword !== 'properties')
-    .map(
-      (e) =>
-        `${e.instanceLocation === '#' ? 'answer' : e.instanceLocation.replace(/^#/, 'answer')}: ${e.error}`,
-    );
-  return `the answer does not fit the requested schema: ${details.join('; ')}`;
-}
-
-/** The argument of an answer (update or signal): its shape first, then the pending request's schema. */
-function checkAnswer(ctx: RunContext, arg: unknown): { answer: AnswerInput } | { problem: string } {
-  const parsed = parseMessageArg(AnswerInputSchema, arg, 'answer', ANSWER_SHAPE);
-  if (!parsed.ok) return { problem: parsed.problem };
-  const problem = answerProblem(ctx, parsed.value);
-  return problem ? { problem } : { answer: parsed.value };
-}
 
 /**
  * Every handler checks its argument before anything else: whatever a client sends, a message can never
@@ -59,31 +14,6 @@ function checkAnswer(ctx: RunContext, arg: unknown): { answer: AnswerInput } | {
  */
 export function installHandlers(ctx: RunContext): void {
   const { input, plan, run, state } = ctx;
-  setHandler(
-    answerUpdate,
-    (value) => {
-      ctx.answer = value;
-      return { accepted: true as const };
-    },
-    {
-      validator: (value) => {
-        const checked = checkAnswer(ctx, value);
-        if ('problem' in checked) {
-          throw ApplicationFailure.create({
-            type: 'InvalidAnswer',
-            message: checked.problem,
-            nonRetryable: true,
-          });
-        }
-      },
-      description: `Answer the pending input request: ${ANSWER_SHAPE}, the value validated against its schema`,
-    },
-  );
-  setHandler(answerSignal, (value) => {
-    const checked = checkAnswer(ctx, value);
-    if ('problem' in checked) log.warn(`ignored submitAnswer signal: ${checked.problem}`);
-    else ctx.answer = checked.answer;
-  });
   setHandler(messageSignal, (text) => {
     const parsed = parseMessageArg(MessageTextSchema, text, 'message', MESSAGE_SHAPE);
     if (!parsed.ok) log.warn(`ignored message signal: ${parsed.problem}`);
@@ -109,15 +39,9 @@ export function installHandlers(ctx: RunContext): void {
       worklists: state.worklists,
       routesTaken: state.routesTaken,
       routesTakenCount: state.routesTakenCount,
-      pendingInput: ctx.pending
-        ? {
-            requestId: ctx.pending.requestId,
-            step: ctx.pending.step,
-            item: ctx.pending.item,
-            question: ctx.pending.question,
-            schema: ctx.pending.schema,
-          }
-        : undefined,
+      pendingInput: ctx.human.pending()[0],
+      pendingInputs: ctx.human.pending(),
+      answers: state.answers,
       usage: state.usage,
       deniedCalls: state.deniedCalls,
       denials: state.denials,

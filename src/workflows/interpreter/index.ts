@@ -29,7 +29,7 @@ import {
   stringify,
 } from './context';
 import { installHandlers } from './handlers';
-import { requestInput } from './input';
+import { requestInput, routeAnswer } from './input';
 import { runStep } from './steps';
 import { clearCurrentStep, setStatus, showCurrentStep, showRunning } from './visibility';
 import { runWorklistStep, worklistRequestOf } from './worklists';
@@ -113,6 +113,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     deniedCalls: state.deniedCalls,
     denials: state.denials,
     ...(state.relaunches ? { relaunches: state.relaunches } : {}),
+    answers: state.answers,
   };
 }
 
@@ -173,7 +174,13 @@ class Threads {
               kind: 'fail',
               reason: 'no answer before the input timeout',
             };
-          else {
+          else if (target.request.routes) {
+            const request = target.request;
+            const routed = await routeAnswer(ctx, step, undefined, request, result, request.routes ?? []);
+            recordRoute(ctx, step.name, routed.route, routed.target);
+            target = routed.target;
+          } else {
+            await routeAnswer(ctx, step, undefined, target.request, result, []);
             state.deliveries[deliveryKey(step.name)] = ['A person answered:', stringify(result.value)];
             target = { kind: 'step', step: step.name };
             continue;

@@ -1,43 +1,61 @@
-// Human input: one pending request at a time, answered through the handlers (handlers.ts) or timed out.
-import { Validator } from '@cfworker/json-schema';
-import { condition } from '@temporalio/workflow';
+// Human input in the flow of steps: ask (human.ts keeps the requests and their answers), then route the
+// answer — approved / rejected, the value of a route_on field, or `answered` — record who sent it, and
+// tell the next prompt of the step it leads to.
 import type { WorkItem } from '../../model/contract';
-import type { AnswerInput } from '../../model/message-args';
-import type { InputRequestSpec, StepSpec } from '../../model/plan';
-import { renderText } from '../render-text';
-import type { RunContext } from './context';
-import { setStatus, showInputStep } from './visibility';
+import type { InputRequestSpec, RouteSpec, RouteTarget, StepSpec } from '../../model/plan';
+import { deliveryKey, describeTarget, type RunContext } from './context';
+import { type Asked, answerFeedback, answerRoute } from './human';
 
-export async function requestInput(
+export type Answered = Extract<Asked, { answered: true }>;
+
+export function requestInput(
   ctx: RunContext,
   step: StepSpec,
   item: WorkItem | undefined,
   request: InputRequestSpec,
   rework: number,
-): Promise<{ answered: true; value: unknown } | { answered: false }> {
-  ctx.requestCounter++;
-  const question = renderText(request.question, {
-    step: { name: step.name, rework },
-    item: item ? { ...item, key: item.id } : undefined,
-  });
-  await condition(() => ctx.pending === undefined); // one pending request at a time
-  ctx.pending = {
-    requestId: `${step.name}${item ? `-${item.id}` : ''}-${ctx.requestCounter}`,
+): Promise<Asked> {
+  const routes = request.routeOn
+    ? (request.routes ?? (request === step.input ? step.routes : [])).map((r) => r.name)
+    : undefined;
+  return ctx.human.ask(step.name, item, request, rework, routes);
+}
+
+/**
+ * The route the answer takes among `routes` (an input step's routes, or a request_input's own; none:
+ * the answer goes back to the step that asked), with its answer recorded as evidence and the answer
+ * delivered into the next prompt of the step it leads to.
+ */
+export async function routeAnswer(
+  ctx: RunContext,
+  step: StepSpec,
+  item: WorkItem | undefined,
+  request: InputRequestSpec,
+  asked: Answered,
+  routes: RouteSpec[],
+): Promise<{ route: string; target: RouteTarget }> {
+  const name = answerRoute(request, asked.value);
+  const route =
+    routes.find((r) => r.name === name) ??
+    (request.routeOn ? undefined : (routes.find((r) => r.name === 'answered') ?? routes[0]));
+  const target: RouteTarget =
+    route?.target ??
+    (routes.length === 0
+      ? { kind: 'step', step: step.name }
+      : { kind: 'fail', reason: `${step.name}: the answer routes "${name}", which has no route` });
+  const record = await ctx.human.record(asked, {
     step: step.name,
     item: item?.id,
-    question,
-    schema: request.schema,
-    validator: new Validator(request.schema as never, '2020-12', false),
-  };
-  ctx.answer = undefined;
-  showInputStep(ctx, step.name);
-  setStatus(ctx, 'waiting_input');
-  let arrived = true;
-  if (request.timeoutMs) arrived = await condition(() => ctx.answer !== undefined, request.timeoutMs);
-  else await condition(() => ctx.answer !== undefined);
-  const value = (ctx.answer as AnswerInput | undefined)?.value; // set by the handlers meanwhile
-  ctx.pending = undefined;
-  ctx.answer = undefined;
-  setStatus(ctx, 'running');
-  return arrived ? { answered: true, value } : { answered: false };
+    route: route?.name ?? name,
+    target: describeTarget(target),
+  });
+  // the step the answer leads to hears it (a request_input without routes delivers it itself)
+  if (routes.length > 0 && target.kind === 'step') {
+    const key = deliveryKey(target.step, target.step === step.name ? item?.id : undefined);
+    ctx.state.deliveries[key] = [
+      ...(ctx.state.deliveries[key] ?? []),
+      ...answerFeedback(record, asked.question),
+    ];
+  }
+  return { route: route?.name ?? name, target };
 }

@@ -5,7 +5,7 @@ import type { WorkItem } from '../../model/contract';
 import type { RouteTarget, StepSpec } from '../../model/plan';
 import { runCommandStep } from './activities';
 import { deliveryKey, type RunContext, recordRoute, stringify } from './context';
-import { requestInput } from './input';
+import { requestInput, routeAnswer } from './input';
 import { type RoleOutcome, runRole } from './roles';
 import { setCurrentStep } from './visibility';
 
@@ -26,8 +26,8 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
         payload: null,
       };
     }
-    const route = step.routes.find((r) => r.name === 'answered') ?? step.routes[0];
-    return { route: route.name, target: route.target, payload: result.value };
+    const routed = await routeAnswer(ctx, step, item, step.input!, result, step.routes);
+    return { ...routed, payload: result.value };
   }
 
   let rework = 0;
@@ -84,6 +84,11 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
         payload: null,
       };
     }
+    if (exhausted.request.routes) {
+      const routed = await routeAnswer(ctx, step, item, exhausted.request, result, exhausted.request.routes);
+      return { ...routed, payload: result.value };
+    }
+    await routeAnswer(ctx, step, item, exhausted.request, result, []);
     const value = result.value as { approve?: unknown } | null;
     const accepted = step.routes.find((r) => r.name === 'accepted');
     if (value && typeof value === 'object' && value.approve === true && accepted) {

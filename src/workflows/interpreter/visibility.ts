@@ -38,7 +38,7 @@ export function clearCurrentStep(ctx: RunContext): void {
 
 /** What the Web UI shows as the run's current details (not history: it may change freely). */
 export function refreshDetails(ctx: RunContext): void {
-  const { plan, state, pending } = ctx;
+  const { plan, state } = ctx;
   const now = [...ctx.active.values()].map((a) => {
     const label = executionLabel(a);
     if (a.rateLimitedUntilMs === undefined) return label;
@@ -47,7 +47,10 @@ export function refreshDetails(ctx: RunContext): void {
   });
   const lines = [`**${plan.sop}** · ${ctx.status}${ctx.input.request ? ` — ${ctx.input.request}` : ''}`];
   if (now.length) lines.push(`Now: ${now.join('; ')}`);
-  if (pending) lines.push(`Waiting for input \`${pending.requestId}\`: ${pending.question}`);
+  for (const pending of ctx.human?.pending() ?? []) {
+    const what = pending.kind === 'tool_approval' ? 'approval' : 'input';
+    lines.push(`Waiting for ${what} \`${pending.requestId}\`: ${pending.question}`);
+  }
   lines.push(
     `Routes taken: ${state.routesTakenCount} · agent runs: ${state.usage.agentRuns} · cost: $${state.usage.costUsd.toFixed(4)}${state.deniedCalls ? ` · denied tool calls: ${state.deniedCalls}` : ''}`,
   );

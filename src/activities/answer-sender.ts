@@ -1,0 +1,32 @@
+// Who sent an answer and when, as Temporal recorded it: the caller identity of the update that carried
+// it (or of the submitAnswer signal). Read from the run's own history, so the record cannot be forged
+// by the answer's arguments.
+
+import type { WorkflowHandle } from '@temporalio/client';
+
+export interface AnswerSender {
+  by?: string;
+  at?: string;
+}
+
+const timeOf = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  t?.seconds
+    ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString()
+    : undefined;
+
+/** The update `updateId` (or, without one, the latest submitAnswer signal) in the run's history. */
+export async function findAnswerSender(handle: WorkflowHandle, updateId?: string): Promise<AnswerSender> {
+  const history = await handle.fetchHistory();
+  let found: AnswerSender = {};
+  for (const event of history.events ?? []) {
+    const accepted = event.workflowExecutionUpdateAcceptedEventAttributes;
+    if (updateId && accepted?.acceptedRequest?.meta?.updateId === updateId) {
+      return { by: accepted.acceptedRequest.meta.identity ?? undefined, at: timeOf(event.eventTime) };
+    }
+    const signaled = event.workflowExecutionSignaledEventAttributes;
+    if (!updateId && signaled?.signalName === 'submitAnswer') {
+      found = { by: signaled.identity ?? undefined, at: timeOf(event.eventTime) };
+    }
+  }
+  return found;
+}
