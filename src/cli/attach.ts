@@ -266,10 +266,15 @@ function isApproval(schema: unknown): boolean {
 }
 
 export function describeStatus(status: RunStatusView, interactive = false): string {
-  if (status.pendingInput) {
+  const pending = status.pendingInput;
+  if (pending) {
+    const what = pending.kind === 'tool_approval' ? 'approval' : 'input';
+    const how = pending.routes?.includes('approved')
+      ? '--approve | --reject WHY'
+      : "--value '<json>' (or --approve)";
     return interactive
-      ? `waiting for input: ${status.pendingInput.question}`
-      : `waiting for input: ${status.pendingInput.question}\n  answer with: sop answer ${status.sop} ${status.taskId} --value '<json>' (or --approve)`;
+      ? `waiting for ${what}: ${pending.question}`
+      : `waiting for ${what}: ${pending.question}\n  answer with: sop answer ${status.sop} ${status.taskId} ${how}`;
   }
   const active = status.active
     .map((a) => {

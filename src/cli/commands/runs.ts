@@ -276,7 +276,7 @@ function printRun(view: Record<string, unknown>): void {
       const where = `${a.step}${a.item ? ` [${a.item}]` : ''}`;
       const route = a.route ? ` → ${a.route}${a.target ? ` → ${a.target}` : ''}` : '';
       out.push(
-        `  ${where}${route}: ${JSON.stringify(a.value)} by ${a.by ?? 'unknown'}${a.at ? ` at ${a.at}` : ''}`,
+        `  ${where}${route}: ${JSON.stringify(a.value)}${a.by ? ` by ${a.by}` : ''}${a.at ? ` at ${a.at}` : ''}`,
       );
     }
   }

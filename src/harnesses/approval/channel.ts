@@ -23,6 +23,10 @@ export const ToolDecision = z.union([
 export type ToolDecision = z.infer<typeof ToolDecision>;
 
 export const SOCKET_ENV = 'SOP_APPROVAL_SOCKET';
+export const MCP_SERVER_NAME = 'sop';
+export const MCP_TOOL_NAME = 'approve';
+/** The name Claude Code knows the permission prompt tool by. */
+export const PERMISSION_PROMPT_TOOL = `mcp__${MCP_SERVER_NAME}__${MCP_TOOL_NAME}`;
 
 export interface ApprovalChannel {
   socketPath: string;

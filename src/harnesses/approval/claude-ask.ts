@@ -8,8 +8,13 @@ import type { AgentExecution, ToolApprovalRecord } from '../../activities/agent-
 import { HarnessFatalError } from '../../activities/agent-runner';
 import { durationMs } from '../../sop/duration';
 import { packageRoot } from '../../temporal/package-paths';
-import { type ApprovalChannel, openApprovalChannel, SOCKET_ENV } from './channel';
-import { MCP_SERVER_NAME, PERMISSION_PROMPT_TOOL } from './mcp-server';
+import {
+  type ApprovalChannel,
+  MCP_SERVER_NAME,
+  openApprovalChannel,
+  PERMISSION_PROMPT_TOOL,
+  SOCKET_ENV,
+} from './channel';
 
 export const DEFAULT_ASK_TIMEOUT_MS = 30 * 60_000;
 

@@ -6,12 +6,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
-import { askOverChannel, SOCKET_ENV, type ToolDecision } from './channel';
-
-export const MCP_SERVER_NAME = 'sop';
-export const MCP_TOOL_NAME = 'approve';
-/** The name Claude Code knows the tool by. */
-export const PERMISSION_PROMPT_TOOL = `mcp__${MCP_SERVER_NAME}__${MCP_TOOL_NAME}`;
+import { askOverChannel, MCP_SERVER_NAME, MCP_TOOL_NAME, SOCKET_ENV, type ToolDecision } from './channel';
 
 async function main(): Promise<void> {
   const socketPath = process.env[SOCKET_ENV];
