@@ -59,10 +59,17 @@ function collect(events: HistoryEvent[], runId: string, into: HistoryEvidence): 
     const completed = event.activityTaskCompletedEventAttributes;
     if (!completed) continue;
     const result = decode(completed.result?.payloads?.[0]) as
-      | (PlanLike & { evidenceSha256?: string; files?: { evidence?: string }; steps?: unknown })
+      | (PlanLike & {
+          evidenceSha256?: string;
+          files?: { evidence?: string };
+          /** an answer record (recordAnswer) */
+          evidence?: string;
+          steps?: unknown;
+        })
       | undefined;
-    if (result?.evidenceSha256 && result.files?.evidence) {
-      into.records.set(result.files.evidence, {
+    const evidenceFile = result?.files?.evidence ?? result?.evidence;
+    if (result?.evidenceSha256 && evidenceFile) {
+      into.records.set(evidenceFile, {
         sha256: result.evidenceSha256,
         runId,
         eventId: Number(event.eventId),

@@ -7,7 +7,7 @@ import { versus } from './hashes';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 
-export const evidenceRecordSchema = z.looseObject({
+const agentRecordSchema = z.looseObject({
   sop: z.string(),
   task: z.string(),
   step: z.string(),
@@ -21,7 +21,18 @@ export const evidenceRecordSchema = z.looseObject({
     z.looseObject({ name: z.string(), path: z.string(), exists: z.boolean(), sha256: hex64.optional() }),
   ),
 });
+/** A person's answer (`<n>-answer/evidence.json`): no prompt, transcript or artifacts to vouch for. */
+const answerRecordSchema = z.looseObject({
+  kind: z.literal('answer'),
+  sop: z.string(),
+  task: z.string(),
+  step: z.string(),
+  requestId: z.string(),
+});
+export const evidenceRecordSchema = z.union([answerRecordSchema, agentRecordSchema]);
 export type EvidenceRecord = z.infer<typeof evidenceRecordSchema>;
+type AnswerRecord = z.infer<typeof answerRecordSchema>;
+const isAnswer = (record: EvidenceRecord): record is AnswerRecord => record.kind === 'answer';
 
 /** The files of a run folder (or of a pack's copy of it), run-folder-relative, with their sha256. */
 export type FileHashes = ReadonlyMap<string, { sha256: string; size: number }>;
@@ -58,6 +69,7 @@ export function vouchedFiles(records: Array<{ file: string; record: EvidenceReco
   const out: Vouched[] = [];
   const lastArtifact = new Map<string, Vouched & { endsAt: number }>();
   for (const { file, record } of records) {
+    if (isAnswer(record)) continue;
     const dir = path.posix.dirname(file);
     out.push({ file: `${dir}/prompt.md`, sha256: record.promptSha256, record: file, what: 'prompt' });
     if (record.transcriptSha256)
