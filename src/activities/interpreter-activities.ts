@@ -22,9 +22,9 @@ import {
   type WorklistWindow,
   type WorklistWindowRequest,
 } from '../model/contract';
+import { denialProblems } from '../model/denial-text';
 import { protocolProblems } from '../model/protocol';
 import { DenyReadExposedError, PolicyUnsupportedError } from '../policies/compile';
-import { denialProblems } from '../workflows/interpreter/denials';
 import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
 import { recordAnswer } from './answer-record';
 import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';

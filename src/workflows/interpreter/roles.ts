@@ -2,12 +2,13 @@
 // outcome, illegal route, missing or stale artifact); launches.ts launches again and parks.
 import { log, patched } from '@temporalio/workflow';
 import type { AgentStepResult, PromptContext, Role, WorkItem } from '../../model/contract';
+import { denialProblems } from '../../model/denial-text';
 import type { RoleSpec, RouteSpec, StepSpec } from '../../model/plan';
 import { protocolProblems } from '../../model/protocol';
 import { executionLabel } from '../labels';
 import { budgetProblem } from './budgets';
 import { activeKey, fail, type RunContext } from './context';
-import { denialProblems, recordDenials } from './denials';
+import { recordDenials } from './denials';
 import { launchAgent } from './launches';
 import { refreshDetails, setCurrentStep } from './visibility';
 
