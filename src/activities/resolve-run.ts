@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { SopInputError } from '../client/errors';
+import { SopInputError, UnpricedModelError } from '../client/errors';
+import { unpricedCodexRoles } from '../harnesses/pricing';
 import {
   type ResolvedRun,
   type ResolveRunRequest,
@@ -70,6 +71,12 @@ export function createResolveActivities(deps: ResolveActivityDeps = {}) {
       const input = inputWithDefaults(bundle, request.input);
       const problems = inputProblems(plan.inputSchema, input);
       if (problems.length > 0) refuse(new SopInputError(plan.sop, problems).message);
+      // priced as this worker's Codex runs would be (its SOP_CODEX_MODEL and SOP_PRICES)
+      const unpriced = plan.budgets.maxUsd === undefined ? [] : unpricedCodexRoles(plan);
+      if (unpriced.length > 0) {
+        const error = new UnpricedModelError(plan.sop, plan.budgets.maxUsd!, unpriced);
+        refuse(`budget: ${error.message}; ${error.hint}`);
+      }
       return {
         plan,
         run: {

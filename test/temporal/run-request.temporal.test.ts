@@ -207,6 +207,37 @@ test.each([
   120_000,
 );
 
+test('a run request whose SOP has max_usd and a Codex model without a price fails before any launch', async () => {
+  const workspace = await smallRepo('sop-rr-price-');
+  const dir = path.join(workspace, '.sop', 'sops', 'rr-priced');
+  fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'prompts', 'work.md'), 'Do the work.\n');
+  fs.writeFileSync(
+    path.join(dir, 'sop.yaml'),
+    [
+      'name: rr-priced',
+      'input:',
+      '  request: { type: string, default: go }',
+      'budget: { max_usd: 1 }',
+      'steps:',
+      '  work:',
+      '    prompt: prompts/work.md',
+      '    model: unpriced-model',
+      '    routes: { done: { finish: true } }',
+      '',
+    ].join('\n'),
+  );
+  const task = `price-${randomUUID().slice(0, 6)}`;
+  const started = await start('rr-priced', task, { sop: 'rr-priced', repo: { path: workspace }, input: {} });
+  expect(started.exitCode).toBe(0);
+  const shown = await shownWhenClosed('rr-priced', task);
+  expect(shown.status).toBe('failed');
+  expect(shown.failure).toContain(
+    'budget: rr-priced has budget max_usd (1), but no price is known for model unpriced-model (step work agent)',
+  );
+  expect(fs.existsSync(path.join(workspace, '.sop', 'runs', 'rr-priced', task, 'steps'))).toBe(false);
+}, 120_000);
+
 test('a run started with no request at all is listed as failed under its workflow type and task', async () => {
   const task = `empty-${randomUUID().slice(0, 6)}`;
   expect(
