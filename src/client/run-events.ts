@@ -12,8 +12,11 @@ import { workflowExecutions } from './executions';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-/** An SOP-level event rendered from the workflow history (what `sop logs --events` prints). */
-export interface RunEvent {
+/**
+ * An SOP-level event rendered from the workflow history (what `sop logs --events` prints); step events carry
+ * which step, worklist item, role, try and route as structured fields.
+ */
+export interface RunEvent extends Partial<ExecutionLabel> {
   id: number;
   /** ISO time with milliseconds */
   time: string;
@@ -21,15 +24,6 @@ export interface RunEvent {
   timeMs: number;
   kind: string;
   text: string;
-  /** for step events: which step, worklist item, role, try and route, as structured fields */
-  step?: string;
-  item?: string;
-  role?: string;
-  attempt?: number;
-  /** how many times the work was sent back before this execution (0: the first version) */
-  rework?: number;
-  provider?: string;
-  launch?: number;
   route?: string;
   exitCode?: number;
 }
