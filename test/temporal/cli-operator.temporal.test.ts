@@ -267,6 +267,8 @@ test('read commands never start the dev server nor print its status lines; colou
     const command = `node ${path.join(packageRoot, 'bin', 'sop.js')} runs list --sop ${name}`;
     const childEnv: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', ...env };
     delete childEnv.FORCE_COLOR;
+    // Node's hasColors() says no under CI=true (an unknown CI): the child stands for a person's terminal
+    delete childEnv.CI;
     const result = await execa('script', ['-qfec', command, '/dev/null'], {
       env: childEnv,
       extendEnv: false,

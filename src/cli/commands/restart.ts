@@ -87,8 +87,10 @@ async function restartAndFollow(
   opts: RestartOptions,
 ): Promise<void> {
   const link = client.webUiLink(sop, taskId);
-  // the checkpoint of a closed run is read by replaying it: the in-process worker serves that too
-  const outcome = await withWorker(client, opts.worker, async () => {
+  // the checkpoint of a closed run is read by replaying it: the in-process worker serves that too; a
+  // detached restart leaves the run to the workers already polling, so it starts none next to them
+  const serve = opts.worker && !(opts.detach && (await client.workers(client.target.taskQueue)).length > 0);
+  const outcome = await withWorker(client, serve, async () => {
     const handle: WorkflowHandle = await client.restart(sop, taskId, how);
     const what =
       'resume' in how
