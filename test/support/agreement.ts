@@ -178,9 +178,15 @@ function compare(run: FinishedRun, show: Shown, events: LogEvent[], runFolder: s
       : [];
   const agentLines = executions.filter((e) => e.kind === 'agent');
   const evidence = runFolder ? evidenceFiles(runFolder) : [];
-  // KNOWN GAP (reported): a launch refused by a rate limit gets an executions.jsonl line but no evidence.json
+  // Lines without an evidence.json: a launch whose worker died (its line is written by the next launch;
+  // `sop logs --events` shows it as "worker lost") and, a KNOWN GAP (reported), a launch refused by a rate
+  // limit (`sop logs --events` shows it as "step failed").
+  const noEvidence = (e: ExecutionLine) => {
+    const line = e as { reason?: unknown; workerLost?: unknown };
+    return line.workerLost === true || /^rate limited/.test(String(line.reason ?? ''));
+  };
   const linePaths = agentLines
-    .filter((e) => !/^rate limited/.test(String((e as { reason?: unknown }).reason ?? '')))
+    .filter((e) => !noEvidence(e))
     .map((e) => e.path)
     .sort();
   if (JSON.stringify(linePaths) !== JSON.stringify(evidence))
