@@ -67,10 +67,13 @@ const jsonLines = (text: string): unknown[] =>
 function evidenceFiles(runFolder: string): string[] {
   const steps = path.join(runFolder, 'steps');
   if (!fs.existsSync(steps)) return [];
-  return (fs.readdirSync(steps, { recursive: true }) as string[])
-    .filter((f) => path.basename(f) === 'evidence.json')
-    .map((f) => path.join('steps', path.dirname(f)).split(path.sep).join('/'))
-    .sort();
+  return (
+    (fs.readdirSync(steps, { recursive: true }) as string[])
+      // an answer's record (`<n>-answer/`) is evidence of a person's answer, not of an agent execution
+      .filter((f) => path.basename(f) === 'evidence.json' && !path.dirname(f).endsWith('-answer'))
+      .map((f) => path.join('steps', path.dirname(f)).split(path.sep).join('/'))
+      .sort()
+  );
 }
 
 /** The usage, status and denied calls the attached CLI printed last (text or --json). */
@@ -91,8 +94,11 @@ function finalLine(cli: { stdout: string; stderr: string }): {
     };
   }
   const lines = `${cli.stdout}\n${cli.stderr}`.split('\n');
-  const line = lines.find((l) => / (completed|failed|cancelled)\b/.test(l) && !l.startsWith('[')) ?? '';
-  const status = / (completed|failed|cancelled)\b/.exec(line)?.[1];
+  // the CLI's own last word: `<sop>/<task> completed: …` (stdout) or `error: <sop>/<task> failed: …` (stderr),
+  // not a worker's log line that happens to say "Activity failed"
+  const outcomeLine = /^(?:error: )?\S+\/\S+ (completed|failed|cancelled)\b/;
+  const line = lines.findLast((l) => outcomeLine.test(l)) ?? '';
+  const status = outcomeLine.exec(line)?.[1];
   const number = (re: RegExp) => {
     const m = re.exec(line);
     return m ? Number(m[1]) : undefined;

@@ -118,7 +118,8 @@ test('list, show, answer (wrong, then right), message, logs --follow and not-fou
   const pack = path.join(run.workspace, 'evidence.tar.gz');
   const exported = await runSop(['runs', 'export', name, 'cli-task', '-o', pack]);
   expect(exported.exitCode).toBe(0);
-  expect(exported.stdout).toMatch(/1 evidence records/);
+  // the agent execution and the person's answer
+  expect(exported.stdout).toMatch(/2 evidence records/);
   const verified = await runSop(['verify', pack]);
   expect(verified.exitCode).toBe(0);
   expect(verified.stdout).toContain('OK');

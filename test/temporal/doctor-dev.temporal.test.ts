@@ -71,7 +71,8 @@ test('`sop dev --scenario` serves runs offline (dev server, worker, scripted mod
       '--no-worker',
       '--json',
     ],
-    { env: { ...server.env, SOP_CODEX_BASE_URL: '' }, timeoutMs: 180_000 },
+    // the run lives on the `sop dev` server, not on the tests' server the agreement helper reads
+    { env: { ...server.env, SOP_CODEX_BASE_URL: '' }, timeoutMs: 180_000, agreement: false },
   );
   expect(run.exitCode).toBe(0);
   expect(JSON.parse(String(run.stdout)).status).toBe('completed');

@@ -8,10 +8,6 @@ export function registerKeys(program: Command): void {
     .command('generate')
     .description('write NAME.pem (private, mode 600) and NAME.pub.pem (public)')
     .requiredOption('--out <name>', 'path and name of the key files, without .pem')
-    .addHelpText(
-      'after',
-      '\nExample:\n  sop keys generate --out ~/.config/sop/signer\n  sop runs export bugfix t1 -o pack.tar.gz --sign ~/.config/sop/signer.pem\n  sop verify pack.tar.gz --key ~/.config/sop/signer.pub.pem',
-    )
     .action((opts: { out: string }) => {
       try {
         const { privateFile, publicFile, keySha256 } = generateKeyPair(opts.out);

@@ -28,10 +28,6 @@ export function registerVerify(program: Command): void {
       "compare every evidence record with the evidence hash the run's Temporal history holds",
     )
     .option('--json', 'machine-readable output')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  sop verify pack.tar.gz\n  sop verify pack.tar.gz --key signer.pub.pem\n  sop verify --against-history bugfix csv-export pack.tar.gz\n  sop verify --against-history bugfix csv-export      # the run folder on disk',
-    )
     .action(async (args: string[], opts: { key?: string; againstHistory?: boolean; json?: boolean }) => {
       const options: VerifyOptions = {};
       if (opts.key) {
