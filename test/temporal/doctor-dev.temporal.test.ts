@@ -33,6 +33,11 @@ test('`sop doctor` reports Temporal and harness state, naming credentials withou
   } else expect(result.exitCode).toBe(0);
 });
 
+let stopDev: (() => Promise<void>) | undefined;
+afterAll(async () => {
+  await stopDev?.();
+});
+
 test('`sop dev --scenario` serves runs offline (dev server, worker, scripted model); Ctrl-C stops all', async () => {
   const server = await createTestDevServer();
   const scenario = path.join(packageRoot, 'examples', 'demo', 'ralph_loop.scenario.yaml');
@@ -42,6 +47,13 @@ test('`sop dev --scenario` serves runs offline (dev server, worker, scripted mod
     stdin: 'ignore',
     all: true,
   });
+  // a failed assertion must not leave `sop dev` (and its dev server) running: jest would never exit
+  stopDev = async () => {
+    if (dev.exitCode === undefined || dev.exitCode === null) {
+      dev.kill('SIGINT');
+      await dev;
+    }
+  };
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sop dev did not come up:\n${output}`)), 60_000);
