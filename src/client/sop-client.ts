@@ -63,6 +63,13 @@ export interface RunSummary {
 
 export const workflowIdOf = (sop: string, taskId: string) => `${sop}/${taskId}`;
 
+const nothingToResume = (sop: string, taskId: string) =>
+  new RestartRefusedError(
+    workflowIdOf(sop, taskId),
+    'completed: there is nothing to resume',
+    `sop rerun ${sop} ${taskId} --step STEP re-runs a step and what follows it`,
+  );
+
 /** Start, follow and steer SOP runs. The CLI is built on it; a service can embed it. */
 export class SopClient {
   constructor(
@@ -235,9 +242,12 @@ export class SopClient {
     how: { resume: true } | { rerun: Rerun },
   ): Promise<WorkflowHandle> {
     const workflowId = workflowIdOf(sop, taskId);
-    if (await this.withHandle(sop, taskId, async (h) => (await h.describe()).status.name === 'RUNNING')) {
+    const closedAs = await this.withHandle(sop, taskId, async (h) => (await h.describe()).status.name);
+    if (closedAs === 'RUNNING') {
       throw new RestartRefusedError(workflowId, 'is still running', `sop runs show ${sop} ${taskId}`);
     }
+    // known from the server alone: no worker has to replay the run to say so
+    if ('resume' in how && closedAs === 'COMPLETED') throw nothingToResume(sop, taskId);
     const checkpoint = await this.checkpoint(sop, taskId).catch((err: Error) => {
       // a run whose request was refused ended before the interpreter (and its queries) started
       if (/did not register a handler for checkpoint/.test(err.message)) {
@@ -250,13 +260,7 @@ export class SopClient {
       throw err;
     });
     const plan = checkpoint.input.plan;
-    if ('resume' in how && checkpoint.status === 'completed') {
-      throw new RestartRefusedError(
-        workflowId,
-        'completed: there is nothing to resume',
-        `sop rerun ${sop} ${taskId} --step STEP re-runs a step and what follows it`,
-      );
-    }
+    if ('resume' in how && checkpoint.status === 'completed') throw nothingToResume(sop, taskId);
     if ('rerun' in how && !plan.steps.some((s) => s.name === how.rerun.step)) {
       const steps = plan.steps.map((s) => s.name);
       throw new RestartRefusedError(

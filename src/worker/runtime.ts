@@ -3,7 +3,8 @@ import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
 let installed = false;
 
 /**
- * Installs the SDK runtime once per process with one-line log records on stderr. Must run before the
+ * Installs the SDK runtime once per process with one-line log records on stderr, the native core's
+ * included (by default core prints to stdout, which would corrupt `--json` output). Must run before the
  * first worker or native connection is created (Runtime.install throws after that).
  */
 export function installRuntime(level: LogLevel = (process.env.SOP_LOG_LEVEL as LogLevel) || 'WARN'): void {
@@ -15,6 +16,7 @@ export function installRuntime(level: LogLevel = (process.env.SOP_LOG_LEVEL as L
       const context = meta?.taskQueue ? ` [${meta.taskQueue}]` : '';
       process.stderr.write(`${lvl.toLowerCase()}${context}: ${message}\n`);
     }),
+    telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } },
   });
 }
 
