@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context, cancellationDetails } from '@temporalio/activity';
@@ -14,6 +13,7 @@ import {
   DENIALS_IN_RESULT,
   type LostLaunch,
   RATE_LIMITED,
+  type RateLimitDetails,
   type ReopenItemsRequest,
   type RunRef,
   WORKER_STOPPED,
@@ -28,6 +28,7 @@ import { DenyReadExposedError, PolicyUnsupportedError } from '../policies/compil
 import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
 import { recordAnswer } from './answer-record';
 import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
+import { launchLine, writeLaunchEvidence } from './launch-record';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
 import { askThroughRun } from './tool-approval';
@@ -72,199 +73,254 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       const folder = executionFolder({ ...request, item: request.context.item }, request.execution, launch);
       const executionDir = path.join(runFolder, 'steps', folder);
       fs.mkdirSync(executionDir, { recursive: true });
-      const prompt = renderPrompt(request, scope, artifacts);
-      const promptPath = path.join(executionDir, 'prompt.md');
-      fs.writeFileSync(promptPath, prompt);
-      const transcriptPath = path.join(executionDir, 'transcript.jsonl');
-      const schema = outcomeSchema(
-        request.role === 'producer' ? ['done'] : request.routes.map((r) => r.name),
-      );
-
       const context = Context.current();
-      const beat = setInterval(
-        () => context.heartbeat({ step: request.step, role: request.role }),
-        // a live worker must never look lost: well within a short heartbeat timeout too
-        heartbeatEvery(),
-      );
-      // runs that relaunch in the workflow enforce the step timeout here: Temporal's start-to-close
-      // timeout, a little longer, then only fires when the worker itself is gone
-      const overtime = request.relaunchInWorkflow ? new AbortController() : undefined;
-      const overtimeTimer = overtime && setTimeout(() => overtime.abort(), request.timeoutMs);
-      const before = snapshotWorkspace(workspace, runFolderRel);
-      const branchRef = headRef(workspace);
-      let run: AgentRunResult;
-      let launchFailure: string | undefined;
+      // what the launch got to, for its record when the activity itself fails on the way
+      const progress: { prompt?: string; run?: AgentRunResult } = {};
       try {
-        run = await runner.run({
-          request,
-          spec: request.spec,
-          prompt,
-          outcomeSchema: schema,
-          workspace,
-          executionDir,
-          transcriptPath,
-          signal: overtime
-            ? AbortSignal.any([context.cancellationSignal, overtime.signal])
-            : context.cancellationSignal,
-          heartbeat: (details) => context.heartbeat(details),
-          approveToolCall: (toolCall, timeoutMs) =>
-            askThroughRun(
-              {
-                client: context.client,
-                workflowId:
-                  context.info.workflowExecution?.workflowId ?? `${request.run.sop}/${request.run.taskId}`,
-                step: request.step,
-                item: request.context.item?.id,
-                role: request.role,
-                attempt: request.attempt,
-                signal: context.cancellationSignal,
-              },
-              toolCall,
-              timeoutMs,
-            ),
-        });
+        return await launchHarness();
       } catch (err) {
-        if (err instanceof RateLimitError) {
-          if (overtime) {
-            // a launch of its own (the run parks, then launches again): it gets its line
-            recordExecution(request.run, {
-              ...executionLine(request, folder, launch, started),
-              accepted: false,
-              reason: `rate limited: ${err.message}`,
-              usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
-            });
-          }
-          throw ApplicationFailure.create({
-            type: RATE_LIMITED,
-            nonRetryable: true,
-            message: err.message,
-            details: [{ resetAtMs: err.resetAtMs, message: err.message }],
-          });
-        }
+        // runs that relaunch in the workflow: an unexpected error in the activity (not the harness's) is a
+        // failed launch too, with its record; failures thrown on purpose and cancellations go up as they are
         if (
-          err instanceof HarnessFatalError ||
-          err instanceof PolicyUnsupportedError ||
-          err instanceof DenyReadExposedError
-        ) {
-          // retrying cannot help: fail the step now, with the reason and what to do
-          throw ApplicationFailure.create({
-            type: 'SopConfigError',
-            nonRetryable: true,
-            message: err.message,
-          });
-        }
-        if (context.cancellationSignal.aborted) {
-          // a worker that drains on shutdown is a lost worker, not a failed launch
-          if (cancellationDetails()?.workerShutdown) {
-            throw ApplicationFailure.create({
-              type: WORKER_STOPPED,
-              message: 'the worker shut down while the harness ran',
-            });
-          }
+          !request.relaunchInWorkflow ||
+          err instanceof ApplicationFailure ||
+          context.cancellationSignal.aborted
+        )
           throw err;
-        }
-        if (!overtime) throw err;
-        // the harness failed (crash, hang, API error, step timeout): a result, so the workflow counts it
-        launchFailure = overtime.signal.aborted
-          ? `the harness ran longer than the step timeout (${Math.round(request.timeoutMs / 1000)} s) and was stopped`
-          : err instanceof Error
-            ? err.message
-            : String(err);
-        run = { usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
-      } finally {
-        clearInterval(beat);
-        if (overtimeTimer) clearTimeout(overtimeTimer);
+        return activityFailed(err);
       }
 
-      const reports = inspectArtifacts(artifacts);
-      const writes = auditWrites(
-        before,
-        snapshotWorkspace(workspace, runFolderRel),
-        request.spec.policy,
-        runFolderRel,
-        branchRef,
-      );
-      const denials = run.denials ?? [];
-      const evidencePath = path.join(executionDir, 'evidence.json');
-      const result: AgentStepResult = {
-        outcome: run.outcome,
-        outcomeError: run.outcomeError,
-        ...(launchFailure === undefined ? {} : { launchFailure }),
-        artifacts: reports,
-        violations: [...(run.violations ?? []), ...writes.violations],
-        denials: denials.slice(0, DENIALS_IN_RESULT),
-        deniedCalls: denials.length,
-        usage: run.usage,
-        provider: request.spec.provider,
-        sessionId: run.sessionId,
-        files: {
-          prompt: path.relative(runFolder, promptPath),
-          transcript: fs.existsSync(transcriptPath) ? path.relative(runFolder, transcriptPath) : undefined,
-          evidence: path.relative(runFolder, evidencePath),
-        },
-        durationMs: Date.now() - started,
-      };
-      const evidence = `${JSON.stringify(
-        {
-          sop: request.run.sop,
-          task: request.run.taskId,
-          step: request.step,
-          item: request.context.item?.id,
-          role: request.role,
-          attempt: request.attempt,
-          launch,
-          activityAttempt: activityInfo().attempt,
-          startedAt: new Date(started).toISOString(),
-          durationMs: result.durationMs,
-          promptSha256: createHash('sha256').update(prompt).digest('hex'),
-          // the transcript as it is now, finished: `sop verify` checks the file against it
-          transcriptSha256: result.files.transcript
-            ? createHash('sha256').update(fs.readFileSync(transcriptPath)).digest('hex')
-            : null,
-          provider: request.spec.provider,
-          model: request.spec.model ?? null,
-          requestedPolicy: request.spec.policy,
-          effectiveConfig: run.effectiveConfig ?? null,
-          outcome: run.outcome ?? null,
-          outcomeError: run.outcomeError ?? null,
-          outcomeCorrected: run.corrected ?? null,
-          launchFailure: launchFailure ?? null,
-          denials,
-          toolApprovals: run.approvals ?? [],
-          artifacts: reports,
-          violations: result.violations,
-          writes: writes.record,
-          usage: run.usage,
-          sessionId: run.sessionId ?? null,
-        },
-        null,
-        2,
-      )}\n`;
-      fs.writeFileSync(evidencePath, evidence);
-      result.evidenceSha256 = createHash('sha256').update(evidence).digest('hex');
-      const problems = launchFailure === undefined ? executionProblems(result, request) : [launchFailure];
-      recordExecution(request.run, {
-        ...executionLine(request, folder, launch, started),
-        accepted: problems.length === 0,
-        reason: problems.length === 0 ? null : problems.join('; '),
-        route: run.outcome?.route ?? null,
-        outcomeError: run.outcomeError ?? null,
-        launchFailure: launchFailure ?? null,
-        violations: result.violations,
-        denials,
-        ...(run.approvals?.length
-          ? {
-              toolApprovals: run.approvals.map((a) => ({
-                tool: a.tool,
-                approved: a.approved,
-                by: a.by ?? null,
-                ...(a.timedOut ? { timedOut: true } : {}),
-              })),
+      async function launchHarness(): Promise<AgentStepResult> {
+        const prompt = renderPrompt(request, scope, artifacts);
+        fs.writeFileSync(path.join(executionDir, 'prompt.md'), prompt);
+        progress.prompt = prompt;
+        const transcriptPath = path.join(executionDir, 'transcript.jsonl');
+        const schema = outcomeSchema(
+          request.role === 'producer' ? ['done'] : request.routes.map((r) => r.name),
+        );
+        const beat = setInterval(
+          () => context.heartbeat({ step: request.step, role: request.role }),
+          // a live worker must never look lost: well within a short heartbeat timeout too
+          heartbeatEvery(),
+        );
+        // runs that relaunch in the workflow enforce the step timeout here: Temporal's start-to-close
+        // timeout, a little longer, then only fires when the worker itself is gone
+        const overtime = request.relaunchInWorkflow ? new AbortController() : undefined;
+        const overtimeTimer = overtime && setTimeout(() => overtime.abort(), request.timeoutMs);
+        const before = snapshotWorkspace(workspace, runFolderRel);
+        const branchRef = headRef(workspace);
+        let run: AgentRunResult;
+        let launchFailure: string | undefined;
+        let rateLimit: RateLimitError | undefined;
+        try {
+          run = await runner!.run({
+            request,
+            spec: request.spec,
+            prompt,
+            outcomeSchema: schema,
+            workspace,
+            executionDir,
+            transcriptPath,
+            signal: overtime
+              ? AbortSignal.any([context.cancellationSignal, overtime.signal])
+              : context.cancellationSignal,
+            heartbeat: (details) => context.heartbeat(details),
+            approveToolCall: (toolCall, timeoutMs) =>
+              askThroughRun(
+                {
+                  client: context.client,
+                  workflowId:
+                    context.info.workflowExecution?.workflowId ?? `${request.run.sop}/${request.run.taskId}`,
+                  step: request.step,
+                  item: request.context.item?.id,
+                  role: request.role,
+                  attempt: request.attempt,
+                  signal: context.cancellationSignal,
+                },
+                toolCall,
+                timeoutMs,
+              ),
+          });
+        } catch (err) {
+          if (err instanceof RateLimitError) {
+            // before the worker-loss patch Temporal's retries handle it: no record of its own
+            if (!overtime) throw rateLimited(err);
+            // a launch of its own (the run parks, then launches again): it gets its record below
+            rateLimit = err;
+            run = { usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+          } else if (
+            err instanceof HarnessFatalError ||
+            err instanceof PolicyUnsupportedError ||
+            err instanceof DenyReadExposedError
+          ) {
+            // retrying cannot help: fail the step now, with the reason and what to do
+            throw ApplicationFailure.create({
+              type: 'SopConfigError',
+              nonRetryable: true,
+              message: err.message,
+            });
+          } else if (context.cancellationSignal.aborted) {
+            // a worker that drains on shutdown is a lost worker, not a failed launch
+            if (cancellationDetails()?.workerShutdown) {
+              throw ApplicationFailure.create({
+                type: WORKER_STOPPED,
+                message: 'the worker shut down while the harness ran',
+              });
             }
-          : {}),
-        usage: run.usage,
-      });
-      return result;
+            throw err;
+          } else if (!overtime) throw err;
+          else {
+            // the harness failed (crash, hang, API error, step timeout): a result, so the workflow counts it
+            launchFailure = overtime.signal.aborted
+              ? `the harness ran longer than the step timeout (${Math.round(request.timeoutMs / 1000)} s) and was stopped`
+              : err instanceof Error
+                ? err.message
+                : String(err);
+            run = { usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+          }
+        } finally {
+          clearInterval(beat);
+          if (overtimeTimer) clearTimeout(overtimeTimer);
+        }
+        progress.run = run;
+
+        const reports = inspectArtifacts(artifacts);
+        const writes = auditWrites(
+          before,
+          snapshotWorkspace(workspace, runFolderRel),
+          request.spec.policy,
+          runFolderRel,
+          branchRef,
+        );
+        const denials = run.denials ?? [];
+        const violations = [...(run.violations ?? []), ...writes.violations];
+        const recorded = writeLaunchEvidence({
+          request,
+          launch,
+          started,
+          executionDir,
+          prompt,
+          run,
+          launchFailure,
+          rateLimited: rateLimit && { untilMs: rateLimit.resetAtMs, message: rateLimit.message },
+          artifacts: reports,
+          violations,
+          writes: writes.record,
+        });
+        const result: AgentStepResult = {
+          outcome: run.outcome,
+          outcomeError: run.outcomeError,
+          ...(launchFailure === undefined ? {} : { launchFailure }),
+          artifacts: reports,
+          violations,
+          denials: denials.slice(0, DENIALS_IN_RESULT),
+          deniedCalls: denials.length,
+          usage: run.usage,
+          provider: request.spec.provider,
+          sessionId: run.sessionId,
+          files: {
+            prompt: path.relative(runFolder, path.join(executionDir, 'prompt.md')),
+            transcript: recorded.transcript,
+            evidence: recorded.evidence,
+          },
+          evidenceSha256: recorded.evidenceSha256,
+          durationMs: recorded.durationMs,
+        };
+        const problems = rateLimit
+          ? [`rate limited: ${rateLimit.message}`]
+          : launchFailure === undefined
+            ? executionProblems(result, request)
+            : [launchFailure];
+        recordExecution(request.run, {
+          ...launchLine(request, folder, launch, started),
+          accepted: problems.length === 0,
+          reason: problems.length === 0 ? null : problems.join('; '),
+          route: run.outcome?.route ?? null,
+          outcomeError: run.outcomeError ?? null,
+          launchFailure: launchFailure ?? null,
+          ...(rateLimit ? { rateLimitedUntil: new Date(rateLimit.resetAtMs).toISOString() } : {}),
+          violations: result.violations,
+          denials,
+          ...(run.approvals?.length
+            ? {
+                toolApprovals: run.approvals.map((a) => ({
+                  tool: a.tool,
+                  approved: a.approved,
+                  by: a.by ?? null,
+                  ...(a.timedOut ? { timedOut: true } : {}),
+                })),
+              }
+            : {}),
+          usage: run.usage,
+        });
+        // the workflow parks the run; the failure carries the launch's record for history readers
+        if (rateLimit)
+          throw rateLimited(rateLimit, {
+            evidence: recorded.evidence,
+            evidenceSha256: recorded.evidenceSha256,
+          });
+        return result;
+      }
+
+      /** The activity failed on the launch (not the harness): recorded as a failed launch, launched again. */
+      function activityFailed(err: unknown): AgentStepResult {
+        const launchFailure = `the runtime failed on this launch: ${(err as Error | undefined)?.message ?? String(err)}`;
+        const run = progress.run ?? { usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } };
+        const line = {
+          ...launchLine(request, folder, launch, started),
+          accepted: false,
+          reason: launchFailure,
+          route: run.outcome?.route ?? null,
+          outcomeError: run.outcomeError ?? null,
+          launchFailure,
+          violations: [],
+          denials: run.denials ?? [],
+          usage: run.usage,
+        };
+        let recorded: ReturnType<typeof writeLaunchEvidence>;
+        try {
+          recorded = writeLaunchEvidence({
+            request,
+            launch,
+            started,
+            executionDir,
+            prompt: progress.prompt,
+            run,
+            launchFailure,
+            artifacts: [],
+            violations: [],
+            writes: null,
+          });
+        } catch {
+          // not even the record could be written: the line says so, and the workflow counts the failure
+          recordExecution(request.run, line);
+          throw err;
+        }
+        recordExecution(request.run, line);
+        const denials = run.denials ?? [];
+        return {
+          outcome: run.outcome,
+          outcomeError: run.outcomeError,
+          launchFailure,
+          artifacts: [],
+          violations: [],
+          denials: denials.slice(0, DENIALS_IN_RESULT),
+          deniedCalls: denials.length,
+          usage: run.usage,
+          provider: request.spec.provider,
+          sessionId: run.sessionId,
+          files: {
+            prompt:
+              progress.prompt === undefined
+                ? ''
+                : path.relative(runFolder, path.join(executionDir, 'prompt.md')),
+            transcript: recorded.transcript,
+            evidence: recorded.evidence,
+          },
+          evidenceSha256: recorded.evidenceSha256,
+          durationMs: recorded.durationMs,
+        };
+      }
     },
 
     async runCommandStep(request: CommandStepRequest): Promise<CommandStepResult> {
@@ -448,22 +504,6 @@ function safeName(value: string): string {
   return value.replace(/[^\w.-]+/g, '_').slice(0, 80);
 }
 
-/** The fields of an agent execution's line in executions.jsonl that say which launch it was. */
-function executionLine(request: AgentStepRequest, folder: string, launch: number, started: number) {
-  return {
-    kind: 'agent' as const,
-    path: path.join('steps', folder),
-    step: request.step,
-    item: request.context.item?.id ?? null,
-    role: request.role,
-    attempt: request.attempt,
-    launch,
-    provider: request.spec.provider,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
-  };
-}
-
 /** The workflow's verdict on this execution, computed the same way (for executions.jsonl). */
 function executionProblems(result: AgentStepResult, request: AgentStepRequest): string[] {
   const routes =
@@ -480,6 +520,17 @@ function executionProblems(result: AgentStepResult, request: AgentStepRequest): 
     .filter((p) => !p.finding)
     .map((p) => p.problem)
     .concat(denialProblems(result, request.spec));
+}
+
+/** The failure that parks the run until the provider's reset time (with the launch's record, if any). */
+function rateLimited(err: RateLimitError, record?: { evidence: string; evidenceSha256: string }) {
+  const details: RateLimitDetails = { resetAtMs: err.resetAtMs, message: err.message, ...record };
+  return ApplicationFailure.create({
+    type: RATE_LIMITED,
+    nonRetryable: true,
+    message: err.message,
+    details: [details],
+  });
 }
 
 function resolveOrFail<T>(fn: () => T, step: string): T {

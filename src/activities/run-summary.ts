@@ -30,6 +30,8 @@ export interface ExecutionRecord {
   launchFailure?: string | null;
   /** the worker running the launch died or stopped; the workflow launched again */
   workerLost?: boolean;
+  /** the provider rate-limited the launch: the run parked until then (ISO time) and launched again */
+  rateLimitedUntil?: string;
   route?: string | null;
   exitCode?: number;
   outcomeError?: string | null;

@@ -1,7 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { WORKER_STOPPED } from '../model/contract';
+import { RATE_LIMITED, type RateLimitDetails, WORKER_STOPPED } from '../model/contract';
 import { deniedCallsText, describeDenial } from '../model/denial-text';
 import type { AnswerInput } from '../model/message-args';
 import type { Denial } from '../policies/denial';
@@ -154,8 +154,27 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       const { scheduledEventId, failure } = event.activityTaskFailedEventAttributes;
       const label = summaries.get(String(scheduledEventId));
       const fields = scheduled.get(String(scheduledEventId));
-      const stopped = failure?.applicationFailureInfo?.type === WORKER_STOPPED;
-      push(stopped ? 'worker lost' : 'step failed', `${label ?? 'activity'}: ${failure?.message}`, fields);
+      const type = failure?.applicationFailureInfo?.type;
+      if (type === RATE_LIMITED) {
+        // a launch of its own: the provider refused it, the run parks until the reset time
+        const parked = decode(failure?.applicationFailureInfo?.details?.payloads?.[0]) as
+          | RateLimitDetails
+          | undefined;
+        const until = parked?.resetAtMs
+          ? `parked until ${new Date(parked.resetAtMs).toISOString()}`
+          : 'parked';
+        push(
+          'rate limited',
+          `${label ?? 'activity'}: ${until} (${parked?.message ?? failure?.message})${parked?.evidence ? ` (${parked.evidence})` : ''}`,
+          fields,
+        );
+        continue;
+      }
+      push(
+        type === WORKER_STOPPED ? 'worker lost' : 'step failed',
+        `${label ?? 'activity'}: ${failure?.message}`,
+        fields,
+      );
     } else if (event.activityTaskTimedOutEventAttributes) {
       const { scheduledEventId, failure } = event.activityTaskTimedOutEventAttributes;
       const label = summaries.get(String(scheduledEventId));

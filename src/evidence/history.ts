@@ -2,10 +2,12 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { workflowExecutions } from '../client/executions';
+import { RATE_LIMITED, type RateLimitDetails } from '../model/contract';
 
 // What Temporal's history says about a run's evidence: each agent activity's result carries the sha256 of
-// the evidence.json it wrote (and its run-folder-relative path), and the run's plan names the files the
-// runtime itself rewrites after an agent wrote them (worklist sources get item statuses written back).
+// the evidence.json it wrote (and its run-folder-relative path) — a launch the provider rate-limited carries
+// them in its failure's details — and the run's plan names the files the runtime itself rewrites after an
+// agent wrote them (worklist sources get item statuses written back).
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -54,6 +56,19 @@ function collect(events: HistoryEvent[], runId: string, into: HistoryEvidence): 
     if (started) {
       const input = decode(started.input?.payloads?.[0]) as { plan?: PlanLike } | undefined;
       if (input?.plan) addRuntimeWritten(input.plan, into.runtimeWritten);
+      continue;
+    }
+    const failure = event.activityTaskFailedEventAttributes?.failure;
+    if (failure?.applicationFailureInfo?.type === RATE_LIMITED) {
+      const parked = decode(failure.applicationFailureInfo.details?.payloads?.[0]) as
+        | RateLimitDetails
+        | undefined;
+      if (parked?.evidence && parked.evidenceSha256)
+        into.records.set(parked.evidence, {
+          sha256: parked.evidenceSha256,
+          runId,
+          eventId: Number(event.eventId),
+        });
       continue;
     }
     const completed = event.activityTaskCompletedEventAttributes;

@@ -13,8 +13,8 @@ const agentRecordSchema = z.looseObject({
   step: z.string(),
   startedAt: z.string(),
   durationMs: z.number(),
-  /** sha256 of prompt.md next to the record */
-  promptSha256: hex64,
+  /** sha256 of prompt.md next to the record; null when the activity failed before it wrote the prompt */
+  promptSha256: hex64.nullable(),
   /** sha256 of transcript.jsonl next to the record; null when the harness wrote none (absent in old records) */
   transcriptSha256: hex64.nullable().optional(),
   artifacts: z.array(
@@ -71,7 +71,8 @@ export function vouchedFiles(records: Array<{ file: string; record: EvidenceReco
   for (const { file, record } of records) {
     if (isAnswer(record)) continue;
     const dir = path.posix.dirname(file);
-    out.push({ file: `${dir}/prompt.md`, sha256: record.promptSha256, record: file, what: 'prompt' });
+    if (record.promptSha256)
+      out.push({ file: `${dir}/prompt.md`, sha256: record.promptSha256, record: file, what: 'prompt' });
     if (record.transcriptSha256)
       out.push({
         file: `${dir}/transcript.jsonl`,

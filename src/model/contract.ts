@@ -185,6 +185,9 @@ export const RATE_LIMITED = 'SopRateLimited';
 export interface RateLimitDetails {
   resetAtMs: number;
   message: string;
+  /** the parked launch's evidence record (run-folder-relative) and its sha256 (runs that relaunch in the workflow) */
+  evidence?: string;
+  evidenceSha256?: string;
 }
 
 /** Thrown by the agent activity (as ApplicationFailure type) when its worker shuts down mid-launch. */

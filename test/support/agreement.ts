@@ -185,12 +185,8 @@ function compare(run: FinishedRun, show: Shown, events: LogEvent[], runFolder: s
   const agentLines = executions.filter((e) => e.kind === 'agent');
   const evidence = runFolder ? evidenceFiles(runFolder) : [];
   // Lines without an evidence.json: a launch whose worker died (its line is written by the next launch;
-  // `sop logs --events` shows it as "worker lost") and, a KNOWN GAP (reported), a launch refused by a rate
-  // limit (`sop logs --events` shows it as "step failed").
-  const noEvidence = (e: ExecutionLine) => {
-    const line = e as { reason?: unknown; workerLost?: unknown };
-    return line.workerLost === true || /^rate limited/.test(String(line.reason ?? ''));
-  };
+  // `sop logs --events` shows it as "worker lost").
+  const noEvidence = (e: ExecutionLine) => (e as { workerLost?: unknown }).workerLost === true;
   const linePaths = agentLines
     .filter((e) => !noEvidence(e))
     .map((e) => e.path)
@@ -231,9 +227,11 @@ function compare(run: FinishedRun, show: Shown, events: LogEvent[], runFolder: s
     }),
     { inputTokens: 0, outputTokens: 0, costUsd: 0 },
   );
-  // a launch that failed (crash, hang, timeout, API error) is an agent run too
+  // a launch that failed (crash, hang, timeout, API error) or that the provider rate-limited is an agent run too
   const launches = events.filter(
-    (e) => (e.kind === 'step finished' || e.kind === 'launch failed') && AGENT_EVENT.test(e.text),
+    (e) =>
+      (e.kind === 'step finished' || e.kind === 'launch failed' || e.kind === 'rate limited') &&
+      AGENT_EVENT.test(e.text),
   );
   const agentEvents = launches.filter((e) => e.kind === 'step finished');
   differ('agent runs', {

@@ -9,6 +9,7 @@ import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../..
 import { expectAgreement } from '../support/agreement';
 import { recordHistory } from '../support/histories';
 import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
+import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
 
@@ -561,7 +562,7 @@ test('a rerun of a worklist step does the chosen items again, once each, even ac
 test('a rate limit with a reset time parks the run on a durable timer, then the same step resumes', async () => {
   const runner = new ScriptedRunner({ 'call/agent': [{ rateLimitMs: 2_000 }, { route: 'done' }] });
   const p = plan('ratelimit', [step('call', { agent: role('Call.'), routes: [route('done', finish)] })]);
-  const { result, handle } = await runToEnd(p, runner);
+  const { result, handle, run } = await runToEnd(p, runner);
   expect(result?.status).toBe('completed');
   const [limited, resumed] = runner.calls;
   expect(resumed.startedAt - limited.startedAt).toBeGreaterThanOrEqual(1_900);
@@ -574,6 +575,69 @@ test('a rate limit with a reset time parks the run on a durable timer, then the 
   expect(parked?.map((e) => Boolean(e.timerStartedEventAttributes))).toEqual([true]);
   // parking is not an agent-protocol failure: the resumed execution is still attempt 1
   expect(resumed.attempt).toBe(1);
+
+  // the parked launch has a record of its own that agrees everywhere (runToEnd checked the agreement)
+  const lines = fs
+    .readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatchObject({ accepted: false, launch: 1, route: null });
+  expect(lines[0].reason).toMatch(/^rate limited: 429 Too Many Requests/);
+  const record = JSON.parse(
+    fs.readFileSync(path.join(run.runFolder, lines[0].path, 'evidence.json'), 'utf8'),
+  );
+  expect(record.rateLimited.parkedUntil).toBe(lines[0].rateLimitedUntil);
+  expect(record.outcome).toBeNull();
+  const events = await runSop(['logs', p.sop, run.taskId, '--events']);
+  expect(String(events.stdout)).toMatch(
+    new RegExp(
+      `rate limited +call · agent · attempt 1 · codex: parked until ${lines[0].rateLimitedUntil.replace(/\./g, '\\.')} \\(429 Too Many Requests`,
+    ),
+  );
+  expect(String(events.stdout)).not.toContain('step failed');
+  const verified = await runSop(['verify', '--against-history', p.sop, run.taskId, run.runFolder]);
+  expect({ exitCode: verified.exitCode, stderr: verified.stderr }).toEqual({ exitCode: 0, stderr: '' });
+  expect(String(verified.stdout)).toMatch(/2 evidence records/);
+});
+
+test('a launch the runtime itself fails on (not the harness) has its own record, and the step launches again', async () => {
+  const runner = new ScriptedRunner({ 'call/agent': [{ route: 'done' }] });
+  const p = plan('activityerror', [step('call', { agent: role('Call.'), routes: [route('done', finish)] })]);
+  const run = makeWorkspace(p.sop, randomUUID());
+  // the first launch cannot write its prompt.md: a directory stands where it goes
+  fs.mkdirSync(path.join(run.runFolder, 'steps/call/0001-agent-a1-l1/prompt.md'), { recursive: true });
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const result = (await (await start(taskQueue, runInput(p, run))).result()) as RunResult;
+      expect(result.status).toBe('completed');
+      expect(runner.calls).toHaveLength(1);
+      const lines = fs
+        .readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.path, l.launch, l.accepted])).toEqual([
+        ['steps/call/0001-agent-a1-l1', 1, false],
+        [expect.stringMatching(/^steps\/call\/\d{4}-agent-a1-l2$/), 2, true],
+      ]);
+      expect(lines[0].reason).toMatch(/^the runtime failed on this launch: EISDIR/);
+      expect(lines[0].launchFailure).toBe(lines[0].reason);
+      const record = JSON.parse(
+        fs.readFileSync(path.join(run.runFolder, 'steps/call/0001-agent-a1-l1/evidence.json'), 'utf8'),
+      );
+      expect(record).toMatchObject({ launchFailure: lines[0].reason, promptSha256: null, outcome: null });
+      expect(result.usage.agentRuns).toBe(2);
+      const events = String((await runSop(['logs', p.sop, run.taskId, '--events'])).stdout);
+      expect(events).toMatch(
+        /launch failed +call · agent · attempt 1 · codex: the runtime failed on this launch: EISDIR/,
+      );
+      await expectAgreement({ sop: p.sop, task: run.taskId, runFolder: run.runFolder });
+    },
+    { runners: { codex: runner } },
+  );
 });
 
 test('an input step that gets no answer in time takes its timeout route', async () => {
