@@ -5,6 +5,7 @@
 
 import type { PriceTable } from '../harnesses/pricing';
 import type { Policy } from '../policies/model';
+import type { EmitSpec, TriggerSpec } from './triggers';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -21,6 +22,8 @@ export interface RouteSpec {
   target: RouteTarget;
   /** artifacts that must exist, be valid, and be written by this attempt when this route is taken */
   requires: string[];
+  /** events emitted when this route is taken; absent: none */
+  emits?: EmitSpec[];
 }
 
 /** The answer of an approval (what `sop answer --approve | --reject WHY` sends) when the SOP names none. */
@@ -151,4 +154,8 @@ export interface ExecutionPlan {
   budgets: Budgets;
   /** JSON Schema of the run input; checked by the client before any workflow starts */
   inputSchema?: JsonSchema;
+  /** what starts this SOP besides a person (`triggers:`); absent: none */
+  triggers?: TriggerSpec[];
+  /** events emitted when the run finishes (the SOP's top-level `emits:`); absent: none */
+  emits?: EmitSpec[];
 }

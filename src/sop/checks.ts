@@ -18,6 +18,7 @@ import {
 } from './normalize';
 import type { SopFields, SopFile, SopStep } from './schema';
 import { checkVariable, positionOf, scanTemplate, type TemplateScope } from './templates';
+import { checkTriggers } from './trigger-checks';
 import type { KeyPath, SourceFile } from './yaml-source';
 
 export interface FileAccess {
@@ -643,6 +644,14 @@ export function checkSop(
       );
     }
   }
+  // ---- triggers and emitted events ---------------------------------------------------------------------
+  checkTriggers(sop, report, (text, at) =>
+    checkTemplateText(
+      text,
+      { input: inputs, params, item: false, roots: ['input', 'params', 'run', 'steps'] },
+      { yaml: at },
+    ),
+  );
   for (const [name, artifact] of Object.entries(artifacts)) {
     const users = [...(artifactUsers.get(name) ?? [])];
     const onlyWorklist = users.length > 0 && users.every((s) => forEachOf(steps[s]) !== undefined);

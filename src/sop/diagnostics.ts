@@ -115,6 +115,41 @@ export const DIAGNOSTIC_CODES = {
     title: 'answer cannot be routed on',
     hint: 'route_on must name a field of answer: with an enum of strings; an approval answer needs approve: boolean',
   },
+  SOP230: {
+    severity: 'error',
+    title: 'trigger needs exactly one source',
+    hint: 'give each trigger one of schedule, webhook, event or poll; declare several triggers for several sources',
+  },
+  SOP231: {
+    severity: 'error',
+    title: 'trigger fields do not fit together',
+    hint: 'see the message for the fields this trigger needs',
+  },
+  SOP232: {
+    severity: 'error',
+    title: 'trigger input is not an input of the SOP',
+    hint: 'map only fields declared under `input:`, or declare the field',
+  },
+  SOP233: {
+    severity: 'error',
+    title: 'trigger leaves a required input out',
+    hint: "give the field in the trigger's `input:` or give it a default under `input:`",
+  },
+  SOP234: {
+    severity: 'error',
+    title: 'event nobody emits',
+    hint: 'emit the event from a route or finish of an SOP (`emits: NAME`), or fix the name',
+  },
+  SOP235: {
+    severity: 'error',
+    title: 'cycle of events between SOPs',
+    hint: 'an SOP may not start itself again through events: remove one emits or listener of the chain',
+  },
+  SOP236: {
+    severity: 'error',
+    title: 'webhook name used twice',
+    hint: 'each webhook name is one URL (/hooks/<name>): give each trigger its own name',
+  },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
   SOP303: { severity: 'error', title: 'invalid JSON schema', hint: 'the file must be a JSON Schema object' },
@@ -169,6 +204,11 @@ export const DIAGNOSTIC_CODES = {
     severity: 'warning',
     title: 'network open',
     hint: 'prefer network: none or an allowlist of domains',
+  },
+  SOP830: {
+    severity: 'warning',
+    title: 'event nobody listens to',
+    hint: 'add a trigger `event: NAME` to the SOP that should start, or remove the emits',
   },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; title: string; hint: string }>;
 

@@ -28,6 +28,7 @@ import {
   stepKind,
 } from './normalize';
 import type { SopStep, Target } from './schema';
+import { emitSpecs, routeEmits, triggerSpecs } from './triggers';
 import type { TypedInput } from './typed';
 
 export const DEFAULT_STEP_TIMEOUT_MS = 30 * 60_000;
@@ -119,6 +120,8 @@ export function planFromBundle<I = Record<string, unknown>>(
     };
   };
 
+  const triggers = triggerSpecs(sop);
+  const emits = emitSpecs(sop.emits);
   const steps: StepSpec[] = Object.entries(sop.steps).map(([name, step]) => {
     const kind = stepKind(step);
     const forEach = forEachOf(step);
@@ -132,11 +135,15 @@ export function planFromBundle<I = Record<string, unknown>>(
       kind,
       ...optional('title', step.title),
       after: step.after ?? [],
-      routes: effectiveRoutes(step).map((r) => ({
-        name: r.name,
-        target: target(r.target!),
-        requires: r.requires,
-      })),
+      routes: effectiveRoutes(step).map((r) => {
+        const emits = routeEmits(step, r.name);
+        return {
+          name: r.name,
+          target: target(r.target!),
+          requires: r.requires,
+          ...(emits.length > 0 ? { emits } : {}),
+        };
+      }),
       maxRework: count(
         step.max_rework ?? defaults.max_rework,
         DEFAULT_MAX_REWORK,
@@ -230,6 +237,8 @@ export function planFromBundle<I = Record<string, unknown>>(
       ),
     },
     inputSchema: inputSchema(bundle),
+    ...(triggers.length > 0 ? { triggers } : {}),
+    ...(emits.length > 0 ? { emits } : {}),
   };
 }
 

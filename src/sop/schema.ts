@@ -8,6 +8,7 @@ import { PriceTable } from '../harnesses/pricing';
 import { NAME_MESSAGE, NAME_PATTERN } from '../model/names';
 import { PolicySchema } from '../policies/model';
 import { Duration } from './duration';
+import { Emits, Trigger } from './trigger-schema';
 
 export const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
 
@@ -116,6 +117,8 @@ export const RouteSpec = z.strictObject({
   exhausted: Target.optional(),
   /** artifacts that must exist, be valid and be written by this attempt */
   requires: z.array(Name).optional(),
+  /** events this route emits when taken (listeners: other SOPs' `triggers: { NAME: { event } }`) */
+  emits: Emits.optional(),
   description: z.string().optional(),
 });
 /** A route is a target shorthand (`accepted: implement`) or a full spec. */
@@ -224,6 +227,10 @@ export const SopFile = z.strictObject({
   steps: z
     .record(Name, Step)
     .refine((steps) => Object.keys(steps).length > 0, 'an SOP needs at least one step'),
+  /** what starts this SOP besides a person: schedules, webhooks, events of other SOPs, polling sensors */
+  triggers: z.record(Name, Trigger).optional(),
+  /** events emitted when a run finishes (by any route to finish) */
+  emits: Emits.optional(),
 });
 export type SopFile = z.infer<typeof SopFile>;
 export type SopStep = z.infer<typeof Step>;

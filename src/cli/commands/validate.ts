@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { Catalog } from '../../sop/catalog';
 import { SOP_FILE } from '../../sop/compile';
 import { type Diagnostic, diagnostic, formatDiagnostic } from '../../sop/diagnostics';
+import { eventGraphDiagnostics, type GraphSop, graphSop } from '../../sop/event-graph';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
 
@@ -51,6 +52,7 @@ export function registerValidate(program: Command): void {
           diagnostics: result.diagnostics,
         });
       }
+      addEventGraph(catalog, results);
       const failed = results.filter((r) => !r.ok).length;
       if (opts.json) printJson({ ok: failed === 0, results });
       else printResults(results);
@@ -60,6 +62,33 @@ export function registerValidate(program: Command): void {
 }
 
 type Target = { name: string; dir: string; missing?: Diagnostic };
+
+/**
+ * The event graph is a property of the whole catalog: the SOPs not asked about are compiled too (to know
+ * who emits what), but only the checked SOPs get its diagnostics.
+ */
+function addEventGraph(catalog: Catalog, results: ValidationResult[]): void {
+  const checked = new Map<string, ValidationResult>();
+  const graph: GraphSop[] = [];
+  for (const result of results) {
+    const bundle = result.ok ? catalog.compileDir(result.dir).bundle : undefined;
+    if (!bundle) continue;
+    checked.set(bundle.name, result);
+    graph.push(graphSop(bundle.definition, result.dir));
+  }
+  for (const entry of catalog.entries) {
+    if (checked.has(entry.name)) continue;
+    const bundle = catalog.compile(entry).bundle;
+    if (bundle) graph.push(graphSop(bundle.definition, entry.dir));
+  }
+  const byFile = new Map(graph.map((g) => [g.source.file, g.definition.name]));
+  for (const d of eventGraphDiagnostics(graph)) {
+    const result = checked.get(byFile.get(d.file) ?? '');
+    if (!result) continue;
+    result.diagnostics.push(d);
+    if (d.severity === 'error') result.ok = false;
+  }
+}
 
 function resolveTarget(catalog: Catalog, target: string): Target {
   const asPath = path.resolve(target);

@@ -1,0 +1,89 @@
+// Triggers and emitted events as the compiled plan carries them: plain data and plain types only (no
+// zod, no node modules), so workflow code (sensors, the interpreter) can read them. Derived from the
+// SOP's `triggers:` and `emits:` (src/sop/trigger-schema.ts) by src/sop/triggers.ts.
+
+export type ScheduleOverlapPolicy =
+  | 'skip'
+  | 'buffer_one'
+  | 'buffer_all'
+  | 'allow_all'
+  | 'cancel_other'
+  | 'terminate_other';
+
+export interface ScheduleSpec {
+  /** cron expressions (interpreted in `timezone`) */
+  cron: string[];
+  /** or a fixed interval */
+  everyMs?: number;
+  timezone?: string;
+  overlap: ScheduleOverlapPolicy;
+  jitterMs?: number;
+}
+
+export interface WebhookSpec {
+  /** POST /hooks/<hook> */
+  hook: string;
+  /** the environment variable holding the shared secret */
+  secretEnv: string;
+  signature: 'github' | 'hmac-sha256';
+  filter: { event?: string[]; action?: string[]; branch?: string[]; labels?: string[] };
+  /** where the delivery id comes from */
+  dedupe: { from: 'header' | 'payload'; name: string };
+}
+
+export interface PollSpec {
+  command?: string;
+  http?: { url: string; headers: Record<string, string> };
+  everyMs: number;
+  /** dotted path of an item's id */
+  itemId: string;
+  /** dotted path of a monotonic field (items at or below the highest seen are old); absent: seen ids */
+  watermark?: string;
+  /** dotted path of the list inside the answer; absent: the answer is the list */
+  items?: string;
+}
+
+/** The trigger's source, by kind. */
+export type TriggerSource =
+  | { kind: 'schedule'; schedule: ScheduleSpec }
+  | { kind: 'webhook'; webhook: WebhookSpec }
+  | { kind: 'event'; event: string }
+  | { kind: 'poll'; poll: PollSpec };
+
+export type TriggerKind = TriggerSource['kind'];
+
+export interface TriggerRepoSpec {
+  path?: string;
+  url?: string;
+  ref?: string;
+}
+
+export type TriggerSpec = TriggerSource & {
+  /** the trigger's name in `triggers:` */
+  name: string;
+  /** the SOP it starts */
+  sop: string;
+  /** input field → value; strings may hold templates over the trigger context */
+  input: Record<string, unknown>;
+  /** absent: the project the trigger was synced from */
+  repo?: TriggerRepoSpec;
+  params?: Record<string, unknown>;
+};
+
+/** An event a route (or finishing) emits: its name and the payload built from the run's outputs. */
+export interface EmitSpec {
+  event: string;
+  /** field → value; strings may hold templates over input, params, run and steps.<step>.payload */
+  payload?: Record<string, unknown>;
+}
+
+/**
+ * The variables a trigger's `input:` and `repo:` templates may use, by kind. `payload` is the trigger's
+ * data in every kind (the webhook body, the event payload, the polled item, the schedule's facts).
+ */
+export const TRIGGER_TEMPLATE_ROOTS: Record<TriggerKind, readonly string[]> = {
+  schedule: ['payload', 'trigger', 'schedule'],
+  webhook: ['payload', 'trigger', 'webhook'],
+  event: ['payload', 'trigger', 'event'],
+  poll: ['payload', 'trigger', 'item'],
+};
