@@ -4,9 +4,9 @@
 // and a project's sop.config.yaml (providers.codex.prices, carried in the plan's roles) wins over both.
 
 import * as fs from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import type { ExecutionPlan } from '../model/plan';
+import { parseYamlText } from '../sop/yaml-source';
 
 /** A model Codex knows: with unknown ids it falls back to a tool set without apply_patch. */
 export const DEFAULT_CODEX_MODEL = 'gpt-5.5';
@@ -32,9 +32,9 @@ export function loadPriceTable(env: NodeJS.ProcessEnv = process.env): PriceTable
   if (!file) return DEFAULT_PRICES;
   let data: unknown;
   try {
-    data = parse(fs.readFileSync(file, 'utf8'));
+    data = parseYamlText(fs.readFileSync(file, 'utf8'), file);
   } catch (err) {
-    throw new Error(`SOP_PRICES=${file}: cannot read the price table: ${(err as Error).message}`);
+    throw new Error(`SOP_PRICES=${file}: cannot read the price table:\n${(err as Error).message}`);
   }
   const parsed = PriceTable.safeParse(data);
   if (!parsed.success) {

@@ -13,7 +13,7 @@ import {
   type Node,
   parseDocument,
 } from 'yaml';
-import { type Diagnostic, diagnostic } from './diagnostics';
+import { type Diagnostic, diagnostic, formatDiagnostic } from './diagnostics';
 import { YAML_LIMITS } from './yaml-limits';
 
 export type KeyPath = ReadonlyArray<string | number>;
@@ -94,6 +94,24 @@ export function parseYamlSource(
   // shapeProblem has bounded what aliases expand to, which is what yaml's own alias count guards against
   const data = diagnostics.length > 0 ? undefined : doc.toJS({ maxAliasCount: -1 });
   return { source: { file, data, locate }, diagnostics };
+}
+
+/** A YAML (or JSON) file the runtime reads besides an SOP — run inputs, model-server scenarios, price tables. */
+export class YamlFileError extends Error {
+  constructor(readonly diagnostics: Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'));
+    this.name = 'YamlFileError';
+  }
+}
+
+/**
+ * The data of a YAML or JSON text, held to the SOP loader's rules: a syntax error, a duplicate key, an alias
+ * bomb, nesting too deep or a file too large is a coded diagnostic at its line and column (YamlFileError).
+ */
+export function parseYamlText(text: string, file: string): unknown {
+  const { source, diagnostics } = parseYamlSource(text, file);
+  if (diagnostics.length > 0) throw new YamlFileError(diagnostics);
+  return source.data;
 }
 
 /** A source for definitions that did not come from YAML (defineSop): paths instead of positions. */

@@ -2,8 +2,8 @@
 // offline demo and the tests to drive the REAL harness binaries without model access.
 
 import * as fs from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
+import { parseYamlText } from '../sop/yaml-source';
 
 export const Reply = z.union([
   z.strictObject({ shell: z.string().min(1).describe('run a shell command') }),
@@ -46,12 +46,14 @@ export const Scenario = z.strictObject({
 export type Scenario = z.infer<typeof Scenario>;
 
 export function loadScenario(file: string): Scenario {
-  let data: unknown;
+  let text: string;
   try {
-    data = parse(fs.readFileSync(file, 'utf8'));
+    text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     throw new Error(`cannot read scenario ${file}: ${(err as Error).message}`);
   }
+  // coded and located, like an SOP's YAML errors
+  const data = parseYamlText(text, file);
   const parsed = Scenario.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -116,6 +116,34 @@ describe('sop validate: YAML that costs too much to load', () => {
     expect(text.stdout).toContain('sop.yaml:6:8: error SOP004: alias *d expands to 7381 values');
   });
 
+  test('an alias bomb in sop run --input-file or a model-server scenario gets the same coded, located error', async () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [prev, name] of ['ab', 'bc', 'cd', 'de', 'ef']) {
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-yaml-input-'));
+    const file = path.join(dir, 'input.yaml');
+    fs.writeFileSync(file, `request: go\n${levels.join('\n')}\n`);
+    const run = await execa('node', [sop, 'run', 'review', '--workspace', dir, '--input-file', file], {
+      cwd: repo,
+      reject: false,
+    });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).not.toContain('Excessive alias count');
+    expect(run.stderr).toContain(
+      `error: --input-file ${file} is not valid YAML:\n${file}:6:8: error SOP004: alias *d expands to 7381 values`,
+    );
+    expect(run.stderr).toContain('hint: write the values out instead of repeating aliases');
+    const served = await execa(
+      'node',
+      [path.join(repo, 'dist', 'testing', 'model-server-cli.js'), '--scenario', file],
+      { cwd: repo, reject: false, timeout: 30_000 },
+    );
+    expect(served.exitCode).not.toBe(0);
+    expect(served.stderr).not.toContain('Excessive alias count');
+    expect(served.stderr).toContain(`${file}:6:8: error SOP004: alias *d expands to 7381 values`);
+  });
+
   test('an alias inside the value it names is SOP004', async () => {
     const dir = sopWith('loop', 'name: loop\nsteps:\n  a: &a\n    prompt: p.md\n    x: *a\n');
     expect(await validateJson(dir)).toMatchObject({ code: 'SOP004', line: 5, column: 8 });

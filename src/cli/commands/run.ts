@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import type { Provider } from '../../model/plan';
 import { Catalog } from '../../sop/catalog';
 import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
 import { planFromBundle } from '../../sop/plan';
 import { inputWithDefaults, unknownParamsProblem } from '../../sop/run-input';
+import { parseYamlText } from '../../sop/yaml-source';
 import { followToEnd, refuseSharedTaskQueue, reportOutcome, withWorker } from '../attach';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
@@ -143,11 +143,18 @@ function pairs(values: string[], flag: string): Record<string, unknown> {
 }
 
 function readInputFile(file: string): Record<string, unknown> {
-  let data: unknown;
+  let text: string;
   try {
-    data = parse(fs.readFileSync(file, 'utf8'));
+    text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     throw new CliError(`cannot read --input-file ${file}: ${(err as Error).message}`, ExitCode.usage);
+  }
+  let data: unknown;
+  try {
+    data = parseYamlText(text, file);
+  } catch (err) {
+    // coded and located, like an SOP's YAML errors
+    throw new CliError(`--input-file ${file} is not valid YAML:\n${(err as Error).message}`, ExitCode.usage);
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new CliError(`--input-file ${file} must hold a mapping of input fields`, ExitCode.usage);
