@@ -36,7 +36,7 @@ export class DenialCollector {
 
   /** Everything the OS sandbox refused in one command's output (see `blockedInOutput`). */
   addOutput(callId: string, tool: string, command: string, output: string): void {
-    for (const found of blockedInOutput(output, this.ctx)) {
+    for (const found of blockedInOutput(output, this.ctx, command)) {
       this.add(callId, { tool, ...found, target: found.target || command });
     }
   }
@@ -58,31 +58,41 @@ const MISSING = /No such file or directory|\bENOENT\b/;
 const RESOLVE_FAILED =
   /Could not resolve host:? ?(\S*)|Temporary failure in name resolution|Network is unreachable|getaddrinfo E(?:AI_AGAIN|NOTFOUND) (\S+)|unable to resolve host address ['‘"]?([^'’"\s]*)/;
 // Claude Code's sandbox reports what it blocked in a <sandbox_violations> block of the command's stderr
+const VIOLATIONS = /<sandbox_violations>([\s\S]*?)<\/sandbox_violations>/g;
 const VIOLATION = /^deny (network-\S+|file-\S+) (\S+)/;
+/** files larger than this are not searched for quoted error lines */
+const QUOTED_FILE_LIMIT = 1024 * 1024;
 
 /**
- * What the OS sandbox refused in a command's output, one entry per line that shows it: EACCES / EPERM /
- * EROFS on a path, a path under deny_read the sandbox hid (ENOENT for a file that exists), a Claude
- * `<sandbox_violations>` entry, and, when the policy keeps the network closed, a failed name lookup.
+ * What the OS sandbox refused in a command's output. Where the harness reports it structurally (Claude's
+ * `<sandbox_violations>` block), its entries and nothing else. Otherwise one entry per line that shows a
+ * refusal: EACCES / EPERM / EROFS on a path, a path under deny_read the sandbox hid (ENOENT for a file that
+ * exists), and, when the policy keeps the network closed, a failed name lookup — except lines that are text
+ * the command printed from a workspace file it names (`cat notes.md` of a page about errors is no denial).
  */
 export function blockedInOutput(
   output: string,
   ctx: DenialContext,
+  command = '',
 ): Array<Pick<Denial, 'target' | 'reason' | 'source'>> {
+  const reported = [...output.matchAll(VIOLATIONS)].flatMap((block) => block[1].split('\n'));
+  if (reported.length > 0) {
+    return reported.flatMap((raw) => {
+      const line = raw.trim();
+      const violation = VIOLATION.exec(line);
+      if (!violation) return [];
+      const source: Denial['source'] = violation[1].startsWith('network') ? 'network' : 'sandbox';
+      return [{ target: violation[2], reason: line, source }];
+    });
+  }
   const policy = mergePolicies(DEFAULT_POLICY, ctx.policy);
   const networkClosed = policy.network !== 'open' && policy.sandbox !== 'full-access';
+  const quoted = filesNamedBy(command, ctx.workspace);
   const found: Array<Pick<Denial, 'target' | 'reason' | 'source'>> = [];
   for (const raw of output.split('\n')) {
     const line = raw.trim();
-    if (!line) continue;
-    const violation = VIOLATION.exec(line);
-    if (violation) {
-      found.push({
-        target: violation[2],
-        reason: line,
-        source: violation[1].startsWith('network') ? 'network' : 'sandbox',
-      });
-    } else if (REFUSED.test(line)) {
+    if (!line || quoted.some((text) => text.includes(line))) continue;
+    if (REFUSED.test(line)) {
       found.push({ target: pathIn(line) ?? '', reason: line, source: 'sandbox' });
     } else if (MISSING.test(line) && policy.deny_read?.length) {
       const file = pathIn(line);
@@ -107,6 +117,24 @@ export function blockedInOutput(
     }
   }
   return found;
+}
+
+/** The text of the readable workspace files a command names (what it may print as its own output). */
+function filesNamedBy(command: string, workspace: string): string[] {
+  const texts: string[] = [];
+  for (const word of new Set(command.split(/[\s;|&<>()'"`]+/))) {
+    if (!word || word.startsWith('-')) continue;
+    const file = path.resolve(workspace, word);
+    const rel = path.relative(workspace, file);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+    try {
+      const stat = fs.statSync(file);
+      if (stat.isFile() && stat.size <= QUOTED_FILE_LIMIT) texts.push(fs.readFileSync(file, 'utf8'));
+    } catch {
+      // not a file, or not readable: nothing it could have printed from it
+    }
+  }
+  return texts;
 }
 
 /** The path an error line names: `cat: x: Permission denied`, `cannot open 'x'`, `EACCES: …, open 'x'`. */

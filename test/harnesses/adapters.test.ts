@@ -52,6 +52,11 @@ const scenario: Scenario = {
     { match: 'fetch a web page', runs: [[{ shell: 'curl -sS -m 5 http://example.com/' }, done]] },
     { match: 'cat the key', runs: [[{ shell: 'cat secret/key.txt' }, done]] },
     {
+      // a file about errors, printed by a command that works, next to a read the sandbox blocks
+      match: 'show the troubleshooting notes',
+      runs: [[{ shell: 'cat notes/troubleshooting.md; cat secret/key.txt' }, done]],
+    },
+    {
       match: 'read five secrets',
       runs: [
         [
@@ -303,6 +308,37 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     writeSecrets(exec.workspace, ['key']);
     const result = await runners[harness]().run(exec);
     expect(fs.readFileSync(exec.transcriptPath, 'utf8')).not.toContain('canary-key');
+    expect(result.denials).toEqual([
+      {
+        tool: harness === 'claude' ? 'Bash' : 'exec_command',
+        target: 'secret/key.txt',
+        reason: 'cat: secret/key.txt: Permission denied',
+        source: 'sandbox',
+      },
+    ]);
+  }, 90_000);
+
+  test("error text a working command prints is no denial; only the sandbox's own refusal counts", async () => {
+    const exec = execution(harness, 'Please show the troubleshooting notes.', {
+      sandbox: 'workspace-write',
+      deny_read: ['secret/key.txt'],
+    });
+    writeSecrets(exec.workspace, ['key']);
+    fs.mkdirSync(path.join(exec.workspace, 'notes'));
+    fs.writeFileSync(
+      path.join(exec.workspace, 'notes', 'troubleshooting.md'),
+      [
+        '# When the deploy fails',
+        "cp: cannot create regular file 'dist/app.js': Permission denied",
+        "Error: EACCES: permission denied, open '/srv/app/config.json'",
+        "touch: cannot touch 'build/stamp': Read-only file system",
+        'curl: (6) Could not resolve host: registry.example.org',
+        'deny file-write /srv/app/cache',
+        '',
+      ].join('\n'),
+    );
+    const result = await runners[harness]().run(exec);
+    expect(fs.readFileSync(exec.transcriptPath, 'utf8')).toContain('When the deploy fails');
     expect(result.denials).toEqual([
       {
         tool: harness === 'claude' ? 'Bash' : 'exec_command',

@@ -43,3 +43,31 @@ test('a failed name lookup is a network denial only when the policy closes the n
   expect(targets(output)).toEqual([['network', 'example.com']]);
   expect(targets(output, { ...ctx, policy: { ...ctx.policy, network: 'open' } })).toEqual([]);
 });
+
+test("Claude's <sandbox_violations> block is the record where it exists: only its entries count", () => {
+  const output = [
+    'curl: (56) CONNECT tunnel failed, response 403',
+    "touch: cannot touch 'x': Operation not permitted",
+    '<sandbox_violations>',
+    'deny network-outbound example.com:80 (host is not on the allow list)',
+    '</sandbox_violations>',
+  ].join('\n');
+  expect(targets(output)).toEqual([['network', 'example.com:80']]);
+  // a line that merely looks like an entry, outside a block, is no report of the sandbox
+  expect(targets('deny file-write /srv/app/cache')).toEqual([]);
+});
+
+test('error lines a command prints from a workspace file it names are text, not denials', () => {
+  fs.mkdirSync(path.join(workspace, 'notes'), { recursive: true });
+  fs.writeFileSync(
+    path.join(workspace, 'notes', 'errors.md'),
+    "cp: cannot create regular file 'dist/app.js': Permission denied\ncurl: (6) Could not resolve host: x.org\n",
+  );
+  const output =
+    "cp: cannot create regular file 'dist/app.js': Permission denied\ncurl: (6) Could not resolve host: x.org\ncat: secret/k.txt: Permission denied";
+  expect(blockedInOutput(output, ctx, 'cat notes/errors.md; cat secret/k.txt').map((d) => d.target)).toEqual([
+    'secret/k.txt',
+  ]);
+  // the same lines from a command that names no such file are what they say
+  expect(blockedInOutput(output, ctx, 'make deploy')).toHaveLength(3);
+});
