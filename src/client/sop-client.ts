@@ -4,16 +4,19 @@ import {
   type Client,
   WorkflowExecutionAlreadyStartedError,
   type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { unpricedCodexRoles } from '../harnesses/pricing';
+import { parentFromMemo } from '../model/lineage';
 import type { ExecutionPlan } from '../model/plan';
 import type { Rerun, RunCheckpoint, RunInput, RunOptions, RunResult, RunStatus } from '../model/run';
 import { parseRunRequest, type RunRequest } from '../model/run-request';
 import { inputProblems, summarizeInput } from '../sop/run-input';
 import type { TypedInput } from '../sop/typed';
 import { type ConnectOptions, connectClient } from '../temporal/connect';
-import { SOP_STATUSES, SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
+import { SOP_STATUSES, SopName, SopParent, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
 import { CURRENT_ENGINE } from '../workflows/engine-version';
 import {
@@ -50,6 +53,23 @@ export type StartRequest = Omit<RunRequest, 'sop'> & {
   /** allow re-running a task id whose earlier run has finished */
   rerun?: boolean;
 };
+
+export interface StartOnceOptions {
+  /** memo fields beside the workspace (what started the run: trigger, parent run) */
+  memo?: Record<string, unknown>;
+  /** the workflow id of the run whose event started this one (the SopParent search attribute) */
+  parent?: string;
+  /** default: the client's task queue */
+  taskQueue?: string;
+}
+
+export interface RunChild {
+  workflowId: string;
+  /** the event that started it */
+  event?: string;
+  status: string;
+  startTime: Date;
+}
 
 export interface RunSummary {
   sop: string;
@@ -105,7 +125,31 @@ export class SopClient {
     return this.startPlan(planOrSop, options as StartRunOptions<I>);
   }
 
-  private async startRequest(sop: string, options: StartRequest): Promise<WorkflowHandle> {
+  /**
+   * Starts the run request's task unless a run of it exists, running or closed: the task id is the
+   * idempotency key of whatever started it (a webhook delivery, the run that emitted an event), so a
+   * retry or a redelivery gets the existing run instead of a second one.
+   */
+  async startOnce(
+    request: RunRequest & { task: string },
+    how: StartOnceOptions = {},
+  ): Promise<{ started: boolean; workflowId: string; runId: string }> {
+    const { sop, ...fields } = request;
+    try {
+      const handle = await this.startRequest(sop, fields, how);
+      return { started: true, workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+    } catch (err) {
+      if (!(err instanceof RunExistsError)) throw err;
+      const existing = await this.client.workflow.getHandle(err.workflowId).describe();
+      return { started: false, workflowId: existing.workflowId, runId: existing.runId };
+    }
+  }
+
+  private async startRequest(
+    sop: string,
+    options: StartRequest,
+    how: StartOnceOptions = {},
+  ): Promise<WorkflowHandleWithFirstExecutionRunId> {
     const { rerun, ...fields } = options;
     const taskId = fields.task ?? newTaskId();
     const parsed = parseRunRequest({ sop, ...fields, task: taskId });
@@ -116,7 +160,9 @@ export class SopClient {
       rerun,
       staticSummary: `${sop}: ${summary}`,
       staticDetails: `run request\n\nrepository ${request.repo.path ?? request.repo.url}`,
-      memo: { workspace: request.repo.path ?? request.repo.url },
+      memo: { workspace: request.repo.path ?? request.repo.url, ...how.memo },
+      taskQueue: how.taskQueue,
+      searchAttributes: how.parent ? [{ key: SopParent, value: how.parent }] : [],
     });
   }
 
@@ -157,13 +203,20 @@ export class SopClient {
     sop: string,
     taskId: string,
     args: unknown[],
-    how: { rerun?: boolean; staticSummary: string; staticDetails: string; memo: Record<string, unknown> },
-  ): Promise<WorkflowHandle> {
+    how: {
+      rerun?: boolean;
+      staticSummary: string;
+      staticDetails: string;
+      memo: Record<string, unknown>;
+      taskQueue?: string;
+      searchAttributes?: SearchAttributePair[];
+    },
+  ): Promise<WorkflowHandleWithFirstExecutionRunId> {
     const workflowId = workflowIdOf(sop, taskId);
     try {
       return await this.client.workflow.start(sop, {
         workflowId,
-        taskQueue: this.target.taskQueue,
+        taskQueue: how.taskQueue ?? this.target.taskQueue,
         args,
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: how.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
@@ -173,6 +226,7 @@ export class SopClient {
           { key: SopName, value: sop },
           { key: SopTaskId, value: taskId },
           { key: SopStatus, value: 'running' },
+          ...(how.searchAttributes ?? []),
         ],
         memo: how.memo,
       });
@@ -341,6 +395,25 @@ export class SopClient {
         closeTime: wf.closeTime,
       };
     }
+  }
+
+  /** The runs an event of this run started (SopParent = its workflow id), oldest first. */
+  async children(sop: string, taskId: string): Promise<RunChild[]> {
+    const query = `SopParent = ${JSON.stringify(workflowIdOf(sop, taskId))} AND ExecutionStatus != "ContinuedAsNew"`;
+    const found: RunChild[] = [];
+    for await (const wf of this.client.workflow.list({ query })) {
+      const parent = parentFromMemo(wf.memo);
+      found.push({
+        workflowId: wf.workflowId,
+        event: parent?.event,
+        status:
+          wf.status.name === 'RUNNING'
+            ? (wf.typedSearchAttributes.get(SopStatus) ?? 'running')
+            : wf.status.name.toLowerCase(),
+        startTime: wf.startTime,
+      });
+    }
+    return found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   }
 
   /** The workers polling `taskQueue` (default: this client's) now; none means runs there cannot move on. */

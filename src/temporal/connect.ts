@@ -68,6 +68,24 @@ export async function connectClient(
   };
 }
 
+/**
+ * A client whose connection is made on first use and re-made after an outage: for a server that must
+ * start (and answer 503) while Temporal is down, such as `sop serve`.
+ */
+export function lazyClient(options: ConnectOptions = {}): { client: Client; target: TemporalTarget } {
+  const target = options.target ?? resolveTemporalTarget();
+  const { address, tls, apiKey, metadata } = target.connectionOptions;
+  const connection = Connection.lazy({ address, tls, apiKey, metadata, connectTimeout: CONNECT_TIMEOUT });
+  return {
+    client: new Client({
+      connection,
+      namespace: target.namespace,
+      identity: options.identity ?? clientIdentity(),
+    }),
+    target,
+  };
+}
+
 export async function connectWorkerConnection(
   options: ConnectOptions = {},
 ): Promise<{ connection: NativeConnection; target: TemporalTarget }> {

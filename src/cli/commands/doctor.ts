@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { resolveHarnessBinary } from '../../harnesses/binaries';
 import { isLoopback } from '../../harnesses/common';
 import { codexHomeProblem, stateDirPath } from '../../harnesses/state-dir';
+import { loadHooks } from '../../serve/hooks';
 import { connectClient } from '../../temporal/connect';
 import { temporalDir } from '../../temporal/package-paths';
 import { resolveTemporalTarget } from '../../temporal/target';
@@ -102,6 +103,7 @@ export async function runChecks(): Promise<Check[]> {
     });
   }
   checks.push(stateFolderCheck());
+  checks.push(...webhookChecks());
   for (const tool of ['git', 'bwrap', 'socat']) {
     const found = await execa('sh', ['-c', `command -v ${tool}`], { reject: false, stdin: 'ignore' });
     checks.push({
@@ -114,6 +116,23 @@ export async function runChecks(): Promise<Check[]> {
           : `apt-get install bubblewrap socat (Claude Code's sandbox needs both; steps with a sandbox refuse to start without them)`,
     });
   }
+  return checks;
+}
+
+/** Every webhook the project's catalog declares: its secret variable must be set where `sop serve` runs. */
+function webhookChecks(): Check[] {
+  const { hooks, problems } = loadHooks({ projectDir: process.cwd() });
+  const checks: Check[] = [...hooks.values()].map((hook) => {
+    const set = Boolean(process.env[hook.spec.secretEnv]);
+    return {
+      name: `webhook ${hook.name}`,
+      ok: set,
+      // the variable's name only: its value never goes to the terminal
+      detail: `${hook.sop}: POST /hooks/${hook.name}, secret in ${hook.spec.secretEnv}${set ? '' : ', which is not set: sop serve refuses its deliveries'}`,
+      fix: `export ${hook.spec.secretEnv}=<the secret the sender signs with> where sop serve runs`,
+    };
+  });
+  for (const problem of problems) checks.push({ name: 'webhooks', ok: false, detail: problem });
   return checks;
 }
 

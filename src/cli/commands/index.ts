@@ -8,6 +8,7 @@ import { registerLogs } from './logs';
 import { registerRestart } from './restart';
 import { registerRun } from './run';
 import { registerRuns } from './runs';
+import { registerServe } from './serve';
 import { registerServer } from './server';
 import { registerSmoke } from './smoke';
 import { registerValidate } from './validate';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command): void {
   registerVerify(program);
   registerKeys(program);
   registerServer(program);
+  registerServe(program);
   registerWorker(program);
   registerDev(program);
   registerDoctor(program);

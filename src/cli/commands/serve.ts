@@ -1,0 +1,72 @@
+import type { Command } from 'commander';
+import { SopClient } from '../../client';
+import { loadHooks } from '../../serve/hooks';
+import { buildIngress, DEFAULT_BODY_LIMIT } from '../../serve/ingress';
+import { lazyClient } from '../../temporal/connect';
+import { CliError, ExitCode } from '../errors';
+
+/** How long one run start may take before the delivery is answered 503 (the sender retries). */
+const START_DEADLINE_MS = 5_000;
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      "serve the catalog's webhooks: POST /hooks/<name> (signed) starts the hook's SOP once per delivery; GET /healthz",
+    )
+    .option('--port <port>', 'TCP port (default: SOP_SERVE_PORT or 8788)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
+    .option(
+      '--project <dir>',
+      'the project whose sops/ declare the webhooks (default: the current directory)',
+    )
+    .option('--body-limit <bytes>', `largest body accepted (default ${DEFAULT_BODY_LIMIT})`)
+    .action(async (opts: { port?: string; host?: string; project?: string; bodyLimit?: string }) => {
+      const port = Number(opts.port ?? process.env.SOP_SERVE_PORT ?? 8788);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        throw new CliError(
+          `--port / SOP_SERVE_PORT: "${opts.port ?? process.env.SOP_SERVE_PORT}" is not a TCP port`,
+          ExitCode.usage,
+        );
+      const bodyLimit = opts.bodyLimit === undefined ? DEFAULT_BODY_LIMIT : Number(opts.bodyLimit);
+      if (!Number.isInteger(bodyLimit) || bodyLimit <= 0)
+        throw new CliError(
+          `--body-limit: "${opts.bodyLimit}" is not a positive number of bytes`,
+          ExitCode.usage,
+        );
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const { hooks, problems, broken } = loadHooks({ projectDir: opts.project ?? process.cwd() });
+      for (const p of [...problems, ...broken]) log(`warning: ${p}`);
+      if (hooks.size === 0)
+        log('warning: no SOP in the catalog declares a webhook trigger; every POST gets 404');
+      for (const hook of hooks.values()) {
+        if (!process.env[hook.spec.secretEnv])
+          log(
+            `warning: webhook ${hook.name}: ${hook.spec.secretEnv} is not set; its deliveries are refused until it is`,
+          );
+      }
+      const { client, target } = lazyClient();
+      const sop = new SopClient(client, target);
+      const app = buildIngress({
+        hooks,
+        log,
+        bodyLimit,
+        start: (request, memo) =>
+          client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+            sop.startOnce(request, { memo }),
+          ),
+      });
+      const address = await app.listen({ port, host: opts.host ?? '127.0.0.1' });
+      log(
+        `sop serve listening on ${address} (hooks: ${[...hooks.keys()].map((h) => `/hooks/${h}`).join(', ') || 'none'}; Temporal ${target.address}); Ctrl-C to stop`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await app.close();
+      await client.connection.close();
+      log('sop serve stopped');
+    });
+}
