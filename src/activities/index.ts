@@ -1,10 +1,11 @@
 import { createHarnessRunners } from '../harnesses';
 import type { AgentRunners } from './agent-runner';
+import { createEmitActivities, type EmitActivityDeps } from './emit-event';
 import { createInterpreterActivities } from './interpreter-activities';
 import { createResolveActivities, type ResolveActivityDeps } from './resolve-run';
 import * as smoke from './smoke';
 
-export interface ActivityDeps extends ResolveActivityDeps {
+export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps {
   /** harness adapters by provider (the scripted stand-in in tests) */
   runners?: AgentRunners;
 }
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...smoke,
     ...createInterpreterActivities({ runners: deps.runners ?? createHarnessRunners() }),
     ...createResolveActivities(deps),
+    ...createEmitActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -3,6 +3,7 @@
 // the CLI alike.
 import type { Denial } from '../policies/denial';
 import type { RunRef, Usage } from './contract';
+import type { RunParent } from './lineage';
 import type { ExecutionPlan } from './plan';
 
 export type RunStatus = 'running' | 'waiting_input' | 'completed' | 'failed' | 'cancelled';
@@ -54,6 +55,8 @@ export interface RunInput {
   options?: RunOptions;
   /** history layout the run started with (engine-version.ts); absent in runs started before it existed */
   engine?: number;
+  /** the run whose event started this one (events between SOPs); absent: a person or a trigger did */
+  parent?: RunParent;
   /** set by continue-as-new: the state so far and the step to resume at */
   resume?: { state: RunState; at: string };
   /**
@@ -130,4 +133,6 @@ export interface RunState {
   relaunches?: Record<string, Relaunches>;
   /** answers people gave: who, when, where they routed (the most recent ones) */
   answers?: AnswerRecord[];
+  /** events emitted so far (numbers the listeners' task ids); absent before events existed */
+  eventsEmitted?: number;
 }

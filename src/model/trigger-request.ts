@@ -39,9 +39,9 @@ export function triggerRunRequest(
     trigger: { name: trigger.name, sop: trigger.sop, kind: trigger.kind },
   };
   const where = `trigger ${trigger.sop}.${trigger.name}`;
-  const input = render(trigger.input, scope, 'input');
+  const input = renderValue(trigger.input, scope, 'input');
   if ('problem' in input) return { problem: `${where}: ${input.problem}` };
-  const repo = render(trigger.repo ?? { path: '.' }, scope, 'repo');
+  const repo = renderValue(trigger.repo ?? { path: '.' }, scope, 'repo');
   if ('problem' in repo) return { problem: `${where}: ${repo.problem}` };
   const repoValue = repo.value as { path?: unknown };
   if (typeof repoValue.path === 'string') repoValue.path = resolvePath(options.projectDir, repoValue.path);
@@ -58,7 +58,8 @@ export function triggerRunRequest(
 
 type Rendered = { value: unknown } | { problem: string };
 
-function render(value: unknown, scope: Record<string, unknown>, at: string): Rendered {
+/** Templates in every string of `value` rendered over `scope`, or one line naming the first that has no value (`at` names where). */
+export function renderValue(value: unknown, scope: Record<string, unknown>, at: string): Rendered {
   if (typeof value === 'string') {
     const whole = WHOLE.exec(value);
     if (whole) {
@@ -76,7 +77,7 @@ function render(value: unknown, scope: Record<string, unknown>, at: string): Ren
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     for (const [i, v] of value.entries()) {
-      const r = render(v, scope, `${at}.${i}`);
+      const r = renderValue(v, scope, `${at}.${i}`);
       if ('problem' in r) return r;
       out.push(r.value);
     }
@@ -85,7 +86,7 @@ function render(value: unknown, scope: Record<string, unknown>, at: string): Ren
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const r = render(v, scope, `${at}.${k}`);
+      const r = renderValue(v, scope, `${at}.${k}`);
       if ('problem' in r) return r;
       out[k] = r.value;
     }

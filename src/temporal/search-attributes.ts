@@ -6,8 +6,10 @@ export const SopName = defineSearchAttributeKey('SopName', SearchAttributeType.K
 export const SopStatus = defineSearchAttributeKey('SopStatus', SearchAttributeType.KEYWORD);
 export const SopStep = defineSearchAttributeKey('SopStep', SearchAttributeType.KEYWORD);
 export const SopTaskId = defineSearchAttributeKey('SopTaskId', SearchAttributeType.KEYWORD);
+/** the workflow id of the run whose event started this one (events between SOPs) */
+export const SopParent = defineSearchAttributeKey('SopParent', SearchAttributeType.KEYWORD);
 
-export const searchAttributeKeys = [SopName, SopStatus, SopStep, SopTaskId];
+export const searchAttributeKeys = [SopName, SopStatus, SopStep, SopTaskId, SopParent];
 
 /** What `sop runs list --status` filters on: the SOP's own status while running, Temporal's once closed. */
 export const SOP_STATUSES = [

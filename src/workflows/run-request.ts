@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ResolveActivities } from '../activities/resolve-run';
+import { parentFromMemo } from '../model/lineage';
 import type { RunInput, RunResult } from '../model/run';
 import { parseRunRequest, RUN_REQUEST_INVALID, repoProblem, taskIdOf } from '../model/run-request';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
@@ -72,7 +73,9 @@ export async function runInputFromRequest(value: unknown): Promise<RunInput> {
     refuse(request.sop, cause.message);
   }
   upsertMemo({ bundleHash: resolved.plan.bundleHash, workspace: resolved.run.workspace });
+  const parent = parentFromMemo(info.memo);
   return {
+    ...(parent ? { parent } : {}),
     plan: resolved.plan,
     run: resolved.run,
     input: resolved.input,

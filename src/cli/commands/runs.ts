@@ -7,6 +7,7 @@ import { readHistoryEvidence } from '../../evidence/history';
 import { exportPack } from '../../evidence/pack';
 import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
+import { parentFromMemo } from '../../model/lineage';
 import type { DeniedCall, Relaunches, RunResult } from '../../model/run';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
 import type { ActiveRole, AnswerRecord, PendingInput } from '../../workflows/messages';
@@ -94,6 +95,7 @@ export async function gatherRunView(
     taskQueue: description.taskQueue,
     webUi: client.webUiLink(sop, task) ?? null,
   };
+  Object.assign(view, await lineageOf(client, sop, task, description.memo));
   if (temporalStatus === 'COMPLETED') {
     const result = (await handle.result()) as RunResult;
     Object.assign(view, {
@@ -140,6 +142,31 @@ export async function gatherRunView(
   if (view.deniedCalls === undefined && view.workspace)
     Object.assign(view, endedRunDenials(runFolderOf(view), description.startTime.getTime()));
   return roundCosts(view);
+}
+
+/** parent (the run whose event started this one) and children (the runs this one's events started). */
+async function lineageOf(
+  client: SopClient,
+  sop: string,
+  task: string,
+  memo: Record<string, unknown> | undefined,
+): Promise<Record<string, unknown>> {
+  const parent = parentFromMemo(memo);
+  const children = await client.children(sop, task);
+  return {
+    ...(parent
+      ? { parent: { workflowId: parent.workflowId, event: parent.event, depth: parent.depth } }
+      : {}),
+    ...(children.length > 0
+      ? {
+          children: children.map((c) => ({
+            workflowId: c.workflowId,
+            event: c.event ?? null,
+            status: c.status,
+          })),
+        }
+      : {}),
+  };
 }
 
 function roundCosts(view: Record<string, unknown>): Record<string, unknown> {
@@ -250,6 +277,16 @@ function describePending(pending: PendingInput, run: string): string[] {
 function printRun(view: Record<string, unknown>): void {
   const out: string[] = [`${view.sop}/${view.task}: ${paintStatus(String(view.status))}`];
   out.push(`started ${view.started}${view.closed ? `, closed ${view.closed}` : ''}`);
+  const parent = view.parent as { workflowId: string; event: string } | undefined;
+  if (parent) out.push(`parent: ${parent.workflowId} (event ${parent.event})`);
+  const children = view.children as
+    | Array<{ workflowId: string; event: string | null; status: string }>
+    | undefined;
+  if (children?.length) {
+    out.push('children:');
+    for (const c of children)
+      out.push(`  ${c.workflowId}${c.event ? ` (event ${c.event})` : ''}: ${c.status}`);
+  }
   if (view.noWorker) {
     out.push(
       `${paint('yellow', 'no worker')}: ${view.noWorker}`,

@@ -37,6 +37,9 @@ export interface RunContext {
   /** the SopStep search attribute as last written, and the step it should show */
   lastStepAttr?: string;
   wantedStep?: string;
+  /** emissions of events under way (emits.ts), and the ones that failed */
+  emitting: Promise<void>[];
+  emitFailures: string[];
 }
 
 export function createContext(input: RunInput): RunContext {
@@ -76,6 +79,8 @@ export function createContext(input: RunInput): RunContext {
     active: new Map(),
     activeThreads: 0,
     unrecordedLosses: new Map(),
+    emitting: [],
+    emitFailures: [],
     // registers the answer and tool-approval handlers; its callbacks run later, once ctx exists
     human: createHumanInput({
       run,

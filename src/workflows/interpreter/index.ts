@@ -25,9 +25,9 @@ import {
   fail,
   type RunContext,
   RunFailed,
-  recordRoute,
   stringify,
 } from './context';
+import { emitOnFinish, settleEmits, takeRoute } from './emits';
 import { installHandlers } from './handlers';
 import { requestInput, routeAnswer } from './input';
 import { runStep } from './steps';
@@ -76,12 +76,15 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     const error = threads.errors.find((e) => e instanceof RunFailed) ?? threads.errors[0];
     if (error) throw error;
     if (ctx.continueAt) {
+      await settleEmits(ctx);
       await condition(allHandlersFinished);
       const continueAsNew = makeContinueAsNewFunc<typeof sopInterpreter>({
         typedSearchAttributes: workflowInfo().typedSearchAttributes,
       });
       await continueAsNew({ ...input, restart: undefined, resume: { state, at: ctx.continueAt } });
     }
+    emitOnFinish(ctx);
+    await settleEmits(ctx);
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
@@ -163,7 +166,7 @@ class Threads {
           if (ctx.continueAt) return;
         } else {
           const end = await runStep(ctx, step, undefined);
-          recordRoute(ctx, step.name, end.route, end.target);
+          takeRoute(ctx, step.name, end.route, end.target, undefined, end.payload);
           state.outputs[step.name] = { route: end.route, payload: end.payload };
           target = end.target;
         }
@@ -177,7 +180,7 @@ class Threads {
           else if (target.request.routes) {
             const request = target.request;
             const routed = await routeAnswer(ctx, step, undefined, request, result, request.routes ?? []);
-            recordRoute(ctx, step.name, routed.route, routed.target);
+            takeRoute(ctx, step.name, routed.route, routed.target);
             target = routed.target;
           } else {
             await routeAnswer(ctx, step, undefined, target.request, result, []);

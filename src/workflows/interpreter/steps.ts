@@ -4,7 +4,8 @@ import type { InterpreterActivities } from '../../activities/interpreter-activit
 import type { WorkItem } from '../../model/contract';
 import type { RouteTarget, StepSpec } from '../../model/plan';
 import { runCommandStep } from './activities';
-import { deliveryKey, type RunContext, recordRoute, stringify } from './context';
+import { deliveryKey, type RunContext, stringify } from './context';
+import { takeRoute } from './emits';
 import { requestInput, routeAnswer } from './input';
 import { type RoleOutcome, runRole } from './roles';
 import { setCurrentStep } from './visibility';
@@ -53,8 +54,8 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
       return { route: route.name, target: route.target, payload: outcome.payload };
     }
 
-    if (isRework) recordRoute(ctx, step.name, route.name, route.target, item?.id);
-    else recordRoute(ctx, step.name, MISSING_ARTIFACT_ROUTE, { kind: 'step', step: step.name }, item?.id);
+    if (isRework) takeRoute(ctx, step.name, route.name, route.target, item?.id, outcome.payload);
+    else takeRoute(ctx, step.name, MISSING_ARTIFACT_ROUTE, { kind: 'step', step: step.name }, item?.id);
     rework++;
     feedback = isRework
       ? [

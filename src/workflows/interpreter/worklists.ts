@@ -4,7 +4,8 @@ import { condition, workflowInfo } from '@temporalio/workflow';
 import type { WorkItem, WorklistWindow } from '../../model/contract';
 import type { RouteTarget, StepSpec } from '../../model/plan';
 import { completeWorklistItem, loadWorklist } from './activities';
-import { type RunContext, recordRoute } from './context';
+import type { RunContext } from './context';
+import { takeRoute } from './emits';
 import { runStep } from './steps';
 
 const WORKLIST_WINDOW_PATCH = 'worklist-window-v1';
@@ -63,7 +64,7 @@ export async function runWorklistStep(ctx: RunContext, step: StepSpec): Promise<
     inFlight.add(item.id);
     try {
       const end = await runStep(ctx, step, item);
-      recordRoute(ctx, step.name, end.route, end.target, item.id);
+      takeRoute(ctx, step.name, end.route, end.target, item.id, end.payload);
       if (end.target.kind === 'advance') {
         exhausted = end.target.exhausted;
         // one status write at a time: the worklist file is shared by concurrent items
