@@ -60,6 +60,11 @@ export const EXAMPLES: Record<string, string[]> = {
   'server stop': ['sop server stop'],
   'server status': ['sop server status', 'TEMPORAL_ADDRESS=temporal.internal:7233 sop server status --json'],
   worker: ['sop worker', 'SOP_TASK_QUEUE=team-a sop worker --task-queue team-a'],
+  serve: [
+    'sop serve',
+    'SOP_SERVE_PORT=9000 sop serve --project examples/triage',
+    'sop serve --host 0.0.0.0 --body-limit 5000000',
+  ],
   dev: ['sop dev', 'sop dev --scenario examples/demo/ralph_loop.scenario.yaml --keep-server'],
   doctor: ['sop doctor', 'sop doctor --json'],
   smoke: ['sop smoke', 'sop smoke --json'],
