@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SopClient } from '../../src/client';
 import { createSopWorker } from '../../src/worker/create-worker';
+import { recordHistory } from '../support/histories';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
 
@@ -114,6 +115,9 @@ test('plan emits planned: implement starts with the payload in its input, lineag
     const childTask = `plan_probe.${task}.planned.${(await plan.describe()).runId.slice(0, 8)}-1`;
     const implement = ctx.client.workflow.getHandle(`implement_probe/${childTask}`);
     await implement.result();
+    // the replay corpus: a run that emits on a route, and one that emits when it finishes
+    await recordHistory(plan, 'request-emit-route');
+    await recordHistory(implement, 'request-emit-finish');
     // the payload plan's emits: built from its outputs is the listener's input (its run request)
     expect(await runRequestInput(implement.workflowId)).toEqual({
       plan: 'plan: add a csv writer',
