@@ -76,7 +76,8 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
   const summaries = new Map<string, string>();
   const scheduled = new Map<string, StepFields>();
   const out: RunEvent[] = [];
-  // runs with the worker-loss patch relaunch in the workflow: a timed-out agent activity is a lost worker
+  // runs that relaunch in the workflow (the worker-loss marker, or the launch's own input from engine 3 on):
+  // a timed-out agent activity is a lost worker
   let relaunching = false;
   for (const event of events) {
     const id = Number(event.eventId);
@@ -105,6 +106,11 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       );
       if (fields) scheduled.set(String(id), fields);
       if (label) push('step started', label, fields);
+      // engine 3 runs relaunch in the workflow without a marker: their agent launches say so in their input
+      const input = decode(event.activityTaskScheduledEventAttributes.input?.payloads?.[0]) as
+        | { relaunchInWorkflow?: boolean }
+        | undefined;
+      if (input?.relaunchInWorkflow === true) relaunching = true;
     } else if (event.activityTaskCompletedEventAttributes) {
       const attrs = event.activityTaskCompletedEventAttributes;
       const label = summaries.get(String(attrs.scheduledEventId));

@@ -5,7 +5,8 @@
 // evidence.json, the final line of the attached `sop run|resume|rerun` (when the CLI made the run) — and
 // lists every disagreement on status, agent-run count, usage totals, routes and denied calls. It also checks
 // the run folder as `sop verify --against-history` does, so every evidence record matches the hash Temporal
-// recorded. Fields added to any record later are ignored: only the fields compared here are read.
+// recorded, and replays the run's history through the workflow code under test (replay-check.ts). Fields
+// added to any record later are ignored: only the fields compared here are read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gatherRunView } from '../../src/cli/commands/runs';
@@ -13,6 +14,7 @@ import { SopClient } from '../../src/client';
 import { fetchRunEvents } from '../../src/client/run-events';
 import { readHistoryEvidence } from '../../src/evidence/history';
 import { verifyRunFolder } from '../../src/evidence/verify';
+import { replayProblems } from './replay-check';
 import { testTarget } from './temporal';
 
 export interface FinishedRun {
@@ -134,6 +136,7 @@ export async function disagreements(run: FinishedRun): Promise<string[]> {
       const verified = verifyRunFolder(folder, await readHistoryEvidence(client.client, workflowId));
       for (const problem of verified.problems) problems.push(`sop verify --against-history: ${problem}`);
     }
+    problems.push(...(await replayProblems(client.client, workflowId)));
     return problems;
   } finally {
     await client.close();

@@ -1,5 +1,4 @@
 // The run's budgets (plan.budgets): usage checked before every agent run, max_steps before every step.
-import { patched } from '@temporalio/workflow';
 import { DEFAULT_MAX_STEPS } from '../../model/plan';
 import type { RunContext } from './context';
 
@@ -33,7 +32,7 @@ export function countStepStart(ctx: RunContext, recent: string[]): string | unde
   const { state } = ctx;
   state.stepsStarted = (state.stepsStarted ?? 0) + 1;
   const max = ctx.plan.budgets.maxSteps ?? DEFAULT_MAX_STEPS;
-  if (state.stepsStarted <= max || !patched(MAX_STEPS_PATCH)) return undefined;
+  if (state.stepsStarted <= max || !ctx.isPatched(MAX_STEPS_PATCH)) return undefined;
   return `max_steps (${max}) reached: ${describeCycle(recent)}`;
 }
 

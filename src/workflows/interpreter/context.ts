@@ -1,13 +1,14 @@
 // The state of one run execution that every part of the interpreter reads and changes: the plan and
 // input it started with, the carried state, and what is going on right now (status, active roles, the
 // pending input request). One object per execution, passed to the other modules as a parameter.
-import { ActivityFailure, patched } from '@temporalio/workflow';
+import { ActivityFailure } from '@temporalio/workflow';
 import type { LostLaunch, RunRef } from '../../model/contract';
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../../model/plan';
 import type { RunInput, RunState, RunStatus } from '../../model/run';
 import type { ActiveRole } from '../messages';
 import { type FileUpdates, fileUpdates } from './activities';
 import { createHumanInput, type HumanInput } from './human';
+import { hasChange, type PatchId } from './patches';
 import { refreshDetails, setStatus, showInputStep } from './visibility';
 
 const ROUTES_KEPT = 200;
@@ -18,7 +19,7 @@ export interface RunContext {
   run: RunRef;
   engine: number;
   /** engine 2 has every change gated by patches built in (engine-version.ts) */
-  isPatched: (id: string) => boolean;
+  isPatched: (id: PatchId) => boolean;
   /** the quick file updates of this engine (activities.ts) */
   files: FileUpdates;
   stepsByName: Map<string, StepSpec>;
@@ -71,7 +72,7 @@ export function createContext(input: RunInput): RunContext {
     plan,
     run,
     engine,
-    isPatched: (id: string) => engine >= 2 || patched(id),
+    isPatched: (id: PatchId) => hasChange(engine, id),
     files: engine >= 2 ? fileUpdates[2] : fileUpdates[1],
     stepsByName: new Map(plan.steps.map((s) => [s.name, s])),
     state,
@@ -89,6 +90,7 @@ export function createContext(input: RunInput): RunContext {
       refreshDetails: () => refreshDetails(ctx),
       showInputStep: (step) => showInputStep(ctx, step),
       nextExecution: () => ++state.executions,
+      isPatched: (id) => hasChange(engine, id),
     }),
   };
   return ctx;

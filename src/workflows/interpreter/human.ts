@@ -8,7 +8,6 @@ import {
   condition,
   currentUpdateInfo,
   log,
-  patched,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
@@ -36,6 +35,7 @@ import {
   toolDecisionQuery,
 } from '../messages';
 import { renderText } from '../render-text';
+import type { PatchId } from './patches';
 
 /** Runs started before answers were recorded as evidence keep their history layout. */
 const ANSWER_RECORD_PATCH = 'answer-record-v1';
@@ -65,6 +65,8 @@ export interface HumanInputDeps {
   showInputStep(step: string): void;
   /** the next execution number (answers take their place in the evidence chain) */
   nextExecution(): number;
+  /** whether a change is on in this run (patches.ts) */
+  isPatched(id: PatchId): boolean;
 }
 
 /** The route an answer takes: approved / rejected, the value of the route_on field, or `answered`. */
@@ -288,7 +290,7 @@ export function createHumanInput(deps: HumanInputDeps) {
       route: where.route,
       target: where.target,
     };
-    if (patched(ANSWER_RECORD_PATCH)) {
+    if (deps.isPatched(ANSWER_RECORD_PATCH)) {
       try {
         const written = await recordAnswer.executeWithOptions(
           {

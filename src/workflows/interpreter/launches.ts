@@ -11,7 +11,6 @@ import {
   ApplicationFailure,
   isCancellation,
   log,
-  patched,
   sleep,
   TimeoutFailure,
 } from '@temporalio/workflow';
@@ -46,7 +45,7 @@ export async function launchAgent(
   /** for the activity's record of the verdict (model/protocol.ts) */
   verdictInputs: { writtenByProducer: Record<string, string>; ownedByProducer: string[] },
 ): Promise<AgentStepResult> {
-  if (!patched(WORKER_LOSS_PATCH)) return launchWithTemporalRetries(ctx, request, summary);
+  if (!ctx.isPatched(WORKER_LOSS_PATCH)) return launchWithTemporalRetries(ctx, request, summary);
   const { state, plan } = ctx;
   const step = ctx.stepsByName.get(request.step);
   const maxFailures = step?.maxLaunchFailures ?? DEFAULT_MAX_LAUNCH_FAILURES;

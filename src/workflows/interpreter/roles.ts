@@ -1,6 +1,6 @@
 // One role (agent, producer or verifier) of a step: the harness run with agent-protocol retries (bad
 // outcome, illegal route, missing or stale artifact); launches.ts launches again and parks.
-import { log, patched } from '@temporalio/workflow';
+import { log } from '@temporalio/workflow';
 import type { AgentStepResult, PromptContext, Role, WorkItem } from '../../model/contract';
 import { denialProblems } from '../../model/denial-text';
 import type { RoleSpec, RouteSpec, StepSpec } from '../../model/plan';
@@ -121,7 +121,7 @@ export async function runRole(
       role === 'verifier' ? ownedByProducer : [],
     );
     // the verifier cannot write what the producer did not: that goes back to the producer as rework
-    const toProducer = found.some((p) => p.finding) && patched(REWORK_TO_PRODUCER_PATCH);
+    const toProducer = found.some((p) => p.finding) && ctx.isPatched(REWORK_TO_PRODUCER_PATCH);
     const producerFindings = toProducer ? found.flatMap((p) => (p.finding ? [p.finding] : [])) : [];
     const problems = [
       ...found.filter((p) => !(toProducer && p.finding)).map((p) => p.problem),

@@ -1,12 +1,6 @@
 // What the run shows outside its history: the SopStatus and SopStep search attributes and the Web UI's
 // current details.
-import {
-  condition,
-  patched,
-  setCurrentDetails,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { condition, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RunStatus } from '../../model/run';
 import { SopName, SopStatus, SopStep, SopTaskId } from '../../temporal/search-attributes';
 import { executionLabel, rateLimitNote } from '../labels';
@@ -22,13 +16,13 @@ const STEP_ATTRIBUTE_INPUT_AND_END_PATCH = 'sop-step-input-and-end-v1';
 
 /** SopStep names the step whose input the run waits for (runs started before the patch: unchanged). */
 export function showInputStep(ctx: RunContext, step: string): void {
-  if (ctx.wantedStep !== step && patched(STEP_ATTRIBUTE_INPUT_AND_END_PATCH)) setCurrentStep(ctx, step);
+  if (ctx.wantedStep !== step && ctx.isPatched(STEP_ATTRIBUTE_INPUT_AND_END_PATCH)) setCurrentStep(ctx, step);
 }
 
 /** A run that has ended is in no step: SopStep is removed (when it was ever written). */
 export function clearCurrentStep(ctx: RunContext): void {
   if (ctx.wantedStep === undefined && ctx.lastStepAttr === undefined) return;
-  if (!patched(STEP_ATTRIBUTE_INPUT_AND_END_PATCH)) return;
+  if (!ctx.isPatched(STEP_ATTRIBUTE_INPUT_AND_END_PATCH)) return;
   const shown = ctx.lastStepAttr;
   // also stops showCurrentStep (engine 2) from writing a step that still waits for its delay
   ctx.wantedStep = undefined;
@@ -97,7 +91,7 @@ export function showRunning(ctx: RunContext): void {
     { key: SopName, value: ctx.plan.sop },
     { key: SopTaskId, value: ctx.run.taskId },
   ].filter(({ key, value }) => current.get(key) !== value);
-  if (identity.length > 0 && patched(OWN_SEARCH_ATTRIBUTES_PATCH)) {
+  if (identity.length > 0 && ctx.isPatched(OWN_SEARCH_ATTRIBUTES_PATCH)) {
     upsertSearchAttributes([...identity, { key: SopStatus, value: 'running' }]);
   } else if (ctx.engine < 2 || current.get(SopStatus) !== 'running') {
     upsertSearchAttributes([{ key: SopStatus, value: 'running' }]);
