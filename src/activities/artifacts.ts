@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Validator } from '@cfworker/json-schema';
 import type { ArtifactReport } from '../model/contract';
 import type { ArtifactSpec } from '../model/plan';
-import { renderText } from '../workflows/render-text';
+import { renderText } from '../model/render-text';
 import { resolveInWorkspace } from './workspace-paths';
 
 export interface ResolvedArtifact {

@@ -6,7 +6,7 @@ import {
   type AgentRunResult,
   RateLimitError,
 } from '../../src/activities/agent-runner';
-import { renderText } from '../../src/workflows/render-text';
+import { renderText } from '../../src/model/render-text';
 
 /** What the stand-in "agent" does in one execution. */
 export interface ScriptedTurn {

@@ -34,7 +34,7 @@ import {
   toolApprovalWithdrawnSignal,
   toolDecisionQuery,
 } from '../messages';
-import { renderText } from '../render-text';
+import { renderText } from '../../model/render-text';
 import type { PatchId } from './patches';
 
 /** Runs started before answers were recorded as evidence keep their history layout. */
