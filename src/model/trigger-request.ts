@@ -3,7 +3,7 @@
 // the trigger context; a string that is exactly one `{{ path }}` keeps the value's type. Pure (no node
 // modules): the sensor workflow builds its requests with it.
 
-import { lookup } from '../workflows/render-text';
+import { lookup } from './render-text';
 import { parseRunRequest, type RunRequest } from './run-request';
 import type { TriggerSpec } from './triggers';
 

@@ -3,7 +3,7 @@
 // derived from the run (lineage.ts), so a retried activity or a replay never starts a listener twice. The
 // run waits for its emissions before it ends; one that failed (a chain past the depth limit, a listener
 // whose input mapping fails) fails the run with that reason.
-import { log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { EmitActivities } from '../../activities/emit-event';
 import {
   type EmitEventRequest,
@@ -53,7 +53,7 @@ function startEmits(
   where: string,
   outcome: Record<string, { route: string; payload: unknown }>,
 ): void {
-  if (!patched(EMIT_EVENTS_PATCH)) return;
+  if (!ctx.isPatched(EMIT_EVENTS_PATCH)) return;
   const { state, run, input } = ctx;
   const info = workflowInfo();
   for (const emit of emits) {

@@ -20,6 +20,7 @@ export const PATCHES = {
   'sop-step-input-and-end-v1': 3,
   'worker-loss-relaunch-v1': 3,
   'answer-record-v1': 3,
+  'emit-events-v1': 3,
 } as const;
 export type PatchId = keyof typeof PATCHES;
 
