@@ -19,6 +19,8 @@ export interface RecordedRequest {
   position?: number;
   reply?: string;
   status: number;
+  /** why the scenario had no reply (no rule matched, a run ran out of replies) */
+  error?: string;
 }
 
 export interface ModelServer {
@@ -28,7 +30,7 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
-interface Conversation {
+export interface Conversation {
   /** the text rules match against: what the user (the runtime) said */
   text: string;
   /** model turns already in the request: the index of the reply to give now */
@@ -126,6 +128,7 @@ export async function startModelServer(
   ) => {
     const picked = pick(conversation);
     if ('error' in picked) {
+      record.error = picked.error;
       // 400, not 5xx: harnesses retry server errors for minutes, but give up on a bad request at once,
       // so the scenario mistake shows in the transcript within seconds
       return sendJson(res, record, 400, {
@@ -222,7 +225,7 @@ function textOf(content: unknown): string {
 }
 
 /** Codex: user text is every user message before the first model output; position counts model outputs. */
-function responsesConversation(body: Record<string, unknown>): Conversation {
+export function responsesConversation(body: Record<string, unknown>): Conversation {
   const input = Array.isArray(body.input) ? (body.input as Array<Record<string, unknown>>) : [];
   const modelTurns = new Set(['function_call', 'custom_tool_call', 'local_shell_call']);
   let position = 0;
@@ -239,7 +242,7 @@ function responsesConversation(body: Record<string, unknown>): Conversation {
 }
 
 /** Claude: user text is the first user message; position counts assistant messages. Undefined for side requests. */
-function messagesConversation(body: Record<string, unknown>): Conversation | undefined {
+export function messagesConversation(body: Record<string, unknown>): Conversation | undefined {
   const tools = Array.isArray(body.tools) ? (body.tools as Array<{ name?: string }>) : [];
   if (!tools.some((t) => t.name === 'Bash' || t.name === 'Read')) return undefined;
   const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];

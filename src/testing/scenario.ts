@@ -54,11 +54,16 @@ export function loadScenario(file: string): Scenario {
   }
   // coded and located, like an SOP's YAML errors
   const data = parseYamlText(text, file);
+  return parseScenario(data, `scenario ${file}`);
+}
+
+/**
+ * Checks a scenario (parsed YAML or an inline object of a test file); every problem is one line naming the
+ * field (`rules.0.runs.1.2: ...`) and what it should be, prefixed with `source`.
+ */
+export function parseScenario(data: unknown, source: string): Scenario {
   const parsed = Scenario.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`scenario ${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new Error(`${source}: ${issueLines(parsed.error.issues).join('; ')}`);
   parsed.data.rules.forEach((rule, r) => {
     rule.runs.forEach((run, k) => {
       run.forEach((reply, n) => {
@@ -67,13 +72,36 @@ export function loadScenario(file: string): Scenario {
           ?.find((t) => t.replace(RUN_FOLDER, '') !== '');
         if (unknown) {
           throw new Error(
-            `scenario ${file}: rules.${r}.runs.${k}.${n}: unknown template ${unknown}; a reply can use {{ run.folder }} only (the run folder the prompt names)`,
+            `${source}: rules.${r}.runs.${k}.${n}: unknown template ${unknown}; a reply can use {{ run.folder }} only (the run folder the prompt names)`,
           );
         }
       });
     });
+    if (/^\/.*\/[a-z]*$/s.test(rule.match)) {
+      try {
+        ruleMatches(rule, '');
+      } catch (err) {
+        throw new Error(
+          `${source}: rules.${r}.match: not a valid regular expression: ${(err as Error).message}`,
+        );
+      }
+    }
   });
   return parsed.data;
+}
+
+const REPLY_KINDS = 'shell, write, read, message, final, stall or error';
+
+/** One line per zod issue: the field path and what is wrong; a reply that fits no kind names the kinds. */
+export function issueLines(
+  issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code: string }>,
+): string[] {
+  return issues.map((issue) => {
+    const at = issue.path.map(String).join('.') || '(top level)';
+    if (issue.code === 'invalid_union' && /runs\.\d+\.\d+$/.test(at))
+      return `${at}: a reply must be exactly one of ${REPLY_KINDS} (see the README's scenario example)`;
+    return `${at}: ${issue.message}`;
+  });
 }
 
 /** The one template a reply may use: the run folder, as in SOPs (`{{ run_folder }}` is the older spelling). */
