@@ -21,6 +21,11 @@ export const EXAMPLES: Record<string, string[]> = {
     'sop run review "Review the last commit" --provider claude --detach',
     'sop run bugfix "..." --no-worker      # when `sop dev` or `sop worker` already serves the task queue',
   ],
+  test: [
+    'sop test',
+    'sop test bugfix ralph_loop --junit reports/sop-tests.xml',
+    'sop test review --provider claude --keep',
+  ],
   runs: ['sop runs list', 'sop runs show bugfix t1'],
   'runs list': ['sop runs list', 'sop runs list --sop bugfix --status failed --limit 10 --json'],
   'runs show': ['sop runs show bugfix t1', 'sop runs show bugfix/t1 --json'],

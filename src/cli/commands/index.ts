@@ -11,6 +11,7 @@ import { registerRuns } from './runs';
 import { registerServe } from './serve';
 import { registerServer } from './server';
 import { registerSmoke } from './smoke';
+import { registerTest } from './test';
 import { registerValidate } from './validate';
 import { registerVerify } from './verify';
 import { registerWorker } from './worker';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerWorkflows(program);
   registerValidate(program);
   registerRun(program);
+  registerTest(program);
   registerRuns(program);
   registerLogs(program);
   registerControl(program);

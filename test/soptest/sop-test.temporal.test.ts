@@ -1,0 +1,70 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { packageRoot } from '../../src/temporal/package-paths';
+import { runSop } from '../support/run-sop';
+
+// `sop test` through the real binary: the shipped SOPs' own tests pass (the CI run of them), and a prompt
+// change that makes a scenario miss fails with a readable expected-vs-actual diff.
+const sopsDir = path.join(packageRoot, 'sops');
+const shipped = fs.readdirSync(sopsDir).filter((d) => fs.existsSync(path.join(sopsDir, d, 'sop.yaml')));
+
+test('every shipped SOP has a happy-path and a rework or failure test, and `sop test` passes them all', async () => {
+  for (const sop of shipped) {
+    const tests = fs.readdirSync(path.join(sopsDir, sop, 'tests')).filter((f) => f.endsWith('.yaml'));
+    expect({ sop, count: tests.length >= 2 }).toEqual({ sop, count: true });
+  }
+  const junit = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-junit-')), 'report.xml');
+  const result = await runSop(['test', '--junit', junit, '--jobs', '3'], { timeoutMs: 900_000 });
+  const out = String(result.stdout);
+  // on failure, the exit code with what the command said
+  expect({ exitCode: result.exitCode, said: result.exitCode === 0 ? '' : `${result.stderr}\n${out}` }).toEqual({
+    exitCode: 0,
+    said: '',
+  });
+  expect(out).toMatch(/^SOP\s+TEST\s+RESULT\s+STATUS\s+AGENT RUNS\s+TIME$/m);
+  for (const sop of shipped) expect(out).toMatch(new RegExp(`^${sop}\\s+\\S+\\s+PASS\\s`, 'm'));
+  expect(out).not.toMatch(/\bFAIL\b/);
+  // a failure path is a test too: the review that never writes its verdict fails the run, as expected
+  expect(out).toMatch(/^review\s+no-verdict\s+PASS\s+failed\s+3\s/m);
+  const xml = fs.readFileSync(junit, 'utf8');
+  const cases = xml.match(/<testcase /g) ?? [];
+  const files = shipped.flatMap((sop) =>
+    fs.readdirSync(path.join(sopsDir, sop, 'tests')).filter((f) => f.endsWith('.yaml')),
+  );
+  expect(cases).toHaveLength(files.length);
+  expect(xml).toContain(`failures="0" errors="0"`);
+  expect(xml).not.toContain('<failure');
+}, 900_000);
+
+test('a prompt change that makes the scenario miss fails `sop test` with the routes diff and the model error', async () => {
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-test-project-'));
+  const sop = path.join(project, 'sops', 'bugfix');
+  fs.cpSync(path.join(sopsDir, 'bugfix'), sop, { recursive: true });
+  fs.rmSync(path.join(sop, 'tests', 'rework.yaml'));
+  const testFile = path.join(sop, 'tests', 'fixed.yaml');
+  fs.writeFileSync(
+    testFile,
+    fs
+      .readFileSync(testFile, 'utf8')
+      .replace('repo: ../../../examples/slugify', `repo: ${path.join(packageRoot, 'examples', 'slugify')}`),
+  );
+  // the author renames the fix prompt's heading: the scenario's rule "# Fix the bug" no longer matches
+  const prompt = path.join(sop, 'prompts', 'fix.md');
+  fs.writeFileSync(prompt, fs.readFileSync(prompt, 'utf8').replace('# Fix the bug', '# Repair the defect'));
+  const junit = path.join(project, 'junit.xml');
+
+  const result = await runSop(['test', 'bugfix', '-C', project, '--junit', junit], { timeoutMs: 600_000 });
+  const out = String(result.stdout);
+  expect(result.exitCode).toBe(1);
+  expect(String(result.stderr)).toContain('1 of 1 SOP tests failed');
+  expect(out).toMatch(/^bugfix\s+fixed\s+FAIL\s+failed\s/m);
+  expect(out).toContain('status: expected completed, got failed');
+  expect(out).toContain('routes differ (first difference at #2):');
+  expect(out).toMatch(/^\s+✗\s+2 fix:fixed\s+fix:failed$/m);
+  expect(out).toMatch(/^\s+✗\s+3 test:passed\s+\(none\)$/m);
+  expect(out).toContain('scripted model: no scenario rule matches this conversation (user text starts:');
+  expect(out).toContain('# Repair the defect');
+  expect(out).toMatch(/workspace kept: \S+/);
+  expect(fs.readFileSync(junit, 'utf8')).toMatch(/<failure message="status, routes/);
+}, 600_000);
