@@ -10,6 +10,7 @@ import { parseYamlText } from '../../sop/yaml-source';
 import { followToEnd, refuseSharedTaskQueue, reportOutcome, withWorker } from '../attach';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
+import { withRecording } from '../record';
 import { withSopClient } from '../with-client';
 
 interface RunOptions {
@@ -24,6 +25,7 @@ interface RunOptions {
   worker: boolean;
   rerun?: boolean;
   json?: boolean;
+  record?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -45,7 +47,17 @@ export function registerRun(program: Command): void {
     .option('--detach', 'start and return; follow with sop logs --follow')
     .option('--no-worker', 'do not start an in-process worker (workers run elsewhere)')
     .option('--json', 'machine-readable result')
+    .option(
+      '--record <file>',
+      "record the model's replies as a scenario `sop test` can replay (a proxy between the harnesses and their model APIs)",
+    )
     .action(async (sopName: string, request: string | undefined, opts: RunOptions) => {
+      if (opts.record && (opts.detach || !opts.worker))
+        throw new CliError(
+          '--record needs the in-process worker: its harnesses are the ones pointed at the recording proxy',
+          ExitCode.usage,
+          'leave out --detach and --no-worker',
+        );
       if (opts.provider && opts.provider !== 'codex' && opts.provider !== 'claude') {
         throw new CliError(`--provider must be codex or claude, not "${opts.provider}"`, ExitCode.usage);
       }
@@ -110,8 +122,10 @@ export function registerRun(program: Command): void {
             return;
           }
           const ref = { sop: plan.sop, taskId };
-          const outcome = await withWorker(client, opts.worker, () =>
-            followToEnd(client, handle, ref, { interactive: isInteractive(opts.json), workspace }),
+          const outcome = await withRecording(opts.record, ref, () =>
+            withWorker(client, opts.worker, () =>
+              followToEnd(client, handle, ref, { interactive: isInteractive(opts.json), workspace }),
+            ),
           );
           reportOutcome(outcome, { ...ref, workflowId: handle.workflowId, workspace, link, json: opts.json });
         },
