@@ -189,7 +189,12 @@ function fillRunFolder(reply: Reply, text: string): Reply {
 }
 
 function noRuleMessage(scenario: Scenario, text: string): string {
-  const excerpt = text.replace(/\s+/g, ' ').slice(0, 200);
+  // the harness's own context blocks (Codex's environment, Claude's reminders) first hide the prompt
+  const prompt = text.replace(
+    /<(environment_context|user_instructions|INSTRUCTIONS|system-reminder)>[\s\S]*?<\/\1>/g,
+    '',
+  );
+  const excerpt = prompt.replace(/\s+/g, ' ').trim().slice(0, 200);
   const rules = scenario.rules.map((r, i) => `#${i} ${JSON.stringify(r.match)}`).join(', ');
   return `no scenario rule matches this conversation (user text starts: "${excerpt}"); rules: ${rules}`;
 }

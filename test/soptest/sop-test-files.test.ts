@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execa } from 'execa';
 import { alignGroups, compare, listDiff } from '../../src/soptest/expect';
+import { prepareWorkspace } from '../../src/soptest/workspace';
 import { runSop } from '../support/run-sop';
 import { sopProject } from '../support/sop-project';
 
@@ -121,4 +123,30 @@ test('artifacts, files changed, agent runs and budget are checked against what t
   ]);
   expect(fields[0].text).toContain('- src/c.js   (expected to change, unchanged)');
   expect(fields[0].text).toContain('+ src/b.js   (changed, not expected)');
+});
+
+test('a starting repository from a git ref is checked out at that ref; a bad ref is named', async () => {
+  const origin = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-origin-'));
+  const git = (...args: string[]) =>
+    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: origin });
+  await git('init', '-q');
+  fs.writeFileSync(path.join(origin, 'a.txt'), 'first\n');
+  await git('add', '-A');
+  await git('commit', '-qm', 'first');
+  await git('tag', 'v1');
+  fs.writeFileSync(path.join(origin, 'a.txt'), 'second\n');
+  await git('commit', '-qam', 'second');
+  const testFile = path.join(origin, 'tests', 'x.yaml'); // the repository path is relative to the test file
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-ws-'));
+  const workspace = await prepareWorkspace({ git: '..', ref: 'v1' }, testFile, parent);
+  expect(fs.readFileSync(path.join(workspace, 'a.txt'), 'utf8')).toBe('first\n');
+  await expect(prepareWorkspace({ git: '..', ref: 'v9' }, testFile, parent)).rejects.toThrow(
+    `repo: cannot check out v9 of ${origin}:`,
+  );
+  // a folder is copied and committed: the run starts from a clean git repository
+  const copy = await prepareWorkspace('..', testFile, parent);
+  expect(fs.readFileSync(path.join(copy, 'a.txt'), 'utf8')).toBe('second\n');
+  expect(fs.existsSync(path.join(copy, '.git'))).toBe(true);
+  const status = await execa('git', ['status', '--porcelain'], { cwd: copy });
+  expect(status.stdout).toBe('');
 });

@@ -18,7 +18,10 @@ test('every shipped SOP has a happy-path and a rework or failure test, and `sop 
   const result = await runSop(['test', '--junit', junit, '--jobs', '3'], { timeoutMs: 900_000 });
   const out = String(result.stdout);
   // on failure, the exit code with what the command said
-  expect({ exitCode: result.exitCode, said: result.exitCode === 0 ? '' : `${result.stderr}\n${out}` }).toEqual({
+  expect({
+    exitCode: result.exitCode,
+    said: result.exitCode === 0 ? '' : `${result.stderr}\n${out}`,
+  }).toEqual({
     exitCode: 0,
     said: '',
   });
@@ -61,8 +64,10 @@ test('a prompt change that makes the scenario miss fails `sop test` with the rou
   expect(out).toMatch(/^bugfix\s+fixed\s+FAIL\s+failed\s/m);
   expect(out).toContain('status: expected completed, got failed');
   expect(out).toContain('routes differ (first difference at #2):');
-  expect(out).toMatch(/^\s+✗\s+2 fix:fixed\s+fix:failed$/m);
-  expect(out).toMatch(/^\s+✗\s+3 test:passed\s+\(none\)$/m);
+  expect(out).toMatch(/^\s+1 reproduce:reproduced\s+reproduce:reproduced$/m);
+  expect(out).toMatch(/^\s+✗\s+2 fix:fixed\s+\(none\)$/m);
+  expect(out).toMatch(/^\s+✗\s+4 verify:accepted\s+\(none\)$/m);
+  expect(out).toContain('- src/slugify.js   (expected to change, unchanged)');
   expect(out).toContain('scripted model: no scenario rule matches this conversation (user text starts:');
   expect(out).toContain('# Repair the defect');
   expect(out).toMatch(/workspace kept: \S+/);
