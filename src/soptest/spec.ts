@@ -3,9 +3,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
-import { issueLines, parseScenario, type Scenario } from '../testing/scenario';
+import { parseYamlText } from '../sop/yaml-source';
+import { issueLines, loadScenario, parseScenario, type Scenario } from '../testing/scenario';
 
 /** `path/to/file` or `/regex/flags`: how an artifact's content is checked. */
 const ArtifactExpectation = z.strictObject({
@@ -100,9 +100,10 @@ export function testFiles(sopDir: string): string[] {
 export function loadTest(sop: string, file: string): SopTest {
   let data: unknown;
   try {
-    data = parse(fs.readFileSync(file, 'utf8'));
+    // coded and located YAML errors, like an SOP's
+    data = parseYamlText(fs.readFileSync(file, 'utf8'), file);
   } catch (err) {
-    throw new Error(`test ${file}: cannot read it: ${(err as Error).message}`);
+    throw new Error(`test ${file}: ${(err as Error).message}`);
   }
   const parsed = TestSpec.safeParse(data);
   if (!parsed.success) throw new Error(`test ${file}: ${issueLines(parsed.error.issues).join('; ')}`);
@@ -110,13 +111,11 @@ export function loadTest(sop: string, file: string): SopTest {
   let scenario: Scenario;
   if (typeof spec.scenario === 'string') {
     const scenarioFile = path.resolve(path.dirname(file), spec.scenario);
-    let raw: unknown;
     try {
-      raw = parse(fs.readFileSync(scenarioFile, 'utf8'));
+      scenario = loadScenario(scenarioFile);
     } catch (err) {
-      throw new Error(`test ${file}: scenario: cannot read ${scenarioFile}: ${(err as Error).message}`);
+      throw new Error(`test ${file}: ${(err as Error).message}`);
     }
-    scenario = parseScenario(raw, `test ${file}: scenario ${scenarioFile}`);
   } else {
     scenario = parseScenario(spec.scenario, `test ${file}: scenario`);
   }

@@ -55,7 +55,7 @@ test('a missing scenario file and a bad route name are named', async () => {
   result = await runSop(['test', '-C', project]);
   expect(result.exitCode).toBe(2);
   expect(String(result.stderr)).toContain(
-    `test ${file}: scenario: cannot read ${path.join(path.dirname(file), 'scenarios', 'none.yaml')}`,
+    `test ${file}: cannot read scenario ${path.join(path.dirname(file), 'scenarios', 'none.yaml')}`,
   );
 });
 
