@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ArtifactSpec } from '../model/plan';
-import { renderText } from '../workflows/render-text';
+import { renderText } from '../model/render-text';
 import { regexOf, type TestExpect } from './spec';
 
 export interface TestActual {
