@@ -1,9 +1,12 @@
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 
 /**
- * Every execution (run id) of a workflow id, oldest first: the first run, each continue-as-new, and each
- * `sop resume` / `sop rerun` of the task. Visibility is eventually consistent, so the latest execution is
- * always included, listed or not. Throws the SDK's WorkflowNotFoundError when there is none.
+ * Every execution (run id) of the task's current run, oldest first: its fresh start, each continue-as-new,
+ * and each `sop resume` / `sop rerun` of it. An earlier run of the same task id (before a new start with
+ * `rerun: true`, whose run folder is set aside) is not part of it. Visibility is eventually consistent, so
+ * the latest execution is always included, listed or not. Throws the SDK's WorkflowNotFoundError when
+ * there is none.
  */
 export async function workflowExecutions(client: Client, workflowId: string): Promise<string[]> {
   const runs: Array<{ runId: string; start: number }> = [];
@@ -13,5 +16,29 @@ export async function workflowExecutions(client: Client, workflowId: string): Pr
   const latest = await client.workflow.getHandle(workflowId).describe();
   if (!runs.some((r) => r.runId === latest.runId))
     runs.push({ runId: latest.runId, start: latest.startTime.getTime() });
-  return runs.sort((a, b) => a.start - b.start).map((r) => r.runId);
+  const ordered = runs.sort((a, b) => a.start - b.start).map((r) => r.runId);
+  for (let i = ordered.length - 1; i > 0; i--) {
+    if (await freshStart(client, workflowId, ordered[i])) return ordered.slice(i);
+  }
+  return ordered;
+}
+
+/** Whether the execution began a new run: not a continue-as-new, not a resume or rerun of an earlier one. */
+async function freshStart(client: Client, workflowId: string, runId: string): Promise<boolean> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId, runId },
+    maximumPageSize: 1,
+  });
+  const started = history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  if (!started || started.continuedExecutionRunId) return false;
+  let input: unknown;
+  try {
+    const payload = started.input?.payloads?.[0];
+    input = payload ? defaultPayloadConverter.fromPayload(payload as never) : undefined;
+  } catch {
+    return false;
+  }
+  const fields = (input ?? {}) as { restart?: unknown; resume?: unknown };
+  return fields.restart === undefined && fields.resume === undefined;
 }

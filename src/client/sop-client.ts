@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   type Client,
@@ -158,6 +159,7 @@ export class SopClient {
     const summary = request.request ?? summarizeInput(request.input);
     return this.startWorkflow(sop, taskId, [request], {
       rerun,
+      runFolder: request.repo.path && path.join(request.repo.path, '.sop', 'runs', sop, taskId),
       staticSummary: `${sop}: ${summary}`,
       staticDetails: `run request\n\nrepository ${request.repo.path ?? request.repo.url}`,
       memo: { workspace: request.repo.path ?? request.repo.url, ...how.memo },
@@ -193,6 +195,7 @@ export class SopClient {
     };
     return this.startWorkflow(plan.sop, taskId, [input], {
       rerun: options.rerun,
+      runFolder: input.run.runFolder,
       staticSummary: `${plan.sop}: ${input.request}`,
       staticDetails: `${plan.title ?? plan.sop}\n\nbundle ${plan.bundleHash}\n\nworkspace ${options.workspace}`,
       memo: { bundleHash: plan.bundleHash, workspace: options.workspace },
@@ -205,6 +208,8 @@ export class SopClient {
     args: unknown[],
     how: {
       rerun?: boolean;
+      /** where the run keeps its records (when the client can see it) */
+      runFolder?: string;
       staticSummary: string;
       staticDetails: string;
       memo: Record<string, unknown>;
@@ -213,6 +218,7 @@ export class SopClient {
     },
   ): Promise<WorkflowHandleWithFirstExecutionRunId> {
     const workflowId = workflowIdOf(sop, taskId);
+    if (how.rerun && how.runFolder) await this.setAsideFinishedRun(workflowId, how.runFolder);
     try {
       return await this.client.workflow.start(sop, {
         workflowId,
@@ -237,6 +243,25 @@ export class SopClient {
       }
       throw err;
     }
+  }
+
+  /**
+   * A new run of a finished task id starts with a fresh run folder: the finished run's folder (its
+   * executions.jsonl, evidence and run.json) is kept next to it as `<task>.previous-<run id>`, so neither run's
+   * records are overwritten or mixed (`sop logs` and `sop verify --against-history` read the new run).
+   */
+  private async setAsideFinishedRun(workflowId: string, runFolder: string): Promise<void> {
+    if (!fs.existsSync(runFolder)) return;
+    let previous: { runId: string; status: string };
+    try {
+      const described = await this.client.workflow.getHandle(workflowId).describe();
+      previous = { runId: described.runId, status: described.status.name };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return;
+      throw err;
+    }
+    if (previous.status === 'RUNNING') return; // the start is refused below, naming the running run
+    fs.renameSync(runFolder, `${runFolder}.previous-${previous.runId}`);
   }
 
   async run<I = Record<string, unknown>>(

@@ -9,11 +9,15 @@
 // added to any record later are ignored: only the fields compared here are read.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { gatherRunView } from '../../src/cli/commands/runs';
 import { SopClient } from '../../src/client';
+import { workflowExecutions } from '../../src/client/executions';
 import { fetchRunEvents } from '../../src/client/run-events';
 import { readHistoryEvidence } from '../../src/evidence/history';
 import { verifyRunFolder } from '../../src/evidence/verify';
+import type { TemporalTarget } from '../../src/temporal/target';
 import { replayProblems } from './replay-check';
 import { testTarget } from './temporal';
 
@@ -121,8 +125,8 @@ function finalLine(cli: { stdout: string; stderr: string }): {
 }
 
 /** Every disagreement between the records of one finished run (empty when they agree). */
-export async function disagreements(run: FinishedRun): Promise<string[]> {
-  const client = await SopClient.connect({ target: testTarget(), startDevServer: false });
+export async function disagreements(run: FinishedRun, target = testTarget()): Promise<string[]> {
+  const client = await SopClient.connect({ target, startDevServer: false });
   try {
     const workflowId = `${run.sop}/${run.task}`;
     const show = (await gatherRunView(client, run.sop, run.task)) as unknown as Shown;
@@ -291,6 +295,52 @@ function compare(run: FinishedRun, show: Shown, events: LogEvent[], runFolder: s
   }
 
   return problems;
+}
+
+/**
+ * Every run a task queue ran that has ended (completed, failed or cancelled) — what `withWorker` checks after
+ * each test's work, so runs the tests make through SopClient or the raw client are checked too. Runs still
+ * going or terminated by the test are not finished runs; workflows that are not SOP runs are skipped.
+ */
+export async function expectAgreementOnQueue(
+  client: Client,
+  taskQueue: string,
+  target: TemporalTarget,
+): Promise<void> {
+  const escaped = taskQueue.replace(/"/g, '\\"');
+  const ids = new Set<string>();
+  for await (const info of client.workflow.list({ query: `TaskQueue = "${escaped}"` }))
+    if (info.type !== 'smokeWorkflow') ids.add(info.workflowId);
+  const problems: string[] = [];
+  for (const workflowId of ids) {
+    const slash = workflowId.indexOf('/');
+    if (slash <= 0) continue;
+    const handle = client.workflow.getHandle(workflowId);
+    const described = await handle.describe();
+    if (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(described.status.name)) continue;
+    const sop = workflowId.slice(0, slash);
+    const task = workflowId.slice(slash + 1);
+    const found = await disagreements(
+      { sop, task, runFolder: await startedRunFolder(client, workflowId) },
+      target,
+    );
+    problems.push(...found.map((p) => `${workflowId}: ${p}`));
+  }
+  if (problems.length > 0)
+    throw new Error(`the records of runs on task queue ${taskQueue} disagree:\n- ${problems.join('\n- ')}`);
+}
+
+/** The run folder the run's first execution was started with (runs started without a workspace memo). */
+async function startedRunFolder(client: Client, workflowId: string): Promise<string | undefined> {
+  const [first] = await workflowExecutions(client, workflowId);
+  const history = await client.workflow.getHandle(workflowId, first).fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0];
+  if (!payload) return undefined;
+  const input = defaultPayloadConverter.fromPayload(payload as never) as
+    | { run?: { runFolder?: unknown }; plan?: unknown }
+    | undefined;
+  return typeof input?.run?.runFolder === 'string' ? input.run.runFolder : undefined;
 }
 
 /** Fails (listing every disagreement) unless all records of the run agree. */

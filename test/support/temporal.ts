@@ -5,6 +5,7 @@ import type { ActivityDeps } from '../../src/activities';
 import { connectClient, connectWorkerConnection } from '../../src/temporal/connect';
 import { resolveTemporalTarget, type TemporalTarget } from '../../src/temporal/target';
 import { createSopWorker } from '../../src/worker/create-worker';
+import { expectAgreementOnQueue } from './agreement';
 
 /** The dev server the global setup started (its ports are in the environment). */
 export function testTarget(): TemporalTarget {
@@ -32,7 +33,11 @@ export async function connectForTest(target: TemporalTarget = testTarget()): Pro
   };
 }
 
-/** Runs `fn` while a worker polls a task queue of its own, so tests never see each other's tasks. */
+/**
+ * Runs `fn` while a worker polls a task queue of its own, so tests never see each other's tasks. When `fn`
+ * is done, every run the queue ran to its end must have records that agree (test/support/agreement.ts),
+ * checked while the worker still answers queries.
+ */
 export async function withWorker<T>(
   ctx: TemporalTestContext,
   fn: (taskQueue: string) => Promise<T>,
@@ -45,7 +50,11 @@ export async function withWorker<T>(
     taskQueue,
     activities,
   });
-  return worker.runUntil(fn(taskQueue));
+  return worker.runUntil(async () => {
+    const result = await fn(taskQueue);
+    await expectAgreementOnQueue(ctx.client, taskQueue, ctx.target);
+    return result;
+  });
 }
 
 /** Visibility is eventually consistent: poll until `check` passes or the deadline is reached. */

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { RunExistsError, SopClient, SopInputError } from '../../src/client';
+import { fetchRunEvents } from '../../src/client/run-events';
 import { finish, makeWorkspace, plan, role, route, step } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';
 import {
@@ -60,11 +63,21 @@ test('a task id that is running is refused; a finished one re-runs only when ask
         `run ${name}/task-1 is already running; follow it, cancel it, or choose another task id`,
       );
       await handle.result();
+      const firstRunId = (await handle.describe()).runId;
 
       const finished = await ours.start(p, options).catch((e) => e);
       expect(finished.message).toContain('has finished; pass rerun: true');
       const again = await ours.start(p, { ...options, rerun: true });
       await again.result();
+      // the new run keeps its own records; the finished run's folder is set aside, not overwritten
+      const lines = (folder: string) =>
+        fs.readFileSync(path.join(folder, 'executions.jsonl'), 'utf8').trim().split('\n');
+      const previous = `${run.runFolder}.previous-${firstRunId}`;
+      expect(lines(run.runFolder)).toHaveLength(1);
+      expect(lines(previous)).toHaveLength(1);
+      expect(fs.existsSync(path.join(previous, 'steps/a/0001-agent-a1-l1/evidence.json'))).toBe(true);
+      const events = await fetchRunEvents(ctx.client, again);
+      expect(events.filter((e) => e.kind === 'run started')).toHaveLength(1);
 
       const listed = await eventually(async () => {
         const rows = [];
