@@ -4,8 +4,9 @@ import { createEmitActivities, type EmitActivityDeps } from './emit-event';
 import { createInterpreterActivities } from './interpreter-activities';
 import { createResolveActivities, type ResolveActivityDeps } from './resolve-run';
 import * as smoke from './smoke';
+import { createWorkspaceActivities, type WorkspaceActivityDeps } from './workspaces';
 
-export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps {
+export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps, WorkspaceActivityDeps {
   /** harness adapters by provider (the scripted stand-in in tests) */
   runners?: AgentRunners;
 }
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createInterpreterActivities({ runners: deps.runners ?? createHarnessRunners() }),
     ...createResolveActivities(deps),
     ...createEmitActivities(deps),
+    ...createWorkspaceActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

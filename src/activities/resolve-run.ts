@@ -29,11 +29,15 @@ export type ResolveActivities = ReturnType<typeof createResolveActivities>;
 
 export function createResolveActivities(deps: ResolveActivityDeps = {}) {
   return {
-    async resolveRunRequest({ request, taskId, engine }: ResolveRunRequest): Promise<ResolvedRun> {
-      const workspace = request.repo.path;
-      if (!workspace) refuse('repo.path is required on this worker (repo.url needs fleet provisioning)');
+    async resolveRunRequest(resolve: ResolveRunRequest): Promise<ResolvedRun> {
+      const { request, taskId, engine } = resolve;
+      // repo.url: the worktree provisioned on this worker; repo.path: the repository in place
+      const workspace = resolve.workspace ?? request.repo.path;
+      if (!workspace) refuse('repo.url: the workspace was not provisioned on this worker');
       if (!fs.existsSync(workspace) || !fs.statSync(workspace).isDirectory()) {
-        refuse(`repo.path ${workspace} is not a directory on worker ${os.hostname()}`);
+        refuse(
+          `${resolve.workspace ? 'the provisioned workspace' : 'repo.path'} ${workspace} is not a directory on worker ${os.hostname()}`,
+        );
       }
       const catalog = new Catalog({ projectDir: deps.projectDir ?? process.cwd(), workspace });
       const entry = catalog.find(request.sop);

@@ -25,6 +25,16 @@ const CODEX_TEMP_DIR = '/tmp';
 
 /** Why Codex cannot run with its home in `dir`, with the fix; undefined when it can. */
 export function codexHomeProblem(dir: string): string | undefined {
+  if (!isUnderTempDir(dir)) return undefined;
+  return (
+    `the state folder ${dir} (SOP_STATE_DIR) is under the temporary directory ${CODEX_TEMP_DIR}, where Codex ` +
+    'refuses to set up its sandbox helper, so every command and file write of the agent would fail. ' +
+    'Set SOP_STATE_DIR to a folder outside /tmp (the default is ~/.local/state/sop-runtime)'
+  );
+}
+
+/** Whether `dir` is (really, links resolved) /tmp or inside it, where Codex refuses to work from. */
+export function isUnderTempDir(dir: string): boolean {
   const real = (p: string) => {
     // the nearest existing ancestor decides where a path really is (links included)
     let existing = path.resolve(p);
@@ -32,11 +42,22 @@ export function codexHomeProblem(dir: string): string | undefined {
     return path.join(fs.realpathSync(existing), path.relative(existing, path.resolve(p)));
   };
   const temp = real(CODEX_TEMP_DIR);
-  const home = real(dir);
-  if (home !== temp && !home.startsWith(`${temp}${path.sep}`)) return undefined;
+  const candidate = real(dir);
+  return candidate === temp || candidate.startsWith(`${temp}${path.sep}`);
+}
+
+/** Where a worker provisions repo.url workspaces: SOP_WORK_ROOT, default <state folder>/work. */
+export function workRootPath(): string {
+  return process.env.SOP_WORK_ROOT || path.join(stateDirPath(), 'work');
+}
+
+/** Why repo.url runs cannot be provisioned in `dir`, with the fix; undefined when they can. */
+export function workRootProblem(dir: string): string | undefined {
+  if (!path.isAbsolute(dir)) return `the work root ${dir} (SOP_WORK_ROOT) must be an absolute path`;
+  if (!isUnderTempDir(dir)) return undefined;
   return (
-    `the state folder ${dir} (SOP_STATE_DIR) is under the temporary directory ${CODEX_TEMP_DIR}, where Codex ` +
-    'refuses to set up its sandbox helper, so every command and file write of the agent would fail. ' +
-    'Set SOP_STATE_DIR to a folder outside /tmp (the default is ~/.local/state/sop-runtime)'
+    `the work root ${dir} (SOP_WORK_ROOT) is under the temporary directory ${CODEX_TEMP_DIR}, where Codex ` +
+    'refuses to work (its sandbox helper), so agents could not work in the workspaces provisioned there. ' +
+    'Set SOP_WORK_ROOT to a folder outside /tmp (the default is <SOP_STATE_DIR>/work)'
   );
 }

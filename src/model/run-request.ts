@@ -14,7 +14,7 @@ const nonEmpty = () => z.string().check(z.minLength(1, 'must not be empty'));
 
 export const RepoRefSchema = z
   .strictObject({
-    /** a git remote to clone into the worker's work root (needs fleet provisioning: not available yet) */
+    /** a git remote: the worker that takes the run clones it into its work root (SOP_WORK_ROOT) */
     url: z.optional(nonEmpty()),
     /** a local repository on the worker's machine; the run works in place */
     path: z.optional(z.string().check(z.regex(ABSOLUTE_PATH, 'must be an absolute path'))),
@@ -86,11 +86,12 @@ export function taskIdOf(
   };
 }
 
-/** What this worker fleet cannot do yet (workspaces provisioned per worker are a later step). */
-export function repoProblem(repo: RepoRef): string | undefined {
-  if (repo.url !== undefined) return 'repo.url needs fleet provisioning, not available yet; use repo.path';
-  if (repo.ref !== undefined)
-    return 'repo.ref needs fleet provisioning, not available yet; a repo.path run works on the checked-out tree';
+/** What the workers cannot do with this repo (`fleet`: whether the run may provision a repo.url workspace). */
+export function repoProblem(repo: RepoRef, fleet = true): string | undefined {
+  if (repo.url !== undefined && !fleet)
+    return 'repo.url needs fleet provisioning, not available yet; use repo.path';
+  if (repo.path !== undefined && repo.ref !== undefined)
+    return 'repo.ref goes with repo.url (a repo.path run works on the checked-out tree); drop ref or give url';
   return undefined;
 }
 
@@ -98,6 +99,8 @@ export function repoProblem(repo: RepoRef): string | undefined {
 export interface ResolveRunRequest {
   request: RunRequest;
   taskId: string;
+  /** a repo.url run: the workspace provisioned on this worker (default: repo.path) */
+  workspace?: string;
   /** the workflow's engine (engine-version.ts): echoed back, so the run's layout is recorded in history */
   engine: number;
 }

@@ -5,6 +5,7 @@ import type { Denial } from '../policies/denial';
 import type { RunRef, Usage } from './contract';
 import type { RunParent } from './lineage';
 import type { ExecutionPlan } from './plan';
+import type { Placement } from './workspace';
 
 export type RunStatus = 'running' | 'waiting_input' | 'completed' | 'failed' | 'cancelled';
 
@@ -57,6 +58,8 @@ export interface RunInput {
   engine?: number;
   /** the run whose event started this one (events between SOPs); absent: a person or a trigger did */
   parent?: RunParent;
+  /** a repo.url run: the workspace and worker queue it was provisioned on (the run state has the latest) */
+  placement?: Placement;
   /** set by continue-as-new: the state so far and the step to resume at */
   resume?: { state: RunState; at: string };
   /**
@@ -106,6 +109,8 @@ export interface RunResult {
   relaunches?: Record<string, Relaunches>;
   /** the answers people gave (absent in runs started before they were recorded) */
   answers?: AnswerRecord[];
+  /** a repo.url run: its run branch, last pushed commit and the worker it ended on */
+  placement?: Placement;
 }
 
 export interface RunState {
@@ -135,4 +140,6 @@ export interface RunState {
   answers?: AnswerRecord[];
   /** events emitted so far (numbers the listeners' task ids); absent before events existed */
   eventsEmitted?: number;
+  /** a repo.url run: where it works now and the last commit pushed (changes when its worker is lost) */
+  placement?: Placement;
 }

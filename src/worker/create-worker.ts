@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities';
+import { workerQueueName } from '../activities/workspaces';
 import type { TemporalTarget } from '../temporal/target';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -19,6 +21,58 @@ export async function createSopWorker(options: CreateWorkerOptions): Promise<Wor
     taskQueue: options.taskQueue ?? options.target.taskQueue,
     workflowBundle: await loadWorkflowBundle(options.log),
     activities: createActivities(options.activities),
+    ...workerLimits(),
+  });
+}
+
+/**
+ * A worker of a fleet (Temporal's worker-specific task queue pattern): one Worker polls the shared queue
+ * (workflows and every activity; it provisions repo.url workspaces) and one polls this process's own
+ * queue (activities only), where every later activity of a run provisioned here goes.
+ */
+export interface FleetWorker {
+  sharedQueue: string;
+  workerQueue: string;
+  /** runs both until a shutdown signal (SIGINT/SIGTERM) has drained them */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createFleetWorker(options: CreateWorkerOptions): Promise<FleetWorker> {
+  const sharedQueue = options.taskQueue ?? options.target.taskQueue;
+  const workerQueue = workerQueueName(sharedQueue, randomUUID().slice(0, 8));
+  const activities = createActivities({ ...options.activities, workerQueue });
+  const workers = await Promise.all([
+    Worker.create({
+      connection: options.connection,
+      namespace: options.target.namespace,
+      taskQueue: sharedQueue,
+      workflowBundle: await loadWorkflowBundle(options.log),
+      activities,
+      ...workerLimits(),
+    }),
+    Worker.create({
+      connection: options.connection,
+      namespace: options.target.namespace,
+      taskQueue: workerQueue,
+      activities,
+      ...workerLimits(),
+    }),
+  ]);
+  return {
+    sharedQueue,
+    workerQueue,
+    async run() {
+      await Promise.all(workers.map((w) => w.run()));
+    },
+    shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
+}
+
+function workerLimits() {
+  return {
     // Harness processes are heavy: a few at a time per worker; more workers scale out.
     maxConcurrentActivityTaskExecutions: Number(process.env.SOP_MAX_CONCURRENT_ACTIVITIES) || 8,
     // In-flight activities get this long to finish (harnesses get SIGTERM via cancellation) on shutdown.
@@ -26,5 +80,5 @@ export async function createSopWorker(options: CreateWorkerOptions): Promise<Wor
     // Cancellation reaches an activity only in the reply to a heartbeat: throttled at the default
     // (80% of the heartbeat timeout), `sop cancel` would take up to ~48 s to stop a harness.
     maxHeartbeatThrottleInterval: '2 seconds',
-  });
+  } as const;
 }

@@ -11,6 +11,7 @@ import type {
   RunCheckpoint,
   RunStatus,
 } from '../model/run';
+import type { Placement } from '../model/workspace';
 
 export type { AnswerRecord };
 
@@ -71,6 +72,8 @@ export interface RunStatusView {
   denials: DeniedCall[];
   /** by step (`step [item]` for worklist items); absent in runs started before it existed */
   relaunches?: Record<string, Relaunches>;
+  /** a repo.url run: its run branch, last pushed commit and the worker it works on */
+  placement?: Placement;
   failure?: string;
 }
 

@@ -5,6 +5,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  patched,
   proxyActivities,
   setCurrentDetails,
   upsertMemo,
@@ -14,10 +15,18 @@ import {
 import type { ResolveActivities } from '../activities/resolve-run';
 import { parentFromMemo } from '../model/lineage';
 import type { RunInput, RunResult } from '../model/run';
-import { parseRunRequest, RUN_REQUEST_INVALID, repoProblem, taskIdOf } from '../model/run-request';
+import {
+  parseRunRequest,
+  RUN_REQUEST_INVALID,
+  type RunRequest,
+  repoProblem,
+  taskIdOf,
+} from '../model/run-request';
+import { FLEET_PATCH, type Placement } from '../model/workspace';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { CURRENT_ENGINE } from './engine-version';
 import { sopInterpreter } from './interpreter/index';
+import { provision, workerLost } from './workspace';
 
 const { resolveRunRequest } = proxyActivities<ResolveActivities>({
   startToCloseTimeout: '2 minutes',
@@ -53,29 +62,23 @@ export async function runInputFromRequest(value: unknown): Promise<RunInput> {
   if ('problem' in parsed) refuse(info.workflowType, parsed.problem);
   if (identity && 'problem' in identity) refuse(info.workflowType, identity.problem);
   const request = parsed.request;
-  const unsupported = repoProblem(request.repo);
+  // Before this patch a repo.url run was refused here (it needed fleet provisioning).
+  const fleet = request.repo.url !== undefined && patched(FLEET_PATCH);
+  const unsupported = repoProblem(request.repo, fleet);
   if (unsupported) refuse(request.sop, unsupported);
 
-  setCurrentDetails(`**${request.sop}** · resolving the SOP on a worker`);
-  let resolved: Awaited<ReturnType<ResolveActivities['resolveRunRequest']>>;
-  try {
-    resolved = await resolveRunRequest.executeWithOptions(
-      {
-        startToCloseTimeout: '2 minutes',
-        retry: { maximumAttempts: 3, nonRetryableErrorTypes: [RUN_REQUEST_INVALID] },
-        summary: `resolve ${request.sop}`,
-      },
-      [{ request, taskId, engine: CURRENT_ENGINE }],
-    );
-  } catch (err) {
-    const cause = err instanceof ActivityFailure ? err.cause : undefined;
-    if (!cause) throw err; // cancellation
-    refuse(request.sop, cause.message);
-  }
-  upsertMemo({ bundleHash: resolved.plan.bundleHash, workspace: resolved.run.workspace });
+  const { resolved, placement } = fleet
+    ? await resolveOnProvisionedWorker(request, taskId)
+    : { resolved: await resolve(request, taskId), placement: undefined };
+  upsertMemo({
+    bundleHash: resolved.plan.bundleHash,
+    workspace: resolved.run.workspace,
+    ...(placement ? { remote: placement.remote, branch: placement.branch } : {}),
+  });
   const parent = parentFromMemo(info.memo);
   return {
     ...(parent ? { parent } : {}),
+    ...(placement ? { placement } : {}),
     plan: resolved.plan,
     run: resolved.run,
     input: resolved.input,
@@ -83,6 +86,61 @@ export async function runInputFromRequest(value: unknown): Promise<RunInput> {
     request: resolved.request,
     engine: resolved.engine,
   };
+}
+
+type Resolved = Awaited<ReturnType<ResolveActivities['resolveRunRequest']>>;
+
+/** The SOP resolved on a worker (`placement`: on that worker's own queue, in the workspace provisioned there). */
+async function resolve(request: RunRequest, taskId: string, placement?: Placement): Promise<Resolved> {
+  setCurrentDetails(`**${request.sop}** · resolving the SOP on a worker`);
+  try {
+    return await resolveRunRequest.executeWithOptions(
+      {
+        startToCloseTimeout: '2 minutes',
+        retry: { maximumAttempts: 3, nonRetryableErrorTypes: [RUN_REQUEST_INVALID] },
+        summary: `resolve ${request.sop}`,
+        ...(placement ? { taskQueue: placement.queue, scheduleToStartTimeout: placement.lostAfterMs } : {}),
+      },
+      [{ request, taskId, engine: CURRENT_ENGINE, workspace: placement?.workspace }],
+    );
+  } catch (err) {
+    if (placement && workerLost(err)) throw err;
+    const cause = err instanceof ActivityFailure ? err.cause : undefined;
+    if (!cause) throw err; // cancellation
+    refuse(request.sop, cause.message);
+  }
+}
+
+const PROVISION_TRIES = 3;
+
+/** repo.url: the workspace is provisioned on whichever worker is free, and the SOP resolved there. */
+async function resolveOnProvisionedWorker(
+  request: RunRequest,
+  taskId: string,
+): Promise<{ resolved: Resolved; placement: Placement }> {
+  for (let tries = 1; ; tries++) {
+    setCurrentDetails(`**${request.sop}** · provisioning the workspace on a worker`);
+    let placement: Placement;
+    try {
+      ({ placement } = await provision({
+        sop: request.sop,
+        taskId,
+        url: request.repo.url!,
+        ref: request.repo.ref,
+      }));
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      if (!cause) throw err; // cancellation
+      refuse(request.sop, cause.message);
+    }
+    try {
+      return { resolved: await resolve(request, taskId, placement), placement };
+    } catch (err) {
+      if (!workerLost(err)) throw err;
+      // the worker went away between provisioning and resolving: another one provisions
+      if (tries >= PROVISION_TRIES) refuse(request.sop, `worker lost ${tries} times while provisioning`);
+    }
+  }
 }
 
 /** SopName, SopTaskId and SopStatus, where the starter did not set them (one visibility write at most). */

@@ -9,6 +9,7 @@ import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
 import { parentFromMemo } from '../../model/lineage';
 import type { DeniedCall, Relaunches, RunResult } from '../../model/run';
+import type { Placement } from '../../model/workspace';
 import { SOP_STATUSES } from '../../temporal/search-attributes';
 import type { ActiveRole, AnswerRecord, PendingInput } from '../../workflows/messages';
 import { CliError, ExitCode } from '../errors';
@@ -92,6 +93,9 @@ export async function gatherRunView(
     closed: description.closeTime?.toISOString() ?? null,
     workspace,
     bundleHash: (description.memo?.bundleHash as string | undefined) ?? null,
+    ...(description.memo?.branch
+      ? { remote: description.memo.remote as string, branch: description.memo.branch as string }
+      : {}),
     taskQueue: description.taskQueue,
     webUi: client.webUiLink(sop, task) ?? null,
   };
@@ -106,8 +110,9 @@ export async function gatherRunView(
       denials: result.denials,
       relaunches: result.relaunches,
       ...(result.answers ? { answers: result.answers } : {}),
+      ...(result.placement ? { placement: result.placement } : {}),
     });
-    return roundCosts(view);
+    return roundCosts(withRunBranch(view));
   }
   if (temporalStatus === 'FAILED') {
     view.failure = await handle
@@ -141,7 +146,21 @@ export async function gatherRunView(
   fillFromRunSummary(view);
   if (view.deniedCalls === undefined && view.workspace)
     Object.assign(view, endedRunDenials(runFolderOf(view), description.startTime.getTime()));
-  return roundCosts(view);
+  return roundCosts(withRunBranch(view));
+}
+
+/** A repo.url run: its run branch, the last commit the remote holds and the worker it works (worked) on. */
+function withRunBranch(view: Record<string, unknown>): Record<string, unknown> {
+  const placement = view.placement as Placement | undefined;
+  if (!placement) return view;
+  return {
+    ...view,
+    workspace: placement.workspace,
+    remote: placement.remote,
+    branch: placement.branch,
+    commit: placement.head,
+    worker: { host: placement.host, queue: placement.queue, provisions: placement.provisions },
+  };
 }
 
 /** parent (the run whose event started this one) and children (the runs this one's events started). */
@@ -294,6 +313,16 @@ function printRun(view: Record<string, unknown>): void {
     );
   }
   if (view.noAnswer) out.push(`${paint('yellow', 'no answer')}: ${view.noAnswer}`);
+  if (view.branch) {
+    const worker = view.worker as { host: string; queue: string; provisions: number } | undefined;
+    out.push(
+      `branch ${view.branch}${view.commit ? ` at ${String(view.commit).slice(0, 12)}` : ''} on ${view.remote}`,
+    );
+    if (worker) {
+      const moved = worker.provisions > 1 ? `, moved ${worker.provisions - 1} time(s)` : '';
+      out.push(`worker ${worker.host} (queue ${worker.queue}${moved})`);
+    }
+  }
   const active = view.active as ActiveRole[] | undefined;
   if (active?.length) out.push(`now: ${active.map((a) => describeActive(a)).join('; ')}`);
   const pendings = (view.pendingInputs ?? (view.pendingInput ? [view.pendingInput] : [])) as PendingInput[];

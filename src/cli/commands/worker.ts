@@ -1,22 +1,30 @@
 import type { Command } from 'commander';
+import { workRootPath, workRootProblem } from '../../harnesses/state-dir';
 import { connectWorkerConnection } from '../../temporal/connect';
-import { createSopWorker } from '../../worker/create-worker';
+import { createFleetWorker } from '../../worker/create-worker';
 import { installRuntime } from '../../worker/runtime';
 
 export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description(
-      'run a worker on the task queue until SIGINT/SIGTERM (run several, on several machines, to scale)',
+      'run a worker on the task queue and its own worker queue until SIGINT/SIGTERM (run several, on several machines, to scale)',
     )
     .option('--task-queue <name>', 'task queue to poll (default: SOP_TASK_QUEUE or sop-runtime)')
     .action(async (opts: { taskQueue?: string }) => {
       installRuntime(process.env.SOP_LOG_LEVEL ? undefined : 'INFO');
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const { connection, target } = await connectWorkerConnection({ log, startDevServer: false });
-      const worker = await createSopWorker({ connection, target, taskQueue: opts.taskQueue, log });
+      const worker = await createFleetWorker({ connection, target, taskQueue: opts.taskQueue, log });
+      const workRoot = workRootPath();
+      const problem = workRootProblem(workRoot);
       log(
-        `worker polling task queue ${opts.taskQueue ?? target.taskQueue} at ${target.address}; Ctrl-C to stop`,
+        problem
+          ? `warning: repo.url runs will be refused on this worker: ${problem}`
+          : `repo.url workspaces go to ${workRoot}`,
+      );
+      log(
+        `worker polling task queue ${worker.sharedQueue} and its own queue ${worker.workerQueue} at ${target.address}; Ctrl-C to stop`,
       );
       // Worker.run() returns once a shutdown signal (SIGINT/SIGTERM) has drained in-flight work.
       await worker.run();

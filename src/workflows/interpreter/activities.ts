@@ -1,8 +1,14 @@
 // The interpreter's activity proxies: timeouts and retries of each kind of effect, and the quick file
 // updates per engine (engine-version.ts).
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import {
+  type ActivityFunctionWithOptions,
+  proxyActivities,
+  proxyLocalActivities,
+} from '@temporalio/workflow';
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
 import { RATE_LIMITED } from '../../model/contract';
+import { describeLoss, moveWorkspace, onPlacement, WorkspaceMoved, workerLost } from '../workspace';
+import type { RunContext } from './context';
 
 export const {
   loadWorklist,
@@ -27,7 +33,10 @@ export const fileUpdates = {
     retry: { maximumAttempts: 5 },
   }),
 };
-export type FileUpdates = (typeof fileUpdates)[1 | 2];
+export type FileUpdates = Pick<
+  InterpreterActivities,
+  'loadWorklistWindow' | 'completeWorklistItemWindow' | 'reopenWorklistItems' | 'finishRun'
+>;
 
 export const { runCommandStep } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '2 hours',
@@ -38,3 +47,47 @@ export const agentActivities = proxyActivities<InterpreterActivities>({
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 3, nonRetryableErrorTypes: [RATE_LIMITED, 'SopConfigError'] },
 });
+
+const placedActivities = proxyActivities<InterpreterActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5 },
+});
+
+/**
+ * A repo.url run's quick file updates: regular activities on its worker's queue (a local activity would
+ * run on whichever worker runs the workflow task, which may not hold the workspace), in its current
+ * workspace. When that worker is lost: a read or the final stamp goes to the new workspace; a worklist
+ * item's completion throws WorkspaceMoved (the item's work is gone with the worker, it runs again).
+ */
+export function placedFileUpdates(ctx: RunContext): FileUpdates {
+  const fleet = ctx.fleet!;
+  const placed =
+    <K extends keyof FileUpdates>(name: K, rerunWhenMoved: boolean) =>
+    async (request: Parameters<FileUpdates[K]>[0]) => {
+      for (;;) {
+        const placement = fleet.placement;
+        try {
+          const activity = placedActivities[name] as unknown as ActivityFunctionWithOptions<
+            (r: typeof request) => ReturnType<FileUpdates[K]>
+          >;
+          return await activity.executeWithOptions(
+            { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 }, ...onPlacement(placement) },
+            [{ ...request, run: ctx.run }],
+          );
+        } catch (err) {
+          if (!workerLost(err)) throw err;
+          try {
+            await moveWorkspace(fleet, placement.queue, describeLoss(err));
+          } catch (moved) {
+            if (rerunWhenMoved || !(moved instanceof WorkspaceMoved)) throw moved;
+          }
+        }
+      }
+    };
+  return {
+    loadWorklistWindow: placed('loadWorklistWindow', false),
+    completeWorklistItemWindow: placed('completeWorklistItemWindow', true),
+    reopenWorklistItems: placed('reopenWorklistItems', false),
+    finishRun: placed('finishRun', false),
+  } as unknown as FileUpdates;
+}

@@ -6,7 +6,8 @@ import type { LostLaunch, RunRef } from '../../model/contract';
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../../model/plan';
 import type { RunInput, RunState, RunStatus } from '../../model/run';
 import type { ActiveRole } from '../messages';
-import { type FileUpdates, fileUpdates } from './activities';
+import { type Mover, onPlacement } from '../workspace';
+import { type FileUpdates, fileUpdates, placedFileUpdates } from './activities';
 import { createHumanInput, type HumanInput } from './human';
 import { hasChange, type PatchId } from './patches';
 import { refreshDetails, setStatus, showInputStep } from './visibility';
@@ -16,7 +17,10 @@ const ROUTES_KEPT = 200;
 export interface RunContext {
   input: RunInput;
   plan: ExecutionPlan;
+  /** a repo.url run: the workspace of the worker it works on now (changes when that worker is lost) */
   run: RunRef;
+  /** a repo.url run: where it works and how it moves to another worker (workspace.ts) */
+  fleet?: Mover;
   engine: number;
   /** engine 2 has every change gated by patches built in (engine-version.ts) */
   isPatched: (id: PatchId) => boolean;
@@ -74,6 +78,7 @@ export function createContext(input: RunInput): RunContext {
     engine,
     isPatched: (id: PatchId) => hasChange(engine, id),
     files: engine >= 2 ? fileUpdates[2] : fileUpdates[1],
+    fleet: undefined,
     stepsByName: new Map(plan.steps.map((s) => [s.name, s])),
     state,
     status: 'running',
@@ -84,7 +89,8 @@ export function createContext(input: RunInput): RunContext {
     emitFailures: [],
     // registers the answer and tool-approval handlers; its callbacks run later, once ctx exists
     human: createHumanInput({
-      run,
+      run: () => ctx.run,
+      activityOptions: () => (ctx.fleet ? onPlacement(ctx.fleet.placement) : {}),
       answers: () => state.answers!,
       setStatus: (status) => setStatus(ctx, status),
       refreshDetails: () => refreshDetails(ctx),
@@ -93,6 +99,29 @@ export function createContext(input: RunInput): RunContext {
       isPatched: (id) => hasChange(engine, id),
     }),
   };
+  const placement = state.placement ?? input.placement;
+  if (placement) {
+    state.placement = placement;
+    const fleet: Mover = {
+      placement,
+      sop: plan.sop,
+      taskId: run.taskId,
+      lastKeys: [],
+      moved: (next) => {
+        const runFolder = next.workspace + ctx.run.runFolder.slice(fleet.placement.workspace.length);
+        fleet.placement = next;
+        state.placement = next;
+        ctx.run = { ...ctx.run, workspace: next.workspace, runFolder };
+      },
+    };
+    ctx.fleet = fleet;
+    ctx.run = {
+      ...run,
+      workspace: placement.workspace,
+      runFolder: placement.workspace + run.runFolder.slice(run.workspace.length),
+    };
+    ctx.files = placedFileUpdates(ctx);
+  }
   return ctx;
 }
 

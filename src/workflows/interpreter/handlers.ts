@@ -13,7 +13,7 @@ import type { RunContext } from './context';
  * reason in the worker's log.
  */
 export function installHandlers(ctx: RunContext): void {
-  const { input, plan, run, state } = ctx;
+  const { input, plan, state } = ctx;
   setHandler(messageSignal, (text) => {
     const parsed = parseMessageArg(MessageTextSchema, text, 'message', MESSAGE_SHAPE);
     if (!parsed.ok) log.warn(`ignored message signal: ${parsed.problem}`);
@@ -32,7 +32,7 @@ export function installHandlers(ctx: RunContext): void {
     statusQuery,
     (): RunStatusView => ({
       sop: plan.sop,
-      taskId: run.taskId,
+      taskId: ctx.run.taskId,
       bundleHash: plan.bundleHash,
       status: ctx.status,
       active: [...ctx.active.values()],
@@ -46,6 +46,7 @@ export function installHandlers(ctx: RunContext): void {
       deniedCalls: state.deniedCalls,
       denials: state.denials,
       relaunches: state.relaunches,
+      ...(ctx.fleet ? { placement: ctx.fleet.placement } : {}),
       failure: ctx.failure,
     }),
   );

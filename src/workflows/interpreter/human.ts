@@ -56,7 +56,10 @@ export type Asked =
   | { answered: false };
 
 export interface HumanInputDeps {
-  run: RunRef;
+  /** the run (a repo.url run's workspace changes when its worker is lost) */
+  run: () => RunRef;
+  /** where the answer's evidence record is written (a repo.url run: its worker's queue) */
+  activityOptions: () => { taskQueue?: string; scheduleToStartTimeout?: number };
   /** the run's answers so far (kept in the run state, carried across continue-as-new) */
   answers: () => AnswerRecord[];
   setStatus(status: RunStatus): void;
@@ -296,11 +299,12 @@ export function createHumanInput(deps: HumanInputDeps) {
           {
             startToCloseTimeout: '1 minute',
             retry: { maximumAttempts: 3 },
+            ...deps.activityOptions(),
             summary: `answer ${where.step}${where.item ? ` [${where.item}]` : ''}: ${where.route ?? 'answered'}${where.target ? ` → ${where.target}` : ''}`,
           },
           [
             {
-              run: deps.run,
+              run: deps.run(),
               execution: deps.nextExecution(),
               step: where.step,
               item: where.item,

@@ -18,6 +18,7 @@ import type { RouteTarget } from '../../model/plan';
 import type { RunInput, RunResult } from '../../model/run';
 import { downstreamOf } from '../restart';
 import { countStepStart } from './budgets';
+import { runAccepted } from './commits';
 import {
   createContext,
   deliveryKey,
@@ -117,6 +118,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     denials: state.denials,
     ...(state.relaunches ? { relaunches: state.relaunches } : {}),
     answers: state.answers,
+    ...(ctx.fleet ? { placement: ctx.fleet.placement } : {}),
   };
 }
 
@@ -165,7 +167,7 @@ class Threads {
           target = await runWorklistStep(ctx, step);
           if (ctx.continueAt) return;
         } else {
-          const end = await runStep(ctx, step, undefined);
+          const end = await runAccepted(ctx, { step: step.name }, () => runStep(ctx, step, undefined));
           takeRoute(ctx, step.name, end.route, end.target, undefined, end.payload);
           state.outputs[step.name] = { route: end.route, payload: end.payload };
           target = end.target;

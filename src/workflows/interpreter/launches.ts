@@ -24,6 +24,7 @@ import {
 } from '../../model/contract';
 import type { Relaunches } from '../../model/run';
 import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../relaunch-ids';
+import { moveWorkspace, onPlacement } from '../workspace';
 import { agentActivities } from './activities';
 import { budgetProblem } from './budgets';
 import { activeKey, fail, type RunContext } from './context';
@@ -52,8 +53,9 @@ export async function launchAgent(
   const maxLosses = plan.budgets.maxWorkerLosses ?? DEFAULT_MAX_WORKER_LOSSES;
   const item = request.context.item?.id;
   const key = item ? `${request.step} [${item}]` : request.step;
-  // lost launches not yet recorded: every launch that starts records the ones before it
-  let lost: LostLaunch[] = [];
+  // lost launches not yet recorded: every launch that starts records the ones before it (a repo.url run
+  // whose worker was lost runs the step again elsewhere: its launches record the ones lost before)
+  let lost: LostLaunch[] = ctx.fleet ? [...(ctx.unrecordedLosses.get(key) ?? [])] : [];
   let failures = 0;
   let lossesInARow = 0;
   const trouble = (): Relaunches => {
@@ -73,12 +75,15 @@ export async function launchAgent(
   try {
     for (let launch = 1; ; launch++) {
       const execution = state.executions;
+      const placement = ctx.fleet?.placement;
       let result: AgentStepResult;
       try {
         result = await agentActivities.runAgentStep.executeWithOptions(
           {
             startToCloseTimeout: request.timeoutMs + START_TO_CLOSE_MARGIN_MS,
             heartbeatTimeout: ctx.input.options?.agentHeartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+            // a repo.url run: on the worker that holds its workspace (a silent one is lost after lostAfterMs)
+            ...(placement ? onPlacement(placement, true) : {}),
             // every failure comes back here at once: the workflow tells a lost worker from a failed launch
             retry: { maximumAttempts: 1 },
             summary: launch > 1 ? `${summary} · launch ${launch}` : summary,
@@ -86,6 +91,7 @@ export async function launchAgent(
           [
             {
               ...request,
+              ...(placement ? { run: ctx.run } : {}),
               execution,
               launch,
               relaunchInWorkflow: true,
@@ -138,6 +144,9 @@ export async function launchAgent(
               `${summary}: worker lost ${trouble().workerLosses} times in this step, ${state.workerLosses} in the run: more than max_worker_losses (${maxLosses}); last: ${reason}`,
             );
           }
+          // a repo.url run's work in this step is gone with the worker: provisioned again from the last
+          // pushed commit, the step runs again there (WorkspaceMoved)
+          if (placement && ctx.fleet) await moveWorkspace(ctx.fleet, placement.queue, reason);
           lossesInARow++;
           log.warn(`${summary}: worker lost (${reason}); launching again`);
           await relaunchAfter(backoffMs(lossesInARow), `worker lost (${reason})`);

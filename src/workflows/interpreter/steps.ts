@@ -3,6 +3,7 @@
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
 import type { WorkItem } from '../../model/contract';
 import type { RouteTarget, StepSpec } from '../../model/plan';
+import { describeLoss, moveWorkspace, onPlacement, workerLost } from '../workspace';
 import { runCommandStep } from './activities';
 import { deliveryKey, type RunContext, stringify } from './context';
 import { takeRoute } from './emits';
@@ -116,6 +117,8 @@ async function runCommand(ctx: RunContext, step: StepSpec): Promise<StepEnd> {
   state.executions++;
   setCurrentStep(ctx, step.name);
   ctx.active.set(step.name, { step: step.name, role: 'command' });
+  // a repo.url run: on the worker that holds its workspace; a lost one moves the run (WorkspaceMoved)
+  const placement = ctx.fleet?.placement;
   let result: Awaited<ReturnType<InterpreterActivities['runCommandStep']>>;
   try {
     result = await runCommandStep.executeWithOptions(
@@ -123,6 +126,7 @@ async function runCommand(ctx: RunContext, step: StepSpec): Promise<StepEnd> {
         startToCloseTimeout: step.command!.timeoutMs + 60_000,
         retry: { maximumAttempts: 3 },
         summary: `${step.name} · command`,
+        ...(placement ? onPlacement(placement, true) : {}),
       },
       [
         {
@@ -134,6 +138,10 @@ async function runCommand(ctx: RunContext, step: StepSpec): Promise<StepEnd> {
         },
       ],
     );
+  } catch (err) {
+    if (placement && ctx.fleet && workerLost(err))
+      await moveWorkspace(ctx.fleet, placement.queue, describeLoss(err));
+    throw err;
   } finally {
     ctx.active.delete(step.name);
   }

@@ -4,6 +4,7 @@ import { condition, workflowInfo } from '@temporalio/workflow';
 import type { WorkItem, WorklistWindow } from '../../model/contract';
 import type { RouteTarget, StepSpec } from '../../model/plan';
 import { completeWorklistItem, loadWorklist } from './activities';
+import { runAccepted } from './commits';
 import type { RunContext } from './context';
 import { takeRoute } from './emits';
 import { runStep } from './steps';
@@ -63,20 +64,25 @@ export async function runWorklistStep(ctx: RunContext, step: StepSpec): Promise<
   const runItem = async (item: WorkItem) => {
     inFlight.add(item.id);
     try {
-      const end = await runStep(ctx, step, item);
-      takeRoute(ctx, step.name, end.route, end.target, item.id, end.payload);
-      if (end.target.kind === 'advance') {
-        exhausted = end.target.exhausted;
-        // one status write at a time: the worklist file is shared by concurrent items
-        const write = writing.then(async () => {
-          items = await completeItem(item.id);
-          track();
-        });
-        writing = write;
-        await write;
-      } else {
-        leave ??= end.target;
-      }
+      // a repo.url run commits the item with its status in the worklist file, then takes its route (once)
+      const fleet = ctx.fleet !== undefined;
+      const end = await runAccepted(ctx, { step: step.name, item: item.id }, async () => {
+        const end = await runStep(ctx, step, item);
+        if (!fleet) takeRoute(ctx, step.name, end.route, end.target, item.id, end.payload);
+        if (end.target.kind === 'advance') {
+          // one status write at a time: the worklist file is shared by concurrent items
+          const write = writing.then(async () => {
+            items = await completeItem(item.id);
+            track();
+          });
+          writing = write.catch(() => undefined);
+          await write;
+        }
+        return end;
+      });
+      if (fleet) takeRoute(ctx, step.name, end.route, end.target, item.id, end.payload);
+      if (end.target.kind === 'advance') exhausted = end.target.exhausted;
+      else leave ??= end.target;
     } finally {
       inFlight.delete(item.id);
     }

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { RunResult } from '../../src/model/run';
+import { packageRoot } from '../../src/temporal/package-paths';
+import { startModelServer } from '../../src/testing/model-server';
+import type { RunStatusView } from '../../src/workflows/messages';
+import { smallRepo } from '../support/ralph-scenarios';
+import { runSop } from '../support/run-sop';
+import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
+
+// A fleet: real `sop worker` processes, each with its own HOME and SOP_WORK_ROOT (standing for separate
+// machines), a bare git repository as the runs' remote, runs started by reference with repo.url. Every
+// accepted step is a commit on the run branch in the remote; a worker killed mid-step loses its runs to
+// another worker, which continues them from the last pushed commit.
+
+const SOP = 'fleet-demo';
+const sharedQueue = `fleet-${randomUUID().slice(0, 8)}`;
+// outside /tmp: Codex refuses to work from there (and sop worker refuses such a work root)
+const machines = fs.mkdtempSync(path.join(os.homedir(), '.sop-fleet-test-'));
+let ctx: TemporalTestContext;
+let model: Awaited<ReturnType<typeof startModelServer>>;
+let remote: string;
+
+interface FleetWorker {
+  name: string;
+  child: ResultPromise;
+  queue: string;
+  log: () => string;
+}
+const workers: FleetWorker[] = [];
+
+/** A `sop worker` on a machine of its own; resolves once it polls both its queues. */
+function startWorker(name: string): Promise<FleetWorker> {
+  const home = path.join(machines, name, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  const child = execa(
+    'node',
+    [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', sharedQueue],
+    {
+      cwd: home,
+      env: {
+        HOME: home,
+        SOP_WORK_ROOT: path.join(machines, name, 'work'),
+        SOP_CODEX_BASE_URL: `${model.url}/v1`,
+        SOP_WORKER_LOST_AFTER_MS: '10000',
+        FLEET_BUILD_MS: '4000',
+      },
+      stdin: 'ignore',
+      reject: false,
+    },
+  );
+  let log = '';
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const queue = /its own queue (\S+)/.exec(log)?.[1];
+      if (queue) resolve({ name, child, queue, log: () => log });
+    });
+    void child.then(() => reject(new Error(`sop worker ${name} exited: ${log}`)));
+  });
+}
+
+/** The remote's seed: a repository holding the SOP in .sop/sops/ (the worker's catalog finds it there). */
+async function seedRemote(): Promise<string> {
+  const seed = await smallRepo('sop-fleet-seed-');
+  const dir = path.join(seed, '.sop', 'sops', SOP);
+  fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'prompts', 'note.md'), '# Write the fleet note\n\n{{ input.request }}\n');
+  fs.writeFileSync(
+    path.join(dir, 'sop.yaml'),
+    [
+      `name: ${SOP}`,
+      'title: Write a note, then build',
+      'version: 1',
+      'input:',
+      '  request: { type: string, minLength: 1 }',
+      'defaults: { provider: codex, policy: edit }',
+      'policies:',
+      '  edit: { sandbox: workspace-write, network: none }',
+      'steps:',
+      '  note:',
+      '    prompt: prompts/note.md',
+      '    routes:',
+      '      done: { to: build }',
+      '  build:',
+      `    run: node -e "setTimeout(() => require('fs').writeFileSync('built.txt', 'built'), Number(process.env.FLEET_BUILD_MS))"`,
+      '    routes:',
+      '      passed: { finish: true }',
+      '',
+    ].join('\n'),
+  );
+  const git = (...args: string[]) =>
+    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: seed });
+  await git('add', '-A');
+  await git('commit', '-qm', 'seed');
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-fleet-remote-'));
+  await execa('git', ['clone', '--quiet', '--bare', seed, bare]);
+  // what the run branches start from
+  await execa('git', ['tag', 'seed', 'HEAD'], { cwd: bare });
+  return bare;
+}
+
+beforeAll(async () => {
+  ctx = await connectForTest();
+  model = await startModelServer({
+    rules: [
+      {
+        match: '# Write the fleet note',
+        runs: [
+          [
+            { write: { path: 'note.md', content: 'noted\n' } },
+            { final: { route: 'done', summary: 'noted', details: '' } },
+          ],
+        ],
+      },
+    ],
+  });
+  remote = await seedRemote();
+  workers.push(await startWorker('a'), await startWorker('b'));
+}, 120_000);
+
+afterAll(async () => {
+  for (const w of workers) w.child.kill('SIGTERM');
+  await Promise.all(workers.map((w) => w.child));
+  await model?.close();
+  await ctx?.close();
+  fs.rmSync(machines, { recursive: true, force: true });
+});
+
+const start = (task: string) =>
+  ctx.client.workflow.start(SOP, {
+    workflowId: `${SOP}/${task}`,
+    taskQueue: sharedQueue,
+    args: [{ sop: SOP, repo: { url: remote }, input: { request: `Note for ${task}` } }],
+  });
+
+/** The run branch's commits in the remote, oldest first: the step each holds (git trailers). */
+async function branchSteps(task: string): Promise<string[]> {
+  const { stdout } = await execa(
+    'git',
+    ['log', '--reverse', '--format=%(trailers:key=Sop-Step,valueonly)', `seed..sop/${SOP}/${task}`],
+    { cwd: remote, reject: false },
+  );
+  return String(stdout)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+test('ten repo.url runs spread over two workers all complete, each run branch holding its steps as commits', async () => {
+  const tasks = Array.from({ length: 10 }, (_, i) => `spread-${i}-${randomUUID().slice(0, 4)}`);
+  const handles = await Promise.all(tasks.map(start));
+  const results = (await Promise.all(handles.map((h) => h.result()))) as RunResult[];
+
+  const queues = results.map((r) => r.placement?.queue);
+  const [a, b] = workers;
+  for (const queue of queues) expect([a.queue, b.queue]).toContain(queue);
+  // the work spread: both workers served runs
+  expect(new Set(queues).size).toBe(2);
+  for (const [i, task] of tasks.entries()) {
+    expect(results[i].routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['note:done', 'build:passed']);
+    expect(await branchSteps(task)).toEqual(['note', 'build']);
+    // the remote's run branch holds what the steps did
+    const files = await execa('git', ['ls-tree', '-r', '--name-only', `sop/${SOP}/${task}`], { cwd: remote });
+    expect(String(files.stdout).split('\n')).toEqual(expect.arrayContaining(['note.md', 'built.txt']));
+    expect(results[i].placement?.head).toBe(
+      String((await execa('git', ['rev-parse', `sop/${SOP}/${task}`], { cwd: remote })).stdout).trim(),
+    );
+  }
+  // sop runs show names the run branch and its last commit
+  const shown = await runSop(['runs', 'show', SOP, tasks[0]]);
+  expect(shown.exitCode).toBe(0);
+  expect(shown.stdout).toContain(
+    `branch sop/${SOP}/${tasks[0]} at ${results[0].placement?.head.slice(0, 12)} on ${remote}`,
+  );
+}, 600_000);
+
+test('a worker killed with SIGKILL mid-step: its runs finish on the other worker, each accepted step committed once', async () => {
+  const tasks = Array.from({ length: 4 }, (_, i) => `kill-${i}-${randomUUID().slice(0, 4)}`);
+  const handles = await Promise.all(tasks.map(start));
+  const [victim, survivor] = workers;
+  // kill the worker once one of its runs is in its build step (the note step accepted and pushed)
+  const onVictim = await eventually(async () => {
+    for (const h of handles) {
+      const status = await h.query<RunStatusView>('status').catch(() => undefined);
+      if (status?.placement?.queue === victim.queue && status.active.some((s) => s.step === 'build'))
+        return h.workflowId;
+    }
+    return undefined;
+  }, 300_000);
+  victim.child.kill('SIGKILL');
+  await victim.child;
+
+  const results = (await Promise.all(handles.map((h) => h.result()))) as RunResult[];
+  for (const [i, task] of tasks.entries()) {
+    expect(results[i].placement?.queue).toBe(survivor.queue);
+    expect(results[i].routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['note:done', 'build:passed']);
+    // each accepted step's commit is in the remote exactly once
+    expect(await branchSteps(task)).toEqual(['note', 'build']);
+  }
+  const moved = results[handles.findIndex((h) => h.workflowId === onVictim)];
+  expect(moved.placement?.provisions).toBe(2);
+  const shown = await runSop(['runs', 'show', SOP, onVictim.slice(SOP.length + 1)]);
+  expect(shown.stdout).toContain(`worker ${os.hostname()} (queue ${survivor.queue}, moved 1 time(s))`);
+}, 600_000);
