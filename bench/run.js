@@ -18,7 +18,7 @@ const { CURRENT_ENGINE } = require('../dist/workflows/engine-version');
 
 const quick = process.argv.includes('--quick');
 // `--only=throughput,overhead` runs some of the benchmarks (names: overhead, throughput, history, parallel,
-// startup, launch)
+// startup, launch, provision)
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -136,6 +136,7 @@ async function main() {
   });
   if (want('startup')) await startup();
   if (want('launch')) rows.push(...(await harnessLaunch(quick ? 2 : 5)));
+  if (want('provision')) rows.push(...(await provisioning(quick ? 1 : 3, quick ? 2_000 : 10_000)));
   await connection.close();
   await client.connection.close();
   print(rows, target);
@@ -412,6 +413,68 @@ async function harnessLaunch(reps) {
     await model.close();
   }
   return rows;
+}
+
+/**
+ * repo.url provisioning on a worker (mirror fetch + worktree on the run branch) of a repository of `files`
+ * files, against a plain `git clone` of the same remote measured in the same run: first on a worker that
+ * never fetched it, then on one whose mirror has it already (every later run of that repository).
+ */
+async function provisioning(reps, files) {
+  const { createWorkspaceActivities } = require('../dist/activities/workspaces');
+  const { stateDir } = require('../dist/harnesses/state-dir');
+  const git = (cwd, ...args) => execFileSync('git', args, { cwd, stdio: 'ignore' });
+  const seed = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-bench-seed-'));
+  for (let i = 0; i < files; i++) {
+    const dir = path.join(seed, `d${Math.floor(i / 100)}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `f${i}.txt`), `file ${i}\n`);
+  }
+  git(seed, 'init', '-q');
+  git(seed, 'add', '-A');
+  git(seed, '-c', 'user.name=b', '-c', 'user.email=b@example.invalid', 'commit', '-qm', 'seed');
+  const remote = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-bench-remote-'));
+  git(os.tmpdir(), 'clone', '-q', '--bare', seed, remote);
+  // outside /tmp, as a worker's work root must be
+  const scratch = fs.mkdtempSync(path.join(stateDir(), 'bench-provision-'));
+  try {
+    let cloneMs = 0;
+    let firstMs = 0;
+    let againMs = 0;
+    for (let i = 0; i < reps; i++) {
+      let t0 = performance.now();
+      git(scratch, 'clone', '-q', remote, path.join(scratch, `clone-${i}`));
+      cloneMs += performance.now() - t0;
+      const { provisionWorkspace } = createWorkspaceActivities({
+        workerQueue: 'bench',
+        workRoot: path.join(scratch, `root-${i}`),
+      });
+      t0 = performance.now();
+      await provisionWorkspace({ sop: 'bench', taskId: 'first', url: remote });
+      firstMs += performance.now() - t0;
+      t0 = performance.now();
+      await provisionWorkspace({ sop: 'bench', taskId: 'again', url: remote });
+      againMs += performance.now() - t0;
+    }
+    return [
+      row(
+        `provision: repo.url workspace, ${files} files, new worker vs git clone`,
+        firstMs / reps,
+        cloneMs / reps,
+        'ms',
+        'lower is better',
+      ),
+      row(
+        `provision: repo.url workspace, ${files} files, mirror fetched before vs git clone`,
+        againMs / reps,
+        cloneMs / reps,
+        'ms',
+        'lower is better',
+      ),
+    ];
+  } finally {
+    for (const dir of [seed, remote, scratch]) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function row(name, value, baseline, unit, target) {

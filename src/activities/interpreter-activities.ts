@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { activityInfo, Context, cancellationDetails } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -45,6 +46,19 @@ export interface InterpreterActivityDeps {
   runners: AgentRunners;
 }
 
+/**
+ * A worker of the shared queue that cannot see the run's repo.path must not work elsewhere: the run fails
+ * with what to do (every worker of a repo.path run sees that path; a fleet runs repo.url runs instead).
+ */
+function workspaceOnThisWorker(workspace: string): void {
+  if (fs.existsSync(workspace) && fs.statSync(workspace).isDirectory()) return;
+  throw ApplicationFailure.create({
+    type: 'SopWorkspaceMissing',
+    nonRetryable: true,
+    message: `the workspace ${workspace} (repo.path) is not a directory on worker ${os.hostname()}: every worker of the task queue must see it, or start the run with repo.url`,
+  });
+}
+
 /** The interpreter's activities. Plain async functions over files; results carry paths and hashes. */
 export function createInterpreterActivities(deps: InterpreterActivityDeps) {
   return {
@@ -59,6 +73,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         });
       }
       const { workspace, runFolder } = request.run;
+      workspaceOnThisWorker(workspace);
       const runFolderRel = path.relative(workspace, runFolder);
       const scope = {
         ...request.context,
@@ -331,6 +346,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         `${request.step}`,
         `${request.execution}-command.log`,
       );
+      workspaceOnThisWorker(request.run.workspace);
       ensureParentDir(outputFile);
       const context = Context.current();
       const beat = setInterval(() => context.heartbeat(), heartbeatEvery());

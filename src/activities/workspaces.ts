@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { workRootPath, workRootProblem } from '../harnesses/state-dir';
@@ -39,77 +40,101 @@ export type WorkspaceActivities = ReturnType<typeof createWorkspaceActivities>;
 export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
   return {
     async provisionWorkspace(request: ProvisionRequest): Promise<Provisioned> {
-      const queue = deps.workerQueue;
-      if (!queue) {
-        // another worker of the shared queue may have one: retryable
-        throw ApplicationFailure.create({
-          type: 'SopNoWorkerQueue',
-          message: `worker ${os.hostname()} has no worker-specific task queue (started without \`sop worker\`), so it cannot provision repo.url workspaces`,
-        });
-      }
-      const root = deps.workRoot ?? workRootPath();
-      const problem = workRootProblem(root);
-      if (problem) invalid(problem);
-      const mirror = path.join(root, 'repos', `${repoKey(request.url)}.git`);
-      const branch = runBranch(request.sop, request.taskId);
-      const worktree = path.join(root, 'runs', request.sop, request.taskId);
-      return withLock(mirror, async () => {
-        await fetchMirror(mirror, request.url);
-        const remoteBranch = await revParse(mirror, `refs/remotes/origin/${branch}`);
-        const base = request.base ?? (await startCommit(mirror, request));
-        const start = remoteBranch ?? base;
-        await git(mirror, ['worktree', 'prune']);
-        if (fs.existsSync(worktree)) {
-          await git(mirror, ['worktree', 'remove', '--force', worktree]).catch(() => undefined);
-          fs.rmSync(worktree, { recursive: true, force: true });
-          await git(mirror, ['worktree', 'prune']);
-        }
-        fs.mkdirSync(path.dirname(worktree), { recursive: true });
-        await git(mirror, ['worktree', 'add', '--force', '-B', branch, worktree, start]);
-        const keys = remoteBranch ? await commitKeys(worktree, `${base}..HEAD`) : [];
-        return {
-          placement: {
-            queue,
-            host: os.hostname(),
-            workspace: worktree,
-            remote: request.url,
-            branch,
-            base,
-            head: start,
-            lostAfterMs: deps.lostAfterMs ?? lostAfterFromEnv(),
-            provisions: 1,
-          },
-          keys,
-        };
-      });
+      return heartbeating(() => provision(request));
     },
 
     /** Commits everything the accepted step left in the worktree (one commit per step) and pushes it. */
     async commitStep(request: CommitRequest): Promise<CommitResult> {
-      const { workspace, branch, key } = request;
-      const [already] = await commitKeys(workspace, 'HEAD', key);
-      if (already) {
-        await push(workspace, branch);
-        return { commit: (await revParse(workspace, 'HEAD'))!, created: false, pushed: true };
-      }
-      await git(workspace, ['add', '-A']);
-      await git(workspace, [
-        ...(await identity(workspace)),
-        'commit',
-        '--quiet',
-        '--allow-empty',
-        '--no-verify',
-        '-m',
-        [
-          request.subject,
-          '',
-          ...Object.entries({ ...request.trailers, [KEY_TRAILER]: key }).map(([k, v]) => `${k}: ${v}`),
-        ].join('\n'),
-      ]);
-      await push(workspace, branch);
-      return { commit: (await revParse(workspace, 'HEAD'))!, created: true, pushed: true };
+      return heartbeating(() => commit(request));
     },
   };
+
+  async function provision(request: ProvisionRequest): Promise<Provisioned> {
+    const queue = deps.workerQueue;
+    if (!queue) {
+      // another worker of the shared queue may have one: retryable
+      throw ApplicationFailure.create({
+        type: 'SopNoWorkerQueue',
+        message: `worker ${os.hostname()} has no worker-specific task queue (started without \`sop worker\`), so it cannot provision repo.url workspaces`,
+      });
+    }
+    const root = deps.workRoot ?? workRootPath();
+    const problem = workRootProblem(root);
+    if (problem) invalid(problem);
+    const mirror = path.join(root, 'repos', `${repoKey(request.url)}.git`);
+    const branch = runBranch(request.sop, request.taskId);
+    const worktree = path.join(root, 'runs', request.sop, request.taskId);
+    return withLock(mirror, async () => {
+      await fetchMirror(mirror, request.url);
+      const remoteBranch = await revParse(mirror, `refs/remotes/origin/${branch}`);
+      const base = request.base ?? (await startCommit(mirror, request));
+      const start = remoteBranch ?? base;
+      await git(mirror, ['worktree', 'prune']);
+      if (fs.existsSync(worktree)) {
+        await git(mirror, ['worktree', 'remove', '--force', worktree]).catch(() => undefined);
+        fs.rmSync(worktree, { recursive: true, force: true });
+        await git(mirror, ['worktree', 'prune']);
+      }
+      fs.mkdirSync(path.dirname(worktree), { recursive: true });
+      await git(mirror, ['worktree', 'add', '--force', '-B', branch, worktree, start]);
+      const keys = remoteBranch ? await commitKeys(worktree, `${base}..HEAD`) : [];
+      return {
+        placement: {
+          queue,
+          host: os.hostname(),
+          workspace: worktree,
+          remote: request.url,
+          branch,
+          base,
+          head: start,
+          lostAfterMs: deps.lostAfterMs ?? lostAfterFromEnv(),
+          provisions: 1,
+        },
+        keys,
+      };
+    });
+  }
+
+  async function commit(request: CommitRequest): Promise<CommitResult> {
+    const { workspace, branch, key } = request;
+    const [already] = await commitKeys(workspace, 'HEAD', key);
+    if (already) {
+      await push(workspace, branch);
+      return { commit: (await revParse(workspace, 'HEAD'))!, created: false, pushed: true };
+    }
+    await git(workspace, ['add', '-A']);
+    await git(workspace, [
+      ...(await identity(workspace)),
+      'commit',
+      '--quiet',
+      '--allow-empty',
+      '--no-verify',
+      '-m',
+      [
+        request.subject,
+        '',
+        ...Object.entries({ ...request.trailers, [KEY_TRAILER]: key }).map(([k, v]) => `${k}: ${v}`),
+      ].join('\n'),
+    ]);
+    await push(workspace, branch);
+    return { commit: (await revParse(workspace, 'HEAD'))!, created: true, pushed: true };
+  }
+}
+
+/** Heartbeats while `work` runs (in an activity), so a worker that dies on the way is noticed quickly. */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  let context: Context | undefined;
+  try {
+    context = Context.current();
+  } catch {
+    // called outside an activity (the benchmark)
+  }
+  const beat = context && setInterval(() => context.heartbeat(), 1_000);
+  try {
+    return await work();
+  } finally {
+    if (beat) clearInterval(beat);
+  }
 }
 
 /** How long a worker may be silent before its runs move: SOP_WORKER_LOST_AFTER_MS, default 60 s. */
@@ -124,7 +149,8 @@ export function workerQueueName(sharedQueue: string, suffix: string): string {
 }
 
 async function fetchMirror(mirror: string, url: string): Promise<void> {
-  if (!fs.existsSync(path.join(mirror, 'HEAD'))) {
+  const fresh = !fs.existsSync(path.join(mirror, 'HEAD'));
+  if (fresh) {
     fs.mkdirSync(mirror, { recursive: true });
     await git(mirror, ['init', '--quiet', '--bare']);
     await git(mirror, ['remote', 'add', 'origin', url]);
@@ -136,8 +162,14 @@ async function fetchMirror(mirror: string, url: string): Promise<void> {
     stdin: 'ignore',
   });
   if (fetched.exitCode !== 0) {
-    // the remote may be down for a moment: Temporal retries; a url that never works fails the run then
-    throw new Error(`repo.url: cannot fetch ${url}: ${lastLine(fetched.stderr)}`);
+    const problem = `repo.url: cannot fetch ${url}: ${lastLine(fetched.stderr)}`;
+    // never fetched: most likely a wrong url (the run fails at once); else the remote may be down for a
+    // moment (Temporal retries)
+    if (fresh) {
+      fs.rmSync(mirror, { recursive: true, force: true });
+      invalid(problem);
+    }
+    throw new Error(problem);
   }
   await execa('git', ['remote', 'set-head', 'origin', '--auto'], { cwd: mirror, reject: false });
 }

@@ -27,6 +27,8 @@ export function provision(request: ProvisionRequest): Promise<Provisioned> {
   return provisionWorkspace.executeWithOptions(
     {
       startToCloseTimeout: '10 minutes',
+      // a worker that dies while it provisions: another one provisions
+      heartbeatTimeout: '1 minute',
       retry: { maximumAttempts: 5, nonRetryableErrorTypes: [WORKSPACE_INVALID] },
       summary: `provision ${request.sop}/${request.taskId}${request.base ? ' again' : ''}`,
     },

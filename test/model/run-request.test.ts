@@ -47,10 +47,14 @@ test('the task comes from the workflow id <sop>/<task>; a mismatch says what to 
   });
 });
 
-test('repo.url and repo.ref are accepted by the schema and refused until fleet provisioning exists', () => {
+test('repo.url (with a ref) is accepted; a ref goes with url only; runs from before the fleet patch refuse url', () => {
   expect(problem({ ...ok, repo: { url: 'https://example.invalid/r.git', ref: 'main' } })).toBeUndefined();
-  expect(repoProblem({ url: 'https://example.invalid/r.git' })).toBe(
+  expect(repoProblem({ url: 'https://example.invalid/r.git', ref: 'main' })).toBeUndefined();
+  expect(repoProblem({ url: 'https://example.invalid/r.git' }, false)).toBe(
     'repo.url needs fleet provisioning, not available yet; use repo.path',
+  );
+  expect(repoProblem({ path: '/abs', ref: 'main' })).toBe(
+    'repo.ref goes with repo.url (a repo.path run works on the checked-out tree); drop ref or give url',
   );
   expect(repoProblem({ path: '/abs' })).toBeUndefined();
 });

@@ -7,6 +7,7 @@ import type { RunResult } from '../../src/model/run';
 import { packageRoot } from '../../src/temporal/package-paths';
 import { startModelServer } from '../../src/testing/model-server';
 import type { RunStatusView } from '../../src/workflows/messages';
+import { recordHistory } from '../support/histories';
 import { smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
@@ -134,7 +135,7 @@ const start = (task: string) =>
   ctx.client.workflow.start(SOP, {
     workflowId: `${SOP}/${task}`,
     taskQueue: sharedQueue,
-    args: [{ sop: SOP, repo: { url: remote }, input: { request: `Note for ${task}` } }],
+    args: [{ sop: SOP, task, repo: { url: remote }, input: { request: `Note for ${task}` } }],
   });
 
 /** The run branch's commits in the remote, oldest first: the step each holds (git trailers). */
@@ -170,6 +171,7 @@ test('ten repo.url runs spread over two workers all complete, each run branch ho
       String((await execa('git', ['rev-parse', `sop/${SOP}/${task}`], { cwd: remote })).stdout).trim(),
     );
   }
+  await recordHistory(handles[0], 'request-fleet-url');
   // sop runs show names the run branch and its last commit
   const shown = await runSop(['runs', 'show', SOP, tasks[0]]);
   expect(shown.exitCode).toBe(0);
@@ -194,14 +196,28 @@ test('a worker killed with SIGKILL mid-step: its runs finish on the other worker
   victim.child.kill('SIGKILL');
   await victim.child;
 
+  const killedAt = Date.now();
+  process.stderr.write(`DIAG killed at ${new Date(killedAt).toISOString()} onVictim=${onVictim}\n`);
   const results = (await Promise.all(handles.map((h) => h.result()))) as RunResult[];
+  for (const h of handles) {
+    const history = await h.fetchHistory();
+    const lines = (history.events ?? []).map((e) => {
+      const t = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round(Number(e.eventTime?.nanos ?? 0) / 1e6);
+      const a = e.activityTaskScheduledEventAttributes;
+      const f = e.activityTaskFailedEventAttributes?.failure?.message ?? e.activityTaskTimedOutEventAttributes?.failure?.message ?? '';
+      return `${new Date(t).toISOString().slice(11, 23)} ${e.eventType} ${a ? `${a.activityType?.name} ${a.taskQueue?.name}` : ''} ${f}`;
+    });
+    process.stderr.write(`DIAG ${h.workflowId}\n${lines.join('\n')}\n`);
+  }
   for (const [i, task] of tasks.entries()) {
     expect(results[i].placement?.queue).toBe(survivor.queue);
     expect(results[i].routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['note:done', 'build:passed']);
     // each accepted step's commit is in the remote exactly once
     expect(await branchSteps(task)).toEqual(['note', 'build']);
   }
-  const moved = results[handles.findIndex((h) => h.workflowId === onVictim)];
+  const movedHandle = handles.find((h) => h.workflowId === onVictim)!;
+  await recordHistory(movedHandle, 'request-fleet-url-moved');
+  const moved = results[handles.indexOf(movedHandle)];
   expect(moved.placement?.provisions).toBe(2);
   const shown = await runSop(['runs', 'show', SOP, onVictim.slice(SOP.length + 1)]);
   expect(shown.stdout).toContain(`worker ${os.hostname()} (queue ${survivor.queue}, moved 1 time(s))`);

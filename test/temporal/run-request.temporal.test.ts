@@ -168,9 +168,14 @@ test.each([
     'unknown field(s) "inputs"',
   ],
   [
-    'a repo url',
+    'a repo url that cannot be fetched',
     { sop: 'ralph_loop', repo: { url: 'https://example.invalid/r.git' }, input: { request: 'x' } },
-    'repo.url needs fleet provisioning, not available yet; use repo.path',
+    'repo.url: cannot fetch https://example.invalid/r.git',
+  ],
+  [
+    'a ref with a repo path',
+    { sop: 'ralph_loop', repo: { path: '<ws>', ref: 'main' }, input: { request: 'x' } },
+    'repo.ref goes with repo.url',
   ],
   [
     'a repo path the worker does not have',

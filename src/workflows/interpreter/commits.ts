@@ -66,7 +66,7 @@ async function commit(ctx: RunContext, unit: Unit, route: string, key: string): 
         startToCloseTimeout: '5 minutes',
         retry: { maximumAttempts: 3 },
         summary: `commit ${unit.step}${unit.item ? ` [${unit.item}]` : ''} → ${route}`,
-        ...onPlacement(placement),
+        ...onPlacement(placement, true),
       },
       [
         {
