@@ -7,38 +7,55 @@ import { runSop } from '../support/run-sop';
 // `sop test` through the real binary: the shipped SOPs' own tests pass (the CI run of them), and a prompt
 // change that makes a scenario miss fails with a readable expected-vs-actual diff.
 const sopsDir = path.join(packageRoot, 'sops');
-const shipped = fs.readdirSync(sopsDir).filter((d) => fs.existsSync(path.join(sopsDir, d, 'sop.yaml')));
+const sopFolders = (dir: string) =>
+  fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'sop.yaml'))) : [];
+/** example projects that ship SOPs of their own (examples/<x>/sops/<sop>), tested with -C examples/<x> */
+const exampleProjects = fs
+  .readdirSync(path.join(packageRoot, 'examples'))
+  .map((d) => path.join(packageRoot, 'examples', d))
+  .filter((d) => sopFolders(path.join(d, 'sops')).length > 0);
+const testsOf = (sopDir: string) =>
+  fs.existsSync(path.join(sopDir, 'tests'))
+    ? fs.readdirSync(path.join(sopDir, 'tests')).filter((f) => f.endsWith('.yaml'))
+    : [];
 
 test('every shipped SOP has a happy-path and a rework or failure test, and `sop test` passes them all', async () => {
-  for (const sop of shipped) {
-    const tests = fs.readdirSync(path.join(sopsDir, sop, 'tests')).filter((f) => f.endsWith('.yaml'));
-    expect({ sop, count: tests.length >= 2 }).toEqual({ sop, count: true });
+  const projects = [packageRoot, ...exampleProjects];
+  expect(exampleProjects.length).toBeGreaterThan(0);
+  for (const project of projects) {
+    const dir = path.join(project, 'sops');
+    for (const sop of sopFolders(dir)) {
+      expect({ sop, tests: testsOf(path.join(dir, sop)).length >= 2 }).toEqual({ sop, tests: true });
+    }
   }
-  const junit = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-junit-')), 'report.xml');
-  const result = await runSop(['test', '--junit', junit, '--jobs', '3'], { timeoutMs: 900_000 });
-  const out = String(result.stdout);
-  // on failure, the exit code with what the command said
-  expect({
-    exitCode: result.exitCode,
-    said: result.exitCode === 0 ? '' : `${result.stderr}\n${out}`,
-  }).toEqual({
-    exitCode: 0,
-    said: '',
-  });
-  expect(out).toMatch(/^SOP\s+TEST\s+RESULT\s+STATUS\s+AGENT RUNS\s+TIME$/m);
-  for (const sop of shipped) expect(out).toMatch(new RegExp(`^${sop}\\s+\\S+\\s+PASS\\s`, 'm'));
-  expect(out).not.toMatch(/\bFAIL\b/);
-  // a failure path is a test too: the review that never writes its verdict fails the run, as expected
-  expect(out).toMatch(/^review\s+no-verdict\s+PASS\s+failed\s+3\s/m);
-  const xml = fs.readFileSync(junit, 'utf8');
-  const cases = xml.match(/<testcase /g) ?? [];
-  const files = shipped.flatMap((sop) =>
-    fs.readdirSync(path.join(sopsDir, sop, 'tests')).filter((f) => f.endsWith('.yaml')),
-  );
-  expect(cases).toHaveLength(files.length);
-  expect(xml).toContain(`failures="0" errors="0"`);
-  expect(xml).not.toContain('<failure');
-}, 900_000);
+  const reports = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-junit-'));
+  for (const [i, project] of projects.entries()) {
+    const junit = path.join(reports, `report-${i}.xml`);
+    const result = await runSop(['test', '-C', project, '--junit', junit, '--jobs', '3'], {
+      timeoutMs: 900_000,
+    });
+    const out = String(result.stdout);
+    // on failure, the exit code with what the command said
+    expect({
+      exitCode: result.exitCode,
+      said: result.exitCode === 0 ? '' : `${result.stderr}\n${out}`,
+    }).toEqual({
+      exitCode: 0,
+      said: '',
+    });
+    expect(out).toMatch(/^SOP\s+TEST\s+RESULT\s+STATUS\s+AGENT RUNS\s+TIME$/m);
+    const sops = sopFolders(path.join(project, 'sops'));
+    for (const sop of sops) expect(out).toMatch(new RegExp(`^${sop}\\s+\\S+\\s+PASS\\s`, 'm'));
+    expect(out).not.toMatch(/\bFAIL\b/);
+    const xml = fs.readFileSync(junit, 'utf8');
+    const files = sops.flatMap((sop) => testsOf(path.join(project, 'sops', sop)));
+    expect(xml.match(/<testcase /g) ?? []).toHaveLength(files.length);
+    expect(xml).toContain(`failures="0" errors="0"`);
+    expect(xml).not.toContain('<failure');
+    // a failure path is a test too: the review that never writes its verdict fails the run, as expected
+    if (project === packageRoot) expect(out).toMatch(/^review\s+no-verdict\s+PASS\s+failed\s+3\s/m);
+  }
+}, 1_200_000);
 
 test('a prompt change that makes the scenario miss fails `sop test` with the routes diff and the model error', async () => {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-test-project-'));
