@@ -1,9 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { temporal } from '@temporalio/proto';
 import type { Command } from 'commander';
-import { fetchRunEvents, type RunEvent } from '../../client/run-events';
+import { followHistory } from '../../client/follow-history';
+import { fetchRunEvents, type RunEvent, renderRunEvents } from '../../client/run-events';
 import { CliError, ExitCode } from '../errors';
 import { runRef, withSopClient } from '../with-client';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 export function registerLogs(program: Command): void {
   program
@@ -42,19 +46,20 @@ export function registerLogs(program: Command): void {
                 ? `${JSON.stringify(e)}\n`
                 : `${e.time.slice(11, 19)}  ${e.kind.padEnd(15)} ${e.text}\n`,
             );
-          let seen = 0;
           let status = description.status.name;
-          for (;;) {
-            const events = await fetchRunEvents(client.client, handle);
-            for (const event of events.slice(seen)) print(event);
-            seen = events.length;
-            if (!opts.follow) break;
-            status = (await handle.describe()).status.name;
-            if (status !== 'RUNNING') {
-              for (const event of (await fetchRunEvents(client.client, handle)).slice(seen)) print(event);
-              break;
+          if (opts.follow) {
+            // each execution's events as the server writes them (long poll), rendered over all so far
+            const raw = new Map<string, HistoryEvent[]>();
+            let seen = 0;
+            for await (const batch of followHistory(client.client, handle.workflowId)) {
+              raw.set(batch.runId, [...(raw.get(batch.runId) ?? []), ...batch.events]);
+              const events = [...raw.values()].flatMap((history) => renderRunEvents(history));
+              for (const event of events.slice(seen)) print(event);
+              seen = events.length;
             }
-            await new Promise((r) => setTimeout(r, 1_000));
+            status = (await handle.describe()).status.name;
+          } else {
+            for (const event of await fetchRunEvents(client.client, handle)) print(event);
           }
           if (opts.exitStatus && status !== 'RUNNING' && status !== 'COMPLETED') {
             throw new CliError(
