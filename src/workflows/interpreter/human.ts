@@ -24,6 +24,7 @@ import {
   ToolApprovalWithdrawnSchema,
 } from '../../model/message-args';
 import { APPROVAL_ANSWER_SCHEMA, type InputRequestSpec } from '../../model/plan';
+import { renderText } from '../../model/render-text';
 import type { AnswerRecord, RunStatus } from '../../model/run';
 import {
   answerSignal,
@@ -34,7 +35,6 @@ import {
   toolApprovalWithdrawnSignal,
   toolDecisionQuery,
 } from '../messages';
-import { renderText } from '../../model/render-text';
 import type { PatchId } from './patches';
 
 /** Runs started before answers were recorded as evidence keep their history layout. */
