@@ -75,9 +75,19 @@ export interface CommandSpec {
   timeoutMs: number;
 }
 
+/** A `kind: sop` step: another SOP of the catalog, run as a child run. */
+export interface SopCallSpec {
+  /** the called SOP's name (or alias), as written */
+  sop: string;
+  /** the child's input: strings are templates over this run's input, params and steps */
+  input: Record<string, unknown>;
+  /** route on the route this step of the child took (absent: on its final status, completed / failed) */
+  routeOn?: string;
+}
+
 export interface StepSpec {
   name: string;
-  kind: 'agent' | 'produce_verify' | 'command' | 'input';
+  kind: 'agent' | 'produce_verify' | 'command' | 'input' | 'sop';
   title?: string;
   /** DAG dependencies: this step starts when all of them are done */
   after: string[];
@@ -89,8 +99,11 @@ export interface StepSpec {
   command?: CommandSpec;
   /** kind input: what to ask */
   input?: InputRequestSpec;
+  /** kind sop: the SOP to run as a child run */
+  call?: SopCallSpec;
   /**
    * Legal outcomes. Agent/verifier: the route the outcome names. Command: `passed` (exit 0) / `failed`.
+   * Sop: `completed` / `failed` (the child's final status), or the route call.routeOn took, plus `failed`.
    * Input: `answered`, `approved` / `rejected`, or the values of input.routeOn (and `timed_out` via
    * input.onTimeout).
    */

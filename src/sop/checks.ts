@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import type { Policy } from '../policies/model';
-import { type Diagnostic, type DiagnosticCode, diagnostic, didYouMean } from './diagnostics';
+import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from './diagnostics';
 import {
   APPROVAL_ROUTES,
   answerFieldValues,
@@ -13,12 +13,13 @@ import {
   forEachOf,
   type NormalTarget,
   roleOf,
+  SOP_STEP_ROUTES,
   stepKind,
   stepRoles,
 } from './normalize';
 import type { SopFields, SopFile, SopStep } from './schema';
 import { checkVariable, positionOf, scanTemplate, type TemplateScope } from './templates';
-import { checkTriggers } from './trigger-checks';
+import { checkTriggers, visitStrings } from './trigger-checks';
 import type { KeyPath, SourceFile } from './yaml-source';
 
 export interface FileAccess {
@@ -40,6 +41,7 @@ const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
   produce_verify: ['producer', 'verifier', 'max_rework', 'on_rework_exhausted'],
   command: ['run'],
   input: ['question', 'answer', 'route_on', 'on_timeout'],
+  sop: ['sop', 'input', 'route_on'],
 };
 const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
   'policy',
@@ -235,7 +237,7 @@ export function checkSop(
         }
       }
     }
-    if (kind === 'command' || kind === 'input') {
+    if (kind === 'command' || kind === 'input' || kind === 'sop') {
       for (const field of AGENT_ONLY) {
         if (step[field] !== undefined)
           report('SOP210', `${field} does not belong to a ${kind} step`, [...at, field], true);
@@ -251,6 +253,7 @@ export function checkSop(
     }
     if (kind === 'command') need('run', '`run:` (the command line)');
     if (kind === 'input') need('question', '`question:`');
+    if (kind === 'sop') need('sop', '`sop:` (the name of the SOP to run)');
 
     for (const key of ['max_rework', 'max_attempts', 'max_launch_failures', 'concurrency'] as const)
       checkParamRef(step[key], [...at, key]);
@@ -390,6 +393,17 @@ export function checkSop(
           report(
             'SOP216',
             `command steps route on passed / failed, not "${route}"`,
+            [...at, 'routes', route],
+            true,
+          );
+      }
+    }
+    if (kind === 'sop' && step.route_on === undefined) {
+      for (const route of declared) {
+        if (!(SOP_STEP_ROUTES as readonly string[]).includes(route))
+          report(
+            'SOP216',
+            `sop steps route on completed / failed (or on a step of the called SOP with route_on), not "${route}"`,
             [...at, 'routes', route],
             true,
           );
@@ -634,6 +648,11 @@ export function checkSop(
       loaded[prompt] = text;
       checkTemplateText(text, scope, { file: prompt });
     }
+    if (stepKind(step) === 'sop') {
+      visitStrings(step.input ?? {}, ['steps', name, 'input'], (text, at) =>
+        checkTemplateText(text, scope, { yaml: at }),
+      );
+    }
     if (step.run !== undefined) {
       // Commands see only params (set by whoever starts the run), never input or agent output: those
       // would turn a shell line into an injection point.
@@ -745,11 +764,6 @@ function findAfterCycle(steps: Record<string, SopStep>): string[] | undefined {
 export function escapesWorkspace(p: string): boolean {
   if (path.isAbsolute(p) || /^[a-zA-Z]:[\\/]/.test(p) || p.startsWith('~')) return true;
   return p.split(/[\\/]+/).includes('..');
-}
-
-function suggest(word: string, candidates: Iterable<string>): string | undefined {
-  const match = didYouMean(word, candidates);
-  return match ? `did you mean "${match}"?` : undefined;
 }
 
 /** Enough of JSON Schema to catch files that are not schemas at all or misuse the core keywords. */

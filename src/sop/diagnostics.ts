@@ -103,7 +103,7 @@ export const DIAGNOSTIC_CODES = {
   SOP216: {
     severity: 'error',
     title: 'route names do not fit the step kind',
-    hint: 'command steps route on passed / failed; input steps on answered, approved / rejected (an approval), or the values of their route_on field',
+    hint: 'command steps route on passed / failed; sop steps on completed / failed (or, with route_on: STEP, on the routes that step of the called SOP took, plus failed); input steps on answered, approved / rejected (an approval), or the values of their route_on field',
   },
   SOP217: {
     severity: 'error',
@@ -149,6 +149,31 @@ export const DIAGNOSTIC_CODES = {
     severity: 'error',
     title: 'webhook name used twice',
     hint: 'each webhook name is one URL (/hooks/<name>): give each trigger its own name',
+  },
+  SOP240: {
+    severity: 'error',
+    title: 'called SOP not in the catalog',
+    hint: 'name an SOP of the catalog (`sop list`) in `sop:`, or add it under sops/',
+  },
+  SOP241: {
+    severity: 'error',
+    title: 'input is not an input of the called SOP',
+    hint: 'map only fields the called SOP declares under its `input:`',
+  },
+  SOP242: {
+    severity: 'error',
+    title: 'required input of the called SOP not given',
+    hint: "give the field in the step's `input:` or give it a default in the called SOP",
+  },
+  SOP243: {
+    severity: 'error',
+    title: 'cycle of SOP calls',
+    hint: 'an SOP may not call itself, directly or through other SOPs: remove one call of the chain',
+  },
+  SOP244: {
+    severity: 'error',
+    title: 'route_on names no step of the called SOP',
+    hint: 'route_on on a sop step names a step of the called SOP; its routes are the routes that step took',
   },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
@@ -272,6 +297,12 @@ export class SopCompileError extends Error {
     );
     this.name = 'SopCompileError';
   }
+}
+
+/** `did you mean "x"?` for the closest candidate, when close enough. */
+export function suggest(word: string, candidates: Iterable<string>): string | undefined {
+  const match = didYouMean(word, candidates);
+  return match ? `did you mean "${match}"?` : undefined;
 }
 
 /** The closest candidate by edit distance, when close enough to be a likely typo. */

@@ -94,11 +94,24 @@ function eventCycles(sops: GraphSop[]): Edge[][] {
       }
     }
   }
-  const cycles: Edge[][] = [];
+  return elementaryCycles(
+    sops.map((s) => s.definition.name),
+    edges,
+  );
+}
+
+/**
+ * Each elementary cycle of a graph between SOPs once, found from its first SOP in `order` (catalog order).
+ * Also used for the call graph of `kind: sop` steps (sop-calls.ts).
+ */
+export function elementaryCycles<E extends { from: string; to: string }>(
+  order: string[],
+  edges: Map<string, E[]>,
+): E[][] {
+  const cycles: E[][] = [];
   const seen = new Set<string>();
-  const order = sops.map((s) => s.definition.name);
   for (const start of order) {
-    const stack: Edge[] = [];
+    const stack: E[] = [];
     const onPath = new Set<string>([start]);
     const visit = (node: string) => {
       for (const edge of edges.get(node) ?? []) {
@@ -123,14 +136,14 @@ function eventCycles(sops: GraphSop[]): Edge[][] {
   return cycles;
 }
 
-function cycleKey(cycle: Edge[]): string {
+function cycleKey(cycle: object[]): string {
   return cycle
-    .map((e) => `${e.from}>${e.event}>${e.to}`)
+    .map((e) => JSON.stringify(e))
     .sort()
     .join('|');
 }
 
-function push<V>(map: Map<string, V[]>, key: string, value: V): void {
+export function push<V>(map: Map<string, V[]>, key: string, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);

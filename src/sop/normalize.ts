@@ -3,12 +3,13 @@
 
 import type { FieldSchema, SopFields, SopFile, SopRoute, SopStep, Target } from './schema';
 
-export type StepKind = 'agent' | 'produce_verify' | 'command' | 'input';
+export type StepKind = 'agent' | 'produce_verify' | 'command' | 'input' | 'sop';
 
 export function stepKind(step: SopStep): StepKind {
   if (step.kind) return step.kind;
   if (step.producer || step.verifier) return 'produce_verify';
   if (step.run !== undefined) return 'command';
+  if (step.sop !== undefined) return 'sop';
   if (step.question !== undefined) return 'input';
   return 'agent';
 }
@@ -69,19 +70,26 @@ export function stepRoutes(step: SopStep): NormalRoute[] {
   return Object.entries(step.routes ?? {}).map(([name, route]) => normalRoute(name, route));
 }
 
-/** Command steps fail the run on a failed command unless they route `failed` somewhere. */
+/** Command and sop steps fail the run on a failed command / child run unless they route `failed` somewhere. */
 export function effectiveRoutes(step: SopStep): NormalRoute[] {
   const routes = stepRoutes(step);
-  if (stepKind(step) === 'command' && !routes.some((r) => r.name === 'failed')) {
+  const kind = stepKind(step);
+  if ((kind === 'command' || kind === 'sop') && !routes.some((r) => r.name === 'failed')) {
     routes.push({
       name: 'failed',
-      target: { kind: 'fail', reason: `the command of step failed` },
+      target: {
+        kind: 'fail',
+        reason: kind === 'command' ? `the command of step failed` : `the SOP this step called failed`,
+      },
       targetKeys: ['fail'],
       requires: [],
     });
   }
   return routes;
 }
+
+/** The routes of a sop step without `route_on`: the called run's final status. */
+export const SOP_STEP_ROUTES = ['completed', 'failed'] as const;
 
 /** How an input step or request_input picks its route from the answer. */
 export type AnswerRouting = { kind: 'answered' } | { kind: 'approval' } | { kind: 'field'; field: string };

@@ -62,6 +62,17 @@ export function resolveParams(
   return { ...fieldDefaults(bundle.definition.params), ...given };
 }
 
+/**
+ * Why a plan cannot run on this runtime yet, or undefined. `kind: sop` steps compile and are checked
+ * (sop validate) but the interpreter does not run child SOPs yet: a run of such an SOP is refused before
+ * it starts instead of failing midway.
+ */
+export function unrunnableProblem(plan: ExecutionPlan): string | undefined {
+  const calls = plan.steps.filter((s) => s.kind === 'sop').map((s) => s.name);
+  if (calls.length === 0) return undefined;
+  return `${plan.sop}: step${calls.length === 1 ? '' : 's'} ${calls.join(', ')} of kind sop cannot run yet (this runtime compiles and checks SOP calls but does not start child runs); run the called SOP on its own`;
+}
+
 export function planFromBundle<I = Record<string, unknown>>(
   bundle: SopBundle & TypedInput<I>,
   options: PlanOptions = {},
@@ -184,6 +195,9 @@ export function planFromBundle<I = Record<string, unknown>>(
         String(params[param]),
       );
       spec.command = { run, timeoutMs };
+    }
+    if (kind === 'sop') {
+      spec.call = { sop: step.sop!, input: step.input ?? {}, ...optional('routeOn', step.route_on) };
     }
     if (kind === 'input') {
       spec.input = inputRequest(

@@ -135,7 +135,7 @@ export const Role = z.strictObject({
 
 export const ForEach = z.union([Name, z.strictObject({ worklist: Name, concurrency: count(64).optional() })]);
 
-export const StepKind = z.enum(['agent', 'produce_verify', 'command', 'input']);
+export const StepKind = z.enum(['agent', 'produce_verify', 'command', 'input', 'sop']);
 
 export const Step = z.strictObject({
   kind: StepKind.optional(),
@@ -159,8 +159,15 @@ export const Step = z.strictObject({
   // input
   question: z.string().min(1).optional(),
   answer: Fields.optional(),
-  /** input steps: route on this enum field of the answer (each value needs a route) */
+  /**
+   * input steps: route on this enum field of the answer (each value needs a route); sop steps: route on
+   * the route this step of the called SOP took (each of its routes needs a route here, plus `failed`)
+   */
   route_on: Name.optional(),
+  // sop: run another SOP of the catalog as a child run
+  sop: Name.optional(),
+  /** sop steps: the called SOP's input, each string a template over this run's input, params and steps */
+  input: z.record(Name, z.unknown()).optional(),
   on_timeout: Target.optional(),
   routes: z.record(Name, Route).optional(),
   max_rework: count(100).optional(),

@@ -148,7 +148,8 @@ function checkTriggerTemplate(text: string, kind: TriggerKind, at: KeyPath, repo
   }
 }
 
-function visitStrings(value: unknown, at: KeyPath, visit: (text: string, at: KeyPath) => void): void {
+/** Calls `visit` with every string inside `value` and its key path. */
+export function visitStrings(value: unknown, at: KeyPath, visit: (text: string, at: KeyPath) => void): void {
   if (typeof value === 'string') visit(value, at);
   else if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) visitStrings(v, [...at, i], visit);

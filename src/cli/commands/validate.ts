@@ -5,6 +5,7 @@ import { Catalog } from '../../sop/catalog';
 import { SOP_FILE } from '../../sop/compile';
 import { type Diagnostic, diagnostic, formatDiagnostic } from '../../sop/diagnostics';
 import { eventGraphDiagnostics, type GraphSop, graphSop } from '../../sop/event-graph';
+import { sopCallDiagnostics } from '../../sop/sop-calls';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
 
@@ -64,8 +65,9 @@ export function registerValidate(program: Command): void {
 type Target = { name: string; dir: string; missing?: Diagnostic };
 
 /**
- * The event graph is a property of the whole catalog: the SOPs not asked about are compiled too (to know
- * who emits what), but only the checked SOPs get its diagnostics.
+ * The event graph and the call graph (`kind: sop` steps) are properties of the whole catalog: the SOPs
+ * not asked about are compiled too (to know who emits what, who declares which input), but only the
+ * checked SOPs get their diagnostics.
  */
 function addEventGraph(catalog: Catalog, results: ValidationResult[]): void {
   const checked = new Map<string, ValidationResult>();
@@ -81,8 +83,12 @@ function addEventGraph(catalog: Catalog, results: ValidationResult[]): void {
     const bundle = catalog.compile(entry).bundle;
     if (bundle) graph.push(graphSop(bundle.definition, entry.dir));
   }
+  const compiled = new Set(graph.map((g) => g.definition.name));
+  const uncompiled = catalog.entries
+    .filter((e) => !compiled.has(e.name))
+    .flatMap((e) => [e.name, ...e.aliases]);
   const byFile = new Map(graph.map((g) => [g.source.file, g.definition.name]));
-  for (const d of eventGraphDiagnostics(graph)) {
+  for (const d of [...eventGraphDiagnostics(graph), ...sopCallDiagnostics(graph, uncompiled)]) {
     const result = checked.get(byFile.get(d.file) ?? '');
     if (!result) continue;
     result.diagnostics.push(d);
