@@ -1,7 +1,9 @@
 import * as path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { execa } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
 import { startModelServer } from '../../src/testing/model-server';
+import { expectAgreement } from '../support/agreement';
 import { noopItemRules, planOneItem, reviewPlan, smallRepo } from '../support/ralph-scenarios';
 
 // `sop run` on a terminal asks for a pending answer itself. util-linux `script` gives the CLI a real pty;
@@ -58,6 +60,9 @@ test('attached on a TTY, sop run asks for the approval and the run continues wit
     expect(output).toContain('answer accepted');
     expect(output).toMatch(/ralph_loop\/tty completed/);
     expect(result.exitCode).toBe(0);
+    // the terminal's final line agrees with every record of the run (colours and prompts stripped)
+    const plain = stripVTControlCharacters(output).replace(/\r/g, '');
+    await expectAgreement({ sop: 'ralph_loop', task: 'tty', cli: { stdout: plain, stderr: '' } });
   } finally {
     await model.close();
   }
