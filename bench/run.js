@@ -521,7 +521,11 @@ const quiet = {
   error: (m) => process.stderr.write(`${m}\n`),
 };
 
-main().catch((err) => {
-  process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
-  process.exit(1);
-});
+// `node -e "require('./bench/run').provisioning(1, 10000).then(console.table)"` measures one row alone
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}
+module.exports = { provisioning };

@@ -151,9 +151,17 @@ export function workerQueueName(sharedQueue: string, suffix: string): string {
 async function fetchMirror(mirror: string, url: string): Promise<void> {
   const fresh = !fs.existsSync(path.join(mirror, 'HEAD'));
   if (fresh) {
-    fs.mkdirSync(mirror, { recursive: true });
-    await git(mirror, ['init', '--quiet', '--bare']);
-    await git(mirror, ['remote', 'add', 'origin', url]);
+    // a bare clone first (a local remote is hard-linked, not packed), then remote-tracking branches
+    fs.mkdirSync(path.dirname(mirror), { recursive: true });
+    const cloned = await execa('git', ['clone', '--quiet', '--bare', url, mirror], {
+      reject: false,
+      stdin: 'ignore',
+    });
+    if (cloned.exitCode !== 0) {
+      // never fetched: most likely a wrong url, and the run fails at once
+      fs.rmSync(mirror, { recursive: true, force: true });
+      invalid(`repo.url: cannot fetch ${url}: ${lastLine(cloned.stderr)}`);
+    }
     await git(mirror, ['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*']);
   }
   const fetched = await execa('git', ['fetch', '--quiet', '--prune', '--tags', 'origin'], {
@@ -161,16 +169,8 @@ async function fetchMirror(mirror: string, url: string): Promise<void> {
     reject: false,
     stdin: 'ignore',
   });
-  if (fetched.exitCode !== 0) {
-    const problem = `repo.url: cannot fetch ${url}: ${lastLine(fetched.stderr)}`;
-    // never fetched: most likely a wrong url (the run fails at once); else the remote may be down for a
-    // moment (Temporal retries)
-    if (fresh) {
-      fs.rmSync(mirror, { recursive: true, force: true });
-      invalid(problem);
-    }
-    throw new Error(problem);
-  }
+  // the remote may be down for a moment: Temporal retries
+  if (fetched.exitCode !== 0) throw new Error(`repo.url: cannot fetch ${url}: ${lastLine(fetched.stderr)}`);
   await execa('git', ['remote', 'set-head', 'origin', '--auto'], { cwd: mirror, reject: false });
 }
 
