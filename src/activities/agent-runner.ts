@@ -1,5 +1,5 @@
 import type { ToolApprovalRequest, ToolDecision } from '../harnesses/approval/channel';
-import type { AgentStepRequest, Usage } from '../model/contract';
+import type { AgentStepRequest, SessionTotals, Usage } from '../model/contract';
 import type { JsonSchema, Provider, RoleSpec } from '../model/plan';
 import type { Denial } from '../policies/denial';
 
@@ -23,6 +23,18 @@ export interface AgentExecution {
    * decision (a timeout denies). Absent where nobody can be asked.
    */
   approveToolCall?(request: ToolApprovalRequest, timeoutMs: number): Promise<ToolCallVerdict>;
+  /** the role keeps its session in a slot: the harness home to keep it in, and the session to resume */
+  session?: ExecutionSession;
+}
+
+export interface ExecutionSession {
+  slot: string;
+  /** this slot's folder on this worker: the harness's own home goes inside and is kept */
+  home: string;
+  /** the harness session to continue (its files are in `home`); absent: start one */
+  resumeId?: string;
+  /** the resumed session's running totals before this execution (usage is reported as the difference) */
+  before?: SessionTotals;
 }
 
 /** A person's decision on one tool call, as recorded in the evidence. */
@@ -48,8 +60,11 @@ export interface ToolApprovalRecord {
 export interface AgentRunResult {
   outcome?: { route: string; payload: unknown };
   outcomeError?: string;
+  /** what this execution used (for a resumed session: the difference of the session's running totals) */
   usage: Usage;
   sessionId?: string;
+  /** a slot's session (execution.session): its running totals after this execution */
+  sessionTotals?: SessionTotals;
   /** denials the harness reported, and anything else the runner found against the policy */
   violations?: string[];
   /** effective configuration (argv, settings) with secrets redacted, for the evidence file */
@@ -64,6 +79,8 @@ export interface AgentRunResult {
 
 export interface AgentRunner {
   run(execution: AgentExecution): Promise<AgentRunResult>;
+  /** whether the files of this session are in a slot's home (so `resumeId` can be resumed) */
+  hasSession?(home: string, sessionId: string): boolean;
 }
 
 /** Thrown by a runner when the provider refuses until a known time (HTTP 429 with a reset). */

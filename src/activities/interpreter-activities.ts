@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { activityInfo, Context, cancellationDetails } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { removeRunSessions } from '../harnesses/sessions';
 import {
   type AgentStepRequest,
   type AgentStepResult,
@@ -27,9 +28,10 @@ import { denialProblems } from '../model/denial-text';
 import { protocolProblems } from '../model/protocol';
 import { DenyReadExposedError, PolicyUnsupportedError } from '../policies/compile';
 import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
+import { openSession, sessionReport } from './agent-session';
 import { recordAnswer } from './answer-record';
 import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
-import { launchLine, writeLaunchEvidence } from './launch-record';
+import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
 import { askThroughRun } from './tool-approval';
@@ -89,6 +91,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       const executionDir = path.join(runFolder, 'steps', folder);
       fs.mkdirSync(executionDir, { recursive: true });
       const context = Context.current();
+      const workflowId =
+        context.info.workflowExecution?.workflowId ?? `${request.run.sop}/${request.run.taskId}`;
       // what the launch got to, for its record when the activity itself fails on the way
       const progress: { prompt?: string; run?: AgentRunResult } = {};
       try {
@@ -106,7 +110,9 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       }
 
       async function launchHarness(): Promise<AgentStepResult> {
-        const prompt = renderPrompt(request, scope, artifacts);
+        const session = openSession(request, runner!, workflowId);
+        // a resumed session has the task already: the new message is the contract and the feedback
+        const prompt = renderPrompt(request, scope, artifacts, { continued: session?.resumed === true });
         fs.writeFileSync(path.join(executionDir, 'prompt.md'), prompt);
         progress.prompt = prompt;
         const transcriptPath = path.join(executionDir, 'transcript.jsonl');
@@ -140,12 +146,12 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
               ? AbortSignal.any([context.cancellationSignal, overtime.signal])
               : context.cancellationSignal,
             heartbeat: (details) => context.heartbeat(details),
+            ...(session?.execution ? { session: session.execution } : {}),
             approveToolCall: (toolCall, timeoutMs) =>
               askThroughRun(
                 {
                   client: context.client,
-                  workflowId:
-                    context.info.workflowExecution?.workflowId ?? `${request.run.sop}/${request.run.taskId}`,
+                  workflowId,
                   step: request.step,
                   item: request.context.item?.id,
                   role: request.role,
@@ -209,6 +215,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         );
         const denials = run.denials ?? [];
         const violations = [...(run.violations ?? []), ...writes.violations];
+        const sessionRecord = sessionReport(request, session, run);
         const recorded = writeLaunchEvidence({
           request,
           launch,
@@ -221,6 +228,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           artifacts: reports,
           violations,
           writes: writes.record,
+          session: sessionRecord,
         });
         const result: AgentStepResult = {
           outcome: run.outcome,
@@ -233,6 +241,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           usage: run.usage,
           provider: request.spec.provider,
           sessionId: run.sessionId,
+          ...(sessionRecord ? { session: sessionRecord } : {}),
           files: {
             prompt: path.relative(runFolder, path.join(executionDir, 'prompt.md')),
             transcript: recorded.transcript,
@@ -267,6 +276,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
               }
             : {}),
           usage: run.usage,
+          ...(sessionRecord ? { session: sessionLine(sessionRecord) } : {}),
         });
         // the workflow parks the run; the failure carries the launch's record for history readers
         if (rateLimit)
@@ -390,6 +400,11 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
     async finishRun(request: { run: RunRef; end: RunEnd; lostLaunches?: LostLaunch[] }): Promise<void> {
       recordLostLaunches(request.run, request.lostLaunches);
       finishRunSummary(request.run, request.end);
+      // a completed run resumes no session any more (a failed or cancelled one may be resumed: kept)
+      if (request.end.status === 'completed') {
+        const id = Context.current().info.workflowExecution?.workflowId;
+        if (id) removeRunSessions(id);
+      }
     },
 
     async loadWorklistWindow(request: WorklistWindowRequest): Promise<WorklistWindow> {

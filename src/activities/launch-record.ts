@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo } from '@temporalio/activity';
-import type { AgentStepRequest, ArtifactReport } from '../model/contract';
+import type { AgentStepRequest, ArtifactReport, SessionReport } from '../model/contract';
 import type { AgentRunResult } from './agent-runner';
 
 export interface LaunchEvidence {
@@ -22,6 +22,8 @@ export interface LaunchEvidence {
   artifacts: ArtifactReport[];
   violations: string[];
   writes: unknown;
+  /** the role's session slot: which session ran, resumed or fresh */
+  session?: SessionReport;
 }
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -80,6 +82,7 @@ export function writeLaunchEvidence(e: LaunchEvidence): {
       writes: e.writes,
       usage: run.usage,
       sessionId: run.sessionId ?? null,
+      session: e.session ? sessionLine(e.session) : null,
     },
     null,
     2,
@@ -107,5 +110,15 @@ export function launchLine(request: AgentStepRequest, folder: string, launch: nu
     provider: request.spec.provider,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
+  };
+}
+
+/** The session of an execution as evidence and executions.jsonl show it. */
+export function sessionLine(report: SessionReport) {
+  return {
+    slot: report.slot,
+    id: report.sessionId ?? null,
+    resumed: report.resumed,
+    ...(report.freshReason ? { freshReason: report.freshReason } : {}),
   };
 }

@@ -25,11 +25,14 @@ export function renderPrompt(
   request: AgentStepRequest,
   scope: Record<string, unknown>,
   artifacts: ResolvedArtifact[],
+  /** continued: the harness resumes a session that has the step's prompt already; only the rest is new */
+  options: { continued?: boolean } = {},
 ): string {
-  const body = renderText(request.spec.prompt, scope).trim();
   const writes = artifacts.filter((a) => request.spec.writes.includes(a.spec.name));
   const lines = [
-    body,
+    options.continued
+      ? `You are continuing your earlier work on step ${request.step} of SOP ${request.run.sop} (rework ${request.context.step.rework}): the task is the one you were given above.`
+      : renderText(request.spec.prompt, scope).trim(),
     '',
     '---',
     `## Step contract (SOP ${request.run.sop}, step ${request.step}, ${request.role}, attempt ${request.attempt})`,

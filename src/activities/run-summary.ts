@@ -43,6 +43,8 @@ export interface ExecutionRecord {
   requestId?: string;
   by?: string | null;
   usage?: { inputTokens: number; outputTokens: number; costUsd: number };
+  /** agent: the role's session slot (`session:`), the harness session and whether it was resumed */
+  session?: { slot: string; id: string | null; resumed: boolean; freshReason?: string };
 }
 
 export interface RunEnd {

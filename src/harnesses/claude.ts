@@ -30,6 +30,7 @@ import {
   runHarnessProcess,
   StreamCollector,
 } from './common';
+import { findFile, usageSince } from './sessions';
 import { stateDir } from './state-dir';
 
 export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
@@ -74,7 +75,16 @@ export class ClaudeRunner implements AgentRunner {
   async run(execution: AgentExecution): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('claude');
     const compiled = compilePolicy(execution.spec.policy, 'claude', { workspace: execution.workspace });
-    const configDir = fs.mkdtempSync(path.join(stateDir(), 'claude-config-'));
+    // a session slot keeps its CLAUDE_CONFIG_DIR (projects/<cwd>/<session>.jsonl) between executions
+    const session = execution.session;
+    const configDir = session
+      ? path.join(session.home, 'claude-config')
+      : fs.mkdtempSync(path.join(stateDir(), 'claude-config-'));
+    if (session) fs.mkdirSync(configDir, { recursive: true });
+    const removeConfig = () => {
+      if (session) fs.rmSync(path.join(configDir, 'api-key'), { force: true });
+      else fs.rmSync(configDir, { recursive: true, force: true });
+    };
     const home = isolatedHome(stateDir());
     const settingsFile = path.join(execution.executionDir, 'claude-settings.json');
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CLAUDE_MODEL;
@@ -120,7 +130,7 @@ export class ClaudeRunner implements AgentRunner {
     try {
       ask = await prepareClaudeAsk(execution, compiled.effective, stateDir());
     } catch (err) {
-      fs.rmSync(configDir, { recursive: true, force: true });
+      removeConfig();
       fs.rmSync(home, { recursive: true, force: true });
       throw err;
     }
@@ -146,9 +156,10 @@ export class ClaudeRunner implements AgentRunner {
     const collector = new StreamCollector(execution);
     const denials = new ClaudeDenialParser({ workspace: execution.workspace, policy: execution.spec.policy });
     try {
-      const sessionId = randomUUID();
       const first = await this.turn(
-        [...common, '--session-id', sessionId],
+        session?.resumeId
+          ? [...common, '--resume', session.resumeId]
+          : [...common, '--session-id', randomUUID()],
         execution.prompt,
         {
           binary: binary.path,
@@ -186,16 +197,26 @@ export class ClaudeRunner implements AgentRunner {
       collector.close();
       // cost and modelUsage are cumulative over the session on --resume (HARNESSES.md §4): the last is the total
       const result = turn.result ?? first.result ?? {};
-      let input = 0;
-      let output = 0;
+      const running = {
+        inputTokens: 0,
+        cachedInputTokens: 0,
+        outputTokens: 0,
+        costUsd: result.total_cost_usd ?? 0,
+      };
       for (const u of Object.values(result.modelUsage ?? {})) {
-        input += (u.inputTokens ?? 0) + (u.cacheReadInputTokens ?? 0) + (u.cacheCreationInputTokens ?? 0);
-        output += u.outputTokens ?? 0;
+        running.inputTokens +=
+          (u.inputTokens ?? 0) + (u.cacheReadInputTokens ?? 0) + (u.cacheCreationInputTokens ?? 0);
+        running.cachedInputTokens += u.cacheReadInputTokens ?? 0;
+        running.outputTokens += u.outputTokens ?? 0;
       }
+      // a resumed session's totals include the executions before this one
+      const before = session?.resumeId ? session.before : undefined;
+      const own = usageSince(running, before);
       return {
         ...parsed,
-        usage: { inputTokens: input, outputTokens: output, costUsd: result.total_cost_usd ?? 0 },
+        usage: { inputTokens: own.inputTokens, outputTokens: own.outputTokens, costUsd: own.costUsd },
         sessionId: first.sessionId,
+        ...(session ? { sessionTotals: running } : {}),
         corrected,
         denials: denials.list(),
         ...(ask ? { approvals: ask.approvals } : {}),
@@ -210,16 +231,26 @@ export class ClaudeRunner implements AgentRunner {
           policy: compiled.effective,
           enforced: compiled.enforced,
           warnings: compiled.warnings,
-          rawUsage: { modelUsage: result.modelUsage ?? {}, cumulative: true },
+          rawUsage: {
+            modelUsage: result.modelUsage ?? {},
+            totalCostUsd: result.total_cost_usd ?? 0,
+            cumulative: true,
+            ...(before ? { beforeThisExecution: before } : {}),
+          },
           cost: "Claude Code's own estimate (total_cost_usd)",
         },
       };
     } finally {
       collector.close();
       await ask?.channel.close();
-      fs.rmSync(configDir, { recursive: true, force: true });
+      removeConfig();
       fs.rmSync(home, { recursive: true, force: true });
     }
+  }
+
+  hasSession(home: string, sessionId: string): boolean {
+    const projects = path.join(home, 'claude-config', 'projects');
+    return findFile(projects, (name) => name === `${sessionId}.jsonl`) !== undefined;
   }
 
   private outcomeOf(

@@ -31,6 +31,7 @@ import {
   StreamCollector,
 } from './common';
 import { DEFAULT_CODEX_MODEL, loadPriceTable, priceUsage } from './pricing';
+import { findFile, usageSince } from './sessions';
 import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
 
 export { stateDir };
@@ -54,7 +55,13 @@ export class CodexRunner implements AgentRunner {
     // launch rather than let every command of the agent fail unseen
     const homeProblem = codexHomeProblem(stateDirPath());
     if (homeProblem) throw new HarnessFatalError(`codex cannot run here: ${homeProblem}`);
-    const home = fs.mkdtempSync(path.join(stateDir(), 'codex-home-'));
+    // a session slot keeps its CODEX_HOME (the rollout files Codex resumes from) between executions
+    const session = execution.session;
+    const home = session
+      ? path.join(session.home, 'codex-home')
+      : fs.mkdtempSync(path.join(stateDir(), 'codex-home-'));
+    if (session) fs.mkdirSync(home, { recursive: true });
+    const rolloutBefore = rolloutSizes(home);
     const schemaFile = path.join(execution.executionDir, 'outcome-schema.json');
     fs.writeFileSync(schemaFile, JSON.stringify(execution.outcomeSchema, null, 2));
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CODEX_MODEL;
@@ -72,11 +79,15 @@ export class CodexRunner implements AgentRunner {
     const collector = new StreamCollector(execution);
 
     try {
+      // `exec resume` takes no -C: the process runs in the workspace (HARNESSES.md §1, resume session)
       const first = await this.turn(
-        ['exec', ...common, '-C', execution.workspace, ...this.outputArgs(schemaFile, execution, 1), '-'],
+        session?.resumeId
+          ? ['exec', 'resume', ...common, ...this.outputArgs(schemaFile, execution, 1), session.resumeId, '-']
+          : ['exec', ...common, '-C', execution.workspace, ...this.outputArgs(schemaFile, execution, 1), '-'],
         execution.prompt,
         { binary: binary.path, env, execution, collector, keyVar },
       );
+      first.sessionId ??= session?.resumeId;
       let turn = first;
       let parsed = this.outcomeOf(first, execution);
       let corrected: string | undefined;
@@ -91,15 +102,38 @@ export class CodexRunner implements AgentRunner {
         parsed = this.outcomeOf(turn, execution);
       }
       collector.close();
-      const rollout = copyRollout(home, execution.executionDir);
+      const rollout = copyRollout(home, execution.executionDir, rolloutBefore);
 
-      const totals = turn.totals ?? first.totals ?? { input: 0, cachedInput: 0, output: 0 };
-      const cost = priceUsage(model, totals, prices);
-      const usage: Usage = { inputTokens: totals.input, outputTokens: totals.output, costUsd: cost ?? 0 };
+      // the thread's running totals (HARNESSES.md §4); a resumed thread's include the executions before
+      const before = session?.resumeId ? session.before : undefined;
+      const reported = turn.totals ?? first.totals;
+      const totals = reported ?? {
+        input: before?.inputTokens ?? 0,
+        cachedInput: before?.cachedInputTokens ?? 0,
+        output: before?.outputTokens ?? 0,
+      };
+      const running = {
+        inputTokens: totals.input,
+        cachedInputTokens: totals.cachedInput,
+        outputTokens: totals.output,
+        costUsd: priceUsage(model, totals, prices) ?? 0,
+      };
+      const own = usageSince(running, before);
+      const cost = priceUsage(
+        model,
+        { input: own.inputTokens, cachedInput: own.cachedInputTokens, output: own.outputTokens },
+        prices,
+      );
+      const usage: Usage = {
+        inputTokens: own.inputTokens,
+        outputTokens: own.outputTokens,
+        costUsd: cost ?? 0,
+      };
       return {
         ...parsed,
         usage,
         sessionId: first.sessionId,
+        ...(session ? { sessionTotals: running } : {}),
         corrected,
         denials: codexDenials(
           { workspace: execution.workspace, policy: execution.spec.policy },
@@ -113,7 +147,11 @@ export class CodexRunner implements AgentRunner {
           policy: compiled.effective,
           enforced: compiled.enforced,
           warnings: compiled.warnings,
-          rawUsage: { ...totals, cumulative: true },
+          rawUsage: {
+            ...totals,
+            cumulative: true,
+            ...(before ? { beforeThisExecution: before } : {}),
+          },
           cost:
             cost === undefined
               ? `no price for model ${model}: set providers.codex.prices in sop.config.yaml or SOP_PRICES to get a cost`
@@ -123,9 +161,13 @@ export class CodexRunner implements AgentRunner {
       };
     } finally {
       collector.close();
-      fs.rmSync(home, { recursive: true, force: true });
+      if (!session) fs.rmSync(home, { recursive: true, force: true });
       fs.rmSync(userHome, { recursive: true, force: true });
     }
+  }
+
+  hasSession(home: string, sessionId: string): boolean {
+    return rolloutOf(path.join(home, 'codex-home'), sessionId) !== undefined;
   }
 
   private commonArgs(
@@ -291,16 +333,39 @@ export class CodexRunner implements AgentRunner {
 const UNREACHABLE =
   /waiting for network|error sending request|failed to lookup address|Connection refused|Missing environment variable/i;
 
-/** Codex reports sandbox denials only in its rollout file (finding 3): keep it with the evidence. */
-function copyRollout(home: string, executionDir: string): string | undefined {
+/** The rollout file of a thread in a CODEX_HOME (`sessions/YYYY/MM/DD/rollout-<ts>-<thread id>.jsonl`). */
+function rolloutOf(home: string, threadId: string): string | undefined {
+  return findFile(
+    path.join(home, 'sessions'),
+    (name) => name.startsWith('rollout-') && name.endsWith(`-${threadId}.jsonl`),
+  );
+}
+
+/** Sizes of the rollout files in a CODEX_HOME, by path relative to its sessions folder. */
+function rolloutSizes(home: string): Map<string, number> {
   const sessions = path.join(home, 'sessions');
-  if (!fs.existsSync(sessions)) return undefined;
-  const files = (fs.readdirSync(sessions, { recursive: true }) as string[])
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort();
+  const sizes = new Map<string, number>();
+  if (!fs.existsSync(sessions)) return sizes;
+  for (const f of fs.readdirSync(sessions, { recursive: true }) as string[]) {
+    if (f.endsWith('.jsonl')) sizes.set(f, fs.statSync(path.join(sessions, f)).size);
+  }
+  return sizes;
+}
+
+/**
+ * Codex reports sandbox denials only in its rollout file (finding 3): keep what this execution added to it
+ * with the evidence. A resumed session appends to its rollout; a slot's home keeps earlier executions'
+ * lines, which are theirs, so only the bytes after `before` are copied.
+ */
+function copyRollout(home: string, executionDir: string, before: Map<string, number>): string | undefined {
+  const sessions = path.join(home, 'sessions');
+  const sizes = rolloutSizes(home);
+  const files = [...sizes.keys()].filter((f) => sizes.get(f)! > (before.get(f) ?? 0)).sort();
   if (files.length === 0) return undefined;
   const target = path.join(executionDir, 'codex-rollout.jsonl');
-  // a resumed session appends to its rollout; with several, keep them all in order
-  fs.writeFileSync(target, files.map((f) => fs.readFileSync(path.join(sessions, f), 'utf8')).join(''));
+  fs.writeFileSync(
+    target,
+    Buffer.concat(files.map((f) => fs.readFileSync(path.join(sessions, f)).subarray(before.get(f) ?? 0))),
+  );
   return target;
 }

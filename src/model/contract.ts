@@ -60,6 +60,47 @@ export interface AgentStepRequest {
   writtenByProducer?: Record<string, string>;
   /** verifier: artifacts its routes require that the producer writes (missing ones are rework, not its fault) */
   ownedByProducer?: string[];
+  /** the role keeps its harness session in a slot (`session:` other than fresh) */
+  session?: SessionRequest;
+}
+
+/** Running totals a harness session reported so far (both harnesses report cumulative usage on resume). */
+export interface SessionTotals {
+  inputTokens: number;
+  /** part of inputTokens read from the provider's cache (Codex prices it apart) */
+  cachedInputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+/** A session slot's state in the workflow: the harness session to resume and what it used so far. */
+export interface SessionSlot {
+  provider: Provider;
+  sessionId: string;
+  totals: SessionTotals;
+}
+
+export interface SessionRequest {
+  /** e.g. `step:implement`, `item:review:42`, `run`, `name:builder` */
+  slot: string;
+  /** the session this slot holds (absent: the slot is new) */
+  resume?: SessionSlot;
+  /** why the slot's session is not resumed although it has one (another execution holds it, another harness) */
+  freshReason?: string;
+  /** another execution runs in the slot right now: this one runs fresh and leaves the slot as it is */
+  busy?: boolean;
+}
+
+/** What an execution did with its session slot: recorded in evidence, executions.jsonl and workflow state. */
+export interface SessionReport {
+  slot: string;
+  /** the harness session this execution ran in (absent when the harness never started one) */
+  sessionId?: string;
+  resumed: boolean;
+  /** why a slot that had a session started a fresh one */
+  freshReason?: string;
+  /** the session's running totals after this execution */
+  totals?: SessionTotals;
 }
 
 /** A launch that never reported back: its worker died (or stopped) while the harness ran. */
@@ -114,6 +155,8 @@ export interface AgentStepResult {
   usage: Usage;
   provider: Provider;
   sessionId?: string;
+  /** the role's session slot: which session ran, resumed or fresh */
+  session?: SessionReport;
   /** run-folder-relative paths of the rendered prompt, transcript and evidence */
   files: { prompt: string; transcript?: string; evidence?: string };
   /** sha256 of the evidence file: recorded in history, so an edited run folder can be caught */

@@ -67,6 +67,28 @@ export interface RoleSpec {
   effort?: string;
   /** codex: prices by model id from sop.config.yaml (providers.codex.prices) */
   prices?: PriceTable;
+  /** `session:` other than fresh: `step`, `item`, `run` or a slot name shared by the roles naming it */
+  session?: string;
+}
+
+/** `session:` values with a meaning of their own; any other name is a named slot. */
+export const SESSION_SCOPES = ['fresh', 'step', 'item', 'run'] as const;
+
+/** The slot key of a role's session in this step (and item); undefined for fresh sessions. */
+export function sessionSlot(session: string | undefined, step: string, item?: string): string | undefined {
+  switch (session) {
+    case undefined:
+    case 'fresh':
+      return undefined;
+    case 'step':
+      return `step:${step}`;
+    case 'item':
+      return item === undefined ? `step:${step}` : `item:${step}:${item}`;
+    case 'run':
+      return 'run';
+    default:
+      return `name:${session}`;
+  }
 }
 
 export interface CommandSpec {

@@ -2,7 +2,7 @@
 // restarts) and what it ends with. Plain types only: read by the interpreter workflow, the client and
 // the CLI alike.
 import type { Denial } from '../policies/denial';
-import type { RunRef, Usage } from './contract';
+import type { RunRef, SessionSlot, Usage } from './contract';
 import type { RunParent } from './lineage';
 import type { ExecutionPlan } from './plan';
 import type { Placement } from './workspace';
@@ -142,4 +142,6 @@ export interface RunState {
   eventsEmitted?: number;
   /** a repo.url run: where it works now and the last commit pushed (changes when its worker is lost) */
   placement?: Placement;
+  /** harness sessions kept by slot (`session:` step / item / run / name): resumed by the next execution */
+  sessions?: Record<string, SessionSlot>;
 }

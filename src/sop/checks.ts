@@ -37,7 +37,7 @@ export interface CheckResult {
 
 const RESERVED = new Set(['finish', 'fail']);
 const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
-  agent: ['prompt', 'writes'],
+  agent: ['prompt', 'writes', 'session'],
   produce_verify: ['producer', 'verifier', 'max_rework', 'on_rework_exhausted'],
   command: ['run'],
   input: ['question', 'answer', 'route_on', 'on_timeout'],
@@ -290,6 +290,19 @@ export function checkSop(
       (spec.writes ?? []).forEach((artifact, i) => {
         useArtifact(artifact, name, [...roleAt, 'writes', i]);
       });
+      if (spec.session === 'item' && !forEach) {
+        report('SOP251', `${name} has no for_each, so it has no items to keep sessions for`, [
+          ...roleAt,
+          'session',
+        ]);
+      }
+      if (role === 'verifier' && sharesProducerSession(step)) {
+        report(
+          'SOP250',
+          `the verifier of ${name} would continue its producer's session (both session: ${spec.session})`,
+          [...roleAt, 'session'],
+        );
+      }
       if (role === 'verifier') {
         const effective = {
           ...(defaultPolicy ?? {}),
@@ -719,6 +732,12 @@ export function checkSop(
 }
 
 /** A Target value (string or object) as a normal target, or undefined when malformed (zod reports it). */
+/** Producer and verifier of a step name the same session slot (any value but fresh). */
+function sharesProducerSession(step: SopStep): boolean {
+  const producer = step.producer?.session;
+  return producer !== undefined && producer !== 'fresh' && producer === step.verifier?.session;
+}
+
 function effectiveTarget(value: unknown): NormalTarget | undefined {
   if (typeof value === 'string') {
     return value === 'finish'

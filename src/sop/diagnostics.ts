@@ -175,6 +175,16 @@ export const DIAGNOSTIC_CODES = {
     title: 'route_on names no step of the called SOP',
     hint: 'route_on on a sop step names a step of the called SOP; its routes are the routes that step took',
   },
+  SOP250: {
+    severity: 'error',
+    title: "verifier shares its producer's session",
+    hint: 'a verifier judges the work afresh: give it session: fresh (the default) or a slot of its own',
+  },
+  SOP251: {
+    severity: 'error',
+    title: 'session: item outside a worklist step',
+    hint: 'only steps with `for_each:` have items: use session: step (or run, or a slot name)',
+  },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
   SOP303: { severity: 'error', title: 'invalid JSON schema', hint: 'the file must be a JSON Schema object' },

@@ -139,6 +139,7 @@ export function roleOf(step: SopStep, role: 'agent' | 'producer' | 'verifier') {
       provider: step.provider,
       model: step.model,
       effort: step.effort,
+      session: step.session,
     };
   }
   const r = step[role];

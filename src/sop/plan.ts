@@ -128,6 +128,7 @@ export function planFromBundle<I = Record<string, unknown>>(
       ...optional('model', spec.model ?? defaults.model ?? settings.model),
       ...optional('effort', spec.effort ?? defaults.effort ?? settings.effort),
       ...optional('prices', provider === 'codex' ? bundle.providers?.codex?.prices : undefined),
+      ...optional('session', spec.session === 'fresh' ? undefined : spec.session),
     };
   };
 

@@ -124,8 +124,16 @@ export const RouteSpec = z.strictObject({
 /** A route is a target shorthand (`accepted: implement`) or a full spec. */
 export const Route = z.union([z.string().min(1), RouteSpec]);
 
+/**
+ * Which harness session an agent execution continues: `fresh` (default) starts a new one every time;
+ * `step`, `item` (per work item) and `run` keep one per step, item or run; any other name is a slot
+ * shared by every role that names it.
+ */
+export const Session = Name.describe('fresh | step | item | run | a slot name');
+
 export const Role = z.strictObject({
   prompt: z.string().min(1),
+  session: Session.optional(),
   writes: z.array(Name).optional(),
   policy: PolicyRef.optional(),
   provider: Provider.optional(),
@@ -146,6 +154,7 @@ export const Step = z.strictObject({
   concurrency: count(64).optional(),
   // agent
   prompt: z.string().min(1).optional(),
+  session: Session.optional(),
   writes: z.array(Name).optional(),
   policy: PolicyRef.optional(),
   provider: Provider.optional(),

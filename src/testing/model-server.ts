@@ -21,6 +21,13 @@ export interface RecordedRequest {
   status: number;
   /** why the scenario had no reply (no rule matched, a run ran out of replies) */
   error?: string;
+  /** every user message's text in the request, in order (a resumed session sends the earlier ones too) */
+  userTexts?: string[];
+  /**
+   * the conversation in the request, one entry per item or message: `user`, `assistant`, `function_call`,
+   * ... (Responses), or the role and its content block types, e.g. `assistant:tool_use(Write)` (Messages)
+   */
+  turns?: string[];
 }
 
 export interface ModelServer {
@@ -89,6 +96,8 @@ export async function startModelServer(
       }
       if (req.method === 'POST' && url.pathname.endsWith('/responses')) {
         record.api = 'responses';
+        record.userTexts = userTextsOf(body.input);
+        record.turns = turnsOf(body.input);
         return answer(res, record, responsesConversation(body), (reply, c) =>
           streamResponses(res, reply, c, scenario),
         );
@@ -98,6 +107,8 @@ export async function startModelServer(
       }
       if (req.method === 'POST' && url.pathname.endsWith('/messages')) {
         record.api = 'messages';
+        record.userTexts = userTextsOf(body.messages);
+        record.turns = turnsOf(body.messages);
         const conversation = messagesConversation(body);
         if (!conversation) {
           // side requests (titles, quota checks) are not part of the scripted loop
@@ -229,6 +240,28 @@ function textOf(content: unknown): string {
   return '';
 }
 
+/** The text of every user message in a Responses `input` or a Messages `messages` list. */
+function userTextsOf(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return (list as Array<Record<string, unknown>>)
+    .filter((m) => m.role === 'user' && (m.type === undefined || m.type === 'message'))
+    .map((m) => textOf(m.content))
+    .filter((text) => text !== '');
+}
+
+/** One short description per item of a Responses `input` or message of a Messages `messages` list. */
+function turnsOf(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return (list as Array<Record<string, unknown>>).map((m) => {
+    const name = (x: Record<string, unknown>) => (typeof x.name === 'string' ? `(${x.name})` : '');
+    if (m.type !== undefined && m.type !== 'message') return `${m.type}${name(m)}`;
+    const blocks = Array.isArray(m.content)
+      ? (m.content as Array<Record<string, unknown>>).map((b) => `${b.type}${name(b)}`).join(',')
+      : 'text';
+    return `${m.role}:${blocks}`;
+  });
+}
+
 /** Codex: user text is every user message before the first model output; position counts model outputs. */
 export function responsesConversation(body: Record<string, unknown>): Conversation {
   const input = Array.isArray(body.input) ? (body.input as Array<Record<string, unknown>>) : [];
@@ -252,12 +285,31 @@ export function messagesConversation(body: Record<string, unknown>): Conversatio
   if (!tools.some((t) => t.name === 'Bash' || t.name === 'Read')) return undefined;
   const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];
   const first = messages.find((m) => m.role === 'user');
-  const position = messages.filter((m) => m.role === 'assistant').length;
+  const position = messages.filter(
+    (m, i) => m.role === 'assistant' && !echoesStructuredOutput(messages, i),
+  ).length;
   const system = textOf(body.system);
   const cwd =
     /Working directory: (\S+)/.exec(system)?.[1] ??
     /Working directory: (\S+)/.exec(textOf(first?.content))?.[1];
   return { text: textOf(first?.content), position, cwd };
+}
+
+/**
+ * A resumed Claude session replays a structured answer as an assistant text message of its own after the
+ * StructuredOutput tool result (observed with 2.1.330): the model never sent it, so it is not a reply
+ * position (a scenario's replies go on where the earlier execution ended).
+ */
+function echoesStructuredOutput(messages: Array<Record<string, unknown>>, index: number): boolean {
+  const blocks = (m: Record<string, unknown> | undefined) =>
+    Array.isArray(m?.content) ? (m.content as Array<Record<string, unknown>>) : [];
+  if (!blocks(messages[index]).every((b) => b.type === 'text')) return false;
+  const answered = blocks(messages[index - 1])
+    .filter((b) => b.type === 'tool_result')
+    .map((b) => b.tool_use_id);
+  return blocks(messages[index - 2]).some(
+    (b) => b.type === 'tool_use' && b.name === 'StructuredOutput' && answered.includes(b.id),
+  );
 }
 
 function hasTool(body: Record<string, unknown>, name: string): boolean {

@@ -45,6 +45,8 @@ export interface RunContext {
   /** emissions of events under way (emits.ts), and the ones that failed */
   emitting: Promise<void>[];
   emitFailures: string[];
+  /** session slots an execution runs in right now (a second one at the same time starts fresh) */
+  sessionsInUse?: Set<string>;
 }
 
 export function createContext(input: RunInput): RunContext {

@@ -21,6 +21,7 @@ export const PATCHES = {
   'worker-loss-relaunch-v1': 3,
   'answer-record-v1': 3,
   'emit-events-v1': 3,
+  'agent-sessions-v1': 3,
 } as const;
 export type PatchId = keyof typeof PATCHES;
 

@@ -10,6 +10,7 @@ import { budgetProblem } from './budgets';
 import { activeKey, fail, type RunContext } from './context';
 import { recordDenials } from './denials';
 import { launchAgent } from './launches';
+import { claimSession, releaseSession } from './sessions';
 import { refreshDetails, setCurrentStep } from './visibility';
 
 // Before this patch an artifact the verifier's route requires but only the producer writes was the
@@ -98,14 +99,16 @@ export async function runRole(
       timeoutMs: step.timeoutMs,
     };
     const summary = executionLabel(label);
-    let result: AgentStepResult;
+    const session = claimSession(ctx, spec, step.name, item?.id);
+    let result: AgentStepResult | undefined;
     try {
-      result = await launchAgent(ctx, request, summary, {
+      result = await launchAgent(ctx, session ? { ...request, session } : request, summary, {
         writtenByProducer: writtenThisIteration,
         ownedByProducer: role === 'verifier' ? ownedByProducer : [],
       });
     } finally {
       ctx.active.delete(key);
+      releaseSession(ctx, session, spec, result);
     }
     refreshDetails(ctx);
     state.usage.inputTokens += result.usage.inputTokens;
