@@ -23,6 +23,10 @@ export function describeTarget(target: RouteTarget): string {
 function describeStep(step: StepSpec): string[] {
   const lines: string[] = [];
   const traits: string[] = [step.kind];
+  if (step.call)
+    traits.push(
+      `calls ${step.call.sop}${step.call.routeOn ? `, routes on the route its step ${step.call.routeOn} took` : ''}`,
+    );
   if (step.forEach)
     traits.push(`for each item of ${step.forEach.worklist} (concurrency ${step.forEach.concurrency})`);
   if (step.after.length > 0) traits.push(`after ${step.after.join(', ')}`);

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { compileSopDir } from '../../src/sop/compile';
+import { renderRouteGraph } from '../../src/sop/describe';
 import { planFromBundle } from '../../src/sop/plan';
 
 // `kind: sop` steps (an SOP calling another SOP): compiled into the plan, checked per SOP (kind fields,
@@ -88,11 +89,12 @@ test('route_on is carried into the plan', () => {
       '    input: { request: x }\n    route_on: work\n    routes:\n      done: finish\n      blocked: fail\n',
     ),
   );
-  expect(planFromBundle(result.bundle!).steps[0].call).toEqual({
-    sop: 'review',
-    input: { request: 'x' },
-    routeOn: 'work',
-  });
+  const plan = planFromBundle(result.bundle!);
+  expect(plan.steps[0].call).toEqual({ sop: 'review', input: { request: 'x' }, routeOn: 'work' });
+  // sop workflows show names the called SOP
+  expect(renderRouteGraph(plan)).toContain(
+    'call  [sop · calls review, routes on the route its step work took]',
+  );
 });
 
 test('per-SOP checks: routes other than completed/failed, agent fields, bad input templates, kind without sop', () => {
