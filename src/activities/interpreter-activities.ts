@@ -30,12 +30,13 @@ import { DenyReadExposedError, PolicyUnsupportedError } from '../policies/compil
 import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
 import { openSession, sessionReport } from './agent-session';
 import { recordAnswer } from './answer-record';
-import { ensureParentDir, inspectArtifacts, resolveArtifacts } from './artifacts';
+import { ensureParentDir, inspectArtifacts, type ResolvedArtifact, resolveArtifacts } from './artifacts';
 import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
 import { askThroughRun } from './tool-approval';
 import { resolveInWorkspace } from './workspace-paths';
+import { WORKTREES_FOLDER, worktreeActivities } from './worktrees';
 import { auditWrites, headRef, snapshotWorkspace } from './write-audit';
 
 const TAIL_LINES = 40;
@@ -74,9 +75,13 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           message: `no harness adapter is configured for provider "${request.spec.provider}" (step ${request.step})`,
         });
       }
-      const { workspace, runFolder } = request.run;
-      workspaceOnThisWorker(workspace);
-      const runFolderRel = path.relative(workspace, runFolder);
+      const { runFolder } = request.run;
+      workspaceOnThisWorker(request.run.workspace);
+      // parallel work: the agent works, and is audited, in its own worktree (same relative layout)
+      const workspace = request.worktree?.path ?? request.run.workspace;
+      const runFolderRel = path.relative(request.run.workspace, runFolder);
+      // the other items' worktrees are theirs: never charged to this execution
+      const unaudited = [runFolderRel, WORKTREES_FOLDER];
       const scope = {
         ...request.context,
         run: { folder: runFolderRel, sop: request.run.sop, task: request.run.taskId },
@@ -128,7 +133,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         // timeout, a little longer, then only fires when the worker itself is gone
         const overtime = request.relaunchInWorkflow ? new AbortController() : undefined;
         const overtimeTimer = overtime && setTimeout(() => overtime.abort(), request.timeoutMs);
-        const before = snapshotWorkspace(workspace, runFolderRel);
+        const before = snapshotWorkspace(workspace, unaudited);
         const branchRef = headRef(workspace);
         let run: AgentRunResult;
         let launchFailure: string | undefined;
@@ -206,9 +211,10 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         progress.run = run;
 
         const reports = inspectArtifacts(artifacts);
+        if (request.worktree) copyRunFolderArtifacts(artifacts, request.run.workspace);
         const writes = auditWrites(
           before,
-          snapshotWorkspace(workspace, runFolderRel),
+          snapshotWorkspace(workspace, unaudited),
           request.spec.policy,
           runFolderRel,
           branchRef,
@@ -395,6 +401,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
     },
 
     recordAnswer,
+    ...worktreeActivities,
 
     /** Stamps run.json with how the run ended (called once, at the end of the run). */
     async finishRun(request: { run: RunRef; end: RunEnd; lostLaunches?: LostLaunch[] }): Promise<void> {
@@ -562,6 +569,19 @@ function rateLimited(err: RateLimitError, record?: { evidence: string; evidenceS
     message: err.message,
     details: [details],
   });
+}
+
+/**
+ * Artifacts in the run folder that an agent wrote in its worktree are copied to the run folder (later
+ * steps, the worklist and the evidence pack read them there); other artifacts are merged with git.
+ */
+function copyRunFolderArtifacts(artifacts: ResolvedArtifact[], workspace: string): void {
+  for (const artifact of artifacts) {
+    if (!artifact.relative.startsWith(`.sop${path.sep}`) || !fs.existsSync(artifact.absolute)) continue;
+    const target = path.join(workspace, artifact.relative);
+    ensureParentDir(target);
+    fs.copyFileSync(artifact.absolute, target);
+  }
 }
 
 function resolveOrFail<T>(fn: () => T, step: string): T {

@@ -83,6 +83,7 @@ export function writeLaunchEvidence(e: LaunchEvidence): {
       usage: run.usage,
       sessionId: run.sessionId ?? null,
       session: e.session ? sessionLine(e.session) : null,
+      ...(request.worktree ? { worktree: worktreeRecord(request) } : {}),
     },
     null,
     2,
@@ -110,6 +111,7 @@ export function launchLine(request: AgentStepRequest, folder: string, launch: nu
     provider: request.spec.provider,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
+    ...(request.worktree ? { worktree: worktreeRecord(request) } : {}),
   };
 }
 
@@ -121,4 +123,10 @@ export function sessionLine(report: SessionReport) {
     resumed: report.resumed,
     ...(report.freshReason ? { freshReason: report.freshReason } : {}),
   };
+}
+
+/** Which worktree a launch used: workspace-relative folder, branch and the run commit it started from. */
+function worktreeRecord(request: AgentStepRequest) {
+  const { path: where, branch, base } = request.worktree!;
+  return { path: path.relative(request.run.workspace, where), branch, base };
 }

@@ -39,6 +39,10 @@ export function renderPrompt(
   ];
   if (request.context.item)
     lines.push(`Work item: ${request.context.item.id} — ${request.context.item.title}`);
+  if (request.worktree)
+    lines.push(
+      `You work in a git worktree of your own (branch \`${request.worktree.branch}\`), beside other work running at the same time; the runtime commits and merges it into the run's workspace once your work is accepted.`,
+    );
   if (writes.length) {
     lines.push('', 'Files you must write (the runtime checks they exist, are valid, and were written now):');
     for (const a of writes)

@@ -37,6 +37,8 @@ export interface ExecutionRecord {
   outcomeError?: string | null;
   violations?: string[];
   denials?: Denial[];
+  /** agent: the git worktree it worked in (parallel work): workspace-relative folder, branch, base commit */
+  worktree?: { path: string; branch: string; base: string };
   /** agent: tool calls that waited for a person (policy ask:) */
   toolApprovals?: Array<{ tool: string; approved: boolean; by: string | null; timedOut?: boolean }>;
   /** answer: the request answered, by whom */

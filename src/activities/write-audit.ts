@@ -20,11 +20,11 @@ export type Snapshot = Map<string, string>;
 /**
  * Size, mtime, ctime and inode of every file in the workspace. `skip` (workspace-relative) is left out:
  * the run's own folder belongs to the runtime and grows with every step, so walking it would make a long
- * run quadratic.
+ * run quadratic; the parallel items' worktrees (`.sop/worktrees/`) are audited each on its own.
  */
-export function snapshotWorkspace(workspace: string, skip?: string): Snapshot {
+export function snapshotWorkspace(workspace: string, skip: string | string[] = []): Snapshot {
   const files: Snapshot = new Map();
-  const skipped = skip ? path.resolve(workspace, skip) : undefined;
+  const skipped = new Set((Array.isArray(skip) ? skip : [skip]).map((s) => path.resolve(workspace, s)));
   const walk = (dir: string, inGit: boolean) => {
     let entries: fs.Dirent[];
     try {
@@ -35,7 +35,7 @@ export function snapshotWorkspace(workspace: string, skip?: string): Snapshot {
     for (const entry of entries) {
       if (inGit && GIT_UNWALKED.has(entry.name)) continue;
       const full = path.join(dir, entry.name);
-      if (full === skipped) continue;
+      if (skipped.has(full)) continue;
       if (entry.isDirectory()) walk(full, entry.name === '.git');
       else {
         try {

@@ -62,6 +62,8 @@ export interface AgentStepRequest {
   ownedByProducer?: string[];
   /** the role keeps its harness session in a slot (`session:` other than fresh) */
   session?: SessionRequest;
+  /** parallel work: the git worktree this execution works in instead of the workspace (worktrees.ts) */
+  worktree?: Worktree;
 }
 
 /** Running totals a harness session reported so far (both harnesses report cumulative usage on resume). */
@@ -102,6 +104,44 @@ export interface SessionReport {
   /** the session's running totals after this execution */
   totals?: SessionTotals;
 }
+
+/**
+ * A git worktree of its own for one worklist item (concurrency > 1) or one step of a parallel `after:`
+ * branch, under `<workspace>/.sop/worktrees/`, on a branch of its own, merged back when accepted.
+ */
+export interface Worktree {
+  /** absolute */
+  path: string;
+  /** e.g. `sop/ralph_loop/t1--implement-item-2` */
+  branch: string;
+  /** the run's commit it was branched from (a snapshot of the workspace at that moment) */
+  base: string;
+}
+
+export interface OpenWorktreeRequest {
+  run: RunRef;
+  /** unique within the run: step, or step and item */
+  key: string;
+  /** the run's last commit (the snapshot or merge before); the workspace's HEAD when absent */
+  head?: string;
+}
+
+/** `unavailable`: why the work runs in place instead (the workspace is not the top of a git repository). */
+export type OpenWorktreeResult = { worktree: Worktree; head: string } | { unavailable: string };
+
+export interface MergeWorktreeRequest {
+  run: RunRef;
+  worktree: Worktree;
+  head?: string;
+}
+
+/**
+ * `merged`: the worktree's work is in the workspace (and the worktree removed); `conflicts`: files both
+ * changed, left with conflict markers in the worktree (merged with the run's state) for the producer.
+ */
+export type MergeWorktreeResult =
+  | { merged: true; head: string; commit: string; files: number }
+  | { merged: false; head: string; conflicts: string[] };
 
 /** A launch that never reported back: its worker died (or stopped) while the harness ran. */
 export interface LostLaunch {

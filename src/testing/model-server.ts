@@ -18,6 +18,8 @@ export interface RecordedRequest {
   run?: number;
   position?: number;
   reply?: string;
+  /** the conversation's user text (the prompt the harness sent), for model-facing requests */
+  text?: string;
   status: number;
   /** why the scenario had no reply (no rule matched, a run ran out of replies) */
   error?: string;
@@ -148,6 +150,7 @@ export async function startModelServer(
       });
     }
     Object.assign(record, {
+      text: conversation.text,
       rule: picked.rule,
       run: picked.run,
       position: conversation.position,

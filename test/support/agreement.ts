@@ -60,7 +60,7 @@ interface LogEvent {
 
 const ENDED = ['completed', 'failed', 'cancelled'];
 /** routes the interpreter takes itself (src/workflows/interpreter/steps.ts) */
-const RUNTIME_ROUTES = ['failed', 'rework_exhausted', 'missing_artifact', 'timed_out'];
+const RUNTIME_ROUTES = ['failed', 'rework_exhausted', 'missing_artifact', 'merge_conflict', 'timed_out'];
 const AGENT_EVENT = / · (agent|producer|verifier) · (attempt|rework) \d+/;
 
 const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(file, 'utf8'));

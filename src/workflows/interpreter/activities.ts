@@ -91,3 +91,9 @@ export function placedFileUpdates(ctx: RunContext): FileUpdates {
     finishRun: placed('finishRun', false),
   } as unknown as FileUpdates;
 }
+
+// Parallel work in worktrees (worktrees.ts): git work on the workspace, a few seconds on a large repository.
+export const { openWorktree, mergeWorktree } = proxyActivities<InterpreterActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SopWorktreeError'] },
+});

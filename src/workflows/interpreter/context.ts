@@ -11,6 +11,7 @@ import { type FileUpdates, fileUpdates, placedFileUpdates } from './activities';
 import { createHumanInput, type HumanInput } from './human';
 import { hasChange, type PatchId } from './patches';
 import { refreshDetails, setStatus, showInputStep } from './visibility';
+import type { ParallelWork } from './worktrees';
 
 const ROUTES_KEPT = 200;
 
@@ -39,6 +40,8 @@ export interface RunContext {
   continueAt?: string;
   /** launches whose worker was lost and that no later launch recorded yet, by step (and item) */
   unrecordedLosses: Map<string, LostLaunch[]>;
+  /** parallel work in worktrees (worktrees.ts); absent while everything runs in place */
+  parallel?: ParallelWork;
   /** the SopStep search attribute as last written, and the step it should show */
   lastStepAttr?: string;
   wantedStep?: string;

@@ -12,6 +12,7 @@ import { recordDenials } from './denials';
 import { launchAgent } from './launches';
 import { claimSession, releaseSession } from './sessions';
 import { refreshDetails, setCurrentStep } from './visibility';
+import { worktreeOf } from './worktrees';
 
 // Before this patch an artifact the verifier's route requires but only the producer writes was the
 // verifier's agent-protocol failure: retried on the verifier, which cannot write it.
@@ -76,6 +77,7 @@ export async function runRole(
   let feedback = feedbackIn;
   let lastProblem = '';
   const key = activeKey(step.name, item?.id, role);
+  const worktree = worktreeOf(ctx, step.name, item?.id);
   for (let attempt = 1; attempt <= step.maxAttempts; attempt++) {
     const budget = budgetProblem(ctx);
     if (budget) fail(`${budget} before ${step.name}${item ? ` (${item.id})` : ''} could start`);
@@ -97,6 +99,7 @@ export async function runRole(
       context: promptContext(ctx, step, item, rework, attempt),
       feedback: [...feedback, ...messages],
       timeoutMs: step.timeoutMs,
+      ...(worktree ? { worktree } : {}),
     };
     const summary = executionLabel(label);
     const session = claimSession(ctx, spec, step.name, item?.id);

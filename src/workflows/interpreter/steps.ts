@@ -10,6 +10,7 @@ import { takeRoute } from './emits';
 import { requestInput, routeAnswer } from './input';
 import { type RoleOutcome, runRole } from './roles';
 import { setCurrentStep } from './visibility';
+import { MERGE_CONFLICT_ROUTE, mergeBack, mergeConflictFinding, openWorktreeFor } from './worktrees';
 
 export type StepEnd = { route: string; target: RouteTarget; payload: unknown };
 
@@ -32,6 +33,8 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
     return { ...routed, payload: result.value };
   }
 
+  // beside other work (concurrent items, parallel branches): a worktree of its own, merged when accepted
+  const worktree = await openWorktreeFor(ctx, step, item);
   let rework = 0;
   let feedback: string[] = [];
   for (;;) {
@@ -51,12 +54,19 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
     const isRework = route.target.kind === 'step' && route.target.step === step.name;
     // the verifier's route needs artifacts the producer did not write: back to the producer
     const missing = outcome.producerFindings ?? [];
+    // accepted work in a worktree is merged first: a conflict goes back to the producer
+    const findings = [...missing];
     if (!isRework && missing.length === 0) {
-      return { route: route.name, target: route.target, payload: outcome.payload };
+      const conflicts =
+        worktree && route.target.kind !== 'fail' ? await mergeBack(ctx, step, item, worktree) : undefined;
+      if (!conflicts) return { route: route.name, target: route.target, payload: outcome.payload };
+      findings.push(mergeConflictFinding(conflicts, worktree!));
     }
 
+    const self: RouteTarget = { kind: 'step', step: step.name };
     if (isRework) takeRoute(ctx, step.name, route.name, route.target, item?.id, outcome.payload);
-    else takeRoute(ctx, step.name, MISSING_ARTIFACT_ROUTE, { kind: 'step', step: step.name }, item?.id);
+    else if (missing.length > 0) takeRoute(ctx, step.name, MISSING_ARTIFACT_ROUTE, self, item?.id);
+    else takeRoute(ctx, step.name, MERGE_CONFLICT_ROUTE, self, item?.id);
     rework++;
     feedback = isRework
       ? [
@@ -64,15 +74,15 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
           stringify(outcome.payload),
           ...missing,
         ]
-      : [`The runtime sent the work back (rework ${rework} of ${step.maxRework}). Findings:`, ...missing];
+      : [`The runtime sent the work back (rework ${rework} of ${step.maxRework}). Findings:`, ...findings];
     if (rework <= step.maxRework) continue;
 
     const exhausted = step.onReworkExhausted;
     if (exhausted.kind !== 'request_input') {
-      if (missing.length === 0 || exhausted.kind !== 'fail') {
+      if (findings.length === 0 || exhausted.kind !== 'fail') {
         return { route: 'rework_exhausted', target: exhausted, payload: outcome.payload };
       }
-      const reason = `${exhausted.reason ?? `step ${step.name} routed to fail`} (last finding: ${missing.join('; ')})`;
+      const reason = `${exhausted.reason ?? `step ${step.name} routed to fail`} (last finding: ${findings.join('; ')})`;
       return { route: 'rework_exhausted', target: { kind: 'fail', reason }, payload: { problem: reason } };
     }
     const result = await requestInput(ctx, step, item, exhausted.request, rework);
