@@ -115,7 +115,6 @@ export function worktreeOf(run: RunRef, key: string): { path: string; branch: st
 async function removeWorktree(workspace: string, where: { path: string; branch: string }): Promise<void> {
   await git(workspace, ['worktree', 'remove', '--force', where.path]);
   fs.rmSync(where.path, { recursive: true, force: true });
-  await git(workspace, ['worktree', 'prune']);
   await git(workspace, ['branch', '-D', where.branch]);
 }
 
@@ -132,18 +131,26 @@ function seedRunFolder(run: RunRef, worktreePath: string): void {
 
 export async function openWorktree(request: OpenWorktreeRequest): Promise<OpenWorktreeResult> {
   const { run } = request;
-  const unavailable = await notARepository(run.workspace);
-  if (unavailable) return { unavailable };
-  const base = await snapshotCommit(
-    run.workspace,
-    request.head,
-    `sop: ${run.sop}/${run.taskId} workspace before ${request.key}`,
-  );
+  let base = request.head;
+  if (request.snapshot || !base) {
+    const unavailable = await notARepository(run.workspace);
+    if (unavailable) return { unavailable };
+    base = await snapshotCommit(
+      run.workspace,
+      base,
+      `sop: ${run.sop}/${run.taskId} workspace before ${request.key}`,
+    );
+  }
   const where = worktreeOf(run, request.key);
   // an earlier attempt of this activity, or a rerun of the task, may have left one
-  await removeWorktree(run.workspace, where);
+  if (fs.existsSync(where.path)) await removeWorktree(run.workspace, where);
   fs.mkdirSync(path.dirname(where.path), { recursive: true });
-  await gitOk(run.workspace, ['worktree', 'add', '--quiet', '-B', where.branch, where.path, base]);
+  const add = ['worktree', 'add', '--quiet', '-B', where.branch, where.path, base];
+  if ((await git(run.workspace, add)).exitCode !== 0) {
+    // a worktree folder deleted by hand is still registered until pruned
+    await git(run.workspace, ['worktree', 'prune']);
+    await gitOk(run.workspace, add);
+  }
   seedRunFolder(run, where.path);
   return { worktree: { ...where, base }, head: base };
 }

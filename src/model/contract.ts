@@ -124,6 +124,11 @@ export interface OpenWorktreeRequest {
   key: string;
   /** the run's last commit (the snapshot or merge before); the workspace's HEAD when absent */
   head?: string;
+  /**
+   * commit the workspace's files first (they may have changed since `head`: work ran in place); without
+   * it the worktree is branched from `head` itself
+   */
+  snapshot?: boolean;
 }
 
 /** `unavailable`: why the work runs in place instead (the workspace is not the top of a git repository). */

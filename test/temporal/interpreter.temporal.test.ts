@@ -285,7 +285,8 @@ test('a worklist of 3 items runs in order and writes each item status back', asy
 });
 
 test('a worklist with concurrency 2 runs two items at once, never three', async () => {
-  const { runner, p } = worklistPlan('wlc', 4, 2, 400);
+  // long enough for an item to overlap the next one's worktree set-up on a loaded machine
+  const { runner, p } = worklistPlan('wlc', 4, 2, 2_000);
   const { result } = await runToEnd(p, runner);
   expect(result?.status).toBe('completed');
   const calls = runner.calls.filter((c) => c.step === 'implement');
@@ -297,8 +298,9 @@ test('a worklist with concurrency 2 runs two items at once, never three', async 
 test('a DAG runs its two independent branches at the same time and joins them', async () => {
   const runner = new ScriptedRunner({
     'diagnose/agent': [{ route: 'done', summary: 'diagnosis: churn' }],
-    'segment/agent': [{ route: 'done', delayMs: 500 }],
-    'channels/agent': [{ route: 'done', delayMs: 500 }],
+    // long enough for one branch to overlap the other's worktree set-up on a loaded machine
+    'segment/agent': [{ route: 'done', delayMs: 2_000 }],
+    'channels/agent': [{ route: 'done', delayMs: 2_000 }],
     'messaging/agent': [{ route: 'done' }],
   });
   const done = [route('done', finish)];

@@ -12,7 +12,7 @@ import { recordDenials } from './denials';
 import { launchAgent } from './launches';
 import { claimSession, releaseSession } from './sessions';
 import { refreshDetails, setCurrentStep } from './visibility';
-import { worktreeOf } from './worktrees';
+import { markInPlaceWork, worktreeOf } from './worktrees';
 
 // Before this patch an artifact the verifier's route requires but only the producer writes was the
 // verifier's agent-protocol failure: retried on the verifier, which cannot write it.
@@ -78,6 +78,7 @@ export async function runRole(
   let lastProblem = '';
   const key = activeKey(step.name, item?.id, role);
   const worktree = worktreeOf(ctx, step.name, item?.id);
+  if (!worktree) markInPlaceWork(ctx);
   for (let attempt = 1; attempt <= step.maxAttempts; attempt++) {
     const budget = budgetProblem(ctx);
     if (budget) fail(`${budget} before ${step.name}${item ? ` (${item.id})` : ''} could start`);

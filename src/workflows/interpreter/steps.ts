@@ -10,7 +10,13 @@ import { takeRoute } from './emits';
 import { requestInput, routeAnswer } from './input';
 import { type RoleOutcome, runRole } from './roles';
 import { setCurrentStep } from './visibility';
-import { MERGE_CONFLICT_ROUTE, mergeBack, mergeConflictFinding, openWorktreeFor } from './worktrees';
+import {
+  MERGE_CONFLICT_ROUTE,
+  markInPlaceWork,
+  mergeBack,
+  mergeConflictFinding,
+  openWorktreeFor,
+} from './worktrees';
 
 export type StepEnd = { route: string; target: RouteTarget; payload: unknown };
 
@@ -104,6 +110,9 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
     const value = result.value as { approve?: unknown } | null;
     const accepted = step.routes.find((r) => r.name === 'accepted');
     if (value && typeof value === 'object' && value.approve === true && accepted) {
+      // approved work in a worktree is merged too; a conflict now is the step's failure
+      const conflicts = worktree ? await mergeBack(ctx, step, item, worktree) : undefined;
+      if (conflicts) return failurePath(step, mergeConflictFinding(conflicts, worktree!));
       return {
         route: 'accepted',
         target: accepted.target,
@@ -124,6 +133,7 @@ function failurePath(step: StepSpec, problem: string): StepEnd {
 
 async function runCommand(ctx: RunContext, step: StepSpec): Promise<StepEnd> {
   const { run, state } = ctx;
+  markInPlaceWork(ctx);
   state.executions++;
   setCurrentStep(ctx, step.name);
   ctx.active.set(step.name, { step: step.name, role: 'command' });

@@ -20,6 +20,8 @@ export interface ParallelWork {
   open: Map<string, Worktree>;
   /** why the workspace cannot have worktrees (not a git repository): the work then runs in place */
   unavailable?: string;
+  /** work ran in place since `head` was taken: the next worktree needs a fresh snapshot first */
+  stale?: boolean;
   queue: Promise<unknown>;
 }
 
@@ -53,9 +55,12 @@ export async function openWorktreeFor(
   if (!beside || !patched(PARALLEL_WORKTREES_PATCH)) return undefined;
   const work = parallelOf(ctx);
   const key = item ? `${step.name}-${item.id}` : step.name;
-  const opened = await serialized(work, async () =>
-    work.unavailable ? undefined : openWorktree({ run: ctx.run, key, head: work.head }),
-  );
+  const fresh = () => work.head !== undefined && !work.stale;
+  const open = (snapshot: boolean) => openWorktree({ run: ctx.run, key, head: work.head, snapshot });
+  // the workspace is as `head` says: branch from it at once, beside the others; else one snapshot at a time
+  const opened = fresh()
+    ? await open(false)
+    : await serialized(work, async () => (work.unavailable ? undefined : open(!fresh())));
   if (!opened) return undefined;
   if ('unavailable' in opened) {
     work.unavailable = opened.unavailable;
@@ -63,6 +68,7 @@ export async function openWorktreeFor(
     return undefined;
   }
   work.head = opened.head;
+  work.stale = false;
   work.open.set(deliveryKey(step.name, item?.id), opened.worktree);
   return opened.worktree;
 }
@@ -86,4 +92,9 @@ export async function mergeBack(
 /** The producer's finding when its accepted work did not merge. */
 export function mergeConflictFinding(conflicts: string[], worktree: Worktree): string {
   return `Merging your accepted work (branch ${worktree.branch}) into the run's workspace conflicted: other work merged meanwhile changed the same lines of ${conflicts.map((f) => `\`${f}\``).join(', ')}. Your worktree now holds your work merged with the run's current state, with conflict markers (<<<<<<<, =======, >>>>>>>) in those files: resolve them, keeping the intent of both sides, and remove the markers.`;
+}
+
+/** Work about to run in the workspace itself: a later worktree must snapshot the workspace first. */
+export function markInPlaceWork(ctx: RunContext): void {
+  if (ctx.parallel) ctx.parallel.stale = true;
 }
