@@ -42,6 +42,8 @@ export interface RunContext {
   unrecordedLosses: Map<string, LostLaunch[]>;
   /** parallel work in worktrees (worktrees.ts); absent while everything runs in place */
   parallel?: ParallelWork;
+  /** whether parallel work gets worktrees (decided at the start of the execution, patched) */
+  parallelWorktrees?: boolean;
   /** the SopStep search attribute as last written, and the step it should show */
   lastStepAttr?: string;
   wantedStep?: string;

@@ -34,6 +34,7 @@ import { requestInput, routeAnswer } from './input';
 import { runStep } from './steps';
 import { clearCurrentStep, setStatus, showCurrentStep, showRunning } from './visibility';
 import { runWorklistStep, worklistRequestOf } from './worklists';
+import { decideParallelWorktrees } from './worktrees';
 
 const RUN_SUMMARY_PATCH = 'run-summary-v1';
 // Before this patch a restarted run that continued as new ran its restart again in the next execution.
@@ -43,6 +44,7 @@ const RECENT_STEPS_KEPT = 50;
 
 export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   const ctx = createContext(input);
+  decideParallelWorktrees(ctx);
   const { plan, state } = ctx;
   installHandlers(ctx);
   const threads = new Threads(ctx);

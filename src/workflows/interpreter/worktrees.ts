@@ -25,6 +25,16 @@ export interface ParallelWork {
   queue: Promise<unknown>;
 }
 
+/**
+ * At the start of an execution (a patch marker's safe place: a call later, after a local activity, may
+ * land in another workflow task on replay): whether this run's parallel work gets worktrees. Asked only
+ * for plans that can run work side by side, so sequential runs emit exactly the commands they did.
+ */
+export function decideParallelWorktrees(ctx: RunContext): void {
+  const parallel = ctx.plan.steps.some((s) => (s.forEach?.concurrency ?? 1) > 1 || s.after.length > 0);
+  ctx.parallelWorktrees = parallel && patched(PARALLEL_WORKTREES_PATCH);
+}
+
 function parallelOf(ctx: RunContext): ParallelWork {
   ctx.parallel ??= { open: new Map(), queue: Promise.resolve() };
   return ctx.parallel;
@@ -52,7 +62,7 @@ export async function openWorktreeFor(
   item: WorkItem | undefined,
 ): Promise<Worktree | undefined> {
   const beside = (item !== undefined && (step.forEach?.concurrency ?? 1) > 1) || ctx.activeThreads > 1;
-  if (!beside || !patched(PARALLEL_WORKTREES_PATCH)) return undefined;
+  if (!beside || !ctx.parallelWorktrees) return undefined;
   const work = parallelOf(ctx);
   const key = item ? `${step.name}-${item.id}` : step.name;
   const fresh = () => work.head !== undefined && !work.stale;
