@@ -6,6 +6,7 @@
 import { log, patched } from '@temporalio/workflow';
 import type { WorkItem, Worktree } from '../../model/contract';
 import type { StepSpec } from '../../model/plan';
+import { onPlacement } from '../workspace';
 import { mergeWorktree, openWorktree } from './activities';
 import { deliveryKey, type RunContext } from './context';
 
@@ -33,6 +34,15 @@ export interface ParallelWork {
 export function decideParallelWorktrees(ctx: RunContext): void {
   const parallel = ctx.plan.steps.some((s) => (s.forEach?.concurrency ?? 1) > 1 || s.after.length > 0);
   ctx.parallelWorktrees = parallel && patched(PARALLEL_WORKTREES_PATCH);
+}
+
+/** Git work on the workspace: a repo.url run's goes to the worker that holds its workspace. */
+function onRunsWorker(ctx: RunContext) {
+  return {
+    startToCloseTimeout: '10 minutes',
+    retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['SopWorktreeError'] },
+    ...(ctx.fleet ? onPlacement(ctx.fleet.placement) : {}),
+  };
 }
 
 function parallelOf(ctx: RunContext): ParallelWork {
@@ -66,7 +76,8 @@ export async function openWorktreeFor(
   const work = parallelOf(ctx);
   const key = item ? `${step.name}-${item.id}` : step.name;
   const fresh = () => work.head !== undefined && !work.stale;
-  const open = (snapshot: boolean) => openWorktree({ run: ctx.run, key, head: work.head, snapshot });
+  const open = (snapshot: boolean) =>
+    openWorktree.executeWithOptions(onRunsWorker(ctx), [{ run: ctx.run, key, head: work.head, snapshot }]);
   // the workspace is as `head` says: branch from it at once, beside the others; else one snapshot at a time
   const opened = fresh()
     ? await open(false)
@@ -91,7 +102,9 @@ export async function mergeBack(
   worktree: Worktree,
 ): Promise<string[] | undefined> {
   const work = parallelOf(ctx);
-  const result = await serialized(work, () => mergeWorktree({ run: ctx.run, worktree, head: work.head }));
+  const result = await serialized(work, () =>
+    mergeWorktree.executeWithOptions(onRunsWorker(ctx), [{ run: ctx.run, worktree, head: work.head }]),
+  );
   work.head = result.head;
   if (!result.merged) return result.conflicts;
   work.open.delete(deliveryKey(step.name, item?.id));
