@@ -2,6 +2,7 @@ import { createHarnessRunners } from '../harnesses';
 import type { AgentRunners } from './agent-runner';
 import { createEmitActivities, type EmitActivityDeps } from './emit-event';
 import { createInterpreterActivities } from './interpreter-activities';
+import { pollSensor } from './poll';
 import { createResolveActivities, type ResolveActivityDeps } from './resolve-run';
 import * as smoke from './smoke';
 import { createWorkspaceActivities, type WorkspaceActivityDeps } from './workspaces';
@@ -15,6 +16,7 @@ export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps, Wor
 export function createActivities(deps: ActivityDeps = {}) {
   return {
     ...smoke,
+    pollSensor,
     ...createInterpreterActivities({ runners: deps.runners ?? createHarnessRunners() }),
     ...createResolveActivities(deps),
     ...createEmitActivities(deps),

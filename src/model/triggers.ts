@@ -87,3 +87,13 @@ export const TRIGGER_TEMPLATE_ROOTS: Record<TriggerKind, readonly string[]> = {
   event: ['payload', 'trigger', 'event'],
   poll: ['payload', 'trigger', 'item'],
 };
+
+/** The memo key of every Schedule and sensor `sop triggers sync` made: which project, SOP and trigger. */
+export const TRIGGER_MEMO_KEY = 'sopTrigger';
+
+export interface TriggerTag {
+  sop: string;
+  trigger: string;
+  /** the project root it was synced from */
+  project: string;
+}

@@ -6,4 +6,5 @@
 // which a bare `./interpreter` would resolve to first.)
 export { sopInterpreter } from './interpreter/index';
 export { sopWorkflow as default } from './run-request';
+export { sopSensor } from './sensor';
 export { smokeWorkflow } from './smoke';

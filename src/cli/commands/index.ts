@@ -12,6 +12,7 @@ import { registerServe } from './serve';
 import { registerServer } from './server';
 import { registerSmoke } from './smoke';
 import { registerTest } from './test';
+import { registerTriggers } from './triggers';
 import { registerValidate } from './validate';
 import { registerVerify } from './verify';
 import { registerWorker } from './worker';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command): void {
   registerLogs(program);
   registerControl(program);
   registerRestart(program);
+  registerTriggers(program);
   registerVerify(program);
   registerKeys(program);
   registerServer(program);

@@ -1,0 +1,246 @@
+import type { ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { Catalog } from '../../sop/catalog';
+import { formatDiagnostic } from '../../sop/diagnostics';
+import { ScheduleOverlap } from '../../sop/trigger-schema';
+import { declaredTriggers } from '../../triggers/declared';
+import { scheduleIdOf } from '../../triggers/schedules';
+import { type TriggerRow, triggerRows } from '../../triggers/status';
+import { syncTriggers, TriggersInvalidError } from '../../triggers/sync';
+import { CliError, ExitCode } from '../errors';
+import { printJson, printTable } from '../output';
+import { withSopClient } from '../with-client';
+
+const PROJECT = ['-C, --project <dir>', 'project root (sops/, sop.config.yaml)', '.'] as const;
+
+export function registerTriggers(program: Command): void {
+  const triggers = program
+    .command('triggers')
+    .description(
+      'schedules, webhooks, events and polling sensors that start SOPs (the `triggers:` of each SOP)',
+    );
+
+  triggers
+    .command('sync')
+    .description('create, update and delete the Schedules and sensors the catalog declares (idempotent)')
+    .option(...PROJECT)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { project: string; json?: boolean }) => {
+      const catalog = new Catalog({ projectDir: opts.project });
+      await withSopClient(
+        async (client) => {
+          let lines: Awaited<ReturnType<typeof syncTriggers>>;
+          try {
+            lines = await syncTriggers(client.client, catalog, client.target.taskQueue);
+          } catch (err) {
+            if (!(err instanceof TriggersInvalidError)) throw err;
+            for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+            throw new CliError(
+              err.message,
+              ExitCode.failure,
+              'fix the errors above (`sop validate` shows them all)',
+            );
+          }
+          if (opts.json) return printJson(lines);
+          if (lines.length === 0)
+            return void process.stdout.write('no schedules or sensors declared, none on the server\n');
+          printTable(
+            ['TRIGGER', 'KIND', 'ACTION', 'ID', 'DETAIL'],
+            lines.map((l) => [l.trigger, l.kind, l.action, l.id, l.detail ?? '']),
+          );
+          const failed = lines.filter((l) => l.action === 'failed');
+          if (failed.length > 0)
+            throw new CliError(`${failed.length} trigger(s) could not be synced`, ExitCode.failure);
+        },
+        { startServer: true },
+      );
+    });
+
+  triggers
+    .command('list')
+    .description('every trigger: SOP, kind, state, last and next fire, errors')
+    .option(...PROJECT)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { project: string; json?: boolean }) => {
+      const catalog = new Catalog({ projectDir: opts.project });
+      await withSopClient(async (client) => {
+        const rows = await triggerRows(client.client, catalog, client.target.taskQueue);
+        if (opts.json) return printJson(rows);
+        if (rows.length === 0) return void process.stdout.write('no triggers declared\n');
+        printTable(
+          ['TRIGGER', 'SOP', 'KIND', 'STATE', 'LAST FIRE', 'NEXT FIRE', 'ERRORS'],
+          rows.map((r) => [
+            r.trigger,
+            r.sop,
+            r.kind,
+            r.state,
+            time(r.lastFire),
+            time(r.nextFire),
+            r.errors.join('; ') || '-',
+          ]),
+        );
+      });
+    });
+
+  triggers
+    .command('show')
+    .description('one trigger: its declaration, state, fires and the last run it started')
+    .argument('<trigger>', 'SOP/TRIGGER (or SOP.TRIGGER)')
+    .option(...PROJECT)
+    .option('--json', 'machine-readable output')
+    .action(async (ref: string, opts: { project: string; json?: boolean }) => {
+      const catalog = new Catalog({ projectDir: opts.project });
+      const { sop, trigger } = triggerRef(ref);
+      await withSopClient(async (client) => {
+        const rows = await triggerRows(client.client, catalog, client.target.taskQueue);
+        const row = rows.find((r) => r.trigger === `${sop}.${trigger}`);
+        if (!row) throw notDeclared(sop, trigger, rows);
+        const declared = declaredTriggers(catalog).triggers.find(
+          (t) => t.spec.sop === sop && t.spec.name === trigger,
+        );
+        let recent: Array<{ scheduledAt: string; takenAt: string; workflowId: string }> | undefined;
+        if (row.kind === 'schedule' && row.state !== 'not synced') {
+          const d = await client.client.schedule.getHandle(scheduleIdOf(sop, trigger)).describe();
+          recent = d.info.recentActions.map((a) => ({
+            scheduledAt: a.scheduledAt.toISOString(),
+            takenAt: a.takenAt.toISOString(),
+            workflowId: a.action.workflow.workflowId,
+          }));
+        }
+        const view = { ...row, declaration: declared?.spec, ...(recent ? { recentFires: recent } : {}) };
+        if (opts.json) return printJson(view);
+        printShow(view);
+      });
+    });
+
+  triggers
+    .command('pause')
+    .description("pause a trigger's Schedule (no runs until unpause)")
+    .argument('<trigger>', 'SOP/TRIGGER')
+    .option('--note <text>', 'why (shown by list and the Web UI)', 'paused with sop triggers pause')
+    .action(async (ref: string, opts: { note: string }) => {
+      await onSchedule(ref, 'pause', (h) => h.pause(opts.note));
+    });
+
+  triggers
+    .command('unpause')
+    .description("resume a paused trigger's Schedule")
+    .argument('<trigger>', 'SOP/TRIGGER')
+    .action(async (ref: string) => {
+      await onSchedule(ref, 'unpause', (h) => h.unpause('unpaused with sop triggers unpause'));
+    });
+
+  triggers
+    .command('trigger-now')
+    .description("start one run of a trigger's Schedule now (also when paused)")
+    .argument('<trigger>', 'SOP/TRIGGER')
+    .option(
+      '--overlap <policy>',
+      `what to do when a run is going (${ScheduleOverlap.options.join(', ')}; default: allow_all)`,
+      'allow_all',
+    )
+    .action(async (ref: string, opts: { overlap: string }) => {
+      const overlap = overlapPolicy(opts.overlap);
+      await onSchedule(ref, 'trigger', (h) => h.trigger(overlap));
+    });
+
+  triggers
+    .command('backfill')
+    .description("start the runs a trigger's Schedule would have started between two times")
+    .argument('<trigger>', 'SOP/TRIGGER')
+    .requiredOption('--from <time>', 'start, ISO 8601 (e.g. 2026-12-01T00:00:00Z)')
+    .requiredOption('--to <time>', 'end, ISO 8601')
+    .option('--overlap <policy>', `(${ScheduleOverlap.options.join(', ')}; default: allow_all)`, 'allow_all')
+    .action(async (ref: string, opts: { from: string; to: string; overlap: string }) => {
+      const start = isoTime(opts.from, '--from');
+      const end = isoTime(opts.to, '--to');
+      if (end <= start) throw new CliError('--to must be later than --from', ExitCode.usage);
+      const overlap = overlapPolicy(opts.overlap);
+      await onSchedule(ref, 'backfill', (h) => h.backfill({ start, end, overlap }));
+    });
+}
+
+type ScheduleHandle = ReturnType<import('@temporalio/client').ScheduleClient['getHandle']>;
+
+async function onSchedule(
+  ref: string,
+  verb: string,
+  fn: (handle: ScheduleHandle) => Promise<void>,
+): Promise<void> {
+  const { sop, trigger } = triggerRef(ref);
+  const id = scheduleIdOf(sop, trigger);
+  await withSopClient(async (client) => {
+    try {
+      await fn(client.client.schedule.getHandle(id));
+    } catch (err) {
+      if (err instanceof ScheduleNotFoundError) {
+        throw new CliError(
+          `no Schedule ${id} on the server: ${verb} works on schedule triggers after \`sop triggers sync\``,
+          ExitCode.notFound,
+          'see `sop triggers list`',
+        );
+      }
+      throw err;
+    }
+    process.stdout.write(`${verb}: ${id}\n`);
+  });
+}
+
+/** `SOP/TRIGGER` or `SOP.TRIGGER`. */
+export function triggerRef(ref: string): { sop: string; trigger: string } {
+  const match = /^([a-z][a-z0-9_-]*)[/.]([a-z][a-z0-9_-]*)$/.exec(ref);
+  if (!match)
+    throw new CliError(
+      `expected SOP/TRIGGER (e.g. nightly/sweep), got "${ref}"`,
+      ExitCode.usage,
+      'see `sop triggers list`',
+    );
+  return { sop: match[1], trigger: match[2] };
+}
+
+function overlapPolicy(value: string): ScheduleOverlapPolicy {
+  const parsed = ScheduleOverlap.safeParse(value);
+  if (!parsed.success)
+    throw new CliError(`--overlap must be one of ${ScheduleOverlap.options.join(', ')}`, ExitCode.usage);
+  return parsed.data.toUpperCase() as ScheduleOverlapPolicy;
+}
+
+function isoTime(value: string, option: string): Date {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw new CliError(
+      `${option} must be an ISO 8601 time such as 2026-12-01T00:00:00Z, got "${value}"`,
+      ExitCode.usage,
+    );
+  return date;
+}
+
+function notDeclared(sop: string, trigger: string, rows: TriggerRow[]): CliError {
+  return new CliError(
+    `no trigger ${sop}/${trigger} in the catalog or on the server`,
+    ExitCode.notFound,
+    `known: ${rows.map((r) => r.trigger.replace('.', '/')).join(', ') || 'none'}`,
+  );
+}
+
+const time = (iso: string | undefined) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
+
+function printShow(
+  view: TriggerRow & { recentFires?: Array<{ takenAt: string; workflowId: string }> },
+): void {
+  const lines = [
+    `trigger   ${view.trigger}`,
+    `kind      ${view.kind}`,
+    `state     ${view.state}${view.inSync ? '' : ' (out of sync with the catalog)'}`,
+    `id        ${view.id ?? '-'}`,
+    `last fire ${time(view.lastFire)}`,
+    `next fire ${time(view.nextFire)}`,
+    `last run  ${view.lastRun ?? '-'}`,
+    ...(view.recentFires?.length
+      ? ['recent fires', ...view.recentFires.map((f) => `  ${time(f.takenAt)}  ${f.workflowId}`)]
+      : []),
+    ...(view.errors.length > 0 ? ['errors', ...view.errors.map((e) => `  ${e}`)] : []),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
