@@ -48,6 +48,16 @@ export const EXAMPLES: Record<string, string[]> = {
     'sop rerun bugfix t1 --step verify --context "Also check the README"',
     'sop rerun ralph_loop t1 --step implement --item strip-punctuation',
   ],
+  triggers: ['sop triggers sync', 'sop triggers list'],
+  'triggers sync': ['sop triggers sync', 'sop triggers sync -C ~/src/app --json'],
+  'triggers list': ['sop triggers list', 'sop triggers list --json'],
+  'triggers show': ['sop triggers show nightly/sweep', 'sop triggers show nightly.sweep --json'],
+  'triggers pause': ['sop triggers pause nightly/sweep --note "release freeze"'],
+  'triggers unpause': ['sop triggers unpause nightly/sweep'],
+  'triggers trigger-now': ['sop triggers trigger-now nightly/sweep'],
+  'triggers backfill': [
+    'sop triggers backfill nightly/sweep --from 2026-11-30T00:00:00Z --to 2026-12-01T00:00:00Z',
+  ],
   verify: [
     'sop verify bugfix-t1.tar.gz',
     'sop verify bugfix-t1.tar.gz --key signer.pub.pem',

@@ -43,6 +43,11 @@ afterAll(async () => {
   await ctx?.close();
 });
 
+/** `sop doctor`'s check of the Schedules against the catalog (other checks may fail on this machine) */
+const doctorTriggers = async () => {
+  const doctor = await sopCli(['doctor', '-C', project.dir, '--json']);
+  return (json(doctor) as Array<{ name: string }>).find((c) => c.name === 'triggers in sync');
+};
 const scheduleInfo = () => ctx.client.schedule.getHandle(`${sop}/every5`).describe();
 const completedRuns = async () => {
   const list = await sopCli(['runs', 'list', '--sop', sop, '--json']);
@@ -62,6 +67,10 @@ test('sync creates the Schedule once; its runs are normal runs that complete; pa
   expect(json(again)).toEqual([
     { trigger: `${sop}.every5`, kind: 'schedule', id: `${sop}/every5`, action: 'unchanged' },
   ]);
+  expect(await doctorTriggers()).toMatchObject({
+    ok: true,
+    detail: '1 schedule(s)/sensor(s) match the catalog',
+  });
   const described = await scheduleInfo();
   expect(described.memo).toMatchObject({ sopTrigger: { sop, trigger: 'every5', project: project.dir } });
   expect(described.action).toMatchObject({ workflowType: sop, workflowId: `${sop}/every5` });
@@ -107,6 +116,11 @@ test('sync creates the Schedule once; its runs are normal runs that complete; pa
 
   // a paused Schedule stays paused when sync updates it; removing the trigger deletes it
   project.write(body(''));
+  expect(await doctorTriggers()).toMatchObject({
+    ok: false,
+    detail: `${sop}.every5 schedule: the catalog no longer declares it: \`sop triggers sync\` deletes it`,
+    fix: expect.stringContaining('sop triggers sync'),
+  });
   const removed = await sopCli(['triggers', 'sync', '-C', project.dir, '--json']);
   expect(json(removed)).toEqual([
     expect.objectContaining({ trigger: `${sop}.every5`, kind: 'schedule', action: 'deleted' }),

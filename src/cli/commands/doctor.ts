@@ -1,14 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { execa } from 'execa';
 import { resolveHarnessBinary } from '../../harnesses/binaries';
 import { isLoopback } from '../../harnesses/common';
 import { codexHomeProblem, stateDirPath } from '../../harnesses/state-dir';
 import { loadHooks } from '../../serve/hooks';
+import { Catalog } from '../../sop/catalog';
 import { connectClient } from '../../temporal/connect';
 import { temporalDir } from '../../temporal/package-paths';
 import { resolveTemporalTarget } from '../../temporal/target';
+import { triggerRows } from '../../triggers/status';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
 
@@ -30,7 +33,7 @@ async function version(file: string): Promise<string | undefined> {
   return result.exitCode === 0 ? String(result.stdout).trim().split('\n')[0] : undefined;
 }
 
-export async function runChecks(): Promise<Check[]> {
+export async function runChecks(projectDir = '.'): Promise<Check[]> {
   const checks: Check[] = [];
   const [major, minor] = process.versions.node.split('.').map(Number);
   checks.push({
@@ -54,12 +57,15 @@ export async function runChecks(): Promise<Check[]> {
   try {
     const { client } = await connectClient({ target, startDevServer: false });
     const info = await client.workflowService.getSystemInfo({});
-    await client.connection.close();
     checks.push({
       name: 'temporal reachable',
       ok: true,
       detail: `${target.address} (${target.kind}), server ${info.serverVersion}`,
     });
+    const triggers = await triggerSyncCheck(client, projectDir, target.taskQueue).finally(() =>
+      client.connection.close(),
+    );
+    if (triggers) checks.push(triggers);
   } catch (err) {
     checks.push({
       name: 'temporal reachable',
@@ -103,7 +109,7 @@ export async function runChecks(): Promise<Check[]> {
     });
   }
   checks.push(stateFolderCheck());
-  checks.push(...webhookChecks());
+  checks.push(...webhookChecks(projectDir));
   for (const tool of ['git', 'bwrap', 'socat']) {
     const found = await execa('sh', ['-c', `command -v ${tool}`], { reject: false, stdin: 'ignore' });
     checks.push({
@@ -120,8 +126,8 @@ export async function runChecks(): Promise<Check[]> {
 }
 
 /** Every webhook the project's catalog declares: its secret variable must be set where `sop serve` runs. */
-function webhookChecks(): Check[] {
-  const { hooks, problems } = loadHooks({ projectDir: process.cwd() });
+function webhookChecks(projectDir: string): Check[] {
+  const { hooks, problems } = loadHooks({ projectDir });
   const checks: Check[] = [...hooks.values()].map((hook) => {
     const set = Boolean(process.env[hook.spec.secretEnv]);
     return {
@@ -134,6 +140,28 @@ function webhookChecks(): Check[] {
   });
   for (const problem of problems) checks.push({ name: 'webhooks', ok: false, detail: problem });
   return checks;
+}
+
+/** Schedules and sensors on the server that differ from what the catalog declares (none declared: no check). */
+async function triggerSyncCheck(
+  client: Client,
+  projectDir: string,
+  taskQueue: string,
+): Promise<Check | undefined> {
+  const rows = (await triggerRows(client, new Catalog({ projectDir }), taskQueue, { live: false })).filter(
+    (r) => r.kind === 'schedule' || r.kind === 'poll',
+  );
+  if (rows.length === 0) return undefined;
+  const off = rows.filter((r) => !r.inSync);
+  return {
+    name: 'triggers in sync',
+    ok: off.length === 0,
+    detail:
+      off.length === 0
+        ? `${rows.length} schedule(s)/sensor(s) match the catalog`
+        : off.map((r) => `${r.trigger} ${r.kind}: ${r.errors[0] ?? r.state}`).join('; '),
+    fix: 'run `sop triggers sync` (it creates, updates and deletes them to match the catalog)',
+  };
 }
 
 /** The folder harness homes go in (SOP_STATE_DIR): writable, and not where Codex refuses to work. */
@@ -155,9 +183,10 @@ export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('what is installed, what is configured, and what still blocks a real run')
+    .option('-C, --project <dir>', 'project root whose triggers are compared with the server', '.')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
-      const checks = await runChecks();
+    .action(async (opts: { json?: boolean; project: string }) => {
+      const checks = await runChecks(opts.project);
       if (opts.json) printJson(checks);
       else {
         for (const c of checks) {
