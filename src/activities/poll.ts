@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { PollSpec } from '../model/triggers';
-import { lookup } from '../workflows/render-text';
+import { lookup } from '../model/render-text';
 
 export interface PollRequest {
   poll: PollSpec;
