@@ -4,8 +4,8 @@
 
 import { ApplicationFailure } from '@temporalio/activity';
 import { execa } from 'execa';
-import type { PollSpec } from '../model/triggers';
 import { lookup } from '../model/render-text';
+import type { PollSpec } from '../model/triggers';
 
 export interface PollRequest {
   poll: PollSpec;
