@@ -29,8 +29,8 @@ export interface PollResult {
 
 /** At most this many items per poll (the rest come in the next polls; items must stay small). */
 export const MAX_ITEMS_PER_POLL = 500;
-const COMMAND_TIMEOUT_MS = 60_000;
-const HTTP_TIMEOUT_MS = 30_000;
+const COMMAND_TIMEOUT_MS = 20_000;
+const HTTP_TIMEOUT_MS = 20_000;
 export const POLL_FAILED = 'SopPollFailed';
 
 export async function pollSensor(request: PollRequest): Promise<PollResult> {

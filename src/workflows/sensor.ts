@@ -76,10 +76,12 @@ const MAX_SEEN = 10_000;
 /** polls per execution before continuing as new (each poll adds a handful of events per new item) */
 const POLLS_PER_EXECUTION = 200;
 
-const { pollSensor } = proxyActivities<typeof pollActivities>({
-  startToCloseTimeout: '2 minutes',
+// short: a poll lost with its worker is retried elsewhere after this (the command/HTTP limit is 20 s)
+const POLL_OPTIONS = {
+  startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3, initialInterval: '1 second' },
-});
+} as const;
+const { pollSensor } = proxyActivities<typeof pollActivities>(POLL_OPTIONS);
 
 export async function sopSensor(input: SensorInput): Promise<void> {
   let config: SensorConfig = {
@@ -126,11 +128,7 @@ async function pollOnce(config: SensorConfig, state: SensorState): Promise<void>
   let result: PollResult;
   try {
     result = await pollSensor.executeWithOptions(
-      {
-        startToCloseTimeout: '2 minutes',
-        retry: { maximumAttempts: 3, initialInterval: '1 second' },
-        summary: `poll ${label}`,
-      },
+      { ...POLL_OPTIONS, summary: `poll ${label}` },
       [{ poll: trigger.poll, projectDir: config.projectDir, label }],
     );
   } catch (err) {
