@@ -17,6 +17,7 @@ import type {
   RunRef,
   Worktree,
 } from '../model/contract';
+import { refSafe } from '../model/workspace';
 
 /** workspace-relative folder of every run's worktrees */
 export const WORKTREES_FOLDER = path.join('.sop', 'worktrees');
@@ -97,13 +98,6 @@ function ignoreEverything(folder: string): void {
   const file = path.join(folder, '.gitignore');
   if (!fs.existsSync(file)) fs.writeFileSync(file, '*\n');
 }
-
-const refSafe = (value: string) =>
-  value
-    .replace(/[^\w.-]+/g, '-')
-    .replace(/\.{2,}/g, '.')
-    .replace(/^[.-]+|[.-]+$|\.lock$/g, '')
-    .slice(0, 80) || 'x';
 
 export function worktreeOf(run: RunRef, key: string): { path: string; branch: string } {
   return {

@@ -2,8 +2,19 @@
 // run's first activity, and that worker's own task queue, which every later activity of the run goes to
 // (Temporal's worker-specific task queue pattern). Plain types: read by the workflow and the activities.
 
+/**
+ * A name git accepts as one part of a branch name: characters it refuses (a scheduled run's task id has
+ * `:` in its fire time) become `-`.
+ */
+export const refSafe = (value: string) =>
+  value
+    .replace(/[^\w.-]+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[.-]+|[.-]+$|\.lock$/g, '')
+    .slice(0, 80) || 'x';
+
 /** The run branch of a task: every accepted step is a commit on it, pushed to the run's remote. */
-export const runBranch = (sop: string, taskId: string) => `sop/${sop}/${taskId}`;
+export const runBranch = (sop: string, taskId: string) => `sop/${refSafe(sop)}/${refSafe(taskId)}`;
 
 /** Patch id: repo.url runs are provisioned on a worker, commit accepted steps and move when it is lost. */
 export const FLEET_PATCH = 'fleet-workspaces-v1';
