@@ -58,6 +58,10 @@ export async function connectClient(
   } catch (err) {
     throw new TemporalUnavailableError(target, err);
   }
+  return clientOn(connection, target, options);
+}
+
+function clientOn(connection: Connection, target: TemporalTarget, options: ConnectOptions) {
   return {
     client: new Client({
       connection,
@@ -76,14 +80,7 @@ export function lazyClient(options: ConnectOptions = {}): { client: Client; targ
   const target = options.target ?? resolveTemporalTarget();
   const { address, tls, apiKey, metadata } = target.connectionOptions;
   const connection = Connection.lazy({ address, tls, apiKey, metadata, connectTimeout: CONNECT_TIMEOUT });
-  return {
-    client: new Client({
-      connection,
-      namespace: target.namespace,
-      identity: options.identity ?? clientIdentity(),
-    }),
-    target,
-  };
+  return clientOn(connection, target, options);
 }
 
 export async function connectWorkerConnection(

@@ -1,10 +1,9 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { compileSopDir } from '../../src/sop/compile';
 import { renderRouteGraph } from '../../src/sop/describe';
 import { planFromBundle } from '../../src/sop/plan';
+import { catalogProject } from '../support/sop-project';
 
 // `kind: sop` steps (an SOP calling another SOP): compiled into the plan, checked per SOP (kind fields,
 // routes, input templates) and across the catalog by `sop validate` (the called SOP exists, its required
@@ -12,16 +11,7 @@ import { planFromBundle } from '../../src/sop/plan';
 
 const sopBin = path.join(__dirname, '..', '..', 'bin', 'sop.js');
 
-function project(sops: Record<string, string>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-calls-'));
-  for (const [name, yaml] of Object.entries(sops)) {
-    const dir = path.join(root, 'sops', name);
-    fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'sop.yaml'), yaml);
-    fs.writeFileSync(path.join(dir, 'prompts', 'work.md'), 'Work on {{ input.request }}.\n');
-  }
-  return root;
-}
+const project = (sops: Record<string, string>) => catalogProject('sop-calls-', sops);
 
 /** An SOP with input `request` (required) and `issue` (optional), a `work` agent step, then `extra`. */
 const callee = (name: string, extra = '') => `name: ${name}

@@ -23,6 +23,21 @@ export function sopProject(
   return dir;
 }
 
+/**
+ * A project folder with several SOPs (`sops/<name>/sop.yaml` as given, each with a `prompts/work.md`):
+ * a catalog for checks across SOPs (calls, events).
+ */
+export function catalogProject(prefix: string, sops: Record<string, string>): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (const [name, yaml] of Object.entries(sops)) {
+    const dir = path.join(root, 'sops', name);
+    fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'sop.yaml'), yaml);
+    fs.writeFileSync(path.join(dir, 'prompts', 'work.md'), 'Work on {{ input.request }}.\n');
+  }
+  return root;
+}
+
 /** `sop run <sop> -C <project> --workspace <workspace> --task <task> --json` against a scripted model. */
 export async function runProjectSop(
   sop: string,

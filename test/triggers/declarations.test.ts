@@ -1,11 +1,10 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { triggerRunRequest } from '../../src/model/trigger-request';
 import type { TriggerSpec } from '../../src/model/triggers';
 import { compileSopDir } from '../../src/sop/compile';
 import { planFromBundle } from '../../src/sop/plan';
+import { catalogProject } from '../support/sop-project';
 
 // `triggers:` and `emits:` in an SOP: compiled into the plan, checked with coded, located diagnostics,
 // the event graph checked across the catalog (sop validate), and a trigger's payload mapped to a run
@@ -13,16 +12,7 @@ import { planFromBundle } from '../../src/sop/plan';
 
 const sopBin = path.join(__dirname, '..', '..', 'bin', 'sop.js');
 
-function project(sops: Record<string, string>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-triggers-'));
-  for (const [name, yaml] of Object.entries(sops)) {
-    const dir = path.join(root, 'sops', name);
-    fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'sop.yaml'), yaml);
-    fs.writeFileSync(path.join(dir, 'prompts', 'work.md'), 'Work on {{ input.request }}.\n');
-  }
-  return root;
-}
+const project = (sops: Record<string, string>) => catalogProject('sop-triggers-', sops);
 
 const sopYaml = (name: string, extra: string, routes = '      done: finish\n') => `name: ${name}
 input:
