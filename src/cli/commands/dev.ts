@@ -3,7 +3,7 @@ import { connectWorkerConnection } from '../../temporal/connect';
 import { stopDevServer } from '../../temporal/dev-server';
 import { type ModelServer, startModelServer } from '../../testing/model-server';
 import { loadScenario } from '../../testing/scenario';
-import { createSopWorker } from '../../worker/create-worker';
+import { createFleetWorker } from '../../worker/create-worker';
 import { installRuntime } from '../../worker/runtime';
 import { CliError, ExitCode } from '../errors';
 
@@ -43,9 +43,10 @@ export function registerDev(program: Command): void {
           'use `sop worker` against a cluster',
         );
       }
-      const worker = await createSopWorker({ connection, target, log });
+      // a fleet worker like `sop worker`: repo.url runs are provisioned here and served on its own queue
+      const worker = await createFleetWorker({ connection, target, log });
       log(
-        `dev: worker on ${target.taskQueue} at ${target.address}; Web UI ${target.webUiUrl}; Ctrl-C stops everything`,
+        `dev: worker on ${target.taskQueue} (own queue ${worker.workerQueue}) at ${target.address}; Web UI ${target.webUiUrl}; Ctrl-C stops everything`,
       );
       await worker.run();
       await connection.close();
