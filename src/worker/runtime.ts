@@ -7,7 +7,14 @@ let installed = false;
  * included (by default core prints to stdout, which would corrupt `--json` output). Must run before the
  * first worker or native connection is created (Runtime.install throws after that).
  */
-export function installRuntime(level: LogLevel = (process.env.SOP_LOG_LEVEL as LogLevel) || 'WARN'): void {
+export function installRuntime(
+  level: LogLevel = (process.env.SOP_LOG_LEVEL as LogLevel) || 'WARN',
+  /**
+   * Forwarding keeps the event loop alive until the runtime shuts down (when its last worker or connection
+   * closes): a process that may never open one (jest's, running CLI-only test files) passes false.
+   */
+  options: { forwardCoreLogs?: boolean } = {},
+): void {
   if (installed) return;
   installed = true;
   if (runtimeAlreadyCreated()) return;
@@ -16,7 +23,9 @@ export function installRuntime(level: LogLevel = (process.env.SOP_LOG_LEVEL as L
       const context = meta?.taskQueue ? ` [${meta.taskQueue}]` : '';
       process.stderr.write(`${lvl.toLowerCase()}${context}: ${message}\n`);
     }),
-    telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } },
+    ...(options.forwardCoreLogs === false
+      ? {}
+      : { telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } } }),
   });
 }
 
