@@ -11,6 +11,7 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  log,
   makeContinueAsNewFunc,
   ParentClosePolicy,
   proxyActivities,
@@ -103,7 +104,12 @@ export async function sopSensor(input: SensorInput): Promise<void> {
   }));
   setHandler(sensorReconfigureSignal, (next) => {
     // a malformed signal must not break the sensor; the same config again changes nothing
-    if (next?.trigger?.kind !== 'poll' || next.configHash === config.configHash) return;
+    const problem = reconfigureProblem(next);
+    if (problem) {
+      log.warn(`ignored sensorReconfigure signal: ${problem}`);
+      return;
+    }
+    if (next.configHash === config.configHash) return;
     config = next;
     reconfigured = true;
   });
@@ -127,10 +133,9 @@ async function pollOnce(config: SensorConfig, state: SensorState): Promise<void>
   state.lastPollAt = new Date(Date.now()).toISOString();
   let result: PollResult;
   try {
-    result = await pollSensor.executeWithOptions(
-      { ...POLL_OPTIONS, summary: `poll ${label}` },
-      [{ poll: trigger.poll, projectDir: config.projectDir, label }],
-    );
+    result = await pollSensor.executeWithOptions({ ...POLL_OPTIONS, summary: `poll ${label}` }, [
+      { poll: trigger.poll, projectDir: config.projectDir, label },
+    ]);
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     state.lastError = err.cause?.message ?? err.message;
@@ -190,4 +195,18 @@ function remember(
   seen.add(id);
   state.seen.push(id);
   if (state.seen.length > MAX_SEEN) state.seen.splice(0, state.seen.length - MAX_SEEN);
+}
+
+/** Why a reconfigure signal (from any client) cannot be the sensor's new config; undefined when it can. */
+function reconfigureProblem(next: SensorConfig | undefined): string | undefined {
+  const trigger = next?.trigger;
+  if (trigger?.kind !== 'poll') return 'trigger.kind must be "poll"';
+  if (typeof trigger.sop !== 'string' || typeof trigger.name !== 'string')
+    return 'trigger.sop and trigger.name must be strings';
+  const every = trigger.poll?.everyMs;
+  if (typeof every !== 'number' || !Number.isFinite(every) || every <= 0)
+    return 'trigger.poll.everyMs must be a positive number';
+  for (const field of ['projectDir', 'bundleHash', 'configHash'] as const)
+    if (typeof next?.[field] !== 'string') return `${field} must be a string`;
+  return undefined;
 }
