@@ -31,6 +31,7 @@ import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitErr
 import { openSession, sessionReport } from './agent-session';
 import { recordAnswer } from './answer-record';
 import { ensureParentDir, inspectArtifacts, type ResolvedArtifact, resolveArtifacts } from './artifacts';
+import { recordChildRun } from './child-record';
 import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
@@ -401,6 +402,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
     },
 
     recordAnswer,
+    recordChildRun,
     ...worktreeActivities,
 
     /** Stamps run.json with how the run ended (called once, at the end of the run). */

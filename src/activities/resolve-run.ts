@@ -72,7 +72,7 @@ export function createResolveActivities(deps: ResolveActivityDeps = {}) {
       } catch (err) {
         refuse(`params: ${(err as Error).message}`);
       }
-      const unrunnable = unrunnableProblem(plan);
+      const unrunnable = unrunnableProblem(plan, { remote: request.repo.url !== undefined });
       if (unrunnable) refuse(unrunnable);
       const input = inputWithDefaults(bundle, request.input);
       const problems = inputProblems(plan.inputSchema, input);

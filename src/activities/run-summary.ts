@@ -10,7 +10,7 @@ import type { DeniedCall } from '../model/run';
 import type { Denial } from '../policies/denial';
 
 export interface ExecutionRecord {
-  kind: 'agent' | 'command' | 'answer';
+  kind: 'agent' | 'command' | 'answer' | 'sop';
   /** run-folder-relative folder (agent) or log file (command) */
   path: string;
   step: string;
@@ -41,6 +41,8 @@ export interface ExecutionRecord {
   worktree?: { path: string; branch: string; base: string };
   /** agent: tool calls that waited for a person (policy ask:) */
   toolApprovals?: Array<{ tool: string; approved: boolean; by: string | null; timedOut?: boolean }>;
+  /** sop: the child run that served the step and how it ended */
+  child?: { sop: string; workflowId: string; runId: string; status: 'completed' | 'failed' };
   /** answer: the request answered, by whom */
   requestId?: string;
   by?: string | null;

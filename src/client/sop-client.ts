@@ -68,6 +68,9 @@ export interface RunChild {
   workflowId: string;
   /** the event that started it */
   event?: string;
+  /** the `kind: sop` step (and worklist item) it served */
+  step?: string;
+  item?: string;
   status: string;
   startTime: Date;
 }
@@ -422,7 +425,7 @@ export class SopClient {
     }
   }
 
-  /** The runs an event of this run started (SopParent = its workflow id), oldest first. */
+  /** The runs an event or a `kind: sop` step of this run started (SopParent = its workflow id), oldest first. */
   async children(sop: string, taskId: string): Promise<RunChild[]> {
     const query = `SopParent = ${JSON.stringify(workflowIdOf(sop, taskId))} AND ExecutionStatus != "ContinuedAsNew"`;
     const found: RunChild[] = [];
@@ -431,6 +434,8 @@ export class SopClient {
       found.push({
         workflowId: wf.workflowId,
         event: parent?.event,
+        ...(parent?.step !== undefined ? { step: parent.step } : {}),
+        ...(parent?.item !== undefined ? { item: parent.item } : {}),
         status:
           wf.status.name === 'RUNNING'
             ? (wf.typedSearchAttributes.get(SopStatus) ?? 'running')

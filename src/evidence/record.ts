@@ -29,10 +29,20 @@ const answerRecordSchema = z.looseObject({
   step: z.string(),
   requestId: z.string(),
 });
-export const evidenceRecordSchema = z.union([answerRecordSchema, agentRecordSchema]);
+/** A child run that served a `kind: sop` step (`<n>-sop/evidence.json`): its own run folder has its evidence. */
+const childRunRecordSchema = z.looseObject({
+  kind: z.literal('sop'),
+  sop: z.string(),
+  task: z.string(),
+  step: z.string(),
+  child: z.looseObject({ sop: z.string(), workflowId: z.string(), status: z.string() }),
+});
+export const evidenceRecordSchema = z.union([answerRecordSchema, childRunRecordSchema, agentRecordSchema]);
 export type EvidenceRecord = z.infer<typeof evidenceRecordSchema>;
-type AnswerRecord = z.infer<typeof answerRecordSchema>;
-const isAnswer = (record: EvidenceRecord): record is AnswerRecord => record.kind === 'answer';
+type FilelessRecord = z.infer<typeof answerRecordSchema> | z.infer<typeof childRunRecordSchema>;
+/** Records that vouch for no file of the run folder (an answer, a child run). */
+const isFileless = (record: EvidenceRecord): record is FilelessRecord =>
+  record.kind === 'answer' || record.kind === 'sop';
 
 /** The files of a run folder (or of a pack's copy of it), run-folder-relative, with their sha256. */
 export type FileHashes = ReadonlyMap<string, { sha256: string; size: number }>;
@@ -69,7 +79,7 @@ export function vouchedFiles(records: Array<{ file: string; record: EvidenceReco
   const out: Vouched[] = [];
   const lastArtifact = new Map<string, Vouched & { endsAt: number }>();
   for (const { file, record } of records) {
-    if (isAnswer(record)) continue;
+    if (isFileless(record)) continue;
     const dir = path.posix.dirname(file);
     if (record.promptSha256)
       out.push({ file: `${dir}/prompt.md`, sha256: record.promptSha256, record: file, what: 'prompt' });

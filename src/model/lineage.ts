@@ -1,14 +1,19 @@
-// Events between SOPs: a run that takes a route (or finishes) with `emits:` starts every SOP listening to
-// the event. Each child knows its parent (memo `parent` + the SopParent search attribute) and how deep
-// in a chain of events it is, so a runaway chain stops with a clear failure. Pure: workflow code imports it.
+// Lineage between runs. Events between SOPs: a run that takes a route (or finishes) with `emits:` starts
+// every SOP listening to the event. SOP calls: a `kind: sop` step runs another SOP as a Temporal child
+// workflow. Each child knows its parent (memo `parent` + the SopParent search attribute) and how deep in
+// a chain it is, so a runaway chain of events stops with a clear failure. Pure: workflow code imports it.
 import { TASK_ID_PATTERN } from './names';
 
-/** Where a run started by an event comes from (the child's memo `parent`, carried in its RunInput). */
+/** Where a run started by an event or a `kind: sop` step comes from (memo `parent`, carried in its RunInput). */
 export interface RunParent {
-  /** the emitting run's workflow id (`<sop>/<task>`) and execution */
+  /** the emitting (calling) run's workflow id and execution */
   workflowId: string;
   runId: string;
-  event: string;
+  /** the event that started this run; absent when a `kind: sop` step did */
+  event?: string;
+  /** the `kind: sop` step (and worklist item) of the parent this run serves; absent for an event */
+  step?: string;
+  item?: string;
   /** 1 for a child of a run a person started; the parent's depth + 1 below that */
   depth: number;
   /** the workflow ids from the first run of the chain to the parent */
@@ -70,6 +75,22 @@ export function emittedTaskId(
   return `${event}.${fnv1a(plain, 0x811c9dc5)}${fnv1a(plain, 0x01000193)}-${n}`;
 }
 
+/**
+ * The task id of the child run a `kind: sop` step starts: `<sop>.<task>.<step>[.<item>]` of the calling
+ * run (its workflow id is `<parent-id>/<step>[/<item>]`); a hash of the same when it would not fit.
+ */
+export function calledTaskId(caller: { sop: string; task: string }, step: string, item?: string): string {
+  const plain = [caller.sop, caller.task, step, ...(item === undefined ? [] : [item])].join('.');
+  if (TASK_ID_PATTERN.test(plain)) return plain;
+  return `${step}.${fnv1a(plain, 0x811c9dc5)}${fnv1a(plain, 0x01000193)}`;
+}
+
+/** How people read where a run came from: `event planned` or `step call [item 3]`. */
+export function parentCause(parent: Pick<RunParent, 'event' | 'step' | 'item'>): string {
+  if (parent.event !== undefined) return `event ${parent.event}`;
+  return `step ${parent.step}${parent.item !== undefined ? ` [${parent.item}]` : ''}`;
+}
+
 /** 32-bit FNV-1a as 8 hex digits (workflow code has no node:crypto; this only shortens an id). */
 function fnv1a(text: string, seed: number): string {
   let h = seed >>> 0;
@@ -84,13 +105,15 @@ function fnv1a(text: string, seed: number): string {
 export function parentFromMemo(memo: Record<string, unknown> | undefined): RunParent | undefined {
   const value = memo?.[PARENT_MEMO_KEY] as Partial<RunParent> | undefined;
   if (!value || typeof value !== 'object') return undefined;
-  const { workflowId, runId, event, depth, chain } = value;
-  if (typeof workflowId !== 'string' || typeof event !== 'string' || typeof depth !== 'number')
-    return undefined;
+  const { workflowId, runId, event, step, item, depth, chain } = value;
+  if (typeof workflowId !== 'string' || typeof depth !== 'number') return undefined;
+  if (typeof event !== 'string' && typeof step !== 'string') return undefined;
   return {
     workflowId,
     runId: typeof runId === 'string' ? runId : '',
-    event,
+    ...(typeof event === 'string' ? { event } : {}),
+    ...(typeof step === 'string' ? { step } : {}),
+    ...(typeof item === 'string' ? { item } : {}),
     depth,
     chain: Array.isArray(chain) ? chain.filter((c): c is string => typeof c === 'string') : [workflowId],
   };

@@ -65,13 +65,17 @@ export function parseRunRequest(value: unknown): { request: RunRequest } | { pro
  */
 export function taskIdOf(
   request: RunRequest,
-  workflow: { workflowType: string; workflowId: string },
+  workflow: { workflowType: string; workflowId: string; parent?: { workflowId: string } },
 ): { taskId: string } | { problem: string } {
   if (request.sop !== workflow.workflowType) {
     return {
       problem: `run request: sop is "${request.sop}" but the workflow type is "${workflow.workflowType}"; start the workflow with type "${request.sop}"`,
     };
   }
+  // a child run of a `kind: sop` step: id `<parent-id>/<step>[/<item>]`, its task given by the parent
+  const parent = workflow.parent?.workflowId;
+  if (parent !== undefined && request.task !== undefined && workflow.workflowId.startsWith(`${parent}/`))
+    return { taskId: request.task };
   const prefix = `${request.sop}/`;
   if (request.task !== undefined) {
     if (workflow.workflowId === `${prefix}${request.task}`) return { taskId: request.task };

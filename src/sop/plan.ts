@@ -63,14 +63,14 @@ export function resolveParams(
 }
 
 /**
- * Why a plan cannot run on this runtime yet, or undefined. `kind: sop` steps compile and are checked
- * (sop validate) but the interpreter does not run child SOPs yet: a run of such an SOP is refused before
- * it starts instead of failing midway.
+ * Why a plan cannot run on this runtime yet, or undefined, checked before a run starts instead of failing
+ * midway. `kind: sop` steps run their child in the calling run's workspace on a shared task queue, which a
+ * repo.url run (its workspace provisioned on one worker of the fleet) does not have.
  */
-export function unrunnableProblem(plan: ExecutionPlan): string | undefined {
+export function unrunnableProblem(plan: ExecutionPlan, where: { remote?: boolean } = {}): string | undefined {
   const calls = plan.steps.filter((s) => s.kind === 'sop').map((s) => s.name);
-  if (calls.length === 0) return undefined;
-  return `${plan.sop}: step${calls.length === 1 ? '' : 's'} ${calls.join(', ')} of kind sop cannot run yet (this runtime compiles and checks SOP calls but does not start child runs); run the called SOP on its own`;
+  if (calls.length === 0 || !where.remote) return undefined;
+  return `${plan.sop}: step${calls.length === 1 ? '' : 's'} ${calls.join(', ')} of kind sop cannot run in a repo.url run yet (the called SOP would not find the workspace provisioned on one worker); start it with repo.path`;
 }
 
 export function planFromBundle<I = Record<string, unknown>>(

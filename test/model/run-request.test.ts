@@ -47,6 +47,22 @@ test('the task comes from the workflow id <sop>/<task>; a mismatch says what to 
   });
 });
 
+test('a child run of a kind: sop step (id <parent-id>/<step>) takes the task its parent gave', () => {
+  const { request } = parseRunRequest(ok) as { request: typeof ok };
+  const child = { ...request, task: 'main.t1.call' } as never;
+  const parent = { workflowId: 'main/t1' };
+  expect(taskIdOf(child, { workflowType: 'bugfix', workflowId: 'main/t1/call', parent })).toEqual({
+    taskId: 'main.t1.call',
+  });
+  // without a parent (or under another parent's id) the id must still be <sop>/<task>
+  expect(taskIdOf(child, { workflowType: 'bugfix', workflowId: 'main/t1/call' })).toEqual({
+    problem: expect.stringContaining('use the workflow id "bugfix/main.t1.call"'),
+  });
+  expect(taskIdOf(child, { workflowType: 'bugfix', workflowId: 'other/t9/call', parent })).toEqual({
+    problem: expect.stringContaining('use the workflow id "bugfix/main.t1.call"'),
+  });
+});
+
 test('repo.url (with a ref) is accepted; a ref goes with url only; runs from before the fleet patch refuse url', () => {
   expect(problem({ ...ok, repo: { url: 'https://example.invalid/r.git', ref: 'main' } })).toBeUndefined();
   expect(repoProblem({ url: 'https://example.invalid/r.git', ref: 'main' })).toBeUndefined();

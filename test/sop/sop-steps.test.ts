@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { compileSopDir } from '../../src/sop/compile';
 import { renderRouteGraph } from '../../src/sop/describe';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle, unrunnableProblem } from '../../src/sop/plan';
 import { catalogProject } from '../support/sop-project';
 
 // `kind: sop` steps (an SOP calling another SOP): compiled into the plan, checked per SOP (kind fields,
@@ -172,13 +172,13 @@ describe('the call graph across the catalog (sop validate)', () => {
   });
 });
 
-test('sop run refuses an SOP with a kind: sop step before anything starts (child runs are not run yet)', async () => {
+test('a kind: sop step runs on this runtime except in a repo.url run, which is refused before it starts', () => {
   const root = project({ review: callee('review'), main: caller('main', 'review') });
-  const result = await execa(
-    'node',
-    [sopBin, 'run', 'main', '--workspace', root, '--input', 'request=x', '--no-worker', '--detach'],
-    { cwd: root, reject: false, env: { SOP_TEMPORAL_ADDRESS: '127.0.0.1:1' } },
+  const bundle = compileSopDir(path.join(root, 'sops', 'main'), { relativeTo: root }).bundle!;
+  const plan = planFromBundle(bundle);
+  expect(unrunnableProblem(plan)).toBeUndefined();
+  expect(unrunnableProblem(plan, { remote: false })).toBeUndefined();
+  expect(unrunnableProblem(plan, { remote: true })).toBe(
+    'main: step call of kind sop cannot run in a repo.url run yet (the called SOP would not find the workspace provisioned on one worker); start it with repo.path',
   );
-  expect(result.stderr).toContain('main: step call of kind sop cannot run yet');
-  expect(result.exitCode).toBe(2);
 });

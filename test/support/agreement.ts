@@ -75,8 +75,9 @@ function evidenceFiles(runFolder: string): string[] {
   if (!fs.existsSync(steps)) return [];
   return (
     (fs.readdirSync(steps, { recursive: true }) as string[])
-      // an answer's record (`<n>-answer/`) is evidence of a person's answer, not of an agent execution
-      .filter((f) => path.basename(f) === 'evidence.json' && !path.dirname(f).endsWith('-answer'))
+      // an answer's record (`<n>-answer/`) is evidence of a person's answer, a child run's (`<n>-sop/`) of
+      // the run a `kind: sop` step started, not of an agent execution
+      .filter((f) => path.basename(f) === 'evidence.json' && !/-(answer|sop)$/.test(path.dirname(f)))
       .map((f) => path.join('steps', path.dirname(f)).split(path.sep).join('/'))
       .sort()
   );
@@ -133,7 +134,10 @@ export async function disagreements(run: FinishedRun, target = testTarget()): Pr
     const events = (await fetchRunEvents(client.client, client.getHandle(run.sop, run.task))) as LogEvent[];
     const folder =
       run.runFolder ??
-      (show.workspace ? path.join(show.workspace, '.sop', 'runs', run.sop, run.task) : undefined);
+      // a child run of a `kind: sop` step (workflow id `<parent-id>/<step>`): its own SOP and task
+      (show.workspace
+        ? path.join(show.workspace, '.sop', 'runs', show.sop ?? run.sop, show.task ?? run.task)
+        : undefined);
     const problems = compare(run, show, events, folder);
     // every evidence record is the one Temporal history holds (`sop verify --against-history`)
     if (folder && fs.existsSync(folder)) {
@@ -148,6 +152,8 @@ export async function disagreements(run: FinishedRun, target = testTarget()): Pr
 }
 
 interface Shown {
+  sop?: string;
+  task?: string;
   status: string;
   workspace?: string | null;
   usage?: Usage;

@@ -7,10 +7,10 @@ import { readHistoryEvidence } from '../../evidence/history';
 import { exportPack } from '../../evidence/pack';
 import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
-import { parentFromMemo } from '../../model/lineage';
+import { parentCause, parentFromMemo } from '../../model/lineage';
 import type { DeniedCall, Relaunches, RunResult } from '../../model/run';
 import type { Placement } from '../../model/workspace';
-import { SOP_STATUSES } from '../../temporal/search-attributes';
+import { SOP_STATUSES, SopTaskId } from '../../temporal/search-attributes';
 import type { ActiveRole, AnswerRecord, PendingInput } from '../../workflows/messages';
 import { CliError, ExitCode } from '../errors';
 import { describeActive, formatUsd, printJson, printTable, roundUsd } from '../output';
@@ -85,9 +85,12 @@ export async function gatherRunView(
   const handle = client.getHandle(sop, task);
   const temporalStatus = description.status.name;
   const workspace = (description.memo?.workspace as string | undefined) ?? null;
+  // a child run of a `kind: sop` step is shown by its workflow id `<parent-id>/<step>`: it is its own SOP's run
+  const called = description.type !== sop;
   const view: Record<string, unknown> = {
-    sop,
-    task,
+    sop: called ? description.type : sop,
+    task: called ? (description.typedSearchAttributes.get(SopTaskId) ?? task) : task,
+    ...(called ? { workflowId: description.workflowId } : {}),
     status: temporalStatus.toLowerCase(),
     started: description.startTime.toISOString(),
     closed: description.closeTime?.toISOString() ?? null,
@@ -163,7 +166,16 @@ function withRunBranch(view: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-/** parent (the run whose event started this one) and children (the runs this one's events started). */
+/** What started a run: the event (null when unknown) or the `kind: sop` step (and item) it serves. */
+function causeOf(run: { event?: string; step?: string; item?: string }) {
+  if (run.step === undefined) return { event: run.event ?? null };
+  return { step: run.step, ...(run.item !== undefined ? { item: run.item } : {}) };
+}
+
+/**
+ * parent (the run whose event or `kind: sop` step started this one) and children (the runs this one's
+ * events and `kind: sop` steps started).
+ */
 async function lineageOf(
   client: SopClient,
   sop: string,
@@ -173,16 +185,10 @@ async function lineageOf(
   const parent = parentFromMemo(memo);
   const children = await client.children(sop, task);
   return {
-    ...(parent
-      ? { parent: { workflowId: parent.workflowId, event: parent.event, depth: parent.depth } }
-      : {}),
+    ...(parent ? { parent: { workflowId: parent.workflowId, ...causeOf(parent), depth: parent.depth } } : {}),
     ...(children.length > 0
       ? {
-          children: children.map((c) => ({
-            workflowId: c.workflowId,
-            event: c.event ?? null,
-            status: c.status,
-          })),
+          children: children.map((c) => ({ workflowId: c.workflowId, ...causeOf(c), status: c.status })),
         }
       : {}),
   };
@@ -296,15 +302,16 @@ function describePending(pending: PendingInput, run: string): string[] {
 function printRun(view: Record<string, unknown>): void {
   const out: string[] = [`${view.sop}/${view.task}: ${paintStatus(String(view.status))}`];
   out.push(`started ${view.started}${view.closed ? `, closed ${view.closed}` : ''}`);
-  const parent = view.parent as { workflowId: string; event: string } | undefined;
-  if (parent) out.push(`parent: ${parent.workflowId} (event ${parent.event})`);
-  const children = view.children as
-    | Array<{ workflowId: string; event: string | null; status: string }>
-    | undefined;
+  if (view.workflowId) out.push(`workflow id ${view.workflowId}`);
+  type Cause = { workflowId: string; event?: string | null; step?: string; item?: string };
+  const cause = (c: Cause) =>
+    c.step || c.event ? ` (${parentCause({ ...c, event: c.event ?? undefined })})` : '';
+  const parent = view.parent as Cause | undefined;
+  if (parent) out.push(`parent: ${parent.workflowId}${cause(parent)}`);
+  const children = view.children as Array<Cause & { status: string }> | undefined;
   if (children?.length) {
     out.push('children:');
-    for (const c of children)
-      out.push(`  ${c.workflowId}${c.event ? ` (event ${c.event})` : ''}: ${c.status}`);
+    for (const c of children) out.push(`  ${c.workflowId}${cause(c)}: ${c.status}`);
   }
   if (view.noWorker) {
     out.push(

@@ -9,6 +9,7 @@ import { deliveryKey, type RunContext, stringify } from './context';
 import { takeRoute } from './emits';
 import { requestInput, routeAnswer } from './input';
 import { type RoleOutcome, runRole } from './roles';
+import { runSopStep } from './sop-steps';
 import { setCurrentStep } from './visibility';
 import {
   MERGE_CONFLICT_ROUTE,
@@ -26,6 +27,7 @@ const MISSING_ARTIFACT_ROUTE = 'missing_artifact';
 export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | undefined): Promise<StepEnd> {
   const { state } = ctx;
   if (step.kind === 'command') return runCommand(ctx, step);
+  if (step.kind === 'sop') return runSopStep(ctx, step, item);
   if (step.kind === 'input') {
     const result = await requestInput(ctx, step, item, step.input!, 0);
     if (!result.answered) {

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { SopClient } from '../../src/client';
+import type { RunResult } from '../../src/model/run';
+import { recordHistory } from '../support/histories';
+import { makeWorkspace } from '../support/plans';
+import { runSop } from '../support/run-sop';
+import { ScriptedRunner } from '../support/scripted-runner';
+import { catalogProject } from '../support/sop-project';
+import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
+
+// `kind: sop` steps on the real dev server: ship_probe's step `call` runs build_probe as a Temporal child
+// workflow (id `<parent-id>/call`) in the same workspace. The child's outcome picks the parent's route
+// (completed → report, failed → mend), its outputs reach a later prompt, the parent's executions.jsonl and
+// evidence name the child run, lineage shows both ways in `sop runs show`, and cancelling the parent
+// cancels the child. The scripted runner stands in for the harness (agent steps).
+
+const project = catalogProject('sop-calls-', {
+  ship_probe: [
+    'name: ship_probe',
+    'input:',
+    '  request: { type: string }',
+    'steps:',
+    '  call:',
+    '    sop: build_probe',
+    '    input: { request: "{{ input.request }} (from ship)" }',
+    '    routes:',
+    '      completed: report',
+    '      failed: mend',
+    '  report:',
+    '    prompt: prompts/report.md',
+    '    routes: { done: finish }',
+    '  mend:',
+    '    prompt: prompts/work.md',
+    '    routes: { done: finish }',
+    '',
+  ].join('\n'),
+  build_probe: [
+    'name: build_probe',
+    'input:',
+    '  request: { type: string }',
+    'steps:',
+    '  build:',
+    '    prompt: prompts/work.md',
+    '    routes:',
+    '      done: finish',
+    '      broken: { fail: "the build broke" }',
+    '',
+  ].join('\n'),
+});
+fs.writeFileSync(
+  path.join(project, 'sops', 'ship_probe', 'prompts', 'report.md'),
+  'Report: the child said "{{ steps.call.payload.outputs.build.summary }}" as run {{ steps.call.payload.run }}.\n',
+);
+
+/** build: routes broken when asked to BREAK, waits (until cancelled) when asked to be SLOW. */
+function runner(): ScriptedRunner {
+  return new ScriptedRunner({
+    'build/agent': (call) => {
+      const asked = /Work on (.*)\./.exec(call.prompt)?.[1] ?? '?';
+      if (asked.includes('SLOW')) return { delayMs: 600_000 };
+      return { route: asked.includes('BREAK') ? 'broken' : 'done', summary: `built ${asked}` };
+    },
+    'report/agent': [{ route: 'done' }],
+    'mend/agent': [{ route: 'done' }],
+  });
+}
+
+let ctx: TemporalTestContext;
+beforeAll(async () => {
+  ctx = await connectForTest();
+});
+afterAll(async () => {
+  await ctx?.close();
+});
+
+/** A fresh git workspace and a worker of the project (the scripted harness) on a queue of its own. */
+async function withShip<T>(
+  script: ScriptedRunner,
+  fn: (started: { sop: SopClient; task: string; workspace: string }) => Promise<T>,
+): Promise<T> {
+  const task = `t-${randomUUID().slice(0, 8)}`;
+  const { workspace } = makeWorkspace('ship_probe', task);
+  return withWorker(
+    ctx,
+    (taskQueue) => fn({ sop: new SopClient(ctx.client, { ...ctx.target, taskQueue }), task, workspace }),
+    { projectDir: project, runners: { codex: script } },
+  );
+}
+
+const show = async (run: string) => {
+  const result = await runSop(['runs', 'show', run, '--json'], { cwd: project });
+  expect(result.exitCode).toBe(0);
+  return JSON.parse(String(result.stdout));
+};
+
+const executionLines = (workspace: string, sop: string, task: string) =>
+  fs
+    .readFileSync(path.join(workspace, '.sop', 'runs', sop, task, 'executions.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
+async function outcome(handle: WorkflowHandle): Promise<string> {
+  return handle.result().then(
+    () => 'completed',
+    (err: Error & { cause?: Error }) => `${err.constructor.name}: ${err.cause?.message ?? err.message}`,
+  );
+}
+
+test('a child that completes: the parent routes completed, the child output reaches a later prompt, lineage and evidence name the child', async () => {
+  const script = runner();
+  await withShip(script, async ({ sop, task, workspace }) => {
+    const parent = await sop.start('ship_probe', {
+      task,
+      repo: { path: workspace },
+      input: { request: 'CSV' },
+    });
+    const result = (await parent.result()) as RunResult;
+    const parentId = `ship_probe/${task}`;
+    const childId = `${parentId}/call`;
+    const childTask = `ship_probe.${task}.call`;
+    await recordHistory(parent, 'request-sop-step');
+
+    expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['call:completed', 'report:done']);
+    expect(result.outputs.call.payload).toMatchObject({
+      run: childId,
+      sop: 'build_probe',
+      status: 'completed',
+      outputs: { build: { summary: 'built CSV (from ship)' } },
+      routes: { build: 'done' },
+    });
+    // the step's input template mapped the parent's input; the child's output reached report's prompt
+    expect(script.prompts('build/agent')[0]).toContain('Work on CSV (from ship).');
+    expect(script.prompts('report/agent')[0]).toContain(
+      `Report: the child said "built CSV (from ship)" as run ${childId}.`,
+    );
+    expect(script.calls.map((c) => c.key)).toEqual(['build/agent', 'report/agent']);
+
+    // the child is a run of build_probe in the same workspace, a Temporal child of the parent
+    const child = ctx.client.workflow.getHandle(childId);
+    const described = await child.describe();
+    expect(described.type).toBe('build_probe');
+    expect(described.status.name).toBe('COMPLETED');
+    expect(fs.existsSync(path.join(workspace, '.sop', 'runs', 'build_probe', childTask, 'run.json'))).toBe(
+      true,
+    );
+
+    // executions.jsonl and the evidence record of the parent name the child run and its result
+    const line = executionLines(workspace, 'ship_probe', task).find((l) => l.kind === 'sop');
+    expect(line).toMatchObject({
+      step: 'call',
+      route: 'completed',
+      child: { sop: 'build_probe', workflowId: childId, runId: described.runId, status: 'completed' },
+    });
+    const record = JSON.parse(
+      fs.readFileSync(
+        path.join(workspace, '.sop', 'runs', 'ship_probe', task, line.path, 'evidence.json'),
+        'utf8',
+      ),
+    );
+    expect(record).toMatchObject({
+      kind: 'sop',
+      step: 'call',
+      child: { workflowId: childId, task: childTask, status: 'completed' },
+      input: { request: 'CSV (from ship)' },
+      route: 'completed',
+      target: 'report',
+    });
+
+    // lineage both ways, through the CLI
+    const childView = await show(childId);
+    expect(childView).toMatchObject({ sop: 'build_probe', task: childTask, status: 'completed' });
+    expect(childView.parent).toEqual({ workflowId: parentId, step: 'call', depth: 1 });
+    const parentView = await eventually(async () => {
+      const view = await show(parentId);
+      return view.children?.length ? view : undefined;
+    });
+    expect(parentView.children).toEqual([{ workflowId: childId, step: 'call', status: 'completed' }]);
+    const text = await runSop(['runs', 'show', childId], { cwd: project });
+    expect(String(text.stdout)).toContain(`parent: ${parentId} (step call)`);
+  });
+}, 180_000);
+
+test('a child that fails: the parent takes its failed route and the next step hears why', async () => {
+  const script = runner();
+  await withShip(script, async ({ sop, task, workspace }) => {
+    const parent = await sop.start('ship_probe', {
+      task,
+      repo: { path: workspace },
+      input: { request: 'BREAK' },
+    });
+    const result = (await parent.result()) as RunResult;
+    const childId = `ship_probe/${task}/call`;
+    expect(await outcome(ctx.client.workflow.getHandle(childId))).toContain('the build broke');
+    expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['call:failed', 'mend:done']);
+    expect(result.outputs.call.payload).toMatchObject({ run: childId, status: 'failed' });
+    expect(String((result.outputs.call.payload as { failure: string }).failure)).toContain('the build broke');
+    expect(script.prompts('mend/agent')[0]).toContain(`ran SOP build_probe as run ${childId}: it failed`);
+    const line = executionLines(workspace, 'ship_probe', task).find((l) => l.kind === 'sop');
+    expect(line).toMatchObject({ route: 'failed', child: { workflowId: childId, status: 'failed' } });
+    expect((await show(childId)).status).toBe('failed');
+  });
+}, 180_000);
+
+test('cancelling the parent cancels the child', async () => {
+  const script = runner();
+  await withShip(script, async ({ sop, task, workspace }) => {
+    const parent = await sop.start('ship_probe', {
+      task,
+      repo: { path: workspace },
+      input: { request: 'SLOW' },
+    });
+    const child = ctx.client.workflow.getHandle(`ship_probe/${task}/call`);
+    // the child's agent is at work
+    await eventually(
+      async () => (script.calls.some((c) => c.key === 'build/agent') ? true : undefined),
+      60_000,
+    );
+    await parent.cancel();
+    expect(await outcome(parent)).toMatch(/^WorkflowFailedError: .*cancel/i);
+    expect(await outcome(child)).toMatch(/^WorkflowFailedError: .*cancel/i);
+    expect((await child.describe()).status.name).toBe('CANCELLED');
+    expect((await show(`ship_probe/${task}`)).status).toBe('cancelled');
+    expect((await show(`ship_probe/${task}/call`)).status).toBe('cancelled');
+  });
+}, 180_000);
