@@ -30,6 +30,8 @@ export interface RecordedRequest {
    * ... (Responses), or the role and its content block types, e.g. `assistant:tool_use(Write)` (Messages)
    */
   turns?: string[];
+  /** what the harness reported back for each tool call in the request (Codex `*_output` items, Claude `tool_result`s) */
+  toolOutputs?: string[];
 }
 
 export interface ModelServer {
@@ -100,6 +102,7 @@ export async function startModelServer(
         record.api = 'responses';
         record.userTexts = userTextsOf(body.input);
         record.turns = turnsOf(body.input);
+        record.toolOutputs = toolOutputsOf(body.input);
         return answer(res, record, responsesConversation(body), (reply, c) =>
           streamResponses(res, reply, c, scenario),
         );
@@ -111,6 +114,7 @@ export async function startModelServer(
         record.api = 'messages';
         record.userTexts = userTextsOf(body.messages);
         record.turns = turnsOf(body.messages);
+        record.toolOutputs = toolOutputsOf(body.messages);
         const conversation = messagesConversation(body);
         if (!conversation) {
           // side requests (titles, quota checks) are not part of the scripted loop
@@ -263,6 +267,21 @@ function turnsOf(list: unknown): string[] {
       : 'text';
     return `${m.role}:${blocks}`;
   });
+}
+
+/** The text of every tool call's result in a Responses `input` or a Messages `messages` list, in order. */
+function toolOutputsOf(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  const outputs: string[] = [];
+  for (const m of list as Array<Record<string, unknown>>) {
+    if (typeof m.type === 'string' && m.type.endsWith('_output'))
+      outputs.push(typeof m.output === 'string' ? m.output : JSON.stringify(m.output));
+    else if (Array.isArray(m.content))
+      for (const b of m.content as Array<Record<string, unknown>>)
+        if (b.type === 'tool_result')
+          outputs.push(typeof b.content === 'string' ? b.content : textOf(b.content));
+  }
+  return outputs;
 }
 
 /** Codex: user text is every user message before the first model output; position counts model outputs. */

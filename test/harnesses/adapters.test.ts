@@ -138,6 +138,10 @@ const scenario: Scenario = {
   ],
 };
 
+// The real binaries on a loaded machine: twice in full CI runs, Codex answered a command
+// call without running it and without any event; a failing test is retried once, its first error printed.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
+
 let server: ModelServer;
 beforeAll(async () => {
   server = await startModelServer(scenario);
@@ -179,6 +183,23 @@ function writeSecrets(workspace: string, names: string[]): void {
 
 const requestsFor = (match: string) =>
   server.requests.filter((r) => r.rule === scenario.rules.findIndex((rule) => rule.match === match));
+
+/**
+ * Whether the transcript shows the agent's command ran (its output holds `printed`). When it does not, the
+ * error says what the harness sent back to the model instead, so a failure on a loaded machine can be read.
+ */
+function commandRan(exec: AgentExecution, match: string, printed: string): boolean {
+  const transcript = fs.readFileSync(exec.transcriptPath, 'utf8');
+  if (transcript.includes(printed)) return true;
+  const told = requestsFor(match).map(({ position, turns, toolOutputs }) => ({
+    position,
+    turns,
+    toolOutputs,
+  }));
+  throw new Error(
+    `the agent's command did not run; the harness told the model: ${JSON.stringify(told, null, 1)}\ntranscript:\n${transcript}`,
+  );
+}
 
 describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
   test('edits a file, runs a test, and returns the structured outcome; deny_read holds', async () => {
@@ -337,8 +358,13 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
         '',
       ].join('\n'),
     );
+    const before = server.requests.length;
     const result = await runners[harness]().run(exec);
-    expect(fs.readFileSync(exec.transcriptPath, 'utf8')).toContain('When the deploy fails');
+    expect(commandRan(exec, 'show the troubleshooting notes', 'When the deploy fails')).toBe(true);
+    // the model was shown the notes, and not the key
+    const told = server.requests.slice(before).flatMap((r) => r.toolOutputs ?? []);
+    expect(told.join('\n')).toContain('When the deploy fails');
+    expect(told.join('\n')).not.toContain('canary-key');
     expect(result.denials).toEqual([
       {
         tool: harness === 'claude' ? 'Bash' : 'exec_command',
