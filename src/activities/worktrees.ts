@@ -213,7 +213,7 @@ export async function mergeWorktree(request: MergeWorktreeRequest): Promise<Merg
       `sop: ${run.sop}/${run.taskId} merge ${worktree.branch}`,
     ])
   ).trim();
-  await removeWorktree(run.workspace, worktree);
+  if (!request.keep) await removeWorktree(run.workspace, worktree);
   return { merged: true, head: commit, commit: work, files: changed.length };
 }
 

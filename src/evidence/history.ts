@@ -80,6 +80,8 @@ function collect(events: HistoryEvent[], runId: string, into: HistoryEvidence): 
           /** an answer record (recordAnswer) */
           evidence?: string;
           steps?: unknown;
+          /** a run request resolved by the resolve activity (resolveRunRequest) */
+          plan?: PlanLike & { steps?: unknown };
         })
       | undefined;
     const evidenceFile = result?.files?.evidence ?? result?.evidence;
@@ -89,9 +91,10 @@ function collect(events: HistoryEvent[], runId: string, into: HistoryEvidence): 
         runId,
         eventId: Number(event.eventId),
       });
-    } else if (result?.worklists && result.artifacts && result.steps) {
-      // a plan resolved by an activity (a run started by reference)
-      addRuntimeWritten(result, into.runtimeWritten);
+    } else {
+      // a plan resolved by an activity (a run started by reference): the result, or its `plan`
+      const plan = result?.plan ?? result;
+      if (plan?.worklists && plan.artifacts && plan.steps) addRuntimeWritten(plan, into.runtimeWritten);
     }
   }
 }

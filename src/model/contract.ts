@@ -138,6 +138,8 @@ export interface MergeWorktreeRequest {
   run: RunRef;
   worktree: Worktree;
   head?: string;
+  /** leave the worktree in place once merged: a child run of a `kind: sop` step keeps its run folder there */
+  keep?: boolean;
 }
 
 /**

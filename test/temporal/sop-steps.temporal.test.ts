@@ -37,10 +37,34 @@ const project = catalogProject('sop-calls-', {
     '    routes: { done: finish }',
     '',
   ].join('\n'),
+  fan_probe: [
+    'name: fan_probe',
+    'input:',
+    '  request: { type: string }',
+    'artifacts:',
+    '  work: { kind: json, path: "{{ run.folder }}/work.json", required: true }',
+    'worklists:',
+    '  items: { from: work, collection: items }',
+    'steps:',
+    '  plan:',
+    '    prompt: prompts/work.md',
+    '    writes: [work]',
+    '    routes: { done: { to: each, requires: [work] } }',
+    '  each:',
+    '    for_each: { worklist: items, concurrency: 3 }',
+    '    sop: build_probe',
+    '    input: { request: "{{ item.title }}" }',
+    '    routes:',
+    '      completed: { complete_and_advance: true, exhausted: finish }',
+    '',
+  ].join('\n'),
   build_probe: [
     'name: build_probe',
     'input:',
     '  request: { type: string }',
+    'policies:',
+    '  edit: { sandbox: workspace-write }',
+    'defaults: { policy: edit }',
     'steps:',
     '  build:',
     '    prompt: prompts/work.md',
@@ -61,8 +85,22 @@ function runner(): ScriptedRunner {
     'build/agent': (call) => {
       const asked = /Work on (.*)\./.exec(call.prompt)?.[1] ?? '?';
       if (asked.includes('SLOW')) return { delayMs: 600_000 };
-      return { route: asked.includes('BREAK') ? 'broken' : 'done', summary: `built ${asked}` };
+      return {
+        route: asked.includes('BREAK') ? 'broken' : 'done',
+        summary: `built ${asked}`,
+        write: { [`out/${asked.replace(/\W+/g, '_')}.txt`]: `${asked}\n` },
+      };
     },
+    'plan/agent': [
+      {
+        route: 'done',
+        write: {
+          '{{ run.folder }}/work.json': {
+            items: ['alpha', 'beta', 'gamma'].map((title) => ({ id: title[0], title, status: 'pending' })),
+          },
+        },
+      },
+    ],
     'report/agent': [{ route: 'done' }],
     'mend/agent': [{ route: 'done' }],
   });
@@ -227,3 +265,55 @@ test('cancelling the parent cancels the child', async () => {
     expect((await show(`ship_probe/${task}/call`)).status).toBe('cancelled');
   });
 }, 180_000);
+
+test('for_each over a worklist: each item is a child run <parent-id>/<step>/<item>, three at once, each in a worktree of its own merged back', async () => {
+  const script = runner();
+  await withShip(script, async ({ sop, task, workspace }) => {
+    const parent = await sop.start('fan_probe', {
+      task,
+      repo: { path: workspace },
+      input: { request: 'fan' },
+    });
+    const result = (await parent.result()) as RunResult;
+    const ids = ['a', 'b', 'g'].map((item) => `fan_probe/${task}/each/${item}`);
+    expect(
+      result.routesTaken
+        .filter((r) => r.step === 'each')
+        .map((r) => `${r.item}:${r.route}`)
+        .sort(),
+    ).toEqual(['a:completed', 'b:completed', 'g:completed']);
+    for (const id of ids)
+      expect((await ctx.client.workflow.getHandle(id).describe()).status.name).toBe('COMPLETED');
+    expect(
+      script
+        .prompts('build/agent')
+        .map((p) => /Work on (.*)\./.exec(p)?.[1])
+        .sort(),
+    ).toEqual(['alpha', 'beta', 'gamma']);
+    // each child worked in a worktree of its own; their work is merged into the run's workspace
+    const lines = executionLines(workspace, 'fan_probe', task).filter((l) => l.kind === 'sop');
+    expect(lines.map((l) => l.child.workflowId).sort()).toEqual(ids);
+    const records = lines.map((l) =>
+      JSON.parse(
+        fs.readFileSync(
+          path.join(workspace, '.sop', 'runs', 'fan_probe', task, l.path, 'evidence.json'),
+          'utf8',
+        ),
+      ),
+    );
+    const workspaces = records.map((r) => r.child.workspace as string);
+    expect(new Set(workspaces).size).toBe(3);
+    for (const w of workspaces) expect(w.startsWith(path.join(workspace, '.sop', 'worktrees'))).toBe(true);
+    // the child's own run folder (its evidence) stays where its record says
+    for (const r of records) expect(fs.existsSync(path.join(r.child.runFolder, 'run.json'))).toBe(true);
+    for (const title of ['alpha', 'beta', 'gamma'])
+      expect(fs.readFileSync(path.join(workspace, 'out', `${title}.txt`), 'utf8')).toBe(`${title}\n`);
+    // lineage names the item
+    expect((await show(ids[1])).parent).toEqual({
+      workflowId: `fan_probe/${task}`,
+      step: 'each',
+      item: 'b',
+      depth: 1,
+    });
+  });
+}, 240_000);

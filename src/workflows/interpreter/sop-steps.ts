@@ -109,7 +109,7 @@ export async function runSopStep(
 
   const routed = routeOf(step, end, workflowId);
   if (worktree && end.status === 'completed' && routed.target.kind !== 'fail') {
-    const conflicts = await mergeBack(ctx, step, item, worktree);
+    const conflicts = await mergeBack(ctx, step, item, worktree, true);
     if (conflicts) {
       routed.route = 'failed';
       routed.target = failTarget(

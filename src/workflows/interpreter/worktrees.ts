@@ -100,10 +100,14 @@ export async function mergeBack(
   step: StepSpec,
   item: WorkItem | undefined,
   worktree: Worktree,
+  /** leave the worktree in place once merged (a child run's run folder is in it) */
+  keep?: boolean,
 ): Promise<string[] | undefined> {
   const work = parallelOf(ctx);
   const result = await serialized(work, () =>
-    mergeWorktree.executeWithOptions(onRunsWorker(ctx), [{ run: ctx.run, worktree, head: work.head }]),
+    mergeWorktree.executeWithOptions(onRunsWorker(ctx), [
+      { run: ctx.run, worktree, head: work.head, ...(keep ? { keep } : {}) },
+    ]),
   );
   work.head = result.head;
   if (!result.merged) return result.conflicts;
