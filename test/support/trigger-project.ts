@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { execa, type ResultPromise } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
 
@@ -29,14 +30,18 @@ export async function gitInit(dir: string): Promise<void> {
   await git(['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'init']);
 }
 
-/** A real `sop worker` process serving `taskQueue`, with the project as its catalog (its cwd). */
-export async function startSopWorker(project: string, taskQueue: string): Promise<{ child: ResultPromise }> {
+/** A real `sop worker` process serving `taskQueue`, with the project as its catalog (its cwd); `log()` is its stderr so far. */
+export async function startSopWorker(
+  project: string,
+  taskQueue: string,
+  env: Record<string, string> = {},
+): Promise<{ child: ResultPromise; log: () => string }> {
   const child = execa(
     'node',
     [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', taskQueue],
     {
       cwd: project,
-      env: { SOP_TASK_QUEUE: taskQueue },
+      env: { ...env, SOP_TASK_QUEUE: taskQueue },
       stdin: 'ignore',
       reject: false,
     },
@@ -50,5 +55,23 @@ export async function startSopWorker(project: string, taskQueue: string): Promis
     void child.then(() => reject(new Error(`sop worker exited: ${log}`)));
   });
   // a wrapper: the child is itself a promise, which an await would wait for
-  return { child };
+  return { child, log: () => log };
+}
+
+/** The runs of an SOP by workflow id (every status), from visibility, sorted. */
+export async function runIdsOf(client: Client, sop: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowType = '${sop}'` })) ids.push(wf.workflowId);
+  return ids.sort();
+}
+
+/** true once the run exists and completed; undefined while it does not exist yet or still runs; throws when it ended otherwise. */
+export async function completedRun(client: Client, id: string): Promise<true | undefined> {
+  const d = await client.workflow
+    .getHandle(id)
+    .describe()
+    .catch((err: Error) => (err.name === 'WorkflowNotFoundError' ? undefined : Promise.reject(err)));
+  if (d && d.status.name !== 'RUNNING' && d.status.name !== 'COMPLETED')
+    throw new Error(`${id} ${d.status.name}`);
+  return d?.status.name === 'COMPLETED' ? true : undefined;
 }

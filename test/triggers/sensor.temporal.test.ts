@@ -5,7 +5,7 @@ import type { ResultPromise } from 'execa';
 import type { SensorStatus } from '../../src/workflows/sensor';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
-import { gitInit, startSopWorker, triggerProject } from '../support/trigger-project';
+import { completedRun, gitInit, runIdsOf, startSopWorker, triggerProject } from '../support/trigger-project';
 
 // A `poll:` trigger is a sensor workflow started by `sop triggers sync`: it polls a JSON list (here a file
 // the test appends to) and starts one run per new item, exactly once, also when the worker is killed
@@ -52,23 +52,8 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-/** Runs of the SOP by workflow id (every status), from visibility. */
-async function runIds(): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const wf of ctx.client.workflow.list({ query: `WorkflowType = '${sop}'` }))
-    ids.push(wf.workflowId);
-  return ids.sort();
-}
-/** true once the run exists and completed (undefined while it does not exist yet or still runs) */
-const completed = async (id: string) => {
-  const d = await ctx.client.workflow
-    .getHandle(id)
-    .describe()
-    .catch((err: Error) => (err.name === 'WorkflowNotFoundError' ? undefined : Promise.reject(err)));
-  if (d && d.status.name !== 'RUNNING' && d.status.name !== 'COMPLETED')
-    throw new Error(`${id} ${d.status.name}`);
-  return d?.status.name === 'COMPLETED' ? true : undefined;
-};
+const runIds = () => runIdsOf(ctx.client, sop);
+const completed = (id: string) => completedRun(ctx.client, id);
 const status = () => ctx.client.workflow.getHandle(sensorId).query<SensorStatus>('sensorStatus');
 
 test('each new item starts one run, also across a killed worker; sync is idempotent and stops a removed sensor', async () => {
