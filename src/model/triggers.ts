@@ -1,6 +1,10 @@
-// Triggers and emitted events as the compiled plan carries them: plain data and plain types only (no
-// zod, no node modules), so workflow code (sensors, the interpreter) can read them. Derived from the
-// SOP's `triggers:` and `emits:` (src/sop/trigger-schema.ts) by src/sop/triggers.ts.
+// Triggers and emitted events as the compiled plan carries them: plain data (no node modules), so workflow
+// code (sensors, the interpreter) can read them. Derived from the SOP's `triggers:` and `emits:`
+// (src/sop/trigger-schema.ts) by src/sop/triggers.ts. The parts that reach a workflow or come back from the
+// server (a poll trigger, memo tags) are zod schemas in ./trigger-shapes, their types inferred there.
+import type { PollSpec, TriggerRepoSpec } from './trigger-shapes';
+
+export type { PollSpec, TriggerRepoSpec, TriggerTag } from './trigger-shapes';
 
 export type ScheduleOverlapPolicy =
   | 'skip'
@@ -31,18 +35,6 @@ export interface WebhookSpec {
   dedupe: { from: 'header' | 'payload'; name: string };
 }
 
-export interface PollSpec {
-  command?: string;
-  http?: { url: string; headers: Record<string, string> };
-  everyMs: number;
-  /** dotted path of an item's id */
-  itemId: string;
-  /** dotted path of a monotonic field (items at or below the highest seen are old); absent: seen ids */
-  watermark?: string;
-  /** dotted path of the list inside the answer; absent: the answer is the list */
-  items?: string;
-}
-
 /** The trigger's source, by kind. */
 export type TriggerSource =
   | { kind: 'schedule'; schedule: ScheduleSpec }
@@ -51,12 +43,6 @@ export type TriggerSource =
   | { kind: 'poll'; poll: PollSpec };
 
 export type TriggerKind = TriggerSource['kind'];
-
-export interface TriggerRepoSpec {
-  path?: string;
-  url?: string;
-  ref?: string;
-}
 
 export type TriggerSpec = TriggerSource & {
   /** the trigger's name in `triggers:` */
@@ -90,10 +76,3 @@ export const TRIGGER_TEMPLATE_ROOTS: Record<TriggerKind, readonly string[]> = {
 
 /** The memo key of every Schedule and sensor `sop triggers sync` made: which project, SOP and trigger. */
 export const TRIGGER_MEMO_KEY = 'sopTrigger';
-
-export interface TriggerTag {
-  sop: string;
-  trigger: string;
-  /** the project root it was synced from */
-  project: string;
-}

@@ -8,16 +8,18 @@
 import type { Client, ScheduleDescription, ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { triggerRunRequest } from '../model/trigger-request';
-import { TRIGGER_MEMO_KEY, type TriggerTag } from '../model/triggers';
+import {
+  type ScheduleVersion,
+  ScheduleVersionSchema,
+  type TriggerTag,
+  TriggerTagSchema,
+} from '../model/trigger-shapes';
+import { TRIGGER_MEMO_KEY } from '../model/triggers';
 import { SopName } from '../temporal/search-attributes';
 import { contentHash, type DeclaredTrigger } from './declared';
 
 export type ScheduleTag = TriggerTag;
-
-export interface ScheduleVersion {
-  bundleHash: string;
-  specHash: string;
-}
+export type { ScheduleVersion };
 
 export const scheduleIdOf = (sop: string, trigger: string) => `${sop}/${trigger}`;
 
@@ -86,19 +88,14 @@ export function scheduleOptions(
 
 /** The tag of a Schedule `sync` made (undefined: not ours). */
 export function scheduleTag(memo: Record<string, unknown> | undefined): ScheduleTag | undefined {
-  const tag = memo?.[TRIGGER_MEMO_KEY] as Partial<ScheduleTag> | undefined;
-  return tag &&
-    typeof tag.sop === 'string' &&
-    typeof tag.trigger === 'string' &&
-    typeof tag.project === 'string'
-    ? (tag as ScheduleTag)
-    : undefined;
+  const parsed = TriggerTagSchema.safeParse(memo?.[TRIGGER_MEMO_KEY]);
+  return parsed.success ? parsed.data : undefined;
 }
 
-/** The version the Schedule's action was made from. */
+/** The version the Schedule's action was made from (empty: not made by `sync`, or changed by hand). */
 export function scheduleVersion(description: ScheduleDescription): Partial<ScheduleVersion> {
-  const memo = description.action.memo?.[TRIGGER_MEMO_KEY] as Partial<ScheduleVersion> | undefined;
-  return { bundleHash: memo?.bundleHash, specHash: memo?.specHash };
+  const parsed = ScheduleVersionSchema.safeParse(description.action.memo?.[TRIGGER_MEMO_KEY]);
+  return parsed.success ? parsed.data : {};
 }
 
 export async function describeSchedule(client: Client, id: string): Promise<ScheduleDescription | undefined> {

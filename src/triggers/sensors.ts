@@ -3,31 +3,27 @@
 
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { TRIGGER_MEMO_KEY, type TriggerTag } from '../model/triggers';
-import { type SensorConfig, type SensorStatus, sensorTagOf } from '../workflows/sensor';
+import { type SensorPause, type SensorTag, SensorTagSchema } from '../model/trigger-shapes';
+import { TRIGGER_MEMO_KEY } from '../model/triggers';
+import { type SensorConfig, type SensorStatus, sensorPauseSignal, sensorTagOf } from '../workflows/sensor';
 import { contentHash, type DeclaredTrigger } from './declared';
 
 export const SENSOR_WORKFLOW = 'sopSensor';
 export const sensorIdOf = (sop: string, trigger: string) => `sop-sensor/${sop}/${trigger}`;
 
-export interface SensorTag extends TriggerTag {
-  bundleHash: string;
-  configHash: string;
-}
+export type { SensorTag };
 
 export function sensorConfig(declared: DeclaredTrigger): SensorConfig {
-  const body = { trigger: declared.spec, projectDir: declared.projectDir, bundleHash: declared.bundleHash };
+  const { spec } = declared;
+  if (spec.kind !== 'poll') throw new Error(`${spec.sop}.${spec.name} is not a poll trigger`);
+  const body = { trigger: spec, projectDir: declared.projectDir, bundleHash: declared.bundleHash };
   return { ...body, configHash: contentHash(body) };
 }
 
+/** The tag of a sensor `sync` started (undefined: not ours, or a memo that is not a sensor tag). */
 export function sensorTag(memo: Record<string, unknown> | undefined): SensorTag | undefined {
-  const tag = memo?.[TRIGGER_MEMO_KEY] as Partial<SensorTag> | undefined;
-  return tag &&
-    typeof tag.sop === 'string' &&
-    typeof tag.trigger === 'string' &&
-    typeof tag.project === 'string'
-    ? (tag as SensorTag)
-    : undefined;
+  const parsed = SensorTagSchema.safeParse(memo?.[TRIGGER_MEMO_KEY]);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export const sensorMemo = (config: SensorConfig) => ({ [TRIGGER_MEMO_KEY]: sensorTagOf(config) });
@@ -81,5 +77,32 @@ export async function sensorStatus(
     ]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Pause or unpause a running sensor (the `sensorPause` signal), then wait until its status shows it:
+ * `taken`, or why that could not be seen (no worker answered: the signal is recorded and takes effect when
+ * one runs the sensor; or the sensor did not take it).
+ */
+export async function setSensorPaused(
+  client: Client,
+  id: string,
+  pause: SensorPause,
+  waitMs = 15_000,
+): Promise<{ taken: true } | { taken: false; noWorker: boolean; why: string }> {
+  await client.workflow.getHandle(id).signal(sensorPauseSignal, pause);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const status = await sensorStatus(client, id);
+    if ('problem' in status) return { taken: false, noWorker: true, why: status.problem };
+    if (Boolean(status.paused) === pause.paused) return { taken: true };
+    if (Date.now() > deadline)
+      return {
+        taken: false,
+        noWorker: false,
+        why: `the sensor did not take the signal within ${waitMs / 1000} s (its worker's log says why)`,
+      };
+    await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }

@@ -19,7 +19,7 @@ export interface TriggerRow {
   trigger: string;
   sop: string;
   kind: TriggerKind;
-  /** active, paused, running (sensor), listening (webhook/event), not synced, not declared, ... */
+  /** active, paused (note), running (sensor), listening (webhook/event), not synced, not declared, ... */
   state: string;
   lastFire?: string;
   nextFire?: string;
@@ -93,8 +93,9 @@ export async function triggerRows(
           // not asked
         } else if ('problem' in status) row.errors.push(`status: ${status.problem}`);
         else {
+          if (status.paused) row.state = `paused (${status.paused.note})`;
           row.lastFire = status.lastFireAt;
-          row.nextFire = status.nextPollAt;
+          row.nextFire = status.paused ? undefined : status.nextPollAt;
           row.lastRun = status.lastRun;
           if (status.lastError) row.errors.push(status.lastError);
         }

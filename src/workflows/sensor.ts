@@ -8,12 +8,14 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityFailure,
+  ApplicationFailure,
   condition,
   defineQuery,
   defineSignal,
   log,
   makeContinueAsNewFunc,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -21,36 +23,24 @@ import {
 } from '@temporalio/workflow';
 import type * as pollActivities from '../activities/poll';
 import type { PollResult } from '../activities/poll';
+import { parseMessageArg } from '../model/message-args';
 import { triggeredTaskId } from '../model/trigger-ids';
 import { triggerRunRequest } from '../model/trigger-request';
-import { TRIGGER_MEMO_KEY, type TriggerSpec } from '../model/triggers';
+import {
+  SENSOR_CONFIG_SHAPE,
+  SENSOR_PAUSE_SHAPE,
+  type SensorConfig,
+  SensorConfigSchema,
+  type SensorInput,
+  SensorInputSchema,
+  type SensorPause,
+  SensorPauseSchema,
+  type SensorState,
+} from '../model/trigger-shapes';
+import { TRIGGER_MEMO_KEY } from '../model/triggers';
 import { SopName } from '../temporal/search-attributes';
 
-export interface SensorConfig {
-  /** a poll trigger */
-  trigger: TriggerSpec;
-  projectDir: string;
-  bundleHash: string;
-  /** hash of this config (sync compares it) */
-  configHash: string;
-}
-
-export interface SensorState {
-  /** ids seen (newest last, at most MAX_SEEN), when the sensor has no watermark field */
-  seen: string[];
-  /** the highest watermark value seen */
-  watermark?: string | number;
-  polls: number;
-  fired: number;
-  lastPollAt?: string;
-  lastFireAt?: string;
-  lastRun?: string;
-  lastError?: string;
-}
-
-export interface SensorInput extends SensorConfig {
-  state?: SensorState;
-}
+export type { SensorConfig, SensorInput, SensorState };
 
 export interface SensorStatus extends SensorState {
   sop: string;
@@ -63,6 +53,13 @@ export interface SensorStatus extends SensorState {
 export const sensorStatusQuery = defineQuery<SensorStatus>('sensorStatus');
 /** a new config from `sop triggers sync` (same id, watermark kept) */
 export const sensorReconfigureSignal = defineSignal<[SensorConfig]>('sensorReconfigure');
+/** pause (no polls, no runs) or unpause, from `sop triggers pause|unpause` */
+export const sensorPauseSignal = defineSignal<[SensorPause]>('sensorPause');
+/**
+ * Pausing changes what a paused sensor's loop emits: decided once at the start of each execution, so
+ * executions started before it replay as they ran (they continue as new into one that has it).
+ */
+export const SENSOR_PAUSE_PATCH = 'sensor-pause-v1';
 
 /** what `sop triggers sync` and `list` read from the sensor's memo (under TRIGGER_MEMO_KEY) */
 export const sensorTagOf = (config: SensorConfig) => ({
@@ -84,14 +81,13 @@ const POLL_OPTIONS = {
 } as const;
 const { pollSensor } = proxyActivities<typeof pollActivities>(POLL_OPTIONS);
 
-export async function sopSensor(input: SensorInput): Promise<void> {
-  let config: SensorConfig = {
-    trigger: input.trigger,
-    projectDir: input.projectDir,
-    bundleHash: input.bundleHash,
-    configHash: input.configHash,
-  };
-  const state: SensorState = input.state ?? { seen: [], polls: 0, fired: 0 };
+export async function sopSensor(raw: SensorInput): Promise<void> {
+  const pausable = patched(SENSOR_PAUSE_PATCH);
+  const parsed = parseMessageArg(SensorInputSchema, raw, 'input', SENSOR_CONFIG_SHAPE);
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable(`sopSensor: ${parsed.problem}`, 'SopSensorInput');
+  const { state: given, ...first } = parsed.value;
+  let config: SensorConfig = first;
+  const state: SensorState = given ?? { seen: [], polls: 0, fired: 0 };
   let nextPollAt: string | undefined;
   let reconfigured = false;
   setHandler(sensorStatusQuery, () => ({
@@ -102,23 +98,42 @@ export async function sopSensor(input: SensorInput): Promise<void> {
     configHash: config.configHash,
     nextPollAt,
   }));
-  setHandler(sensorReconfigureSignal, (next) => {
-    // a malformed signal must not break the sensor; the same config again changes nothing
-    const problem = reconfigureProblem(next);
-    if (problem) {
-      log.warn(`ignored sensorReconfigure signal: ${problem}`);
-      return;
-    }
-    if (next.configHash === config.configHash) return;
-    config = next;
+  // a malformed signal (from any client) must not break the sensor: ignored with the reason logged
+  setHandler(sensorReconfigureSignal, (arg) => {
+    const next = parseMessageArg(SensorConfigSchema, arg, 'config', SENSOR_CONFIG_SHAPE);
+    if (!next.ok) return void log.warn(`ignored sensorReconfigure signal: ${next.problem}`);
+    // the same config again changes nothing
+    if (next.value.configHash === config.configHash) return;
+    config = next.value;
     reconfigured = true;
   });
+  setHandler(sensorPauseSignal, (arg) => {
+    const pause = parseMessageArg(SensorPauseSchema, arg, 'pause', SENSOR_PAUSE_SHAPE);
+    if (!pause.ok) return void log.warn(`ignored sensorPause signal: ${pause.problem}`);
+    if (!pausable)
+      return void log.warn(
+        'ignored sensorPause signal: this execution of the sensor started before sensors could be paused; send it again after the sensor continues as new',
+      );
+    if (!pause.value.paused) state.paused = undefined;
+    else
+      state.paused = {
+        note: pause.value.note ?? 'paused with sop triggers pause',
+        at: new Date(Date.now()).toISOString(),
+      };
+  });
 
-  for (let polls = 0; polls < POLLS_PER_EXECUTION && !reconfigured; polls++) {
+  for (let polls = 0; polls < POLLS_PER_EXECUTION && !reconfigured; ) {
+    if (state.paused) {
+      // no polls and no timers while paused: unpause polls at once
+      nextPollAt = undefined;
+      await condition(() => reconfigured || !state.paused);
+      continue;
+    }
+    polls++;
     await pollOnce(config, state);
-    const every = config.trigger.kind === 'poll' ? config.trigger.poll.everyMs : 60_000;
+    const every = config.trigger.poll.everyMs;
     nextPollAt = new Date(Date.now() + every).toISOString();
-    await condition(() => reconfigured, every);
+    await condition(() => reconfigured || (pausable && state.paused !== undefined), every);
   }
   // the memo says which config runs (sync compares it); passed on, or the next execution has the first one
   const memo = { ...workflowInfo().memo, [TRIGGER_MEMO_KEY]: sensorTagOf(config) };
@@ -127,7 +142,6 @@ export async function sopSensor(input: SensorInput): Promise<void> {
 
 async function pollOnce(config: SensorConfig, state: SensorState): Promise<void> {
   const { trigger } = config;
-  if (trigger.kind !== 'poll') return;
   const label = `${trigger.sop}.${trigger.name}`;
   state.polls++;
   state.lastPollAt = new Date(Date.now()).toISOString();
@@ -195,18 +209,4 @@ function remember(
   seen.add(id);
   state.seen.push(id);
   if (state.seen.length > MAX_SEEN) state.seen.splice(0, state.seen.length - MAX_SEEN);
-}
-
-/** Why a reconfigure signal (from any client) cannot be the sensor's new config; undefined when it can. */
-function reconfigureProblem(next: SensorConfig | undefined): string | undefined {
-  const trigger = next?.trigger;
-  if (trigger?.kind !== 'poll') return 'trigger.kind must be "poll"';
-  if (typeof trigger.sop !== 'string' || typeof trigger.name !== 'string')
-    return 'trigger.sop and trigger.name must be strings';
-  const every = trigger.poll?.everyMs;
-  if (typeof every !== 'number' || !Number.isFinite(every) || every <= 0)
-    return 'trigger.poll.everyMs must be a positive number';
-  for (const field of ['projectDir', 'bundleHash', 'configHash'] as const)
-    if (typeof next?.[field] !== 'string') return `${field} must be a string`;
-  return undefined;
 }

@@ -132,7 +132,7 @@ test('sync creates the Schedule once; its runs are normal runs that complete; pa
 test('operating on a trigger that has no Schedule names it and what to do', async () => {
   const r = await sopCli(['triggers', 'pause', `${sop}/nope`]);
   expect(r.exitCode).toBe(3);
-  expect(r.stderr).toContain(`no Schedule ${sop}/nope on the server`);
+  expect(r.stderr).toContain(`no Schedule or running sensor ${sop}/nope on the server`);
   const bad = await sopCli(['triggers', 'pause', 'Not A Ref']);
   expect(bad.exitCode).toBe(2);
   expect(bad.stderr).toContain('expected SOP/TRIGGER');

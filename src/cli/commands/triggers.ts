@@ -1,11 +1,14 @@
 import type { ScheduleOverlapPolicy } from '@temporalio/client';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
+import type { SensorPause } from '../../model/trigger-shapes';
+import type { TriggerSpec } from '../../model/triggers';
 import { Catalog } from '../../sop/catalog';
 import { formatDiagnostic } from '../../sop/diagnostics';
 import { ScheduleOverlap } from '../../sop/trigger-schema';
 import { declaredTriggers } from '../../triggers/declared';
 import { scheduleIdOf } from '../../triggers/schedules';
+import { describeSensor, sensorIdOf, setSensorPaused } from '../../triggers/sensors';
 import { type TriggerRow, triggerRows } from '../../triggers/status';
 import { syncTriggers, TriggersInvalidError } from '../../triggers/sync';
 import { CliError, ExitCode } from '../errors';
@@ -116,19 +119,21 @@ export function registerTriggers(program: Command): void {
 
   triggers
     .command('pause')
-    .description("pause a trigger's Schedule (no runs until unpause)")
+    .description("pause a trigger's Schedule or sensor (no runs until unpause)")
     .argument('<trigger>', 'SOP/TRIGGER')
-    .option('--note <text>', 'why (shown by list and the Web UI)', 'paused with sop triggers pause')
+    .option('--note <text>', 'why (shown by list and show)', 'paused with sop triggers pause')
     .action(async (ref: string, opts: { note: string }) => {
-      await onSchedule(ref, 'pause', (h) => h.pause(opts.note));
+      await onSchedule(ref, 'pause', (h) => h.pause(opts.note), { paused: true, note: opts.note });
     });
 
   triggers
     .command('unpause')
-    .description("resume a paused trigger's Schedule")
+    .description("resume a paused trigger's Schedule or sensor")
     .argument('<trigger>', 'SOP/TRIGGER')
     .action(async (ref: string) => {
-      await onSchedule(ref, 'unpause', (h) => h.unpause('unpaused with sop triggers unpause'));
+      await onSchedule(ref, 'unpause', (h) => h.unpause('unpaused with sop triggers unpause'), {
+        paused: false,
+      });
     });
 
   triggers
@@ -163,20 +168,34 @@ export function registerTriggers(program: Command): void {
 
 type ScheduleHandle = ReturnType<import('@temporalio/client').ScheduleClient['getHandle']>;
 
+/** `fn` on the trigger's Schedule; with `sensor`, a running sensor of that name is paused or unpaused instead. */
 async function onSchedule(
   ref: string,
   verb: string,
   fn: (handle: ScheduleHandle) => Promise<void>,
+  sensor?: SensorPause,
 ): Promise<void> {
   const { sop, trigger } = triggerRef(ref);
   const id = scheduleIdOf(sop, trigger);
   await withSopClient(async (client) => {
+    const sensorId = sensorIdOf(sop, trigger);
+    if (sensor && (await describeSensor(client.client, sensorId))?.status.name === 'RUNNING') {
+      const result = await setSensorPaused(client.client, sensorId, sensor);
+      if (!result.taken && !result.noWorker)
+        throw new CliError(`${verb} ${sensorId}: ${result.why}`, ExitCode.failure);
+      const pending = result.taken
+        ? ''
+        : ` (signal recorded; ${result.why}: it takes effect when a worker runs the sensor)`;
+      return void process.stdout.write(`${verb}: ${sensorId}${pending}\n`);
+    }
     try {
       await fn(client.client.schedule.getHandle(id));
     } catch (err) {
       if (err instanceof ScheduleNotFoundError) {
         throw new CliError(
-          `no Schedule ${id} on the server: ${verb} works on schedule triggers after \`sop triggers sync\``,
+          sensor
+            ? `no Schedule or running sensor ${sop}/${trigger} on the server: ${verb} works on schedule and poll triggers after \`sop triggers sync\``
+            : `no Schedule ${id} on the server: ${verb} works on schedule triggers after \`sop triggers sync\``,
           ExitCode.notFound,
           'see `sop triggers list`',
         );
@@ -227,11 +246,15 @@ function notDeclared(sop: string, trigger: string, rows: TriggerRow[]): CliError
 const time = (iso: string | undefined) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
 
 function printShow(
-  view: TriggerRow & { recentFires?: Array<{ takenAt: string; workflowId: string }> },
+  view: TriggerRow & {
+    declaration?: TriggerSpec;
+    recentFires?: Array<{ takenAt: string; workflowId: string }>;
+  },
 ): void {
   const lines = [
     `trigger   ${view.trigger}`,
     `kind      ${view.kind}`,
+    `spec      ${view.declaration ? specLine(view.declaration) : '- (not declared in the catalog)'}`,
     `state     ${view.state}${view.inSync ? '' : ' (out of sync with the catalog)'}`,
     `id        ${view.id ?? '-'}`,
     `last fire ${time(view.lastFire)}`,
@@ -243,4 +266,44 @@ function printShow(
     ...(view.errors.length > 0 ? ['errors', ...view.errors.map((e) => `  ${e}`)] : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The trigger's source in one line, as declared (e.g. `every 5s, overlap skip`). */
+function specLine(spec: TriggerSpec): string {
+  switch (spec.kind) {
+    case 'schedule': {
+      const s = spec.schedule;
+      return [
+        ...(s.everyMs !== undefined ? [`every ${duration(s.everyMs)}`] : []),
+        ...s.cron.map((c) => `cron "${c}"`),
+        ...(s.timezone ? [`timezone ${s.timezone}`] : []),
+        `overlap ${s.overlap}`,
+        ...(s.jitterMs !== undefined ? [`jitter ${duration(s.jitterMs)}`] : []),
+      ].join(', ');
+    }
+    case 'poll': {
+      const p = spec.poll;
+      return [
+        p.command !== undefined ? `command "${p.command}"` : `GET ${p.http?.url}`,
+        `every ${duration(p.everyMs)}`,
+        `item_id ${p.itemId}`,
+        ...(p.watermark ? [`watermark ${p.watermark}`] : []),
+        ...(p.items ? [`items ${p.items}`] : []),
+      ].join(', ');
+    }
+    case 'webhook':
+      return `POST /hooks/${spec.webhook.hook}, signature ${spec.webhook.signature}, secret in ${spec.webhook.secretEnv}`;
+    case 'event':
+      return `on event ${spec.event}`;
+  }
+}
+
+function duration(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
 }
