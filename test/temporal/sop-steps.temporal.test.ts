@@ -37,6 +37,33 @@ const project = catalogProject('sop-calls-', {
     '    routes: { done: finish }',
     '',
   ].join('\n'),
+  gate_probe: [
+    'name: gate_probe',
+    'input:',
+    '  request: { type: string }',
+    'steps:',
+    '  call:',
+    '    sop: judge_probe',
+    '    input: { request: "{{ input.request }}" }',
+    '    route_on: judge',
+    '    routes:',
+    '      approve: finish',
+    '      deny: mend',
+    '  mend:',
+    '    prompt: prompts/work.md',
+    '    routes: { done: finish }',
+    '',
+  ].join('\n'),
+  judge_probe: [
+    'name: judge_probe',
+    'input:',
+    '  request: { type: string }',
+    'steps:',
+    '  judge:',
+    '    prompt: prompts/work.md',
+    '    routes: { approve: finish, deny: finish }',
+    '',
+  ].join('\n'),
   fan_probe: [
     'name: fan_probe',
     'input:',
@@ -101,6 +128,7 @@ function runner(): ScriptedRunner {
         },
       },
     ],
+    'judge/agent': (call) => ({ route: call.prompt.includes('DENY') ? 'deny' : 'approve' }),
     'report/agent': [{ route: 'done' }],
     'mend/agent': [{ route: 'done' }],
   });
@@ -240,6 +268,21 @@ test('a child that fails: the parent takes its failed route and the next step he
     const line = executionLines(workspace, 'ship_probe', task).find((l) => l.kind === 'sop');
     expect(line).toMatchObject({ route: 'failed', child: { workflowId: childId, status: 'failed' } });
     expect((await show(childId)).status).toBe('failed');
+  });
+}, 180_000);
+
+test('route_on: the parent routes on the route a step of the child took', async () => {
+  const script = runner();
+  await withShip(script, async ({ sop, task, workspace }) => {
+    const parent = await sop.start('gate_probe', {
+      task,
+      repo: { path: workspace },
+      input: { request: 'DENY' },
+    });
+    const result = (await parent.result()) as RunResult;
+    expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['call:deny', 'mend:done']);
+    expect(result.outputs.call.payload).toMatchObject({ status: 'completed', routes: { judge: 'deny' } });
+    expect(script.prompts('mend/agent')[0]).toContain(`as run gate_probe/${task}/call: it completed`);
   });
 }, 180_000);
 
