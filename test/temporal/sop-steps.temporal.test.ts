@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { execa, type ResultPromise } from 'execa';
 import { SopClient } from '../../src/client';
 import type { RunResult } from '../../src/model/run';
+import { expectAgreement } from '../support/agreement';
 import { recordHistory } from '../support/histories';
 import { makeWorkspace } from '../support/plans';
 import { runSop } from '../support/run-sop';
@@ -15,7 +18,9 @@ import { connectForTest, eventually, type TemporalTestContext, withWorker } from
 // workflow (id `<parent-id>/call`) in the same workspace. The child's outcome picks the parent's route
 // (completed → report, failed → mend), its outputs reach a later prompt, the parent's executions.jsonl and
 // evidence name the child run, lineage shows both ways in `sop runs show`, and cancelling the parent
-// cancels the child. The scripted runner stands in for the harness (agent steps).
+// cancels the child; route_on routes on a child step's route; a for_each step runs a child per item, three at
+// once in worktrees of their own; a worker killed mid-child is replaced and the child resumes. The scripted
+// runner stands in for the harness (agent steps).
 
 const project = catalogProject('sop-calls-', {
   ship_probe: [
@@ -360,3 +365,56 @@ test('for_each over a worklist: each item is a child run <parent-id>/<step>/<ite
     });
   });
 }, 240_000);
+
+/** test/support/scripted-worker.js in its own process (so it can be killed), its catalog this project. */
+function startWorker(env: Record<string, string>): Promise<{ child: ResultPromise }> {
+  const child = execa('node', [path.join(__dirname, '..', 'support', 'scripted-worker.js')], {
+    cwd: project,
+    env,
+    reject: false,
+    stdin: 'ignore',
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve({ child });
+    });
+    child.then((r) => reject(new Error(`worker exited early: ${r.stderr}`)));
+  });
+}
+
+test('a worker killed mid-child: the child resumes on another worker and the parent finishes', async () => {
+  const task = `k-${randomUUID().slice(0, 8)}`;
+  const { workspace } = makeWorkspace('ship_probe', task);
+  // outside the workspace: the write audit of a read-only step would charge it to that step
+  const ledger = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-ledger-')), 'ledger.txt');
+  const taskQueue = `calls-crash-${randomUUID()}`;
+  const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, SLOW_STEP: 'build', SLOW_MS: '600000', ROUTE: 'done' };
+  let worker = (await startWorker(env)).child;
+  const sop = new SopClient(ctx.client, { ...ctx.target, taskQueue });
+  const parent = await sop.start('ship_probe', {
+    task,
+    repo: { path: workspace },
+    input: { request: 'CSV' },
+  });
+  await eventually(
+    async () =>
+      fs.existsSync(ledger) && fs.readFileSync(ledger, 'utf8').includes('build') ? true : undefined,
+    60_000,
+  );
+  worker.kill('SIGKILL');
+  await worker;
+  worker = (await startWorker({ ...env, SLOW_MS: '10' })).child;
+  try {
+    const result = (await parent.result()) as RunResult;
+    expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['call:completed', 'report:done']);
+    // the child's build ran again on the new worker (its launch was lost with the old one), once accepted
+    expect(fs.readFileSync(ledger, 'utf8').trim().split('\n')).toEqual(['build', 'build', 'report']);
+    const child = ctx.client.workflow.getHandle(`ship_probe/${task}/call`);
+    expect((await child.describe()).status.name).toBe('COMPLETED');
+    await expectAgreement({ sop: 'ship_probe', task });
+    await expectAgreement({ sop: 'ship_probe', task: `${task}/call` });
+  } finally {
+    worker.kill('SIGTERM');
+    await worker;
+  }
+}, 300_000);
