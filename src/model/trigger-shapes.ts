@@ -109,3 +109,16 @@ export type SensorTag = z.infer<typeof SensorTagSchema>;
 /** What a Schedule's action was made from (its action's memo). */
 export const ScheduleVersionSchema = z.object({ bundleHash: z.string(), specHash: z.string() });
 export type ScheduleVersion = z.infer<typeof ScheduleVersionSchema>;
+
+/** The memo `trigger` of a run `sop serve` started for a webhook delivery (which hook, which delivery). */
+export const WebhookRunMemoSchema = z.strictObject({
+  kind: z.literal('webhook'),
+  hook: nonEmpty(),
+  delivery: nonEmpty(),
+  /** the event header's value (GitHub `X-GitHub-Event`), when sent */
+  event: z.optional(z.string()),
+});
+export type WebhookRunMemo = z.infer<typeof WebhookRunMemoSchema>;
+
+/** A webhook delivery's body, once its signature matched: a JSON object (its fields are the trigger's `payload`). */
+export const WebhookPayloadSchema = z.record(z.string(), z.unknown());

@@ -5,6 +5,7 @@
 import { ServiceError } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { RunRequest } from '../model/run-request';
+import { WebhookPayloadSchema, type WebhookRunMemo } from '../model/trigger-shapes';
 import type { WebhookSpec } from '../model/triggers';
 import { TemporalUnavailableError } from '../temporal/connect';
 import { deliveryId, deliveryTaskId } from './delivery';
@@ -98,13 +99,8 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
         header ? 'wrong signature' : 'no signature',
       );
     }
-    let payload: Record<string, unknown>;
-    try {
-      const parsed: unknown = JSON.parse(body.toString('utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-        throw new Error('not an object');
-      payload = parsed as Record<string, unknown>;
-    } catch {
+    const payload = WebhookPayloadSchema.safeParse(jsonOrUndefined(body.toString('utf8'))).data;
+    if (!payload) {
       return answer(
         400,
         { error: 'the body is not a JSON object (send content type application/json)' },
@@ -124,7 +120,7 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     try {
       const run = await options.start(
         { ...mapped.request, sop: hook.sop, task },
-        { trigger: { kind: 'webhook', hook: hook.name, delivery: id.id, ...(event ? { event } : {}) } },
+        { trigger: webhookRunMemo(hook.name, id.id, event) },
       );
       const status = run.started ? 'started' : 'duplicate';
       return answer(
@@ -140,6 +136,22 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
   });
   return app;
 }
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The run's memo `trigger`: which hook and delivery started it. */
+const webhookRunMemo = (hook: string, delivery: string, event: string | undefined): WebhookRunMemo => ({
+  kind: 'webhook',
+  hook,
+  delivery,
+  ...(event ? { event } : {}),
+});
 
 /** gRPC codes that mean "Temporal is not there now": the sender should retry later. */
 const UNAVAILABLE_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);

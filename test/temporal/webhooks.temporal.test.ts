@@ -126,6 +126,8 @@ test('a signed delivery starts one run (202 with its id), which a worker complet
   const description = await handle.describe();
   expect(description.runId).toBe(first.json.runId);
   expect(description.status.name).toBe('COMPLETED');
+  // the run's memo says which hook and delivery started it
+  expect(description.memo?.trigger).toEqual({ kind: 'webhook', hook: 'probe', delivery, event: 'issues' });
   // the payload reached the run's input through the trigger's input: mapping
   const show = await runSop(['runs', 'show', String(first.json.workflowId), '--json'], { cwd: project });
   expect(show.exitCode).toBe(0);
@@ -166,9 +168,27 @@ test('a missing or wrong signature is 401 and starts nothing; nothing of the bod
   expect(count).toBe(0);
 });
 
-test('unknown hook 404; a delivery the filter rejects 200 ignored; a body over the limit 413; /healthz', async () => {
+test('unknown hook 404; a signed body that is not a JSON object 400; a delivery the filter rejects 200 ignored; a body over the limit 413; /healthz', async () => {
   const body = issue('x', ['bug']);
   expect((await deliver(served.port, body, signed(body, randomUUID()), 'nope')).status).toBe(404);
+  for (const notObject of ['[{"action": "labeled"}]', '"labeled"', '{"action": ']) {
+    const delivery = `notobject-${randomUUID()}`;
+    const res = await fetch(`http://127.0.0.1:${served.port}/hooks/probe`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'issues',
+        ...signed(notObject, delivery),
+      },
+      body: notObject,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: 'the body is not a JSON object (send content type application/json)',
+    });
+  }
+  const { count } = await ctx.client.workflow.count(`WorkflowId STARTS_WITH "issue_probe/probe-notobject-"`);
+  expect(count).toBe(0);
   const question = issue('How do I log in?', ['question']);
   const ignored = await deliver(served.port, question, signed(question, randomUUID()));
   expect(ignored.status).toBe(200);
