@@ -15,10 +15,11 @@ const { installRuntime } = require('../dist/worker/runtime');
 const { prebuiltBundlePath } = require('../dist/worker/workflow-bundle');
 const { SopName, SopStatus, SopTaskId } = require('../dist/temporal/search-attributes');
 const { CURRENT_ENGINE } = require('../dist/workflows/engine-version');
+const { auditRows } = require('./audit');
 
 const quick = process.argv.includes('--quick');
 // `--only=throughput,overhead` runs some of the benchmarks (names: overhead, throughput, history, parallel,
-// startup, launch, provision)
+// startup, launch, provision, audit)
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -88,7 +89,23 @@ function worklistPlan(sop, stepName, concurrency) {
   };
 }
 
+/** Benchmarks that need no Temporal server: `--only` with just these starts none. */
+const OFFLINE = ['launch', 'provision', 'audit'];
+
+async function offlineRows() {
+  const rows = [];
+  if (want('launch')) rows.push(...(await harnessLaunch(quick ? 2 : 5)));
+  if (want('provision')) rows.push(...(await provisioning(quick ? 1 : 3, quick ? 2_000 : 10_000)));
+  if (want('audit'))
+    rows.push(...auditRows(quick ? [2_000, 10_000] : [10_000, 100_000, 300_000], quick ? 3 : 5, row));
+  return rows;
+}
+
 async function main() {
+  if (only?.every((name) => OFFLINE.includes(name))) {
+    print(await offlineRows(), { address: 'not used' });
+    return;
+  }
   installRuntime('ERROR');
   const { client, target } = await connectClient({ log: () => {} });
   const { connection } = await connectWorkerConnection({ target, startDevServer: false });
@@ -135,8 +152,7 @@ async function main() {
     if (want('parallel') && !quick) await parallel();
   });
   if (want('startup')) await startup();
-  if (want('launch')) rows.push(...(await harnessLaunch(quick ? 2 : 5)));
-  if (want('provision')) rows.push(...(await provisioning(quick ? 1 : 3, quick ? 2_000 : 10_000)));
+  rows.push(...(await offlineRows()));
   await connection.close();
   await client.connection.close();
   print(rows, target);

@@ -134,7 +134,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         // timeout, a little longer, then only fires when the worker itself is gone
         const overtime = request.relaunchInWorkflow ? new AbortController() : undefined;
         const overtimeTimer = overtime && setTimeout(() => overtime.abort(), request.timeoutMs);
-        const before = snapshotWorkspace(workspace, unaudited);
+        const before = snapshotWorkspace(workspace, unaudited, { policy: request.spec.policy });
         const branchRef = headRef(workspace);
         let run: AgentRunResult;
         let launchFailure: string | undefined;
@@ -215,7 +215,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         if (request.worktree) copyRunFolderArtifacts(artifacts, request.run.workspace);
         const writes = auditWrites(
           before,
-          snapshotWorkspace(workspace, unaudited),
+          snapshotWorkspace(workspace, unaudited, { policy: request.spec.policy, since: before }),
           request.spec.policy,
           runFolderRel,
           branchRef,

@@ -2,73 +2,18 @@
 // in the workspace are compared with the policy's allow_write / deny_write. A write the harness should
 // have blocked is a violation even when the harness let it through; the step is not accepted then.
 //
-// What it sees: every file of the workspace (dependency trees included) by size, mtime, ctime and inode.
+// What it sees (workspace-snapshot.ts): in a git repository what git status reports plus the ignored paths
+// the policy judges, nested repositories and `.git/`; elsewhere every file by size, mtime, ctime and inode.
 // ctime is set by the kernel on every write and cannot be set back, so a rewrite that keeps the size and
-// restores the mtime (`touch -d`, `cp -p`) still counts; so does a chmod (a write to the file's metadata).
-// `.git/` is audited too (see gitWriteAllowed); its object store and reflogs are not walked.
+// restores the mtime (`touch -d`, `cp -p`) still counts. `.git/` is audited too (see gitWriteAllowed); its
+// object store and reflogs are not walked.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Policy } from '../policies/model';
+import { changedFiles, isDependency, type Snapshot, under } from './workspace-snapshot';
 
-/** Inside a `.git` folder: what normal git work writes, and large; never walked (see gitWriteAllowed). */
-const GIT_UNWALKED = new Set(['objects', 'logs', 'lfs']);
-
-/** workspace-relative file → size:mtime:ctime:inode */
-export type Snapshot = Map<string, string>;
-
-/**
- * Size, mtime, ctime and inode of every file in the workspace. `skip` (workspace-relative) is left out:
- * the run's own folder belongs to the runtime and grows with every step, so walking it would make a long
- * run quadratic; the parallel items' worktrees (`.sop/worktrees/`) are audited each on its own.
- */
-export function snapshotWorkspace(workspace: string, skip: string | string[] = []): Snapshot {
-  const files: Snapshot = new Map();
-  const skipped = new Set((Array.isArray(skip) ? skip : [skip]).map((s) => path.resolve(workspace, s)));
-  const walk = (dir: string, inGit: boolean) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (inGit && GIT_UNWALKED.has(entry.name)) continue;
-      const full = path.join(dir, entry.name);
-      if (skipped.has(full)) continue;
-      if (entry.isDirectory()) walk(full, entry.name === '.git');
-      else {
-        try {
-          const stat = fs.lstatSync(full);
-          files.set(
-            path.relative(workspace, full),
-            `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}:${stat.ino}`,
-          );
-        } catch {
-          // vanished while walking
-        }
-      }
-    }
-  };
-  walk(workspace, false);
-  return files;
-}
-
-export function changedFiles(before: Snapshot, after: Snapshot): string[] {
-  const changed = new Set<string>();
-  for (const [file, sig] of after) if (before.get(file) !== sig) changed.add(file);
-  for (const file of before.keys()) if (!after.has(file)) changed.add(file);
-  return [...changed].sort();
-}
-
-/** Whether a workspace-relative `file` lies under a policy path (`dir/`, `dir/**` or an exact file). */
-export function under(file: string, pattern: string): boolean {
-  const base = pattern
-    .replace(/\/\*\*$/, '')
-    .replace(/\/+$/, '')
-    .replace(/^\.\//, '');
-  return base === '' || base === '.' || file === base || file.startsWith(`${base}/`);
-}
+export { changedFiles, Snapshot, snapshotWorkspace, under } from './workspace-snapshot';
 
 /**
  * What ordinary git work on the checked-out branch writes inside `.git/`: the index, objects, reflogs,
@@ -109,8 +54,6 @@ export function headRef(workspace: string): string | undefined {
     return undefined;
   }
 }
-
-const isDependency = (file: string) => file === 'node_modules' || /(^|\/)node_modules\//.test(file);
 
 /**
  * Violations among `files` (workspace-relative); the run folder always belongs to the runtime, and files
@@ -153,6 +96,11 @@ export interface WriteRecord {
   files: { count: number; paths: string[] };
   /** files written in node_modules/ (recorded, never a violation) */
   dependencies: { count: number; paths: string[] };
+  /** how the files were found: `git` (status + scans) or `walk` (every file; `fallback` says why) */
+  method: 'git' | 'walk';
+  fallback?: string;
+  /** ignored paths not looked at under `git`: the policy judges no write there */
+  unscanned?: string[];
 }
 
 const RECORDED_PATHS = 200;
@@ -179,6 +127,12 @@ export function auditWrites(
       runFolderRel,
       gitBranchRef,
     ),
-    record: { files: bounded(files), dependencies: bounded(dependencies) },
+    record: {
+      files: bounded(files),
+      dependencies: bounded(dependencies),
+      method: after.method,
+      ...(after.fallback ? { fallback: after.fallback } : {}),
+      ...(after.git?.unscanned.length ? { unscanned: after.git.unscanned.slice(0, RECORDED_PATHS) } : {}),
+    },
   };
 }

@@ -1,0 +1,105 @@
+// The write audit's per-execution cost (`node bench/run.js --only=audit`): snapshot before + snapshot after +
+// audit, with one file changed in between, on repositories of N committed files, against `git status
+// --porcelain` on the same repository in the same run. Also the full walk the audit did before (reference).
+// Repositories are built once per size with `git fast-import` and checked out before any timer starts.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { auditWrites, snapshotWorkspace } = require('../dist/activities/write-audit');
+
+/** A repository of `files` committed files, 100 per folder, 1,000 folders per top folder. */
+function buildRepo(files) {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-bench-audit-')));
+  execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: dir });
+  const lines = [
+    'blob\nmark :1\ndata 13\nbench content\n',
+    'commit refs/heads/main\ncommitter b <b@example.invalid> 0 +0000\ndata 5\nseed\n',
+    'M 100644 inline .gitignore\ndata 13\nnode_modules\n',
+  ];
+  for (let i = 0; i < files - 1; i++) {
+    lines.push(`M 100644 :1 d${Math.floor(i / 100_000)}/e${Math.floor(i / 100) % 1000}/f${i}.txt\n`);
+  }
+  lines.push('\n');
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: dir, input: lines.join(''), maxBuffer: 1 << 30 });
+  execFileSync('git', ['checkout', '-q', '-f', 'main'], { cwd: dir });
+  // index entries as new as the index are "racily clean" and re-read by every status: age them, then let
+  // status write the index once, as any repository a user works in has
+  execFileSync('sleep', ['1.1']);
+  execFileSync('git', ['status', '--porcelain'], { cwd: dir, stdio: 'ignore' });
+  return dir;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function timed(fn) {
+  const t0 = performance.now();
+  fn();
+  return performance.now() - t0;
+}
+
+/**
+ * Rows for each size: the audit (default policy) and, as a reference, the full walk, each against
+ * `git status --porcelain` (median of `reps`, alternating).
+ */
+function auditRows(sizes, reps, row) {
+  const rows = [];
+  const policy = { sandbox: 'workspace-write' };
+  for (const files of sizes) {
+    const dir = buildRepo(files);
+    try {
+      const changed = path.join(dir, 'd0', 'e0', 'f0.txt');
+      const status = [];
+      const audit = [];
+      const walk = [];
+      for (let i = 0; i < reps; i++) {
+        status.push(
+          timed(() => execFileSync('git', ['status', '--porcelain'], { cwd: dir, stdio: 'ignore' })),
+        );
+        let before;
+        let after;
+        let wrote = 0;
+        const ms = timed(() => {
+          before = snapshotWorkspace(dir, [], { policy });
+          wrote = timed(() => fs.writeFileSync(changed, `bench change ${i}\n`));
+          after = snapshotWorkspace(dir, [], { policy, since: before });
+          const { record } = auditWrites(before, after, policy, '.sop/runs/b/t', undefined);
+          if (!record.files.paths.includes('d0/e0/f0.txt') || record.method !== 'git')
+            throw new Error(`the audit missed the change: ${JSON.stringify(record)}`);
+        });
+        audit.push(ms - wrote);
+        if (i < Math.min(reps, 2)) {
+          walk.push(
+            timed(() => {
+              snapshotWorkspace(dir, [], { walk: true });
+              snapshotWorkspace(dir, [], { walk: true });
+            }),
+          );
+        }
+      }
+      const n = files.toLocaleString('en-US');
+      rows.push(
+        row(
+          `audit: write audit per execution, ${n}-file repo (before + after, 1 file changed) vs git status --porcelain`,
+          median(audit),
+          median(status),
+          'ms',
+          '<= 1.5',
+        ),
+        row(
+          `audit: full walk per execution (the audit before), ${n}-file repo vs git status --porcelain`,
+          median(walk),
+          median(status),
+          'ms',
+          'reference',
+        ),
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+module.exports = { auditRows };
