@@ -96,8 +96,7 @@ async function offlineRows() {
   const rows = [];
   if (want('launch')) rows.push(...(await harnessLaunch(quick ? 2 : 5)));
   if (want('provision')) rows.push(...(await provisioning(quick ? 1 : 3, quick ? 2_000 : 10_000)));
-  if (want('audit'))
-    rows.push(...auditRows(quick ? [2_000, 10_000] : [10_000, 100_000, 300_000], quick ? 3 : 5, row));
+  if (want('audit')) rows.push(...auditRows(quick ? [2_000, 10_000] : [10_000, 100_000, 300_000], 3, row));
   return rows;
 }
 

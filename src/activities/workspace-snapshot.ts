@@ -125,11 +125,14 @@ export function snapshotWorkspace(
   const gitPath = path.join(workspace, '.git');
   let fallback = 'not a git repository (no .git at the top of the workspace)';
   if (options.walk) fallback = 'asked to walk';
+  else if (options.since && !options.since.git) fallback = options.since.fallback ?? 'walked before';
   else if (fs.existsSync(gitPath)) {
     try {
       return gitSnapshot(workspace, skips, skipped, options);
     } catch (err) {
-      fallback = `git status failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+      fallback = `git could not be asked: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+      // walked after a git snapshot: files clean before are judged by ctime, deleted ones are not seen
+      if (options.since?.git) fallback += ' (after the execution: deleted tracked files are not seen)';
     }
   }
   const files = new Snapshot();
@@ -166,6 +169,10 @@ const GIT_PINNED = [
   'core.quotePath=false',
 ];
 
+/** The worker's environment without GIT_* variables (GIT_DIR, GIT_INDEX_FILE... would point git elsewhere). */
+const gitFreeEnv = () =>
+  Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GIT_')));
+
 /** `writeIndex`: status may refresh the index (stat info, untracked cache); only the snapshot before does. */
 function git(workspace: string, args: string[], input?: string, writeIndex = false): string {
   return execFileSync('git', [...GIT_PINNED, ...args], {
@@ -174,7 +181,7 @@ function git(workspace: string, args: string[], input?: string, writeIndex = fal
     input,
     maxBuffer: 1 << 30,
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, GIT_OPTIONAL_LOCKS: writeIndex ? '1' : '0', LC_ALL: 'C' },
+    env: { ...gitFreeEnv(), GIT_OPTIONAL_LOCKS: writeIndex ? '1' : '0', LC_ALL: 'C' },
   });
 }
 
@@ -301,6 +308,12 @@ export function changedFiles(before: Snapshot, after: Snapshot): string[] {
   const changed = new Set<string>();
   if (before.git && after.git) {
     for (const file of gitChanged(before, after, before.git, after.git)) changed.add(file);
+  } else if (before.git) {
+    // git failed after the execution: what was listed by its signature, the rest of the walk by ctime
+    const marker = before.git.markerCtimeMs;
+    for (const [file, sig] of before) if ((after.get(file) ?? ABSENT) !== sig) changed.add(file);
+    for (const [file, sig] of after)
+      if (!before.has(file) && Number(sig.split(':')[2]) >= marker) changed.add(file);
   } else {
     for (const [file, sig] of after) if (before.get(file) !== sig) changed.add(file);
     for (const file of before.keys()) if (!after.has(file)) changed.add(file);

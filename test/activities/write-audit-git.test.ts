@@ -231,6 +231,16 @@ describe('write audit through git status', () => {
     expect(walked).toEqual(changed);
   });
 
+  test('when git cannot read the repository after the execution, the walk judges by ctime and the record says so', async () => {
+    const ws = repo();
+    const { changed, audit: result } = await audit(ws, () => {
+      write(ws, { 'src/a.txt': 'written\n', 'src/new.txt': 'n\n', '.git/index': 'not an index' });
+    });
+    expect(changed).toEqual(['.git/index', 'src/a.txt', 'src/new.txt']);
+    expect(result.record.method).toBe('walk');
+    expect(result.record.fallback).toMatch(/^git could not be asked: .*deleted tracked files are not seen/);
+  });
+
   test('a workspace that is not a git repository is walked, and the record says why', async () => {
     const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-audit-plain-'));
     write(ws, { 'a.txt': 'a\n' });
