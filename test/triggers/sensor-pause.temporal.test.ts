@@ -39,23 +39,23 @@ const sopCli = (args: string[]) =>
   runSop(args, { env: { SOP_TASK_QUEUE: project.taskQueue }, cwd: project.dir, timeoutMs: 120_000 });
 const json = (r: { stdout: unknown }) => JSON.parse(String(r.stdout));
 const sensorId = `sop-sensor/${sop}/inbox`;
-/** the real `temporal` CLI, as any operator or script would send a signal */
+/** the real `temporal` CLI, as any operator or script would use it */
+const temporal = (args: string[]) =>
+  execa(path.join(temporalDir, 'bin', 'temporal'), [...args, '--address', testTarget().address], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+  });
 const signal = (name: string, input?: string) =>
-  execa(
-    path.join(temporalDir, 'bin', 'temporal'),
-    [
-      'workflow',
-      'signal',
-      '--workflow-id',
-      sensorId,
-      '--name',
-      name,
-      ...(input !== undefined ? ['--input', input] : []),
-      '--address',
-      testTarget().address,
-    ],
-    { reject: false, stdin: 'ignore', timeout: 60_000 },
-  );
+  temporal([
+    'workflow',
+    'signal',
+    '--workflow-id',
+    sensorId,
+    '--name',
+    name,
+    ...(input !== undefined ? ['--input', input] : []),
+  ]);
 
 let ctx: TemporalTestContext;
 let worker: Awaited<ReturnType<typeof startSopWorker>> | undefined;
@@ -158,3 +158,25 @@ test('pause of a trigger that has neither a Schedule nor a running sensor names 
   expect(r.exitCode).toBe(3);
   expect(r.stderr).toContain(`no Schedule or running sensor ${sop}/nope on the server`);
 });
+
+test('a sensor started by hand with a malformed input fails at once, naming the field', async () => {
+  const id = `sop-sensor/${sop}/by-hand-${randomUUID().slice(0, 6)}`;
+  const started = await temporal([
+    'workflow',
+    'start',
+    '--type',
+    'sopSensor',
+    '--task-queue',
+    project.taskQueue,
+    '--workflow-id',
+    id,
+    '--input',
+    JSON.stringify({ trigger: { kind: 'poll', sop, name: 'x', input: {} }, projectDir: project.dir }),
+  ]);
+  expect(started.exitCode).toBe(0);
+  const handle = ctx.client.workflow.getHandle(id);
+  await expect(handle.result()).rejects.toThrow();
+  const failure = await handle.result().catch((err: Error & { cause?: Error }) => err.cause?.message);
+  expect(failure).toMatch(/^sopSensor: input\.trigger\.poll is required \(object\)/);
+  expect((await handle.describe()).status.name).toBe('FAILED');
+}, 60_000);
