@@ -86,6 +86,11 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
     const push = (kind: string, text: string, fields: Partial<RunEvent> = {}) =>
       out.push({ id, time, timeMs, kind, text, ...fields });
     const summary = decode(event.userMetadata?.summary) as string | undefined;
+    const childEnded = (initiated: unknown, end: string, why?: string) => {
+      const fields = scheduled.get(String(initiated));
+      const label = summaries.get(String(initiated)) ?? 'child run';
+      push('child ended', `${label} → ${end}${why ? `: ${why}` : ''}`, fields);
+    };
     if (event.markerRecordedEventAttributes?.markerName === 'core_patch') {
       const patch = decode(event.markerRecordedEventAttributes.details?.['patch-data']?.payloads?.[0]) as
         | { id?: string }
@@ -95,6 +100,34 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       push('run started', `${event.workflowExecutionStartedEventAttributes.workflowType?.name}`);
     } else if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'recordAnswer') {
       summaries.set(String(id), summary ?? 'answer');
+    } else if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'recordChildRun') {
+      // the record of a child run: its start and end are the child workflow's own events
+      summaries.set(String(id), 'child run record');
+    } else if (event.startChildWorkflowExecutionInitiatedEventAttributes) {
+      const attrs = event.startChildWorkflowExecutionInitiatedEventAttributes;
+      const parent = decode(attrs.memo?.fields?.parent) as { step?: unknown; item?: unknown } | undefined;
+      const type = attrs.workflowType?.name ?? 'sop';
+      const fields: StepFields = {
+        step: typeof parent?.step === 'string' ? parent.step : '?',
+        ...(typeof parent?.item === 'string' ? { item: parent.item } : {}),
+        role: `sop ${type}`,
+      };
+      const label = executionLabel(fields);
+      summaries.set(String(id), label);
+      scheduled.set(String(id), fields);
+      push('child started', `${label} → ${attrs.workflowId}`, fields);
+    } else if (event.childWorkflowExecutionCompletedEventAttributes) {
+      childEnded(event.childWorkflowExecutionCompletedEventAttributes.initiatedEventId, 'completed');
+    } else if (event.childWorkflowExecutionFailedEventAttributes) {
+      const attrs = event.childWorkflowExecutionFailedEventAttributes;
+      childEnded(attrs.initiatedEventId, 'failed', attrs.failure?.message ?? undefined);
+    } else if (event.childWorkflowExecutionCanceledEventAttributes) {
+      childEnded(event.childWorkflowExecutionCanceledEventAttributes.initiatedEventId, 'cancelled');
+    } else if (event.childWorkflowExecutionTerminatedEventAttributes) {
+      childEnded(event.childWorkflowExecutionTerminatedEventAttributes.initiatedEventId, 'terminated');
+    } else if (event.startChildWorkflowExecutionFailedEventAttributes) {
+      const attrs = event.startChildWorkflowExecutionFailedEventAttributes;
+      childEnded(attrs.initiatedEventId, 'failed', `could not start (${attrs.workflowId} exists)`);
     } else if (event.activityTaskScheduledEventAttributes) {
       const fields = summary
         ? stepFields(decode(event.activityTaskScheduledEventAttributes.input?.payloads?.[0]))

@@ -43,6 +43,8 @@ export interface RunTestsOptions {
   timeoutMs: number;
   /** overrides the tests' provider */
   provider?: Provider;
+  /** the project whose catalog resolves the SOPs a `kind: sop` step calls (default: the working directory) */
+  projectDir?: string;
   onResult?: (result: TestResult) => void;
 }
 
@@ -114,7 +116,7 @@ async function runOne(test: SopTest, options: RunTestsOptions): Promise<TestResu
       connection: options.connection,
       target: client.target,
       taskQueue,
-      activities: { runners },
+      activities: { runners, ...(options.projectDir ? { projectDir: options.projectDir } : {}) },
     });
     await worker.runUntil(async () => {
       const handle = await client.start(plan, { taskId, input, params: test.spec.params, workspace });

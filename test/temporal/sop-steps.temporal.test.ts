@@ -252,6 +252,10 @@ test('a child that completes: the parent routes completed, the child output reac
     expect(parentView.children).toEqual([{ workflowId: childId, step: 'call', status: 'completed' }]);
     const text = await runSop(['runs', 'show', childId], { cwd: project });
     expect(String(text.stdout)).toContain(`parent: ${parentId} (step call)`);
+    // sop logs tells the child's start and end
+    const logs = String((await runSop(['logs', parentId, '--events'], { cwd: project })).stdout);
+    expect(logs).toContain(`call · sop build_probe → ${childId}`);
+    expect(logs).toContain('call · sop build_probe → completed');
   });
 }, 180_000);
 
@@ -272,6 +276,8 @@ test('a child that fails: the parent takes its failed route and the next step he
     expect(script.prompts('mend/agent')[0]).toContain(`ran SOP build_probe as run ${childId}: it failed`);
     const line = executionLines(workspace, 'ship_probe', task).find((l) => l.kind === 'sop');
     expect(line).toMatchObject({ route: 'failed', child: { workflowId: childId, status: 'failed' } });
+    const logs = String((await runSop(['logs', `ship_probe/${task}`, '--events'], { cwd: project })).stdout);
+    expect(logs).toMatch(/call · sop build_probe → failed: .*the build broke/);
     expect((await show(childId)).status).toBe('failed');
   });
 }, 180_000);

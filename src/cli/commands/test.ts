@@ -121,6 +121,7 @@ export function registerTest(program: Command): void {
               keep: opts.keep === true,
               timeoutMs,
               provider: opts.provider as Provider | undefined,
+              projectDir: path.resolve(opts.project),
               onResult: (r) =>
                 process.stderr.write(`${r.ok ? 'pass' : 'FAIL'}  ${r.test.sop}/${r.test.name}\n`),
             });
