@@ -4,7 +4,16 @@ import * as path from 'node:path';
 import { temporalDir } from '../../src/temporal/package-paths';
 
 export default async function globalTeardown(): Promise<void> {
-  execFileSync('bash', [path.join(temporalDir, 'stop.sh')], { env: process.env, stdio: 'ignore' });
+  if (process.env.SOP_TEMPORAL_MODE === 'cluster') {
+    if (process.env.SOP_CLUSTER_STARTED_BY_TESTS === '1') {
+      execFileSync('bash', [path.join(temporalDir, 'cluster', 'stop.sh')], {
+        env: process.env,
+        stdio: 'ignore',
+      });
+    }
+  } else {
+    execFileSync('bash', [path.join(temporalDir, 'stop.sh')], { env: process.env, stdio: 'ignore' });
+  }
   const state = process.env.SOP_TEMPORAL_STATE_DIR;
   if (state?.includes('sop-temporal-')) fs.rmSync(state, { recursive: true, force: true });
   const bundle = process.env.SOP_WORKFLOW_BUNDLE;
