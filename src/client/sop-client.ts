@@ -425,6 +425,26 @@ export class SopClient {
     }
   }
 
+  /**
+   * The run `<sop> <task>` as `workflowIdOf` finds it: itself when its workflow id is `<sop>/<task>`; a child
+   * run of a `kind: sop` step (workflow id `<parent-id>/<step>`, listed under its own SOP and task) by its
+   * SopName and SopTaskId, as the ref whose workflowIdOf is that id. Unknown runs come back unchanged.
+   */
+  async locate(sop: string, taskId: string): Promise<{ sop: string; task: string }> {
+    try {
+      await this.client.workflow.getHandle(workflowIdOf(sop, taskId)).describe();
+      return { sop, task: taskId };
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    const query = `SopName = ${JSON.stringify(sop)} AND SopTaskId = ${JSON.stringify(taskId)} AND SopParent IS NOT NULL`;
+    for await (const wf of this.client.workflow.list({ query })) {
+      const slash = wf.workflowId.indexOf('/');
+      if (slash > 0) return { sop: wf.workflowId.slice(0, slash), task: wf.workflowId.slice(slash + 1) };
+    }
+    return { sop, task: taskId };
+  }
+
   /** The runs an event or a `kind: sop` step of this run started (SopParent = its workflow id), oldest first. */
   async children(sop: string, taskId: string): Promise<RunChild[]> {
     const query = `SopParent = ${JSON.stringify(workflowIdOf(sop, taskId))} AND ExecutionStatus != "ContinuedAsNew"`;

@@ -245,6 +245,11 @@ test('a child that completes: the parent routes completed, the child output reac
     const childView = await show(childId);
     expect(childView).toMatchObject({ sop: 'build_probe', task: childTask, status: 'completed' });
     expect(childView.parent).toEqual({ workflowId: parentId, step: 'call', depth: 1 });
+    // as `sop runs list` lists it: its own SOP and task
+    expect(await show(`build_probe/${childTask}`)).toMatchObject({
+      workflowId: childId,
+      status: 'completed',
+    });
     const parentView = await eventually(async () => {
       const view = await show(parentId);
       return view.children?.length ? view : undefined;
@@ -315,6 +320,7 @@ test('cancelling the parent cancels the child', async () => {
     expect(await outcome(parent)).toMatch(/^WorkflowFailedError: .*cancel/i);
     expect(await outcome(child)).toMatch(/^WorkflowFailedError: .*cancel/i);
     expect((await child.describe()).status.name).toBe('CANCELLED');
+    await recordHistory(parent, 'request-sop-cancel');
     expect((await show(`ship_probe/${task}`)).status).toBe('cancelled');
     expect((await show(`ship_probe/${task}/call`)).status).toBe('cancelled');
   });
@@ -329,6 +335,7 @@ test('for_each over a worklist: each item is a child run <parent-id>/<step>/<ite
       input: { request: 'fan' },
     });
     const result = (await parent.result()) as RunResult;
+    await recordHistory(parent, 'request-sop-foreach');
     const ids = ['a', 'b', 'g'].map((item) => `fan_probe/${task}/each/${item}`);
     expect(
       result.routesTaken

@@ -80,8 +80,9 @@ export function registerControl(program: Command): void {
     .argument('<sop>', 'SOP name (or SOP/TASK)')
     .argument('[task]', 'task id')
     .action(async (sopArg: string, taskArg: string | undefined) => {
-      const { sop, task } = runRef(sopArg, taskArg);
+      const given = runRef(sopArg, taskArg);
       await withSopClient(async (client) => {
+        const { sop, task } = await client.locate(given.sop, given.task);
         await refuseFinished(client, sop, task, 'there is nothing to cancel');
         await client.cancel(sop, task);
         process.stdout.write(`cancellation requested for ${sop}/${task}\n`);

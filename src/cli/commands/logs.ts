@@ -4,6 +4,7 @@ import type { temporal } from '@temporalio/proto';
 import type { Command } from 'commander';
 import { followHistory } from '../../client/follow-history';
 import { fetchRunEvents, type RunEvent, renderRunEvents } from '../../client/run-events';
+import { SopTaskId } from '../../temporal/search-attributes';
 import { CliError, ExitCode } from '../errors';
 import { runRef, withSopClient } from '../with-client';
 
@@ -30,13 +31,19 @@ export function registerLogs(program: Command): void {
         taskArg: string | undefined,
         opts: { follow?: boolean; json?: boolean; raw?: string; item?: string; exitStatus?: boolean },
       ) => {
-        const { sop, task } = runRef(sopArg, taskArg);
+        const given = runRef(sopArg, taskArg);
         await withSopClient(async (client) => {
+          const { sop, task } = await client.locate(given.sop, given.task);
           const description = await client.describe(sop, task);
           if (opts.raw) {
             const workspace = (description.memo as { workspace?: string } | undefined)?.workspace;
             if (!workspace) throw new CliError(`${sop}/${task} records no workspace`, ExitCode.notFound);
-            printTranscripts(path.join(workspace, '.sop', 'runs', sop, task), opts.raw, opts.item);
+            // a child run of a kind: sop step: its run folder is its own SOP's and task's
+            const folder =
+              description.type === sop
+                ? path.join(sop, task)
+                : path.join(description.type, description.typedSearchAttributes.get(SopTaskId) ?? task);
+            printTranscripts(path.join(workspace, '.sop', 'runs', folder), opts.raw, opts.item);
             return;
           }
           const handle = client.getHandle(sop, task);

@@ -63,8 +63,9 @@ export function registerRuns(program: Command): void {
     .argument('[task]', 'task id')
     .option('--json', 'machine-readable output')
     .action(async (sopArg: string, taskArg: string | undefined, opts: { json?: boolean }) => {
-      const { sop, task } = runRef(sopArg, taskArg);
+      const given = runRef(sopArg, taskArg);
       await withSopClient(async (client) => {
+        const { sop, task } = await client.locate(given.sop, given.task);
         const view = await gatherRunView(client, sop, task);
         if (opts.json) return printJson(view);
         printRun(view);

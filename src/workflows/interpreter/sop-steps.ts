@@ -92,15 +92,15 @@ export async function runSopStep(
         { key: SopStatus, value: 'running' },
         { key: SopParent, value: info.workflowId },
       ],
-      // this run's cancellation reaches the child and waits for it to stop; a parent that ends any
-      // other way (terminated, timed out) asks the child to cancel rather than killing it unrecorded
+      // this run's cancellation sends the child a cancel request; a parent that ends any other way
+      // (terminated, timed out) asks the child to cancel rather than leaving it running or killing it
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       staticSummary: `${run.sop} ${where} → ${call.sop}`,
     });
     childRunId = child.firstExecutionRunId;
     end = { status: 'completed', result: (await child.result()) as RunResult };
   } catch (err) {
-    // this run was cancelled: the child was too (its cancellation is what we waited for)
+    // this run is being cancelled: the child was sent a cancel request with it
     if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
     end = { status: 'failed', failure: childFailure(err, workflowId) };
   } finally {
