@@ -259,6 +259,11 @@ function gitSnapshot(
   if (!scanIgnored) unscanned.push('(ignored files: the policy judges none)');
   for (const sub of submodules(workspace)) if (!isSkipped(sub)) walkRoots.add(sub);
   for (const root of options.since?.git?.walked ?? []) walkRoots.add(root);
+  const index = lstatSig(path.join(gitDir, 'index'));
+  // entries status trusts blindly (skip-worktree, assume-unchanged) are listed by their own signature when
+  // the index can hold skip-worktree ones (version 3+, e.g. a sparse checkout) or the execution changed it
+  if (indexVersion(gitDir) !== 2 || (options.since?.git && options.since.git.index !== index))
+    listed.push(...hiddenFromStatus(workspace));
   for (const p of listed) if (!isSkipped(p)) files.set(p, lstatSig(path.join(workspace, p)));
   for (const root of walkRoots) {
     const abs = path.join(workspace, root);
@@ -276,7 +281,7 @@ function gitSnapshot(
     head,
     markerCtimeMs,
     walked: [...walkRoots],
-    index: lstatSig(path.join(gitDir, 'index')),
+    index,
     gitDir,
     unscanned,
   };
@@ -332,7 +337,6 @@ function gitChanged(before: Snapshot, after: Snapshot, was: GitState, now: GitSt
   const candidates = new Set(after.keys());
   if (was.head !== now.head)
     for (const file of committedBetween(ws, was.head, now.head)) candidates.add(file);
-  if (was.index !== now.index) for (const file of hiddenFromStatus(ws)) candidates.add(file);
   const absent: string[] = [];
   for (const file of candidates) {
     if (before.has(file)) continue;
@@ -357,7 +361,26 @@ function committedBetween(workspace: string, from: string | undefined, to: strin
   return git(workspace, ['diff', '--name-only', '-z', '--no-renames', from, to]).split('\0').filter(Boolean);
 }
 
-/** Entries the index tells status to trust blindly (assume-unchanged, skip-worktree): checked one by one. */
+/** The index format version (2 when there is no index: nothing in it is hidden). */
+function indexVersion(gitDir: string): number {
+  try {
+    const fd = fs.openSync(path.join(gitDir, 'index'), 'r');
+    try {
+      const header = Buffer.alloc(8);
+      fs.readSync(fd, header, 0, 8, 0);
+      return header.readUInt32BE(4);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return 2;
+  }
+}
+
+/**
+ * Entries the index tells status to trust blindly (assume-unchanged, skip-worktree): checked one by one.
+ * Assume-unchanged entries a user set before the execution in a version-2 index are trusted as git does.
+ */
 function hiddenFromStatus(workspace: string): string[] {
   return git(workspace, ['ls-files', '-v', '-z'])
     .split('\0')

@@ -196,6 +196,16 @@ describe('write audit through git status', () => {
     expect(changed.filter((f) => !f.startsWith('.git/'))).toEqual(['src/a.txt']);
   });
 
+  test('a sparse checkout: skip-worktree files absent before and after are no deletion; a file written at such a path is caught', async () => {
+    const ws = repo();
+    git(ws, 'update-index', '--skip-worktree', 'src/b.txt', 'src/c.sh');
+    fs.unlinkSync(path.join(ws, 'src/b.txt'));
+    fs.unlinkSync(path.join(ws, 'src/c.sh'));
+    const { changed, walked } = await audit(ws, () => write(ws, { 'src/b.txt': 'written anyway\n' }));
+    expect(changed).toEqual(['src/b.txt']);
+    expect(walked).toEqual(changed);
+  });
+
   test('nested repositories and submodules are audited file by file, their .git too', async () => {
     const ws = repo();
     const nested = path.join(ws, 'vendor/lib');
