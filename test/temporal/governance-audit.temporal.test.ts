@@ -188,7 +188,11 @@ describe('a state folder under /tmp (Codex refuses to set up its sandbox helper 
 /** The evidence records of a run, in execution order. */
 interface Evidence {
   violations: string[];
-  writes: { files: { count: number; paths: string[] }; dependencies: { count: number; paths: string[] } };
+  writes: {
+    files: { count: number; paths: string[] };
+    dependencies: { count: number; paths: string[] };
+    method: 'git' | 'walk';
+  };
   effectiveConfig: {
     enforced: Record<string, string>;
     warnings: Array<{ control: string; message: string }>;
@@ -282,6 +286,7 @@ describe('the write audit sees .git/, node_modules/ and rewrites that keep size 
     expect(evidence.violations).toEqual([]);
     expect(evidence.writes.files.paths).toEqual(expect.arrayContaining(['.git/index', 'src/a.txt']));
     expect(evidence.writes.files.paths).toContainEqual(expect.stringMatching(/^\.git\/refs\/heads\//));
+    expect(evidence.writes.method).toBe('git'); // git status, not a walk of every file
   }, 200_000);
 });
 
