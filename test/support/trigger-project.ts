@@ -75,3 +75,18 @@ export async function completedRun(client: Client, id: string): Promise<true | u
     throw new Error(`${id} ${d.status.name}`);
   return d?.status.name === 'COMPLETED' ? true : undefined;
 }
+
+/** A sensor test's end: the sensor workflow terminated, the `sop worker` process stopped, the client closed. */
+export async function endSensorTest(
+  ctx: { client: Client; close(): Promise<void> } | undefined,
+  sensorId: string,
+  worker: ResultPromise | undefined,
+): Promise<void> {
+  await ctx?.client.workflow
+    .getHandle(sensorId)
+    .terminate('test over')
+    .catch(() => undefined);
+  worker?.kill('SIGTERM');
+  await worker;
+  await ctx?.close();
+}

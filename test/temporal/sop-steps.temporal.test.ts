@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { execa, type ResultPromise } from 'execa';
 import { SopClient } from '../../src/client';
 import type { RunResult } from '../../src/model/run';
 import { expectAgreement } from '../support/agreement';
@@ -11,6 +10,7 @@ import { recordHistory } from '../support/histories';
 import { makeWorkspace } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
+import { startScriptedWorker } from '../support/scripted-worker-process';
 import { catalogProject } from '../support/sop-project';
 import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
 
@@ -379,21 +379,7 @@ test('for_each over a worklist: each item is a child run <parent-id>/<step>/<ite
   });
 }, 240_000);
 
-/** test/support/scripted-worker.js in its own process (so it can be killed), its catalog this project. */
-function startWorker(env: Record<string, string>): Promise<{ child: ResultPromise }> {
-  const child = execa('node', [path.join(__dirname, '..', 'support', 'scripted-worker.js')], {
-    cwd: project,
-    env,
-    reject: false,
-    stdin: 'ignore',
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve({ child });
-    });
-    child.then((r) => reject(new Error(`worker exited early: ${r.stderr}`)));
-  });
-}
+const startWorker = (env: Record<string, string>) => startScriptedWorker(env, project);
 
 test('a worker killed mid-child: the child resumes on another worker and the parent finishes', async () => {
   const task = `k-${randomUUID().slice(0, 8)}`;

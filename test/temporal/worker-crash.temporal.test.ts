@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import type { RunResult } from '../../src/model/run';
 import { expectAgreement } from '../support/agreement';
 import { finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
 import { runSop } from '../support/run-sop';
+import { startScriptedWorker } from '../support/scripted-worker-process';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
 
 let ctx: TemporalTestContext;
@@ -16,20 +17,7 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-// resolves with a wrapper: the execa child is itself a promise, which resolve() would wait for
-function startWorker(env: Record<string, string>): Promise<{ child: ResultPromise }> {
-  const child = execa('node', [path.join(__dirname, '..', 'support', 'scripted-worker.js')], {
-    env,
-    reject: false,
-    stdin: 'ignore',
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) resolve({ child });
-    });
-    child.then((r) => reject(new Error(`worker exited early: ${r.stderr}`)));
-  });
-}
+const startWorker = (env: Record<string, string>) => startScriptedWorker(env);
 
 test('a worker killed with SIGKILL mid-step is replaced and the run finishes with every step accepted once', async () => {
   const p = plan('crash', [

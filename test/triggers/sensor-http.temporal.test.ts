@@ -8,7 +8,14 @@ import type { SensorStatus } from '../../src/workflows/sensor';
 import { recordHistory } from '../support/histories';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
-import { completedRun, gitInit, runIdsOf, startSopWorker, triggerProject } from '../support/trigger-project';
+import {
+  completedRun,
+  endSensorTest,
+  gitInit,
+  runIdsOf,
+  startSopWorker,
+  triggerProject,
+} from '../support/trigger-project';
 
 // A sensor over an `http` source with a `watermark:`: a loopback server in this test answers
 // `{"data": [...]}` (a list the test extends); only items whose `seq` is past the highest seen start runs,
@@ -63,13 +70,7 @@ steps:
   worker = (await startWorker()).child;
 }, 120_000);
 afterAll(async () => {
-  await ctx?.client.workflow
-    .getHandle(sensorId)
-    .terminate('test over')
-    .catch(() => undefined);
-  worker?.kill('SIGTERM');
-  await worker;
-  await ctx?.close();
+  await endSensorTest(ctx, sensorId, worker);
   server.close();
 });
 

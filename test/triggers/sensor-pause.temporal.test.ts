@@ -7,7 +7,14 @@ import type { SensorStatus } from '../../src/workflows/sensor';
 import { recordHistory } from '../support/histories';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext, testTarget } from '../support/temporal';
-import { completedRun, gitInit, runIdsOf, startSopWorker, triggerProject } from '../support/trigger-project';
+import {
+  completedRun,
+  endSensorTest,
+  gitInit,
+  runIdsOf,
+  startSopWorker,
+  triggerProject,
+} from '../support/trigger-project';
 
 // A sensor is paused and unpaused with `sop triggers pause|unpause` (a signal to its workflow, checked
 // like every signal); malformed `sensorReconfigure` and `sensorPause` signals sent with the real
@@ -68,13 +75,7 @@ beforeAll(async () => {
   child = worker.child;
 }, 120_000);
 afterAll(async () => {
-  await ctx?.client.workflow
-    .getHandle(sensorId)
-    .terminate('test over')
-    .catch(() => undefined);
-  child?.kill('SIGTERM');
-  await child;
-  await ctx?.close();
+  await endSensorTest(ctx, sensorId, child);
 });
 
 const status = () => ctx.client.workflow.getHandle(sensorId).query<SensorStatus>('sensorStatus');

@@ -5,7 +5,14 @@ import type { ResultPromise } from 'execa';
 import type { SensorStatus } from '../../src/workflows/sensor';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
-import { completedRun, gitInit, runIdsOf, startSopWorker, triggerProject } from '../support/trigger-project';
+import {
+  completedRun,
+  endSensorTest,
+  gitInit,
+  runIdsOf,
+  startSopWorker,
+  triggerProject,
+} from '../support/trigger-project';
 
 // A `poll:` trigger is a sensor workflow started by `sop triggers sync`: it polls a JSON list (here a file
 // the test appends to) and starts one run per new item, exactly once, also when the worker is killed
@@ -43,13 +50,7 @@ beforeAll(async () => {
   worker = (await startSopWorker(project.dir, project.taskQueue)).child;
 }, 120_000);
 afterAll(async () => {
-  await ctx.client.workflow
-    .getHandle(sensorId)
-    .terminate('test over')
-    .catch(() => undefined);
-  worker?.kill('SIGTERM');
-  await worker;
-  await ctx?.close();
+  await endSensorTest(ctx, sensorId, worker);
 });
 
 const runIds = () => runIdsOf(ctx.client, sop);

@@ -1,0 +1,24 @@
+import * as path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+
+/**
+ * test/support/scripted-worker.js in a process of its own, so a test can kill it; resolves once it polls.
+ * Resolves with a wrapper: the execa child is itself a promise, which resolve() would wait for.
+ */
+export function startScriptedWorker(
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<{ child: ResultPromise }> {
+  const child = execa('node', [path.join(__dirname, 'scripted-worker.js')], {
+    ...(cwd ? { cwd } : {}),
+    env,
+    reject: false,
+    stdin: 'ignore',
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve({ child });
+    });
+    child.then((r) => reject(new Error(`worker exited early: ${r.stderr}`)));
+  });
+}
