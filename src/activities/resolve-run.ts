@@ -17,7 +17,7 @@ import {
 import { Catalog } from '../sop/catalog';
 import type { SopBundle } from '../sop/compile';
 import { didYouMean } from '../sop/diagnostics';
-import { planFromBundle, unrunnableProblem } from '../sop/plan';
+import { planFromBundle } from '../sop/plan';
 import { inputProblems, inputWithDefaults, summarizeInput, unknownParamsProblem } from '../sop/run-input';
 
 export interface ResolveActivityDeps {
@@ -72,8 +72,6 @@ export function createResolveActivities(deps: ResolveActivityDeps = {}) {
       } catch (err) {
         refuse(`params: ${(err as Error).message}`);
       }
-      const unrunnable = unrunnableProblem(plan, { remote: request.repo.url !== undefined });
-      if (unrunnable) refuse(unrunnable);
       const input = inputWithDefaults(bundle, request.input);
       const problems = inputProblems(plan.inputSchema, input);
       if (problems.length > 0) refuse(new SopInputError(plan.sop, problems).message);

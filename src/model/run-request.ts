@@ -43,6 +43,19 @@ export const RunRequestSchema = z.strictObject({
   sopVersion: z.optional(nonEmpty()),
   /** the provider for steps that do not name one (as `sop run --provider`) */
   provider: z.optional(z.enum(['codex', 'claude'])),
+  /**
+   * INTERNAL, not for clients: set by a `kind: sop` step of a repo.url run on the child run it starts. The
+   * worker that owns the parent's workspace (repo.path, on that worker): the child runs every activity on
+   * its own queue, commits nothing (the parent commits the step) and does not move when that worker is lost
+   * (it fails, and the parent's worker-loss handling decides). Only a child run may carry it.
+   */
+  worker: z.optional(
+    z.strictObject({
+      queue: nonEmpty(),
+      host: nonEmpty(),
+      lostAfterMs: z.number().check(z.int(), z.positive()),
+    }),
+  ),
 });
 
 export type RepoRef = z.infer<typeof RepoRefSchema>;
@@ -90,10 +103,15 @@ export function taskIdOf(
   };
 }
 
-/** What the workers cannot do with this repo (`fleet`: whether the run may provision a repo.url workspace). */
-export function repoProblem(repo: RepoRef, fleet = true): string | undefined {
+/**
+ * What the workers cannot do with this repo (`fleet`: whether the run may provision a repo.url workspace;
+ * `worker`: the internal owning worker of a child run's repo.path).
+ */
+export function repoProblem(repo: RepoRef, fleet = true, worker?: RunRequest['worker']): string | undefined {
   if (repo.url !== undefined && !fleet)
     return 'repo.url needs fleet provisioning, not available yet; use repo.path';
+  if (worker !== undefined && repo.path === undefined)
+    return 'worker (internal) goes with repo.path: it names the worker that owns that workspace';
   if (repo.path !== undefined && repo.ref !== undefined)
     return 'repo.ref goes with repo.url (a repo.path run works on the checked-out tree); drop ref or give url';
   return undefined;

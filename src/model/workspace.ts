@@ -55,6 +55,11 @@ export interface Placement {
   lostAfterMs: number;
   /** how many times this run was provisioned (1: never moved) */
   provisions: number;
+  /**
+   * a child run of a `kind: sop` step, working in its parent's workspace on the parent's worker: it commits
+   * nothing (the parent commits the step) and does not move when the worker is lost (it fails instead)
+   */
+  pinned?: boolean;
 }
 
 /** What provisioning returns: the placement and the accepted steps the run branch already holds. */

@@ -62,17 +62,6 @@ export function resolveParams(
   return { ...fieldDefaults(bundle.definition.params), ...given };
 }
 
-/**
- * Why a plan cannot run on this runtime yet, or undefined, checked before a run starts instead of failing
- * midway. `kind: sop` steps run their child in the calling run's workspace on a shared task queue, which a
- * repo.url run (its workspace provisioned on one worker of the fleet) does not have.
- */
-export function unrunnableProblem(plan: ExecutionPlan, where: { remote?: boolean } = {}): string | undefined {
-  const calls = plan.steps.filter((s) => s.kind === 'sop').map((s) => s.name);
-  if (calls.length === 0 || !where.remote) return undefined;
-  return `${plan.sop}: step${calls.length === 1 ? '' : 's'} ${calls.join(', ')} of kind sop cannot run in a repo.url run yet (the called SOP would not find the workspace provisioned on one worker); start it with repo.path`;
-}
-
 export function planFromBundle<I = Record<string, unknown>>(
   bundle: SopBundle & TypedInput<I>,
   options: PlanOptions = {},

@@ -9,7 +9,7 @@ import { SopClient } from '../client';
 import { createHarnessRunners } from '../harnesses';
 import type { Provider } from '../model/plan';
 import type { SopBundle } from '../sop/compile';
-import { planFromBundle, unrunnableProblem } from '../sop/plan';
+import { planFromBundle } from '../sop/plan';
 import { inputProblems, inputWithDefaults, unknownParamsProblem } from '../sop/run-input';
 import { startModelServer } from '../testing/model-server';
 import { createSopWorker } from '../worker/create-worker';
@@ -88,8 +88,6 @@ async function runOne(test: SopTest, options: RunTestsOptions): Promise<TestResu
   } catch (err) {
     return fail((err as Error).message);
   }
-  const unrunnable = unrunnableProblem(plan);
-  if (unrunnable) return fail(unrunnable);
   const problems = inputProblems(plan.inputSchema, input);
   if (problems.length > 0) return fail(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
 

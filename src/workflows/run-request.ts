@@ -64,16 +64,19 @@ export async function runInputFromRequest(value: unknown): Promise<RunInput> {
   const request = parsed.request;
   // Before this patch a repo.url run was refused here (it needed fleet provisioning).
   const fleet = request.repo.url !== undefined && patched(FLEET_PATCH);
-  const unsupported = repoProblem(request.repo, fleet);
+  const unsupported = repoProblem(request.repo, fleet, request.worker);
   if (unsupported) refuse(request.sop, unsupported);
+  if (request.worker && !info.parent)
+    refuse(request.sop, 'worker is internal (a kind: sop step sets it on its child run); drop it');
 
+  const pinned = request.worker ? pinnedPlacement(request.worker, request.repo.path!) : undefined;
   const { resolved, placement } = fleet
     ? await resolveOnProvisionedWorker(request, taskId)
-    : { resolved: await resolve(request, taskId), placement: undefined };
+    : { resolved: await resolve(request, taskId, pinned), placement: pinned };
   upsertMemo({
     bundleHash: resolved.plan.bundleHash,
     workspace: resolved.run.workspace,
-    ...(placement ? { remote: placement.remote, branch: placement.branch } : {}),
+    ...(placement && !placement.pinned ? { remote: placement.remote, branch: placement.branch } : {}),
   });
   const parent = parentFromMemo(info.memo);
   return {
@@ -109,6 +112,14 @@ async function resolve(request: RunRequest, taskId: string, placement?: Placemen
     if (!cause) throw err; // cancellation
     refuse(request.sop, cause.message);
   }
+}
+
+/**
+ * A child run of a `kind: sop` step in a repo.url run: its parent's workspace on the parent's worker, as a
+ * placement that commits nothing and does not move (the run branch is the parent's to commit and move).
+ */
+function pinnedPlacement(worker: NonNullable<RunRequest['worker']>, workspace: string): Placement {
+  return { ...worker, workspace, remote: '', branch: '', base: '', head: '', provisions: 1, pinned: true };
 }
 
 const PROVISION_TRIES = 3;

@@ -64,6 +64,9 @@ export function describeLoss(err: unknown): string {
   return cause?.message ?? String(err);
 }
 
+/** The failure type of a child run whose parent's worker (holding its workspace) was lost. */
+export const WORKER_LOST = 'SopWorkerLost';
+
 /** The work under way in the lost workspace is gone: the step (or item) runs again in the new one. */
 export class WorkspaceMoved extends Error {
   constructor(
@@ -91,6 +94,14 @@ export interface Mover {
  * run branch the remote holds, and throw WorkspaceMoved so the step under way runs again there.
  */
 export async function moveWorkspace(mover: Mover, lostQueue: string, why: string): Promise<never> {
+  // a child run in its parent's workspace fails: its parent notices the loss and moves the run
+  if (mover.placement.pinned) {
+    throw ApplicationFailure.create({
+      type: WORKER_LOST,
+      message: `worker ${mover.placement.host} (${lostQueue}), which holds the calling run's workspace, was lost: ${why}`,
+      nonRetryable: true,
+    });
+  }
   if (mover.placement.queue === lostQueue) {
     if (!mover.moving) {
       const from = mover.placement;

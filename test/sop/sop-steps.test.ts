@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { compileSopDir } from '../../src/sop/compile';
 import { renderRouteGraph } from '../../src/sop/describe';
-import { planFromBundle, unrunnableProblem } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan';
 import { catalogProject } from '../support/sop-project';
 
 // `kind: sop` steps (an SOP calling another SOP): compiled into the plan, checked per SOP (kind fields,
@@ -170,15 +170,4 @@ describe('the call graph across the catalog (sop validate)', () => {
       `b ${path.join('sops', 'b', 'sop.yaml')}:12 SOP243 SOP calls form a cycle: a -[call]-> b -[again]-> a`,
     ]);
   });
-});
-
-test('a kind: sop step runs on this runtime except in a repo.url run, which is refused before it starts', () => {
-  const root = project({ review: callee('review'), main: caller('main', 'review') });
-  const bundle = compileSopDir(path.join(root, 'sops', 'main'), { relativeTo: root }).bundle!;
-  const plan = planFromBundle(bundle);
-  expect(unrunnableProblem(plan)).toBeUndefined();
-  expect(unrunnableProblem(plan, { remote: false })).toBeUndefined();
-  expect(unrunnableProblem(plan, { remote: true })).toBe(
-    'main: step call of kind sop cannot run in a repo.url run yet (the called SOP would not find the workspace provisioned on one worker); start it with repo.path',
-  );
 });

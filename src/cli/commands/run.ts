@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { Provider } from '../../model/plan';
 import { Catalog } from '../../sop/catalog';
 import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
-import { planFromBundle, unrunnableProblem } from '../../sop/plan';
+import { planFromBundle } from '../../sop/plan';
 import { inputWithDefaults, unknownParamsProblem } from '../../sop/run-input';
 import { parseYamlText } from '../../sop/yaml-source';
 import { followToEnd, refuseSharedTaskQueue, reportOutcome, withWorker } from '../attach';
@@ -95,8 +95,6 @@ export function registerRun(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message, ExitCode.usage);
       }
-      const unrunnable = unrunnableProblem(plan);
-      if (unrunnable) throw new CliError(unrunnable, ExitCode.usage);
 
       await withSopClient(
         async (client) => {

@@ -25,7 +25,8 @@ export async function runAccepted(
   work: () => Promise<StepEnd>,
 ): Promise<StepEnd> {
   const fleet = ctx.fleet;
-  if (!fleet) return work();
+  // a child run in its parent's workspace: the parent commits the step that called it
+  if (!fleet || fleet.placement.pinned) return work();
   const label = `${unit.step}${unit.item ? ` [${unit.item}]` : ''}`;
   for (;;) {
     const provisions = fleet.placement.provisions;

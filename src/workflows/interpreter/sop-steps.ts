@@ -23,6 +23,7 @@ import type { RunResult } from '../../model/run';
 import type { RunRequest } from '../../model/run-request';
 import { renderValue } from '../../model/trigger-request';
 import { SopName, SopParent, SopStatus, SopTaskId } from '../../temporal/search-attributes';
+import { describeLoss, moveWorkspace, onPlacement, workerLost } from '../workspace';
 import { activeKey, deliveryKey, describeFailure, describeTarget, type RunContext } from './context';
 import type { StepEnd } from './steps';
 import { setCurrentStep } from './visibility';
@@ -65,10 +66,16 @@ export async function runSopStep(
     depth: (ctx.input.parent?.depth ?? 0) + 1,
     chain: [...(ctx.input.parent?.chain ?? []), info.workflowId],
   };
+  // a repo.url run: the child works in this run's workspace on the worker that holds it (it commits
+  // nothing: this step's commit holds its work, once)
+  const placement = ctx.fleet?.placement;
   const request: RunRequest = {
     sop: call.sop,
     task,
     repo: { path: workspace },
+    ...(placement
+      ? { worker: { queue: placement.queue, host: placement.host, lostAfterMs: placement.lostAfterMs } }
+      : {}),
     input: input.value as Record<string, unknown>,
     request: `${run.sop} ${where}: ${ctx.input.request ?? run.taskId}`.slice(0, 2_000),
   };
@@ -125,31 +132,44 @@ export async function runSopStep(
     ...(end.status === 'failed' ? { failure: end.failure } : {}),
     ...(end.result ? outputsOf(end.result) : {}),
   };
-  await recordChildRun.executeWithOptions(
-    { startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 }, summary: `${where} · ${workflowId}` },
-    [
+  // on the run's worker: a child that failed because that worker was lost fails this record too, and the
+  // run moves to another worker and runs this step (a new child) again there (commits.ts)
+  await recordChildRun
+    .executeWithOptions(
       {
-        run: ctx.run,
-        execution,
-        step: step.name,
-        ...(item ? { item: item.id } : {}),
-        child: {
-          sop: call.sop,
-          task,
-          workflowId,
-          runId: childRunId,
-          workspace,
-          status: end.status,
-          ...(end.status === 'failed' ? { failure: end.failure } : {}),
-        },
-        input: request.input,
-        route: routed.route,
-        target: describeTarget(routed.target),
-        startedAtMs,
-        durationMs: Date.now() - startedAtMs,
+        startToCloseTimeout: '1 minute',
+        retry: { maximumAttempts: 3 },
+        summary: `${where} · ${workflowId}`,
+        ...(placement ? onPlacement(placement) : {}),
       },
-    ],
-  );
+      [
+        {
+          run: ctx.run,
+          execution,
+          step: step.name,
+          ...(item ? { item: item.id } : {}),
+          child: {
+            sop: call.sop,
+            task,
+            workflowId,
+            runId: childRunId,
+            workspace,
+            status: end.status,
+            ...(end.status === 'failed' ? { failure: end.failure } : {}),
+          },
+          input: request.input,
+          route: routed.route,
+          target: describeTarget(routed.target),
+          startedAtMs,
+          durationMs: Date.now() - startedAtMs,
+        },
+      ],
+    )
+    .catch((err) => {
+      if (placement && ctx.fleet && workerLost(err))
+        return moveWorkspace(ctx.fleet, placement.queue, describeLoss(err));
+      throw err;
+    });
   // the next agent step hears how the child ended
   if (routed.target.kind === 'step' && routed.target.step !== step.name) {
     state.deliveries[deliveryKey(routed.target.step, item?.id)] = [
