@@ -75,6 +75,17 @@ test('repo.url (with a ref) is accepted; a ref goes with url only; runs from bef
   expect(repoProblem({ path: '/abs' })).toBeUndefined();
 });
 
+test('worker (internal: a kind: sop child in a repo.url run) is validated and goes with repo.path only', () => {
+  const worker = { queue: 'q@host-1', host: 'host', lostAfterMs: 10_000 };
+  expect(parseRunRequest({ ...ok, worker })).toEqual({ request: { ...ok, worker } });
+  expect(problem({ ...ok, worker: { ...worker, lostAfterMs: -1 } })).toContain('worker.lostAfterMs');
+  expect(problem({ ...ok, worker: { host: 'host', lostAfterMs: 1 } })).toContain('worker.queue is required');
+  expect(repoProblem({ url: 'https://example.invalid/r.git' }, true, worker)).toBe(
+    'worker (internal) goes with repo.path: it names the worker that owns that workspace',
+  );
+  expect(repoProblem({ path: '/abs' }, true, worker)).toBeUndefined();
+});
+
 test.each([
   ['yes', 'answer must be an object, not the string "yes"'],
   [undefined, 'answer is required (object)'],

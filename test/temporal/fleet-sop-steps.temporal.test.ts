@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
 import { execa, type ResultPromise } from 'execa';
 import type { RunResult } from '../../src/model/run';
 import { packageRoot } from '../../src/temporal/package-paths';
+import type { RunStatusView } from '../../src/workflows/messages';
 import { smallRepo } from '../support/ralph-scenarios';
-import { connectForTest, type TemporalTestContext } from '../support/temporal';
+import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
 
 // A `kind: sop` step in a repo.url run (the fleet): two real `sop worker` processes, each with its own HOME
 // and SOP_WORK_ROOT (standing for separate machines), a bare git repository as the remote. The child run
@@ -18,9 +20,13 @@ const sharedQueue = `fleet-calls-${randomUUID().slice(0, 8)}`;
 const machines = fs.mkdtempSync(path.join(os.homedir(), '.sop-fleet-calls-test-'));
 let ctx: TemporalTestContext;
 let remote: string;
-const workers: { child: ResultPromise; queue: string }[] = [];
+interface FleetWorker {
+  child: ResultPromise;
+  queue: string;
+}
+const workers: FleetWorker[] = [];
 
-function startWorker(name: string): Promise<{ child: ResultPromise; queue: string }> {
+function startWorker(name: string): Promise<FleetWorker> {
   const home = path.join(machines, name, 'home');
   fs.mkdirSync(home, { recursive: true });
   const child = execa(
@@ -65,7 +71,8 @@ async function seedRemote(): Promise<string> {
     '  request: { type: string }',
     'steps:',
     '  write:',
-    `    run: ${node("require('fs').writeFileSync('child.txt', process.cwd())")}`,
+    // takes a few seconds (a worker can be killed while it runs)
+    `    run: ${node("setTimeout(() => require('fs').writeFileSync('child.txt', process.cwd()), Number(process.env.CHILD_MS))")}`,
     '    routes:',
     '      passed: { finish: true }',
   ]);
@@ -109,17 +116,23 @@ afterAll(async () => {
 
 const git = async (...args: string[]) => String((await execa('git', args, { cwd: remote })).stdout);
 
+const start = (task: string) =>
+  ctx.client.workflow.start('caller', {
+    workflowId: `caller/${task}`,
+    taskQueue: sharedQueue,
+    args: [{ sop: 'caller', task, repo: { url: remote }, input: { request: `calls ${task}` } }],
+  });
+
+/** The run branch's commits in the remote, oldest first: the step each holds (git trailers). */
+const branchSteps = async (task: string) =>
+  (await git('log', '--reverse', '--format=%(trailers:key=Sop-Step,valueonly)', `seed..sop/caller/${task}`))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+
 test('a repo.url run with a kind: sop step: the child works on the parent worker, the run branch holds its work once', async () => {
-  const tasks = Array.from({ length: 4 }, (_, i) => `calls-${i}-${randomUUID().slice(0, 4)}`);
-  const handles = await Promise.all(
-    tasks.map((task) =>
-      ctx.client.workflow.start('caller', {
-        workflowId: `caller/${task}`,
-        taskQueue: sharedQueue,
-        args: [{ sop: 'caller', task, repo: { url: remote }, input: { request: `calls ${task}` } }],
-      }),
-    ),
-  );
+  const tasks = Array.from({ length: 6 }, (_, i) => `calls-${i}-${randomUUID().slice(0, 4)}`);
+  const handles = await Promise.all(tasks.map(start));
   const results = (await Promise.all(handles.map((h) => h.result()))) as RunResult[];
   const queues = new Set<string>();
   for (const [i, task] of tasks.entries()) {
@@ -134,13 +147,7 @@ test('a repo.url run with a kind: sop step: the child works on the parent worker
     expect(child.placement?.queue).toBe(placement.queue);
     expect(child.placement?.workspace).toBe(placement.workspace);
     // each accepted step of the parent is one commit; the child made none of its own
-    const steps = await git(
-      'log',
-      '--reverse',
-      '--format=%(trailers:key=Sop-Step,valueonly)',
-      `seed..sop/caller/${task}`,
-    );
-    expect(steps.split('\n').filter((l) => l.trim())).toEqual(['call', 'check']);
+    expect(await branchSteps(task)).toEqual(['call', 'check']);
     // the call step's commit holds the child's work, written in the parent's workspace
     const callCommit = (
       await git('log', '--format=%H', '--grep', ': call → completed', `sop/caller/${task}`)
@@ -149,6 +156,55 @@ test('a repo.url run with a kind: sop step: the child works on the parent worker
     expect((await git('show', `sop/caller/${task}:child.txt`)).trim()).toBe(placement.workspace);
     expect(await git('show', `sop/caller/${task}:checked.txt`)).toBe('ok');
   }
-  // both workers served runs, each child on its own parent's worker
-  expect(queues).toEqual(new Set(workers.map((w) => w.queue)));
+  // runs on either worker; each child ran on its own parent's worker (above)
+  for (const queue of queues) expect(workers.map((w) => w.queue)).toContain(queue);
+}, 600_000);
+
+test('the parent worker killed while the child runs: the run moves, the step runs a new child there, committed once', async () => {
+  const task = `lost-${randomUUID().slice(0, 4)}`;
+  const handle = await start(task);
+  const childId = `caller/${task}/call`;
+  // kill the parent's worker once the child runs its (slow) step there
+  const victim = await eventually(async () => {
+    const status = await handle.query<RunStatusView>('status').catch(() => undefined);
+    const worker = workers.find((w) => w.queue === status?.placement?.queue);
+    const child = await ctx.client.workflow
+      .getHandle(childId)
+      .query<RunStatusView>('status')
+      .catch(() => undefined);
+    return worker && child?.active.some((s) => s.step === 'write') ? worker : undefined;
+  }, 300_000);
+  const survivor = workers.find((w) => w !== victim)!;
+  victim.child.kill('SIGKILL');
+  await victim.child;
+
+  const result = (await handle.result()) as RunResult;
+  expect(result.status).toBe('completed');
+  expect(result.placement?.queue).toBe(survivor.queue);
+  expect(result.placement?.provisions).toBe(2);
+  expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['call:completed', 'check:passed']);
+  // the child that ran on the lost worker failed; the step started a new one on the survivor
+  // (visibility lags a little behind the runs)
+  const runs = await eventually(async () => {
+    const found: { status: string; runId: string }[] = [];
+    for await (const run of ctx.client.workflow.list({ query: `WorkflowId = '${childId}'` }))
+      found.push({ status: run.status.name, runId: run.runId });
+    return found.length >= 2 ? found : undefined;
+  }, 60_000);
+  expect(runs.map((r) => r.status).sort()).toEqual(['COMPLETED', 'FAILED']);
+  // the failed one says why
+  const lost = runs.find((r) => r.status === 'FAILED')!;
+  const failure = await ctx.client.workflow
+    .getHandle(childId, lost.runId)
+    .result()
+    .catch((err: Error) => err);
+  expect(failure).toBeInstanceOf(WorkflowFailedError);
+  expect((failure as WorkflowFailedError).cause?.message).toContain(
+    `(${victim.queue}), which holds the calling run's workspace, was lost`,
+  );
+  const child = (await ctx.client.workflow.getHandle(childId).result()) as RunResult;
+  expect(child.placement?.queue).toBe(survivor.queue);
+  // each accepted step's commit is in the remote exactly once, the call step's holding the child's work
+  expect(await branchSteps(task)).toEqual(['call', 'check']);
+  expect((await git('show', `sop/caller/${task}:child.txt`)).trim()).toBe(result.placement?.workspace);
 }, 600_000);
