@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type { Policy } from '../policies/model';
 import { changedFiles, isDependency, type Snapshot, under } from './workspace-snapshot';
 
-export { changedFiles, Snapshot, snapshotWorkspace, under } from './workspace-snapshot';
+export { changedFiles, Snapshot, snapshotWorkspace, under, walkBelowDefault } from './workspace-snapshot';
 
 /**
  * What ordinary git work on the checked-out branch writes inside `.git/`: the index, objects, reflogs,

@@ -8,6 +8,7 @@ import {
   headRef,
   type Snapshot,
   snapshotWorkspace,
+  walkBelowDefault,
 } from '../../src/activities/write-audit';
 import type { Policy } from '../../src/policies/model';
 
@@ -53,8 +54,13 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 30));
  * Snapshots by git status and by the full walk around `act`, with `policy`: the files each saw written and
  * the git audit's record.
  */
-async function audit(ws: string, act: () => void, policy: Policy = { sandbox: 'workspace-write' }) {
-  const before = snapshotWorkspace(ws, RUN, { policy });
+async function audit(
+  ws: string,
+  act: () => void,
+  policy: Policy = { sandbox: 'workspace-write' },
+  walkBelow = 0, // these repositories are small: ask git anyway
+) {
+  const before = snapshotWorkspace(ws, RUN, { policy, walkBelow });
   const walkedBefore = snapshotWorkspace(ws, RUN, { walk: true });
   const branch = headRef(ws);
   await tick();
@@ -249,6 +255,38 @@ describe('write audit through git status', () => {
     expect(changed).toEqual(['.git/index', 'src/a.txt', 'src/new.txt']);
     expect(result.record.method).toBe('walk');
     expect(result.record.fallback).toMatch(/^git could not be asked: .*deleted tracked files are not seen/);
+  });
+
+  test('a small repository is walked (cheaper than git status), catches the same writes, and the record says why', async () => {
+    const ws = repo();
+    const {
+      changed,
+      walked,
+      audit: result,
+    } = await audit(
+      ws,
+      () => {
+        write(ws, { 'src/a.txt': 'changed\n', 'new.txt': 'n\n' });
+        fs.unlinkSync(path.join(ws, 'src/b.txt'));
+      },
+      { sandbox: 'workspace-write' },
+      1_000,
+    );
+    expect(result.record.method).toBe('walk');
+    expect(result.record.fallback).toMatch(/^a small workspace \(\d+ files, fewer than 1000\)/);
+    expect(changed).toEqual(walked);
+    expect(changed).toEqual(expect.arrayContaining(['new.txt', 'src/a.txt', 'src/b.txt']));
+  });
+
+  test('a repository with more files than the bound is asked through git; a bad SOP_AUDIT_WALK_BELOW is refused by name', async () => {
+    const ws = repo();
+    const { audit: result } = await audit(ws, () => write(ws, { 'new.txt': 'n\n' }), undefined, 3);
+    expect(result.record.method).toBe('git');
+    expect(walkBelowDefault({})).toBe(1_000);
+    expect(walkBelowDefault({ SOP_AUDIT_WALK_BELOW: '0' })).toBe(0);
+    expect(() => walkBelowDefault({ SOP_AUDIT_WALK_BELOW: 'lots' })).toThrow(
+      'SOP_AUDIT_WALK_BELOW must be a whole number of files (0: always git status), not "lots"',
+    );
   });
 
   test('a workspace that is not a git repository is walked, and the record says why', async () => {

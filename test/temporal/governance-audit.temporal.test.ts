@@ -278,7 +278,8 @@ describe('the write audit sees .git/, node_modules/ and rewrites that keep size 
     });
     const dir = project('commit', 'Commit the change.', '{ sandbox: workspace-write, allow_write: [src/] }');
     const workspace = await repo({});
-    const result = await run('commit', dir, workspace, 'claude');
+    // a small repository: asked through git anyway (SOP_AUDIT_WALK_BELOW=0), as a large one would be
+    const result = await run('commit', dir, workspace, 'claude', { SOP_AUDIT_WALK_BELOW: '0' });
     expect(result.exitCode).toBe(0);
     const log = await execa('git', ['log', '--format=%s'], { cwd: workspace });
     expect(log.stdout.split('\n')[0]).toBe('change');
