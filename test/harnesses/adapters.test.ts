@@ -184,23 +184,6 @@ function writeSecrets(workspace: string, names: string[]): void {
 const requestsFor = (match: string) =>
   server.requests.filter((r) => r.rule === scenario.rules.findIndex((rule) => rule.match === match));
 
-/**
- * Whether the transcript shows the agent's command ran (its output holds `printed`). When it does not, the
- * error says what the harness sent back to the model instead, so a failure on a loaded machine can be read.
- */
-function commandRan(exec: AgentExecution, match: string, printed: string): boolean {
-  const transcript = fs.readFileSync(exec.transcriptPath, 'utf8');
-  if (transcript.includes(printed)) return true;
-  const told = requestsFor(match).map(({ position, turns, toolOutputs }) => ({
-    position,
-    turns,
-    toolOutputs,
-  }));
-  throw new Error(
-    `the agent's command did not run; the harness told the model: ${JSON.stringify(told, null, 1)}\ntranscript:\n${transcript}`,
-  );
-}
-
 describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
   test('edits a file, runs a test, and returns the structured outcome; deny_read holds', async () => {
     const exec = execution(harness, 'Please implement the greeting.', {
@@ -360,11 +343,14 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     );
     const before = server.requests.length;
     const result = await runners[harness]().run(exec);
-    expect(commandRan(exec, 'show the troubleshooting notes', 'When the deploy fails')).toBe(true);
-    // the model was shown the notes, and not the key
-    const told = server.requests.slice(before).flatMap((r) => r.toolOutputs ?? []);
-    expect(told.join('\n')).toContain('When the deploy fails');
-    expect(told.join('\n')).not.toContain('canary-key');
+    // the command ran: the model was shown the notes, and not the key. (Codex's event stream now and then
+    // leaves out a command it ran, seen with 0.169.0 under TERM=dumb: the record must not depend on it.)
+    const told = server.requests
+      .slice(before)
+      .flatMap((r) => r.toolOutputs ?? [])
+      .join('\n');
+    expect(told).toContain('When the deploy fails');
+    expect(told).not.toContain('canary-key');
     expect(result.denials).toEqual([
       {
         tool: harness === 'claude' ? 'Bash' : 'exec_command',
