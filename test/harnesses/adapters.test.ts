@@ -138,8 +138,8 @@ const scenario: Scenario = {
   ],
 };
 
-// The real binaries on a loaded machine: twice in full CI runs, Codex answered a command
-// call without running it and without any event; a failing test is retried once, its first error printed.
+// The real binaries on a loaded machine behave less predictably than the scripted model: a failing test
+// is retried once, and its first error is printed.
 jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 let server: ModelServer;
