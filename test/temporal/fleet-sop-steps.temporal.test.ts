@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import type { RunResult } from '../../src/model/run';
-import { packageRoot } from '../../src/temporal/package-paths';
 import type { RunStatusView } from '../../src/workflows/messages';
+import { type FleetWorker, startFleetWorker } from '../support/fleet-worker';
 import { smallRepo } from '../support/ralph-scenarios';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
 
@@ -20,39 +20,11 @@ const sharedQueue = `fleet-calls-${randomUUID().slice(0, 8)}`;
 const machines = fs.mkdtempSync(path.join(os.homedir(), '.sop-fleet-calls-test-'));
 let ctx: TemporalTestContext;
 let remote: string;
-interface FleetWorker {
-  child: ResultPromise;
-  queue: string;
-}
 const workers: FleetWorker[] = [];
 
-function startWorker(name: string): Promise<FleetWorker> {
-  const home = path.join(machines, name, 'home');
-  fs.mkdirSync(home, { recursive: true });
-  const child = execa(
-    'node',
-    [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', sharedQueue],
-    {
-      cwd: home,
-      env: {
-        HOME: home,
-        SOP_WORK_ROOT: path.join(machines, name, 'work'),
-        SOP_WORKER_LOST_AFTER_MS: '10000',
-      },
-      stdin: 'ignore',
-      reject: false,
-    },
-  );
-  let log = '';
-  return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const queue = /its own queue (\S+)/.exec(log)?.[1];
-      if (queue) resolve({ child, queue });
-    });
-    void child.then(() => reject(new Error(`sop worker ${name} exited: ${log}`)));
-  });
-}
+/** A `sop worker` on a machine of its own; resolves once it polls both its queues. */
+const startWorker = (name: string) =>
+  startFleetWorker(machines, name, sharedQueue, { SOP_WORKER_LOST_AFTER_MS: '10000' });
 
 const node = (script: string) => `node -e "${script}"`;
 

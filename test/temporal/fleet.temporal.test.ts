@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import type { RunResult } from '../../src/model/run';
-import { packageRoot } from '../../src/temporal/package-paths';
 import { startModelServer } from '../../src/testing/model-server';
 import type { RunStatusView } from '../../src/workflows/messages';
+import { type FleetWorker, startFleetWorker } from '../support/fleet-worker';
 import { recordHistory } from '../support/histories';
 import { smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
@@ -25,44 +25,15 @@ let ctx: TemporalTestContext;
 let model: Awaited<ReturnType<typeof startModelServer>>;
 let remote: string;
 
-interface FleetWorker {
-  name: string;
-  child: ResultPromise;
-  queue: string;
-  log: () => string;
-}
 const workers: FleetWorker[] = [];
 
 /** A `sop worker` on a machine of its own; resolves once it polls both its queues. */
-function startWorker(name: string): Promise<FleetWorker> {
-  const home = path.join(machines, name, 'home');
-  fs.mkdirSync(home, { recursive: true });
-  const child = execa(
-    'node',
-    [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', sharedQueue],
-    {
-      cwd: home,
-      env: {
-        HOME: home,
-        SOP_WORK_ROOT: path.join(machines, name, 'work'),
-        SOP_CODEX_BASE_URL: `${model.url}/v1`,
-        SOP_WORKER_LOST_AFTER_MS: '10000',
-        FLEET_BUILD_MS: '4000',
-      },
-      stdin: 'ignore',
-      reject: false,
-    },
-  );
-  let log = '';
-  return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const queue = /its own queue (\S+)/.exec(log)?.[1];
-      if (queue) resolve({ name, child, queue, log: () => log });
-    });
-    void child.then(() => reject(new Error(`sop worker ${name} exited: ${log}`)));
+const startWorker = (name: string) =>
+  startFleetWorker(machines, name, sharedQueue, {
+    SOP_CODEX_BASE_URL: `${model.url}/v1`,
+    SOP_WORKER_LOST_AFTER_MS: '10000',
+    FLEET_BUILD_MS: '4000',
   });
-}
 
 /** The remote's seed: a repository holding the SOP in .sop/sops/ (the worker's catalog finds it there). */
 async function seedRemote(): Promise<string> {

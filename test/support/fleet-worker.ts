@@ -1,0 +1,46 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { packageRoot } from '../../src/temporal/package-paths';
+
+export interface FleetWorker {
+  name: string;
+  child: ResultPromise;
+  /** its own (worker-specific) task queue */
+  queue: string;
+  /** its stderr so far */
+  log: () => string;
+}
+
+/**
+ * A real `sop worker` on a "machine" of its own (HOME and SOP_WORK_ROOT under `machines/<name>`, which must
+ * not be under /tmp), polling `sharedQueue`; resolves once it polls its own queue too.
+ */
+export function startFleetWorker(
+  machines: string,
+  name: string,
+  sharedQueue: string,
+  env: Record<string, string> = {},
+): Promise<FleetWorker> {
+  const home = path.join(machines, name, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  const child = execa(
+    'node',
+    [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', sharedQueue],
+    {
+      cwd: home,
+      env: { HOME: home, SOP_WORK_ROOT: path.join(machines, name, 'work'), ...env },
+      stdin: 'ignore',
+      reject: false,
+    },
+  );
+  let log = '';
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const queue = /its own queue (\S+)/.exec(log)?.[1];
+      if (queue) resolve({ name, child, queue, log: () => log });
+    });
+    void child.then(() => reject(new Error(`sop worker ${name} exited: ${log}`)));
+  });
+}
