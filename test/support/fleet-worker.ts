@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
@@ -43,4 +44,16 @@ export function startFleetWorker(
     });
     void child.then(() => reject(new Error(`sop worker ${name} exited: ${log}`)));
   });
+}
+
+/** Commits everything in `seed` and returns a bare clone of it (in /tmp) whose `seed` tag run branches start from. */
+export async function bareRemoteOf(seed: string, prefix: string): Promise<string> {
+  const git = (...args: string[]) =>
+    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: seed });
+  await git('add', '-A');
+  await git('commit', '-qm', 'seed');
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  await execa('git', ['clone', '--quiet', '--bare', seed, bare]);
+  await execa('git', ['tag', 'seed', 'HEAD'], { cwd: bare });
+  return bare;
 }

@@ -6,7 +6,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
 import type { RunResult } from '../../src/model/run';
 import type { RunStatusView } from '../../src/workflows/messages';
-import { type FleetWorker, startFleetWorker } from '../support/fleet-worker';
+import { bareRemoteOf, type FleetWorker, startFleetWorker } from '../support/fleet-worker';
 import { smallRepo } from '../support/ralph-scenarios';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
 
@@ -24,7 +24,7 @@ const workers: FleetWorker[] = [];
 
 /** A `sop worker` on a machine of its own; resolves once it polls both its queues. */
 const startWorker = (name: string) =>
-  startFleetWorker(machines, name, sharedQueue, { SOP_WORKER_LOST_AFTER_MS: '10000' });
+  startFleetWorker(machines, name, sharedQueue, { SOP_WORKER_LOST_AFTER_MS: '10000', CHILD_MS: '3000' });
 
 const node = (script: string) => `node -e "${script}"`;
 
@@ -63,14 +63,7 @@ async function seedRemote(): Promise<string> {
     '    routes:',
     '      passed: { finish: true }',
   ]);
-  const git = (...args: string[]) =>
-    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: seed });
-  await git('add', '-A');
-  await git('commit', '-qm', 'seed');
-  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-fleet-calls-remote-'));
-  await execa('git', ['clone', '--quiet', '--bare', seed, bare]);
-  await execa('git', ['tag', 'seed', 'HEAD'], { cwd: bare });
-  return bare;
+  return bareRemoteOf(seed, 'sop-fleet-calls-remote-');
 }
 
 beforeAll(async () => {

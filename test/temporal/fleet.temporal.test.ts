@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import type { RunResult } from '../../src/model/run';
 import { startModelServer } from '../../src/testing/model-server';
 import type { RunStatusView } from '../../src/workflows/messages';
-import { type FleetWorker, startFleetWorker } from '../support/fleet-worker';
+import { bareRemoteOf, type FleetWorker, startFleetWorker } from '../support/fleet-worker';
 import { recordHistory } from '../support/histories';
 import { smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
@@ -64,15 +64,7 @@ async function seedRemote(): Promise<string> {
       '',
     ].join('\n'),
   );
-  const git = (...args: string[]) =>
-    execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: seed });
-  await git('add', '-A');
-  await git('commit', '-qm', 'seed');
-  const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-fleet-remote-'));
-  await execa('git', ['clone', '--quiet', '--bare', seed, bare]);
-  // what the run branches start from
-  await execa('git', ['tag', 'seed', 'HEAD'], { cwd: bare });
-  return bare;
+  return bareRemoteOf(seed, 'sop-fleet-remote-');
 }
 
 beforeAll(async () => {
