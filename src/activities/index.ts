@@ -5,6 +5,7 @@ import { createInterpreterActivities } from './interpreter-activities';
 import { pollSensor } from './poll';
 import { createResolveActivities, type ResolveActivityDeps } from './resolve-run';
 import * as smoke from './smoke';
+import { walkBelowDefault } from './workspace-snapshot';
 import { createWorkspaceActivities, type WorkspaceActivityDeps } from './workspaces';
 
 export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps, WorkspaceActivityDeps {
@@ -14,6 +15,8 @@ export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps, Wor
 
 /** Every activity the worker registers. Plain async functions; the workflow proxies them by name. */
 export function createActivities(deps: ActivityDeps = {}) {
+  // a bad SOP_AUDIT_WALK_BELOW stops the worker at start, not every agent launch later
+  walkBelowDefault();
   return {
     ...smoke,
     pollSensor,

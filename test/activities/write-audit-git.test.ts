@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createActivities } from '../../src/activities';
 import {
   auditWrites,
   changedFiles,
@@ -287,6 +288,15 @@ describe('write audit through git status', () => {
     expect(() => walkBelowDefault({ SOP_AUDIT_WALK_BELOW: 'lots' })).toThrow(
       'SOP_AUDIT_WALK_BELOW must be a whole number of files (0: always git status), not "lots"',
     );
+  });
+
+  test('a worker with a bad SOP_AUDIT_WALK_BELOW refuses to start, naming the variable', () => {
+    process.env.SOP_AUDIT_WALK_BELOW = '-1';
+    try {
+      expect(() => createActivities({ runners: {} })).toThrow(/^SOP_AUDIT_WALK_BELOW must be a whole number/);
+    } finally {
+      delete process.env.SOP_AUDIT_WALK_BELOW;
+    }
   });
 
   test('a workspace that is not a git repository is walked, and the record says why', async () => {
