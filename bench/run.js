@@ -7,87 +7,30 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
-const { execFileSync } = require('node:child_process');
-const { Worker, bundleWorkflowCode } = require('@temporalio/worker');
+const { spawnSync } = require('node:child_process');
+const { Client, Connection } = require('@temporalio/client');
+const { NativeConnection, Worker, bundleWorkflowCode } = require('@temporalio/worker');
 const { connectClient, connectWorkerConnection } = require('../dist/temporal/connect');
 const { createActivities } = require('../dist/activities');
 const { installRuntime } = require('../dist/worker/runtime');
 const { prebuiltBundlePath } = require('../dist/worker/workflow-bundle');
-const { SopName, SopStatus, SopTaskId } = require('../dist/temporal/search-attributes');
-const { CURRENT_ENGINE } = require('../dist/workflows/engine-version');
 const { auditRows } = require('./audit');
+const { fleetRows } = require('./fleet');
+const support = require('./support');
+const { instant, workspace, chainPlan, worklistPlan, worklistWorkspace, throughputPair, time, row, quiet } =
+  support;
 
 const quick = process.argv.includes('--quick');
 // `--only=throughput,overhead` runs some of the benchmarks (names: overhead, throughput, history, parallel,
-// startup, launch, provision, audit)
+// startup, fleet, cluster, launch, provision, audit); `--no-cluster` leaves out the PostgreSQL cluster's rows
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
   .split(',');
 const want = (name) => !only || only.includes(name);
+const wantCluster = want('cluster') && !process.argv.includes('--no-cluster');
 const size = (full, small) => (quick ? small : full);
-
-const instant = {
-  async run(execution) {
-    const route = execution.request.routes[0]?.name ?? 'done';
-    if (execution.request.step.startsWith('slow')) await new Promise((r) => setTimeout(r, 5_000));
-    return {
-      outcome: { route, payload: { summary: '', details: '' } },
-      usage: { inputTokens: 1, outputTokens: 1, costUsd: 0 },
-    };
-  },
-};
-
-function workspace(sop) {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-bench-')));
-  execFileSync('git', ['init', '-q'], { cwd: dir });
-  return {
-    sop,
-    taskId: randomUUID(),
-    workspace: dir,
-    runFolder: path.join(dir, '.sop', 'runs', sop, 'bench'),
-  };
-}
-
-const step = (name, target, extra = {}) => ({
-  name,
-  kind: 'agent',
-  after: [],
-  agent: { prompt: `Do ${name}.`, promptFile: 'p.md', writes: [], policy: {}, provider: 'codex' },
-  routes: [{ name: 'next', target, requires: [] }],
-  maxRework: 0,
-  onReworkExhausted: { kind: 'fail' },
-  maxAttempts: 1,
-  onFailure: { kind: 'fail' },
-  timeoutMs: 60_000,
-  ...extra,
-});
-
-function chainPlan(sop, n) {
-  const steps = Array.from({ length: n }, (_, i) =>
-    step(`s${i + 1}`, i + 1 < n ? { kind: 'step', step: `s${i + 2}` } : { kind: 'finish' }),
-  );
-  return { sop, bundleHash: 'bench', steps, artifacts: [], worklists: [], budgets: {} };
-}
-
-function worklistPlan(sop, stepName, concurrency) {
-  return {
-    sop,
-    bundleHash: 'bench',
-    steps: [
-      step(
-        stepName,
-        { kind: 'advance', exhausted: { kind: 'finish' } },
-        { forEach: { worklist: 'items', concurrency } },
-      ),
-    ],
-    artifacts: [{ name: 'work', kind: 'json', path: 'work.json', required: true }],
-    worklists: [
-      { name: 'items', from: 'work', collection: 'items', id: 'id', title: 'id', status: 'status' },
-    ],
-    budgets: {},
-  };
-}
+const clusterAddress = `127.0.0.1:${process.env.SOP_CLUSTER_PORT || '17233'}`;
 
 /** Benchmarks that need no Temporal server: `--only` with just these starts none. */
 const OFFLINE = ['launch', 'provision', 'audit'];
@@ -122,23 +65,7 @@ async function main() {
     maxConcurrentActivityTaskExecutions: 200,
   });
   const rows = [];
-  const startSop = (plan, run, options) =>
-    client.workflow.start(plan.sop, {
-      workflowId: `${plan.sop}/${run.taskId}`,
-      taskQueue,
-      // as SopClient.start does
-      args: [{ plan, run, input: {}, params: {}, options, engine: CURRENT_ENGINE }],
-      typedSearchAttributes: [
-        { key: SopName, value: plan.sop },
-        { key: SopTaskId, value: run.taskId },
-        { key: SopStatus, value: 'running' },
-      ],
-    });
-  const time = async (fn) => {
-    const t0 = performance.now();
-    const value = await fn();
-    return { ms: performance.now() - t0, value };
-  };
+  const startSop = (plan, run, options) => support.startSop(client, taskQueue, plan, run, options);
 
   await worker.runUntil(async () => {
     // warm-up: the first workflow pays for isolate creation
@@ -151,10 +78,27 @@ async function main() {
     if (want('parallel') && !quick) await parallel();
   });
   if (want('startup')) await startup();
-  rows.push(...(await offlineRows()));
+  if (want('fleet')) {
+    rows.push(
+      ...(await fleetRows({
+        client,
+        address: target.address,
+        codePath: bundleFile(workflowBundle),
+        label: 'dev server',
+        counts: quick ? [1, 2] : [1, 2, 4],
+        n: size(200, 40),
+        rounds: size(2, 1),
+        target: 'reference (target on the cluster)',
+      })),
+    );
+  }
   await connection.close();
   await client.connection.close();
-  print(rows, target);
+  if (wantCluster) rows.push(...(await clusterRows(workflowBundle)));
+  rows.push(...(await offlineRows()));
+  print(rows, {
+    address: wantCluster ? `${target.address} (the cluster rows: ${clusterAddress})` : target.address,
+  });
 
   async function overhead() {
     const reps = size(5, 2);
@@ -178,42 +122,12 @@ async function main() {
     // The dev server's speed drifts as its database grows: rounds alternate which side goes first and the
     // figure is the total over all rounds.
     const rounds = size(3, 1);
-    const sop = async () => {
-      const runs = Array.from({ length: n }, () => workspace('throughput'));
-      return (
-        await time(async () => {
-          const handles = await Promise.all(runs.map((run) => startSop(chainPlan('throughput', 5), run)));
-          await Promise.all(handles.map((h) => h.result()));
-        })
-      ).ms;
-    };
-    const raw = async () =>
-      (
-        await time(async () => {
-          const handles = await Promise.all(
-            Array.from({ length: n }, () =>
-              client.workflow.start('rawSteps', { workflowId: `raw/${randomUUID()}`, taskQueue, args: [5] }),
-            ),
-          );
-          await Promise.all(handles.map((h) => h.result()));
-        })
-      ).ms;
-    let sopMs = 0;
-    let rawMs = 0;
-    for (let round = 0; round < rounds; round++) {
-      if (round % 2 === 0) {
-        sopMs += await sop();
-        rawMs += await raw();
-      } else {
-        rawMs += await raw();
-        sopMs += await sop();
-      }
-    }
+    const { sopRate, rawRate } = await throughputPair(client, taskQueue, 'throughput', n, rounds);
     rows.push(
       row(
         `throughput: ${n} concurrent 5-step runs, ${rounds} rounds (runs/s)`,
-        (rounds * n * 1000) / sopMs,
-        (rounds * n * 1000) / rawMs,
+        sopRate,
+        rawRate,
         'runs/s',
         '>= 0.8',
       ),
@@ -242,44 +156,14 @@ async function main() {
       ),
     );
 
-    const items = size(5000, 500);
-    const wlRun = workspace('worklist');
-    fs.writeFileSync(
-      path.join(wlRun.workspace, 'work.json'),
-      JSON.stringify({
-        items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, status: 'pending' })),
-      }),
-    );
-    const wl = await time(async () => (await startSop(worklistPlan('worklist', 'item', 1), wlRun)).result());
-    let largest = 0;
-    let runs = 0;
-    for await (const wf of client.workflow.list({ query: `WorkflowId = "worklist/${wlRun.taskId}"` })) {
-      const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
-      largest = Math.max(largest, history.events.length);
-      runs++;
-    }
-    rows.push(
-      row(
-        `history: largest single history, ${items}-item worklist (${runs} runs via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
-        largest,
-        10_240,
-        'events',
-        '< 1.0',
-      ),
-    );
+    rows.push(await worklistRow(client, taskQueue, size(5000, 500), 'dev server'));
   }
 
   // 5. parallel worklist: 8 independent items of 5 s at concurrency 4 vs 1
   async function parallel() {
     const par = [];
     for (const concurrency of [4, 1]) {
-      const run = workspace('parallel');
-      fs.writeFileSync(
-        path.join(run.workspace, 'work.json'),
-        JSON.stringify({
-          items: Array.from({ length: 8 }, (_, i) => ({ id: `i${i}`, status: 'pending' })),
-        }),
-      );
+      const run = worklistWorkspace('parallel', 8);
       par.push(
         (
           await time(async () =>
@@ -345,6 +229,98 @@ async function main() {
       ),
     );
   }
+}
+
+/**
+ * The largest single history of a long worklist (continue-as-new keeps each run's history bounded), with
+ * the time the whole worklist took, on the workers of `taskQueue`.
+ */
+async function worklistRow(client, taskQueue, items, label) {
+  const run = worklistWorkspace('worklist', items);
+  const wl = await time(async () =>
+    (await support.startSop(client, taskQueue, worklistPlan('worklist', 'item', 1), run)).result(),
+  );
+  let largest = 0;
+  let runs = 0;
+  for await (const wf of client.workflow.list({ query: `WorkflowId = "worklist/${run.taskId}"` })) {
+    const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    largest = Math.max(largest, history.events.length);
+    runs++;
+  }
+  return row(
+    `history (${label}): largest single history, ${items}-item worklist (${runs} runs via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
+    largest,
+    10_240,
+    'events',
+    '< 1.0',
+  );
+}
+
+/** The bench workflow bundle as a file, for worker processes. */
+function bundleFile(workflowBundle) {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-bench-bundle-')), 'workflows.js');
+  fs.writeFileSync(file, workflowBundle.code);
+  return file;
+}
+
+/**
+ * The same fleet rows, and the 5,000-item worklist, on the PostgreSQL-backed cluster of temporal/cluster/
+ * (started, and built and PostgreSQL installed on first use; stopped again when this run started it). A
+ * cluster that cannot start gives one row saying why instead of figures.
+ */
+async function clusterRows(workflowBundle) {
+  const started = spawnSync('bash', [path.join(__dirname, '..', 'temporal', 'cluster', 'start.sh')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (started.status !== 0) {
+    process.stderr.write(started.stderr);
+    return [
+      {
+        name: `cluster: not measured, temporal/cluster/start.sh failed (exit ${started.status}; see above)`,
+        value: 0,
+        baseline: 0,
+        ratio: 0,
+        unit: '',
+        target: '>= 0.8',
+      },
+    ];
+  }
+  const startedHere = /Temporal server started/.test(started.stderr);
+  const address = clusterAddress;
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  const connection = await NativeConnection.connect({ address });
+  const rows = [];
+  try {
+    rows.push(
+      ...(await fleetRows({
+        client,
+        address,
+        codePath: bundleFile(workflowBundle),
+        label: 'PostgreSQL cluster',
+        counts: quick ? [1, 2] : [1, 2, 4],
+        n: size(200, 40),
+        rounds: size(2, 1),
+        target: '>= 0.8',
+      })),
+    );
+    const taskQueue = `bench-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle,
+      activities: { ...createActivities({ runners: { codex: instant } }), noop: async () => undefined },
+      maxConcurrentActivityTaskExecutions: 200,
+    });
+    rows.push(await worker.runUntil(worklistRow(client, taskQueue, size(5000, 500), 'PostgreSQL cluster')));
+  } finally {
+    await connection.close();
+    await client.connection.close();
+    if (startedHere) {
+      spawnSync('bash', [path.join(__dirname, '..', 'temporal', 'cluster', 'stop.sh')], { stdio: 'ignore' });
+    }
+  }
+  return rows;
 }
 
 /**
@@ -492,18 +468,6 @@ async function provisioning(reps, files) {
   }
 }
 
-function row(name, value, baseline, unit, target) {
-  return {
-    name,
-    value: round(value),
-    baseline: round(baseline),
-    ratio: round(value / baseline, 3),
-    unit,
-    target,
-  };
-}
-const round = (x, digits = 1) => Number(x.toFixed(digits));
-
 function print(rows, target) {
   const machine =
     `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? ''}`.trim();
@@ -526,15 +490,6 @@ function print(rows, target) {
   );
   process.stdout.write(`results: ${path.relative(process.cwd(), file)}\n`);
 }
-
-const quiet = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn() {},
-  error: (m) => process.stderr.write(`${m}\n`),
-};
 
 // `node -e "require('./bench/run').provisioning(1, 10000).then(console.table)"` measures one row alone
 if (require.main === module) {
