@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
+import { killAfterAll } from './kill-after-all';
 
 export interface FleetWorker {
   name: string;
@@ -25,15 +26,13 @@ export function startFleetWorker(
 ): Promise<FleetWorker> {
   const home = path.join(machines, name, 'home');
   fs.mkdirSync(home, { recursive: true });
-  const child = execa(
-    'node',
-    [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', sharedQueue],
-    {
+  const child = killAfterAll(
+    execa('node', [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', sharedQueue], {
       cwd: home,
       env: { HOME: home, SOP_WORK_ROOT: path.join(machines, name, 'work'), ...env },
       stdin: 'ignore',
       reject: false,
-    },
+    }),
   );
   let log = '';
   return new Promise((resolve, reject) => {

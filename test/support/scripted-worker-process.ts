@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { killAfterAll } from './kill-after-all';
 
 /**
  * test/support/scripted-worker.js in a process of its own, so a test can kill it; resolves once it polls.
@@ -9,12 +10,14 @@ export function startScriptedWorker(
   env: Record<string, string>,
   cwd?: string,
 ): Promise<{ child: ResultPromise }> {
-  const child = execa('node', [path.join(__dirname, 'scripted-worker.js')], {
-    ...(cwd ? { cwd } : {}),
-    env,
-    reject: false,
-    stdin: 'ignore',
-  });
+  const child = killAfterAll(
+    execa('node', [path.join(__dirname, 'scripted-worker.js')], {
+      ...(cwd ? { cwd } : {}),
+      env,
+      reject: false,
+      stdin: 'ignore',
+    }),
+  );
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) resolve({ child });
