@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm run test:cluster`: every *.temporal.test.ts file against the PostgreSQL-backed Temporal cluster of
-# temporal/cluster/ instead of a dev server (the first run installs PostgreSQL and builds the server).
-# The cluster keeps running when it was already running; otherwise the run stops it at the end.
+# `npm run test:cluster`: every *.temporal.test.ts file against a PostgreSQL-backed Temporal cluster of
+# temporal/cluster/ instead of a dev server (the first run installs PostgreSQL and builds the server). The
+# cluster is the tests' own, fresh for each run and stopped at its end (test/support/temporal-global-setup.ts).
 # Extra arguments go to jest (e.g. a test file).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

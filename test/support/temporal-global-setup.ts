@@ -44,22 +44,44 @@ async function startDevServer(): Promise<Record<string, string>> {
 }
 
 /**
- * The cluster on its own ports (SOP_CLUSTER_* settings, see temporal/cluster/start.sh). The runtime reaches
- * it as it reaches the dev server (SOP_TEMPORAL_PORT), so every test runs unchanged; tests that start
- * dev servers of their own still do. The teardown stops the cluster only when this setup started it.
+ * A fresh cluster of the tests' own, as the dev-server mode has a fresh database: a state dir and ports of its
+ * own (SOP_TEST_CLUSTER_STATE_DIR, else `cluster-tests` beside the default state dir; SOP_TEST_CLUSTER_PORT,
+ * else 27233, UI +1000, PostgreSQL +29199), whatever ran from that state dir stopped and its database removed, then
+ * temporal/cluster/start.sh. Runs from earlier test runs would otherwise still be there (a task id a test
+ * uses again would be a finished run). A cluster a user started on the default state dir and ports is not
+ * touched. The runtime reaches it as it reaches the dev server (SOP_TEMPORAL_PORT), so every test runs
+ * unchanged; tests that start dev servers of their own still do. The teardown stops it.
  */
 function startCluster(): Record<string, string> {
-  const started = spawnSync('bash', [path.join(temporalDir, 'cluster', 'start.sh')], {
-    env: process.env,
+  // never the SOP_CLUSTER_* settings of a user's own cluster: its database would be removed
+  const port = Number(process.env.SOP_TEST_CLUSTER_PORT || '27233');
+  const cluster = {
+    SOP_CLUSTER_STATE_DIR: process.env.SOP_TEST_CLUSTER_STATE_DIR || defaultTestClusterDir(),
+    SOP_CLUSTER_PORT: String(port),
+    SOP_CLUSTER_UI_PORT: String(port + 1000),
+    SOP_CLUSTER_PG_PORT: String(port + 29199),
+  };
+  const script = (name: string) => path.join(temporalDir, 'cluster', name);
+  execFileSync('bash', [script('stop.sh')], { env: { ...process.env, ...cluster }, stdio: 'ignore' });
+  fs.rmSync(cluster.SOP_CLUSTER_STATE_DIR, { recursive: true, force: true });
+  const started = spawnSync('bash', [script('start.sh')], {
+    env: { ...process.env, ...cluster },
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
   });
   process.stderr.write(started.stderr);
   if (started.status !== 0) throw new Error(`temporal/cluster/start.sh failed (exit ${started.status})`);
   return {
-    SOP_TEMPORAL_PORT: process.env.SOP_CLUSTER_PORT || '17233',
-    SOP_TEMPORAL_UI_PORT: process.env.SOP_CLUSTER_UI_PORT || '18233',
+    ...cluster,
+    SOP_TEMPORAL_PORT: cluster.SOP_CLUSTER_PORT,
+    SOP_TEMPORAL_UI_PORT: cluster.SOP_CLUSTER_UI_PORT,
     SOP_TEMPORAL_STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'sop-temporal-')),
-    SOP_CLUSTER_STARTED_BY_TESTS: /Temporal server started/.test(started.stderr) ? '1' : '',
   };
+}
+
+/** Beside the cluster's default state dir (see temporal/cluster/env.sh): PostgreSQL's user must reach it. */
+function defaultTestClusterDir(): string {
+  if (process.getuid?.() === 0) return '/var/lib/sop-runtime/cluster-tests';
+  const stateHome = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  return path.join(stateHome, 'sop-runtime', 'cluster-tests');
 }

@@ -5,12 +5,11 @@ import { temporalDir } from '../../src/temporal/package-paths';
 
 export default async function globalTeardown(): Promise<void> {
   if (process.env.SOP_TEMPORAL_MODE === 'cluster') {
-    if (process.env.SOP_CLUSTER_STARTED_BY_TESTS === '1') {
-      execFileSync('bash', [path.join(temporalDir, 'cluster', 'stop.sh')], {
-        env: process.env,
-        stdio: 'ignore',
-      });
-    }
+    // the tests' own cluster (see the global setup): its data is kept until the next test run
+    execFileSync('bash', [path.join(temporalDir, 'cluster', 'stop.sh')], {
+      env: process.env,
+      stdio: 'ignore',
+    });
   } else {
     execFileSync('bash', [path.join(temporalDir, 'stop.sh')], { env: process.env, stdio: 'ignore' });
   }

@@ -212,14 +212,16 @@ test('a run nobody serves: show says so at once; sop run refuses a task queue an
   await withWorker(
     ctx,
     async (taskQueue) => {
-      const args = ['run', 'queue', 'x', '--workspace', project, '--task', 'q1'];
+      // a task id of its own: a cluster's database keeps the runs of earlier test runs
+      const task = `q-${randomUUID().slice(0, 8)}`;
+      const args = ['run', 'queue', 'x', '--workspace', project, '--task', task];
       const refused = await runSop(args, { env: { SOP_TASK_QUEUE: taskQueue } });
       expect(refused.exitCode).toBe(2);
       expect(refused.stderr).toContain(`a worker already polls task queue ${taskQueue}`);
       expect(refused.stderr).toContain('add --no-worker');
-      expect((await runSop(['runs', 'show', 'queue', 'q1'])).exitCode).toBe(3); // nothing was started
+      expect((await runSop(['runs', 'show', 'queue', task])).exitCode).toBe(3); // nothing was started
       const served = await runSop([...args, '--no-worker'], { env: { SOP_TASK_QUEUE: taskQueue } });
-      expect(served.stdout).toContain('queue/q1 completed');
+      expect(served.stdout).toContain(`queue/${task} completed`);
       expect(served.exitCode).toBe(0);
     },
     { runners: { codex: runner } },
