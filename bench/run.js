@@ -78,12 +78,14 @@ async function main() {
     if (want('parallel') && !quick) await parallel();
   });
   if (want('startup')) await startup();
+  // the worker processes of the fleet rows load the bundle from a file, written once
+  const codePath = want('fleet') || wantCluster ? bundleFile(workflowBundle) : undefined;
   if (want('fleet')) {
     rows.push(
       ...(await fleetRows({
         client,
         address: target.address,
-        codePath: bundleFile(workflowBundle),
+        codePath,
         label: 'dev server',
         counts: quick ? [1, 2] : [1, 2, 4],
         n: size(200, 40),
@@ -94,7 +96,8 @@ async function main() {
   }
   await connection.close();
   await client.connection.close();
-  if (wantCluster) rows.push(...(await clusterRows(workflowBundle)));
+  if (wantCluster) rows.push(...(await clusterRows(workflowBundle, codePath)));
+  if (codePath) fs.rmSync(path.dirname(codePath), { recursive: true, force: true });
   rows.push(...(await offlineRows()));
   print(rows, {
     address: wantCluster ? `${target.address} (the cluster rows: ${clusterAddress})` : target.address,
@@ -264,11 +267,11 @@ function bundleFile(workflowBundle) {
 }
 
 /**
- * The same fleet rows, and the 5,000-item worklist, on the PostgreSQL-backed cluster of temporal/cluster/
+ * The same fleet rows (worker processes loading `codePath`), and the 5,000-item worklist, on the PostgreSQL-backed cluster of temporal/cluster/
  * (started, and built and PostgreSQL installed on first use; stopped again when this run started it). A
  * cluster that cannot start gives one row saying why instead of figures.
  */
-async function clusterRows(workflowBundle) {
+async function clusterRows(workflowBundle, codePath) {
   const started = spawnSync('bash', [path.join(__dirname, '..', 'temporal', 'cluster', 'start.sh')], {
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
@@ -296,7 +299,7 @@ async function clusterRows(workflowBundle) {
       ...(await fleetRows({
         client,
         address,
-        codePath: bundleFile(workflowBundle),
+        codePath,
         label: 'PostgreSQL cluster',
         counts: quick ? [1, 2] : [1, 2, 4],
         n: size(200, 40),
