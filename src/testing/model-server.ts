@@ -342,6 +342,14 @@ function absolute(file: string, cwd: string | undefined): string {
   return path.isAbsolute(file) || !cwd ? file : path.join(cwd, file);
 }
 
+/** A `tool` reply's input: the path fields the harnesses' file tools take, made absolute against the cwd. */
+function toolInput(input: Record<string, unknown>, cwd: string | undefined): Record<string, unknown> {
+  const out = { ...input };
+  for (const key of ['file_path', 'path', 'notebook_path'])
+    if (typeof out[key] === 'string') out[key] = absolute(out[key] as string, cwd);
+  return out;
+}
+
 function finalText(reply: Reply): string {
   if ('final' in reply) return typeof reply.final === 'string' ? reply.final : JSON.stringify(reply.final);
   if ('message' in reply) return reply.message;
@@ -387,6 +395,15 @@ function streamResponses(
       call_id: callId,
       name: 'apply_patch',
       input: patchFor(reply.write, conversation.cwd),
+      status: 'completed',
+    };
+  } else if ('tool' in reply) {
+    item = {
+      type: 'function_call',
+      id: nextId('fc'),
+      call_id: callId,
+      name: reply.tool.name,
+      arguments: JSON.stringify(toolInput(reply.tool.input, conversation.cwd)),
       status: 'completed',
     };
   } else {
@@ -518,6 +535,13 @@ function streamMessages(
       id: nextId('toolu'),
       name: 'Write',
       input: { file_path: absolute(reply.write.path, conversation.cwd), content: reply.write.content },
+    };
+  else if ('tool' in reply)
+    block = {
+      type: 'tool_use',
+      id: nextId('toolu'),
+      name: reply.tool.name,
+      input: toolInput(reply.tool.input, conversation.cwd),
     };
   else if ('final' in reply && structured)
     block = {

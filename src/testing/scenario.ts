@@ -13,6 +13,13 @@ export const Reply = z.union([
       .describe('create or replace a file'),
   }),
   z.strictObject({ read: z.string().min(1).describe('read a file') }),
+  z.strictObject({
+    tool: z
+      .strictObject({ name: z.string().min(1), input: z.record(z.string(), z.unknown()) })
+      .describe(
+        "call one of the harness's own tools by name (Claude Code: Edit, Grep, Glob, ...; Codex: a function), workspace-relative file_path/path/notebook_path made absolute",
+      ),
+  }),
   z.strictObject({ message: z.string().describe('a plain final text answer') }),
   z.strictObject({ final: z.unknown().describe('the structured final answer (the step outcome)') }),
   z.strictObject({
@@ -90,7 +97,7 @@ export function parseScenario(data: unknown, source: string): Scenario {
   return parsed.data;
 }
 
-const REPLY_KINDS = 'shell, write, read, message, final, stall or error';
+const REPLY_KINDS = 'shell, write, read, tool, message, final, stall or error';
 
 /** One line per zod issue: the field path and what is wrong; a reply that fits no kind names the kinds. */
 export function issueLines(

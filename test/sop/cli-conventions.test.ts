@@ -71,5 +71,5 @@ test('the README scenario example loads and has one reply of every kind', () => 
   const kinds = new Set(
     scenario.rules.flatMap((r) => r.runs.flatMap((replies) => replies.map((reply) => Object.keys(reply)[0]))),
   );
-  expect([...kinds].sort()).toEqual(['error', 'final', 'message', 'read', 'shell', 'stall', 'write']);
+  expect([...kinds].sort()).toEqual(['error', 'final', 'message', 'read', 'shell', 'stall', 'tool', 'write']);
 });
