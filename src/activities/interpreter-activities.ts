@@ -26,7 +26,7 @@ import {
 } from '../model/contract';
 import { denialProblems } from '../model/denial-text';
 import { protocolProblems } from '../model/protocol';
-import { DenyReadExposedError, PolicyUnsupportedError } from '../policies/compile';
+import { DenyReadExposedError, PermissionRuleError, PolicyUnsupportedError } from '../policies/compile';
 import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
 import { openSession, sessionReport } from './agent-session';
 import { recordAnswer } from './answer-record';
@@ -178,6 +178,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           } else if (
             err instanceof HarnessFatalError ||
             err instanceof PolicyUnsupportedError ||
+            err instanceof PermissionRuleError ||
             err instanceof DenyReadExposedError
           ) {
             // retrying cannot help: fail the step now, with the reason and what to do

@@ -230,6 +230,7 @@ export class ClaudeRunner implements AgentRunner {
           settings,
           policy: compiled.effective,
           enforced: compiled.enforced,
+          ...(compiled.translations.length > 0 ? { translations: compiled.translations } : {}),
           warnings: compiled.warnings,
           rawUsage: {
             modelUsage: result.modelUsage ?? {},

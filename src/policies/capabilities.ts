@@ -103,7 +103,7 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
     max_turns: { support: 'enforced', how: '--max-turns N' },
     ask: {
       support: 'enforced',
-      how: 'permissions.ask + --permission-prompt-tool (an MCP tool that waits for sop answer; a timeout denies)',
+      how: 'permissions.ask + --permission-prompt-tool (an MCP tool that waits for sop answer; a timeout denies), for the forms Claude Code honours: Bash(cmd:*), Edit(glob) for file edits (Write(glob) is given as Edit(glob)), Read(glob), WebFetch(domain:host), WebSearch; any other rule is refused (SOP504)',
     },
   },
 };

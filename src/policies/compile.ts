@@ -8,6 +8,7 @@ import { DIAGNOSTIC_CODES } from '../sop/diagnostics';
 import { type Capability, type Control, capabilityMatrix, type Harness } from './capabilities';
 import { type GitExposure, gitExposures } from './git-exposure';
 import { DEFAULT_POLICY, mergePolicies, type Policy } from './model';
+import { ASK_WITH_BYPASS, checkAskRule, ruleProblems } from './permission-rules';
 
 export type { Harness };
 
@@ -25,7 +26,20 @@ export interface CompiledPolicy {
   warnings: PolicyFinding[];
   /** control -> how it is enforced, for the evidence file */
   enforced: Record<string, string>;
+  /** the merged policy as launched: `ask` holds the rules Claude Code is given (after translations) */
   effective: Policy;
+  /** ask rules given to Claude Code in another form than written, e.g. Write(x) -> Edit(x) */
+  translations: Array<{ from: string; to: string }>;
+}
+
+/** SOP504/SOP502: permission rules the pinned Claude Code would ignore, or ask: with bypass. */
+export class PermissionRuleError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `${problems.join('; ')}. What to do: ${DIAGNOSTIC_CODES.SOP504.hint}. \`sop validate\` shows where each rule is.`,
+    );
+    this.name = 'PermissionRuleError';
+  }
 }
 
 /** SOP503: deny_read paths git can print, whatever the sandbox does with the working tree. */
@@ -80,7 +94,13 @@ export function compilePolicy(
   harness: Harness,
   ctx: { workspace: string },
 ): CompiledPolicy {
-  const policy = mergePolicies(DEFAULT_POLICY, requested);
+  const merged = mergePolicies(DEFAULT_POLICY, requested);
+  const problems = ruleProblems(merged).map(
+    ({ key, index, value, problem }) => `SOP504: ${key}[${index}] "${value}": ${problem}`,
+  );
+  if (merged.permission_mode === 'bypass' && merged.ask?.length) problems.push(`SOP502: ${ASK_WITH_BYPASS}`);
+  if (problems.length > 0) throw new PermissionRuleError(problems);
+  const { policy, translations } = translateAsk(merged);
   const refusals: PolicyFinding[] = [];
   for (const key of ['allow_write', 'deny_read', 'deny_write'] as const) {
     for (const p of policy[key] ?? []) {
@@ -133,7 +153,27 @@ export function compilePolicy(
         : 'git can reveal none of these paths (not tracked, in no commit)');
   }
   const native = harness === 'codex' ? codexArgs(policy, ctx.workspace) : claudeConfig(policy, ctx.workspace);
-  return { harness, ...native, warnings, enforced, effective: policy };
+  if (enforced.ask && harness === 'claude' && native.args[1] === 'default') {
+    enforced.ask +=
+      " — in Claude's default mode (dontAsk would deny an asked call without asking): calls no rule allows are asked about too";
+  }
+  if (enforced.ask && translations.length > 0)
+    enforced.ask += ` — given as ${translations.map((t) => `${t.from} -> ${t.to}`).join(', ')}`;
+  return { harness, ...native, warnings, enforced, effective: policy, translations };
+}
+
+/** The ask rules as Claude Code is given them: a file-edit rule written with another tool's name becomes Edit(path). */
+function translateAsk(policy: Policy): { policy: Policy; translations: CompiledPolicy['translations'] } {
+  if (!policy.ask?.length) return { policy, translations: [] };
+  const translations: CompiledPolicy['translations'] = [];
+  const ask: string[] = [];
+  for (const written of policy.ask) {
+    const checked = checkAskRule(written);
+    if (!checked.ok) continue; // refused above
+    if (checked.from) translations.push({ from: checked.from, to: checked.rule });
+    if (!ask.includes(checked.rule)) ask.push(checked.rule);
+  }
+  return { policy: { ...policy, ask }, translations };
 }
 
 /**
@@ -200,6 +240,9 @@ function claudeConfig(
   } else {
     allow.push('Read', 'Glob', 'Grep', 'Edit', 'Write', 'Bash');
   }
+  // dontAsk denies a call an ask rule matches without calling the permission prompt tool: nobody would be
+  // asked. The default mode asks (through the prompt tool) about it, and about calls no rule allows.
+  if (policy.ask?.length && mode === 'dontAsk') mode = 'default';
   for (const p of policy.deny_read ?? []) deny.push(`Read(${relative(p)})`);
   for (const p of policy.deny_write ?? []) deny.push(`Edit(${relative(p)})`);
   for (const c of policy.allow_commands ?? []) allow.push(`Bash(${c}:*)`);

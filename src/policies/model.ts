@@ -58,18 +58,10 @@ export const PolicySchema = z.strictObject({
   max_turns: z.number().int().min(1).max(1000).optional(),
   /**
    * tool calls that wait for a person (`sop answer --approve|--reject`), in Claude Code's permission rule
-   * syntax: `Bash(git push:*)`, `Write(migrations/**)`, `Edit`
+   * syntax: `Bash(git push:*)`, `Edit(migrations/**)`, `Read(secrets/**)`; the forms and what each asks
+   * about are checked in permission-rules.ts
    */
-  ask: z
-    .array(
-      z
-        .string()
-        .regex(
-          /^[A-Za-z][\w-]*(\(.+\))?$/,
-          'must be a tool name with an optional (pattern), e.g. Bash(git push:*)',
-        ),
-    )
-    .optional(),
+  ask: z.array(z.string().min(1)).optional(),
   /** how long an `ask` waits for a person before the call is denied (default 30 minutes) */
   ask_timeout: Duration.optional(),
   /** strict (default): refuse a control the harness cannot enforce; warn: run and record a warning */

@@ -4,6 +4,7 @@
 
 import * as path from 'node:path';
 import type { Policy } from '../policies/model';
+import { ASK_WITH_BYPASS, ruleProblems } from '../policies/permission-rules';
 import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from './diagnostics';
 import {
   APPROVAL_ROUTES,
@@ -120,6 +121,11 @@ export function checkSop(
         'permission_mode bypass needs sandbox full-access (it would silently widen the sandbox)',
         [...at, 'permission_mode'],
       );
+    }
+    for (const { key, index, value, problem } of ruleProblems(policy))
+      report('SOP504', `${key} "${value}": ${problem}`, [...at, key, index]);
+    if (policy.permission_mode === 'bypass' && (policy.ask?.length ?? 0) > 0) {
+      report('SOP502', ASK_WITH_BYPASS, [...at, 'ask']);
     }
     if (policy.sandbox === 'read-only' && (policy.allow_write?.length ?? 0) > 0) {
       report('SOP502', 'a read-only sandbox cannot have allow_write paths', [...at, 'allow_write']);

@@ -224,6 +224,11 @@ export const DIAGNOSTIC_CODES = {
     title: 'deny_read path that git can reveal',
     hint: 'untrack the path and purge it from history (git rm -r --cached -- PATH; git filter-repo --invert-paths --path PATH), or set validation: warn on the step policy to run with only the working tree protected',
   },
+  SOP504: {
+    severity: 'error',
+    title: 'permission rule Claude Code does not honour',
+    hint: 'ask: takes Bash(command prefix:*), Edit(path glob) for file edits, Read(path glob), WebFetch(domain:host) or WebSearch, paths relative to the workspace; allow_commands takes the start of a command (npm test); the message names the form to use',
+  },
   SOP801: {
     severity: 'warning',
     title: 'verifier can write to the workspace',

@@ -337,6 +337,125 @@ describe('per-tool-call approval through the real Claude Code binary', () => {
   }, 240_000);
 });
 
+test('every documented ask: form makes its call wait for a person, and a rejected call does not happen (Write(path) is asked about as Edit(path))', async () => {
+  // the README's forms, in one Claude step compiled from YAML: a command prefix, file edits under a glob
+  // (also written with Write, which Claude Code alone ignores), reads, and the web tools of a step with
+  // network: open
+  const name = `askforms-${randomUUID().slice(0, 6)}`;
+  const p = compiledPlan(
+    name,
+    `name: ${name}
+input: { request: string }
+steps:
+  change:
+    prompt: prompts/change.md
+    provider: claude
+    timeout: 5m
+    policy:
+      sandbox: workspace-write
+      network: open
+      ask: ["Bash(touch:*)", "Edit(migrations/**)", "Write(guarded/**)", "Read(secrets/**)", "WebFetch(domain:example.com)", "WebSearch"]
+    routes: { done: finish }
+`,
+    { 'prompts/change.md': 'Change the schema: {{ input.request }}.\n' },
+  );
+  const calls = [
+    { shell: 'touch marker.txt' },
+    { write: { path: 'migrations/001.sql', content: 'drop table users;\n' } },
+    { write: { path: 'guarded/x.txt', content: 'x\n' } },
+    { read: 'secrets/key.txt' },
+    { tool: { name: 'WebFetch', input: { url: 'http://example.com/docs', prompt: 'summarise' } } },
+    { tool: { name: 'WebSearch', input: { query: 'schema migration' } } },
+  ];
+  const model = await startModelServer({
+    rules: [
+      {
+        match: 'Change the schema',
+        runs: [[...calls, { final: { route: 'done', summary: 'done', details: '' } }]],
+      },
+    ],
+  });
+  const run = makeWorkspace(name, 'f1');
+  fs.mkdirSync(path.join(run.workspace, 'secrets'));
+  fs.writeFileSync(path.join(run.workspace, 'secrets', 'key.txt'), 'canary-key-41d\n');
+  const expected: Array<[string, Record<string, unknown>]> = [
+    ['Bash', { command: 'touch marker.txt' }],
+    ['Write', { file_path: path.join(run.workspace, 'migrations', '001.sql') }],
+    ['Write', { file_path: path.join(run.workspace, 'guarded', 'x.txt') }],
+    ['Read', { file_path: path.join(run.workspace, 'secrets', 'key.txt') }],
+    ['WebFetch', { url: 'http://example.com/docs' }],
+    ['WebSearch', { query: 'schema migration' }],
+  ];
+  try {
+    await withWorker(
+      ctx,
+      async (taskQueue) => {
+        const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
+        const handle = await client.start(p, {
+          taskId: 'f1',
+          input: { request: 'drop users' },
+          workspace: run.workspace,
+        });
+        let previous: string | undefined;
+        for (const [tool, input] of expected) {
+          const status = await eventually(async () => {
+            const s = await client.status(name, 'f1');
+            const pending = s.pendingInput;
+            return s.status === 'waiting_input' && pending && pending.requestId !== previous ? s : undefined;
+          }, 60_000);
+          previous = status.pendingInput?.requestId;
+          expect(status.pendingInput).toMatchObject({
+            kind: 'tool_approval',
+            step: 'change',
+            tool: { name: tool, input: expect.objectContaining(input) },
+          });
+          // the call waits: nothing of it has happened
+          expect(fs.existsSync(path.join(run.workspace, 'marker.txt'))).toBe(false);
+          expect(fs.existsSync(path.join(run.workspace, 'migrations'))).toBe(false);
+          expect(fs.existsSync(path.join(run.workspace, 'guarded'))).toBe(false);
+          const answer = await runSop(['answer', name, 'f1', '--reject', `no ${tool} today`], { env: alice });
+          expect(answer.exitCode).toBe(0);
+        }
+        await handle.result();
+      },
+      { runners: { claude: new ClaudeRunner({ baseUrl: model.url }) } },
+    );
+  } finally {
+    await model.close();
+  }
+  // rejected: no marker, no migration, the key never reached the model
+  expect(fs.existsSync(path.join(run.workspace, 'marker.txt'))).toBe(false);
+  expect(fs.existsSync(path.join(run.workspace, 'migrations', '001.sql'))).toBe(false);
+  expect(fs.existsSync(path.join(run.workspace, 'guarded', 'x.txt'))).toBe(false);
+  const outputs = model.requests.flatMap((r) => r.toolOutputs ?? []).join('\n');
+  expect(outputs).toContain('no Read today');
+  expect(outputs).not.toContain('canary-key-41d');
+  const [execution] = fs
+    .readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(execution.toolApprovals).toEqual(
+    expected.map(([tool]) => ({ tool, approved: false, by: 'alice@laptop' })),
+  );
+  const evidence = JSON.parse(
+    fs.readFileSync(path.join(run.runFolder, execution.path, 'evidence.json'), 'utf8'),
+  );
+  // the effective policy says what Claude Code was given, and what was translated
+  expect(evidence.effectiveConfig.translations).toEqual([
+    { from: 'Write(guarded/**)', to: 'Edit(guarded/**)' },
+  ]);
+  expect(evidence.effectiveConfig.policy.ask).toEqual([
+    'Bash(touch:*)',
+    'Edit(migrations/**)',
+    'Edit(guarded/**)',
+    'Read(secrets/**)',
+    'WebFetch(domain:example.com)',
+    'WebSearch',
+  ]);
+  expect(evidence.effectiveConfig.enforced.ask).toContain('Write(guarded/**) -> Edit(guarded/**)');
+}, 240_000);
+
 test('a step with ask: on Codex is refused before launch', async () => {
   const name = `askcodex-${randomUUID().slice(0, 6)}`;
   const p = plan(name, [

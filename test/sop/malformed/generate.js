@@ -411,6 +411,25 @@ const cases = [
     'bypass',
   ],
   [
+    'ask-rule-claude-ignores',
+    [['edit: { sandbox: workspace-write,', 'edit: { ask: [Bash(git push:*), "Write(/migrations/**)"], sandbox: workspace-write,']],
+    'SOP504',
+    '"Write(/migrations/**)"',
+  ],
+  ['ask-mcp-rule', [['ro: { sandbox: read-only,', 'ro: { ask: [mcp__github__create_issue], sandbox: read-only,']], 'SOP504', 'mcp__github'],
+  [
+    'allow-commands-as-rule',
+    [['edit: { sandbox: workspace-write,', 'edit: { allow_commands: ["Bash(npm test)"], sandbox: workspace-write,']],
+    'SOP504',
+    '"Bash(npm test)"',
+  ],
+  [
+    'ask-with-bypass',
+    [['edit: { sandbox: workspace-write,', 'edit: { sandbox: full-access, permission_mode: bypass, ask: [Bash],']],
+    'SOP502',
+    '[Bash]',
+  ],
+  [
     'read-only-with-allow-write',
     [['ro: { sandbox: read-only,', 'ro: { allow_write: [src/], sandbox: read-only,']],
     'SOP502',
