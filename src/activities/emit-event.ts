@@ -5,8 +5,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { SopClient } from '../client/sop-client';
+import { envValue } from '../config/env';
 import {
-  DEFAULT_MAX_EVENT_DEPTH,
   type EmitEventRequest,
   type EmitEventResult,
   type EmittedRun,
@@ -24,7 +24,7 @@ import { resolveTemporalTarget } from '../temporal/target';
 export interface EmitActivityDeps {
   /** the worker's project (its sops/); default: the worker's working directory */
   projectDir?: string;
-  /** default: SOP_EVENT_MAX_DEPTH, else DEFAULT_MAX_EVENT_DEPTH */
+  /** default: SOP_EVENT_MAX_DEPTH (docs/configuration.md) */
   maxEventDepth?: number;
 }
 
@@ -43,7 +43,7 @@ export function createEmitActivities(deps: EmitActivityDeps = {}) {
 
       const depth = (request.emitterParent?.depth ?? 0) + 1;
       const chain = [...(request.emitterParent?.chain ?? []), emitter.workflowId];
-      const max = deps.maxEventDepth ?? maxDepthFromEnv();
+      const max = deps.maxEventDepth ?? envValue('SOP_EVENT_MAX_DEPTH');
       if (depth > max) {
         throw ApplicationFailure.create({
           type: EVENT_DEPTH_EXCEEDED,
@@ -123,10 +123,4 @@ function eventPayload(request: EmitEventRequest): unknown {
     });
   }
   return rendered.value;
-}
-
-function maxDepthFromEnv(): number {
-  const raw = process.env.SOP_EVENT_MAX_DEPTH;
-  const value = raw === undefined ? Number.NaN : Number(raw);
-  return Number.isInteger(value) && value >= 0 ? value : DEFAULT_MAX_EVENT_DEPTH;
 }

@@ -1,3 +1,4 @@
+import { checkEnv } from '../config/env';
 import { createHarnessRunners } from '../harnesses';
 import type { AgentRunners } from './agent-runner';
 import { createEmitActivities, type EmitActivityDeps } from './emit-event';
@@ -15,8 +16,9 @@ export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps, Wor
 
 /** Every activity the worker registers. Plain async functions; the workflow proxies them by name. */
 export function createActivities(deps: ActivityDeps = {}) {
-  // a bad SOP_AUDIT_WALK_BELOW stops the worker at start, not every agent launch later
+  // a bad setting (e.g. SOP_AUDIT_WALK_BELOW) stops the worker at start, not every agent launch later
   walkBelowDefault();
+  checkEnv(['worker', 'harness']);
   return {
     ...smoke,
     pollSensor,

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { envValue } from '../config/env';
 import { workRootPath, workRootProblem } from '../harnesses/state-dir';
 import {
   type CommitRequest,
@@ -29,8 +30,6 @@ export interface WorkspaceActivityDeps {
   lostAfterMs?: number;
 }
 
-/** Default time after which a worker that does not poll its queue or heartbeat counts as gone. */
-export const DEFAULT_LOST_AFTER_MS = 60_000;
 /** The trailer naming the accepted step a commit holds (what makes a commit idempotent). */
 const KEY_TRAILER = 'Sop-Key';
 const KEYS_RETURNED = 200;
@@ -87,7 +86,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
           branch,
           base,
           head: start,
-          lostAfterMs: deps.lostAfterMs ?? lostAfterFromEnv(),
+          lostAfterMs: deps.lostAfterMs ?? envValue('SOP_WORKER_LOST_AFTER_MS'),
           provisions: 1,
         },
         keys,
@@ -135,12 +134,6 @@ async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
   } finally {
     if (beat) clearInterval(beat);
   }
-}
-
-/** How long a worker may be silent before its runs move: SOP_WORKER_LOST_AFTER_MS, default 60 s. */
-export function lostAfterFromEnv(): number {
-  const value = Number(process.env.SOP_WORKER_LOST_AFTER_MS);
-  return Number.isFinite(value) && value >= 1_000 ? value : DEFAULT_LOST_AFTER_MS;
 }
 
 /** The queue name of one worker process: the shared queue, the host and a random suffix. */

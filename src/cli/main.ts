@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { envValue } from '../config/env';
 import { packageRoot } from '../temporal/package-paths';
 import { registerCommands } from './commands';
 import { CliError, ExitCode } from './errors';
@@ -54,6 +55,6 @@ function reportError(err: unknown): number {
   }
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`error: ${message}\n`);
-  if (process.env.SOP_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  if (envValue('SOP_DEBUG')) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
   return ExitCode.failure;
 }

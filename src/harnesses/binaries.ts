@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { envValue } from '../config/env';
 
 export type HarnessName = 'codex' | 'claude';
 
@@ -37,7 +38,7 @@ export class HarnessNotInstalledError extends Error {
 
 /** SOP_CODEX_BIN / SOP_CLAUDE_BIN override the packaged binaries (e.g. a stand-in in unit tests). */
 export function resolveHarnessBinary(harness: HarnessName): HarnessBinary {
-  const override = process.env[`SOP_${harness.toUpperCase()}_BIN`];
+  const override = envValue(harness === 'codex' ? 'SOP_CODEX_BIN' : 'SOP_CLAUDE_BIN');
   let version = 'unknown';
   let pkgDir: string | undefined;
   try {

@@ -14,6 +14,7 @@ import {
   HarnessFatalError,
   RateLimitError,
 } from '../activities/agent-runner';
+import { envValue } from '../config/env';
 import { compilePolicy } from '../policies/compile';
 import { type ClaudeAsk, prepareClaudeAsk } from './approval/claude-ask';
 import { resolveHarnessBinary } from './binaries';
@@ -94,7 +95,7 @@ export class ClaudeRunner implements AgentRunner {
         CLAUDE_CONFIG_DIR: configDir,
         HOME: home,
         // a wrong key must fail in seconds, not after minutes of silent retries (HARNESSES.md finding 7)
-        CLAUDE_CODE_MAX_RETRIES: process.env.SOP_CLAUDE_MAX_RETRIES ?? '2',
+        CLAUDE_CODE_MAX_RETRIES: envValue('SOP_CLAUDE_MAX_RETRIES') ?? '2',
         DISABLE_AUTOUPDATER: '1',
         DISABLE_TELEMETRY: '1',
         DISABLE_ERROR_REPORTING: '1',

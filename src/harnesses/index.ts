@@ -1,4 +1,5 @@
 import type { AgentRunners } from '../activities/agent-runner';
+import { envValue } from '../config/env';
 import { ClaudeRunner } from './claude';
 import { CodexRunner } from './codex';
 
@@ -12,14 +13,14 @@ import { CodexRunner } from './codex';
 export function createHarnessRunners(env: NodeJS.ProcessEnv = process.env): AgentRunners {
   return {
     codex: new CodexRunner({
-      baseUrl: env.SOP_CODEX_BASE_URL,
+      baseUrl: envValue('SOP_CODEX_BASE_URL', env),
       apiKeyEnv: 'OPENAI_API_KEY',
-      model: env.SOP_CODEX_MODEL,
+      model: envValue('SOP_CODEX_MODEL', env),
     }),
     claude: new ClaudeRunner({
-      baseUrl: env.SOP_CLAUDE_BASE_URL,
+      baseUrl: envValue('SOP_CLAUDE_BASE_URL', env),
       apiKeyEnv: 'ANTHROPIC_API_KEY',
-      model: env.SOP_CLAUDE_MODEL,
+      model: envValue('SOP_CLAUDE_MODEL', env),
     }),
   };
 }

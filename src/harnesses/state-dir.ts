@@ -4,10 +4,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { envValue } from '../config/env';
 
 /** The folder the harnesses' homes go in: SOP_STATE_DIR, default ~/.local/state/sop-runtime. */
 export function stateDirPath(): string {
-  return process.env.SOP_STATE_DIR ?? path.join(os.homedir(), '.local', 'state', 'sop-runtime');
+  return envValue('SOP_STATE_DIR') ?? path.join(os.homedir(), '.local', 'state', 'sop-runtime');
 }
 
 export function stateDir(): string {
@@ -48,7 +49,7 @@ export function isUnderTempDir(dir: string): boolean {
 
 /** Where a worker provisions repo.url workspaces: SOP_WORK_ROOT, default <state folder>/work. */
 export function workRootPath(): string {
-  return process.env.SOP_WORK_ROOT || path.join(stateDirPath(), 'work');
+  return envValue('SOP_WORK_ROOT') ?? path.join(stateDirPath(), 'work');
 }
 
 /** Why repo.url runs cannot be provisioned in `dir`, with the fix; undefined when they can. */

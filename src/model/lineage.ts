@@ -26,9 +26,6 @@ export const PARENT_MEMO_KEY = 'parent';
 export const EVENT_DEPTH_EXCEEDED = 'SopEventDepthExceeded';
 export const EVENT_MAPPING_FAILED = 'SopEventMappingFailed';
 
-/** How many events deep a chain may go (SOP_EVENT_MAX_DEPTH on the worker overrides it). */
-export const DEFAULT_MAX_EVENT_DEPTH = 8;
-
 /** What the workflow asks the emit activity: the event, what its payload is built from, who emits it. */
 export interface EmitEventRequest {
   event: string;

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { envValue } from '../config/env';
 import { ensureDevServer } from './dev-server';
 import { resolveTemporalTarget, type TemporalTarget } from './target';
 
@@ -28,7 +29,8 @@ export interface ConnectOptions {
 
 /** `SOP_IDENTITY`, or the OS user and host (e.g. alice@laptop): what history shows as the sender. */
 export function clientIdentity(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SOP_IDENTITY) return env.SOP_IDENTITY;
+  const identity = envValue('SOP_IDENTITY', env);
+  if (identity) return identity;
   let user = env.USER ?? 'unknown';
   try {
     user = os.userInfo().username;

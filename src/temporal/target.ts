@@ -1,7 +1,6 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-
-export const DEFAULT_TASK_QUEUE = 'sop-runtime';
+import { envValue } from '../config/env';
 
 /**
  * Where Temporal is, decided in exactly one place:
@@ -23,7 +22,7 @@ export interface TemporalTarget {
 }
 
 export function resolveTemporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
-  const taskQueue = env.SOP_TASK_QUEUE || DEFAULT_TASK_QUEUE;
+  const taskQueue = envValue('SOP_TASK_QUEUE', env);
   if (env.TEMPORAL_ADDRESS || env.TEMPORAL_PROFILE) {
     const overrideEnvVars = Object.fromEntries(
       Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
@@ -39,12 +38,12 @@ export function resolveTemporalTarget(env: NodeJS.ProcessEnv = process.env): Tem
       namespace: config.namespace ?? 'default',
       taskQueue,
       connectionOptions: config.connectionOptions,
-      webUiUrl: env.SOP_TEMPORAL_UI_URL || undefined,
+      webUiUrl: envValue('SOP_TEMPORAL_UI_URL', env),
       source: env.TEMPORAL_ADDRESS ? 'TEMPORAL_ADDRESS' : `TEMPORAL_PROFILE=${env.TEMPORAL_PROFILE}`,
     };
   }
-  const port = env.SOP_TEMPORAL_PORT || '7233';
-  const uiPort = env.SOP_TEMPORAL_UI_PORT || '8233';
+  const port = envValue('SOP_TEMPORAL_PORT', env);
+  const uiPort = envValue('SOP_TEMPORAL_UI_PORT', env);
   const address = `127.0.0.1:${port}`;
   return {
     kind: 'embedded',

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities';
 import { workerQueueName } from '../activities/workspaces';
+import { envValue } from '../config/env';
 import type { TemporalTarget } from '../temporal/target';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -74,7 +75,7 @@ export async function createFleetWorker(options: CreateWorkerOptions): Promise<F
 function workerLimits() {
   return {
     // Harness processes are heavy: a few at a time per worker; more workers scale out.
-    maxConcurrentActivityTaskExecutions: Number(process.env.SOP_MAX_CONCURRENT_ACTIVITIES) || 8,
+    maxConcurrentActivityTaskExecutions: envValue('SOP_MAX_CONCURRENT_ACTIVITIES'),
     // In-flight activities get this long to finish (harnesses get SIGTERM via cancellation) on shutdown.
     shutdownGraceTime: '10 seconds',
     // Cancellation reaches an activity only in the reply to a heartbeat: throttled at the default

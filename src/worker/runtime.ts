@@ -1,4 +1,5 @@
 import { DefaultLogger, type LogLevel, Runtime } from '@temporalio/worker';
+import { envValue } from '../config/env';
 
 let installed = false;
 
@@ -8,7 +9,7 @@ let installed = false;
  * first worker or native connection is created (Runtime.install throws after that).
  */
 export function installRuntime(
-  level: LogLevel = (process.env.SOP_LOG_LEVEL as LogLevel) || 'WARN',
+  level: LogLevel = envValue('SOP_LOG_LEVEL') ?? 'WARN',
   /**
    * Forwarding keeps the event loop alive until the runtime shuts down (when its last worker or connection
    * closes): a process that may never open one (jest's, running CLI-only test files) passes false.

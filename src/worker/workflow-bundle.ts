@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { envValue } from '../config/env';
 import { packageRoot } from '../temporal/package-paths';
 
 /** Written by `npm run build` so workers start without running webpack. */
@@ -39,7 +40,7 @@ export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 export async function loadWorkflowBundle(
   log: (line: string) => void = () => {},
 ): Promise<{ codePath: string } | WorkflowBundleWithSourceMap> {
-  const explicit = process.env.SOP_WORKFLOW_BUNDLE;
+  const explicit = envValue('SOP_WORKFLOW_BUNDLE');
   if (explicit) {
     if (!fs.existsSync(explicit)) throw new Error(`SOP_WORKFLOW_BUNDLE=${explicit} does not exist`);
     return { codePath: explicit };
