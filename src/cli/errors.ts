@@ -1,4 +1,4 @@
-/** Exit codes of the `sop` command, documented in the README. */
+/** Exit codes of the `sop` command, documented in docs/cli.md. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2, notFound: 3, interrupted: 130 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

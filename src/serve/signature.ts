@@ -11,7 +11,7 @@ export const SIGNATURE_HEADER: Record<SignatureKind, string> = {
   'hmac-sha256': 'x-signature-256',
 };
 
-/** `sha256=<hex>` of the body: what a sender computes (tests and the README's curl example do the same). */
+/** `sha256=<hex>` of the body: what a sender computes (tests and the curl example of docs/triggers.md do the same). */
 export function signBody(secret: string, body: string | Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }

@@ -1,5 +1,5 @@
-// Every problem the compiler can report has a stable code, a severity and a fix hint. The README's
-// error-code table is generated from DIAGNOSTIC_CODES (scripts/print-error-codes), so it cannot drift.
+// Every problem the compiler can report has a stable code, a severity and a fix hint. The error-code table
+// of docs/sop-format.md is generated from DIAGNOSTIC_CODES (`npm run docs`), so it cannot drift.
 
 import { YAML_LIMITS } from './yaml-limits';
 
@@ -153,7 +153,7 @@ export const DIAGNOSTIC_CODES = {
   SOP240: {
     severity: 'error',
     title: 'called SOP not in the catalog',
-    hint: 'name an SOP of the catalog (`sop list`) in `sop:`, or add it under sops/',
+    hint: 'name an SOP of the catalog (`sop workflows list`) in `sop:`, or add it under sops/',
   },
   SOP241: {
     severity: 'error',
@@ -293,7 +293,7 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${position}: ${d.severity} ${d.code}: ${d.message}\n  hint: ${d.hint}`;
 }
 
-/** The README's error-code table. */
+/** The error-code table of docs/sop-format.md. */
 export function diagnosticTable(): string {
   const rows = Object.entries(DIAGNOSTIC_CODES).map(
     ([code, entry]) => `| ${code} | ${entry.severity} | ${entry.title} | ${entry.hint} |`,

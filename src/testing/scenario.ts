@@ -106,7 +106,7 @@ export function issueLines(
   return issues.map((issue) => {
     const at = issue.path.map(String).join('.') || '(top level)';
     if (issue.code === 'invalid_union' && /runs\.\d+\.\d+$/.test(at))
-      return `${at}: a reply must be exactly one of ${REPLY_KINDS} (see the README's scenario example)`;
+      return `${at}: a reply must be exactly one of ${REPLY_KINDS} (see the scenario example in docs/testing.md)`;
     return `${at}: ${issue.message}`;
   });
 }

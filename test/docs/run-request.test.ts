@@ -3,13 +3,13 @@ import * as path from 'node:path';
 import { parseRunRequest } from '../../src/model/run-request';
 
 const root = path.join(__dirname, '..', '..');
-const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-const section = readme.slice(
-  readme.indexOf('## Starting a run from any Temporal client'),
-  readme.indexOf('## Writing an SOP'),
+const page = fs.readFileSync(path.join(root, 'docs', 'client.md'), 'utf8');
+const section = page.slice(
+  page.indexOf('## The run request: starting a run from any Temporal client'),
+  page.indexOf('## The TypeScript client'),
 );
 
-test('the README shows the plain @temporalio/client example as it is in examples/ (the temporal tests run that file)', () => {
+test('docs/client.md shows the plain @temporalio/client example as it is in examples/ (the temporal tests run that file)', () => {
   const block = /<!-- plain-client:start[^>]*-->\n```js\n([\s\S]*?)```\n<!-- plain-client:end -->/.exec(
     section,
   );
@@ -20,7 +20,7 @@ test('the README shows the plain @temporalio/client example as it is in examples
   expect(imports).toEqual(['@temporalio/client']);
 });
 
-test("the README's run requests (the JSON example and the temporal CLI's --input) are valid", () => {
+test("docs/client.md's run requests (the JSON example and the temporal CLI's --input) are valid", () => {
   const json = /```json\n([\s\S]*?)```/.exec(section)?.[1];
   expect(parseRunRequest(JSON.parse(String(json)))).toHaveProperty('request.sop', 'bugfix');
   const cli = /temporal workflow start [\s\S]*?--input '([^']*)'/.exec(section)?.[1];

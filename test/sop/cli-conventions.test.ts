@@ -60,8 +60,8 @@ test('a scenario reply may use {{ run.folder }} like an SOP; other SOP templates
   );
 });
 
-test('the README scenario example loads and has one reply of every kind', () => {
-  const readme = fs.readFileSync(path.join(repo, 'README.md'), 'utf8');
+test('the scenario example of docs/testing.md loads and has one reply of every kind', () => {
+  const readme = fs.readFileSync(path.join(repo, 'docs', 'testing.md'), 'utf8');
   const example =
     /<!-- scenario-example:start -->\n```yaml\n([\s\S]*?)```\n<!-- scenario-example:end -->/.exec(readme);
   expect(example).not.toBeNull();

@@ -10,7 +10,7 @@ import { loadScenario } from '../../src/testing/scenario';
 import { runSop } from '../support/run-sop';
 import { connectForTest, type TemporalTestContext } from '../support/temporal';
 
-// The shipped triggered example, offline, as the README runs it: a copy of examples/triage with
+// The shipped triggered example, offline, as docs/triggers.md runs it: a copy of examples/triage with
 // `sop worker` (the real Codex on the scripted model server) and `sop serve`, fed the recorded GitHub
 // `issues` payload signed like GitHub signs it.
 

@@ -5,7 +5,7 @@ import { CliError, ExitCode } from '../errors';
 
 /** What `sop init` writes: a project config, one working example SOP, and the run folder kept out of git. */
 const FILES: Record<string, string> = {
-  'sop.config.yaml': `# Project-wide defaults and named policies for every SOP in sops/ (see the README, "Writing an SOP").
+  'sop.config.yaml': `# Project-wide defaults and named policies for every SOP in sops/ (see docs/sop-format.md in sop-runtime).
 defaults:
   provider: codex          # or claude
   timeout: 30m             # per harness execution

@@ -99,7 +99,7 @@ export function registerTest(program: Command): void {
         throw new CliError(
           `no SOP tests found under ${path.resolve(opts.project, 'sops')}`,
           ExitCode.notFound,
-          'an SOP test is a file <sop folder>/tests/<name>.yaml (see the README: Testing an SOP)',
+          'an SOP test is a file <sop folder>/tests/<name>.yaml (see docs/testing.md)',
         );
 
       const workRoot = defaultWorkRoot();
