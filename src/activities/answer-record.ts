@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context } from '@temporalio/activity';
-import type { RunRef } from '../model/contract';
+import type { LineWritten, RunRef } from '../model/contract';
+import { safeName } from '../model/execution-folder';
 import { findAnswerSender } from './answer-sender';
 import { recordExecution } from './run-summary';
 
@@ -31,6 +32,8 @@ export interface RecordAnswerResult {
   /** run-folder-relative */
   evidence: string;
   evidenceSha256: string;
+  /** its executions.jsonl line */
+  lines?: LineWritten[];
 }
 
 export async function recordAnswer(request: RecordAnswerRequest): Promise<RecordAnswerResult> {
@@ -40,7 +43,7 @@ export async function recordAnswer(request: RecordAnswerRequest): Promise<Record
     Context.current().client.workflow.getHandle(workflowId),
     request.updateId,
   );
-  const item = request.item ? `${request.item.replace(/[^\w.-]+/g, '_').slice(0, 80)}/` : '';
+  const item = request.item ? `${safeName(request.item)}/` : '';
   const folder = `steps/${request.step}/${item}${String(request.execution).padStart(4, '0')}-answer`;
   const dir = path.join(request.run.runFolder, folder);
   fs.mkdirSync(dir, { recursive: true });
@@ -64,7 +67,7 @@ export async function recordAnswer(request: RecordAnswerRequest): Promise<Record
     2,
   )}\n`;
   fs.writeFileSync(path.join(dir, 'evidence.json'), evidence);
-  recordExecution(request.run, {
+  const line = recordExecution(request.run, {
     kind: 'answer',
     path: folder,
     step: request.step,
@@ -79,5 +82,6 @@ export async function recordAnswer(request: RecordAnswerRequest): Promise<Record
     ...sender,
     evidence: path.join(folder, 'evidence.json'),
     evidenceSha256: createHash('sha256').update(evidence).digest('hex'),
+    lines: [line],
   };
 }

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunRef } from '../model/contract';
+import type { LineWritten, RunRef } from '../model/contract';
+import { safeName } from '../model/execution-folder';
 import { recordExecution } from './run-summary';
 
 export interface RecordChildRunRequest {
@@ -37,11 +38,13 @@ export interface RecordChildRunResult {
   /** run-folder-relative */
   evidence: string;
   evidenceSha256: string;
+  /** its executions.jsonl line */
+  lines?: LineWritten[];
 }
 
 export async function recordChildRun(request: RecordChildRunRequest): Promise<RecordChildRunResult> {
   const { child } = request;
-  const item = request.item ? `${request.item.replace(/[^\w.-]+/g, '_').slice(0, 80)}/` : '';
+  const item = request.item ? `${safeName(request.item)}/` : '';
   const folder = `steps/${request.step}/${item}${String(request.execution).padStart(4, '0')}-sop`;
   fs.mkdirSync(path.join(request.run.runFolder, folder), { recursive: true });
   const startedAt = new Date(request.startedAtMs).toISOString();
@@ -67,7 +70,7 @@ export async function recordChildRun(request: RecordChildRunRequest): Promise<Re
     2,
   )}\n`;
   fs.writeFileSync(path.join(request.run.runFolder, folder, 'evidence.json'), evidence);
-  recordExecution(request.run, {
+  const line = recordExecution(request.run, {
     kind: 'sop',
     path: folder,
     step: request.step,
@@ -80,5 +83,6 @@ export async function recordChildRun(request: RecordChildRunRequest): Promise<Re
   return {
     evidence: path.join(folder, 'evidence.json'),
     evidenceSha256: createHash('sha256').update(evidence).digest('hex'),
+    lines: [line],
   };
 }

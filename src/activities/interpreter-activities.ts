@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import {
   type CompleteItemRequest,
   type CompleteItemWindowRequest,
   DENIALS_IN_RESULT,
+  type LineWritten,
   type LostLaunch,
   RATE_LIMITED,
   type RateLimitDetails,
@@ -25,6 +27,7 @@ import {
   type WorklistWindowRequest,
 } from '../model/contract';
 import { denialProblems } from '../model/denial-text';
+import { executionFolder } from '../model/execution-folder';
 import { protocolProblems } from '../model/protocol';
 import { DenyReadExposedError, PermissionRuleError, PolicyUnsupportedError } from '../policies/compile';
 import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
@@ -34,7 +37,7 @@ import { ensureParentDir, inspectArtifacts, type ResolvedArtifact, resolveArtifa
 import { recordChildRun } from './child-record';
 import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
 import { outcomeSchema, renderPrompt } from './prompt';
-import { finishRunSummary, type RunEnd, recordExecution } from './run-summary';
+import { finishRunSummary, type RunEnd, type RunStamped, recordExecution } from './run-summary';
 import { askThroughRun } from './tool-approval';
 import { resolveInWorkspace } from './workspace-paths';
 import { WORKTREES_FOLDER, worktreeActivities } from './worktrees';
@@ -91,7 +94,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         () => resolveArtifacts(request.artifacts, workspace, scope),
         request.step,
       );
-      recordLostLaunches(request.run, request.lostLaunches);
+      const lostLines = recordLostLaunches(request.run, request.lostLaunches);
       const launch = request.launch ?? activityInfo().attempt;
       const folder = executionFolder({ ...request, item: request.context.item }, request.execution, launch);
       const executionDir = path.join(runFolder, 'steps', folder);
@@ -263,7 +266,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           : launchFailure === undefined
             ? executionProblems(result, request)
             : [launchFailure];
-        recordExecution(request.run, {
+        const line = recordExecution(request.run, {
           ...launchLine(request, folder, launch, started),
           accepted: problems.length === 0,
           reason: problems.length === 0 ? null : problems.join('; '),
@@ -286,11 +289,13 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           usage: run.usage,
           ...(sessionRecord ? { session: sessionLine(sessionRecord) } : {}),
         });
+        result.lines = [...lostLines, line];
         // the workflow parks the run; the failure carries the launch's record for history readers
         if (rateLimit)
           throw rateLimited(rateLimit, {
             evidence: recorded.evidence,
             evidenceSha256: recorded.evidenceSha256,
+            lines: result.lines,
           });
         return result;
       }
@@ -329,7 +334,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           recordExecution(request.run, line);
           throw err;
         }
-        recordExecution(request.run, line);
+        const written = recordExecution(request.run, line);
         const denials = run.denials ?? [];
         return {
           outcome: run.outcome,
@@ -351,6 +356,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
             evidence: recorded.evidence,
           },
           evidenceSha256: recorded.evidenceSha256,
+          lines: [...lostLines, written],
           durationMs: recorded.durationMs,
         };
       }
@@ -382,7 +388,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         const output = result.all ?? '';
         fs.writeFileSync(outputFile, output);
         const exitCode = result.exitCode ?? (result.timedOut ? 124 : 1);
-        recordExecution(request.run, {
+        const line = recordExecution(request.run, {
           kind: 'command',
           path: path.relative(request.run.runFolder, outputFile),
           step: request.step,
@@ -394,6 +400,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           exitCode,
           timedOut: Boolean(result.timedOut),
           outputFile: path.relative(request.run.runFolder, outputFile),
+          outputSha256: createHash('sha256').update(output).digest('hex'),
+          lines: [line],
           tail: tail(output),
           durationMs: Date.now() - started,
         };
@@ -406,15 +414,24 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
     recordChildRun,
     ...worktreeActivities,
 
-    /** Stamps run.json with how the run ended (called once, at the end of the run). */
-    async finishRun(request: { run: RunRef; end: RunEnd; lostLaunches?: LostLaunch[] }): Promise<void> {
-      recordLostLaunches(request.run, request.lostLaunches);
-      finishRunSummary(request.run, request.end);
+    /**
+     * Stamps run.json with how the run ended (called once, at the end of the run). Returns what it stamped
+     * and the file's sha256: a local activity's input is not in history, its result is.
+     */
+    async finishRun(request: { run: RunRef; end: RunEnd; lostLaunches?: LostLaunch[] }): Promise<RunStamped> {
+      const lines = recordLostLaunches(request.run, request.lostLaunches);
+      const runJsonSha256 = finishRunSummary(request.run, request.end);
       // a completed run resumes no session any more (a failed or cancelled one may be resumed: kept)
       if (request.end.status === 'completed') {
         const id = Context.current().info.workflowExecution?.workflowId;
         if (id) removeRunSessions(id);
       }
+      return {
+        end: request.end,
+        runJsonSha256,
+        lines,
+        ...(request.lostLaunches?.length ? { lostLaunches: request.lostLaunches } : {}),
+      };
     },
 
     async loadWorklistWindow(request: WorklistWindowRequest): Promise<WorklistWindow> {
@@ -503,24 +520,14 @@ function heartbeatEvery(): number {
   return timeout ? Math.min(HEARTBEAT_MS, Math.max(200, timeout / 3)) : HEARTBEAT_MS;
 }
 
-/** `<step>/[<item>/]<execution>-<role>-a<attempt>-l<launch>`: one folder per harness launch. */
-function executionFolder(
-  request: { step: string; role: string; attempt: number; item?: { id: string } },
-  execution: number,
-  launch: number,
-): string {
-  const item = request.item ? `${safeName(request.item.id)}/` : '';
-  return `${request.step}/${item}${String(execution).padStart(4, '0')}-${request.role}-a${request.attempt}-l${launch}`;
-}
-
 /**
  * Launches whose worker was lost never wrote their own line: the workflow learns of them only when the
  * loss is detected, and hands them to the next launch (or to finishRun) to record.
  */
-function recordLostLaunches(run: RunRef, lost: LostLaunch[] = []): void {
-  for (const l of lost) {
+function recordLostLaunches(run: RunRef, lost: LostLaunch[] = []): LineWritten[] {
+  return lost.map((l) => {
     const item = l.item === undefined ? undefined : { id: l.item };
-    recordExecution(run, {
+    return recordExecution(run, {
       kind: 'agent',
       path: path.join(
         'steps',
@@ -538,11 +545,7 @@ function recordLostLaunches(run: RunRef, lost: LostLaunch[] = []): void {
       route: null,
       usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 },
     });
-  }
-}
-
-function safeName(value: string): string {
-  return value.replace(/[^\w.-]+/g, '_').slice(0, 80);
+  });
 }
 
 /** The workflow's verdict on this execution, computed the same way (for executions.jsonl). */
@@ -564,7 +567,10 @@ function executionProblems(result: AgentStepResult, request: AgentStepRequest): 
 }
 
 /** The failure that parks the run until the provider's reset time (with the launch's record, if any). */
-function rateLimited(err: RateLimitError, record?: { evidence: string; evidenceSha256: string }) {
+function rateLimited(
+  err: RateLimitError,
+  record?: { evidence: string; evidenceSha256: string; lines: LineWritten[] },
+) {
   const details: RateLimitDetails = { resetAtMs: err.resetAtMs, message: err.message, ...record };
   return ApplicationFailure.create({
     type: RATE_LIMITED,

@@ -59,6 +59,8 @@ export function writeLaunchEvidence(e: LaunchEvidence): {
       promptSha256: e.prompt === undefined ? null : sha256(e.prompt),
       // the transcript as it is now, finished: `sop verify` checks the file against it
       transcriptSha256: transcript ? sha256(transcript) : null,
+      // what else the harness left in the folder (its settings, Codex's rollout): checked the same way
+      files: otherFiles(e.executionDir),
       provider: request.spec.provider,
       model: request.spec.model ?? null,
       requestedPolicy: request.spec.policy,
@@ -97,6 +99,19 @@ export function writeLaunchEvidence(e: LaunchEvidence): {
     durationMs,
   };
 }
+
+/** Every other file of the execution folder (folder-relative, `/`-separated) with its sha256. */
+function otherFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const entries = fs.readdirSync(dir, { recursive: true, withFileTypes: true });
+  for (const entry of entries.filter((d) => d.isFile())) {
+    const full = path.join(entry.parentPath, entry.name);
+    const rel = path.relative(dir, full).split(path.sep).join('/');
+    if (!RECORDED_APART.has(rel)) out[rel] = sha256(fs.readFileSync(full));
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+const RECORDED_APART = new Set(['prompt.md', 'transcript.jsonl', 'evidence.json']);
 
 /** The fields of an agent execution's line in executions.jsonl that say which launch it was. */
 export function launchLine(request: AgentStepRequest, folder: string, launch: number, started: number) {

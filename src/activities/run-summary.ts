@@ -3,9 +3,10 @@
 // not rescan its run folder after every item); the final status and totals come from the workflow when
 // the run ends. Nothing reads these files to resume: Temporal is the source of truth.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunRef } from '../model/contract';
+import type { LineWritten, LostLaunch, RunRef } from '../model/contract';
 import type { DeniedCall } from '../model/run';
 import type { Denial } from '../policies/denial';
 
@@ -61,21 +62,38 @@ export interface RunEnd {
   denials?: DeniedCall[];
 }
 
-/** Appends the execution to executions.jsonl and points run.json at it (status running). */
-export function recordExecution(run: RunRef, record: ExecutionRecord): void {
+/** How the run ended as finishRun stamped it into run.json: the activity's result, so history holds it. */
+export interface RunStamped {
+  end: RunEnd;
+  /** sha256 of run.json as stamped */
+  runJsonSha256: string;
+  /** executions.jsonl lines written with the stamp: launches whose worker was lost (these) */
+  lines: LineWritten[];
+  lostLaunches?: LostLaunch[];
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Appends the execution to executions.jsonl and points run.json at it (status running); returns the line's
+ * path and sha256 for the activity's result (so Temporal history holds every line).
+ */
+export function recordExecution(run: RunRef, record: ExecutionRecord): LineWritten {
   fs.mkdirSync(run.runFolder, { recursive: true });
+  const line = JSON.stringify(record);
   // one short line per append: concurrent writers (worklist items on several workers) do not interleave
-  fs.appendFileSync(path.join(run.runFolder, 'executions.jsonl'), `${JSON.stringify(record)}\n`);
+  fs.appendFileSync(path.join(run.runFolder, 'executions.jsonl'), `${line}\n`);
   writeSummary(run, (previous) => ({
     ...previous,
     status: 'running',
     lastExecution: record,
   }));
+  return { path: record.path, sha256: sha256(line) };
 }
 
-/** Stamps run.json with how the run ended and its totals (called once, by the workflow). */
-export function finishRunSummary(run: RunRef, end: RunEnd): void {
-  writeSummary(run, (previous) => ({
+/** Stamps run.json with how the run ended and its totals (called once, by the workflow); returns its sha256. */
+export function finishRunSummary(run: RunRef, end: RunEnd): string {
+  return writeSummary(run, (previous) => ({
     ...previous,
     status: end.status,
     failure: end.failure ?? null,
@@ -90,7 +108,7 @@ export function finishRunSummary(run: RunRef, end: RunEnd): void {
 function writeSummary(
   run: RunRef,
   update: (previous: Record<string, unknown>) => Record<string, unknown>,
-): void {
+): string {
   const file = path.join(run.runFolder, 'run.json');
   let previous: Record<string, unknown> = {};
   try {
@@ -110,8 +128,10 @@ function writeSummary(
   };
   fs.mkdirSync(run.runFolder, { recursive: true });
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(summary, null, 2)}\n`);
+  const text = `${JSON.stringify(summary, null, 2)}\n`;
+  fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);
+  return sha256(text);
 }
 
 /**

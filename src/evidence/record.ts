@@ -17,6 +17,8 @@ const agentRecordSchema = z.looseObject({
   promptSha256: hex64.nullable(),
   /** sha256 of transcript.jsonl next to the record; null when the harness wrote none (absent in old records) */
   transcriptSha256: hex64.nullable().optional(),
+  /** every other file of the execution folder (folder-relative) with its sha256 (absent in old records) */
+  files: z.record(z.string(), hex64).optional(),
   artifacts: z.array(
     z.looseObject({ name: z.string(), path: z.string(), exists: z.boolean(), sha256: hex64.optional() }),
   ),
@@ -52,7 +54,7 @@ export interface Vouched {
   file: string;
   sha256: string;
   record: string;
-  what: 'prompt' | 'transcript' | `artifact ${string}`;
+  what: 'prompt' | 'transcript' | `artifact ${string}` | `file ${string}`;
 }
 
 export function parseRecord(file: string, text: string): { record?: EvidenceRecord; problem?: string } {
@@ -90,6 +92,8 @@ export function vouchedFiles(records: Array<{ file: string; record: EvidenceReco
         record: file,
         what: 'transcript',
       });
+    for (const [name, sha256] of Object.entries(record.files ?? {}))
+      out.push({ file: `${dir}/${name}`, sha256, record: file, what: `file ${name}` });
     const prefix = `.sop/runs/${record.sop}/${record.task}/`;
     const endsAt = Date.parse(record.startedAt) + record.durationMs;
     for (const artifact of record.artifacts) {

@@ -8,22 +8,46 @@ import { versus } from './hashes';
 import type { HistoryEvidence } from './history';
 import { GENESIS, MANIFEST, type PackManifest, packManifestSchema } from './manifest';
 import { linkOf } from './pack';
-import { checkVouched, type EvidenceRecord, type FileHashes, parseRecord, vouchedFiles } from './record';
+import {
+  checkVouched,
+  type EvidenceRecord,
+  type FileHashes,
+  parseRecord,
+  type Vouched,
+  vouchedFiles,
+} from './record';
+import { checkExecutions, checkOutputs, checkRunJson, type RunFileCheck } from './run-files';
 import { checkSignature } from './signing';
 
 /**
  * Verification of an evidence pack or a run folder. Trust comes from three places, each checked when
- * available: the evidence records (each holds the sha256 of its prompt, transcript and artifacts) chained
- * into the manifest's head; an Ed25519 signature of the manifest (--key); and the evidence hashes Temporal
- * recorded in the run's history (--against-history). Every problem names the file that differs and shows
- * both hashes, with enough characters to see the difference.
+ * available: the evidence records (each holds the sha256 of its prompt, transcript, harness files and
+ * artifacts) chained into the manifest's head; an Ed25519 signature of the manifest (--key); and what
+ * Temporal recorded in the run's history (--against-history): every evidence record's sha256, run.json's
+ * final stamp, every executions.jsonl line, every command's output. Every problem names the file that
+ * differs and shows both values; `coverage` says which file was compared with what, and which with nothing.
  */
 export interface Verification {
   ok: boolean;
   problems: string[];
   /** what was checked, for the OK line */
   checked: { files: number; records: number; signedBy?: string; signatureChecked: boolean; history?: number };
+  coverage: Coverage;
   manifest?: PackManifest;
+}
+
+/** Which file was compared with what (each file in one list, the strongest comparison made). */
+export interface Coverage {
+  /** compared with what Temporal history recorded */
+  history: string[];
+  /** compared with the sha256 an evidence record holds */
+  records: string[];
+  /** compared only with their sha256 in manifest.json */
+  hashOnly: string[];
+  /** compared with nothing (a run folder has no manifest) */
+  unchecked: string[];
+  /** how run.json and executions.jsonl were compared with history, or why they could not be */
+  notes: string[];
 }
 
 export interface VerifyOptions {
@@ -33,50 +57,67 @@ export interface VerifyOptions {
   run?: { sop: string; task: string };
 }
 
+const noCoverage = (): Coverage => ({ history: [], records: [], hashOnly: [], unchecked: [], notes: [] });
+
 export async function verifyPack(file: string, options: VerifyOptions = {}): Promise<Verification> {
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-verify-'));
-  const fail = (problem: string): Verification => ({
-    ok: false,
-    problems: [problem],
-    checked: { files: 0, records: 0, signatureChecked: false },
-  });
   try {
     try {
       await tar.extract({ file, cwd: dir, strict: true });
     } catch (err) {
-      return fail(`not a readable evidence pack: ${(err as Error).message}`);
+      return failed(`not a readable evidence pack: ${(err as Error).message}`);
     }
-    const manifestPath = path.join(dir, MANIFEST);
-    if (!fs.existsSync(manifestPath)) return fail('the pack has no manifest.json');
-    let raw: Record<string, unknown>;
-    try {
-      raw = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-    } catch (err) {
-      return fail(`manifest.json is not valid JSON: ${(err as Error).message}`);
-    }
-    const parsed = packManifestSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return fail(`manifest.json: field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    }
-    return checkPack(path.join(dir, 'run'), raw, parsed.data, options);
+    return verifyPackDir(dir, options);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** A run folder as it is on disk, checked against its own records and Temporal history. */
-export function verifyRunFolder(folder: string, history: HistoryEvidence): Verification {
+const failed = (problem: string): Verification => ({
+  ok: false,
+  problems: [problem],
+  checked: { files: 0, records: 0, signatureChecked: false },
+  coverage: noCoverage(),
+});
+
+/** A pack as a folder (extracted): manifest.json and the run folder under `run/`. */
+export function verifyPackDir(dir: string, options: VerifyOptions = {}): Verification {
+  const manifestPath = path.join(dir, MANIFEST);
+  if (!fs.existsSync(manifestPath)) return failed('the pack has no manifest.json');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+  } catch (err) {
+    return failed(`manifest.json is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = packManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return failed(`manifest.json: field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return checkPack(path.join(dir, 'run'), raw, parsed.data, options);
+}
+
+/**
+ * A run folder as it is on disk: every file against the evidence record that holds its hash, and with
+ * `history` everything history recorded. Without history the records and run.json and executions.jsonl
+ * are compared with nothing: they are listed as unchecked.
+ */
+export function verifyRunFolder(folder: string, history?: HistoryEvidence): Verification {
   if (!fs.existsSync(folder)) throw new Error(`run folder ${folder} does not exist`);
   const files = hashFiles(folder);
   const { records, problems } = readRecords(folder, files);
-  problems.push(...checkVouched(vouchedFiles(records), files, history.runtimeWritten));
-  problems.push(...againstHistory(files, history, 'the run folder'));
+  const exempt = history?.runtimeWritten ?? new Set<string>();
+  const vouched = vouchedFiles(records);
+  problems.push(...checkVouched(vouched, files, exempt));
+  const fromHistory = history ? againstHistory(folder, files, history, 'the run folder') : undefined;
+  if (fromHistory) problems.push(...fromHistory.problems);
   return {
     ok: problems.length === 0,
     problems,
-    checked: { files: files.size, records: records.length, signatureChecked: false, history: history.runs },
+    checked: { files: files.size, records: records.length, signatureChecked: false, history: history?.runs },
+    coverage: coverageOf(files, { vouched, exempt, history: fromHistory, manifest: false }),
   };
 }
 
@@ -138,7 +179,8 @@ function checkPack(
     }
   }
   for (const extra of unlisted) problems.push(`${extra}: in the pack but not in manifest.json`);
-  if (options.history) problems.push(...againstHistory(files, options.history, 'the pack'));
+  const fromHistory = options.history ? againstHistory(root, files, options.history, 'the pack') : undefined;
+  if (fromHistory) problems.push(...fromHistory.problems);
 
   return {
     ok: problems.length === 0,
@@ -151,6 +193,7 @@ function checkPack(
       signatureChecked: signed,
       history: options.history?.runs,
     },
+    coverage: coverageOf(files, { vouched, exempt, history: fromHistory, manifest: true }),
   };
 }
 
@@ -199,16 +242,26 @@ function checkChain(manifest: PackManifest, files: FileHashes): string[] {
   return problems;
 }
 
-function againstHistory(files: FileHashes, history: HistoryEvidence, where: string): string[] {
+/** Everything history recorded about the folder: evidence records, run.json, executions.jsonl, command logs. */
+function againstHistory(
+  root: string,
+  files: FileHashes,
+  history: HistoryEvidence,
+  where: string,
+): RunFileCheck {
   const problems: string[] = [];
+  const compared: string[] = [];
   for (const record of evidenceRecords(files.keys())) {
     const recorded = history.records.get(record);
     const actual = files.get(record)!;
-    if (!recorded)
+    if (!recorded) {
       problems.push(
         `evidence record ${record} is not in the run's Temporal history (no agent activity reported it)`,
       );
-    else if (recorded.sha256 !== actual.sha256)
+      continue;
+    }
+    compared.push(record);
+    if (recorded.sha256 !== actual.sha256)
       problems.push(
         `evidence record ${record} was modified: sha256 ${versus(actual.sha256, recorded.sha256)} recorded in Temporal history (event ${recorded.eventId} of run ${recorded.runId})`,
       );
@@ -216,5 +269,29 @@ function againstHistory(files: FileHashes, history: HistoryEvidence, where: stri
   for (const record of history.records.keys())
     if (!files.has(record))
       problems.push(`evidence record ${record} is in Temporal history but missing from ${where}`);
-  return problems;
+  const read = (file: string) => (files.has(file) ? readText(root, file) : undefined);
+  const checks = [checkRunJson(read, history), checkExecutions(read, history), checkOutputs(files, history)];
+  return {
+    problems: [...problems, ...checks.flatMap((c) => c.problems)],
+    compared: [...compared, ...checks.flatMap((c) => c.compared)],
+    notes: checks.flatMap((c) => c.notes),
+  };
+}
+
+/** Each file in the list of the strongest comparison made: history, then records, then the manifest. */
+function coverageOf(
+  files: FileHashes,
+  made: { vouched: Vouched[]; exempt: ReadonlySet<string>; history?: RunFileCheck; manifest: boolean },
+): Coverage {
+  const coverage = noCoverage();
+  const history = new Set(made.history?.compared ?? []);
+  const records = new Set(made.vouched.filter((v) => !made.exempt.has(v.file)).map((v) => v.file));
+  for (const file of files.keys()) {
+    if (history.has(file)) coverage.history.push(file);
+    else if (records.has(file)) coverage.records.push(file);
+    else if (made.manifest) coverage.hashOnly.push(file);
+    else coverage.unchecked.push(file);
+  }
+  coverage.notes = made.history?.notes ?? [];
+  return coverage;
 }

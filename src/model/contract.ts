@@ -208,7 +208,18 @@ export interface AgentStepResult {
   files: { prompt: string; transcript?: string; evidence?: string };
   /** sha256 of the evidence file: recorded in history, so an edited run folder can be caught */
   evidenceSha256?: string;
+  /** the executions.jsonl lines this activity appended (its own, and lost launches it recorded) */
+  lines?: LineWritten[];
   durationMs: number;
+}
+
+/**
+ * An executions.jsonl line as the activity that appended it reports it: the line's `path` field and the
+ * sha256 of the line (without its newline). In history, so `sop verify --against-history` checks every line.
+ */
+export interface LineWritten {
+  path: string;
+  sha256: string;
 }
 
 /** Denials an activity result carries into history at most (the evidence file has every one). */
@@ -227,6 +238,10 @@ export interface CommandStepResult {
   timedOut: boolean;
   /** run-folder-relative file with the full output */
   outputFile: string;
+  /** sha256 of that file as written (absent in runs from before it was recorded) */
+  outputSha256?: string;
+  /** its executions.jsonl line */
+  lines?: LineWritten[];
   /** last lines of the output, bounded, for the next prompt */
   tail: string;
   durationMs: number;
@@ -278,6 +293,8 @@ export interface RateLimitDetails {
   /** the parked launch's evidence record (run-folder-relative) and its sha256 (runs that relaunch in the workflow) */
   evidence?: string;
   evidenceSha256?: string;
+  /** the executions.jsonl lines the parked launch appended */
+  lines?: LineWritten[];
 }
 
 /** Thrown by the agent activity (as ApplicationFailure type) when its worker shuts down mid-launch. */

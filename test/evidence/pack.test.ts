@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tar from 'tar';
 import { exportPack } from '../../src/evidence/pack';
-import { verifyPack } from '../../src/evidence/verify';
+import { verifyPack, verifyRunFolder } from '../../src/evidence/verify';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -18,8 +18,10 @@ function runFolder(): string {
   const execution = (folder: string, step: string, at: number, artifacts: Record<string, string> = {}) => {
     const prompt = `Do ${folder}.`;
     const transcript = `{"type":"thread.started","folder":"${folder}"}\n`;
+    const rollout = `{"type":"session_meta","folder":"${folder}"}\n`;
     write(`${folder}/prompt.md`, prompt);
     write(`${folder}/transcript.jsonl`, transcript);
+    write(`${folder}/codex-rollout.jsonl`, rollout);
     for (const [name, text] of Object.entries(artifacts)) write(name, text);
     write(
       `${folder}/evidence.json`,
@@ -31,6 +33,7 @@ function runFolder(): string {
         durationMs: 10,
         promptSha256: sha(prompt),
         transcriptSha256: sha(transcript),
+        files: { 'codex-rollout.jsonl': sha(rollout) },
         artifacts: Object.entries(artifacts).map(([name, text]) => ({
           name,
           path: `.sop/runs/ralph_loop/t1/${name}`,
@@ -47,9 +50,9 @@ function runFolder(): string {
   return dir;
 }
 
-async function exported(): Promise<string> {
+async function exported(folder = runFolder()): Promise<string> {
   const pack = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-pack-')), 'pack.tar.gz');
-  await exportPack({ runFolder: runFolder(), sop: 'ralph_loop', task: 't1', run: {}, output: pack });
+  await exportPack({ runFolder: folder, sop: 'ralph_loop', task: 't1', run: {}, output: pack });
   return pack;
 }
 
@@ -144,4 +147,56 @@ test('a file that is not a pack is reported, not thrown', async () => {
   const result = await verifyPack(file);
   expect(result.ok).toBe(false);
   expect(result.problems[0]).toMatch(/^not a readable evidence pack|^the pack has no manifest\.json/);
+});
+
+test('the pack alone says which file it compared with what: records for prompts, transcripts, harness files and artifacts, manifest.json for the rest', async () => {
+  const result = await verifyPack(await exported());
+  expect(result.ok).toBe(true);
+  expect(result.coverage.history).toEqual([]);
+  expect(result.coverage.unchecked).toEqual([]);
+  expect(result.coverage.records).toHaveLength(3 * 3 + 2);
+  expect(result.coverage.records).toContain('steps/plan/0001-producer-a1/codex-rollout.jsonl');
+  expect(result.coverage.hashOnly).toEqual([
+    'run.json',
+    'steps/implement/i1/0010-agent-a1/evidence.json',
+    'steps/plan/0001-producer-a1/evidence.json',
+    'steps/plan/0002-verifier-a1/evidence.json',
+  ]);
+});
+
+test('a harness file the record hashed, changed with its manifest entry, is named with the record that holds its hash', async () => {
+  const pack = await exported();
+  const rollout = 'run/steps/plan/0002-verifier-a1/codex-rollout.jsonl';
+  const bad = await tamper(pack, {
+    [rollout]: () => '{"type":"session_meta","denials":[]}\n',
+    'manifest.json': (s) => {
+      const m = JSON.parse(s);
+      const entry = m.files.find((f: { path: string }) => `run/${f.path}` === rollout);
+      entry.sha256 = sha('{"type":"session_meta","denials":[]}\n');
+      return JSON.stringify(m);
+    },
+  });
+  expect((await verifyPack(bad)).problems).toEqual([
+    expect.stringMatching(
+      /^steps\/plan\/0002-verifier-a1\/codex-rollout\.jsonl was modified: sha256 \w{12,}… ≠ \w{12,}… recorded by evidence record steps\/plan\/0002-verifier-a1\/evidence\.json \(file codex-rollout\.jsonl\)$/,
+    ),
+  ]);
+});
+
+test('a run folder without history: files against their records, the records and run.json named as not checked', () => {
+  const folder = runFolder();
+  const result = verifyRunFolder(folder);
+  expect(result.ok).toBe(true);
+  expect(result.coverage.records).toHaveLength(11);
+  expect(result.coverage.hashOnly).toEqual([]);
+  expect(result.coverage.unchecked).toEqual([
+    'run.json',
+    'steps/implement/i1/0010-agent-a1/evidence.json',
+    'steps/plan/0001-producer-a1/evidence.json',
+    'steps/plan/0002-verifier-a1/evidence.json',
+  ]);
+  fs.appendFileSync(path.join(folder, 'steps/plan/0001-producer-a1/prompt.md'), 'and more');
+  expect(verifyRunFolder(folder).problems).toEqual([
+    expect.stringMatching(/^steps\/plan\/0001-producer-a1\/prompt\.md was modified: /),
+  ]);
 });

@@ -3,8 +3,16 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { workflowIdOf } from '../../client';
 import { readHistoryEvidence } from '../../evidence/history';
+import { MANIFEST } from '../../evidence/manifest';
 import { KeyFileError, loadPublicKey } from '../../evidence/signing';
-import { type Verification, type VerifyOptions, verifyPack, verifyRunFolder } from '../../evidence/verify';
+import {
+  type Coverage,
+  type Verification,
+  type VerifyOptions,
+  verifyPack,
+  verifyPackDir,
+  verifyRunFolder,
+} from '../../evidence/verify';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
 import { runRef, withSopClient } from '../with-client';
@@ -13,11 +21,11 @@ export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description(
-      "check an evidence pack: every file against its evidence record, the record chain, the pack's signature (--key) and Temporal history (--against-history)",
+      "check an evidence pack or a run folder: every file against its evidence record, the record chain, the pack's signature (--key) and Temporal history (--against-history); the output says which file was compared with what",
     )
     .argument(
       '<args...>',
-      "PACK; with --against-history: SOP TASK [PACK | RUN_FOLDER] (default: the run folder in the run's workspace)",
+      "PACK or RUN_FOLDER; with --against-history: SOP TASK [PACK | RUN_FOLDER] (default: the run folder in the run's workspace)",
     )
     .option(
       '--key <pub.pem>',
@@ -25,7 +33,7 @@ export function registerVerify(program: Command): void {
     )
     .option(
       '--against-history',
-      "compare every evidence record with the evidence hash the run's Temporal history holds",
+      "compare every evidence record, run.json, every executions.jsonl line and every command log with what the run's Temporal history recorded",
     )
     .option('--json', 'machine-readable output')
     .action(async (args: string[], opts: { key?: string; againstHistory?: boolean; json?: boolean }) => {
@@ -47,10 +55,6 @@ export function registerVerify(program: Command): void {
           const history = await readHistoryEvidence(client.client, workflowIdOf(sop, task));
           options.history = history;
           options.run = { sop, task };
-          if (given && !fs.statSync(given).isDirectory()) {
-            target = given;
-            return verifyPack(given, options);
-          }
           if (given) target = given;
           else {
             const workspace = description.memo?.workspace as string | undefined;
@@ -62,21 +66,35 @@ export function registerVerify(program: Command): void {
               );
             target = path.join(workspace, '.sop', 'runs', sop, task);
           }
-          if (options.publicKey)
-            throw new CliError('--key checks a pack, not a run folder', ExitCode.usage, 'give the pack');
           if (!fs.existsSync(target))
             throw new CliError(`run folder ${target} does not exist`, ExitCode.notFound);
-          return verifyRunFolder(target, history);
+          return verifyTarget(target, options);
         });
       } else {
         if (args.length !== 1)
-          throw new CliError('expected one PACK (or --against-history SOP TASK [PACK])', ExitCode.usage);
+          throw new CliError(
+            'expected one PACK or RUN_FOLDER (or --against-history SOP TASK [PACK | RUN_FOLDER])',
+            ExitCode.usage,
+          );
         target = args[0];
         if (!fs.existsSync(target)) throw new CliError(`${target} does not exist`, ExitCode.notFound);
-        result = await verifyPack(target, options);
+        result = await verifyTarget(target, options);
       }
       report(target!, result, opts.json);
     });
+}
+
+/** A pack file, an extracted pack (a folder with manifest.json) or a run folder. */
+async function verifyTarget(target: string, options: VerifyOptions): Promise<Verification> {
+  if (!fs.statSync(target).isDirectory()) return verifyPack(target, options);
+  if (fs.existsSync(path.join(target, MANIFEST))) return verifyPackDir(target, options);
+  if (options.publicKey)
+    throw new CliError(
+      '--key checks a pack, not a run folder (a run folder has no signature)',
+      ExitCode.usage,
+      'give the pack',
+    );
+  return verifyRunFolder(target, options.history);
 }
 
 /** SOP TASK [TARGET] or SOP/TASK [TARGET]; a TARGET must exist. */
@@ -93,8 +111,63 @@ function historyArgs(args: string[]): { sop: string; task: string; given?: strin
   return { ...ref, given };
 }
 
+const RECORD = /(^|\/)evidence\.json$/;
+const SHOWN = 12;
+
+/** The files of one kind of comparison, named: evidence records counted, the others by name. */
+function named(files: string[]): string {
+  const records = files.filter((f) => RECORD.test(f)).length;
+  const others = files.filter((f) => !RECORD.test(f));
+  const parts = others.slice(0, SHOWN);
+  if (others.length > SHOWN) parts.push(`… ${others.length - SHOWN} more (--json lists every file)`);
+  if (records) parts.push(`${records} evidence record${records === 1 ? '' : 's'} (steps/…/evidence.json)`);
+  return parts.join(', ');
+}
+
+function coverageLines(target: string, result: Verification): string[] {
+  const { checked, coverage } = result;
+  const c: Coverage = coverage;
+  const out: string[] = [];
+  if (c.history.length)
+    out.push(
+      `  against Temporal history (${checked.history} execution${checked.history === 1 ? '' : 's'}): ${c.history.length} — ${named(c.history)}`,
+    );
+  for (const note of c.notes) out.push(`    ${note}`);
+  if (c.records.length)
+    out.push(
+      `  against evidence records: ${c.records.length} (prompts, transcripts, harness files, artifacts)`,
+    );
+  if (c.hashOnly.length) {
+    const by = checked.signatureChecked
+      ? 'the signed manifest.json'
+      : 'manifest.json, which is not signed or whose signature was not checked: edited together with it, a file would pass';
+    out.push(`  by hash only (${by}): ${c.hashOnly.length} — ${named(c.hashOnly)}`);
+  }
+  if (checked.signatureChecked) out.push(`  signed by key ${checked.signedBy!.slice(0, 16)}… (verified)`);
+  else if (checked.signedBy)
+    out.push(`  signed by key ${checked.signedBy.slice(0, 16)}… (not checked: pass --key PUB)`);
+  if (c.unchecked.length) {
+    out.push(`  not checked, nothing to compare them with: ${c.unchecked.length} — ${named(c.unchecked)}`);
+    if (checked.history === undefined) out.push(`  to check them: ${historyCommand(target)}`);
+  }
+  return out;
+}
+
+/** `sop verify --against-history SOP TASK FOLDER`, with the SOP and task run.json names when it can. */
+function historyCommand(folder: string): string {
+  let run = 'SOP TASK';
+  try {
+    const summary = JSON.parse(fs.readFileSync(path.join(folder, 'run.json'), 'utf8'));
+    if (typeof summary.sop === 'string' && typeof summary.task === 'string')
+      run = `${summary.sop} ${summary.task}`;
+  } catch {
+    // no readable run.json: the placeholders
+  }
+  return `sop verify --against-history ${run} ${folder}`;
+}
+
 function report(target: string, result: Verification, json?: boolean): void {
-  const { checked } = result;
+  const { checked, coverage } = result;
   if (json) {
     printJson({
       ok: result.ok,
@@ -102,25 +175,25 @@ function report(target: string, result: Verification, json?: boolean): void {
       head: result.manifest?.head ?? null,
       files: checked.files,
       records: checked.records,
+      compared: {
+        againstHistory: coverage.history,
+        againstRecords: coverage.records,
+        byHashOnly: coverage.hashOnly,
+      },
+      unchecked: coverage.unchecked,
+      notes: coverage.notes,
       signedBy: checked.signedBy ?? null,
       signatureChecked: checked.signatureChecked,
       historyRuns: checked.history ?? null,
     });
   } else if (result.ok) {
-    const parts = [
-      result.manifest ? `${result.manifest.sop}/${result.manifest.task}` : undefined,
-      `${checked.files} files`,
-      `${checked.records} evidence records intact`,
-      checked.signatureChecked
-        ? `signed by key ${checked.signedBy!.slice(0, 16)}… (verified)`
-        : checked.signedBy
-          ? `signed by key ${checked.signedBy.slice(0, 16)}… (not checked: pass --key PUB)`
-          : undefined,
-      checked.history !== undefined
-        ? `every record matches Temporal history (${checked.history} execution${checked.history === 1 ? '' : 's'})`
-        : undefined,
+    const compared = checked.files - coverage.unchecked.length;
+    const run = result.manifest ? `${result.manifest.sop}/${result.manifest.task}: ` : '';
+    const lines = [
+      `${target}: OK — ${run}${compared} of ${checked.files} files compared, all intact`,
+      ...coverageLines(target, result),
     ];
-    process.stdout.write(`${target}: OK — ${parts.filter(Boolean).join(', ')}\n`);
+    process.stdout.write(`${lines.join('\n')}\n`);
   } else {
     for (const problem of result.problems) process.stderr.write(`${target}: ${problem}\n`);
   }
