@@ -63,6 +63,7 @@ export const EXAMPLES: Record<string, string[]> = {
     'sop verify bugfix-t1.tar.gz --key signer.pub.pem',
     'sop verify --against-history bugfix t1 bugfix-t1.tar.gz',
     'sop verify --against-history bugfix t1      # the run folder on disk',
+    'sop verify .sop/runs/bugfix/t1              # a run folder against its own records',
   ],
   keys: ['sop keys generate --out ~/.config/sop/signer'],
   'keys generate': [

@@ -46,10 +46,20 @@ const verify = (...args: string[]) => runSop(['verify', ...args]);
 
 test('an untouched pack verifies, also against Temporal history, and so does the run folder', async () => {
   const plain = await verify(pack);
-  expect(plain.stdout).toMatch(/OK — ralph_loop\/ev-\w+, \d+ files, 4 evidence records intact/);
+  expect(plain.stdout).toMatch(/OK — ralph_loop\/ev-\w+: (\d+) of \1 files compared, all intact/);
+  // the harness's own files (Codex's rollout, its outcome schema, its last messages) are in the records
+  expect(plain.stdout).not.toMatch(/codex-rollout|outcome-schema|last-message/);
+  // the pack alone: what only manifest.json vouches for is named
+  expect(plain.stdout).toMatch(
+    /by hash only \(manifest\.json, which is not signed .*\): 7 — executions\.jsonl, run\.json, work\.json, 4 evidence records/,
+  );
   expect(plain.exitCode).toBe(0);
   const history = await verify('--against-history', 'ralph_loop', task, pack);
-  expect(history.stdout).toContain('every record matches Temporal history (1 execution)');
+  expect(history.stdout).toMatch(
+    /against Temporal history \(1 execution\): 6 — executions\.jsonl, run\.json, 4 evidence records/,
+  );
+  // only the worklist file the runtime rewrites is left to the manifest
+  expect(history.stdout).toMatch(/by hash only \(.*\): 1 — work\.json$/m);
   expect(history.exitCode).toBe(0);
   const folder = await verify('--against-history', `ralph_loop/${task}`);
   expect(folder.stdout).toContain(`${runFolder}: OK`);
@@ -155,7 +165,9 @@ test('signed packs: round trip, wrong key, unsigned pack, and changes after sign
   const pub = path.join(keys, 'signer.pub.pem');
 
   const ok = await verify(signed, '--key', pub);
-  expect(ok.stdout).toMatch(/OK — .*signed by key [0-9a-f]{16}… \(verified\)/);
+  expect(ok.stdout).toMatch(/: OK — /);
+  expect(ok.stdout).toMatch(/^ {2}signed by key [0-9a-f]{16}… \(verified\)$/m);
+  expect(ok.stdout).toMatch(/by hash only \(the signed manifest\.json\)/);
   expect(ok.exitCode).toBe(0);
   const notChecked = await verify(signed);
   expect(notChecked.stdout).toContain('(not checked: pass --key PUB)');
