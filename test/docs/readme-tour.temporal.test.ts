@@ -50,9 +50,9 @@ test('the README tour runs: a run waits for an answer, completes once approved, 
   expect(out).toContain('answer accepted by ralph_loop/tour');
   expect(out).toMatch(/input answered +implement-collapse-whitespace-1: \{"approve":true\} by tour@docs/);
   expect(out).toMatch(/status +completed/);
-  expect(out).toMatch(/tour\.tar\.gz: OK — ralph_loop\/tour, \d+ files, 7 evidence records intact\n/);
+  expect(out).toMatch(/tour\.tar\.gz: OK — ralph_loop\/tour: (\d+) of \1 files compared, all intact\n/);
   expect(out).toMatch(
-    /ralph_loop\/tour: OK — \d+ files, 7 evidence records intact, every record matches Temporal history/,
+    /ralph_loop\/tour: OK — \d+ of \d+ files compared, all intact\n {2}against Temporal history \(\d+ executions?\): 9 — executions\.jsonl, run\.json, 7 evidence records/,
   );
   expect(out).toContain('steps/plan/0001-producer-a1-l1/prompt.md was modified: sha256');
   // the last line stopped sop dev, and sop dev the dev server
