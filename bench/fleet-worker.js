@@ -7,7 +7,7 @@
 const { Worker, NativeConnection } = require('@temporalio/worker');
 const { createActivities } = require('../dist/activities');
 const { installRuntime } = require('../dist/worker/runtime');
-const { instant } = require('./support');
+const { benchPlans, instant } = require('./support');
 
 async function main() {
   const [address, taskQueue, codePath] = process.argv.slice(2);
@@ -20,7 +20,10 @@ async function main() {
     connection,
     taskQueue,
     workflowBundle: { codePath },
-    activities: { ...createActivities({ runners: { codex: instant } }), noop: async () => undefined },
+    activities: {
+      ...createActivities({ runners: { codex: instant }, plans: benchPlans }),
+      noop: async () => undefined,
+    },
     maxConcurrentActivityTaskExecutions: 200,
   });
   const running = worker.run();

@@ -56,7 +56,10 @@ async function main() {
     workflowsPath: require.resolve('./workflows'),
     logger: quiet,
   });
-  const activities = { ...createActivities({ runners: { codex: instant } }), noop: async () => undefined };
+  const activities = {
+    ...createActivities({ runners: { codex: instant }, plans: support.benchPlans }),
+    noop: async () => undefined,
+  };
   const worker = await Worker.create({
     connection,
     taskQueue,
@@ -65,7 +68,7 @@ async function main() {
     maxConcurrentActivityTaskExecutions: 200,
   });
   const rows = [];
-  const startSop = (plan, run, options) => support.startSop(client, taskQueue, plan, run, options);
+  const startSop = (plan, run) => support.startSop(client, taskQueue, plan, run);
 
   await worker.runUntil(async () => {
     // warm-up: the first workflow pays for isolate creation
@@ -312,7 +315,10 @@ async function clusterRows(workflowBundle, codePath) {
       connection,
       taskQueue,
       workflowBundle,
-      activities: { ...createActivities({ runners: { codex: instant } }), noop: async () => undefined },
+      activities: {
+        ...createActivities({ runners: { codex: instant }, plans: support.benchPlans }),
+        noop: async () => undefined,
+      },
       maxConcurrentActivityTaskExecutions: 200,
     });
     rows.push(await worker.runUntil(worklistRow(client, taskQueue, size(5000, 500), 'PostgreSQL cluster')));

@@ -1,5 +1,6 @@
-// What the benchmark files share: the instant agent runner, throw-away workspaces, the bench plans, starting
-// a run as SopClient.start does, timing, and the result row.
+// What the benchmark files share: the instant agent runner, throw-away workspaces, the bench plans (served
+// by the bench workers' resolve activity), starting a run by run request as every run starts, timing, and
+// the result row.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -7,7 +8,6 @@ const path = require('node:path');
 const { randomUUID } = require('node:crypto');
 const { execFileSync } = require('node:child_process');
 const { SopName, SopStatus, SopTaskId } = require('../dist/temporal/search-attributes');
-const { CURRENT_ENGINE } = require('../dist/workflows/engine-version');
 
 /** An agent that answers at once (steps named slow* take 5 s): the runtime's cost without a model's. */
 const instant = {
@@ -85,12 +85,23 @@ function worklistWorkspace(sop, items) {
   return run;
 }
 
-/** Starts a run of a bench plan as SopClient.start does. */
-function startSop(client, taskQueue, plan, run, options) {
+/**
+ * The bench plans by SOP name: the bench workers' resolve activity serves them (`createActivities({ plans
+ * })`). A worker in another process (bench/fleet-worker.js) has the ones made here; `startSop` adds the rest
+ * in this process.
+ */
+const benchPlans = new Map([
+  ['warmup', chainPlan('warmup', 2)],
+  ['fleet', chainPlan('fleet', 5)],
+]);
+
+/** Starts a run of a bench plan by run request, as every run starts: a bench worker resolves it. */
+function startSop(client, taskQueue, plan, run) {
+  benchPlans.set(plan.sop, plan);
   return client.workflow.start(plan.sop, {
     workflowId: `${plan.sop}/${run.taskId}`,
     taskQueue,
-    args: [{ plan, run, input: {}, params: {}, options, engine: CURRENT_ENGINE }],
+    args: [{ sop: plan.sop, task: run.taskId, repo: { path: run.workspace }, input: {} }],
     typedSearchAttributes: [
       { key: SopName, value: plan.sop },
       { key: SopTaskId, value: run.taskId },
@@ -174,6 +185,7 @@ module.exports = {
   chainPlan,
   worklistPlan,
   worklistWorkspace,
+  benchPlans,
   startSop,
   throughputPair,
   time,

@@ -1,28 +1,29 @@
-// The run request's SOP, resolved on the worker that takes the activity: its catalog (the workspace's
-// .sop/sops/, the worker's project sops/, the shipped SOPs) compiles the bundle, the version pin is
-// checked, the input and params are checked with the same messages `sop run` gives, and the plan is
-// returned to be recorded in history. Every refusal is one non-retryable line naming the field.
+// The resolve activity: the one place a run's plan is made. The workflow of every run (whoever started
+// it: `sop run`, `sop test`, SopClient, a trigger, an event, a `kind: sop` step, any Temporal client)
+// asks a worker to resolve its run request; the worker's catalog (src/sop/catalog.ts: the workspace's
+// .sop/sops/, the worker's project sops/, the shipped SOPs) compiles the bundle and the resolver
+// (src/sop/resolve.ts) checks the version pin, params and input. The result is recorded in history, so
+// replay, resume and rerun use exactly this plan. Every refusal is one non-retryable line naming the field.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { SopInputError, UnpricedModelError } from '../client/errors';
-import { unpricedCodexRoles } from '../harnesses/pricing';
-import {
-  type ResolvedRun,
-  type ResolveRunRequest,
-  RUN_REQUEST_INVALID,
-  type RunRequest,
-} from '../model/run-request';
+import type { ExecutionPlan } from '../model/plan';
+import type { RunOptions } from '../model/run';
+import { type ResolvedRun, type ResolveRunRequest, RUN_REQUEST_INVALID } from '../model/run-request';
 import { Catalog } from '../sop/catalog';
-import type { SopBundle } from '../sop/compile';
-import { didYouMean } from '../sop/diagnostics';
-import { planFromBundle } from '../sop/plan';
-import { inputProblems, inputWithDefaults, summarizeInput, unknownParamsProblem } from '../sop/run-input';
+import { checkRun, findSop, type PlannedRun, planRun, type Resolution } from '../sop/resolve';
 
 export interface ResolveActivityDeps {
   /** the worker's project (its sops/ and sop.config.yaml); default: the worker's working directory */
   projectDir?: string;
+  /**
+   * Plans by SOP name that this worker serves before its catalog, as they are (tests of the workflow
+   * logic give hand-built plans; the input is still checked against them).
+   */
+  plans?: ReadonlyMap<string, ExecutionPlan>;
+  /** run options this worker gives every run it resolves (tests shorten the heartbeat timeout) */
+  runOptions?: RunOptions;
 }
 
 export type ResolveActivities = ReturnType<typeof createResolveActivities>;
@@ -39,48 +40,8 @@ export function createResolveActivities(deps: ResolveActivityDeps = {}) {
           `${resolve.workspace ? 'the provisioned workspace' : 'repo.path'} ${workspace} is not a directory on worker ${os.hostname()}`,
         );
       }
-      const catalog = new Catalog({ projectDir: deps.projectDir ?? process.cwd(), workspace });
-      const entry = catalog.find(request.sop);
-      if (!entry) {
-        const suggestion = didYouMean(request.sop, catalog.names());
-        refuse(
-          `sop: no SOP named "${request.sop}" in the catalog of worker ${os.hostname()}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; it has ${catalog.entries.map((e) => e.name).join(', ') || 'none'}`,
-        );
-      }
-      if (entry.name !== request.sop) {
-        refuse(
-          `sop: "${request.sop}" is an alias of "${entry.name}"; start the workflow with type "${entry.name}"`,
-        );
-      }
-      const compiled = catalog.compile(entry);
-      const bundle = compiled.bundle;
-      if (!bundle) {
-        const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
-        const first = errors[0];
-        refuse(
-          `sop: ${entry.name} does not compile on worker ${os.hostname()}: ${first ? `${first.file}:${first.line}:${first.column} ${first.code} ${first.message}` : 'unknown error'}${errors.length > 1 ? ` (and ${errors.length - 1} more; run sop validate ${entry.dir})` : ''}`,
-        );
-      }
-      const versionProblem = sopVersionProblem(request, bundle);
-      if (versionProblem) refuse(versionProblem);
-      const params = request.params ?? {};
-      const paramsProblem = unknownParamsProblem(bundle, params);
-      if (paramsProblem) refuse(`params: ${paramsProblem}`);
-      let plan: ReturnType<typeof planFromBundle>;
-      try {
-        plan = planFromBundle(bundle, { params, provider: request.provider });
-      } catch (err) {
-        refuse(`params: ${(err as Error).message}`);
-      }
-      const input = inputWithDefaults(bundle, request.input);
-      const problems = inputProblems(plan.inputSchema, input);
-      if (problems.length > 0) refuse(new SopInputError(plan.sop, problems).message);
-      // priced as this worker's Codex runs would be (its SOP_CODEX_MODEL and SOP_PRICES)
-      const unpriced = plan.budgets.maxUsd === undefined ? [] : unpricedCodexRoles(plan);
-      if (unpriced.length > 0) {
-        const error = new UnpricedModelError(plan.sop, plan.budgets.maxUsd!, unpriced);
-        refuse(`budget: ${error.message}; ${error.hint}`);
-      }
+      const { planned, source } = resolveOnThisWorker(deps, request, workspace);
+      const { plan } = planned;
       return {
         plan,
         run: {
@@ -89,23 +50,36 @@ export function createResolveActivities(deps: ResolveActivityDeps = {}) {
           workspace,
           runFolder: path.join(workspace, '.sop', 'runs', plan.sop, taskId),
         },
-        input,
-        params,
-        request: request.request ?? summarizeInput(input),
+        input: planned.input,
+        params: planned.params,
+        request: planned.request,
         engine,
-        resolvedBy: { host: os.hostname(), source: entry.source, dir: entry.dir },
+        ...(deps.runOptions ? { options: deps.runOptions } : {}),
+        resolvedBy: { host: os.hostname(), ...source },
       };
     },
   };
 }
 
-/** `sopVersion` names the SOP's `version:` or a prefix of its bundle hash (7+ hex digits). */
-function sopVersionProblem(request: RunRequest, bundle: SopBundle): string | undefined {
-  const wanted = request.sopVersion;
-  if (wanted === undefined) return undefined;
-  if (bundle.version !== undefined && wanted === String(bundle.version)) return undefined;
-  if (/^[0-9a-f]{7,64}$/.test(wanted) && bundle.hash.startsWith(wanted)) return undefined;
-  return `sopVersion: "${wanted}" does not match ${bundle.name} on worker ${os.hostname()} (version ${bundle.version ?? 'unset'}, bundle ${bundle.hash.slice(0, 12)})`;
+function resolveOnThisWorker(
+  deps: ResolveActivityDeps,
+  request: ResolveRunRequest['request'],
+  workspace: string,
+): { planned: PlannedRun; source: { source: string; dir: string } } {
+  const fixed = deps.plans?.get(request.sop);
+  if (fixed) return { planned: accepted(checkRun(fixed, request)), source: { source: 'fixed', dir: '' } };
+  const where = `worker ${os.hostname()}`;
+  const catalog = new Catalog({ projectDir: deps.projectDir ?? process.cwd(), workspace });
+  const { entry, bundle } = accepted(findSop(catalog, request.sop, where));
+  return {
+    planned: accepted(planRun(bundle, request, where)),
+    source: { source: entry.source, dir: entry.dir },
+  };
+}
+
+function accepted<T>(resolution: Resolution<T>): T {
+  if ('refused' in resolution) refuse(resolution.refused.line);
+  return resolution.ok;
 }
 
 function refuse(message: string): never {

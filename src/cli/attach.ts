@@ -16,17 +16,27 @@ import { CliError, ExitCode } from './errors';
 import { describeActive, formatUsd, printJson, roundUsd } from './output';
 
 /**
- * Runs `fn` while an in-process worker serves the task queue (when `enabled`), then stops it. Refuses to
- * share the task queue with a worker that already polls it (`sop dev`, `sop worker`): tasks would go to
- * either, and this one stops when the command ends.
+ * Runs `fn` while an in-process worker serves the task queue (when `enabled`), then stops it; its catalog
+ * is `projectDir`'s (default: the working directory). Refuses to share the task queue with a worker that
+ * already polls it (`sop dev`, `sop worker`): tasks would go to either, and this one stops when the
+ * command ends.
  */
-export async function withWorker<T>(client: SopClient, enabled: boolean, fn: () => Promise<T>): Promise<T> {
+export async function withWorker<T>(
+  client: SopClient,
+  enabled: boolean,
+  fn: () => Promise<T>,
+  options: { projectDir?: string } = {},
+): Promise<T> {
   if (!enabled) return fn();
   await refuseSharedTaskQueue(client);
   installRuntime();
   const { connection } = await connectWorkerConnection({ target: client.target, startDevServer: false });
   try {
-    const worker = await createSopWorker({ connection, target: client.target });
+    const worker = await createSopWorker({
+      connection,
+      target: client.target,
+      activities: options.projectDir ? { projectDir: options.projectDir } : {},
+    });
     return await worker.runUntil(fn);
   } catch (err) {
     // Ctrl-C stopped the worker before the run ended (followToEnd normally reports that first)
@@ -276,6 +286,7 @@ export function describeStatus(status: RunStatusView, interactive = false): stri
       ? `waiting for ${what}: ${pending.question}`
       : `waiting for ${what}: ${pending.question}\n  answer with: sop answer ${status.sop} ${status.taskId} ${how}`;
   }
+  if (status.resolving) return `${status.status}: resolving the SOP on a worker`;
   const active = status.active
     .map((a) => {
       const list = Object.entries(status.worklists).find(([step]) => step === a.step)?.[1];

@@ -2,6 +2,7 @@ import {
   RestartRefusedError,
   RunExistsError,
   RunNotFoundError,
+  RunRequestRefusedError,
   SopClient,
   SopInputError,
   UnpricedModelError,
@@ -27,7 +28,8 @@ export async function withSopClient<T>(
     if (err instanceof RunNotFoundError) {
       throw new CliError(err.message, ExitCode.notFound, 'list runs with `sop runs list`');
     }
-    if (err instanceof SopInputError) throw new CliError(err.message, ExitCode.usage);
+    if (err instanceof SopInputError || err instanceof RunRequestRefusedError)
+      throw new CliError(err.message, ExitCode.usage);
     if (err instanceof UnpricedModelError) throw new CliError(err.message, ExitCode.usage, err.hint);
     if (err instanceof RunExistsError) throw new CliError(err.message, ExitCode.failure);
     if (err instanceof RestartRefusedError) throw new CliError(err.message, ExitCode.failure, err.hint);

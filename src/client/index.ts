@@ -2,6 +2,7 @@ export {
   RestartRefusedError,
   RunExistsError,
   RunNotFoundError,
+  RunRequestRefusedError,
   SopInputError,
   UnpricedModelError,
 } from './errors';
@@ -9,6 +10,5 @@ export {
   type RunSummary,
   SopClient,
   type StartRequest,
-  type StartRunOptions,
   workflowIdOf,
 } from './sop-client';

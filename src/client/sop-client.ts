@@ -9,12 +9,12 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { unpricedCodexRoles } from '../harnesses/pricing';
 import { parentFromMemo } from '../model/lineage';
-import type { ExecutionPlan } from '../model/plan';
-import type { Rerun, RunCheckpoint, RunInput, RunOptions, RunResult, RunStatus } from '../model/run';
+import type { Rerun, RunCheckpoint, RunInput, RunResult, RunStatus } from '../model/run';
 import { parseRunRequest, type RunRequest } from '../model/run-request';
-import { inputProblems, summarizeInput } from '../sop/run-input';
+import type { SopBundle } from '../sop/compile';
+import { planRun } from '../sop/resolve';
+import { summarizeInput } from '../sop/run-input';
 import type { TypedInput } from '../sop/typed';
 import { type ConnectOptions, connectClient } from '../temporal/connect';
 import { SOP_STATUSES, SopName, SopParent, SopStatus, SopTaskId } from '../temporal/search-attributes';
@@ -27,30 +27,15 @@ import {
   type RunStatusView,
   statusQuery,
 } from '../workflows/messages';
-import {
-  RestartRefusedError,
-  RunExistsError,
-  RunNotFoundError,
-  SopInputError,
-  UnpricedModelError,
-} from './errors';
+import { RestartRefusedError, RunExistsError, RunNotFoundError } from './errors';
 import { liveWorkers, type WorkerPoller } from './workers';
 
-export interface StartRunOptions<I = Record<string, unknown>> {
-  /** default: generated */
-  taskId?: string;
-  /** typed from the SOP when the plan comes from `defineSop`; always validated against its schema */
+/**
+ * `start(sop, request)`: a run request without its `sop` (the SOP's name, or its bundle, is the first
+ * argument); `input` is typed from the SOP when the bundle comes from `defineSop`.
+ */
+export type StartRequest<I = Record<string, unknown>> = Omit<RunRequest, 'sop' | 'input'> & {
   input: I;
-  params?: Record<string, unknown>;
-  /** absolute path of the workspace (normally a git repository) */
-  workspace: string;
-  /** allow re-running a task id whose earlier run has finished */
-  rerun?: boolean;
-  options?: RunOptions;
-}
-
-/** `start(sopName, request)`: a run request without its `sop` (the name is the first argument). */
-export type StartRequest = Omit<RunRequest, 'sop'> & {
   /** allow re-running a task id whose earlier run has finished */
   rerun?: boolean;
 };
@@ -111,22 +96,18 @@ export class SopClient {
   }
 
   /**
-   * Starts a run. With a plan (from `planFromBundle`): validates the input here, then starts the run with
-   * the plan in its input. With an SOP name and a run request: a worker resolves the SOP from its catalog
-   * and checks the request and input inside the run, so a bad one fails the run with a one-line reason.
-   * Refuses a task id that is running (or finished, without rerun).
+   * Starts a run with a run request: a worker resolves the SOP from its catalog and checks the request and
+   * input inside the run, so a bad one fails the run with a one-line reason (`handle.result()` rejects).
+   * Given the SOP's bundle (`defineSop`, or a catalog's), the request is first checked against it here by
+   * the same resolver (SopInputError, UnpricedModelError: nothing starts), and the run is pinned to it
+   * (`sopVersion`: its bundle hash), so a worker whose SOP differs fails the run naming both instead of
+   * running something else. Refuses a task id that is running (or finished, without rerun).
    */
   async start<I = Record<string, unknown>>(
-    plan: ExecutionPlan & TypedInput<I>,
-    options: StartRunOptions<I>,
-  ): Promise<WorkflowHandle>;
-  async start(sop: string, request: StartRequest): Promise<WorkflowHandle>;
-  async start<I = Record<string, unknown>>(
-    planOrSop: (ExecutionPlan & TypedInput<I>) | string,
-    options: StartRunOptions<I> | StartRequest,
+    sop: string | (SopBundle & TypedInput<I>),
+    request: StartRequest<I>,
   ): Promise<WorkflowHandle> {
-    if (typeof planOrSop === 'string') return this.startRequest(planOrSop, options as StartRequest);
-    return this.startPlan(planOrSop, options as StartRunOptions<I>);
+    return this.startRequest(sop, request);
   }
 
   /**
@@ -149,59 +130,35 @@ export class SopClient {
     }
   }
 
-  private async startRequest(
-    sop: string,
-    options: StartRequest,
+  private async startRequest<I>(
+    sop: string | SopBundle,
+    options: StartRequest<I>,
     how: StartOnceOptions = {},
   ): Promise<WorkflowHandleWithFirstExecutionRunId> {
     const { rerun, ...fields } = options;
+    const name = typeof sop === 'string' ? sop : sop.name;
     const taskId = fields.task ?? newTaskId();
-    const parsed = parseRunRequest({ sop, ...fields, task: taskId });
+    const parsed = parseRunRequest({
+      sop: name,
+      ...fields,
+      task: taskId,
+      ...(typeof sop === 'string' ? {} : { sopVersion: fields.sopVersion ?? sop.hash }),
+    });
     if ('problem' in parsed) throw new Error(parsed.problem);
     const request = parsed.request;
+    if (typeof sop !== 'string') {
+      const early = planRun(sop, request, 'this client');
+      if ('refused' in early) throw early.refused.error;
+    }
     const summary = request.request ?? summarizeInput(request.input);
-    return this.startWorkflow(sop, taskId, [request], {
+    return this.startWorkflow(name, taskId, [request], {
       rerun,
-      runFolder: request.repo.path && path.join(request.repo.path, '.sop', 'runs', sop, taskId),
-      staticSummary: `${sop}: ${summary}`,
-      staticDetails: `run request\n\nrepository ${request.repo.path ?? request.repo.url}`,
+      runFolder: request.repo.path && path.join(request.repo.path, '.sop', 'runs', name, taskId),
+      staticSummary: `${name}: ${summary}`,
+      staticDetails: `run request${typeof sop === 'string' ? '' : ` (${sop.title ?? name}, bundle ${sop.hash.slice(0, 12)})`}\n\nrepository ${request.repo.path ?? request.repo.url}`,
       memo: { workspace: request.repo.path ?? request.repo.url, ...how.memo },
       taskQueue: how.taskQueue,
       searchAttributes: how.parent ? [{ key: SopParent, value: how.parent }] : [],
-    });
-  }
-
-  private async startPlan<I>(
-    plan: ExecutionPlan & TypedInput<I>,
-    options: StartRunOptions<I>,
-  ): Promise<WorkflowHandle> {
-    const runInput = options.input as Record<string, unknown>;
-    const problems = inputProblems(plan.inputSchema, runInput);
-    if (problems.length > 0) throw new SopInputError(plan.sop, problems);
-    checkPrices(plan);
-    if (!path.isAbsolute(options.workspace))
-      throw new Error(`workspace ${options.workspace} must be an absolute path`);
-    const taskId = options.taskId ?? newTaskId();
-    const input: RunInput = {
-      plan,
-      run: {
-        sop: plan.sop,
-        taskId,
-        workspace: options.workspace,
-        runFolder: path.join(options.workspace, '.sop', 'runs', plan.sop, taskId),
-      },
-      input: runInput,
-      params: options.params ?? {},
-      request: summarizeInput(runInput),
-      options: options.options,
-      engine: CURRENT_ENGINE,
-    };
-    return this.startWorkflow(plan.sop, taskId, [input], {
-      rerun: options.rerun,
-      runFolder: input.run.runFolder,
-      staticSummary: `${plan.sop}: ${input.request}`,
-      staticDetails: `${plan.title ?? plan.sop}\n\nbundle ${plan.bundleHash}\n\nworkspace ${options.workspace}`,
-      memo: { bundleHash: plan.bundleHash, workspace: options.workspace },
     });
   }
 
@@ -267,20 +224,12 @@ export class SopClient {
     fs.renameSync(runFolder, `${runFolder}.previous-${previous.runId}`);
   }
 
+  /** `start`, then the run's result. */
   async run<I = Record<string, unknown>>(
-    plan: ExecutionPlan & TypedInput<I>,
-    options: StartRunOptions<I>,
-  ): Promise<RunResult>;
-  async run(sop: string, request: StartRequest): Promise<RunResult>;
-  async run<I = Record<string, unknown>>(
-    planOrSop: (ExecutionPlan & TypedInput<I>) | string,
-    options: StartRunOptions<I> | StartRequest,
+    sop: string | (SopBundle & TypedInput<I>),
+    request: StartRequest<I>,
   ): Promise<RunResult> {
-    const handle =
-      typeof planOrSop === 'string'
-        ? await this.startRequest(planOrSop, options as StartRequest)
-        : await this.startPlan(planOrSop, options as StartRunOptions<I>);
-    return handle.result();
+    return (await this.startRequest(sop, request)).result();
   }
 
   getHandle(sop: string, taskId: string): WorkflowHandle {
@@ -512,11 +461,4 @@ function statusClause(status: string): string {
 
 function newTaskId(): string {
   return `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
-}
-
-/** A max_usd budget needs a price for every Codex model of the run (Codex reports no cost of its own). */
-function checkPrices(plan: ExecutionPlan): void {
-  if (plan.budgets.maxUsd === undefined) return;
-  const unpriced = unpricedCodexRoles(plan);
-  if (unpriced.length > 0) throw new UnpricedModelError(plan.sop, plan.budgets.maxUsd, unpriced);
 }

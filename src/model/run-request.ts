@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import type { RunRef } from './contract';
 import { NAME_MESSAGE, NAME_PATTERN, TASK_ID_MESSAGE, TASK_ID_PATTERN } from './names';
 import type { ExecutionPlan } from './plan';
+import type { RunOptions } from './run';
 import { zodProblem } from './zod-problem';
 
 const ABSOLUTE_PATH = /^(\/|[A-Za-z]:[\\/])/;
@@ -138,7 +139,9 @@ export interface ResolvedRun {
   request: string;
   /** the engine the workflow asked with (recorded here: replay by newer code keeps the run's layout) */
   engine: number;
-  /** where it was resolved: the worker's host and the catalog entry (workspace, project or package) */
+  /** the resolving worker's run options (absent: the defaults) */
+  options?: RunOptions;
+  /** where it was resolved: the worker's host and the catalog entry (workspace, project or package; fixed: a plan the worker was given) */
   resolvedBy: { host: string; source: string; dir: string };
 }
 

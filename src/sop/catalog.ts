@@ -1,5 +1,7 @@
-// Where SOPs come from: the workspace's .sop/sops/ (overrides), the project's sops/, and the SOPs shipped
-// inside this package, in that order of precedence. Listing only reads sop.yaml headers; an SOP is
+// Where SOPs come from, in order of precedence (the first folder with a name wins): the run's workspace's
+// .sop/sops/ (overrides, per repository), the catalog root's sops/ (the project: `-C DIR`, or the
+// directory `sop worker` runs in), and the SOPs shipped inside this package. A worker resolves every run
+// from this catalog (`sop worker` prints it at start). Listing only reads sop.yaml headers; an SOP is
 // compiled when it is used or validated.
 
 import * as fs from 'node:fs';
@@ -38,15 +40,9 @@ export class Catalog {
 
   constructor(options: CatalogOptions = {}) {
     this.projectDir = path.resolve(options.projectDir ?? process.cwd());
-    const workspace = path.resolve(options.workspace ?? this.projectDir);
-    const roots: Array<[CatalogSource, string]> = [
-      ['workspace', path.join(workspace, '.sop', 'sops')],
-      ['project', path.join(this.projectDir, 'sops')],
-      ['package', path.join(packageRoot, 'sops')],
-    ];
     const byName = new Map<string, CatalogEntry>();
     const seenDirs = new Set<string>();
-    for (const [source, root] of roots) {
+    for (const [source, root] of catalogRoots(this.projectDir, options.workspace ?? this.projectDir)) {
       for (const dir of sopDirs(root)) {
         const real = fs.realpathSync(dir);
         if (seenDirs.has(real)) continue; // the project may be this package
@@ -90,6 +86,30 @@ export class Catalog {
     if (this.configCache.diagnostics.length > 0) return { diagnostics: this.configCache.diagnostics };
     return compileSopDir(dir, { config: this.configCache.config });
   }
+}
+
+/** The catalog's folders, highest precedence first: the one statement of where SOPs come from. */
+export function catalogRoots(projectDir: string, workspace: string): Array<[CatalogSource, string]> {
+  return [
+    ['workspace', path.join(path.resolve(workspace), '.sop', 'sops')],
+    ['project', path.join(path.resolve(projectDir), 'sops')],
+    ['package', path.join(packageRoot, 'sops')],
+  ];
+}
+
+/** A worker's catalog, one line per folder with the SOPs in it, as `sop worker` prints it at start. */
+export function describeCatalog(projectDir: string): string[] {
+  const [, project, shipped] = catalogRoots(projectDir, projectDir).map(([, root]) => root);
+  const listed = (root: string) =>
+    sopDirs(root)
+      .map((dir) => readHeader(dir).name)
+      .join(', ') || 'none';
+  return [
+    'catalog (the first folder that has a name wins; alter it with -C DIR, the catalog root):',
+    `  1. <each run's repository>/.sop/sops/`,
+    `  2. ${project}/: ${listed(project)}`,
+    `  3. ${shipped}/ (shipped): ${listed(shipped)}`,
+  ];
 }
 
 function sopDirs(root: string): string[] {

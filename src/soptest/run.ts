@@ -9,8 +9,7 @@ import { SopClient } from '../client';
 import { createHarnessRunners } from '../harnesses';
 import type { Provider } from '../model/plan';
 import type { SopBundle } from '../sop/compile';
-import { planFromBundle } from '../sop/plan';
-import { inputProblems, inputWithDefaults, unknownParamsProblem } from '../sop/run-input';
+import { planRun } from '../sop/resolve';
 import { startModelServer } from '../testing/model-server';
 import { createSopWorker } from '../worker/create-worker';
 import { compare, type Mismatch, type TestActual } from './expect';
@@ -76,20 +75,15 @@ async function runOne(test: SopTest, options: RunTestsOptions): Promise<TestResu
     workspace,
   });
   if (!bundle) return fail(`${test.sop} does not compile (sop validate says why)`);
-  const input = inputWithDefaults(bundle, test.spec.input);
-  const paramsProblem = unknownParamsProblem(bundle, test.spec.params);
-  if (paramsProblem) return fail(`params: ${paramsProblem}`);
-  let plan: ReturnType<typeof planFromBundle>;
-  try {
-    plan = planFromBundle(bundle, {
-      params: test.spec.params,
-      provider: options.provider ?? test.spec.provider,
-    });
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-  const problems = inputProblems(plan.inputSchema, input);
-  if (problems.length > 0) return fail(problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  const request = {
+    input: test.spec.input,
+    params: test.spec.params,
+    provider: options.provider ?? test.spec.provider,
+  };
+  // the worker's resolver makes the run's plan; the same check here fails a bad test before it runs
+  const early = planRun(bundle, request, 'this project');
+  if ('refused' in early) return fail(early.refused.line);
+  const { plan } = early.ok;
 
   let workspace: string;
   try {
@@ -117,7 +111,7 @@ async function runOne(test: SopTest, options: RunTestsOptions): Promise<TestResu
       activities: { runners, ...(options.projectDir ? { projectDir: options.projectDir } : {}) },
     });
     await worker.runUntil(async () => {
-      const handle = await client.start(plan, { taskId, input, params: test.spec.params, workspace });
+      const handle = await client.start(bundle, { ...request, task: taskId, repo: { path: workspace } });
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), options.timeoutMs);

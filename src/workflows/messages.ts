@@ -75,6 +75,8 @@ export interface RunStatusView {
   /** a repo.url run: its run branch, last pushed commit and the worker it works on */
   placement?: Placement;
   failure?: string;
+  /** the run's SOP is being resolved on a worker (nothing has run yet) */
+  resolving?: true;
 }
 
 /**

@@ -1,13 +1,17 @@
-// A run started by reference (the run request, src/model/run-request.ts): validated first thing, then the
-// SOP is resolved by an activity on a worker, whose result (plan, bundle hash, checked input) is recorded
-// in history. A bad request ends the run at once as failed with one line naming the field. The workflow
-// sets its own search attributes and memo, so a run started by any client looks like one `sop run` made.
+// The main workflow: every SOP run starts here with a run request (src/model/run-request.ts). It is
+// validated first thing, then the SOP is resolved by an activity on a worker, whose result (plan, bundle
+// hash, checked input) is recorded in history. A bad request ends the run at once as failed with one line
+// naming the field. The workflow sets its own search attributes and memo, so a run started by any client
+// looks the same. Later executions of a run (continue-as-new, `sop resume`/`rerun`) carry the recorded
+// plan; a plan compiled by a client is only replayed, for runs started before the run request was the
+// one way to start (replayCompatPlanInput).
 import {
   ActivityFailure,
   ApplicationFailure,
   patched,
   proxyActivities,
   setCurrentDetails,
+  setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -26,6 +30,7 @@ import { FLEET_PATCH, type Placement } from '../model/workspace';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { CURRENT_ENGINE } from './engine-version';
 import { sopInterpreter } from './interpreter/index';
+import { type RunStatusView, statusQuery } from './messages';
 import { provision, workerLost } from './workspace';
 
 const { resolveRunRequest } = proxyActivities<ResolveActivities>({
@@ -35,15 +40,37 @@ const { resolveRunRequest } = proxyActivities<ResolveActivities>({
 
 /**
  * Every SOP's workflow (the bundle's default export): a run request is resolved into the interpreter's
- * input first; the plan-era input of runs in flight (and of `sop run`) goes to the interpreter as it is.
+ * input first; a later execution of a run goes on with the plan recorded when its run was resolved.
  */
 export async function sopWorkflow(input: unknown): Promise<RunResult> {
-  return sopInterpreter(isPlanInput(input) ? input : await runInputFromRequest(input));
+  if (!hasPlan(input)) return sopInterpreter(await runInputFromRequest(input));
+  if (input.resume || input.restart) return sopInterpreter(input);
+  return sopInterpreter(replayCompatPlanInput(input));
 }
 
-/** Whether the workflow input is the plan-era shape (`{ plan, run, input, ... }`) of runs in flight. */
-export function isPlanInput(value: unknown): value is RunInput {
+/** The interpreter's own input shape (`{ plan, run, input, ... }`), which only a run's later executions get. */
+function hasPlan(value: unknown): value is RunInput {
   return typeof value === 'object' && value !== null && 'plan' in value && 'run' in value;
+}
+
+// Marks the executions that refused a first input carrying a client-compiled plan.
+const PLAN_INPUT_REFUSED_PATCH = 'plan-input-refused-v1';
+
+/**
+ * REPLAY COMPATIBILITY ONLY. Before every start went through the run request, `sop run`, `sop test` and
+ * `SopClient.start(plan)` compiled the SOP on the client and put the plan in the first execution's input.
+ * Runs recorded that way (test/histories: the v0-, v1-, v2-, e2- and unprefixed ones) replay through here
+ * unchanged; a new execution started with such an input is refused with the way to start it instead.
+ */
+function replayCompatPlanInput(input: RunInput): RunInput {
+  if (patched(PLAN_INPUT_REFUSED_PATCH)) {
+    showRun(workflowInfo().workflowType, input.run.taskId);
+    refuse(
+      input.plan.sop,
+      'a plan compiled by the client is not accepted as a run\'s input; start the run with a run request ({"sop", "repo", "input"}), which a worker resolves from its catalog',
+    );
+  }
+  return input;
 }
 
 /** The interpreter's input for a run request, or a failed run with one line saying what is wrong. */
@@ -59,9 +86,45 @@ export async function runInputFromRequest(value: unknown): Promise<RunInput> {
         ? info.workflowId.slice(prefix.length)
         : info.workflowId;
   showRun(info.workflowType, taskId);
-  if ('problem' in parsed) refuse(info.workflowType, parsed.problem);
-  if (identity && 'problem' in identity) refuse(info.workflowType, identity.problem);
-  const request = parsed.request;
+  const status = answerStatusWhileResolving(info.workflowType, taskId);
+  try {
+    if ('problem' in parsed) refuse(info.workflowType, parsed.problem);
+    if (identity && 'problem' in identity) refuse(info.workflowType, identity.problem);
+    return await resolvedInput(parsed.request, taskId);
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === RUN_REQUEST_INVALID) status.failure = err.message;
+    throw err;
+  }
+}
+
+/**
+ * Until the interpreter takes over the status query (it replaces this handler), `sop runs show` and
+ * `sop run` see a run being resolved as running with nothing done yet, and a refused one as failed.
+ */
+function answerStatusWhileResolving(sop: string, taskId: string): { failure?: string } {
+  const seen: { failure?: string } = {};
+  setHandler(
+    statusQuery,
+    (): RunStatusView => ({
+      sop,
+      taskId,
+      bundleHash: '',
+      status: seen.failure === undefined ? 'running' : 'failed',
+      active: [],
+      worklists: {},
+      routesTaken: [],
+      routesTakenCount: 0,
+      usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, agentRuns: 0 },
+      deniedCalls: 0,
+      denials: [],
+      ...(seen.failure === undefined ? { resolving: true } : { failure: seen.failure }),
+    }),
+  );
+  return seen;
+}
+
+async function resolvedInput(request: RunRequest, taskId: string): Promise<RunInput> {
+  const info = workflowInfo();
   // Before this patch a repo.url run was refused here (it needed fleet provisioning).
   const fleet = request.repo.url !== undefined && patched(FLEET_PATCH);
   const unsupported = repoProblem(request.repo, fleet, request.worker);
@@ -88,6 +151,7 @@ export async function runInputFromRequest(value: unknown): Promise<RunInput> {
     params: resolved.params,
     request: resolved.request,
     engine: resolved.engine,
+    ...(resolved.options ? { options: resolved.options } : {}),
   };
 }
 

@@ -20,23 +20,27 @@ const bundle = defineSop(
 const plan = planFromBundle(bundle);
 
 function starts(client: SopClient) {
-  void client.start(plan, { workspace: '/w', input: { request: 'x', mode: 'fast' } });
-  void client.start(plan, {
-    workspace: '/w',
+  void client.start(bundle, { repo: { path: '/w' }, input: { request: 'x', mode: 'fast' } });
+  void client.start(bundle, {
+    repo: { path: '/w' },
     input: { request: 'x', mode: 'careful', priority: 2, labels: ['a'] },
   });
   // @ts-expect-error request is required
-  void client.start(plan, { workspace: '/w', input: { mode: 'fast' } });
-  // @ts-expect-error priority is an integer
-  void client.start(plan, { workspace: '/w', input: { request: 'x', mode: 'fast', priority: 'high' } });
+  void client.start(bundle, { repo: { path: '/w' }, input: { mode: 'fast' } });
+  void client.start(bundle, {
+    repo: { path: '/w' },
+    // @ts-expect-error priority is an integer
+    input: { request: 'x', mode: 'fast', priority: 'high' },
+  });
   // @ts-expect-error mode is one of its enum values
-  void client.start(plan, { workspace: '/w', input: { request: 'x', mode: 'sloppy' } });
+  void client.start(bundle, { repo: { path: '/w' }, input: { request: 'x', mode: 'sloppy' } });
   // @ts-expect-error labels are strings
-  void client.start(plan, { workspace: '/w', input: { request: 'x', mode: 'fast', labels: [1] } });
+  void client.start(bundle, { repo: { path: '/w' }, input: { request: 'x', mode: 'fast', labels: [1] } });
 }
 
-test('a typed plan is still an ordinary compiled plan at runtime', () => {
+test('a typed bundle is still an ordinary compiled bundle, and its plan an ordinary plan, at runtime', () => {
   expect(typeof starts).toBe('function');
+  expect(bundle.name).toBe('typed');
   expect(plan.sop).toBe('typed');
   expect(plan.inputSchema).toMatchObject({ required: expect.arrayContaining(['request', 'mode']) });
 });

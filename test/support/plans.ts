@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import { execaSync } from 'execa';
 import type { RunRef } from '../../src/model/contract';
 import type { ExecutionPlan, RoleSpec, RouteSpec, RouteTarget, StepSpec } from '../../src/model/plan';
-import type { RunInput } from '../../src/model/run';
-import { CURRENT_ENGINE } from '../../src/workflows/engine-version';
+import type { RunRequest } from '../../src/model/run-request';
 
 export const to = (step: string): RouteTarget => ({ kind: 'step', step });
 export const finish: RouteTarget = { kind: 'finish' };
@@ -54,6 +53,21 @@ export function makeWorkspace(sop: string, taskId: string): RunRef {
   return { sop, taskId, workspace, runFolder };
 }
 
-export function runInput(p: ExecutionPlan, run: RunRef, extra: Partial<RunInput> = {}): RunInput {
-  return { plan: p, run, input: { request: 'test request' }, params: {}, engine: CURRENT_ENGINE, ...extra };
+/** The run request that starts `p` in `run`'s workspace, on a worker that serves it (`servePlans`). */
+export function runRequest(p: ExecutionPlan, run: RunRef, extra: Partial<RunRequest> = {}): RunRequest {
+  return {
+    sop: p.sop,
+    task: run.taskId,
+    repo: { path: run.workspace },
+    input: { request: 'test request' },
+    ...extra,
+  };
+}
+
+/**
+ * Worker settings that make its resolve activity serve these hand-built plans by SOP name (before its
+ * catalog): the run is started by run request and its plan recorded in history, as every run's is.
+ */
+export function servePlans(...plans: ExecutionPlan[]): { plans: Map<string, ExecutionPlan> } {
+  return { plans: new Map(plans.map((p) => [p.sop, p])) };
 }

@@ -1,6 +1,8 @@
 // A worker in its own process (so a test can kill -9 it), running the built interpreter (dist/) with a
 // scripted stand-in harness: each execution appends "<step>" to $LEDGER, takes $SLOW_MS when the step
 // is $SLOW_STEP ($STEP_MS for the others), and returns the route named in $ROUTE (default "next").
+// $PLANS (a JSON array of hand-built plans) are served by name before the catalog, with the run options
+// in $RUN_OPTIONS (JSON), as test/support/plans.ts servePlans does for an in-process worker.
 
 const fs = require('node:fs');
 const { connectWorkerConnection } = require('../../dist/temporal/connect');
@@ -27,7 +29,11 @@ async function main() {
     connection,
     target,
     taskQueue: process.env.TASK_QUEUE,
-    activities: { runners: { codex: runner } },
+    activities: {
+      runners: { codex: runner },
+      plans: new Map(JSON.parse(process.env.PLANS || '[]').map((p) => [p.sop, p])),
+      ...(process.env.RUN_OPTIONS ? { runOptions: JSON.parse(process.env.RUN_OPTIONS) } : {}),
+    },
   });
   process.stdout.write('ready\n');
   await worker.run();

@@ -7,7 +7,7 @@ import { ClaudeRunner } from '../../src/harnesses/claude';
 import { compileSopDir } from '../../src/sop/compile';
 import { planFromBundle } from '../../src/sop/plan';
 import { startModelServer } from '../../src/testing/model-server';
-import { finish, makeWorkspace, plan, route, step } from '../support/plans';
+import { finish, makeWorkspace, plan, route, servePlans, step } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
 import {
@@ -74,10 +74,10 @@ steps:
     ctx,
     async (taskQueue) => {
       const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
-      const handle = await client.start(p, {
-        taskId: 't3',
+      const handle = await client.start(p.sop, {
+        task: 't3',
         input: { request: 'the crash' },
-        workspace: run.workspace,
+        repo: { path: run.workspace },
       });
       await waitingFor(client, name, 't3');
 
@@ -163,7 +163,7 @@ steps:
       expect(exported.stdout).toMatch(/4 evidence records/);
       expect((await runSop(['verify', pack])).exitCode).toBe(0);
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, ...servePlans(p) },
   );
 }, 180_000);
 
@@ -185,31 +185,39 @@ test('route_on routes on an enum field of a JSON answer', async () => {
     }),
   ]);
   const run = makeWorkspace(name, 'e1');
-  await withWorker(ctx, async (taskQueue) => {
-    const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
-    const handle = await client.start(p, { taskId: 'e1', input: { request: 'x' }, workspace: run.workspace });
-    const status = await waitingFor(client, name, 'e1');
-    expect(status.pendingInput?.routes).toEqual(['ship', 'drop']);
-    const wrong = await runSop(['answer', name, 'e1', '--value', '{"decision":"maybe"}']);
-    expect(wrong.exitCode).toBe(1);
-    expect(wrong.stderr).toContain('answer/decision');
-    expect(
-      (
-        await runSop(['answer', name, 'e1', '--value', '{"decision":"drop","note":"not now"}'], {
-          env: alice,
-        })
-      ).exitCode,
-    ).toBe(0);
-    await expect(handle.result()).rejects.toThrow();
-    const shown = JSON.parse(String((await runSop(['runs', 'show', name, 'e1', '--json'])).stdout));
-    expect(shown).toMatchObject({
-      status: 'failed',
-      failure: expect.stringContaining('dropped by a person'),
-    });
-    expect(fs.readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')).toContain(
-      '"by":"alice@laptop"',
-    );
-  });
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
+      const handle = await client.start(p.sop, {
+        task: 'e1',
+        input: { request: 'x' },
+        repo: { path: run.workspace },
+      });
+      const status = await waitingFor(client, name, 'e1');
+      expect(status.pendingInput?.routes).toEqual(['ship', 'drop']);
+      const wrong = await runSop(['answer', name, 'e1', '--value', '{"decision":"maybe"}']);
+      expect(wrong.exitCode).toBe(1);
+      expect(wrong.stderr).toContain('answer/decision');
+      expect(
+        (
+          await runSop(['answer', name, 'e1', '--value', '{"decision":"drop","note":"not now"}'], {
+            env: alice,
+          })
+        ).exitCode,
+      ).toBe(0);
+      await expect(handle.result()).rejects.toThrow();
+      const shown = JSON.parse(String((await runSop(['runs', 'show', name, 'e1', '--json'])).stdout));
+      expect(shown).toMatchObject({
+        status: 'failed',
+        failure: expect.stringContaining('dropped by a person'),
+      });
+      expect(fs.readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')).toContain(
+        '"by":"alice@laptop"',
+      );
+    },
+    servePlans(p),
+  );
 }, 120_000);
 
 describe('per-tool-call approval through the real Claude Code binary', () => {
@@ -240,10 +248,10 @@ describe('per-tool-call approval through the real Claude Code binary', () => {
         ctx,
         async (taskQueue) => {
           const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
-          const handle = await client.start(p, {
-            taskId: 'a1',
+          const handle = await client.start(p.sop, {
+            task: 'a1',
             input: { request: 'x' },
-            workspace: run.workspace,
+            repo: { path: run.workspace },
           });
           const status = await waitingFor(client, name, 'a1').catch(async (err) => {
             const folder = path.join(run.runFolder, 'steps');
@@ -287,7 +295,7 @@ describe('per-tool-call approval through the real Claude Code binary', () => {
           expect(answer.exitCode).toBe(0);
           await handle.result();
         },
-        { runners: { claude: new ClaudeRunner({ baseUrl: model.url }) } },
+        { runners: { claude: new ClaudeRunner({ baseUrl: model.url }) }, ...servePlans(p) },
       );
     } finally {
       await model.close();
@@ -471,12 +479,20 @@ test('a step with ask: on Codex is refused before launch', async () => {
     }),
   ]);
   const run = makeWorkspace(name, 'c1');
-  await withWorker(ctx, async (taskQueue) => {
-    const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
-    const handle = await client.start(p, { taskId: 'c1', input: { request: 'x' }, workspace: run.workspace });
-    await expect(handle.result()).rejects.toThrow();
-    const shown = JSON.parse(String((await runSop(['runs', 'show', name, 'c1', '--json'])).stdout));
-    expect(shown.failure).toMatch(/codex cannot enforce ask/);
-    expect(fs.existsSync(path.join(run.runFolder, 'executions.jsonl'))).toBe(false);
-  });
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
+      const handle = await client.start(p.sop, {
+        task: 'c1',
+        input: { request: 'x' },
+        repo: { path: run.workspace },
+      });
+      await expect(handle.result()).rejects.toThrow();
+      const shown = JSON.parse(String((await runSop(['runs', 'show', name, 'c1', '--json'])).stdout));
+      expect(shown.failure).toMatch(/codex cannot enforce ask/);
+      expect(fs.existsSync(path.join(run.runFolder, 'executions.jsonl'))).toBe(false);
+    },
+    servePlans(p),
+  );
 }, 120_000);

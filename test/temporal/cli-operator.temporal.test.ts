@@ -7,7 +7,7 @@ import type { RunEvent } from '../../src/client/run-events';
 import { packageRoot } from '../../src/temporal/package-paths';
 import { SopStep } from '../../src/temporal/search-attributes';
 import { freePort } from '../support/free-port';
-import { finish, makeWorkspace, plan, role, route, step, to } from '../support/plans';
+import { finish, makeWorkspace, plan, role, route, servePlans, step, to } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
 import {
@@ -57,10 +57,10 @@ test('a failed run: show has usage and routes, logs --json carries structured fi
   await withWorker(
     ctx,
     async (taskQueue) => {
-      const handle = await clientOn(taskQueue).start(p, {
-        taskId: 't1',
+      const handle = await clientOn(taskQueue).start(p.sop, {
+        task: 't1',
         input: { request: 'x' },
-        workspace: run.workspace,
+        repo: { path: run.workspace },
       });
       await expect(handle.result()).rejects.toThrow();
 
@@ -118,7 +118,7 @@ test('a failed run: show has usage and routes, logs --json carries structured fi
       expect(message.stderr).toContain(`run ${name}/t1 has already finished (failed)`);
       expect(message.stderr).not.toContain('no run');
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, ...servePlans(p) },
   );
 }, 180_000);
 
@@ -142,10 +142,10 @@ test('rate limited: show says when it resumes; SopStep names the input step and 
     ctx,
     async (taskQueue) => {
       const client = clientOn(taskQueue);
-      const handle = await client.start(p, {
-        taskId: 't2',
+      const handle = await client.start(p.sop, {
+        task: 't2',
         input: { request: 'x' },
-        workspace: run.workspace,
+        repo: { path: run.workspace },
       });
       const parked = await eventually(async () => {
         const r = await runSop(['runs', 'show', name, 't2']);
@@ -183,7 +183,7 @@ test('rate limited: show says when it resumes; SopStep names the input step and 
       expect(shown.stdout).toContain('ask: answered → slow');
       expect(shown.stdout).toMatch(/usage: \d agent runs, .* \$0\.05\n/); // the 429 launch counts as a run
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, ...servePlans(p) },
   );
 }, 240_000);
 
@@ -192,7 +192,7 @@ test('a run nobody serves: show says so at once; sop run refuses a task queue an
   const p = plan(name, [step('only', { agent: role('Do it.'), routes: [route('done', finish)] })]);
   const run = makeWorkspace(name, 't3');
   const lonely = `nobody-${randomUUID()}`;
-  await clientOn(lonely).start(p, { taskId: 't3', input: { request: 'x' }, workspace: run.workspace });
+  await clientOn(lonely).start(p.sop, { task: 't3', input: { request: 'x' }, repo: { path: run.workspace } });
   // well below the 30 s a status query waits for a worker that never comes
   const shown = await runSop(['runs', 'show', name, 't3'], { timeoutMs: 20_000 });
   expect(shown.exitCode).toBe(0);
@@ -224,7 +224,7 @@ test('a run nobody serves: show says so at once; sop run refuses a task queue an
       expect(served.stdout).toContain(`queue/${task} completed`);
       expect(served.exitCode).toBe(0);
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, projectDir: project },
   );
 }, 180_000);
 
@@ -249,14 +249,14 @@ test('read commands never start the dev server nor print its status lines; colou
   await withWorker(
     ctx,
     async (taskQueue) => {
-      const handle = await clientOn(taskQueue).start(p, {
-        taskId: 't4',
+      const handle = await clientOn(taskQueue).start(p.sop, {
+        task: 't4',
         input: { request: 'x' },
-        workspace: run.workspace,
+        repo: { path: run.workspace },
       });
       await expect(handle.result()).rejects.toThrow();
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, ...servePlans(p) },
   );
   await eventually(async () => {
     const r = await runSop(['runs', 'list', '--sop', name, '--json']);

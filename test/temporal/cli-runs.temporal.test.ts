@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { SopClient } from '../../src/client';
 import { packageRoot } from '../../src/temporal/package-paths';
 import { expectAgreement } from '../support/agreement';
-import { finish, makeWorkspace, plan, role, route, step, to } from '../support/plans';
+import { finish, makeWorkspace, plan, role, route, servePlans, step, to } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
 import {
@@ -43,10 +43,10 @@ test('list, show, answer (wrong, then right), message, logs --follow and not-fou
     ctx,
     async (taskQueue) => {
       const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
-      const handle = await client.start(p, {
-        taskId: 'cli-task',
+      const handle = await client.start(p.sop, {
+        task: 'cli-task',
         input: { request: 'pick a db' },
-        workspace: run.workspace,
+        repo: { path: run.workspace },
       });
       await eventually(async () =>
         (await client.status(name, 'cli-task')).status === 'waiting_input' ? true : undefined,
@@ -112,7 +112,7 @@ test('list, show, answer (wrong, then right), message, logs --follow and not-fou
       });
       await expectAgreement({ sop: name, task: 'cli-task', runFolder: run.runFolder });
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, ...servePlans(p) },
   );
 
   const pack = path.join(run.workspace, 'evidence.tar.gz');

@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RunExistsError, SopClient, SopInputError } from '../../src/client';
 import { fetchRunEvents } from '../../src/client/run-events';
-import { finish, makeWorkspace, plan, role, route, step } from '../support/plans';
+import { defineSop } from '../../src/sop/compile';
+import { finish, makeWorkspace, plan, role, route, servePlans, step } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';
 import {
   connectForTest,
@@ -29,12 +30,20 @@ const inputSchema = {
   properties: { request: { type: 'string', minLength: 1 }, priority: { type: 'integer' } },
 };
 
-test('input that fails the SOP input schema is refused with the field path, and no workflow starts', async () => {
+test('given the SOP bundle, input that fails its input schema is refused with the field path, and no workflow starts', async () => {
   const name = `strict-${randomUUID().slice(0, 8)}`;
-  const p = plan(name, [step('a', { agent: role('A.'), routes: [route('done', finish)] })], { inputSchema });
+  const bundle = defineSop(
+    {
+      name,
+      input: { request: 'string', priority: { type: 'integer', required: false } },
+      steps: { a: { prompt: 'prompts/a.md', routes: { done: { finish: true } } } },
+    },
+    { files: { 'prompts/a.md': 'A.' } },
+  );
   const run = makeWorkspace(name, 't1');
   const error = await sop
-    .start(p, { input: { request: 'x', priority: 'high' }, workspace: run.workspace })
+    // @ts-expect-error priority is an integer: the type checker says so too
+    .start(bundle, { input: { request: 'x', priority: 'high' }, repo: { path: run.workspace } })
     .catch((e) => e);
   expect(error).toBeInstanceOf(SopInputError);
   expect(error.message).toBe(
@@ -49,15 +58,15 @@ test('a task id that is running is refused; a finished one re-runs only when ask
   const runner = new ScriptedRunner({ 'a/agent': [{ route: 'done', delayMs: 1_500 }] });
   const p = plan(name, [step('a', { agent: role('A.'), routes: [route('done', finish)] })], { inputSchema });
   const run = makeWorkspace(name, 'task-1');
-  const options = { taskId: 'task-1', input: { request: 'do it' }, workspace: run.workspace };
+  const options = { task: 'task-1', input: { request: 'do it' }, repo: { path: run.workspace } };
 
   await withWorker(
     ctx,
     async (taskQueue) => {
       const ours = new SopClient(ctx.client, { ...testTarget(), taskQueue });
-      const handle = await ours.start(p, options);
+      const handle = await ours.start(name, options);
       expect(handle.workflowId).toBe(`${name}/task-1`);
-      const running = await ours.start(p, options).catch((e) => e);
+      const running = await ours.start(name, options).catch((e) => e);
       expect(running).toBeInstanceOf(RunExistsError);
       expect(running.message).toBe(
         `run ${name}/task-1 is already running; follow it, cancel it, or choose another task id`,
@@ -65,9 +74,9 @@ test('a task id that is running is refused; a finished one re-runs only when ask
       await handle.result();
       const firstRunId = (await handle.describe()).runId;
 
-      const finished = await ours.start(p, options).catch((e) => e);
+      const finished = await ours.start(name, options).catch((e) => e);
       expect(finished.message).toContain('has finished; pass rerun: true');
-      const again = await ours.start(p, { ...options, rerun: true });
+      const again = await ours.start(name, { ...options, rerun: true });
       await again.result();
       // the new run keeps its own records; the finished run's folder is set aside, not overwritten
       const lines = (folder: string) =>
@@ -90,6 +99,6 @@ test('a task id that is running is refused; a finished one re-runs only when ask
       ]);
       expect((await again.describe()).staticSummary).toBeDefined();
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, ...servePlans(p) },
   );
 });

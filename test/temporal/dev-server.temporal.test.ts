@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { temporalDir } from '../../src/temporal/package-paths';
 import { resolveTemporalTarget } from '../../src/temporal/target';
 import { createTestDevServer, type TestDevServer } from '../support/dev-server';
-import { finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
+import { finish, makeWorkspace, plan, role, route, runRequest, servePlans, step, to } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, withWorker } from '../support/temporal';
 
@@ -87,7 +87,7 @@ test('a run in progress survives a dev server restart and completes', async () =
         const handle = await ctx.client.workflow.start(p.sop, {
           workflowId: `${p.sop}/${run.taskId}`,
           taskQueue,
-          args: [runInput(p, run)],
+          args: [runRequest(p, run)],
         });
         while (runner.calls.length === 0) await new Promise((r) => setTimeout(r, 100));
         await server.stop();
@@ -95,7 +95,7 @@ test('a run in progress survives a dev server restart and completes', async () =
         const result = await handle.result();
         expect(result.routesTaken.map((r: { step: string }) => r.step)).toEqual(['first', 'second']);
       },
-      { runners: { codex: runner } },
+      { runners: { codex: runner }, ...servePlans(p) },
     );
   } finally {
     await ctx.close();

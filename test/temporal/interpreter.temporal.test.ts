@@ -3,12 +3,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunRef } from '../../src/model/contract';
 import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/model/plan';
-import type { RunInput, RunResult } from '../../src/model/run';
+import type { RunInput, RunOptions, RunResult } from '../../src/model/run';
 import { SopStep } from '../../src/temporal/search-attributes';
 import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../../src/workflows/messages';
 import { expectAgreement } from '../support/agreement';
 import { recordHistory } from '../support/histories';
-import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
+import {
+  failTarget,
+  finish,
+  makeWorkspace,
+  plan,
+  role,
+  route,
+  runRequest,
+  servePlans,
+  step,
+  to,
+} from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
@@ -21,15 +32,16 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-function start(taskQueue: string, input: RunInput) {
-  return ctx.client.workflow.start(input.plan.sop, {
-    workflowId: `${input.plan.sop}/${input.run.taskId}`,
+/** Starts `p` by run request on a worker that serves it (see withRun). */
+function start(taskQueue: string, p: ExecutionPlan, run: RunRef) {
+  return ctx.client.workflow.start(p.sop, {
+    workflowId: `${p.sop}/${run.taskId}`,
     taskQueue,
-    args: [input],
+    args: [runRequest(p, run)],
   });
 }
 
-async function runToEnd(p: ExecutionPlan, runner: ScriptedRunner, extra: Partial<RunInput> = {}) {
+async function runToEnd(p: ExecutionPlan, runner: ScriptedRunner, options: RunOptions = {}) {
   return withRun(
     p,
     runner,
@@ -44,25 +56,29 @@ async function runToEnd(p: ExecutionPlan, runner: ScriptedRunner, extra: Partial
       await expectAgreement({ sop: p.sop, task: run.taskId, runFolder: run.runFolder });
       return { run, handle, ...outcome };
     },
-    extra,
+    options,
   );
 }
 
 /**
  * Starts `p` in a fresh workspace and hands its handle to `fn` while the worker still runs: a query on a
- * closed run is answered by replaying it on a worker.
+ * closed run is answered by replaying it on a worker. The worker serves `p` with these run options.
  */
 async function withRun<T>(
   p: ExecutionPlan,
   runner: ScriptedRunner,
   fn: (started: { handle: Awaited<ReturnType<typeof start>>; run: RunRef; taskQueue: string }) => Promise<T>,
-  extra: Partial<RunInput> = {},
+  options: RunOptions = {},
 ): Promise<T> {
   const run = makeWorkspace(p.sop, randomUUID());
   return withWorker(
     ctx,
-    async (taskQueue) => fn({ handle: await start(taskQueue, runInput(p, run, extra)), run, taskQueue }),
-    { runners: { codex: runner } },
+    async (taskQueue) => fn({ handle: await start(taskQueue, p, run), run, taskQueue }),
+    {
+      runners: { codex: runner },
+      ...servePlans(p),
+      runOptions: options,
+    },
   );
 }
 
@@ -488,7 +504,7 @@ test('cancelling a run mid-step aborts the running harness and ends the run as c
 
 test('a long worklist continues as new and still completes every item exactly once', async () => {
   const { runner, p } = worklistPlan('long', 30, 1);
-  const { result, handle } = await runToEnd(p, runner, { options: { continueAsNewAfterEvents: 60 } });
+  const { result, handle } = await runToEnd(p, runner, { continueAsNewAfterEvents: 60 });
   expect(result?.status).toBe('completed');
   const items = runner.calls.filter((c) => c.step === 'implement').map((c) => c.item);
   expect(items).toHaveLength(30);
@@ -613,7 +629,7 @@ test('a launch the runtime itself fails on (not the harness) has its own record,
   await withWorker(
     ctx,
     async (taskQueue) => {
-      const result = (await (await start(taskQueue, runInput(p, run))).result()) as RunResult;
+      const result = (await (await start(taskQueue, p, run)).result()) as RunResult;
       expect(result.status).toBe('completed');
       expect(runner.calls).toHaveLength(1);
       const lines = fs
@@ -638,7 +654,7 @@ test('a launch the runtime itself fails on (not the harness) has its own record,
       );
       await expectAgreement({ sop: p.sop, task: run.taskId, runFolder: run.runFolder });
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, ...servePlans(p) },
   );
 });
 

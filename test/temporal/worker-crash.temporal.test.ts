@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResultPromise } from 'execa';
+import type { ExecutionPlan } from '../../src/model/plan';
 import type { RunResult } from '../../src/model/run';
 import { expectAgreement } from '../support/agreement';
-import { finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
+import { finish, makeWorkspace, plan, role, route, runRequest, step, to } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { startScriptedWorker } from '../support/scripted-worker-process';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
@@ -19,6 +20,12 @@ afterAll(async () => {
 
 const startWorker = (env: Record<string, string>) => startScriptedWorker(env);
 
+/** The worker's environment that serves `p` (see scripted-worker.js), with a short heartbeat timeout. */
+const serving = (p: ExecutionPlan, agentHeartbeatTimeoutMs?: number): Record<string, string> => ({
+  PLANS: JSON.stringify([p]),
+  ...(agentHeartbeatTimeoutMs ? { RUN_OPTIONS: JSON.stringify({ agentHeartbeatTimeoutMs }) } : {}),
+});
+
 test('a worker killed with SIGKILL mid-step is replaced and the run finishes with every step accepted once', async () => {
   const p = plan('crash', [
     step('a', { agent: role('A.'), routes: [route('next', to('b'))] }),
@@ -28,13 +35,19 @@ test('a worker killed with SIGKILL mid-step is replaced and the run finishes wit
   const run = makeWorkspace(p.sop, randomUUID());
   const ledger = path.join(run.workspace, 'ledger.txt');
   const taskQueue = `crash-${randomUUID()}`;
-  const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, SLOW_STEP: 'b', SLOW_MS: '60000' };
+  const env = {
+    LEDGER: ledger,
+    TASK_QUEUE: taskQueue,
+    SLOW_STEP: 'b',
+    SLOW_MS: '60000',
+    ...serving(p, 3_000),
+  };
 
   let worker = (await startWorker(env)).child;
   const handle = await ctx.client.workflow.start(p.sop, {
     workflowId: `${p.sop}/${run.taskId}`,
     taskQueue,
-    args: [runInput(p, run, { options: { agentHeartbeatTimeoutMs: 3_000 } })],
+    args: [runRequest(p, run)],
   });
   await eventually(async () =>
     fs.existsSync(ledger) && fs.readFileSync(ledger, 'utf8').includes('b') ? true : undefined,
@@ -94,12 +107,18 @@ test('a worker killed five times during the same step: the step is launched agai
   const run = makeWorkspace(p.sop, randomUUID());
   const ledger = path.join(run.workspace, 'ledger.txt');
   const taskQueue = `crash5-${randomUUID()}`;
-  const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, SLOW_STEP: 'b', SLOW_MS: '120000' };
+  const env = {
+    LEDGER: ledger,
+    TASK_QUEUE: taskQueue,
+    SLOW_STEP: 'b',
+    SLOW_MS: '120000',
+    ...serving(p, 2_000),
+  };
   let worker = (await startWorker(env)).child;
   const handle = await ctx.client.workflow.start(p.sop, {
     workflowId: `${p.sop}/${run.taskId}`,
     taskQueue,
-    args: [runInput(p, run, { options: { agentHeartbeatTimeoutMs: 2_000 } })],
+    args: [runRequest(p, run)],
   });
   let whileRetrying = '';
   let result: RunResult;
@@ -170,12 +189,18 @@ test('max_worker_losses: one loss more than the budget ends the run as failed, n
   const run = makeWorkspace(p.sop, randomUUID());
   const ledger = path.join(run.workspace, 'ledger.txt');
   const taskQueue = `crashloop-${randomUUID()}`;
-  const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, SLOW_STEP: 'b', SLOW_MS: '120000' };
+  const env = {
+    LEDGER: ledger,
+    TASK_QUEUE: taskQueue,
+    SLOW_STEP: 'b',
+    SLOW_MS: '120000',
+    ...serving(p, 2_000),
+  };
   let worker = (await startWorker(env)).child;
   const handle = await ctx.client.workflow.start(p.sop, {
     workflowId: `${p.sop}/${run.taskId}`,
     taskQueue,
-    args: [runInput(p, run, { options: { agentHeartbeatTimeoutMs: 2_000 } })],
+    args: [runRequest(p, run)],
   });
   try {
     // b's first and second launches both lose their worker
@@ -213,12 +238,12 @@ test(
     const run = makeWorkspace(p.sop, randomUUID());
     const ledger = path.join(run.workspace, 'ledger.txt');
     const taskQueue = `chaos-${randomUUID()}`;
-    const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, STEP_MS: '700' };
+    const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, STEP_MS: '700', ...serving(p, 2_000) };
     let worker = (await startWorker(env)).child;
     const handle = await ctx.client.workflow.start(p.sop, {
       workflowId: `${p.sop}/${run.taskId}`,
       taskQueue,
-      args: [runInput(p, run, { options: { agentHeartbeatTimeoutMs: 2_000 } })],
+      args: [runRequest(p, run)],
     });
     try {
       for (let k = 0; k < KILLS; k++) {
@@ -252,20 +277,20 @@ test(
     const taskQueue = `many-${randomUUID()}`;
     const shared = makeWorkspace(p.sop, randomUUID());
     const worker = (
-      await startWorker({ LEDGER: path.join(shared.workspace, 'ledger.txt'), TASK_QUEUE: taskQueue })
+      await startWorker({
+        LEDGER: path.join(shared.workspace, 'ledger.txt'),
+        TASK_QUEUE: taskQueue,
+        ...serving(p),
+      })
     ).child;
     try {
       const handles = await Promise.all(
         Array.from({ length: RUNS }, async (_, i) => {
-          const run = {
-            ...shared,
-            taskId: `t${i}`,
-            runFolder: path.join(shared.workspace, '.sop', 'runs', p.sop, `t${i}`),
-          };
+          const run = { ...shared, taskId: `t${i}-${randomUUID().slice(0, 8)}` };
           return ctx.client.workflow.start(p.sop, {
-            workflowId: `${p.sop}/${randomUUID()}`,
+            workflowId: `${p.sop}/${run.taskId}`,
             taskQueue,
-            args: [runInput(p, run)],
+            args: [runRequest(p, run)],
           });
         }),
       );

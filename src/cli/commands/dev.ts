@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import type { Command } from 'commander';
+import { describeCatalog } from '../../sop/catalog';
 import { connectWorkerConnection } from '../../temporal/connect';
 import { stopDevServer } from '../../temporal/dev-server';
 import { type ModelServer, startModelServer } from '../../testing/model-server';
@@ -16,7 +18,11 @@ export function registerDev(program: Command): void {
       '--scenario <file>',
       'also serve this scripted model scenario on loopback and point both harnesses at it (offline)',
     )
-    .action(async (opts: { keepServer?: boolean; scenario?: string }) => {
+    .option(
+      '-C, --project <dir>',
+      'catalog root: its sops/ and sop.config.yaml (default: the working directory)',
+    )
+    .action(async (opts: { keepServer?: boolean; scenario?: string; project?: string }) => {
       installRuntime('INFO');
       const log = (line: string) => process.stderr.write(`${line}\n`);
       let model: ModelServer | undefined;
@@ -44,7 +50,9 @@ export function registerDev(program: Command): void {
         );
       }
       // a fleet worker like `sop worker`: repo.url runs are provisioned here and served on its own queue
-      const worker = await createFleetWorker({ connection, target, log });
+      const projectDir = path.resolve(opts.project ?? '.');
+      const worker = await createFleetWorker({ connection, target, log, activities: { projectDir } });
+      for (const line of describeCatalog(projectDir)) log(line);
       log(
         `dev: worker on ${target.taskQueue} (own queue ${worker.workerQueue}) at ${target.address}; Web UI ${target.webUiUrl}; Ctrl-C stops everything`,
       );

@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Provider } from '../../model/plan';
-import { Catalog } from '../../sop/catalog';
+import { Catalog, type CatalogEntry } from '../../sop/catalog';
+import type { SopBundle } from '../../sop/compile';
 import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
-import { planFromBundle } from '../../sop/plan';
-import { inputWithDefaults, unknownParamsProblem } from '../../sop/run-input';
+import { sopVersionText } from '../../sop/resolve';
 import { parseYamlText } from '../../sop/yaml-source';
 import { followToEnd, refuseSharedTaskQueue, reportOutcome, withWorker } from '../attach';
 import { CliError, ExitCode } from '../errors';
@@ -51,7 +51,7 @@ export function registerRun(program: Command): void {
       '--record <file>',
       "record the model's replies as a scenario `sop test` can replay (a proxy between the harnesses and their model APIs)",
     )
-    .action(async (sopName: string, request: string | undefined, opts: RunOptions) => {
+    .action(async (sopName: string, requestText: string | undefined, opts: RunOptions) => {
       if (opts.record && (opts.detach || !opts.worker))
         throw new CliError(
           '--record needs the in-process worker: its harnesses are the ones pointed at the recording proxy',
@@ -65,53 +65,34 @@ export function registerRun(program: Command): void {
       if (!fs.existsSync(workspace) || !fs.statSync(workspace).isDirectory()) {
         throw new CliError(`workspace ${workspace} is not a directory`, ExitCode.usage);
       }
-      const catalog = new Catalog({ projectDir: opts.project ?? workspace, workspace });
-      const entry = catalog.find(sopName);
-      if (!entry) {
-        const suggestion = didYouMean(sopName, catalog.names());
-        throw new CliError(
-          `no SOP named "${sopName}"${suggestion ? `: did you mean "${suggestion}"?` : ''}`,
-          ExitCode.notFound,
-          'sop workflows list shows the catalog',
-        );
-      }
-      const compiled = catalog.compile(entry);
-      if (!compiled.bundle) {
-        for (const d of compiled.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
-        throw new CliError(`${entry.name} does not compile`, ExitCode.failure, `sop validate ${entry.dir}`);
-      }
-      const bundle = compiled.bundle;
-      const input = inputWithDefaults(bundle, {
-        ...(opts.inputFile ? readInputFile(opts.inputFile) : {}),
-        ...(request !== undefined ? { request } : {}),
-        ...pairs(opts.input, '--input'),
-      });
-      const params = pairs(opts.param, '--param');
-      const paramsProblem = unknownParamsProblem(bundle, params);
-      if (paramsProblem) throw new CliError(paramsProblem, ExitCode.usage);
-      let plan: ReturnType<typeof planFromBundle>;
-      try {
-        plan = planFromBundle(bundle, { params, provider: opts.provider as Provider | undefined });
-      } catch (err) {
-        throw new CliError((err as Error).message, ExitCode.usage);
-      }
+      // the in-process worker resolves with this same catalog: the SOP, its children and its listeners
+      const projectDir = path.resolve(opts.project ?? workspace);
+      const local = localSop(new Catalog({ projectDir, workspace }), sopName, opts.worker);
+      const name = local?.bundle.name ?? sopName;
+      const request = {
+        task: opts.task,
+        repo: { path: workspace },
+        input: {
+          ...(opts.inputFile ? readInputFile(opts.inputFile) : {}),
+          ...(requestText !== undefined ? { request: requestText } : {}),
+          ...pairs(opts.input, '--input'),
+        },
+        params: pairs(opts.param, '--param'),
+        ...(opts.provider ? { provider: opts.provider as Provider } : {}),
+        rerun: opts.rerun,
+      };
 
       await withSopClient(
         async (client) => {
           // before the run exists: a refusal must not leave a started run behind
           if (opts.worker && !opts.detach) await refuseSharedTaskQueue(client);
-          const handle = await client.start(plan, {
-            taskId: opts.task,
-            input,
-            params,
-            workspace,
-            rerun: opts.rerun,
-          });
-          const taskId = handle.workflowId.slice(plan.sop.length + 1);
-          const link = client.webUiLink(plan.sop, taskId);
+          // with the local bundle: checked here first by the workers' resolver, and pinned to its hash
+          const handle = await client.start(local?.bundle ?? name, request);
+          const taskId = handle.workflowId.slice(name.length + 1);
+          const link = client.webUiLink(name, taskId);
           const log = (line: string) => process.stderr.write(`${line}\n`);
           log(
-            `started ${handle.workflowId} (bundle ${bundle.hash.slice(0, 12)})${link ? `\nWeb UI: ${link}` : ''}`,
+            `started ${handle.workflowId}${local ? ` (bundle ${local.bundle.hash.slice(0, 12)})` : ''}${link ? `\nWeb UI: ${link}` : ''}`,
           );
           if (opts.detach) {
             if (opts.json)
@@ -121,17 +102,64 @@ export function registerRun(program: Command): void {
               });
             return;
           }
-          const ref = { sop: plan.sop, taskId };
+          const ref = { sop: name, taskId };
           const outcome = await withRecording(opts.record, ref, () =>
-            withWorker(client, opts.worker, () =>
-              followToEnd(client, handle, ref, { interactive: isInteractive(opts.json), workspace }),
+            withWorker(
+              client,
+              opts.worker,
+              () => followToEnd(client, handle, ref, { interactive: isInteractive(opts.json), workspace }),
+              { projectDir },
             ),
           );
+          if (!opts.worker && local && !outcome.ok && outcome.why.startsWith('sopVersion:'))
+            throw differsFromWorkers(local, outcome.why, client.target.taskQueue);
           reportOutcome(outcome, { ...ref, workflowId: handle.workflowId, workspace, link, json: opts.json });
         },
         { startServer: true },
       );
     });
+}
+
+/**
+ * The SOP as this folder's catalog has it. Absent with --no-worker: the workers may have it (they say so
+ * when they do not); with the in-process worker, whose catalog this is, it is an error.
+ */
+function localSop(
+  catalog: Catalog,
+  sopName: string,
+  inProcessWorker: boolean,
+): { entry: CatalogEntry; bundle: SopBundle } | undefined {
+  const entry = catalog.find(sopName);
+  if (!entry) {
+    if (!inProcessWorker) return undefined;
+    const suggestion = didYouMean(sopName, catalog.names());
+    throw new CliError(
+      `no SOP named "${sopName}"${suggestion ? `: did you mean "${suggestion}"?` : ''}`,
+      ExitCode.notFound,
+      'sop workflows list shows the catalog',
+    );
+  }
+  const compiled = catalog.compile(entry);
+  if (!compiled.bundle) {
+    for (const d of compiled.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+    throw new CliError(`${entry.name} does not compile`, ExitCode.failure, `sop validate ${entry.dir}`);
+  }
+  return { entry, bundle: compiled.bundle };
+}
+
+/** --no-worker: the workers' SOP is not this folder's; the run was refused instead of running theirs. */
+function differsFromWorkers(
+  local: { entry: CatalogEntry; bundle: SopBundle },
+  why: string,
+  taskQueue: string,
+): CliError {
+  // the resolver's line ends with the worker's side: `... on worker <host> (version 2, bundle <hash>)`
+  const theirs = / on (\S+ \S+) \((version .*, bundle [0-9a-f]+)\)$/.exec(why);
+  return new CliError(
+    `${local.bundle.name} here is not the one the workers on ${taskQueue} have, so the run was refused: here (${local.entry.dir}) ${sopVersionText(local.bundle)}; ${theirs ? `${theirs[1]}: ${theirs[2]}` : why}`,
+    ExitCode.failure,
+    "put this SOP in the workers' catalog (`sop worker` prints it at start), or leave out --no-worker to run it on an in-process worker with this folder's catalog",
+  );
 }
 
 /** Answers are asked for on the terminal only when a person is there (and the output is not JSON). */
