@@ -336,7 +336,10 @@ export async function expectAgreementOnQueue(
     throw new Error(`the records of runs on task queue ${taskQueue} disagree:\n- ${problems.join('\n- ')}`);
 }
 
-/** The run folder the run's first execution was started with (runs started without a workspace memo). */
+/**
+ * The run folder the run's first execution was started with (runs started without a workspace memo): its
+ * run request's repo.path, or the run folder of a plan input (runs recorded before the run request).
+ */
 async function startedRunFolder(client: Client, workflowId: string): Promise<string | undefined> {
   const [first] = await workflowExecutions(client, workflowId);
   const history = await client.workflow.getHandle(workflowId, first).fetchHistory();
@@ -344,8 +347,12 @@ async function startedRunFolder(client: Client, workflowId: string): Promise<str
   const payload = started?.input?.payloads?.[0];
   if (!payload) return undefined;
   const input = defaultPayloadConverter.fromPayload(payload as never) as
-    | { run?: { runFolder?: unknown }; plan?: unknown }
+    | { run?: { runFolder?: unknown }; sop?: string; task?: string; repo?: { path?: unknown } }
     | undefined;
+  if (typeof input?.repo?.path === 'string' && input.sop) {
+    const task = input.task ?? workflowId.slice(input.sop.length + 1);
+    return path.join(input.repo.path, '.sop', 'runs', input.sop, task);
+  }
   return typeof input?.run?.runFolder === 'string' ? input.run.runFolder : undefined;
 }
 
