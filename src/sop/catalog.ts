@@ -1,8 +1,8 @@
 // Where SOPs come from, in order of precedence (the first folder with a name wins): the run's workspace's
 // .sop/sops/ (overrides, per repository), the catalog root's sops/ (the project: `-C DIR`, or the
 // directory `sop worker` runs in), and the SOPs shipped inside this package. A worker resolves every run
-// from this catalog (`sop worker` prints it at start). Listing only reads sop.yaml headers; an SOP is
-// compiled when it is used or validated.
+// from this catalog (`sop worker` prints it at start; docs/concepts.md, "The worker's catalog"). Listing
+// only reads sop.yaml headers; an SOP is compiled when it is used or validated.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -399,10 +399,10 @@ steps:
       ctx,
       async (taskQueue) => {
         const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
-        const handle = await client.start(p, {
-          taskId: 'f1',
+        const handle = await client.start(p.sop, {
+          task: 'f1',
           input: { request: 'drop users' },
-          workspace: run.workspace,
+          repo: { path: run.workspace },
         });
         let previous: string | undefined;
         for (const [tool, input] of expected) {
@@ -426,7 +426,7 @@ steps:
         }
         await handle.result();
       },
-      { runners: { claude: new ClaudeRunner({ baseUrl: model.url }) } },
+      { runners: { claude: new ClaudeRunner({ baseUrl: model.url }) }, ...servePlans(p) },
     );
   } finally {
     await model.close();
