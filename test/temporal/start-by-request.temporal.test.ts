@@ -71,7 +71,16 @@ test('sop run -C DIR: a parent SOP calls a child SOP of the same folder, which t
   expect(fs.readFileSync(path.join(workspace, `${child}.txt`), 'utf8')).toBe(`${child}\n`);
   const shown = JSON.parse(String((await runSop(['runs', 'show', parent, 't1', '--json'])).stdout));
   expect(shown.children).toEqual([{ workflowId: `${parent}/t1/call`, step: 'call', status: 'completed' }]);
-}, 180_000);
+
+  // sop rerun -C DIR: the step calls the child again, resolved from the same folder
+  fs.rmSync(path.join(workspace, `${child}.txt`));
+  const rerun = await runSop(['rerun', parent, 't1', '--step', 'call', '-C', project, '--json'], {
+    env: { SOP_TASK_QUEUE: `start-${suffix}` },
+    timeoutMs: 120_000,
+  });
+  expect({ exitCode: rerun.exitCode, stderr: rerun.stderr }).toMatchObject({ exitCode: 0 });
+  expect(fs.readFileSync(path.join(workspace, `${child}.txt`), 'utf8')).toBe(`${child}\n`);
+}, 240_000);
 
 test('sop run --no-worker: workers with another version of the SOP refuse the run, naming both versions', async () => {
   const suffix = randomUUID().slice(0, 6);

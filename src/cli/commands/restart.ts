@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { SopClient } from '../../client';
@@ -11,7 +13,11 @@ interface RestartOptions {
   detach?: boolean;
   worker: boolean;
   json?: boolean;
+  project?: string;
 }
+
+const PROJECT_HELP =
+  "catalog root of the in-process worker, for the SOPs the run's kind: sop steps call and its events start (default: the run's workspace, as sop run)";
 
 /** `sop resume` and `sop rerun`: a new execution of a finished task, from the state it reached. */
 export function registerRestart(program: Command): void {
@@ -24,6 +30,7 @@ export function registerRestart(program: Command): void {
     .argument('[task]', 'task id')
     .option('--detach', 'start and return; follow with sop logs --follow')
     .option('--no-worker', 'do not start an in-process worker (workers run elsewhere)')
+    .option('-C, --project <dir>', PROJECT_HELP)
     .option('--json', 'machine-readable result')
     .action(async (sopArg: string, taskArg: string | undefined, opts: RestartOptions) => {
       const { sop, task } = runRef(sopArg, taskArg);
@@ -65,6 +72,7 @@ export function registerRestart(program: Command): void {
     )
     .option('--detach', 'start and return; follow with sop logs --follow')
     .option('--no-worker', 'do not start an in-process worker (workers run elsewhere)')
+    .option('-C, --project <dir>', PROJECT_HELP)
     .option('--json', 'machine-readable result')
     .action(
       async (
@@ -90,21 +98,32 @@ async function restartAndFollow(
   // the checkpoint of a closed run is read by replaying it: the in-process worker serves that too; a
   // detached restart leaves the run to the workers already polling, so it starts none next to them
   const serve = opts.worker && !(opts.detach && (await client.workers(client.target.taskQueue)).length > 0);
-  const outcome = await withWorker(client, serve, async () => {
-    const handle: WorkflowHandle = await client.restart(sop, taskId, how);
-    const what =
-      'resume' in how
-        ? 'resumed'
-        : `re-running ${how.rerun.step}${how.rerun.items?.length ? ` (items ${how.rerun.items.join(', ')})` : ''} and what follows it in`;
-    process.stderr.write(`${what} ${handle.workflowId}${link ? `\nWeb UI: ${link}` : ''}\n`);
-    if (opts.detach) return { detached: true as const };
-    const checkpoint = await client.checkpoint(sop, taskId);
-    return {
-      detached: false as const,
-      workspace: checkpoint.input.run.workspace,
-      followed: await followToEnd(client, handle, { sop, taskId }, { interactive: isInteractive(opts.json) }),
-    };
-  });
+  const projectDir = serve ? (opts.project ?? (await recordedWorkspace(client, sop, taskId))) : undefined;
+  const outcome = await withWorker(
+    client,
+    serve,
+    async () => {
+      const handle: WorkflowHandle = await client.restart(sop, taskId, how);
+      const what =
+        'resume' in how
+          ? 'resumed'
+          : `re-running ${how.rerun.step}${how.rerun.items?.length ? ` (items ${how.rerun.items.join(', ')})` : ''} and what follows it in`;
+      process.stderr.write(`${what} ${handle.workflowId}${link ? `\nWeb UI: ${link}` : ''}\n`);
+      if (opts.detach) return { detached: true as const };
+      const checkpoint = await client.checkpoint(sop, taskId);
+      return {
+        detached: false as const,
+        workspace: checkpoint.input.run.workspace,
+        followed: await followToEnd(
+          client,
+          handle,
+          { sop, taskId },
+          { interactive: isInteractive(opts.json) },
+        ),
+      };
+    },
+    { projectDir },
+  );
   if (outcome.detached) {
     if (opts.json) printJson({ workflowId: `${sop}/${taskId}`, webUi: link ?? null });
     return;
@@ -117,4 +136,16 @@ async function restartAndFollow(
     link,
     json: opts.json,
   });
+}
+
+/** The workspace the run recorded (memo), when it is a folder here: the default catalog root, as `sop run`'s. */
+async function recordedWorkspace(
+  client: SopClient,
+  sop: string,
+  taskId: string,
+): Promise<string | undefined> {
+  const workspace = (await client.describe(sop, taskId)).memo?.workspace;
+  return typeof workspace === 'string' && path.isAbsolute(workspace) && fs.existsSync(workspace)
+    ? workspace
+    : undefined;
 }
