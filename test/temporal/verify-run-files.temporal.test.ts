@@ -4,8 +4,19 @@ import * as path from 'node:path';
 import { SopClient } from '../../src/client';
 import type { RunRef } from '../../src/model/contract';
 import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/model/plan';
-import type { RunInput, RunResult } from '../../src/model/run';
-import { failTarget, finish, makeWorkspace, plan, role, route, runInput, step, to } from '../support/plans';
+import type { RunResult } from '../../src/model/run';
+import {
+  failTarget,
+  finish,
+  makeWorkspace,
+  plan,
+  role,
+  route,
+  runRequest,
+  servePlans,
+  step,
+  to,
+} from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, type TemporalTestContext, testTarget, withWorker } from '../support/temporal';
@@ -40,11 +51,12 @@ const setLineField = (n: number, field: string, value: unknown) => (text: string
     .map((line, i) => (i === n - 1 ? JSON.stringify({ ...JSON.parse(line), [field]: value }) : line))
     .join('\n');
 
-function start(taskQueue: string, p: ExecutionPlan, run: RunRef, extra: Partial<RunInput> = {}) {
+/** Starts `p` by run request, on a worker that serves it (servePlans). */
+function start(taskQueue: string, p: ExecutionPlan, run: RunRef) {
   return ctx.client.workflow.start(p.sop, {
     workflowId: `${p.sop}/${run.taskId}`,
     taskQueue,
-    args: [runInput(p, run, extra)],
+    args: [runRequest(p, run)],
   });
 }
 
@@ -152,7 +164,7 @@ test('run.json status and one executions.jsonl route edited: --against-history n
         restoreLog();
       }
     },
-    { runners: { codex: runner } },
+    { runners: { codex: runner }, ...servePlans(p) },
   );
 
   // without --against-history: the folder is checked against its records, and the rest is named unchecked
@@ -217,8 +229,7 @@ test('across continue-as-new, a failed execution and its resume: an untouched fo
   await withWorker(
     ctx,
     async (taskQueue) => {
-      // small, so the first run continues as new between its items
-      const handle = await start(taskQueue, p, run, { options: { continueAsNewAfterEvents: 20 } });
+      const handle = await start(taskQueue, p, run);
       await expect(handle.result()).rejects.toThrow();
       expect(JSON.parse(fs.readFileSync(runJson, 'utf8'))).toMatchObject({ status: 'failed' });
       const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
@@ -280,6 +291,7 @@ test('across continue-as-new, a failed execution and its resume: an untouched fo
         restoreLines();
       }
     },
-    { runners: { codex: runner } },
+    // small, so the first run continues as new between its items
+    { runners: { codex: runner }, ...servePlans(p), runOptions: { continueAsNewAfterEvents: 20 } },
   );
 }, 180_000);
