@@ -11,6 +11,7 @@ import type { Provider } from '../model/plan';
 import type { SopBundle } from '../sop/compile';
 import { planFromBundle } from '../sop/plan';
 import { inputProblems, inputWithDefaults, unknownParamsProblem } from '../sop/run-input';
+import { SopKind } from '../temporal/search-attributes';
 import { startModelServer } from '../testing/model-server';
 import { createSopWorker } from '../worker/create-worker';
 import { compare, type Mismatch, type TestActual } from './expect';
@@ -51,11 +52,14 @@ export interface RunTestsOptions {
 /** Runs the tests, at most `jobs` at once; results in the order of `tests`. */
 export async function runTests(tests: SopTest[], options: RunTestsOptions): Promise<TestResult[]> {
   const results: TestResult[] = new Array(tests.length);
+  // test runs are marked SopKind=test (hidden by `sop runs list`) where the server knows the attribute: a
+  // run upserting one the server does not know would fail every workflow task
+  const marked = await options.client.hasSearchAttribute(SopKind.name);
   let next = 0;
   const lane = async () => {
     while (next < tests.length) {
       const i = next++;
-      results[i] = await runOne(tests[i], options);
+      results[i] = await runOne(tests[i], options, marked);
       options.onResult?.(results[i]);
     }
   };
@@ -63,7 +67,7 @@ export async function runTests(tests: SopTest[], options: RunTestsOptions): Prom
   return results;
 }
 
-async function runOne(test: SopTest, options: RunTestsOptions): Promise<TestResult> {
+async function runOne(test: SopTest, options: RunTestsOptions, marked: boolean): Promise<TestResult> {
   const started = Date.now();
   const bundle = options.bundles.get(test.sop);
   const fail = (error: string, workspace?: string): TestResult => ({
@@ -117,7 +121,13 @@ async function runOne(test: SopTest, options: RunTestsOptions): Promise<TestResu
       activities: { runners, ...(options.projectDir ? { projectDir: options.projectDir } : {}) },
     });
     await worker.runUntil(async () => {
-      const handle = await client.start(plan, { taskId, input, params: test.spec.params, workspace });
+      const handle = await client.start(plan, {
+        taskId,
+        input,
+        params: test.spec.params,
+        workspace,
+        ...(marked ? { options: { kind: 'test' as const } } : {}),
+      });
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), options.timeoutMs);
