@@ -180,6 +180,9 @@ test('a parent whose child run waits for a person is waiting_input (in child …
       await parent.result();
       await recordHistory(parent, 'request-sop-child-waiting');
       await recordHistory(ctx.client.workflow.getHandle(childId), 'request-sop-child-asks');
+      const logs = String((await runSop(['logs', parentId, '--events'], { cwd: project })).stdout);
+      expect(logs).toMatch(new RegExp(`child status\\s+${childId} waits for a person in ${childId}`));
+      expect(logs).toMatch(new RegExp(`child status\\s+${childId} no longer waits for a person`));
 
       // the child's four agent runs are the parent's children's; the parent ran one of its own
       const done = await show(parentId);

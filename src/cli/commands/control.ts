@@ -45,7 +45,7 @@ export function registerControl(program: Command): void {
             throw new CliError(
               `${sop}/${task} waits for input in its child run ${view.waitingIn.workflowId}, not in itself`,
               ExitCode.failure,
-              `answer the child run: sop answer ${view.waitingIn.workflowId} … (sop runs show ${view.waitingIn.workflowId} shows the question)`,
+              `answer the child run: sop answer ${view.waitingIn.workflowId} (sop runs show ${view.waitingIn.workflowId} shows the question)`,
             );
           }
           try {

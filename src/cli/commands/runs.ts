@@ -407,7 +407,7 @@ function printRun(view: Record<string, unknown>): void {
   if (waitingIn) {
     out.push(
       `waiting for input in child run ${waitingIn.workflowId} (${waitingIn.sop} ${waitingIn.task})`,
-      `  see it with: sop runs show ${waitingIn.workflowId}; answer with: sop answer ${waitingIn.workflowId} …`,
+      `  see it with: sop runs show ${waitingIn.workflowId}; answer with: sop answer ${waitingIn.workflowId} --value JSON | --approve | --reject WHY`,
     );
   }
   const routes = view.routesTaken as
