@@ -245,6 +245,20 @@ test('what a failed child run used counts against its parent’s budget: the nex
         fs.readFileSync(path.join(workspace, '.sop', 'runs', 'view_budget', task, 'run.json'), 'utf8'),
       );
       expect(summary.childUsage).toMatchObject({ agentRuns: 4 });
+      // run.json's childUsage is checked against history like its own usage
+      const runJson = path.join(workspace, '.sop', 'runs', 'view_budget', task, 'run.json');
+      const verify = () => runSop(['verify', '--against-history', 'view_budget', task], { cwd: project });
+      const intact = await verify();
+      expect({ exitCode: intact.exitCode, out: String(intact.stdout) }).toMatchObject({ exitCode: 0 });
+      const original = fs.readFileSync(runJson, 'utf8');
+      fs.writeFileSync(
+        runJson,
+        JSON.stringify({ ...summary, childUsage: { ...summary.childUsage, agentRuns: 1 } }),
+      );
+      const edited = await verify();
+      expect(edited.exitCode).toBe(1);
+      expect(`${edited.stdout}${edited.stderr}`).toMatch(/run\.json.*childUsage/);
+      fs.writeFileSync(runJson, original);
     },
     { projectDir: project, runners: { codex: script } },
   );
