@@ -16,6 +16,7 @@ import {
   type RunParent,
 } from '../model/lineage';
 import { renderValue, triggerRunRequest } from '../model/trigger-request';
+import { type EventRunMemo, RUN_TRIGGER_MEMO_KEY } from '../model/trigger-shapes';
 import type { TriggerSpec } from '../model/triggers';
 import { Catalog } from '../sop/catalog';
 import { planFromBundle } from '../sop/plan';
@@ -82,7 +83,10 @@ export function createEmitActivities(deps: EmitActivityDeps = {}) {
         const run = await client.startOnce(
           { ...mapped.request, task: request.childTask },
           {
-            memo: { [PARENT_MEMO_KEY]: parent, trigger: { kind: 'event', name: trigger.name, event } },
+            memo: {
+              [PARENT_MEMO_KEY]: parent,
+              [RUN_TRIGGER_MEMO_KEY]: { kind: 'event', name: trigger.name, event } satisfies EventRunMemo,
+            },
             parent: emitter.workflowId,
             taskQueue: emitter.taskQueue,
           },

@@ -60,6 +60,8 @@ export interface RunEnd {
   /** tool calls denied or blocked in the whole run, and the most recent of them */
   deniedCalls?: number;
   denials?: DeniedCall[];
+  /** what the child runs of its `kind: sop` steps used (absent when it had none) */
+  childUsage?: { inputTokens: number; outputTokens: number; costUsd: number; agentRuns: number };
 }
 
 /** How the run ended as finishRun stamped it into run.json: the activity's result, so history holds it. */
@@ -99,6 +101,7 @@ export function finishRunSummary(run: RunRef, end: RunEnd): string {
     failure: end.failure ?? null,
     endedAt: new Date().toISOString(),
     usage: end.usage,
+    ...(end.childUsage ? { childUsage: end.childUsage } : {}),
     deniedCalls: end.deniedCalls ?? 0,
     denials: end.denials ?? [],
     routesTaken: end.routesTaken,

@@ -27,6 +27,7 @@ const STATUS_COLORS: Record<string, Color> = {
 
 /** A run status, coloured by what it means to the operator (on a terminal). */
 export function paintStatus(status: string, stream: NodeJS.WriteStream = process.stdout): string {
-  const color = STATUS_COLORS[status];
+  // `waiting_input (in child …)` is painted as waiting_input
+  const color = STATUS_COLORS[status.split(' ')[0]];
   return color ? paint(color, status, stream) : status;
 }

@@ -3,7 +3,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { RATE_LIMITED, type RateLimitDetails, WORKER_STOPPED } from '../model/contract';
 import { deniedCallsText, describeDenial } from '../model/denial-text';
-import type { AnswerInput } from '../model/message-args';
+import type { AnswerInput, ChildStatus } from '../model/message-args';
 import type { Denial } from '../policies/denial';
 import { type ExecutionLabel, executionLabel } from '../workflows/labels';
 import type { ToolApprovalAsk } from '../workflows/messages';
@@ -248,6 +248,14 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
       } else if (attrs.signalName === 'toolApprovalWithdrawn') {
         const withdrawn = value as { requestId: string; reason: string };
         push('tool approval', `${withdrawn.requestId} withdrawn: ${withdrawn.reason}`);
+      } else if (attrs.signalName === 'childStatus') {
+        const report = value as ChildStatus | undefined;
+        push(
+          'child status',
+          report?.waitingIn
+            ? `${report.child} waits for a person in ${report.waitingIn.workflowId}`
+            : `${report?.child} no longer waits for a person`,
+        );
       } else if (attrs.signalName === 'submitAnswer') {
         push('input answered', `${JSON.stringify((value as AnswerInput | undefined)?.value)}${by} (signal)`);
       } else {

@@ -10,6 +10,7 @@ import {
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { parentFromMemo } from '../model/lineage';
+import { WAITING_IN_MEMO_KEY, WaitingInSchema } from '../model/message-args';
 import type { Rerun, RunCheckpoint, RunInput, RunResult, RunStatus } from '../model/run';
 import { parseRunRequest, type RunRequest } from '../model/run-request';
 import type { SopBundle } from '../sop/compile';
@@ -17,7 +18,14 @@ import { planRun } from '../sop/resolve';
 import { summarizeInput } from '../sop/run-input';
 import type { TypedInput } from '../sop/typed';
 import { type ConnectOptions, connectClient } from '../temporal/connect';
-import { SOP_STATUSES, SopName, SopParent, SopStatus, SopTaskId } from '../temporal/search-attributes';
+import {
+  SOP_STATUSES,
+  SopKind,
+  SopName,
+  SopParent,
+  SopStatus,
+  SopTaskId,
+} from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
 import { CURRENT_ENGINE } from '../workflows/engine-version';
 import {
@@ -38,6 +46,9 @@ export type StartRequest<I = Record<string, unknown>> = Omit<RunRequest, 'sop' |
   input: I;
   /** allow re-running a task id whose earlier run has finished */
   rerun?: boolean;
+  /** `test`: a run of `sop test`, marked SopKind=test at start (hidden by `sop runs list`); only on a server
+   *  that has the attribute (`hasSearchAttribute`) */
+  kind?: 'test';
 };
 
 export interface StartOnceOptions {
@@ -66,6 +77,10 @@ export interface RunSummary {
   workflowId: string;
   runId: string;
   status: RunStatus | string;
+  /** waiting_input: the child run a person is awaited in, when not this run itself */
+  waitingIn?: string;
+  /** `test`: a run of `sop test`; `child`: a child run of a `kind: sop` step (both hidden unless `all`) */
+  kind?: 'test' | 'child';
   startTime: Date;
   closeTime?: Date;
 }
@@ -135,7 +150,7 @@ export class SopClient {
     options: StartRequest<I>,
     how: StartOnceOptions = {},
   ): Promise<WorkflowHandleWithFirstExecutionRunId> {
-    const { rerun, ...fields } = options;
+    const { rerun, kind, ...fields } = options;
     const name = typeof sop === 'string' ? sop : sop.name;
     const taskId = fields.task ?? newTaskId();
     const parsed = parseRunRequest({
@@ -158,7 +173,10 @@ export class SopClient {
       staticDetails: `run request${typeof sop === 'string' ? '' : ` (${sop.title ?? name}, bundle ${sop.hash.slice(0, 12)})`}\n\nrepository ${request.repo.path ?? request.repo.url}`,
       memo: { workspace: request.repo.path ?? request.repo.url, ...how.memo },
       taskQueue: how.taskQueue,
-      searchAttributes: how.parent ? [{ key: SopParent, value: how.parent }] : [],
+      searchAttributes: [
+        ...(how.parent ? [{ key: SopParent, value: how.parent }] : []),
+        ...(kind ? [{ key: SopKind, value: kind }] : []),
+      ],
     });
   }
 
@@ -351,14 +369,33 @@ export class SopClient {
   /**
    * Runs, newest first, one row per execution (continued-as-new links left out). While an execution runs
    * its status is the SOP's (`running`, `waiting_input`); once closed it is Temporal's, so a terminated or
-   * timed-out run never shows as running.
+   * timed-out run never shows as running. Runs of `sop test` (SopKind) and the child runs of `kind: sop`
+   * steps (a Temporal child with a SopParent) are left out unless `all`.
    */
-  async *list(filter: { sop?: string; status?: string } = {}): AsyncIterable<RunSummary> {
+  async *list(filter: { sop?: string; status?: string; all?: boolean } = {}): AsyncIterable<RunSummary> {
     const clauses = ['SopName IS NOT NULL', 'ExecutionStatus != "ContinuedAsNew"'];
     if (filter.sop) clauses.push(`SopName = ${JSON.stringify(filter.sop)}`);
     if (filter.status) clauses.push(statusClause(filter.status));
-    for await (const wf of this.client.workflow.list({ query: clauses.join(' AND ') })) {
+    if (!filter.all) clauses.push(NOT_A_CHILD_RUN, NOT_A_TEST_RUN);
+    let yielded = false;
+    try {
+      for await (const row of this.listRows(clauses.join(' AND '))) {
+        yielded = true;
+        yield row;
+      }
+    } catch (err) {
+      // a server that does not know SopKind (set up before it existed) has no run marked with it
+      if (yielded || filter.all || !/SopKind.* not a valid search attribute/.test((err as Error).message))
+        throw err;
+      yield* this.listRows(clauses.filter((c) => c !== NOT_A_TEST_RUN).join(' AND '));
+    }
+  }
+
+  private async *listRows(query: string): AsyncIterable<RunSummary> {
+    for await (const wf of this.client.workflow.list({ query })) {
       const sop = wf.typedSearchAttributes.get(SopName) ?? wf.type;
+      const kind = runKindOf(wf.typedSearchAttributes.get(SopKind), wf.parentExecution, wf.memo);
+      const waitingIn = wf.status.name === 'RUNNING' ? waitingInOf(wf.memo) : undefined;
       yield {
         sop,
         taskId: wf.typedSearchAttributes.get(SopTaskId) ?? wf.workflowId.slice(sop.length + 1),
@@ -368,9 +405,23 @@ export class SopClient {
           wf.status.name === 'RUNNING'
             ? (wf.typedSearchAttributes.get(SopStatus) ?? 'running')
             : wf.status.name.toLowerCase(),
+        ...(waitingIn ? { waitingIn } : {}),
+        ...(kind ? { kind } : {}),
         startTime: wf.startTime,
         closeTime: wf.closeTime,
       };
+    }
+  }
+
+  /** Whether the namespace has this custom search attribute (false when the server does not tell). */
+  async hasSearchAttribute(name: string): Promise<boolean> {
+    try {
+      const { customAttributes } = await this.client.connection.operatorService.listSearchAttributes({
+        namespace: this.target.namespace,
+      });
+      return Object.keys(customAttributes ?? {}).includes(name);
+    } catch {
+      return false;
     }
   }
 
@@ -441,6 +492,27 @@ export class SopClient {
       throw err;
     }
   }
+}
+
+/** Leaves out the child runs of `kind: sop` steps: Temporal children with a SopParent (a sensor's runs are
+ * children without one, runs started by an event have one but are no children). */
+const NOT_A_CHILD_RUN = '(ParentWorkflowId IS NULL OR SopParent IS NULL)';
+const NOT_A_TEST_RUN = 'SopKind IS NULL';
+
+function runKindOf(
+  kind: string | undefined,
+  parentExecution: unknown,
+  memo: Record<string, unknown> | undefined,
+): RunSummary['kind'] {
+  if (kind === 'test') return 'test';
+  if (parentExecution && parentFromMemo(memo)?.step !== undefined) return 'child';
+  return undefined;
+}
+
+/** The workflow id of the child run a running run waits for a person in (memo waitingIn), if any. */
+function waitingInOf(memo: Record<string, unknown> | undefined): string | undefined {
+  const parsed = WaitingInSchema.safeParse(memo?.[WAITING_IN_MEMO_KEY]);
+  return parsed.success ? parsed.data.workflowId : undefined;
 }
 
 /** The visibility query for a `sop runs list --status` value (see SOP_STATUSES). */

@@ -269,6 +269,8 @@ export function stampFields(end: Record<string, unknown>): Record<string, unknow
     status: end.status,
     failure: end.failure ?? null,
     usage: end.usage,
+    // what the child runs of kind: sop steps used, when the run had any
+    ...(end.childUsage ? { childUsage: end.childUsage } : {}),
     deniedCalls: end.deniedCalls ?? 0,
     denials: end.denials ?? [],
     routesTaken: end.routesTaken,

@@ -57,3 +57,29 @@ export const ToolApprovalWithdrawnSchema = z.object({
   reason: z.string(),
 });
 export const TOOL_APPROVAL_WITHDRAWN_SHAPE = '{"requestId": "<id>", "reason": "<why>"}';
+
+/** A run that waits for a person: the run itself, or a child run (of a child run) of a `kind: sop` step. */
+export const WaitingInSchema = z.object({
+  workflowId: z.string().check(z.minLength(1, 'must not be empty')),
+  sop: z.string().check(z.minLength(1, 'must not be empty')),
+  task: z.string().check(z.minLength(1, 'must not be empty')),
+});
+export type WaitingIn = z.infer<typeof WaitingInSchema>;
+
+/**
+ * `childStatus`: a child run of a `kind: sop` step tells its parent that it (or a child of its own) waits
+ * for a person now, or no longer does. `seq` counts up with every report of the child: a report that
+ * arrives after a newer one is ignored.
+ */
+export const ChildStatusSchema = z.object({
+  child: z.string().check(z.minLength(1, 'must not be empty')),
+  seq: z.number(),
+  /** the run a person is awaited in; absent: nobody is awaited in this child any more */
+  waitingIn: z.optional(WaitingInSchema),
+});
+export type ChildStatus = z.infer<typeof ChildStatusSchema>;
+export const CHILD_STATUS_SHAPE =
+  '{"child": "<workflow id>", "seq": <n>, "waitingIn": {"workflowId": "<id>", "sop": "<sop>", "task": "<task>"}}';
+
+/** The memo key a run waiting for a person in a child run keeps it under (for `sop runs list`). */
+export const WAITING_IN_MEMO_KEY = 'waitingIn';

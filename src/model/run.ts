@@ -9,6 +9,20 @@ import type { Placement } from './workspace';
 
 export type RunStatus = 'running' | 'waiting_input' | 'completed' | 'failed' | 'cancelled';
 
+/** What a run used: tokens, cost and how many agent runs (harness launches). */
+export type RunUsage = Usage & { agentRuns: number };
+
+export const NO_USAGE: RunUsage = { inputTokens: 0, outputTokens: 0, costUsd: 0, agentRuns: 0 };
+
+export function addRunUsage(a: RunUsage, b: RunUsage): RunUsage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    costUsd: a.costUsd + b.costUsd,
+    agentRuns: a.agentRuns + b.agentRuns,
+  };
+}
+
 export interface RouteTaken {
   step: string;
   item?: string;
@@ -44,6 +58,8 @@ export interface RunOptions {
   continueAsNewAfterEvents?: number;
   /** a harness activity silent for this long is presumed dead (its worker crashed) and retried */
   agentHeartbeatTimeoutMs?: number;
+  /** `test`: a run of `sop test`, marked with the SopKind search attribute (hidden by `sop runs list`) */
+  kind?: 'test';
 }
 
 export interface RunInput {
@@ -111,6 +127,8 @@ export interface RunResult {
   answers?: AnswerRecord[];
   /** a repo.url run: its run branch, last pushed commit and the worker it ended on */
   placement?: Placement;
+  /** what the child runs of its `kind: sop` steps used (theirs and their own children's), when it had any */
+  childUsage?: RunUsage;
 }
 
 export interface RunState {
@@ -144,4 +162,11 @@ export interface RunState {
   placement?: Placement;
   /** harness sessions kept by slot (`session:` step / item / run / name): resumed by the next execution */
   sessions?: Record<string, SessionSlot>;
+  /**
+   * what the child runs of `kind: sop` steps used (with their own children), added as each ended; counted
+   * against this run's budgets. Absent until a child ended (and in runs started before it was counted).
+   */
+  childUsage?: RunUsage;
+  /** reports this run (a child of a `kind: sop` step) sent its parent: numbers the next one */
+  childReports?: number;
 }

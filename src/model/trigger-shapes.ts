@@ -120,5 +120,21 @@ export const WebhookRunMemoSchema = z.strictObject({
 });
 export type WebhookRunMemo = z.infer<typeof WebhookRunMemoSchema>;
 
+/** The memo `trigger` of a run an event started (which listening trigger, which event). */
+export const EventRunMemoSchema = z.object({ kind: z.literal('event'), name: nonEmpty(), event: nonEmpty() });
+export type EventRunMemo = z.infer<typeof EventRunMemoSchema>;
+
+/** The memo `trigger` of a run a polling sensor started (`<sop>.<trigger>`, the polled item's id). */
+export const SensorRunMemoSchema = z.object({
+  kind: z.literal('sensor'),
+  trigger: nonEmpty(),
+  item: z.string(),
+});
+export type SensorRunMemo = z.infer<typeof SensorRunMemoSchema>;
+
+/** The memo `trigger` of a triggered run: what started it. */
+export const RunTriggerMemoSchema = z.union([WebhookRunMemoSchema, EventRunMemoSchema, SensorRunMemoSchema]);
+export const RUN_TRIGGER_MEMO_KEY = 'trigger';
+
 /** A webhook delivery's body, once its signature matched: a JSON object (its fields are the trigger's `payload`). */
 export const WebhookPayloadSchema = z.record(z.string(), z.unknown());

@@ -10,6 +10,7 @@ import { createHarnessRunners } from '../harnesses';
 import type { Provider } from '../model/plan';
 import type { SopBundle } from '../sop/compile';
 import { planRun } from '../sop/resolve';
+import { SopKind } from '../temporal/search-attributes';
 import { startModelServer } from '../testing/model-server';
 import { createSopWorker } from '../worker/create-worker';
 import { compare, type Mismatch, type TestActual } from './expect';
@@ -50,11 +51,14 @@ export interface RunTestsOptions {
 /** Runs the tests, at most `jobs` at once; results in the order of `tests`. */
 export async function runTests(tests: SopTest[], options: RunTestsOptions): Promise<TestResult[]> {
   const results: TestResult[] = new Array(tests.length);
+  // test runs are marked SopKind=test (hidden by `sop runs list`) where the server knows the attribute: a
+  // run upserting one the server does not know would fail every workflow task
+  const marked = await options.client.hasSearchAttribute(SopKind.name);
   let next = 0;
   const lane = async () => {
     while (next < tests.length) {
       const i = next++;
-      results[i] = await runOne(tests[i], options);
+      results[i] = await runOne(tests[i], options, marked);
       options.onResult?.(results[i]);
     }
   };
@@ -62,7 +66,7 @@ export async function runTests(tests: SopTest[], options: RunTestsOptions): Prom
   return results;
 }
 
-async function runOne(test: SopTest, options: RunTestsOptions): Promise<TestResult> {
+async function runOne(test: SopTest, options: RunTestsOptions, marked: boolean): Promise<TestResult> {
   const started = Date.now();
   const bundle = options.bundles.get(test.sop);
   const fail = (error: string, workspace?: string): TestResult => ({
@@ -111,7 +115,12 @@ async function runOne(test: SopTest, options: RunTestsOptions): Promise<TestResu
       activities: { runners, ...(options.projectDir ? { projectDir: options.projectDir } : {}) },
     });
     await worker.runUntil(async () => {
-      const handle = await client.start(bundle, { ...request, task: taskId, repo: { path: workspace } });
+      const handle = await client.start(bundle, {
+        ...request,
+        task: taskId,
+        repo: { path: workspace },
+        ...(marked ? { kind: 'test' as const } : {}),
+      });
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), options.timeoutMs);

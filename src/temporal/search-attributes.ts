@@ -8,8 +8,12 @@ export const SopStep = defineSearchAttributeKey('SopStep', SearchAttributeType.K
 export const SopTaskId = defineSearchAttributeKey('SopTaskId', SearchAttributeType.KEYWORD);
 /** the workflow id of the run whose event started this one (events between SOPs) */
 export const SopParent = defineSearchAttributeKey('SopParent', SearchAttributeType.KEYWORD);
+/** what kind of run it is when not an ordinary one: `test` (a run of `sop test`); hidden by `sop runs list` */
+export const SopKind = defineSearchAttributeKey('SopKind', SearchAttributeType.KEYWORD);
+export const SOP_KINDS = ['test'] as const;
+export type SopRunKind = (typeof SOP_KINDS)[number];
 
-export const searchAttributeKeys = [SopName, SopStatus, SopStep, SopTaskId, SopParent];
+export const searchAttributeKeys = [SopName, SopStatus, SopStep, SopTaskId, SopParent, SopKind];
 
 /** What `sop runs list --status` filters on: the SOP's own status while running, Temporal's once closed. */
 export const SOP_STATUSES = [

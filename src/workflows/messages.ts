@@ -1,7 +1,7 @@
 // Messages a run understands. Shared by the workflow (handlers) and the client (senders).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Usage } from '../model/contract';
-import type { AnswerInput, ToolApprovalAsk } from '../model/message-args';
+import type { AnswerInput, ChildStatus, ToolApprovalAsk, WaitingIn } from '../model/message-args';
 import type { JsonSchema } from '../model/plan';
 import type {
   AnswerRecord,
@@ -77,6 +77,10 @@ export interface RunStatusView {
   failure?: string;
   /** the run's SOP is being resolved on a worker (nothing has run yet) */
   resolving?: true;
+  /** waiting_input because a person is awaited in a child run of a `kind: sop` step (not in this run) */
+  waitingIn?: WaitingIn;
+  /** what the child runs of `kind: sop` steps that ended used (with their own children) */
+  childUsage?: Usage & { agentRuns: number };
 }
 
 /**
@@ -93,6 +97,8 @@ export const toolApprovalWithdrawnSignal =
   defineSignal<[{ requestId: string; reason: string }]>('toolApprovalWithdrawn');
 /** The decision on a tool approval, once a person answered (null until then). */
 export const toolDecisionQuery = defineQuery<ToolApprovalDecision | null, [string]>('toolDecision');
+/** A child run of a `kind: sop` step tells its parent whether a person is awaited in it (message-args.ts). */
+export const childStatusSignal = defineSignal<[ChildStatus]>('childStatus');
 /** Text injected into the next agent prompt of the run. */
 export const messageSignal = defineSignal<[string]>('message');
 export const statusQuery = defineQuery<RunStatusView>('status');

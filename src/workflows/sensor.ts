@@ -27,6 +27,7 @@ import { parseMessageArg } from '../model/message-args';
 import { triggeredTaskId } from '../model/trigger-ids';
 import { triggerRunRequest } from '../model/trigger-request';
 import {
+  RUN_TRIGGER_MEMO_KEY,
   SENSOR_CONFIG_SHAPE,
   SENSOR_PAUSE_SHAPE,
   type SensorConfig,
@@ -35,6 +36,7 @@ import {
   SensorInputSchema,
   type SensorPause,
   SensorPauseSchema,
+  type SensorRunMemo,
   type SensorState,
 } from '../model/trigger-shapes';
 import { TRIGGER_MEMO_KEY } from '../model/triggers';
@@ -60,6 +62,11 @@ export const sensorPauseSignal = defineSignal<[SensorPause]>('sensorPause');
  * executions started before it replay as they ran (they continue as new into one that has it).
  */
 export const SENSOR_PAUSE_PATCH = 'sensor-pause-v1';
+/**
+ * The runs a sensor starts name the polled item in their memo (`sop runs show` prints it): decided once at
+ * the start of each execution, like pausing.
+ */
+export const SENSOR_RUN_ITEM_PATCH = 'sensor-run-item-v1';
 
 /** what `sop triggers sync` and `list` read from the sensor's memo (under TRIGGER_MEMO_KEY) */
 export const sensorTagOf = (config: SensorConfig) => ({
@@ -83,6 +90,7 @@ const { pollSensor } = proxyActivities<typeof pollActivities>(POLL_OPTIONS);
 
 export async function sopSensor(raw: SensorInput): Promise<void> {
   const pausable = patched(SENSOR_PAUSE_PATCH);
+  const itemInMemo = patched(SENSOR_RUN_ITEM_PATCH);
   const parsed = parseMessageArg(SensorInputSchema, raw, 'input', SENSOR_CONFIG_SHAPE);
   if (!parsed.ok) throw ApplicationFailure.nonRetryable(`sopSensor: ${parsed.problem}`, 'SopSensorInput');
   const { state: given, ...first } = parsed.value;
@@ -130,7 +138,7 @@ export async function sopSensor(raw: SensorInput): Promise<void> {
       continue;
     }
     polls++;
-    await pollOnce(config, state);
+    await pollOnce(config, state, itemInMemo);
     const every = config.trigger.poll.everyMs;
     nextPollAt = new Date(Date.now() + every).toISOString();
     await condition(() => reconfigured || (pausable && state.paused !== undefined), every);
@@ -140,7 +148,7 @@ export async function sopSensor(raw: SensorInput): Promise<void> {
   await makeContinueAsNewFunc<typeof sopSensor>({ memo })({ ...config, state });
 }
 
-async function pollOnce(config: SensorConfig, state: SensorState): Promise<void> {
+async function pollOnce(config: SensorConfig, state: SensorState, itemInMemo: boolean): Promise<void> {
   const { trigger } = config;
   const label = `${trigger.sop}.${trigger.name}`;
   state.polls++;
@@ -180,7 +188,19 @@ async function pollOnce(config: SensorConfig, state: SensorState): Promise<void>
           parentClosePolicy: ParentClosePolicy.ABANDON,
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           typedSearchAttributes: [{ key: SopName, value: trigger.sop }],
-          memo: { workspace: made.request.repo.path ?? made.request.repo.url, startedBy: `sensor ${label}` },
+          memo: {
+            workspace: made.request.repo.path ?? made.request.repo.url,
+            startedBy: `sensor ${label}`,
+            ...(itemInMemo
+              ? {
+                  [RUN_TRIGGER_MEMO_KEY]: {
+                    kind: 'sensor',
+                    trigger: label,
+                    item: polled.id,
+                  } satisfies SensorRunMemo,
+                }
+              : {}),
+          },
           staticSummary: `${trigger.sop}: item ${polled.id} (sensor ${trigger.name})`.slice(0, 200),
         });
         state.fired++;

@@ -5,6 +5,7 @@ import {
   type AgentRunner,
   type AgentRunResult,
   RateLimitError,
+  type ToolApprovalRecord,
 } from '../../src/activities/agent-runner';
 import { renderText } from '../../src/model/render-text';
 
@@ -25,6 +26,8 @@ export interface ScriptedTurn {
   rateLimitMs?: number;
   /** the harness crashes with this message (a failed launch) */
   crash?: string;
+  /** a tool call the step's `ask:` policy holds: the turn waits for a person's decision first */
+  askTool?: { name: string; input: Record<string, unknown> };
 }
 
 export interface RecordedCall {
@@ -90,6 +93,24 @@ export class ScriptedRunner implements AgentRunner {
       call.endedAt = Date.now();
       throw new Error(turn.crash);
     }
+    const approvals: ToolApprovalRecord[] = [];
+    if (turn.askTool) {
+      if (!execution.approveToolCall) throw new Error('scripted runner: nobody can be asked here');
+      const request = {
+        tool_name: turn.askTool.name,
+        input: turn.askTool.input,
+        tool_use_id: `toolu_scripted${this.calls.length}`,
+      };
+      const verdict = await execution.approveToolCall(request, 120_000);
+      approvals.push({
+        tool: request.tool_name,
+        input: request.input,
+        toolUseId: request.tool_use_id,
+        approved: verdict.decision.behavior === 'allow',
+        by: verdict.by,
+        at: verdict.at,
+      });
+    }
     if (turn.delayMs) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, turn.delayMs);
@@ -123,6 +144,7 @@ export class ScriptedRunner implements AgentRunner {
       outcomeError: turn.outcomeError,
       usage: { inputTokens: tokens, outputTokens: tokens / 10, costUsd: turn.costUsd ?? 0.01 },
       violations: turn.violations,
+      ...(approvals.length > 0 ? { approvals } : {}),
       sessionId: `scripted-${this.calls.length}`,
     };
   }

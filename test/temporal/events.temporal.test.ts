@@ -127,6 +127,12 @@ test('plan emits planned: implement starts with the payload in its input, lineag
 
     const child = await show(`implement_probe/${childTask}`);
     expect(child.parent).toEqual({ workflowId: planId, event: 'planned', depth: 1 });
+    expect(child.startedBy).toMatchObject({
+      kind: 'event',
+      event: 'planned',
+      trigger: 'after_plan',
+      parent: planId,
+    });
     const parent = await eventually(async () => {
       const view = await show(planId);
       return view.children?.length ? view : undefined;
@@ -151,6 +157,7 @@ test('plan emits planned: implement starts with the payload in its input, lineag
     // the plain text view says the same
     const text = await runSop(['runs', 'show', `implement_probe/${childTask}`], { cwd: project });
     expect(String(text.stdout)).toContain(`parent: ${planId} (event planned)`);
+    expect(String(text.stdout)).toContain(`started by event planned of run ${planId} (trigger after_plan)`);
     expect(String(text.stdout)).toContain(`${grandchild.workflowId} (event implemented)`);
   });
 }, 120_000);

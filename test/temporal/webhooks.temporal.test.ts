@@ -131,7 +131,22 @@ test('a signed delivery starts one run (202 with its id), which a worker complet
   // the payload reached the run's input through the trigger's input: mapping
   const show = await runSop(['runs', 'show', String(first.json.workflowId), '--json'], { cwd: project });
   expect(show.exitCode).toBe(0);
-  expect(JSON.parse(String(show.stdout)).status).toBe('completed');
+  expect(JSON.parse(String(show.stdout))).toMatchObject({
+    status: 'completed',
+    // what started it: the hook and delivery, through `sop serve` (its client identity)
+    startedBy: {
+      kind: 'webhook',
+      hook: 'probe',
+      delivery,
+      event: 'issues',
+      identity: expect.stringMatching(/\S/),
+    },
+    runFolder: expect.stringMatching(/\.sop\/runs\/issue_probe\/probe-/),
+  });
+  const text = await runSop(['runs', 'show', String(first.json.workflowId)], { cwd: project });
+  expect(String(text.stdout)).toContain(
+    `started by webhook probe, delivery ${delivery} (event issues), through sop serve as `,
+  );
   const history = await handle.fetchHistory();
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const input = JSON.parse(Buffer.from(started?.input?.payloads?.[0]?.data ?? []).toString());

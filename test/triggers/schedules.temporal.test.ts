@@ -81,6 +81,18 @@ test('sync creates the Schedule once; its runs are normal runs that complete; pa
     return done.length >= 2 ? done : undefined;
   }, 60_000);
   for (const run of runs) expect(run.taskId).toMatch(/^every5-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  // what started a run: the Schedule, its trigger and the fire time (the run's task id holds it too)
+  const fired = json(await sopCli(['runs', 'show', runs[0].workflowId, '--json']));
+  const fireTime = new Date(runs[0].taskId.slice('every5-'.length)).toISOString();
+  expect(fired.startedBy).toMatchObject({
+    kind: 'schedule',
+    schedule: `${sop}/every5`,
+    trigger: 'every5',
+    fireTime,
+  });
+  expect(String((await sopCli(['runs', 'show', runs[0].workflowId])).stdout)).toContain(
+    `started by schedule ${sop}/every5 (trigger every5), fire time ${fireTime}`,
+  );
   expect(fs.readFileSync(path.join(project.dir, 'ticks.log'), 'utf8')).toMatch(/^(tick\n){2,}$/);
 
   const listed = json(await sopCli(['triggers', 'list', '-C', project.dir, '--json']));

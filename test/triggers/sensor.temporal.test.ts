@@ -64,6 +64,18 @@ test('each new item starts one run, also across a killed worker; sync is idempot
 
   writeItems(['a', 'b']);
   await eventually(() => completed(`${sop}/inbox-b`), 90_000);
+  // what started the run: the sensor and the polled item; a sensor's runs are listed like any run
+  const shown = json(await sopCli(['runs', 'show', `${sop}/inbox-b`, '--json']));
+  expect(shown.startedBy).toMatchObject({
+    kind: 'sensor',
+    sensor: sensorId,
+    trigger: `${sop}.inbox`,
+    item: 'b',
+  });
+  const text = String((await sopCli(['runs', 'show', `${sop}/inbox-b`])).stdout);
+  expect(text).toContain(`started by sensor ${sop}.inbox (${sensorId}), item b`);
+  const rows = json(await sopCli(['runs', 'list', '--sop', sop, '--json'])) as Array<{ taskId: string }>;
+  expect(rows.map((r) => r.taskId)).toEqual(expect.arrayContaining(['inbox-a', 'inbox-b']));
   expect(json(await sopCli(['triggers', 'sync', '-C', project.dir, '--json']))).toEqual([
     { trigger: `${sop}.inbox`, kind: 'poll', id: sensorId, action: 'unchanged' },
   ]);

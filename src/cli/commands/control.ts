@@ -41,6 +41,13 @@ export function registerControl(program: Command): void {
           if (status !== 'waiting_input') {
             throw new CliError(`${sop}/${task} is not waiting for input (it is ${status})`, ExitCode.failure);
           }
+          if (view?.waitingIn && !view.pendingInput) {
+            throw new CliError(
+              `${sop}/${task} waits for input in its child run ${view.waitingIn.workflowId}, not in itself`,
+              ExitCode.failure,
+              `answer the child run: sop answer ${view.waitingIn.workflowId} (sop runs show ${view.waitingIn.workflowId} shows the question)`,
+            );
+          }
           try {
             // the request shown to the person is the one answered, even if another arrives meanwhile
             await client.answer(sop, task, value, opts.request ?? view?.pendingInput?.requestId);

@@ -1,14 +1,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { answerSendersByRequest } from '../../activities/answer-sender';
 import { endedRunDenials } from '../../activities/run-summary';
 import { type SopClient, workflowIdOf } from '../../client';
+import { workflowExecutions } from '../../client/executions';
+import { describeOrigin, firstStartedEvent, originOf, type RunOrigin } from '../../client/run-origin';
 import { readHistoryEvidence } from '../../evidence/history';
 import { exportPack } from '../../evidence/pack';
 import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
 import { deniedCallsText, describeDenial } from '../../model/denial-text';
 import { parentCause, parentFromMemo } from '../../model/lineage';
-import type { DeniedCall, Relaunches, RunResult } from '../../model/run';
+import type { WaitingIn } from '../../model/message-args';
+import {
+  addRunUsage,
+  type DeniedCall,
+  type Relaunches,
+  type RunResult,
+  type RunUsage,
+} from '../../model/run';
 import type { Placement } from '../../model/workspace';
 import { SOP_STATUSES, SopTaskId } from '../../temporal/search-attributes';
 import type { ActiveRole, AnswerRecord, PendingInput } from '../../workflows/messages';
@@ -25,9 +35,10 @@ export function registerRuns(program: Command): void {
     .description('runs, newest first (from Temporal visibility)')
     .option('--sop <name>', 'only runs of this SOP')
     .option('--status <status>', `only runs in this status (${SOP_STATUSES.join(', ')})`)
+    .option('--all', 'also the runs of `sop test` and the child runs of `kind: sop` steps')
     .option('--limit <n>', 'at most this many rows', '50')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { sop?: string; status?: string; limit: string; json?: boolean }) => {
+    .action(async (opts: { sop?: string; status?: string; all?: boolean; limit: string; json?: boolean }) => {
       if (opts.status && !(SOP_STATUSES as readonly string[]).includes(opts.status)) {
         throw new CliError(`--status must be one of ${SOP_STATUSES.join(', ')}`, ExitCode.usage);
       }
@@ -36,7 +47,7 @@ export function registerRuns(program: Command): void {
         throw new CliError('--limit must be a positive integer', ExitCode.usage);
       await withSopClient(async (client) => {
         const rows = [];
-        for await (const run of client.list({ sop: opts.sop, status: opts.status })) {
+        for await (const run of client.list({ sop: opts.sop, status: opts.status, all: opts.all })) {
           rows.push(run);
           if (rows.length >= limit) break;
         }
@@ -44,8 +55,8 @@ export function registerRuns(program: Command): void {
         if (rows.length === 0) return void process.stdout.write('no runs\n');
         const table = rows.map((r) => [
           r.sop,
-          r.taskId,
-          String(r.status),
+          `${r.taskId}${r.kind ? ` (${r.kind === 'test' ? 'sop test' : 'child run'})` : ''}`,
+          `${r.status}${r.waitingIn ? ` (in child ${r.waitingIn})` : ''}`,
           r.startTime.toISOString().slice(0, 19).replace('T', ' '),
         ]);
         printTable(['SOP', 'TASK', 'STATUS', 'STARTED'], table, (text, column) =>
@@ -103,6 +114,14 @@ export async function gatherRunView(
     taskQueue: description.taskQueue,
     webUi: client.webUiLink(sop, task) ?? null,
   };
+  const started = await firstStartedEvent(client.client, description.workflowId, description.runId).catch(
+    () => null,
+  );
+  view.startedBy = originOf({
+    memo: description.memo,
+    parentWorkflowId: description.parentExecution?.workflowId ?? undefined,
+    started,
+  });
   Object.assign(view, await lineageOf(client, sop, task, description.memo));
   if (temporalStatus === 'COMPLETED') {
     const result = (await handle.result()) as RunResult;
@@ -115,8 +134,10 @@ export async function gatherRunView(
       relaunches: result.relaunches,
       ...(result.answers ? { answers: result.answers } : {}),
       ...(result.placement ? { placement: result.placement } : {}),
+      ...(result.childUsage ? { childUsage: result.childUsage } : {}),
     });
-    return roundCosts(withRunBranch(view));
+    await fillApprovalSenders(client, description.workflowId, view);
+    return finishView(withRunBranch(view));
   }
   if (temporalStatus === 'FAILED') {
     view.failure = await handle
@@ -150,8 +171,54 @@ export async function gatherRunView(
   fillFromRunSummary(view);
   if (view.deniedCalls === undefined && view.workspace)
     Object.assign(view, endedRunDenials(runFolderOf(view), description.startTime.getTime()));
-  return roundCosts(withRunBranch(view));
+  await fillApprovalSenders(client, description.workflowId, view);
+  return finishView(withRunBranch(view));
 }
+
+/**
+ * Who answered each tool approval and when: the run keeps the decision, the caller identity of the answer is
+ * in history (as an input answer's evidence record has it). Read only when there is one to fill.
+ */
+async function fillApprovalSenders(client: SopClient, workflowId: string, view: Record<string, unknown>) {
+  const answers = view.answers as AnswerRecord[] | undefined;
+  const unnamed = answers?.filter((a) => a.kind === 'tool_approval' && !a.by) ?? [];
+  if (unnamed.length === 0) return;
+  const events = [];
+  for (const runId of await workflowExecutions(client.client, workflowId))
+    events.push(...((await client.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []));
+  const senders = answerSendersByRequest(events);
+  view.answers = answers!.map((a) => {
+    const sender = a.kind === 'tool_approval' && !a.by ? senders.get(a.requestId) : undefined;
+    return sender?.by ? { ...a, by: sender.by, ...(sender.at ? { at: sender.at } : {}) } : a;
+  });
+}
+
+/**
+ * The run folder beside the workspace; usage of the run, its child runs and both; and for a run that has
+ * ended, nothing that runs or waits now (a closed run's replayed state still lists what ran when it ended).
+ */
+function finishView(view: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(view)) {
+    out[key] = value;
+    if (key === 'workspace') out.runFolder = view.workspace ? runFolderOf(view) : null;
+  }
+  if (!LIVE_STATUSES.has(String(view.status))) {
+    for (const live of ['active', 'pendingInput', 'pendingInputs', 'waitingIn']) delete out[live];
+  }
+  const usage = out.usage as RunUsage | undefined;
+  const children = out.childUsage as RunUsage | undefined;
+  if (usage) out.usage = roundUsage(usage);
+  if (usage && children) {
+    out.childUsage = roundUsage(children);
+    out.totalUsage = roundUsage(addRunUsage(usage, children));
+  } else delete out.childUsage;
+  return out;
+}
+
+const LIVE_STATUSES = new Set(['running', 'waiting_input']);
+
+const roundUsage = (u: RunUsage): RunUsage => ({ ...u, costUsd: roundUsd(u.costUsd) });
 
 /** A repo.url run: its run branch, the last commit the remote holds and the worker it works (worked) on. */
 function withRunBranch(view: Record<string, unknown>): Record<string, unknown> {
@@ -195,12 +262,6 @@ async function lineageOf(
   };
 }
 
-function roundCosts(view: Record<string, unknown>): Record<string, unknown> {
-  const usage = view.usage as { costUsd?: number } | undefined;
-  if (typeof usage?.costUsd === 'number') view.usage = { ...usage, costUsd: roundUsd(usage.costUsd) };
-  return view;
-}
-
 /**
  * A run that did not complete has no result: what it had used and the routes it took are in the run.json
  * it stamped when it ended (when the status query could not tell).
@@ -211,7 +272,11 @@ function fillFromRunSummary(view: Record<string, unknown>): void {
     const summary = JSON.parse(fs.readFileSync(path.join(runFolderOf(view), 'run.json'), 'utf8'));
     // stamped by this execution when it ended (a task run again shares its run folder)
     if (!(Date.parse(summary.endedAt ?? '') >= Date.parse(String(view.started))) || !summary.usage) return;
-    Object.assign(view, { routesTaken: summary.routesTaken ?? [], usage: summary.usage });
+    Object.assign(view, {
+      routesTaken: summary.routesTaken ?? [],
+      usage: summary.usage,
+      ...(summary.childUsage ? { childUsage: summary.childUsage } : {}),
+    });
   } catch {
     // no run folder here: the view says what Temporal knows
   }
@@ -301,9 +366,13 @@ function describePending(pending: PendingInput, run: string): string[] {
 }
 
 function printRun(view: Record<string, unknown>): void {
-  const out: string[] = [`${view.sop}/${view.task}: ${paintStatus(String(view.status))}`];
+  const waitingIn = view.waitingIn as WaitingIn | undefined;
+  const status = `${view.status}${waitingIn ? ` (in child ${waitingIn.workflowId})` : ''}`;
+  const out: string[] = [`${view.sop}/${view.task}: ${paintStatus(status)}`];
   out.push(`started ${view.started}${view.closed ? `, closed ${view.closed}` : ''}`);
+  if (view.startedBy) out.push(`started by ${describeOrigin(view.startedBy as RunOrigin)}`);
   if (view.workflowId) out.push(`workflow id ${view.workflowId}`);
+  if (view.runFolder) out.push(`run folder ${view.runFolder}`);
   type Cause = { workflowId: string; event?: string | null; step?: string; item?: string };
   const cause = (c: Cause) =>
     c.step || c.event ? ` (${parentCause({ ...c, event: c.event ?? undefined })})` : '';
@@ -335,6 +404,12 @@ function printRun(view: Record<string, unknown>): void {
   if (active?.length) out.push(`now: ${active.map((a) => describeActive(a)).join('; ')}`);
   const pendings = (view.pendingInputs ?? (view.pendingInput ? [view.pendingInput] : [])) as PendingInput[];
   for (const pending of pendings) out.push(...describePending(pending, `${view.sop} ${view.task}`));
+  if (waitingIn) {
+    out.push(
+      `waiting for input in child run ${waitingIn.workflowId} (${waitingIn.sop} ${waitingIn.task})`,
+      `  see it with: sop runs show ${waitingIn.workflowId}; answer with: sop answer ${waitingIn.workflowId} --value JSON | --approve | --reject WHY`,
+    );
+  }
   const routes = view.routesTaken as
     | Array<{ step: string; item?: string; route: string; target: string }>
     | undefined;
@@ -354,14 +429,7 @@ function printRun(view: Record<string, unknown>): void {
       );
     }
   }
-  const usage = view.usage as
-    | { costUsd: number; inputTokens: number; outputTokens: number; agentRuns: number }
-    | undefined;
-  if (usage) {
-    out.push(
-      `usage: ${usage.agentRuns} agent runs, ${usage.inputTokens} in / ${usage.outputTokens} out tokens, ${formatUsd(usage.costUsd)}`,
-    );
-  }
+  out.push(...usageLines(view));
   const denied = view.deniedCalls as number | undefined;
   if (denied !== undefined) {
     const listed = (view.denials as DeniedCall[] | undefined) ?? [];
@@ -374,6 +442,18 @@ function printRun(view: Record<string, unknown>): void {
   if (view.failure) out.push(`failure: ${view.failure}`);
   if (view.webUi) out.push(`Web UI: ${view.webUi}`);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** usage: this run's; with child runs, theirs and the total on lines of their own. */
+function usageLines(view: Record<string, unknown>): string[] {
+  const usage = view.usage as RunUsage | undefined;
+  if (!usage) return [];
+  const text = (u: RunUsage) =>
+    `${u.agentRuns} agent runs, ${u.inputTokens} in / ${u.outputTokens} out tokens, ${formatUsd(u.costUsd)}`;
+  const children = view.childUsage as RunUsage | undefined;
+  const total = view.totalUsage as RunUsage | undefined;
+  if (!children || !total) return [`usage: ${text(usage)}`];
+  return [`usage: ${text(total)} in all`, `  this run: ${text(usage)}`, `  child runs: ${text(children)}`];
 }
 
 /** "step s1: 3 worker losses, retrying": launches that did not report back or failed, per step (and item). */

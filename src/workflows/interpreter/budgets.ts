@@ -1,22 +1,33 @@
 // The run's budgets (plan.budgets): usage checked before every agent run, max_steps before every step.
 import { DEFAULT_MAX_STEPS } from '../../model/plan';
+import { addRunUsage, type RunUsage } from '../../model/run';
 import type { RunContext } from './context';
 
 // Before this patch a run could start steps without end (a route cycle between steps without max_rework).
 const MAX_STEPS_PATCH = 'max-steps-v1';
 
-/** The budget the run has used up, as one line; undefined while every budget has room left. */
+/**
+ * The budget the run has used up, as one line; undefined while every budget has room left. What the child
+ * runs of its `kind: sop` steps used counts too (children.ts adds it as each ends).
+ */
 export function budgetProblem(ctx: RunContext): string | undefined {
   const b = ctx.plan.budgets;
-  const u = ctx.state.usage;
+  const children = ctx.state.childUsage;
+  const u = children ? addRunUsage(ctx.state.usage, children) : ctx.state.usage;
+  const tokens = (x: RunUsage) => x.inputTokens + x.outputTokens;
   if (b.maxUsd !== undefined && u.costUsd >= b.maxUsd) {
-    return `budget max_usd (${b.maxUsd}) reached: ${u.costUsd.toFixed(4)} USD spent`;
+    const byChildren = children ? ` (${children.costUsd.toFixed(4)} of it by child runs)` : '';
+    return `budget max_usd (${b.maxUsd}) reached: ${u.costUsd.toFixed(4)} USD spent${byChildren}`;
   }
-  if (b.maxTokens !== undefined && u.inputTokens + u.outputTokens >= b.maxTokens) {
-    return `budget max_tokens (${b.maxTokens}) reached: ${u.inputTokens + u.outputTokens} tokens used`;
+  if (b.maxTokens !== undefined && tokens(u) >= b.maxTokens) {
+    const byChildren = children ? ` (${tokens(children)} of them by child runs)` : '';
+    return `budget max_tokens (${b.maxTokens}) reached: ${tokens(u)} tokens used${byChildren}`;
   }
   if (b.maxAgentRuns !== undefined && u.agentRuns >= b.maxAgentRuns) {
-    return `budget max_agent_runs (${b.maxAgentRuns}) reached`;
+    const byChildren = children
+      ? `: ${u.agentRuns} agent runs, ${children.agentRuns} of them by child runs`
+      : '';
+    return `budget max_agent_runs (${b.maxAgentRuns}) reached${byChildren}`;
   }
   if (b.maxWallClockMs !== undefined && Date.now() - ctx.state.startedAtMs >= b.maxWallClockMs) {
     return `budget max_wall_clock (${b.maxWallClockMs} ms) reached`;

@@ -8,9 +8,10 @@ import type { RunInput, RunState, RunStatus } from '../../model/run';
 import type { ActiveRole } from '../messages';
 import { type Mover, onPlacement } from '../workspace';
 import { type FileUpdates, fileUpdates, placedFileUpdates } from './activities';
+import { type ChildRuns, showWaiting } from './children';
 import { createHumanInput, type HumanInput } from './human';
 import { hasChange, type PatchId } from './patches';
-import { refreshDetails, setStatus, showInputStep } from './visibility';
+import { showInputStep } from './visibility';
 import type { ParallelWork } from './worktrees';
 
 const ROUTES_KEPT = 200;
@@ -52,6 +53,8 @@ export interface RunContext {
   emitFailures: string[];
   /** session slots an execution runs in right now (a second one at the same time starts fresh) */
   sessionsInUse?: Set<string>;
+  /** the child runs of `kind: sop` steps running now, and whether this run tracks and reports them (children.ts) */
+  children: ChildRuns;
 }
 
 export function createContext(input: RunInput): RunContext {
@@ -94,13 +97,14 @@ export function createContext(input: RunInput): RunContext {
     unrecordedLosses: new Map(),
     emitting: [],
     emitFailures: [],
+    // decideChildRuns sets what this execution does
+    children: { tracks: false, reports: false, running: new Map() },
     // registers the answer and tool-approval handlers; its callbacks run later, once ctx exists
     human: createHumanInput({
       run: () => ctx.run,
       activityOptions: () => (ctx.fleet ? onPlacement(ctx.fleet.placement) : {}),
       answers: () => state.answers!,
-      setStatus: (status) => setStatus(ctx, status),
-      refreshDetails: () => refreshDetails(ctx),
+      waitingChanged: () => showWaiting(ctx),
       showInputStep: (step) => showInputStep(ctx, step),
       nextExecution: () => ++state.executions,
       isPatched: (id) => hasChange(engine, id),

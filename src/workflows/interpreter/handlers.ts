@@ -4,6 +4,7 @@ import { log, setHandler } from '@temporalio/workflow';
 import { MESSAGE_SHAPE, MessageTextSchema, parseMessageArg } from '../../model/message-args';
 import type { RunCheckpoint } from '../../model/run';
 import { checkpointQuery, messageSignal, type RunStatusView, statusQuery } from '../messages';
+import { waitingInChild } from './children';
 import type { RunContext } from './context';
 
 /**
@@ -48,6 +49,8 @@ export function installHandlers(ctx: RunContext): void {
       relaunches: state.relaunches,
       ...(ctx.fleet ? { placement: ctx.fleet.placement } : {}),
       failure: ctx.failure,
+      ...(waitingInChild(ctx) ? { waitingIn: waitingInChild(ctx) } : {}),
+      ...(state.childUsage ? { childUsage: state.childUsage } : {}),
     }),
   );
 }

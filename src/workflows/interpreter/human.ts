@@ -25,7 +25,7 @@ import {
 } from '../../model/message-args';
 import { APPROVAL_ANSWER_SCHEMA, type InputRequestSpec } from '../../model/plan';
 import { renderText } from '../../model/render-text';
-import type { AnswerRecord, RunStatus } from '../../model/run';
+import type { AnswerRecord } from '../../model/run';
 import {
   answerSignal,
   answerUpdate,
@@ -62,8 +62,8 @@ export interface HumanInputDeps {
   activityOptions: () => { taskQueue?: string; scheduleToStartTimeout?: number };
   /** the run's answers so far (kept in the run state, carried across continue-as-new) */
   answers: () => AnswerRecord[];
-  setStatus(status: RunStatus): void;
-  refreshDetails(): void;
+  /** a request started or stopped waiting: the run's status and details say so (children.ts showWaiting) */
+  waitingChanged(): void;
   /** SopStep names the step a run waits in (visibility.ts) */
   showInputStep(step: string): void;
   /** the next execution number (answers take their place in the evidence chain) */
@@ -104,10 +104,7 @@ export function createHumanInput(deps: HumanInputDeps) {
   const decisions = new Map<string, ToolApprovalDecision>();
   let counter = 0;
 
-  const updateStatus = () => {
-    deps.setStatus(queue.length > 0 ? 'waiting_input' : 'running');
-    deps.refreshDetails();
-  };
+  const updateStatus = () => deps.waitingChanged();
   const find = (value: AnswerInput): Request | string => {
     if (queue.length === 0) return 'this run is not waiting for input';
     if (!value.requestId) return queue[0];

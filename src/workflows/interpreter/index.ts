@@ -18,6 +18,7 @@ import type { RouteTarget } from '../../model/plan';
 import type { RunInput, RunResult } from '../../model/run';
 import { downstreamOf } from '../restart';
 import { countStepStart } from './budgets';
+import { decideChildRuns, failureDetails } from './children';
 import { runAccepted } from './commits';
 import {
   createContext,
@@ -45,6 +46,7 @@ const RECENT_STEPS_KEPT = 50;
 export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   const ctx = createContext(input);
   decideParallelWorktrees(ctx);
+  decideChildRuns(ctx);
   const { plan, state } = ctx;
   installHandlers(ctx);
   const threads = new Threads(ctx);
@@ -103,7 +105,13 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
       clearCurrentStep(ctx);
       setStatus(ctx, 'failed');
       await stampRunSummary(ctx, 'failed', ctx.failure);
-      throw ApplicationFailure.create({ type: 'SopRunFailed', message: ctx.failure, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'SopRunFailed',
+        message: ctx.failure,
+        nonRetryable: true,
+        // a child run of a `kind: sop` step: what it used, for its parent's totals and budgets
+        details: failureDetails(ctx),
+      });
     }
     throw err;
   }
@@ -121,6 +129,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     ...(state.relaunches ? { relaunches: state.relaunches } : {}),
     answers: state.answers,
     ...(ctx.fleet ? { placement: ctx.fleet.placement } : {}),
+    ...(state.childUsage ? { childUsage: state.childUsage } : {}),
   };
 }
 
@@ -241,6 +250,7 @@ async function stampRunSummary(ctx: RunContext, end: 'completed' | 'failed' | 'c
         usage: state.usage,
         deniedCalls: state.deniedCalls,
         denials: state.denials,
+        ...(state.childUsage ? { childUsage: state.childUsage } : {}),
       },
       ...(ctx.unrecordedLosses.size > 0 ? { lostLaunches: [...ctx.unrecordedLosses.values()].flat() } : {}),
     });

@@ -3,8 +3,8 @@
 // workspace (or the item's worktree when items run side by side). The step waits for it: its final status
 // (or the route its `route_on` step took) picks this step's route, and its outputs become this step's
 // payload for later templates. Cancelling this run cancels the child; the child's memo `parent` and
-// SopParent search attribute are the same lineage runs started by events have. A new feature: no
-// recorded history reaches this code, so it has no patch marker.
+// SopParent search attribute are the same lineage runs started by events have. What a child used and
+// whether a person is awaited in it: children.ts (patched: runs recorded before it emit what they did).
 import {
   CancellationScope,
   ChildWorkflowFailure,
@@ -19,12 +19,14 @@ import type { InterpreterActivities } from '../../activities/interpreter-activit
 import type { WorkItem } from '../../model/contract';
 import { calledTaskId, PARENT_MEMO_KEY, type RunParent } from '../../model/lineage';
 import type { RouteTarget, StepSpec } from '../../model/plan';
-import type { RunResult } from '../../model/run';
+import type { RunResult, RunUsage } from '../../model/run';
 import type { RunRequest } from '../../model/run-request';
 import { renderValue } from '../../model/trigger-request';
 import { SopName, SopParent, SopStatus, SopTaskId } from '../../temporal/search-attributes';
 import { describeLoss, moveWorkspace, onPlacement, workerLost } from '../workspace';
-import { activeKey, deliveryKey, describeFailure, describeTarget, type RunContext } from './context';
+import { budgetProblem } from './budgets';
+import { childEnded, childStarting, usageOfFailure, usageOfResult } from './children';
+import { activeKey, deliveryKey, describeFailure, describeTarget, fail, type RunContext } from './context';
 import type { StepEnd } from './steps';
 import { setCurrentStep } from './visibility';
 import { markInPlaceWork, mergeBack, openWorktreeFor } from './worktrees';
@@ -80,6 +82,9 @@ export async function runSopStep(
     request: `${run.sop} ${where}: ${ctx.input.request ?? run.taskId}`.slice(0, 2_000),
   };
 
+  // what earlier children used counts against this run's budgets, as agent runs do
+  const budget = ctx.children.tracks ? budgetProblem(ctx) : undefined;
+  if (budget) fail(`${budget} before ${where} could start ${call.sop}`);
   state.executions++;
   const execution = state.executions;
   const key = activeKey(step.name, item?.id, 'sop');
@@ -88,6 +93,8 @@ export async function runSopStep(
   const startedAtMs = Date.now();
   let end: ChildEnd;
   let childRunId = '';
+  let used: RunUsage | undefined;
+  childStarting(ctx, workflowId);
   try {
     const child = await startChild(call.sop, {
       workflowId,
@@ -106,12 +113,15 @@ export async function runSopStep(
     });
     childRunId = child.firstExecutionRunId;
     end = { status: 'completed', result: (await child.result()) as RunResult };
+    used = usageOfResult(end.result);
   } catch (err) {
+    used = usageOfFailure(err);
     // this run is being cancelled: the child was sent a cancel request with it
     if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
     end = { status: 'failed', failure: childFailure(err, workflowId) };
   } finally {
     ctx.active.delete(key);
+    childEnded(ctx, workflowId, used);
   }
 
   const routed = routeOf(step, end, workflowId);

@@ -2,7 +2,7 @@
 // current details.
 import { condition, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RunStatus } from '../../model/run';
-import { SopName, SopStatus, SopStep, SopTaskId } from '../../temporal/search-attributes';
+import { SopKind, SopName, SopStatus, SopStep, SopTaskId } from '../../temporal/search-attributes';
 import { executionLabel, rateLimitNote } from '../labels';
 import type { RunContext } from './context';
 
@@ -45,8 +45,12 @@ export function refreshDetails(ctx: RunContext): void {
     const what = pending.kind === 'tool_approval' ? 'approval' : 'input';
     lines.push(`Waiting for ${what} \`${pending.requestId}\`: ${pending.question}`);
   }
+  for (const child of ctx.children?.running.values() ?? []) {
+    if (child.waitingIn) lines.push(`Waiting for input in child run \`${child.waitingIn.workflowId}\``);
+  }
+  const children = state.childUsage;
   lines.push(
-    `Routes taken: ${state.routesTakenCount} · agent runs: ${state.usage.agentRuns} · cost: $${state.usage.costUsd.toFixed(4)}${state.deniedCalls ? ` · denied tool calls: ${state.deniedCalls}` : ''}`,
+    `Routes taken: ${state.routesTakenCount} · agent runs: ${state.usage.agentRuns} · cost: $${state.usage.costUsd.toFixed(4)}${children ? ` · child runs: ${children.agentRuns} agent runs, $${children.costUsd.toFixed(4)}` : ''}${state.deniedCalls ? ` · denied tool calls: ${state.deniedCalls}` : ''}`,
   );
   setCurrentDetails(lines.join('\n\n'));
 }
@@ -91,10 +95,15 @@ export function showRunning(ctx: RunContext): void {
     { key: SopName, value: ctx.plan.sop },
     { key: SopTaskId, value: ctx.run.taskId },
   ].filter(({ key, value }) => current.get(key) !== value);
+  // a run of `sop test` (runs started before the option existed have none: their commands are unchanged)
+  const kind = ctx.input.options?.kind;
+  const marks = kind && current.get(SopKind) !== kind ? [{ key: SopKind, value: kind }] : [];
   if (identity.length > 0 && ctx.isPatched(OWN_SEARCH_ATTRIBUTES_PATCH)) {
-    upsertSearchAttributes([...identity, { key: SopStatus, value: 'running' }]);
+    upsertSearchAttributes([...identity, ...marks, { key: SopStatus, value: 'running' }]);
   } else if (ctx.engine < 2 || current.get(SopStatus) !== 'running') {
-    upsertSearchAttributes([{ key: SopStatus, value: 'running' }]);
+    upsertSearchAttributes([...marks, { key: SopStatus, value: 'running' }]);
+  } else if (marks.length > 0) {
+    upsertSearchAttributes(marks);
   }
   refreshDetails(ctx);
 }
