@@ -25,6 +25,7 @@ const esmOnly = [
   'before-after-hook',
   'toad-cache',
   'json-with-bigint',
+  'content-type',
   'jose',
 ];
 const shared = {

@@ -35,7 +35,12 @@ export function githubSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Git
       `${GITHUB_ENV.apiUrl}: "${apiUrl}" is not an http(s) URL (e.g. https://api.github.com)`,
     );
   }
-  const appVars = [GITHUB_ENV.appId, GITHUB_ENV.privateKey, GITHUB_ENV.privateKeyFile, GITHUB_ENV.installationId];
+  const appVars = [
+    GITHUB_ENV.appId,
+    GITHUB_ENV.privateKey,
+    GITHUB_ENV.privateKeyFile,
+    GITHUB_ENV.installationId,
+  ];
   if (appVars.some((name) => env[name])) return { apiUrl, credential: appCredential(env) };
   const token = env[GITHUB_ENV.token]?.trim();
   if (!token) throw new ForgeCredentialError(GITHUB_ENV.token, NONE);
@@ -47,7 +52,10 @@ function appCredential(env: NodeJS.ProcessEnv): GitHubCredential {
   if (!appId) throw missing(GITHUB_ENV.appId, 'the GitHub App id (a number, on the App settings page)');
   const installation = env[GITHUB_ENV.installationId]?.trim();
   if (!installation) {
-    throw missing(GITHUB_ENV.installationId, "the App installation's id (the number at the end of its settings URL)");
+    throw missing(
+      GITHUB_ENV.installationId,
+      "the App installation's id (the number at the end of its settings URL)",
+    );
   }
   const installationId = Number(installation);
   if (!Number.isSafeInteger(installationId) || installationId <= 0) {
@@ -87,7 +95,10 @@ function privateKeyOf(env: NodeJS.ProcessEnv): string {
   try {
     createPrivateKey(pem);
   } catch {
-    throw new ForgeCredentialError(variable, `${variable}: not a PEM private key (the .pem GitHub generated for the App)`);
+    throw new ForgeCredentialError(
+      variable,
+      `${variable}: not a PEM private key (the .pem GitHub generated for the App)`,
+    );
   }
   return pem;
 }

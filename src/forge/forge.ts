@@ -92,7 +92,9 @@ export function deliveryKey(workflowId: string, delivery: string): string {
 /** The hidden marker a comment or pull request body carries: `<!-- sop:KEY -->`. */
 export function marker(key: string): string {
   if (!KEY.test(key)) {
-    throw new Error(`delivery key "${key}" must be 1-200 letters, digits or . _ : / @ + - (build it with deliveryKey)`);
+    throw new Error(
+      `delivery key "${key}" must be 1-200 letters, digits or . _ : / @ + - (build it with deliveryKey)`,
+    );
   }
   return `<!-- sop:${key} -->`;
 }

@@ -75,7 +75,12 @@ export class GitHubForge implements Forge {
       existing.body === body &&
       existing.base.ref === spec.base;
     if (same) {
-      return { number: existing.number, url: existing.html_url, headSha: existing.head.sha, action: 'unchanged' };
+      return {
+        number: existing.number,
+        url: existing.html_url,
+        headSha: existing.head.sha,
+        action: 'unchanged',
+      };
     }
     const { data } = await this.call(op, () =>
       this.octokit.rest.pulls.update({
@@ -102,7 +107,8 @@ export class GitHubForge implements Forge {
       }),
     );
     const existing = comments.find((c) => hasMarker(c.body, spec.key));
-    if (existing?.body === body) return { id: Number(existing.id), url: existing.html_url, action: 'unchanged' };
+    if (existing?.body === body)
+      return { id: Number(existing.id), url: existing.html_url, action: 'unchanged' };
     if (existing) {
       const { data } = await this.call(op, () =>
         this.octokit.rest.issues.updateComment({ ...repo, comment_id: Number(existing.id), body }),
@@ -195,7 +201,11 @@ export class GitHubForge implements Forge {
   private async labels(repo: RepoRef, issue: number): Promise<string[]> {
     const op = `labels of ${repo.owner}/${repo.repo}#${issue}`;
     const labels = await this.call(op, () =>
-      this.octokit.paginate(this.octokit.rest.issues.listLabelsOnIssue, { ...repo, issue_number: issue, per_page: 100 }),
+      this.octokit.paginate(this.octokit.rest.issues.listLabelsOnIssue, {
+        ...repo,
+        issue_number: issue,
+        per_page: 100,
+      }),
     );
     return labels.map((l) => l.name);
   }
@@ -242,11 +252,15 @@ export function githubFailure(forge: string, operation: string, err: unknown, no
   const retryAfter = Number(headers['retry-after']);
   const remaining = headers['x-ratelimit-remaining'];
   const reset = Number(headers['x-ratelimit-reset']);
-  const limited = (status === 403 || status === 429) && (String(remaining) === '0' || Number.isFinite(retryAfter));
+  const limited =
+    (status === 403 || status === 429) && (String(remaining) === '0' || Number.isFinite(retryAfter));
   if (limited) {
-    const resetAtMs = Number.isFinite(retryAfter) && retryAfter >= 0
-      ? nowMs + retryAfter * 1000
-      : Number.isFinite(reset) ? reset * 1000 : nowMs + 60_000;
+    const resetAtMs =
+      Number.isFinite(retryAfter) && retryAfter >= 0
+        ? nowMs + retryAfter * 1000
+        : Number.isFinite(reset)
+          ? reset * 1000
+          : nowMs + 60_000;
     return new ForgeRateLimitError(forge, operation, status, message, resetAtMs);
   }
   return new ForgeError(forge, operation, status, message);

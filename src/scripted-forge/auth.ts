@@ -1,8 +1,7 @@
 // Who is calling the scripted forge: a token (personal or an App installation's), or a GitHub App proving
 // itself with a JWT signed by its private key (RS256, checked for real against the App's public key).
 
-import { randomBytes } from 'node:crypto';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 
 /** Who made a call, as tests see it (never the token itself). */
@@ -41,7 +40,9 @@ export class Auth {
   private readonly installations = new Map<number, { appId: number; write: boolean }>();
 
   addToken(token: string, options: { login: string; write?: boolean }): void {
-    this.tokens.set(token, { identity: { kind: 'token', login: options.login, write: options.write ?? true } });
+    this.tokens.set(token, {
+      identity: { kind: 'token', login: options.login, write: options.write ?? true },
+    });
   }
 
   addApp(app: AppRegistration): void {
@@ -50,7 +51,8 @@ export class Auth {
   }
 
   addInstallation(installationId: number, appId: number, options: { write?: boolean } = {}): void {
-    if (!this.apps.has(appId)) throw new Error(`installation ${installationId}: app ${appId} is not registered`);
+    if (!this.apps.has(appId))
+      throw new Error(`installation ${installationId}: app ${appId} is not registered`);
     this.installations.set(installationId, { appId, write: options.write ?? true });
   }
 
@@ -124,7 +126,13 @@ export class Auth {
     const slug = this.apps.get(app.appId)?.slug ?? `app-${app.appId}`;
     const expiresAtMs = nowMs + INSTALLATION_TOKEN_MS;
     this.tokens.set(token, {
-      identity: { kind: 'installation', login: `${slug}[bot]`, write: installation.write, appId: app.appId, installationId },
+      identity: {
+        kind: 'installation',
+        login: `${slug}[bot]`,
+        write: installation.write,
+        appId: app.appId,
+        installationId,
+      },
       expiresAtMs,
     });
     return { token, expiresAt: new Date(expiresAtMs).toISOString().replace(/\.\d{3}Z$/, 'Z') };

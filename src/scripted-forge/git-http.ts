@@ -72,7 +72,11 @@ export function gitHttpBackend(projectRoot: string, request: CgiRequest): Promis
 
 /** The git paths the smart protocol uses: what to run, or undefined for anything else. */
 export function smartPath(rest: string, method: string, service: string | undefined) {
-  if (method === 'GET' && rest === 'info/refs' && (service === 'git-upload-pack' || service === 'git-receive-pack')) {
+  if (
+    method === 'GET' &&
+    rest === 'info/refs' &&
+    (service === 'git-upload-pack' || service === 'git-receive-pack')
+  ) {
     return { service, write: service === 'git-receive-pack' };
   }
   if (method === 'POST' && (rest === 'git-upload-pack' || rest === 'git-receive-pack')) {

@@ -75,7 +75,11 @@ export function requiredString(body: Record<string, unknown>, field: string, res
   return value;
 }
 
-export function optionalString(body: Record<string, unknown>, field: string, resource: string): string | undefined {
+export function optionalString(
+  body: Record<string, unknown>,
+  field: string,
+  resource: string,
+): string | undefined {
   const value = body[field];
   if (value === undefined) return undefined;
   if (value !== null && typeof value !== 'string') throw invalid(resource, field);
@@ -114,7 +118,11 @@ export function paginate<T>(ctx: RouteContext, items: T[], path: string): T[] {
   const last = Math.max(Math.ceil(items.length / perPage), 1);
   if (page < last) {
     const link = (p: number) => {
-      const q = new URLSearchParams({ ...definedOnly(ctx.query), per_page: String(perPage), page: String(p) });
+      const q = new URLSearchParams({
+        ...definedOnly(ctx.query),
+        per_page: String(perPage),
+        page: String(p),
+      });
       return `<${ctx.base}${path}?${q}>`;
     };
     ctx.headers.link = `${link(page + 1)}; rel="next", ${link(last)}; rel="last"`;

@@ -15,10 +15,10 @@ import {
   type RouteContext,
   requiredString,
 } from './route-kit';
+import { userId } from './routes-issues';
 import type { CheckRun, CommitStatus, InstallationToken, Schemas } from './shapes';
 import { simpleUser } from './shapes';
 import { type CheckRunState, resolveCommit, type StatusState } from './state';
-import { userId } from './routes-issues';
 
 type CreateCheck = operations['checks/create']['requestBody']['content']['application/json'];
 const STATES = ['error', 'failure', 'pending', 'success'] as const;
@@ -41,7 +41,8 @@ export const commitRoutes: Route[] = [
     path: '/repos/{owner}/{repo}/commits/{ref}/statuses',
     auth: 'token',
     handler: (ctx) => {
-      const sha = commitOf(ctx);
+      // as on GitHub, a ref it does not know has no statuses (creating one is what fails)
+      const sha = resolveCommit(ctx.repo, ctx.params.ref);
       const list = ctx.repo.statuses.filter((s) => s.sha === sha).reverse();
       const path = `/repos/${ctx.repo.owner}/${ctx.repo.name}/commits/${ctx.params.ref}/statuses`;
       return { status: 200, body: paginate(ctx, list, path).map((s) => statusBody(ctx, s)) };
@@ -65,7 +66,10 @@ export const commitRoutes: Route[] = [
         .reverse();
       const path = `/repos/${ctx.repo.owner}/${ctx.repo.name}/commits/${ctx.params.ref}/check-runs`;
       const page = paginate(ctx, runs, path);
-      return { status: 200, body: { total_count: runs.length, check_runs: page.map((r) => checkBody(ctx, r)) } };
+      return {
+        status: 200,
+        body: { total_count: runs.length, check_runs: page.map((r) => checkBody(ctx, r)) },
+      };
     },
   },
   {
@@ -78,7 +82,13 @@ export const commitRoutes: Route[] = [
       const body: InstallationToken = {
         token: issued.token,
         expires_at: issued.expiresAt,
-        permissions: { pull_requests: 'write', issues: 'write', statuses: 'write', checks: 'write', contents: 'write' },
+        permissions: {
+          pull_requests: 'write',
+          issues: 'write',
+          statuses: 'write',
+          checks: 'write',
+          contents: 'write',
+        },
         repository_selection: 'all',
       };
       return { status: 201, body };
@@ -94,7 +104,12 @@ function commitOf(ctx: RouteContext, param = 'ref'): string {
 
 function createStatus(ctx: RouteContext) {
   const body = bodyObject(ctx);
-  const state = oneOf(requiredString(body, 'state', 'Status'), STATES, 'Status', 'state') as StatusState['state'];
+  const state = oneOf(
+    requiredString(body, 'state', 'Status'),
+    STATES,
+    'Status',
+    'state',
+  ) as StatusState['state'];
   const description = optionalString(body, 'description', 'Status') ?? null;
   if (description && description.length > 140) {
     throw invalid('Status', 'description', 'custom', 'description is too long (maximum is 140 characters)');
@@ -186,7 +201,13 @@ function updateCheck(ctx: RouteContext) {
   const run = ctx.repo.checkRuns.get(Number(ctx.params.check_run_id));
   if (!run) throw notFound();
   if (ctx.identity.kind !== 'installation' || ctx.identity.appId !== run.appId) {
-    throw new HttpError(403, { message: 'Invalid app_id `' + run.appId + '` - check run can only be modified by the GitHub App that created it.', documentation_url: 'https://docs.github.com/rest/checks/runs#update-a-check-run' });
+    throw new HttpError(403, {
+      message:
+        'Invalid app_id `' +
+        run.appId +
+        '` - check run can only be modified by the GitHub App that created it.',
+      documentation_url: 'https://docs.github.com/rest/checks/runs#update-a-check-run',
+    });
   }
   const next = { ...run, output: { ...run.output } };
   checkFields(next, bodyObject(ctx));

@@ -41,7 +41,12 @@ export const issueRoutes: Route[] = [
     handler: (ctx) => ({ status: 200, body: pullBody(ctx, pullOf(ctx)) }),
   },
   { method: 'PATCH', path: '/repos/{owner}/{repo}/pulls/{pull_number}', auth: 'token', handler: updatePull },
-  { method: 'POST', path: '/repos/{owner}/{repo}/issues/{issue_number}/comments', auth: 'token', handler: addComment },
+  {
+    method: 'POST',
+    path: '/repos/{owner}/{repo}/issues/{issue_number}/comments',
+    auth: 'token',
+    handler: addComment,
+  },
   {
     method: 'GET',
     path: '/repos/{owner}/{repo}/issues/{issue_number}/comments',
@@ -118,7 +123,8 @@ function createPull(ctx: RouteContext) {
   }
   const baseSha = resolveCommit(ctx.repo, base);
   if (!baseSha) throw invalid('PullRequest', 'base');
-  if (resolveCommit(ctx.repo, head) === baseSha) throw custom('PullRequest', `No commits between ${base} and ${head}`);
+  if (resolveCommit(ctx.repo, head) === baseSha)
+    throw custom('PullRequest', `No commits between ${base} and ${head}`);
   const open = [...ctx.repo.issues.values()].find(
     (i) => i.pull?.state === 'open' && i.pull.head === head && i.pull.base === base,
   );
@@ -144,7 +150,9 @@ function listPulls(ctx: RouteContext) {
   const head = ctx.query.head?.includes(':') ? ctx.query.head.split(':', 2) : undefined;
   const pulls = [...ctx.repo.issues.values()]
     .filter((i) => i.pull && (state === 'all' || i.pull.state === state))
-    .filter((i) => !head || (head[0].toLowerCase() === ctx.repo.owner.toLowerCase() && i.pull?.head === head[1]))
+    .filter(
+      (i) => !head || (head[0].toLowerCase() === ctx.repo.owner.toLowerCase() && i.pull?.head === head[1]),
+    )
     .filter((i) => !ctx.query.base || i.pull?.base === ctx.query.base)
     .sort((a, b) => (ctx.query.direction === 'asc' ? a.number - b.number : b.number - a.number));
   const path = `/repos/${ctx.repo.owner}/${ctx.repo.name}/pulls`;
@@ -196,7 +204,8 @@ function addComment(ctx: RouteContext) {
 function setLabels(ctx: RouteContext, replace: boolean) {
   const issue = issueOf(ctx);
   const raw = Array.isArray(ctx.body) ? ctx.body : (bodyObject(ctx).labels as unknown);
-  if (!Array.isArray(raw) || (!replace && raw.length === 0)) throw invalid('Label', 'labels', 'missing_field');
+  if (!Array.isArray(raw) || (!replace && raw.length === 0))
+    throw invalid('Label', 'labels', 'missing_field');
   const names = raw.map((l) => (typeof l === 'object' && l !== null ? (l as { name?: unknown }).name : l));
   if (names.some((n) => typeof n !== 'string' || n.trim() === '' || n.length > 50)) {
     throw invalid('Label', 'name');
@@ -220,7 +229,9 @@ function commentOf(ctx: RouteContext): CommentState {
 
 function labelsBody(ctx: RouteContext, issue: IssueState) {
   const { repo } = ctx;
-  return issue.labels.map((name) => label(ctx.base, repo.owner, repo.name, name, repo.labelIds.get(name) ?? 0));
+  return issue.labels.map((name) =>
+    label(ctx.base, repo.owner, repo.name, name, repo.labelIds.get(name) ?? 0),
+  );
 }
 
 export function commentBody(ctx: RouteContext, c: CommentState): IssueComment {

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type AppRegistration, Auth, AuthError, type Identity } from './auth';
 import { gitHttpBackend, smartPath } from './git-http';
-import { HttpError, notFound, type Route, type RouteContext, requireWrite } from './route-kit';
+import { HttpError, notFound, type RouteContext, requireWrite } from './route-kit';
 import { commitRoutes } from './routes-commits';
 import { issueRoutes } from './routes-issues';
 import { basicError, DOCS } from './shapes';
@@ -56,7 +56,10 @@ export interface ScriptedForge {
   calls: ForgeCall[];
   state: ForgeState;
   addRepo(fullName: string, options?: { defaultBranch?: string }): { dir: string; cloneUrl: string };
-  addIssue(fullName: string, issue: { title: string; body?: string; labels?: string[]; user?: string }): number;
+  addIssue(
+    fullName: string,
+    issue: { title: string; body?: string; labels?: string[]; user?: string },
+  ): number;
   addToken(token: string, options: { login: string; write?: boolean }): void;
   addApp(app: AppRegistration): void;
   addInstallation(installationId: number, appId: number, options?: { write?: boolean }): void;
@@ -119,10 +122,13 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),
       handler: async (req, reply) => {
         const call = record(req, name, 0);
-        const headers: Record<string, string> = rateHeaders((remaining = Math.max(remaining - 1, 1)));
+        remaining = Math.max(remaining - 1, 1);
+        const headers: Record<string, string> = rateHeaders(remaining);
         try {
           const identity =
-            route.auth === 'jwt' ? await auth.byJwt(req.headers.authorization) : auth.byToken(req.headers.authorization);
+            route.auth === 'jwt'
+              ? await auth.byJwt(req.headers.authorization)
+              : auth.byToken(req.headers.authorization);
           call.identity = publicIdentity(identity);
           if (route.auth === 'installation' && identity.kind !== 'installation') {
             throw new HttpError(403, basicError('You must authenticate via a GitHub App.', 403));
@@ -259,8 +265,10 @@ function faultAnswer(fault: ScriptedFault, identity: Identity): HttpError {
   if (limited) {
     const resetAt = fault.rateLimit?.resetAt ?? Math.ceil(Date.now() / 1000) + 60;
     const headers: Record<string, string> = { ...rateHeaders(0), 'x-ratelimit-reset': String(resetAt) };
-    if (fault.rateLimit?.retryAfter !== undefined) headers['retry-after'] = String(fault.rateLimit.retryAfter);
-    const who = identity.kind === 'installation' ? `installation ID ${identity.installationId}` : identity.login;
+    if (fault.rateLimit?.retryAfter !== undefined)
+      headers['retry-after'] = String(fault.rateLimit.retryAfter);
+    const who =
+      identity.kind === 'installation' ? `installation ID ${identity.installationId}` : identity.login;
     const message =
       fault.message ??
       (fault.rateLimit?.retryAfter !== undefined
@@ -281,7 +289,10 @@ function faultAnswer(fault: ScriptedFault, identity: Identity): HttpError {
     403: 'Resource not accessible by integration',
     404: 'Not Found',
   };
-  return new HttpError(fault.status, basicError(fault.message ?? defaults[fault.status] ?? 'Server Error', fault.status));
+  return new HttpError(
+    fault.status,
+    basicError(fault.message ?? defaults[fault.status] ?? 'Server Error', fault.status),
+  );
 }
 
 function rateHeaders(remaining: number): Record<string, string> {
@@ -309,5 +320,8 @@ function normalRoute(route: string): string {
 }
 
 function isJson(body: unknown): boolean {
-  return body !== undefined && (typeof body !== 'object' || body === null || typeof (body as Readable).pipe !== 'function');
+  return (
+    body !== undefined &&
+    (typeof body !== 'object' || body === null || typeof (body as Readable).pipe !== 'function')
+  );
 }
