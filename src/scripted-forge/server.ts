@@ -21,7 +21,7 @@ import { ForgeState, type RepoState } from './state';
 /** A call the forge answered: what tests assert on (the identity, never the token). */
 export interface ForgeCall {
   method: string;
-  /** GitHub's route template (`POST /repos/{owner}/{repo}/pulls`), `git git-receive-pack`, or `unknown` */
+  /** GitHub's route template (`POST /repos/{owner}/{repo}/pulls`), git's (`git POST git-receive-pack`), or `unknown` */
   route: string;
   path: string;
   query: Record<string, string>;
@@ -177,7 +177,7 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
     const { owner, repo: repoParam, '*': rest } = req.params as Record<string, string>;
     const query = req.query as Record<string, string | undefined>;
     const smart = smartPath(rest, req.method, query.service);
-    const call = record(req, `git ${smart?.service ?? rest}`, 0);
+    const call = record(req, `git ${req.method} ${rest}`, 0);
     const repo = repoParam.endsWith('.git') ? state.repo(owner, repoParam.slice(0, -4)) : undefined;
     try {
       if (!smart || !repo) throw notFound();

@@ -1,6 +1,6 @@
 // A scripted forge with one repository whose bare remote has `main` and a run branch, for forge tests.
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,19 +10,33 @@ import { type ScriptedForge, startScriptedForge } from '../../src/scripted-forge
 export const REPO = { owner: 'acme', repo: 'widgets' };
 export const RUN_BRANCH = 'sop/bugfix/issue-7';
 
+const identity = {
+  GIT_AUTHOR_NAME: 'Test',
+  GIT_AUTHOR_EMAIL: 'test@example.com',
+  GIT_COMMITTER_NAME: 'Test',
+  GIT_COMMITTER_EMAIL: 'test@example.com',
+};
+
 export function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync('git', args, {
     cwd,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Test',
-      GIT_AUTHOR_EMAIL: 'test@example.com',
-      GIT_COMMITTER_NAME: 'Test',
-      GIT_COMMITTER_EMAIL: 'test@example.com',
-      ...env,
-    },
+    env: { ...process.env, ...identity, ...env },
+  });
+}
+
+/** git talking to the in-process forge: asynchronous, so the forge can answer while it runs. */
+export function gitAsync(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'git',
+      args,
+      { cwd, encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...identity, ...env } },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`git ${args[0]}: ${stderr || err.message}`)) : resolve(stdout),
+    );
+    child.stdin?.end();
   });
 }
 
