@@ -16,7 +16,6 @@ export interface RouteContext {
   base: string;
   state: ForgeState;
   auth: Auth;
-  authorization: string | undefined;
   /** response headers a handler adds (Link) */
   headers: Record<string, string>;
 }

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type AppRegistration, Auth, AuthError, type Identity } from './auth';
 import { gitHttpBackend, smartPath } from './git-http';
-import { HttpError, notFound, type RouteContext, requireWrite } from './route-kit';
+import { HttpError, notFound, type Route, type RouteContext, requireWrite } from './route-kit';
 import { commitRoutes } from './routes-commits';
 import { issueRoutes } from './routes-issues';
 import { basicError, DOCS } from './shapes';
@@ -68,22 +68,24 @@ export interface ScriptedForge {
   close(): Promise<void>;
 }
 
+/** What the handlers share: the forge's state, who may call, the record and the scripted faults. */
+interface Served {
+  root: string;
+  state: ForgeState;
+  auth: Auth;
+  calls: ForgeCall[];
+  faults: (ScriptedFault & { left: number })[];
+  base: string;
+  remaining: number;
+}
+
 export async function startScriptedForge(options: ScriptedForgeOptions = {}): Promise<ScriptedForge> {
   const ownRoot = !options.root;
   const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sop-scripted-forge-'));
   const state = new ForgeState(root);
   const auth = new Auth();
-  const calls: ForgeCall[] = [];
-  const faults: (ScriptedFault & { left: number })[] = [];
+  const served: Served = { root, state, auth, calls: [], faults: [], base: '', remaining: 5000 };
   const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
-  let base = '';
-  let remaining = 5000;
-
-  const takeFault = (route: string) => {
-    const fault = faults.find((f) => f.left > 0 && normalRoute(f.route) === route);
-    if (fault) fault.left -= 1;
-    return fault;
-  };
 
   app.addContentTypeParser(
     ['application/x-git-upload-pack-request', 'application/x-git-receive-pack-request'],
@@ -92,123 +94,30 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     const message = status === 400 ? 'Problems parsing JSON' : err.message;
-    record(req, 'unknown', status);
+    record(served, req, 'unknown', status);
     void reply.code(status).send(basicError(message, status));
   });
   app.setNotFoundHandler((req, reply) => {
-    record(req, 'unknown', 404);
+    record(served, req, 'unknown', 404);
     void reply.code(404).send(basicError('Not Found', 404));
   });
-
-  const record = (req: FastifyRequest, route: string, status: number, extra: Partial<ForgeCall> = {}) => {
-    const url = new URL(req.url, 'http://forge');
-    const call: ForgeCall = {
-      method: req.method,
-      route,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      ...(isJson(req.body) ? { body: req.body } : {}),
-      status,
-      ...extra,
-    };
-    calls.push(call);
-    return call;
-  };
-
   for (const route of [...issueRoutes, ...commitRoutes]) {
-    const name = `${route.method} ${route.path}`;
     app.route({
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),
-      handler: async (req, reply) => {
-        const call = record(req, name, 0);
-        remaining = Math.max(remaining - 1, 1);
-        const headers: Record<string, string> = rateHeaders(remaining);
-        try {
-          const identity =
-            route.auth === 'jwt'
-              ? await auth.byJwt(req.headers.authorization)
-              : auth.byToken(req.headers.authorization);
-          call.identity = publicIdentity(identity);
-          if (route.auth === 'installation' && identity.kind !== 'installation') {
-            throw new HttpError(403, basicError('You must authenticate via a GitHub App.', 403));
-          }
-          const fault = takeFault(name);
-          if (fault) {
-            call.fault = true;
-            throw faultAnswer(fault, identity);
-          }
-          const params = req.params as Record<string, string>;
-          let repo: RepoState | undefined;
-          if (params.owner !== undefined) {
-            repo = state.repo(params.owner, params.repo);
-            if (!repo) throw notFound();
-          }
-          if (route.method !== 'GET' && route.auth !== 'jwt') requireWrite(identity);
-          const ctx: RouteContext = {
-            params,
-            query: req.query as Record<string, string | undefined>,
-            body: req.body,
-            identity,
-            repo: repo as RepoState,
-            base,
-            state,
-            auth,
-            authorization: req.headers.authorization,
-            headers,
-          };
-          const answer = await route.handler(ctx);
-          call.status = answer.status;
-          return reply.code(answer.status).headers(headers).send(answer.body);
-        } catch (err) {
-          return sendError(reply, call, headers, err);
-        }
-      },
+      handler: (req, reply) => serveRest(served, route, req, reply),
     });
   }
-
   app.route({
     method: ['GET', 'POST'],
     url: '/:owner/:repo/*',
-    handler: (req, reply) => serveGit(req, reply),
+    handler: (req, reply) => serveGit(served, req, reply),
   });
-
-  const serveGit = async (req: FastifyRequest, reply: FastifyReply) => {
-    const { owner, repo: repoParam, '*': rest } = req.params as Record<string, string>;
-    const query = req.query as Record<string, string | undefined>;
-    const smart = smartPath(rest, req.method, query.service);
-    const call = record(req, `git ${req.method} ${rest}`, 0);
-    const repo = repoParam.endsWith('.git') ? state.repo(owner, repoParam.slice(0, -4)) : undefined;
-    try {
-      if (!smart || !repo) throw notFound();
-      let identity: Identity;
-      try {
-        identity = auth.byBasic(req.headers.authorization);
-      } catch (err) {
-        reply.header('www-authenticate', 'Basic realm="GitHub"');
-        throw err;
-      }
-      call.identity = publicIdentity(identity);
-      if (smart.write) requireWrite(identity);
-      const answer = await gitHttpBackend(root, {
-        method: req.method,
-        pathInfo: `/${repo.owner}/${repo.name}.git/${rest}`,
-        query: new URL(req.url, 'http://forge').search.slice(1),
-        contentType: req.headers['content-type'],
-        contentEncoding: req.headers['content-encoding'],
-        remoteUser: identity.login,
-        body: req.method === 'POST' ? (req.body as Readable | undefined) : undefined,
-      });
-      call.status = answer.status;
-      return reply.code(answer.status).headers(answer.headers).send(answer.body);
-    } catch (err) {
-      return sendError(reply, call, {}, err);
-    }
-  };
 
   await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const port = (app.server.address() as { port: number }).port;
-  base = `http://127.0.0.1:${port}`;
+  const base = `http://127.0.0.1:${port}`;
+  served.base = base;
 
   const repoOf = (fullName: string) => {
     const [owner, name] = fullName.split('/');
@@ -220,7 +129,7 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
   return {
     url: base,
     port,
-    calls,
+    calls: served.calls,
     state,
     addRepo(fullName, opts = {}) {
       const repo = state.addRepo(fullName, opts.defaultBranch);
@@ -233,7 +142,7 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
     addApp: (registration) => auth.addApp(registration),
     addInstallation: (id, appId, opts) => auth.addInstallation(id, appId, opts),
     fail(fault) {
-      faults.push({ ...fault, left: fault.times ?? 1 });
+      served.faults.push({ ...fault, left: fault.times ?? 1 });
     },
     repo: repoOf,
     async close() {
@@ -241,6 +150,100 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
       if (ownRoot) fs.rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** One REST call: auth (token, installation or App JWT), a scripted fault, the repository, the route. */
+async function serveRest(served: Served, route: Route, req: FastifyRequest, reply: FastifyReply) {
+  const name = `${route.method} ${route.path}`;
+  const call = record(served, req, name, 0);
+  served.remaining = Math.max(served.remaining - 1, 1);
+  const headers: Record<string, string> = rateHeaders(served.remaining);
+  try {
+    const { auth, state } = served;
+    const authorization = req.headers.authorization;
+    const identity = route.auth === 'jwt' ? await auth.byJwt(authorization) : auth.byToken(authorization);
+    call.identity = publicIdentity(identity);
+    if (route.auth === 'installation' && identity.kind !== 'installation') {
+      throw new HttpError(403, basicError('You must authenticate via a GitHub App.', 403));
+    }
+    const fault = served.faults.find((f) => f.left > 0 && normalRoute(f.route) === name);
+    if (fault) {
+      fault.left -= 1;
+      call.fault = true;
+      throw faultAnswer(fault, identity);
+    }
+    const params = req.params as Record<string, string>;
+    let repo: RepoState | undefined;
+    if (params.owner !== undefined) {
+      repo = state.repo(params.owner, params.repo);
+      if (!repo) throw notFound();
+    }
+    if (route.method !== 'GET' && route.auth !== 'jwt') requireWrite(identity);
+    const ctx: RouteContext = {
+      params,
+      query: req.query as Record<string, string | undefined>,
+      body: req.body,
+      identity,
+      repo: repo as RepoState,
+      base: served.base,
+      state,
+      auth,
+      headers,
+    };
+    const answer = await route.handler(ctx);
+    call.status = answer.status;
+    return reply.code(answer.status).headers(headers).send(answer.body);
+  } catch (err) {
+    return sendError(reply, call, headers, err);
+  }
+}
+
+/** One git smart-HTTP call: Basic auth with the token as password, push needs write, then git http-backend. */
+async function serveGit(served: Served, req: FastifyRequest, reply: FastifyReply) {
+  const { owner, repo: repoParam, '*': rest } = req.params as Record<string, string>;
+  const query = req.query as Record<string, string | undefined>;
+  const smart = smartPath(rest, req.method, query.service);
+  const call = record(served, req, `git ${req.method} ${rest}`, 0);
+  const repo = repoParam.endsWith('.git') ? served.state.repo(owner, repoParam.slice(0, -4)) : undefined;
+  try {
+    if (!smart || !repo) throw notFound();
+    let identity: Identity;
+    try {
+      identity = served.auth.byBasic(req.headers.authorization);
+    } catch (err) {
+      reply.header('www-authenticate', 'Basic realm="GitHub"');
+      throw err;
+    }
+    call.identity = publicIdentity(identity);
+    if (smart.write) requireWrite(identity);
+    const answer = await gitHttpBackend(served.root, {
+      method: req.method,
+      pathInfo: `/${repo.owner}/${repo.name}.git/${rest}`,
+      query: new URL(req.url, 'http://forge').search.slice(1),
+      contentType: req.headers['content-type'],
+      contentEncoding: req.headers['content-encoding'],
+      remoteUser: identity.login,
+      body: req.method === 'POST' ? (req.body as Readable | undefined) : undefined,
+    });
+    call.status = answer.status;
+    return reply.code(answer.status).headers(answer.headers).send(answer.body);
+  } catch (err) {
+    return sendError(reply, call, {}, err);
+  }
+}
+
+function record(served: Served, req: FastifyRequest, route: string, status: number): ForgeCall {
+  const url = new URL(req.url, 'http://forge');
+  const call: ForgeCall = {
+    method: req.method,
+    route,
+    path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
+    ...(isJson(req.body) ? { body: req.body } : {}),
+    status,
+  };
+  served.calls.push(call);
+  return call;
 }
 
 function sendError(reply: FastifyReply, call: ForgeCall, headers: Record<string, string>, err: unknown) {

@@ -180,6 +180,15 @@ describe('strict fields', () => {
     ).toMatchObject({
       errors: [{ resource: 'Status', field: 'state', code: 'invalid' }],
     });
+    const broken = await fetch(`${forge.url}${pullsPath}`, {
+      method: 'POST',
+      headers: { authorization: `token ${TOKEN}`, 'content-type': 'application/json' },
+      body: '{"title": ',
+    });
+    expect([broken.status, await broken.json()]).toEqual([
+      400,
+      { message: 'Problems parsing JSON', documentation_url: DOCS, status: '400' },
+    ]);
     const long = await api('POST', `/repos/acme/widgets/issues/${issue}/comments`, {
       body: 'x'.repeat(65537),
     });
