@@ -3,6 +3,7 @@
 
 import { createPrivateKey } from 'node:crypto';
 import * as fs from 'node:fs';
+import type { EnvName } from '../config/env';
 import { ForgeCredentialError } from './errors';
 
 export type GitHubCredential =
@@ -22,35 +23,35 @@ export const GITHUB_ENV = {
   privateKey: 'SOP_GITHUB_APP_PRIVATE_KEY',
   privateKeyFile: 'SOP_GITHUB_APP_PRIVATE_KEY_FILE',
   installationId: 'SOP_GITHUB_APP_INSTALLATION_ID',
-} as const;
+} as const satisfies Record<string, EnvName>;
 
 const NONE = `no GitHub credential: set ${GITHUB_ENV.token} to a token, or ${GITHUB_ENV.appId}, ${GITHUB_ENV.privateKeyFile} (or ${GITHUB_ENV.privateKey}) and ${GITHUB_ENV.installationId} for a GitHub App, in the worker's environment`;
 
 /** The GitHub settings in the worker's environment; a missing or malformed one names its variable. */
 export function githubSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubSettings {
-  const apiUrl = (env[GITHUB_ENV.apiUrl] || 'https://api.github.com').replace(/\/+$/, '');
+  const apiUrl = (env.SOP_GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
   if (!/^https?:\/\/[^/\s]+/.test(apiUrl)) {
     throw new ForgeCredentialError(
       GITHUB_ENV.apiUrl,
       `${GITHUB_ENV.apiUrl}: "${apiUrl}" is not an http(s) URL (e.g. https://api.github.com)`,
     );
   }
-  const appVars = [
-    GITHUB_ENV.appId,
-    GITHUB_ENV.privateKey,
-    GITHUB_ENV.privateKeyFile,
-    GITHUB_ENV.installationId,
+  const app = [
+    env.SOP_GITHUB_APP_ID,
+    env.SOP_GITHUB_APP_PRIVATE_KEY,
+    env.SOP_GITHUB_APP_PRIVATE_KEY_FILE,
+    env.SOP_GITHUB_APP_INSTALLATION_ID,
   ];
-  if (appVars.some((name) => env[name])) return { apiUrl, credential: appCredential(env) };
-  const token = env[GITHUB_ENV.token]?.trim();
+  if (app.some(Boolean)) return { apiUrl, credential: appCredential(env) };
+  const token = env.SOP_GITHUB_TOKEN?.trim();
   if (!token) throw new ForgeCredentialError(GITHUB_ENV.token, NONE);
   return { apiUrl, credential: { kind: 'token', token } };
 }
 
 function appCredential(env: NodeJS.ProcessEnv): GitHubCredential {
-  const appId = env[GITHUB_ENV.appId]?.trim();
+  const appId = env.SOP_GITHUB_APP_ID?.trim();
   if (!appId) throw missing(GITHUB_ENV.appId, 'the GitHub App id (a number, on the App settings page)');
-  const installation = env[GITHUB_ENV.installationId]?.trim();
+  const installation = env.SOP_GITHUB_APP_INSTALLATION_ID?.trim();
   if (!installation) {
     throw missing(
       GITHUB_ENV.installationId,
@@ -68,8 +69,8 @@ function appCredential(env: NodeJS.ProcessEnv): GitHubCredential {
 }
 
 function privateKeyOf(env: NodeJS.ProcessEnv): string {
-  const inline = env[GITHUB_ENV.privateKey];
-  const file = env[GITHUB_ENV.privateKeyFile];
+  const inline = env.SOP_GITHUB_APP_PRIVATE_KEY;
+  const file = env.SOP_GITHUB_APP_PRIVATE_KEY_FILE;
   if (inline && file) {
     throw new ForgeCredentialError(
       GITHUB_ENV.privateKey,

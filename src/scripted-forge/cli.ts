@@ -1,8 +1,8 @@
 // `node dist/scripted-forge/cli.js --repo OWNER/NAME [--repo ...] [--port N] [--root DIR]
-//   [--token-env VAR] [--app-id N --app-public-key FILE --installation-id N]`
-// Serves a scripted forge until SIGINT/SIGTERM and prints its URL. The token it accepts is read from the
-// environment variable VAR (default SOP_GITHUB_TOKEN), so a worker with the same environment talks to it
-// with SOP_GITHUB_API_URL set to the printed URL; the token never appears in argv.
+//   [--app-id N --app-public-key FILE --installation-id N]`
+// Serves a scripted forge until SIGINT/SIGTERM and prints its URL. The token it accepts is the one in
+// SOP_GITHUB_TOKEN, so a worker with the same environment talks to it with SOP_GITHUB_API_URL set to the
+// printed URL; the token never appears in argv.
 
 import * as fs from 'node:fs';
 import { startScriptedForge } from './server';
@@ -13,7 +13,7 @@ async function main(argv: string[]): Promise<void> {
   const repos = all('--repo');
   if (repos.length === 0) {
     process.stderr.write(
-      'usage: scripted-forge --repo OWNER/NAME [--repo ...] [--port N] [--root DIR] [--token-env VAR]\n' +
+      'usage: scripted-forge --repo OWNER/NAME [--repo ...] [--port N] [--root DIR]\n' +
         '       [--app-id N --app-public-key FILE --installation-id N]\n',
     );
     process.exit(2);
@@ -21,8 +21,7 @@ async function main(argv: string[]): Promise<void> {
   const root = one('--root');
   const forge = await startScriptedForge({ port: Number(one('--port') ?? 0), ...(root ? { root } : {}) });
   for (const repo of repos) forge.addRepo(repo);
-  const tokenEnv = one('--token-env') ?? 'SOP_GITHUB_TOKEN';
-  const token = process.env[tokenEnv];
+  const token = process.env.SOP_GITHUB_TOKEN;
   if (token) forge.addToken(token, { login: 'sop-user' });
   const appId = one('--app-id');
   if (appId) {
@@ -33,7 +32,7 @@ async function main(argv: string[]): Promise<void> {
     forge.addApp({ appId: Number(appId), publicKey: fs.readFileSync(keyFile, 'utf8') });
     forge.addInstallation(Number(installation), Number(appId));
   }
-  if (!token && !appId) throw new Error(`no credential to accept: set ${tokenEnv}, or pass --app-id`);
+  if (!token && !appId) throw new Error('no credential to accept: set SOP_GITHUB_TOKEN, or pass --app-id');
   process.stdout.write(`${forge.url}\n`);
   const stop = async () => {
     await forge.close();
