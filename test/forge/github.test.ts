@@ -79,8 +79,9 @@ describe('ensurePullRequest', () => {
       .catch((e) => e);
     expect(err).toBeInstanceOf(ForgeError);
     expect(err.status).toBe(422);
-    expect(err.message).toContain('GitHub answered 422: Validation Failed; PullRequest head invalid');
-    expect(err.message).toContain('refused the request as invalid');
+    expect(err.message).toBe(
+      'pull request for acme/widgets:sop/bugfix/never-pushed: GitHub answered 422: Validation Failed; PullRequest head invalid (the forge refused the request as invalid)',
+    );
     expect(pulls()).toHaveLength(0);
   });
 });
