@@ -41,6 +41,11 @@ export interface ScriptedFault {
   message?: string;
   /** answer as a rate limit: the primary limit's reset (epoch seconds) and/or a secondary limit's Retry-After */
   rateLimit?: { resetAt?: number; retryAfter?: number };
+  /**
+   * `after`: the call takes effect, then the fault is the answer, as when the answer is lost (a worker killed
+   * after the forge acted); `before` (the default): the call is refused
+   */
+  when?: 'before' | 'after';
 }
 
 export interface ScriptedForgeOptions {
@@ -170,7 +175,7 @@ async function serveRest(served: Served, route: Route, req: FastifyRequest, repl
     if (fault) {
       fault.left -= 1;
       call.fault = true;
-      throw faultAnswer(fault, identity);
+      if (fault.when !== 'after') throw faultAnswer(fault, identity);
     }
     const params = req.params as Record<string, string>;
     let repo: RepoState | undefined;
@@ -191,6 +196,7 @@ async function serveRest(served: Served, route: Route, req: FastifyRequest, repl
       headers,
     };
     const answer = await route.handler(ctx);
+    if (fault?.when === 'after') throw faultAnswer(fault, identity);
     call.status = answer.status;
     return reply.code(answer.status).headers(headers).send(answer.body);
   } catch (err) {

@@ -63,6 +63,30 @@ describe('ensurePullRequest', () => {
     });
   });
 
+  test('an answer lost after GitHub acted (a killed worker, a retried activity): the retry finds it, one pull request and one comment', async () => {
+    forge.fail({ route: 'POST /repos/{owner}/{repo}/pulls', status: 502, when: 'after' });
+    const lost = await github.ensurePullRequest(REPO, spec).catch((e) => e);
+    expect(lost).toBeInstanceOf(ForgeError);
+    expect(lost.retryable).toBe(true);
+    expect(pulls()).toHaveLength(1);
+    const retried = await github.ensurePullRequest(REPO, spec);
+    expect(retried).toMatchObject({ number: pulls()[0].number, action: 'unchanged' });
+
+    const comment = { key: deliveryKey('bugfix/issue-7', 'summary'), issue, body: 'Fixed in the PR.' };
+    forge.fail({
+      route: 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+      status: 500,
+      when: 'after',
+    });
+    await expect(github.upsertComment(REPO, comment)).rejects.toThrow('GitHub answered 500');
+    expect(await github.upsertComment(REPO, comment)).toMatchObject({ action: 'unchanged' });
+    expect(comments()).toHaveLength(1);
+    expect(forge.calls.filter((c) => c.method === 'POST').map((c) => [c.route, c.status])).toEqual([
+      ['POST /repos/{owner}/{repo}/pulls', 502],
+      ['POST /repos/{owner}/{repo}/issues/{issue_number}/comments', 500],
+    ]);
+  });
+
   test('a closed pull request of the same delivery is reopened, not duplicated', async () => {
     const first = await github.ensurePullRequest(REPO, spec);
     const pull = forge.repo('acme/widgets').issues.get(first.number)?.pull;
