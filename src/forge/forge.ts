@@ -55,6 +55,28 @@ export interface StatusSpec {
   targetUrl?: string;
 }
 
+export type CheckConclusion =
+  | 'success'
+  | 'failure'
+  | 'neutral'
+  | 'cancelled'
+  | 'timed_out'
+  | 'action_required'
+  | 'skipped';
+
+export interface CheckRunSpec {
+  /** the delivery's key: the check run's external id, so it is found again on its commit */
+  key: string;
+  sha: string;
+  /** the check's name on the forge */
+  name: string;
+  /** without a conclusion the check is in progress */
+  conclusion?: CheckConclusion;
+  title: string;
+  summary: string;
+  detailsUrl?: string;
+}
+
 export interface Forge {
   /** `github`; what names this forge in messages */
   readonly name: string;
@@ -69,6 +91,8 @@ export interface Forge {
   removeLabels(repo: RepoRef, issue: number, labels: string[]): Promise<string[]>;
   /** the commit status of this context, unless the latest one already says the same */
   setStatus(repo: RepoRef, spec: StatusSpec): Promise<{ action: 'created' | 'unchanged' }>;
+  /** the check run of this key on the commit, updated; or a new one (GitHub: an App only) */
+  ensureCheckRun(repo: RepoRef, spec: CheckRunSpec): Promise<{ id: number; action: WriteAction }>;
   /** where to push the run branch (HTTPS) */
   remoteUrl(repo: RepoRef): string;
   /**

@@ -7,6 +7,7 @@ import type { GitHubSettings } from './credentials';
 import { githubSettingsFromEnv } from './credentials';
 import { ForgeError, ForgeRateLimitError } from './errors';
 import {
+  type CheckRunSpec,
   type CommentRef,
   type CommentSpec,
   type Forge,
@@ -15,6 +16,7 @@ import {
   type PullRequestSpec,
   type RepoRef,
   type StatusSpec,
+  type WriteAction,
   withMarker,
 } from './forge';
 
@@ -174,6 +176,42 @@ export class GitHubForge implements Forge {
       }),
     );
     return { action: 'created' };
+  }
+
+  async ensureCheckRun(repo: RepoRef, spec: CheckRunSpec): Promise<{ id: number; action: WriteAction }> {
+    const op = `check run ${spec.name} on ${repo.owner}/${repo.repo}@${spec.sha.slice(0, 12)}`;
+    const runs = await this.call(op, () =>
+      this.octokit.paginate(this.octokit.rest.checks.listForRef, {
+        ...repo,
+        ref: spec.sha,
+        check_name: spec.name,
+        per_page: 100,
+      }),
+    );
+    const existing = runs.find((r) => r.external_id === spec.key);
+    const fields = {
+      name: spec.name,
+      external_id: spec.key,
+      output: { title: spec.title, summary: spec.summary },
+      ...(spec.detailsUrl !== undefined ? { details_url: spec.detailsUrl } : {}),
+      ...(spec.conclusion ? { conclusion: spec.conclusion } : { status: 'in_progress' as const }),
+    };
+    if (!existing) {
+      const { data } = await this.call(op, () =>
+        this.octokit.rest.checks.create({ ...repo, head_sha: spec.sha, ...fields }),
+      );
+      return { id: Number(data.id), action: 'created' };
+    }
+    const same =
+      existing.output.title === spec.title &&
+      existing.output.summary === spec.summary &&
+      (existing.details_url ?? undefined) === spec.detailsUrl &&
+      (spec.conclusion ? existing.conclusion === spec.conclusion : existing.status === 'in_progress');
+    if (same) return { id: Number(existing.id), action: 'unchanged' };
+    await this.call(op, () =>
+      this.octokit.rest.checks.update({ ...repo, check_run_id: Number(existing.id), ...fields }),
+    );
+    return { id: Number(existing.id), action: 'updated' };
   }
 
   remoteUrl(repo: RepoRef): string {

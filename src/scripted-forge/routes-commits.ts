@@ -155,6 +155,10 @@ function checkFields(run: CheckRunState, body: Record<string, unknown>): void {
   const status = oneOf(body.status, CHECK_STATUSES, 'CheckRun', 'status');
   const conclusion = oneOf(body.conclusion, CONCLUSIONS, 'CheckRun', 'conclusion');
   if (status !== undefined) run.status = status;
+  if (status !== undefined && status !== 'completed' && conclusion === undefined) {
+    run.conclusion = null;
+    run.completedAt = null;
+  }
   if (conclusion !== undefined) {
     run.conclusion = conclusion;
     run.status = 'completed';

@@ -312,6 +312,33 @@ describe('as a GitHub App', () => {
     expect(pulls()[0].pull?.createdBy).toBe('sop-runtime[bot]');
   });
 
+  test('a check run is found by its key on the commit and updated; a token (not an App) is refused', async () => {
+    const keys = appKeyPair();
+    forge.addApp({ appId: APP_ID, publicKey: keys.publicKey });
+    forge.addInstallation(INSTALLATION, APP_ID);
+    const app = forgeFromEnv({
+      SOP_GITHUB_API_URL: forge.url,
+      SOP_GITHUB_APP_ID: String(APP_ID),
+      SOP_GITHUB_APP_PRIVATE_KEY: keys.privateKey,
+      SOP_GITHUB_APP_INSTALLATION_ID: String(INSTALLATION),
+    });
+    const check = { key: deliveryKey('bugfix/issue-7', 'check'), sha: work.branchSha, name: 'sop/bugfix' };
+    const running = { ...check, title: 'Running', summary: 'step fix' };
+    expect(await app.ensureCheckRun(REPO, running)).toMatchObject({ action: 'created' });
+    expect(await app.ensureCheckRun(REPO, running)).toMatchObject({ action: 'unchanged' });
+    const done = { ...check, title: 'Passed', summary: 'all gates passed', conclusion: 'success' as const };
+    expect(await app.ensureCheckRun(REPO, done)).toMatchObject({ action: 'updated' });
+    expect(await app.ensureCheckRun(REPO, done)).toMatchObject({ action: 'unchanged' });
+    const runs = [...forge.repo('acme/widgets').checkRuns.values()];
+    expect(runs.map((r) => [r.name, r.status, r.conclusion, r.externalId, r.output.summary])).toEqual([
+      ['sop/bugfix', 'completed', 'success', check.key, 'all gates passed'],
+    ]);
+
+    const err = await github.ensureCheckRun(REPO, { ...running, key: 'other' }).catch((e) => e);
+    expect(err).toBeInstanceOf(ForgeError);
+    expect(err.message).toContain('GitHub answered 403: You must authenticate via a GitHub App.');
+  });
+
   test("a JWT signed with another key is refused with 401 in GitHub's shape", async () => {
     forge.addApp({ appId: APP_ID, publicKey: appKeyPair().publicKey });
     forge.addInstallation(INSTALLATION, APP_ID);
