@@ -19,6 +19,8 @@ export interface PullRequestSpec {
   body: string;
   /** only when the pull request is created (the REST API cannot change it later) */
   draft?: boolean;
+  /** logins asked to review: those not asked already (someone who has reviewed since is asked again) */
+  reviewers?: string[];
 }
 
 export interface PullRequestRef {

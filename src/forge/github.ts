@@ -22,6 +22,14 @@ import {
 
 const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** what the adapter reads of a pull request (the list's and the single one's shapes both have it) */
+interface PullData {
+  number: number;
+  html_url: string;
+  head: { sha: string };
+  requested_reviewers?: { login: string }[] | null;
+}
+
 export class GitHubForge implements Forge {
   readonly name = 'GitHub';
   private readonly octokit: Octokit;
@@ -44,8 +52,21 @@ export class GitHubForge implements Forge {
   }
 
   async ensurePullRequest(repo: RepoRef, spec: PullRequestSpec): Promise<PullRequestRef> {
-    const body = withMarker(spec.body, spec.key);
     const op = `pull request for ${repo.owner}/${repo.repo}:${spec.head}`;
+    const { ref, requested } = await this.writePullRequest(repo, spec, op);
+    const missing = (spec.reviewers ?? []).filter(
+      (r) => !requested.some((q) => q.toLowerCase() === r.toLowerCase()),
+    );
+    if (missing.length === 0) return ref;
+    await this.call(op, () =>
+      this.octokit.rest.pulls.requestReviewers({ ...repo, pull_number: ref.number, reviewers: missing }),
+    );
+    return { ...ref, action: ref.action === 'unchanged' ? 'updated' : ref.action };
+  }
+
+  /** The pull request created, updated or reopened, and who is already asked to review it. */
+  private async writePullRequest(repo: RepoRef, spec: PullRequestSpec, op: string) {
+    const body = withMarker(spec.body, spec.key);
     const pulls = await this.call(op, () =>
       this.octokit.paginate(this.octokit.rest.pulls.list, {
         ...repo,
@@ -58,6 +79,10 @@ export class GitHubForge implements Forge {
     // a closed (unmerged) pull request of this delivery is reopened rather than duplicated
     const ours = pulls.find((p) => p.head.ref === spec.head && !p.merged_at && hasMarker(p.body, spec.key));
     const existing = open ?? ours;
+    const answer = (data: PullData, action: WriteAction) => ({
+      ref: { number: data.number, url: data.html_url, headSha: data.head.sha, action },
+      requested: (data.requested_reviewers ?? []).map((u) => u.login),
+    });
     if (!existing) {
       const { data } = await this.call(op, () =>
         this.octokit.rest.pulls.create({
@@ -69,21 +94,14 @@ export class GitHubForge implements Forge {
           draft: spec.draft ?? false,
         }),
       );
-      return { number: data.number, url: data.html_url, headSha: data.head.sha, action: 'created' };
+      return answer(data, 'created');
     }
     const same =
       existing.state === 'open' &&
       existing.title === spec.title &&
       existing.body === body &&
       existing.base.ref === spec.base;
-    if (same) {
-      return {
-        number: existing.number,
-        url: existing.html_url,
-        headSha: existing.head.sha,
-        action: 'unchanged',
-      };
-    }
+    if (same) return answer(existing, 'unchanged');
     const { data } = await this.call(op, () =>
       this.octokit.rest.pulls.update({
         ...repo,
@@ -94,8 +112,7 @@ export class GitHubForge implements Forge {
         state: 'open',
       }),
     );
-    const action = existing.state === 'open' ? 'updated' : 'reopened';
-    return { number: data.number, url: data.html_url, headSha: data.head.sha, action };
+    return answer(data, existing.state === 'open' ? 'updated' : 'reopened');
   }
 
   async upsertComment(repo: RepoRef, spec: CommentSpec): Promise<CommentRef> {

@@ -43,6 +43,12 @@ export const issueRoutes: Route[] = [
   { method: 'PATCH', path: '/repos/{owner}/{repo}/pulls/{pull_number}', auth: 'token', handler: updatePull },
   {
     method: 'POST',
+    path: '/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers',
+    auth: 'token',
+    handler: requestReviewers,
+  },
+  {
+    method: 'POST',
     path: '/repos/{owner}/{repo}/issues/{issue_number}/comments',
     auth: 'token',
     handler: addComment,
@@ -136,6 +142,7 @@ function createPull(ctx: RouteContext) {
     base,
     draft: body.draft === true,
     state: 'open',
+    requestedReviewers: [],
     createdBy: ctx.identity.login,
     createdAt: stamp,
     updatedAt: stamp,
@@ -181,6 +188,32 @@ function updatePull(ctx: RouteContext) {
   }
   pull.updatedAt = now();
   return { status: 200, body: pullBody(ctx, issue) };
+}
+
+function requestReviewers(ctx: RouteContext) {
+  const issue = pullOf(ctx);
+  const pull = issue.pull as PullState;
+  const body = bodyObject(ctx);
+  const reviewers = body.reviewers ?? [];
+  if (!Array.isArray(reviewers) || reviewers.some((r) => typeof r !== 'string' || r === '')) {
+    throw invalid('PullRequest', 'reviewers');
+  }
+  if (reviewers.length === 0 && !Array.isArray(body.team_reviewers)) {
+    throw invalid('PullRequest', 'reviewers', 'missing_field');
+  }
+  if ((reviewers as string[]).some((r) => r.toLowerCase() === pull.createdBy.toLowerCase())) {
+    throw new HttpError(422, {
+      message: 'Review cannot be requested from pull request author.',
+      documentation_url:
+        'https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request',
+    });
+  }
+  for (const login of reviewers as string[]) {
+    if (!pull.requestedReviewers.some((r) => r.toLowerCase() === login.toLowerCase())) {
+      pull.requestedReviewers.push(login);
+    }
+  }
+  return { status: 201, body: pullSimpleBody(ctx, issue) };
 }
 
 function addComment(ctx: RouteContext) {
@@ -316,7 +349,7 @@ export function pullBody(ctx: RouteContext, issue: IssueState): PullRequest {
     merge_commit_sha: null,
     assignee: null,
     assignees: [],
-    requested_reviewers: [],
+    requested_reviewers: pull.requestedReviewers.map((login) => simpleUser(base, login, userId(login))),
     requested_teams: [],
     head: side(pull.head, headSha),
     base: side(pull.base, resolveCommit(repo, pull.base) ?? '0'.repeat(40)),

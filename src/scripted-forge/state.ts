@@ -10,6 +10,8 @@ export interface PullState {
   base: string;
   draft: boolean;
   state: 'open' | 'closed';
+  /** logins asked to review */
+  requestedReviewers: string[];
   createdBy: string;
   createdAt: string;
   updatedAt: string;

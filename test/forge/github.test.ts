@@ -87,6 +87,25 @@ describe('ensurePullRequest', () => {
     ]);
   });
 
+  test('reviewers are asked once; the author cannot be asked (422 with the forge message)', async () => {
+    const first = await github.ensurePullRequest(REPO, { ...spec, reviewers: ['alice'] });
+    expect(first.action).toBe('created');
+    expect(await github.ensurePullRequest(REPO, { ...spec, reviewers: ['alice'] })).toMatchObject({
+      action: 'unchanged',
+    });
+    expect(await github.ensurePullRequest(REPO, { ...spec, reviewers: ['alice', 'bob'] })).toMatchObject({
+      action: 'updated',
+    });
+    const asks = forge.calls.filter((c) => c.route.endsWith('/requested_reviewers'));
+    expect(asks.map((c) => c.body)).toEqual([{ reviewers: ['alice'] }, { reviewers: ['bob'] }]);
+    expect(pulls()[0].pull?.requestedReviewers).toEqual(['alice', 'bob']);
+    const err = await github.ensurePullRequest(REPO, { ...spec, reviewers: ['sop-bot'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(ForgeError);
+    expect(err.message).toContain(
+      'GitHub answered 422: Review cannot be requested from pull request author.',
+    );
+  });
+
   test('a closed pull request of the same delivery is reopened, not duplicated', async () => {
     const first = await github.ensurePullRequest(REPO, spec);
     const pull = forge.repo('acme/widgets').issues.get(first.number)?.pull;
