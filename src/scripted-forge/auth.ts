@@ -89,7 +89,7 @@ export class Auth {
     }
     const appId = Number(iss);
     const app = this.apps.get(appId);
-    if (!app) throw new AuthError(401, `'Issuer' claim ('iss') must be an Integer: no App ${String(iss)}`);
+    if (!app) throw new AuthError(401, 'Integration not found');
     const now = Math.floor(nowMs / 1000);
     let payload: { iat?: unknown; exp?: unknown };
     try {
