@@ -282,6 +282,7 @@ export function forgeFromEnv(env: NodeJS.ProcessEnv = process.env): Forge {
 
 interface OctokitFailure {
   status?: number;
+  cause?: unknown;
   message?: string;
   response?: { data?: unknown; headers?: Record<string, string | number | undefined> };
 }
@@ -295,8 +296,10 @@ export function githubFailure(forge: string, operation: string, err: unknown, no
     | { message?: string; errors?: { resource?: string; field?: string; code?: string; message?: string }[] }
     | undefined;
   if (!failure?.response) {
-    // no answer: unreachable, or the App token exchange failed before any request of ours
-    return new ForgeError(forge, operation, status, String(failure?.message ?? err));
+    // no answer (Octokit calls it a 500): the forge is unreachable; say why, from the causes
+    const causes = causeChain(failure?.cause);
+    const reason = causes.length > 0 ? causes.join(': ') : String(failure?.message ?? err);
+    return new ForgeError(forge, operation, 0, reason);
   }
   const message = [
     data?.message ?? `HTTP ${status}`,
@@ -319,6 +322,17 @@ export function githubFailure(forge: string, operation: string, err: unknown, no
     return new ForgeRateLimitError(forge, operation, status, message, resetAtMs);
   }
   return new ForgeError(forge, operation, status, message);
+}
+
+/** Why a request got no answer: each cause's code (ECONNREFUSED) or message, three at most. */
+function causeChain(cause: unknown): string[] {
+  const reasons: string[] = [];
+  for (let c = cause as { cause?: unknown; code?: string; message?: string } | undefined; c; ) {
+    reasons.push(c.code ?? c.message ?? String(c));
+    if (reasons.length === 3) break;
+    c = c.cause as typeof c;
+  }
+  return reasons;
 }
 
 /** The git host of an API URL: api.github.com → github.com; Enterprise's /api/v3 → its host; else itself. */

@@ -6,7 +6,7 @@ import { RateLimitError } from '../../src/activities/agent-runner';
 import { ForgeError, ForgeRateLimitError } from '../../src/forge/errors';
 import { deliveryKey, type Forge } from '../../src/forge/forge';
 import { forgeFromEnv } from '../../src/forge/github';
-import type { ScriptedForge } from '../../src/scripted-forge/server';
+import { type ScriptedForge, startScriptedForge } from '../../src/scripted-forge/server';
 import { appKeyPair, forgeWithRepo, REPO, RUN_BRANCH, type workingRepo } from '../support/scripted-forge';
 
 const TOKEN = 'ghp_canaryTOKEN0123456789abcdefghijkl';
@@ -278,6 +278,20 @@ describe('refusals', () => {
     expect(everything).not.toContain(wrong);
     expect(forge.calls.at(-1)).toMatchObject({ status: 401 });
     expect(JSON.stringify(forge.calls)).not.toContain(wrong);
+  });
+
+  test('a forge that cannot be reached is a retryable ForgeError', async () => {
+    const closed = await startScriptedForge();
+    const url = closed.url;
+    await closed.close();
+    const gone = forgeFromEnv({ SOP_GITHUB_API_URL: url, SOP_GITHUB_TOKEN: TOKEN });
+    const err = await gone.addLabels(REPO, issue, ['bug']).catch((e) => e);
+    expect(err).toBeInstanceOf(ForgeError);
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe(
+      `labels of acme/widgets#${issue}: GitHub could not be reached: fetch failed: ECONNREFUSED`,
+    );
+    expect(`${err.message} ${err.stack}`).not.toContain(TOKEN);
   });
 
   test('a 422 and a rate limit do not carry the token either', async () => {
