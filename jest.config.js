@@ -1,5 +1,5 @@
 // Two projects: `unit` needs nothing running; `temporal` gets a real dev server from its global setup.
-// execa 9 and its dependencies are ESM-only: swc compiles them to CommonJS for jest, while plain Node
+// execa 9, Octokit, jose and their dependencies are ESM-only: swc compiles them to CommonJS for jest, while plain Node
 // (>= 20.19) loads them natively through require(esm).
 const esmOnly = [
   'execa',
@@ -18,6 +18,15 @@ const esmOnly = [
   'is-unicode-supported',
   'path-key',
   '@sec-ant/readable-stream',
+  // Octokit (the forge's GitHub client) and jose (the scripted forge's JWT check)
+  '@octokit',
+  'universal-user-agent',
+  'universal-github-app-jwt',
+  'before-after-hook',
+  'toad-cache',
+  'json-with-bigint',
+  'content-type',
+  'jose',
 ];
 const shared = {
   testEnvironment: 'node',

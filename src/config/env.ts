@@ -10,6 +10,7 @@ export const ENV_GROUPS = {
   temporal: 'Where Temporal is',
   worker: 'Workers and runs',
   harness: 'Harnesses and models',
+  forge: 'The forge (GitHub): pull requests, comments, labels, statuses, pushes',
   cli: 'The `sop` command',
   passed: 'Passed to harness processes unchanged',
   scripts: 'The dev server and cluster scripts',
@@ -254,6 +255,33 @@ export const EnvSchema = z.object({
   SOP_CLAUDE_BIN: variable(text(), {
     group: 'harness',
     meaning: 'a Claude Code binary to run instead of the pinned `@anthropic-ai/claude-code` package',
+  }),
+
+  // the forge (src/forge/credentials.ts): read by the worker only, never passed to an agent
+  SOP_GITHUB_API_URL: variable(text(), {
+    group: 'forge',
+    meaning: "GitHub's REST API: Enterprise Server's `https://HOST/api/v3`, or a scripted forge's URL",
+    default: '`https://api.github.com`',
+  }),
+  SOP_GITHUB_TOKEN: variable(text(), {
+    group: 'forge',
+    meaning: 'a token for the API and for pushing run branches (when no App variable is set)',
+  }),
+  SOP_GITHUB_APP_ID: variable(text(), {
+    group: 'forge',
+    meaning: "a GitHub App's id: the runtime acts as the App, with installation tokens that last an hour",
+  }),
+  SOP_GITHUB_APP_PRIVATE_KEY_FILE: variable(text(), {
+    group: 'forge',
+    meaning: "the App's private key (the `.pem` GitHub generated)",
+  }),
+  SOP_GITHUB_APP_PRIVATE_KEY: variable(text(), {
+    group: 'forge',
+    meaning: "the App's private key itself, instead of the file (line breaks may be written `\\n`)",
+  }),
+  SOP_GITHUB_APP_INSTALLATION_ID: variable(text(), {
+    group: 'forge',
+    meaning: "the App installation's id (the number ending its settings URL)",
   }),
 
   // the sop command
