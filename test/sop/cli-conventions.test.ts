@@ -109,3 +109,18 @@ test('the scripted model fills {{ run.folder }} with the whole run folder, whate
     await server.close();
   }
 });
+
+test('a command ends quietly, exit 0, when the reader of its output goes away (sop … | head)', async () => {
+  // `true` exits before the command writes: every write meets a closed pipe
+  for (const args of ['--help', 'triggers --help', 'runs show --help', 'workflows list', 'validate --json']) {
+    const result = await execa(
+      'bash',
+      ['-c', `node ${sop} ${args} | true; echo "exit $\{PIPESTATUS[0]}" >&2`],
+      {
+        cwd: repo,
+        reject: false,
+      },
+    );
+    expect(`${args}: ${result.stderr}`).toBe(`${args}: exit 0`);
+  }
+});
