@@ -27,12 +27,27 @@ export function buildProgram(): Command {
 
 /** Parses argv, runs the command, and turns every failure into a one-line message and an exit code. */
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return ExitCode.ok;
   } catch (err) {
     return reportError(err);
+  }
+}
+
+/**
+ * `sop … | head`: once the reader has gone, a write fails with EPIPE (an 'error' event nobody handles
+ * would print a stack trace). There is nobody left to tell anything: end at once, as a Unix tool does on
+ * SIGPIPE, but with exit code 0 (the reader chose to stop; nothing failed).
+ */
+function endQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(ExitCode.ok);
+      throw err;
+    });
   }
 }
 

@@ -10,6 +10,7 @@ export const NAME_MESSAGE =
  * Task ids: part of the workflow id `<sop>/<task>` and of the run folder path, so no slashes or dots first.
  * ":" because a Temporal Schedule appends the fire time (RFC 3339) to the workflow id of a scheduled run.
  */
-export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export const TASK_ID_CHARS = 'A-Za-z0-9._:-';
+export const TASK_ID_PATTERN = new RegExp(`^[A-Za-z0-9][${TASK_ID_CHARS}]{0,127}$`);
 export const TASK_ID_MESSAGE =
   'must start with a letter or digit and use only letters, digits, ".", "_", ":" and "-" (max 128 chars)';

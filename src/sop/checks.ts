@@ -19,7 +19,7 @@ import {
   stepRoles,
 } from './normalize';
 import type { SopFields, SopFile, SopStep } from './schema';
-import { checkVariable, positionOf, scanTemplate, type TemplateScope } from './templates';
+import { checkVariable, positionOf, QUESTION_ROOTS, scanTemplate, type TemplateScope } from './templates';
 import { checkTriggers, visitStrings } from './trigger-checks';
 import type { KeyPath, SourceFile } from './yaml-source';
 
@@ -538,7 +538,7 @@ export function checkSop(
   function checkQuestion(spec: { question: string }, step: string, inWorklist: boolean, at: KeyPath) {
     checkTemplateText(
       spec.question,
-      { input: new Set(), params: new Set(), step, item: inWorklist, roots: ['step', 'item'] },
+      { input: inputs, params, step, item: inWorklist, roots: QUESTION_ROOTS },
       { yaml: at },
     );
   }

@@ -196,7 +196,7 @@ export const DIAGNOSTIC_CODES = {
   SOP401: {
     severity: 'error',
     title: 'unknown template variable',
-    hint: 'use input.*, params.*, run.*, step.*, item.* (worklist steps) or steps.<earlier step>.*',
+    hint: 'use a variable the message names as available there: prompts have input.*, params.*, run.*, step.*, item.* (worklist steps) and steps.<earlier step>.*; input questions input.*, params.*, step.* and item.*; command lines params.* only',
   },
   SOP402: {
     severity: 'error',

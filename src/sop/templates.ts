@@ -45,9 +45,16 @@ export interface TemplateScope {
   item: boolean;
   /** steps whose outputs may exist when this template is rendered */
   earlierSteps?: Set<string>;
-  /** roots allowed here (input questions only know step and item) */
-  roots: ReadonlyArray<'input' | 'params' | 'run' | 'step' | 'item' | 'steps'>;
+  /** roots allowed here */
+  roots: ReadonlyArray<TemplateRoot>;
 }
+
+type TemplateRoot = 'input' | 'params' | 'run' | 'step' | 'item' | 'steps';
+/**
+ * An input question (input step, request_input) is rendered by the workflow from what it holds: the run's
+ * input and params, the step and the work item. Not steps.* (agent output) nor run.* (worker paths).
+ */
+export const QUESTION_ROOTS: ReadonlyArray<TemplateRoot> = ['input', 'params', 'step', 'item'];
 
 export const ITEM_FIELDS = ['id', 'title', 'status', 'key'];
 const RUN_FIELDS = ['folder', 'sop', 'task'];

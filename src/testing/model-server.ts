@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { type Reply, RUN_FOLDER, ruleMatches, type Scenario } from './scenario';
+import { type Reply, RUN_FOLDER, RUN_FOLDER_PATH, ruleMatches, type Scenario } from './scenario';
 
 export interface RecordedRequest {
   api: 'responses' | 'messages' | 'other';
@@ -201,7 +201,7 @@ export async function startModelServer(
  * contract names in the prompt, workspace-relative.
  */
 function fillRunFolder(reply: Reply, text: string): Reply {
-  const folder = /\.sop\/runs\/[\w.-]+\/[\w.-]+/.exec(text)?.[0];
+  const folder = text.match(RUN_FOLDER_PATH)?.[0];
   if (!folder) return reply;
   return JSON.parse(JSON.stringify(reply).replace(RUN_FOLDER, folder)) as Reply;
 }

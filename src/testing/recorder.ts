@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { type Conversation, messagesConversation, responsesConversation } from './model-server';
 import { messagesReply, type Recorded, responsesReply } from './recorded-replies';
-import type { Reply, Scenario } from './scenario';
+import { type Reply, RUN_FOLDER_PATH, type Scenario } from './scenario';
 
 export interface Upstreams {
   /** a Responses API base URL (what SOP_CODEX_BASE_URL names) */
@@ -221,7 +221,7 @@ export function matchFor(text: string): string {
 export function normalizeReply(reply: Reply, cwd: string | undefined, secrets: string[]): Reply {
   let text = JSON.stringify(reply);
   if (cwd) text = text.split(`${cwd}/`).join('').split(cwd).join('.');
-  text = text.replace(/\.sop\/runs\/[\w.-]+\/[\w.-]+/g, '{{ run.folder }}');
+  text = text.replace(RUN_FOLDER_PATH, '{{ run.folder }}');
   for (const secret of secrets) text = text.split(secret).join('[redacted]');
   return JSON.parse(text) as Reply;
 }

@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import { z } from 'zod';
+import { TASK_ID_CHARS } from '../model/names';
 import { parseYamlText } from '../sop/yaml-source';
 
 export const Reply = z.union([
@@ -113,6 +114,11 @@ export function issueLines(
 
 /** The one template a reply may use: the run folder, as in SOPs (`{{ run_folder }}` is the older spelling). */
 export const RUN_FOLDER = /\{\{\s*run[._]folder\s*\}\}/g;
+/**
+ * A run folder as prompts name it, workspace-relative: `.sop/runs/<sop>/<task>`, the task id with every
+ * character a task id may hold (a scheduled run's has the `:` of its fire time).
+ */
+export const RUN_FOLDER_PATH = new RegExp(`\\.sop/runs/[a-z][a-z0-9_-]*/[${TASK_ID_CHARS}]+`, 'g');
 /** What looks like an SOP template (`{{ input.x }}`, `{{ item.id }}`, ...): the model server fills none but the run folder. */
 const SOP_TEMPLATE = /\{\{\s*(?:run|input|params|item|steps?)[._][\w.]*\s*\}\}/g;
 

@@ -9,9 +9,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
+  allHandlersFinished,
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   log,
   makeContinueAsNewFunc,
   ParentClosePolicy,
@@ -68,6 +70,20 @@ export const SENSOR_PAUSE_PATCH = 'sensor-pause-v1';
  */
 export const SENSOR_RUN_ITEM_PATCH = 'sensor-run-item-v1';
 
+/** What one poll did: the runs it started (workflow ids) and the problem it met, if any. */
+export interface SensorPollResult {
+  /** the poll's number (SensorState.polls after it) */
+  poll: number;
+  at: string;
+  started: string[];
+  error?: string;
+}
+/**
+ * Poll at once (`sop triggers trigger-now` on a poll trigger), paused or not; answers when that poll is
+ * done. Histories without it replay as before: it only wakes the loop when one was accepted.
+ */
+export const sensorPollNowUpdate = defineUpdate<SensorPollResult, []>('sensorPollNow');
+
 /** what `sop triggers sync` and `list` read from the sensor's memo (under TRIGGER_MEMO_KEY) */
 export const sensorTagOf = (config: SensorConfig) => ({
   sop: config.trigger.sop,
@@ -98,6 +114,8 @@ export async function sopSensor(raw: SensorInput): Promise<void> {
   const state: SensorState = given ?? { seen: [], polls: 0, fired: 0 };
   let nextPollAt: string | undefined;
   let reconfigured = false;
+  let pollWanted = false;
+  let lastPoll: SensorPollResult | undefined;
   setHandler(sensorStatusQuery, () => ({
     ...state,
     sop: config.trigger.sop,
@@ -130,25 +148,42 @@ export async function sopSensor(raw: SensorInput): Promise<void> {
       };
   });
 
+  setHandler(sensorPollNowUpdate, async () => {
+    // the poll under way (if any) began before the request: the answer is the one after it
+    const after = state.polls;
+    pollWanted = true;
+    await condition(() => lastPoll !== undefined && lastPoll.poll > after);
+    return lastPoll!;
+  });
+  const poll = async () => {
+    pollWanted = false;
+    const started = await pollOnce(config, state, itemInMemo);
+    lastPoll = { poll: state.polls, at: state.lastPollAt!, started, error: state.lastError };
+  };
+
   for (let polls = 0; polls < POLLS_PER_EXECUTION && !reconfigured; ) {
-    if (state.paused) {
-      // no polls and no timers while paused: unpause polls at once
+    if (state.paused && !pollWanted) {
+      // no polls and no timers while paused: unpause (or poll now) polls at once
       nextPollAt = undefined;
-      await condition(() => reconfigured || !state.paused);
+      await condition(() => reconfigured || !state.paused || pollWanted);
       continue;
     }
     polls++;
-    await pollOnce(config, state, itemInMemo);
+    await poll();
     const every = config.trigger.poll.everyMs;
     nextPollAt = new Date(Date.now() + every).toISOString();
-    await condition(() => reconfigured || (pausable && state.paused !== undefined), every);
+    await condition(() => reconfigured || (pausable && state.paused !== undefined) || pollWanted, every);
   }
+  // a poll asked for now is done in this execution, and answered before it continues as new
+  if (pollWanted) await poll();
+  await condition(allHandlersFinished);
   // the memo says which config runs (sync compares it); passed on, or the next execution has the first one
   const memo = { ...workflowInfo().memo, [TRIGGER_MEMO_KEY]: sensorTagOf(config) };
   await makeContinueAsNewFunc<typeof sopSensor>({ memo })({ ...config, state });
 }
 
-async function pollOnce(config: SensorConfig, state: SensorState, itemInMemo: boolean): Promise<void> {
+/** One poll; returns the workflow ids of the runs it started. */
+async function pollOnce(config: SensorConfig, state: SensorState, itemInMemo: boolean): Promise<string[]> {
   const { trigger } = config;
   const label = `${trigger.sop}.${trigger.name}`;
   state.polls++;
@@ -161,8 +196,9 @@ async function pollOnce(config: SensorConfig, state: SensorState, itemInMemo: bo
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     state.lastError = err.cause?.message ?? err.message;
-    return;
+    return [];
   }
+  const started: string[] = [];
   const problems = [...result.problems];
   const seen = new Set(state.seen);
   const from = state.watermark;
@@ -206,6 +242,7 @@ async function pollOnce(config: SensorConfig, state: SensorState, itemInMemo: bo
         state.fired++;
         state.lastFireAt = new Date(Date.now()).toISOString();
         state.lastRun = workflowId;
+        started.push(workflowId);
       } catch (err) {
         // already started (by an earlier execution of this sensor, or by hand): exactly once holds
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -214,6 +251,7 @@ async function pollOnce(config: SensorConfig, state: SensorState, itemInMemo: bo
     remember(state, polled.id, polled.mark, seen);
   }
   state.lastError = problems.length > 0 ? problems.slice(0, 3).join('; ') : undefined;
+  return started;
 }
 
 function remember(

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
+import { DIAGNOSTIC_CODES } from '../../src/sop/diagnostics';
 import {
   anchors,
   docPages,
@@ -9,6 +10,7 @@ import {
   root,
   type ShownCommand,
   shellLines,
+  shellWords,
   shownCommands,
 } from './markdown';
 
@@ -85,6 +87,104 @@ test('every sop command the README and docs/ show names a command and options th
     return p ? [`${c.page}:${c.line}: ${c.text}\n  ${p}`] : [];
   });
   expect(problems).toEqual([]);
+});
+
+/**
+ * The strings of a TypeScript source (quoted and template literals; comments and code left out), a
+ * template's `${…}` as U+2063: enough of a lexer for the sources of this package.
+ */
+function stringsOf(source: string): string[] {
+  const strings: string[] = [];
+  const template = (from: number): number => {
+    let text = '';
+    let i = from;
+    while (i < source.length && source[i] !== '`') {
+      if (source[i] === '\\') text += source[++i] ?? '';
+      else if (source[i] === '$' && source[i + 1] === '{') {
+        text += '\u2063';
+        i = code(i + 2, '}');
+        continue;
+      } else text += source[i];
+      i++;
+    }
+    strings.push(text);
+    return i + 1;
+  };
+  // code up to the closing `end` (or the end of the source); returns the index after it
+  const code = (from: number, end?: string): number => {
+    let depth = 0;
+    let i = from;
+    while (i < source.length) {
+      const c = source[i];
+      if (c === '/' && source[i + 1] === '/')
+        i = source.indexOf('\n', i) < 0 ? source.length : source.indexOf('\n', i);
+      else if (c === '/' && source[i + 1] === '*') i = source.indexOf('*/', i + 2) + 2;
+      else if (c === "'" || c === '"') {
+        let text = '';
+        for (i++; i < source.length && source[i] !== c && source[i] !== '\n'; i++)
+          text += source[i] === '\\' ? source[++i] : source[i];
+        strings.push(text);
+        i++;
+      } else if (c === '`') i = template(i + 1);
+      else if (c === '}' && end === '}' && depth === 0) return i + 1;
+      else {
+        if (c === '{') depth++;
+        if (c === '}') depth--;
+        i++;
+      }
+    }
+    return i;
+  };
+  code(0);
+  return strings;
+}
+
+/** The backticked `sop …` in the strings of the code (hints and messages the CLI prints). */
+function sourceCommands(dir: string): Array<{ where: string; text: string; words: string[] }> {
+  const out: Array<{ where: string; text: string; words: string[] }> = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    for (const text of stringsOf(fs.readFileSync(file, 'utf8')))
+      for (const m of text.matchAll(/`(sop [^`]*)`/g)) {
+        // what a ${…} fills in is not known: the words before it are checked
+        const words = shellWords(m[1].replace(/\|--/g, ' --')).slice(1);
+        const filled = words.findIndex((w) => w.includes('\u2063'));
+        out.push({
+          where: path.relative(root, file),
+          text: m[1].replace(/\u2063/g, '…'),
+          words: filled < 0 ? words : words.slice(0, filled),
+        });
+      }
+  }
+  return out.filter((c) => c.words.length > 0);
+}
+
+test('every sop command a diagnostic hint or a CLI message names is a command of the CLI', () => {
+  const named = [
+    ...Object.entries(DIAGNOSTIC_CODES).flatMap(([code, d]) =>
+      [...d.hint.matchAll(/`(sop [^`]*)`/g)].map((m) => ({
+        where: `${code} hint`,
+        text: m[1],
+        words: shellWords(m[1]).slice(1),
+      })),
+    ),
+    ...sourceCommands(path.join(root, 'src')),
+  ];
+  expect(named.length).toBeGreaterThan(30);
+  expect(named.some((n) => n.where.endsWith(' hint'))).toBe(true);
+  const problems = named.flatMap(({ where, text, words }) => {
+    const p = problem({
+      page: where,
+      line: 0,
+      text,
+      cwd: '',
+      words,
+      inline: true,
+    });
+    return p ? [`${where}: \`${text}\`: ${p}`] : [];
+  });
+  expect([...new Set(problems)]).toEqual([]);
 });
 
 test('the command check refuses a command or an option the CLI does not have', () => {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
+import { startModelServer } from '../../src/testing/model-server';
 import { loadScenario } from '../../src/testing/scenario';
 
 // The conventions every command keeps, checked through the built `sop` binary (npm test builds first).
@@ -72,4 +73,54 @@ test('the scenario example of docs/testing.md loads and has one reply of every k
     scenario.rules.flatMap((r) => r.runs.flatMap((replies) => replies.map((reply) => Object.keys(reply)[0]))),
   );
   expect([...kinds].sort()).toEqual(['error', 'final', 'message', 'read', 'shell', 'stall', 'tool', 'write']);
+});
+
+test('the scripted model fills {{ run.folder }} with the whole run folder, whatever characters the task id holds', async () => {
+  const server = await startModelServer({
+    rules: [
+      {
+        match: 'Write the report',
+        runs: [[{ write: { path: '{{ run.folder }}/report.md', content: 'x\n' } }]],
+      },
+    ],
+  });
+  try {
+    // a scheduled run's task id: the trigger name and the fire time, with its ":" (every task id character)
+    for (const task of ['hourly-2026-12-07T18:00:00Z', 'a.b_c-9:0']) {
+      const folder = `.sop/runs/tick/${task}`;
+      const response = await fetch(`${server.url}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          input: [
+            {
+              type: 'message',
+              role: 'user',
+              content: `Write the report to ${folder}/report.md (artifact report).`,
+            },
+          ],
+        }),
+      });
+      expect(response.status).toBe(200);
+      const stream = await response.text();
+      expect(stream).toContain(`${folder}/report.md`);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test('a command ends quietly, exit 0, when the reader of its output goes away (sop … | head)', async () => {
+  // `true` exits before the command writes: every write meets a closed pipe
+  for (const args of ['--help', 'triggers --help', 'runs show --help', 'workflows list', 'validate --json']) {
+    const result = await execa(
+      'bash',
+      ['-c', `node ${sop} ${args} | true; echo "exit $\{PIPESTATUS[0]}" >&2`],
+      {
+        cwd: repo,
+        reject: false,
+      },
+    );
+    expect(`${args}: ${result.stderr}`).toBe(`${args}: exit 0`);
+  }
 });

@@ -267,3 +267,45 @@ describe('warnings', () => {
     ]);
   });
 });
+
+describe('input questions', () => {
+  const sopWith = (question: string) => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-question-')), 'ask');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(
+      path.join(dir, 'sop.yaml'),
+      [
+        'name: ask',
+        'input:',
+        '  request: { type: string }',
+        'params:',
+        '  limit: { type: integer, default: 3 }',
+        'steps:',
+        '  approve:',
+        `    question: ${JSON.stringify(question)}`,
+        '    routes: { approved: finish, rejected: fail }',
+        '',
+      ].join('\n'),
+    );
+    return compileSopDir(dir).diagnostics.filter((d) => d.severity === 'error');
+  };
+
+  test('may name the run input and params (a person deciding needs the context)', () => {
+    expect(
+      sopWith('Ship {{ input.request }} (at most {{ params.limit }} retries, rework {{ step.rework }})?'),
+    ).toEqual([]);
+  });
+
+  test('name what is not available with message and hint saying the same', () => {
+    const [unknownInput] = sopWith('Ship {{ input.nope }}?');
+    expect(unknownInput).toMatchObject({
+      code: 'SOP401',
+      message: '{{ input.nope }}: the SOP has no input "nope"',
+    });
+    const [agentOutput] = sopWith('Ship {{ steps.approve.payload }}?');
+    expect(agentOutput.message).toBe(
+      '{{ steps.approve.payload }}: "steps" is not available here (available: input, params, step, item)',
+    );
+    expect(agentOutput.hint).toContain('input questions input.*, params.*, step.* and item.*');
+  });
+});

@@ -7,7 +7,7 @@ import { ClaudeRunner } from '../../src/harnesses/claude';
 import { compileSopDir } from '../../src/sop/compile';
 import { planFromBundle } from '../../src/sop/plan';
 import { startModelServer } from '../../src/testing/model-server';
-import { finish, makeWorkspace, plan, route, servePlans, step } from '../support/plans';
+import { finish, makeWorkspace, plan, route, runRequest, servePlans, step } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import { ScriptedRunner } from '../support/scripted-runner';
 import {
@@ -166,6 +166,51 @@ steps:
     { runners: { codex: runner }, ...servePlans(p) },
   );
 }, 180_000);
+
+test('an input question names the run input and params, rendered by the run: runs show and the answer record show it', async () => {
+  const name = `ctx-${randomUUID().slice(0, 6)}`;
+  const p = compiledPlan(
+    name,
+    `name: ${name}
+input: { request: string }
+params:
+  target: { type: string, default: staging }
+steps:
+  approve:
+    question: "Deploy {{ input.request }} to {{ params.target }}?"
+    routes:
+      approved: finish
+      rejected: fail
+`,
+    {},
+  );
+  const run = makeWorkspace(name, 'q1');
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const client = new SopClient(ctx.client, { ...testTarget(), taskQueue });
+      const handle = await client.start(
+        p.sop,
+        runRequest(p, run, { input: { request: 'the login fix' }, params: { target: 'production' } }),
+      );
+      const status = await waitingFor(client, name, 'q1');
+      expect(status.pendingInput?.question).toBe('Deploy the login fix to production?');
+      const shown = await runSop(['runs', 'show', name, 'q1']);
+      expect(shown.stdout).toContain('waiting for input approve-1: Deploy the login fix to production?');
+      expect((await runSop(['answer', name, 'q1', '--approve'], { env: alice })).exitCode).toBe(0);
+      await handle.result();
+      const [record] = fs
+        .readdirSync(path.join(run.runFolder, 'steps', 'approve'))
+        .map((f) =>
+          JSON.parse(
+            fs.readFileSync(path.join(run.runFolder, 'steps', 'approve', f, 'evidence.json'), 'utf8'),
+          ),
+        );
+      expect(record).toMatchObject({ kind: 'answer', question: 'Deploy the login fix to production?' });
+    },
+    servePlans(p),
+  );
+}, 120_000);
 
 test('route_on routes on an enum field of a JSON answer', async () => {
   const name = `enum-${randomUUID().slice(0, 6)}`;

@@ -197,7 +197,8 @@ test('a run nobody serves: show says so at once; sop run refuses a task queue an
   const shown = await runSop(['runs', 'show', name, 't3'], { timeoutMs: 20_000 });
   expect(shown.exitCode).toBe(0);
   expect(shown.stdout).toContain(`no worker polls task queue ${lonely}: the run cannot move on`);
-  expect(shown.stdout).toContain('sop worker');
+  // the hint names the task queue the worker must poll
+  expect(shown.stdout).toContain(`sop worker --task-queue ${lonely}`);
   await ctx.client.workflow.getHandle(`${name}/t3`).terminate('test over');
 
   // an SOP on disk, started with `sop run` while another worker (this test's) polls the task queue

@@ -67,7 +67,10 @@ test('`sop dev --scenario` serves runs offline (dev server, worker, scripted mod
   });
   const serverPid = server.pid()!;
   expect(() => process.kill(serverPid, 0)).not.toThrow();
-  expect(output).toMatch(/scripted model server on http:\/\/127\.0\.0\.1:\d+/);
+  // both base URLs exactly as the variables take them (Codex's with /v1, Claude's without)
+  const urls = /SOP_CODEX_BASE_URL=(\S+) SOP_CLAUDE_BASE_URL=(\S+)/.exec(output);
+  expect(urls?.[1]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+  expect(urls?.[2]).toBe(urls?.[1].replace(/\/v1$/, ''));
 
   // a run started elsewhere (no in-process worker) is served by the dev worker and the scripted model
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-dev-'));

@@ -154,10 +154,37 @@ test('sop triggers pause stops a sensor polling (list and show say paused); unpa
   await recordHistory(ctx.client.workflow.getHandle(sensorId), 'sensor-pause-signals');
 }, 240_000);
 
+test('sop triggers trigger-now makes a paused sensor poll once at once and prints the runs that poll started', async () => {
+  expect((await sopCli(['triggers', 'pause', `${sop}/inbox`])).exitCode).toBe(0);
+  writeItems(['a', 'b', 'c', 'd', 'e']);
+  const before = (await status()).polls;
+  const now = await sopCli(['triggers', 'trigger-now', `${sop}/inbox`]);
+  expect(now.stderr).toBe('');
+  expect(now.exitCode).toBe(0);
+  expect(String(now.stdout).trim()).toBe(`polled ${sensorId}: started ${sop}/inbox-d, ${sop}/inbox-e`);
+  await eventually(() => completed(`${sop}/inbox-e`), 90_000);
+  // one poll, and the sensor is still paused: no more polls over several intervals
+  await new Promise((resolve) => setTimeout(resolve, 6_000));
+  const after = await status();
+  expect(after.polls).toBe(before + 1);
+  expect(after.paused).toBeDefined();
+  // nothing new: said so, in JSON too
+  const again = await sopCli(['triggers', 'trigger-now', `${sop}/inbox`, '--json']);
+  expect(json(again)).toMatchObject({ trigger: `${sop}.inbox`, kind: 'poll', id: sensorId, started: [] });
+  expect((await sopCli(['triggers', 'unpause', `${sop}/inbox`])).exitCode).toBe(0);
+  // replayed by test/workflows/replay.test.ts: pollNow updates (paused and running) stay in the history
+  await recordHistory(ctx.client.workflow.getHandle(sensorId), 'sensor-poll-now');
+}, 240_000);
+
 test('pause of a trigger that has neither a Schedule nor a running sensor names both and what to do', async () => {
   const r = await sopCli(['triggers', 'pause', `${sop}/nope`]);
   expect(r.exitCode).toBe(3);
   expect(r.stderr).toContain(`no Schedule or running sensor ${sop}/nope on the server`);
+  const now = await sopCli(['triggers', 'trigger-now', `${sop}/nope`]);
+  expect(now.exitCode).toBe(3);
+  expect(now.stderr).toContain(
+    `no Schedule or running sensor ${sop}/nope on the server: trigger-now fires a schedule trigger, or makes a poll trigger poll once, after \`sop triggers sync\` made it`,
+  );
 });
 
 test('a sensor started by hand with a malformed input fails at once, naming the field', async () => {

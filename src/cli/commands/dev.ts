@@ -37,7 +37,10 @@ export function registerDev(program: Command): void {
         // the worker's harness adapters read these when they are created, below
         process.env.SOP_CODEX_BASE_URL = `${model.url}/v1`;
         process.env.SOP_CLAUDE_BASE_URL = model.url;
-        log(`dev: scripted model server on ${model.url} (scenario ${opts.scenario})`);
+        // the exact values, so a worker or `sop run` in another shell can be pointed at the same server
+        log(
+          `dev: scripted model server (scenario ${opts.scenario}): SOP_CODEX_BASE_URL=${process.env.SOP_CODEX_BASE_URL} SOP_CLAUDE_BASE_URL=${process.env.SOP_CLAUDE_BASE_URL}`,
+        );
       }
       const { connection, target } = await connectWorkerConnection({ log });
       if (target.kind !== 'embedded') {

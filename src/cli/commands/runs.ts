@@ -386,7 +386,7 @@ function printRun(view: Record<string, unknown>): void {
   if (view.noWorker) {
     out.push(
       `${paint('yellow', 'no worker')}: ${view.noWorker}`,
-      '  start one with `sop worker` (or `sop dev`) in the project, on the same Temporal',
+      `  start one that polls it, in the project and on the same Temporal: sop worker --task-queue ${view.taskQueue}`,
     );
   }
   if (view.noAnswer) out.push(`${paint('yellow', 'no answer')}: ${view.noAnswer}`);

@@ -7,6 +7,7 @@ import { Catalog } from '../../sop/catalog';
 import { formatDiagnostic } from '../../sop/diagnostics';
 import { ScheduleOverlap } from '../../sop/trigger-schema';
 import { declaredTriggers } from '../../triggers/declared';
+import { fireScheduleNow, pollSensorNow } from '../../triggers/fire-now';
 import { scheduleIdOf } from '../../triggers/schedules';
 import { describeSensor, sensorIdOf, setSensorPaused } from '../../triggers/sensors';
 import { type TriggerRow, triggerRows } from '../../triggers/status';
@@ -138,16 +139,19 @@ export function registerTriggers(program: Command): void {
 
   triggers
     .command('trigger-now')
-    .description("start one run of a trigger's Schedule now (also when paused)")
+    .description(
+      "a schedule trigger's Schedule starts one run now; a poll trigger's sensor polls once now (also when paused); prints the runs started",
+    )
     .argument('<trigger>', 'SOP/TRIGGER')
     .option(
       '--overlap <policy>',
-      `what to do when a run is going (${ScheduleOverlap.options.join(', ')}; default: allow_all)`,
+      `schedule triggers: what to do when a run is going (${ScheduleOverlap.options.join(', ')}; default: allow_all)`,
       'allow_all',
     )
-    .action(async (ref: string, opts: { overlap: string }) => {
+    .option('--json', 'machine-readable output')
+    .action(async (ref: string, opts: { overlap: string; json?: boolean }) => {
       const overlap = overlapPolicy(opts.overlap);
-      await onSchedule(ref, 'trigger', (h) => h.trigger(overlap));
+      await triggerNow(ref, overlap, opts.json === true);
     });
 
   triggers
@@ -203,6 +207,45 @@ async function onSchedule(
       throw err;
     }
     process.stdout.write(`${verb}: ${id}\n`);
+  });
+}
+
+/** trigger-now: a running sensor polls once; otherwise the Schedule fires. Prints the runs started. */
+async function triggerNow(ref: string, overlap: ScheduleOverlapPolicy, json: boolean): Promise<void> {
+  const { sop, trigger } = triggerRef(ref);
+  await withSopClient(async (client) => {
+    const sensorId = sensorIdOf(sop, trigger);
+    const sensor = await describeSensor(client.client, sensorId);
+    if (sensor?.status.name === 'RUNNING') {
+      const where = { namespace: client.target.namespace, taskQueue: sensor.taskQueue };
+      const polled = await pollSensorNow(client.client, sensorId, where);
+      if ('problem' in polled)
+        throw new CliError(`trigger-now ${sensorId}: ${polled.problem}`, ExitCode.failure);
+      if (json) return printJson({ trigger: `${sop}.${trigger}`, kind: 'poll', id: sensorId, ...polled });
+      const runs =
+        polled.started.length > 0 ? `started ${polled.started.join(', ')}` : 'no new items, no run started';
+      process.stdout.write(`polled ${sensorId}: ${runs}\n`);
+      if (polled.error) process.stdout.write(`poll problem: ${polled.error}\n`);
+      return;
+    }
+    const id = scheduleIdOf(sop, trigger);
+    let fired: Awaited<ReturnType<typeof fireScheduleNow>>;
+    try {
+      fired = await fireScheduleNow(client.client, id, overlap);
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      throw new CliError(
+        `no Schedule or running sensor ${sop}/${trigger} on the server: trigger-now fires a schedule trigger, or makes a poll trigger poll once, after \`sop triggers sync\` made it (webhook and event triggers start runs when they are called)`,
+        ExitCode.notFound,
+        'see `sop triggers list`',
+      );
+    }
+    if (json) return printJson({ trigger: `${sop}.${trigger}`, kind: 'schedule', id, ...fired });
+    if ('started' in fired) return void process.stdout.write(`started ${fired.started}\n`);
+    throw new CliError(
+      `trigger-now ${id}: ${'skipped' in fired ? fired.skipped : fired.unknown}`,
+      ExitCode.failure,
+    );
   });
 }
 

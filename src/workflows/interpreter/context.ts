@@ -108,6 +108,7 @@ export function createContext(input: RunInput): RunContext {
       showInputStep: (step) => showInputStep(ctx, step),
       nextExecution: () => ++state.executions,
       isPatched: (id) => hasChange(engine, id),
+      questionScope: () => ({ input: input.input, params: input.params }),
     }),
   };
   const placement = state.placement ?? input.placement;

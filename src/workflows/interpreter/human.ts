@@ -70,6 +70,8 @@ export interface HumanInputDeps {
   nextExecution(): number;
   /** whether a change is on in this run (patches.ts) */
   isPatched(id: PatchId): boolean;
+  /** what a question may name besides the step and item (QUESTION_ROOTS): the run's input and params */
+  questionScope(): { input: Record<string, unknown>; params: Record<string, unknown> };
 }
 
 /** The route an answer takes: approved / rejected, the value of the route_on field, or `answered`. */
@@ -241,6 +243,7 @@ export function createHumanInput(deps: HumanInputDeps) {
   ): Promise<Asked> {
     counter++;
     const question = renderText(spec.question, {
+      ...deps.questionScope(),
       step: { name: step, rework },
       item: item ? { ...item, key: item.id } : undefined,
     });

@@ -330,10 +330,10 @@ const cases = [
     '"npm test --',
   ],
   [
-    'template-question-input',
-    [['question: "Item {{ item.title }}', 'question: "Item {{ input.request }}']],
+    'template-question-run',
+    [['question: "Item {{ item.title }}', 'question: "Item {{ run.folder }}']],
     'SOP401',
-    '"Item {{ input.request }}',
+    '"Item {{ run.folder }}',
   ],
   [
     'template-item-outside-worklist',
