@@ -110,6 +110,9 @@ export interface ActivityEnd {
   at: Recorded;
 }
 
+/** The activities that resolve a run request (and provision its workspace) before the run begins. */
+const BEFORE_THE_RUN = new Set(['resolveRunRequest', 'provisionWorkspace']);
+
 /** Collects one execution's events into `into`; exported for tests over recorded histories. */
 export function collectRun(events: HistoryEvent[], runId: string, into: HistoryEvidence): void {
   const scheduled = new Map<number, { type: string; input?: Record<string, unknown> }>();
@@ -172,8 +175,10 @@ export function collectRun(events: HistoryEvent[], runId: string, into: HistoryE
       closing = ended.stamp;
     }
   }
-  // a finishRun from before it reported its stamp: what the run's end says
-  if (!into.stamp && closing && into.latest.status !== 'running') into.stamp = closing;
+  // a finishRun from before it reported its stamp: what the run's end says. An execution refused before its
+  // run began (a bad run request, an unknown SOP: nothing but resolving ran) wrote no run.json to compare.
+  const began = [...scheduled.values()].some((s) => !BEFORE_THE_RUN.has(s.type));
+  if (!into.stamp && closing && into.latest.status !== 'running' && began) into.stamp = closing;
 }
 
 /** How an execution ended, and what its closing event says run.json's stamp holds. */
