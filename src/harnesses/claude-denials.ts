@@ -49,6 +49,14 @@ export class ClaudeDenialParser {
             reason: text.replace(/^Error: /, ''),
             source: 'disabled_tool',
           });
+        } else if (block.is_error && call?.name.startsWith('mcp__') && /No such tool available/.test(text)) {
+          // a tool of a server the step does not list (or lists without that tool): not given to Claude
+          this.collector.add(id, {
+            tool: call.name,
+            target: call.name.split('__')[1] ?? '',
+            reason: `not in the step's tools: allowlist (${text.replace(/^Error: /, '')})`,
+            source: 'disabled_tool',
+          });
         } else if (decision === 'reject') {
           this.permission(id, call?.name ?? 'unknown', call?.input, text.replace(/^Error: /, ''));
         } else if (call?.name === 'Bash') {
@@ -75,7 +83,8 @@ export class ClaudeDenialParser {
   private permission(id: string, tool: string, input: Record<string, unknown> | undefined, message: string) {
     this.collector.add(id, {
       tool,
-      target: targetOf(input ?? this.calls.get(id)?.input),
+      // an MCP tool (mcp__<server>__<tool>) is aimed at its server
+      target: tool.startsWith('mcp__') ? tool.split('__')[1] : targetOf(input ?? this.calls.get(id)?.input),
       // Claude's own wording, without the advice to the model that follows it
       reason: message.split(/(?<=\.)\s+(?:IMPORTANT|You )/)[0],
       source: 'permission',

@@ -7,8 +7,9 @@ import { DenialCollector, type DenialContext } from './denials';
 
 interface Call {
   name: string;
-  /** exec_command: the command; apply_patch: the files the patch touches */
+  /** exec_command: the command; apply_patch: the files the patch touches; an MCP tool: its server */
   target: string;
+  mcp?: boolean;
 }
 
 export function codexDenials(ctx: DenialContext, files: { rollout?: string; transcript: string }) {
@@ -24,11 +25,26 @@ function fromRollout(file: string, collector: DenialCollector): void {
     if (!payload) continue;
     const id = String(payload.call_id ?? '');
     if (payload.type === 'function_call' || payload.type === 'custom_tool_call') {
-      calls.set(id, { name: String(payload.name), target: targetOf(payload) });
+      // an MCP tool is a function of the namespace mcp__<server>
+      const namespace = typeof payload.namespace === 'string' ? payload.namespace : undefined;
+      const mcp = namespace?.startsWith('mcp__');
+      calls.set(id, {
+        name: mcp ? `${namespace}__${payload.name}` : String(payload.name),
+        target: mcp ? namespace!.slice('mcp__'.length) : targetOf(payload),
+        mcp,
+      });
     } else if (payload.type === 'function_call_output' || payload.type === 'custom_tool_call_output') {
       const call = calls.get(id) ?? { name: 'unknown', target: '' };
       const output = typeof payload.output === 'string' ? payload.output : JSON.stringify(payload.output);
-      if (/^patch rejected/i.test(output.trim())) {
+      if (call.mcp && /^unsupported call/.test(output.trim())) {
+        // a tool the step's tools: do not allow (or of a server it does not list) is no function Codex has
+        collector.add(id, {
+          tool: call.name,
+          target: call.target,
+          reason: `not in the step's tools: allowlist (${output.trim().split('\n')[0]})`,
+          source: 'disabled_tool',
+        });
+      } else if (/^patch rejected/i.test(output.trim())) {
         collector.add(id, {
           tool: call.name,
           target: call.target,

@@ -14,6 +14,7 @@ import {
 } from '../activities/agent-runner';
 import type { Usage } from '../model/contract';
 import { type CompiledPolicy, compilePolicy } from '../policies/compile';
+import { codexToolArgs, redactedGrants } from '../policies/tool-servers';
 import { resolveHarnessBinary } from './binaries';
 import { codexDenials } from './codex-denials';
 import {
@@ -49,7 +50,11 @@ export class CodexRunner implements AgentRunner {
 
   async run(execution: AgentExecution): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('codex');
-    const compiled = compilePolicy(execution.spec.policy, 'codex', { workspace: execution.workspace });
+    const grants = execution.spec.tools ?? [];
+    const compiled = compilePolicy(execution.spec.policy, 'codex', {
+      workspace: execution.workspace,
+      tools: grants,
+    });
     const prices = { ...loadPriceTable(), ...execution.spec.prices };
     // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, HARNESSES.md §2.1.3): refuse to
     // launch rather than let every command of the agent fail unseen
@@ -75,7 +80,9 @@ export class CodexRunner implements AgentRunner {
     }
     const userHome = isolatedHome(stateDir());
     const env = harnessEnv({ CODEX_HOME: home, HOME: userHome }, keyVar, this.connection);
-    const common = this.commonArgs(model, compiled, execution, keyVar);
+    const base = this.commonArgs(model, compiled, execution, keyVar);
+    // the step's MCP servers (their env and headers are in argv: the evidence gets them redacted)
+    const common = [...base, ...codexToolArgs(grants)];
     const collector = new StreamCollector(execution);
 
     try {
@@ -143,9 +150,16 @@ export class CodexRunner implements AgentRunner {
           harness: 'codex',
           version: binary.version,
           model,
-          argv: redactArgs(['exec', ...common, '-C', execution.workspace]),
+          argv: redactArgs([
+            'exec',
+            ...base,
+            ...codexToolArgs(redactedGrants(grants)),
+            '-C',
+            execution.workspace,
+          ]),
           policy: compiled.effective,
           enforced: compiled.enforced,
+          ...(grants.length > 0 ? { tools: redactedGrants(grants) } : {}),
           warnings: compiled.warnings,
           rawUsage: {
             ...totals,

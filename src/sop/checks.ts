@@ -3,8 +3,9 @@
 // the others from being found.
 
 import * as path from 'node:path';
-import type { Policy } from '../policies/model';
+import { mergePolicies, type Policy } from '../policies/model';
 import { ASK_WITH_BYPASS, ruleProblems } from '../policies/permission-rules';
+import { mcpToolName, RESERVED_SERVER_NAMES, type StepTools } from '../policies/tool-servers';
 import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from './diagnostics';
 import {
   APPROVAL_ROUTES,
@@ -46,6 +47,7 @@ const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
 };
 const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
   'policy',
+  'tools',
   'provider',
   'model',
   'effort',
@@ -134,6 +136,37 @@ export function checkSop(
       report('SOP804', 'this policy opens the network to every host', [...at, 'network']);
   };
   for (const [name, policy] of Object.entries(policies)) checkPolicy(policy, ['policies', name]);
+
+  // ---- tool servers -------------------------------------------------------------------------------------
+  const servers = sop.mcp_servers ?? {};
+  for (const name of Object.keys(servers))
+    if (RESERVED_SERVER_NAMES.includes(name))
+      report('SOP261', `tool server "${name}" has a reserved name`, ['mcp_servers', name], true);
+  const checkServers = (tools: StepTools | undefined, at: KeyPath) => {
+    for (const server of Object.keys(tools ?? {}))
+      if (!(server in servers))
+        report(
+          'SOP260',
+          `tools: names server "${server}", which is not declared under mcp_servers:`,
+          [...at, 'tools', server],
+          true,
+          suggest(server, Object.keys(servers)),
+        );
+  };
+  /** mcp__ ask rules naming a tool the role does not allow */
+  const checkTools = (tools: StepTools | undefined, policy: Policy, at: KeyPath) => {
+    const allowed = new Set(
+      Object.entries(tools ?? {}).flatMap(([server, names]) => names.map((t) => mcpToolName(server, t))),
+    );
+    for (const rule of policy.ask ?? [])
+      if (rule.startsWith('mcp__') && !allowed.has(rule))
+        report(
+          'SOP504',
+          `ask "${rule}" names an MCP tool this step does not allow (${allowed.size > 0 ? [...allowed].join(', ') : 'its tools: allow none'}): a call to it is denied without asking`,
+          tools ? [...at, 'tools'] : at,
+          true,
+        );
+  };
   const defaultPolicy = resolvePolicy(sop.defaults?.policy, ['defaults', 'policy']);
   if (sop.defaults?.policy && typeof sop.defaults.policy !== 'string')
     checkPolicy(defaultPolicy!, ['defaults', 'policy']);
@@ -281,6 +314,7 @@ export function checkSop(
       report('SOP210', 'concurrency only applies to steps with for_each', [...at, 'concurrency'], true);
     }
 
+    checkServers(step.tools, at);
     if (step.policy !== undefined) {
       const policy = resolvePolicy(step.policy, [...at, 'policy']);
       if (policy && typeof step.policy !== 'string') checkPolicy(policy, [...at, 'policy']);
@@ -296,6 +330,17 @@ export function checkSop(
       (spec.writes ?? []).forEach((artifact, i) => {
         useArtifact(artifact, name, [...roleAt, 'writes', i]);
       });
+      const ownTools = role !== 'agent' && step[role]?.tools !== undefined;
+      if (ownTools) checkServers(step[role]?.tools, roleAt);
+      checkTools(
+        spec.tools,
+        mergePolicies(
+          defaultPolicy,
+          resolveQuiet(step.policy),
+          role === 'agent' ? undefined : resolveQuiet(step[role]?.policy),
+        ),
+        ownTools || role === 'agent' ? roleAt : at,
+      );
       if (spec.session === 'item' && !forEach) {
         report('SOP251', `${name} has no for_each, so it has no items to keep sessions for`, [
           ...roleAt,

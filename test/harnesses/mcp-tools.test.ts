@@ -1,0 +1,173 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execaSync } from 'execa';
+import type { AgentExecution, AgentRunner, AgentRunResult } from '../../src/activities/agent-runner';
+import { outcomeSchema } from '../../src/activities/prompt';
+import type { ToolApprovalRequest } from '../../src/harnesses/approval/channel';
+import { ClaudeRunner } from '../../src/harnesses/claude';
+import { CodexRunner } from '../../src/harnesses/codex';
+import type { Policy } from '../../src/policies/model';
+import type { ToolGrant } from '../../src/policies/tool-servers';
+import { packageRoot } from '../../src/temporal/package-paths';
+import { type ModelServer, startModelServer } from '../../src/testing/model-server';
+import type { Reply } from '../../src/testing/scenario';
+
+// A step's MCP servers through the real codex and claude binaries against the scripted model: the shipped
+// issue-tracker server (dist/testing/issue-tracker-mcp.js, stdio) is started by the harness as the step's
+// `tools:` say. Each server instance logs the calls that reach it, so "denied" means "never reached it".
+
+const done: Reply = { final: { route: 'done', summary: 'done', details: '' } };
+const mcp = (server: string, tool: string, args: Record<string, unknown>): Reply => ({
+  mcp: { server, tool, arguments: args },
+});
+
+const CALLS: Reply[] = [
+  mcp('tracker', 'get_issue', { id: '1' }),
+  mcp('tracker', 'add_comment', { id: '1', body: 'not allowed' }),
+  mcp('quiet', 'get_issue', { id: '2' }),
+  mcp('archive', 'get_issue', { id: '2' }),
+  done,
+];
+const ASKED: Reply[] = [
+  mcp('tracker', 'add_comment', { id: '1', body: 'asked first' }),
+  mcp('tracker', 'get_issue', { id: '2' }),
+  done,
+];
+
+let server: ModelServer;
+beforeAll(async () => {
+  server = await startModelServer({
+    rules: [
+      { match: 'Use the tracker.', runs: [CALLS] },
+      { match: 'Comment after asking.', runs: [ASKED] },
+    ],
+  });
+});
+afterAll(() => server.close());
+
+type Harness = 'codex' | 'claude';
+const runners: Record<Harness, () => AgentRunner> = {
+  codex: () => new CodexRunner({ baseUrl: `${server.url}/v1` }),
+  claude: () => new ClaudeRunner({ baseUrl: server.url }),
+};
+
+const trackerJs = path.join(packageRoot, 'dist', 'testing', 'issue-tracker-mcp.js');
+
+/** The tracker as server `name`, logging the calls that reach it to `<ws>/../<name>.calls.jsonl`. */
+function tracker(name: string, logDir: string, allow: string[]): ToolGrant {
+  return {
+    server: name,
+    spec: {
+      command: process.execPath,
+      args: [trackerJs],
+      env: { ISSUE_TRACKER_LOG: path.join(logDir, `${name}.jsonl`) },
+    },
+    allow,
+  };
+}
+
+async function run(harness: Harness, prompt: string, policy: Policy, allow: Record<string, string[]>) {
+  const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `sop-mcp-${harness}-`)));
+  execaSync('git', ['init', '-q'], { cwd: ws });
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-mcp-log-'));
+  const executionDir = path.join(ws, '.sop', 'runs', 's', 't', 'steps', 'x');
+  fs.mkdirSync(executionDir, { recursive: true });
+  const asked: ToolApprovalRequest[] = [];
+  const execution: AgentExecution = {
+    request: {} as AgentExecution['request'],
+    spec: {
+      prompt,
+      promptFile: 'p.md',
+      writes: [],
+      policy,
+      provider: harness,
+      tools: Object.entries(allow).map(([name, tools]) => tracker(name, logDir, tools)),
+    },
+    prompt,
+    outcomeSchema: outcomeSchema(['done']),
+    workspace: ws,
+    executionDir,
+    transcriptPath: path.join(executionDir, 'transcript.jsonl'),
+    signal: new AbortController().signal,
+    heartbeat: () => {},
+    approveToolCall: async (request) => {
+      asked.push(request);
+      return { decision: { behavior: 'allow', updatedInput: request.input }, by: 'test' };
+    },
+  };
+  const result: AgentRunResult = await runners[harness]().run(execution);
+  const rule = ['Use the tracker.', 'Comment after asking.'].indexOf(prompt);
+  const outputs = server.requests.filter((r) => r.rule === rule).flatMap((r) => r.toolOutputs ?? []);
+  const reached = (name: string) => {
+    const file = path.join(logDir, `${name}.jsonl`);
+    if (!fs.existsSync(file)) return [];
+    return fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tool: string; arguments: unknown });
+  };
+  return { result, outputs: outputs.join('\n'), reached, asked };
+}
+
+describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
+  test("an allowed MCP tool's result reaches the agent; a tool outside the allowlist, a server listed without tools and a server the step does not list are not reachable, and the calls are recorded as denied", async () => {
+    // tracker allows get_issue only; quiet is listed without tools; archive is declared but not listed
+    const { result, outputs, reached } = await run(
+      harness,
+      'Use the tracker.',
+      { sandbox: 'read-only' },
+      { tracker: ['get_issue'], quiet: [] },
+    );
+    expect(result.outcome?.route).toBe('done');
+    // the issue's text came back to the model from the real server
+    expect(outputs).toContain('Login fails with an expired token');
+    expect(reached('tracker')).toEqual([{ tool: 'get_issue', arguments: { id: '1' } }]);
+    expect(reached('quiet')).toEqual([]);
+    expect(reached('archive')).toEqual([]);
+    const outside = (tool: string, server: string) => ({
+      tool,
+      target: server,
+      reason: expect.any(String),
+      source: 'disabled_tool',
+    });
+    expect(result.denials).toEqual([
+      harness === 'claude'
+        ? {
+            tool: 'mcp__tracker__add_comment',
+            target: 'tracker',
+            reason: expect.stringMatching(/^Permission to use mcp__tracker__add_comment has been denied/),
+            source: 'permission',
+          }
+        : outside('mcp__tracker__add_comment', 'tracker'),
+      outside('mcp__quiet__get_issue', 'quiet'),
+      outside('mcp__archive__get_issue', 'archive'),
+    ]);
+    expect(result.effectiveConfig).toMatchObject({
+      tools: [
+        { server: 'tracker', allow: ['get_issue'], spec: { env: { ISSUE_TRACKER_LOG: '[redacted]' } } },
+        { server: 'quiet', allow: [] },
+      ],
+    });
+  }, 120_000);
+});
+
+test('claude: an ask: rule on an allowed MCP tool waits for a person, and the approved call reaches the server; a tool outside the allowlist is denied without asking anyone', async () => {
+  // with ask: Claude runs in its default mode, which sends every call no rule allows to the prompt tool
+  const { result, reached, asked } = await run(
+    'claude',
+    'Comment after asking.',
+    { sandbox: 'read-only', ask: ['mcp__tracker__add_comment'] },
+    { tracker: ['add_comment'] },
+  );
+  expect(result.outcome?.route).toBe('done');
+  expect(asked.map((a) => a.tool_name)).toEqual(['mcp__tracker__add_comment']);
+  expect(reached('tracker')).toEqual([{ tool: 'add_comment', arguments: { id: '1', body: 'asked first' } }]);
+  expect(result.approvals).toEqual([
+    expect.objectContaining({ tool: 'mcp__tracker__add_comment', approved: true }),
+  ]);
+  expect(result.denials).toEqual([
+    expect.objectContaining({ tool: 'mcp__tracker__get_issue', target: 'tracker', source: 'permission' }),
+  ]);
+}, 120_000);
