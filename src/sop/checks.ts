@@ -3,7 +3,7 @@
 // the others from being found.
 
 import * as path from 'node:path';
-import { mergePolicies, type Policy } from '../policies/model';
+import type { Policy } from '../policies/model';
 import { ASK_WITH_BYPASS, ruleProblems } from '../policies/permission-rules';
 import { mcpToolName, RESERVED_SERVER_NAMES, type StepTools } from '../policies/tool-servers';
 import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from './diagnostics';
@@ -153,19 +153,30 @@ export function checkSop(
           suggest(server, Object.keys(servers)),
         );
   };
-  /** mcp__ ask rules naming a tool the role does not allow */
-  const checkTools = (tools: StepTools | undefined, policy: Policy, at: KeyPath) => {
+  /** mcp__ ask rules naming a tool the role does not allow, reported where the rule is written */
+  const checkToolAsks = (tools: StepTools | undefined, layers: Array<{ ref: unknown; at: KeyPath }>) => {
+    // lists are replaced, not merged: the last layer with ask: is the one the role runs with
+    const layer = layers
+      .filter((l) => l.ref !== undefined)
+      .map((l) =>
+        typeof l.ref === 'string'
+          ? { policy: policies[l.ref], at: ['policies', l.ref] }
+          : { policy: l.ref as Policy, at: l.at },
+      )
+      .filter((l) => l.policy?.ask !== undefined)
+      .pop();
+    if (!layer) return;
     const allowed = new Set(
       Object.entries(tools ?? {}).flatMap(([server, names]) => names.map((t) => mcpToolName(server, t))),
     );
-    for (const rule of policy.ask ?? [])
+    layer.policy.ask!.forEach((rule, i) => {
       if (rule.startsWith('mcp__') && !allowed.has(rule))
         report(
           'SOP504',
           `ask "${rule}" names an MCP tool this step does not allow (${allowed.size > 0 ? [...allowed].join(', ') : 'its tools: allow none'}): a call to it is denied without asking`,
-          tools ? [...at, 'tools'] : at,
-          true,
+          [...layer.at, 'ask', i],
         );
+    });
   };
   const defaultPolicy = resolvePolicy(sop.defaults?.policy, ['defaults', 'policy']);
   if (sop.defaults?.policy && typeof sop.defaults.policy !== 'string')
@@ -332,15 +343,11 @@ export function checkSop(
       });
       const ownTools = role !== 'agent' && step[role]?.tools !== undefined;
       if (ownTools) checkServers(step[role]?.tools, roleAt);
-      checkTools(
-        spec.tools,
-        mergePolicies(
-          defaultPolicy,
-          resolveQuiet(step.policy),
-          role === 'agent' ? undefined : resolveQuiet(step[role]?.policy),
-        ),
-        ownTools || role === 'agent' ? roleAt : at,
-      );
+      checkToolAsks(spec.tools, [
+        { ref: sop.defaults?.policy, at: ['defaults', 'policy'] },
+        { ref: step.policy, at: [...at, 'policy'] },
+        ...(role === 'agent' ? [] : [{ ref: step[role]?.policy, at: [...roleAt, 'policy'] }]),
+      ]);
       if (spec.session === 'item' && !forEach) {
         report('SOP251', `${name} has no for_each, so it has no items to keep sessions for`, [
           ...roleAt,
