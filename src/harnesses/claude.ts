@@ -244,6 +244,7 @@ export class ClaudeRunner implements AgentRunner {
         ...(session ? { sessionTotals: running } : {}),
         corrected,
         denials: denials.list(),
+        ...(grants.length > 0 ? { mcpCalls: denials.mcpCalls() } : {}),
         ...(ask ? { approvals: ask.approvals } : {}),
         effectiveConfig: {
           harness: 'claude',

@@ -16,7 +16,7 @@ import type { Usage } from '../model/contract';
 import { type CompiledPolicy, compilePolicy } from '../policies/compile';
 import { codexToolArgs, redactedGrants } from '../policies/tool-servers';
 import { resolveHarnessBinary } from './binaries';
-import { codexDenials } from './codex-denials';
+import { codexToolRecords } from './codex-denials';
 import {
   correctionPrompt,
   defaultRateLimitWaitMs,
@@ -110,6 +110,10 @@ export class CodexRunner implements AgentRunner {
       }
       collector.close();
       const rollout = copyRollout(home, execution.executionDir, rolloutBefore);
+      const records = codexToolRecords(
+        { workspace: execution.workspace, policy: execution.spec.policy },
+        { rollout, transcript: execution.transcriptPath },
+      );
 
       // the thread's running totals (HARNESSES.md §4); a resumed thread's include the executions before
       const before = session?.resumeId ? session.before : undefined;
@@ -142,10 +146,8 @@ export class CodexRunner implements AgentRunner {
         sessionId: first.sessionId,
         ...(session ? { sessionTotals: running } : {}),
         corrected,
-        denials: codexDenials(
-          { workspace: execution.workspace, policy: execution.spec.policy },
-          { rollout, transcript: execution.transcriptPath },
-        ),
+        denials: records.denials,
+        ...(grants.length > 0 ? { mcpCalls: records.mcpCalls } : {}),
         effectiveConfig: {
           harness: 'codex',
           version: binary.version,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -144,6 +145,24 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
       outside('mcp__quiet__get_issue', 'quiet'),
       outside('mcp__archive__get_issue', 'archive'),
     ]);
+    // every MCP call is recorded with the sha256 and size of its arguments, never the arguments themselves
+    const sha = (args: unknown) => createHash('sha256').update(JSON.stringify(args)).digest('hex');
+    const call = (server: string, tool: string, args: unknown, denied: boolean) => ({
+      server,
+      tool,
+      argumentsSha256: sha(args),
+      argumentsBytes: JSON.stringify(args).length,
+      resultBytes: denied ? 0 : expect.any(Number),
+      denied,
+    });
+    expect(result.mcpCalls).toEqual([
+      call('tracker', 'get_issue', { id: '1' }, false),
+      call('tracker', 'add_comment', { id: '1', body: 'not allowed' }, true),
+      call('quiet', 'get_issue', { id: '2' }, true),
+      call('archive', 'get_issue', { id: '2' }, true),
+    ]);
+    expect(result.mcpCalls?.[0].resultBytes).toBeGreaterThan('Login fails with an expired token'.length);
+    expect(JSON.stringify(result.mcpCalls)).not.toContain('not allowed');
     expect(result.effectiveConfig).toMatchObject({
       tools: [
         { server: 'tracker', allow: ['get_issue'], spec: { env: { ISSUE_TRACKER_LOG: '[redacted]' } } },
@@ -169,5 +188,10 @@ test('claude: an ask: rule on an allowed MCP tool waits for a person, and the ap
   ]);
   expect(result.denials).toEqual([
     expect.objectContaining({ tool: 'mcp__tracker__get_issue', target: 'tracker', source: 'permission' }),
+  ]);
+  // the runtime's own approval server is not one of the step's tools
+  expect(result.mcpCalls?.map((c) => [c.server, c.tool, c.denied])).toEqual([
+    ['tracker', 'add_comment', false],
+    ['tracker', 'get_issue', true],
   ]);
 }, 120_000);
