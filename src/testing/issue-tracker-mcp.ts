@@ -42,13 +42,14 @@ function seed(): Map<string, Issue> {
   return issues;
 }
 
-function log(tool: string, args: unknown): void {
-  const file = process.env.ISSUE_TRACKER_LOG;
-  if (file) fs.appendFileSync(file, `${JSON.stringify({ tool, arguments: args })}\n`);
-}
-
-/** The tracker's MCP server over one shared set of issues. */
-export function issueTrackerServer(issues: Map<string, Issue>): McpServer {
+/** The tracker's MCP server over one shared set of issues; each call is appended to `logFile`. */
+export function issueTrackerServer(
+  issues: Map<string, Issue>,
+  logFile = process.env.ISSUE_TRACKER_LOG,
+): McpServer {
+  const log = (tool: string, args: unknown) => {
+    if (logFile) fs.appendFileSync(logFile, `${JSON.stringify({ tool, arguments: args })}\n`);
+  };
   const server = new McpServer({ name: 'issue-tracker', version: '1.0.0' });
   const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSON.stringify(value) }] });
   const missing = (id: string) => ({
@@ -81,9 +82,21 @@ export function issueTrackerServer(issues: Map<string, Issue>): McpServer {
   return server;
 }
 
-/** Streamable HTTP on loopback (stateless: one server and transport per request). */
-async function serveHttp(port: number, issues: Map<string, Issue>): Promise<void> {
+export interface TrackerHttp {
+  url: string;
+  /** the headers of every request, lower-cased names (to see what a harness sent) */
+  headers: http.IncomingHttpHeaders[];
+  close(): Promise<void>;
+}
+
+/** Streamable HTTP on loopback at /mcp (stateless: one server and transport per request). */
+export async function serveIssueTrackerHttp(
+  options: { port?: number; logFile?: string } = {},
+): Promise<TrackerHttp> {
+  const issues = seed();
+  const headers: http.IncomingHttpHeaders[] = [];
   const httpServer = http.createServer((req, res) => {
+    headers.push(req.headers);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
@@ -91,7 +104,7 @@ async function serveHttp(port: number, issues: Map<string, Issue>): Promise<void
         res.writeHead(404).end();
         return;
       }
-      const server = issueTrackerServer(issues);
+      const server = issueTrackerServer(issues, options.logFile);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       res.on('close', () => {
         void transport.close();
@@ -102,16 +115,27 @@ async function serveHttp(port: number, issues: Map<string, Issue>): Promise<void
       await transport.handleRequest(req, res, body);
     });
   });
-  await new Promise<void>((resolve) => httpServer.listen(port, '127.0.0.1', resolve));
-  const { port: bound } = httpServer.address() as AddressInfo;
-  process.stdout.write(`issue tracker MCP server on http://127.0.0.1:${bound}/mcp\n`);
+  await new Promise<void>((resolve) => httpServer.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = httpServer.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    headers,
+    close: () =>
+      new Promise<void>((resolve) => {
+        httpServer.closeAllConnections();
+        httpServer.close(() => resolve());
+      }),
+  };
 }
 
 async function main(): Promise<void> {
-  const issues = seed();
   const at = process.argv.indexOf('--http');
-  if (at >= 0) return serveHttp(Number(process.argv[at + 1] ?? 0), issues);
-  await issueTrackerServer(issues).connect(new StdioServerTransport());
+  if (at >= 0) {
+    const served = await serveIssueTrackerHttp({ port: Number(process.argv[at + 1] ?? 0) });
+    process.stdout.write(`issue tracker MCP server on ${served.url}\n`);
+    return;
+  }
+  await issueTrackerServer(seed()).connect(new StdioServerTransport());
 }
 
 if (require.main === module) void main();

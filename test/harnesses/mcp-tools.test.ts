@@ -11,6 +11,7 @@ import { CodexRunner } from '../../src/harnesses/codex';
 import type { Policy } from '../../src/policies/model';
 import type { ToolGrant } from '../../src/policies/tool-servers';
 import { packageRoot } from '../../src/temporal/package-paths';
+import { serveIssueTrackerHttp, type TrackerHttp } from '../../src/testing/issue-tracker-mcp';
 import { type ModelServer, startModelServer } from '../../src/testing/model-server';
 import type { Reply } from '../../src/testing/scenario';
 
@@ -36,16 +37,26 @@ const ASKED: Reply[] = [
   done,
 ];
 
+const OVER_HTTP: Reply[] = [
+  mcp('web', 'get_issue', { id: '2' }),
+  mcp('web', 'add_comment', { id: '2', body: 'not allowed' }),
+  done,
+];
+const PROMPTS = ['Use the tracker.', 'Comment after asking.', 'Use the web tracker.'];
+
 let server: ModelServer;
+let web: TrackerHttp;
+const webLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-mcp-web-')), 'web.jsonl');
 beforeAll(async () => {
   server = await startModelServer({
-    rules: [
-      { match: 'Use the tracker.', runs: [CALLS] },
-      { match: 'Comment after asking.', runs: [ASKED] },
-    ],
+    rules: [CALLS, ASKED, OVER_HTTP].map((replies, i) => ({ match: PROMPTS[i], runs: [replies] })),
   });
+  web = await serveIssueTrackerHttp({ logFile: webLog });
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server.close();
+  await web.close();
+});
 
 type Harness = 'codex' | 'claude';
 const runners: Record<Harness, () => AgentRunner> = {
@@ -68,7 +79,13 @@ function tracker(name: string, logDir: string, allow: string[]): ToolGrant {
   };
 }
 
-async function run(harness: Harness, prompt: string, policy: Policy, allow: Record<string, string[]>) {
+async function run(
+  harness: Harness,
+  prompt: string,
+  policy: Policy,
+  allow: Record<string, string[]>,
+  extra: ToolGrant[] = [],
+) {
   const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `sop-mcp-${harness}-`)));
   execaSync('git', ['init', '-q'], { cwd: ws });
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-mcp-log-'));
@@ -83,7 +100,7 @@ async function run(harness: Harness, prompt: string, policy: Policy, allow: Reco
       writes: [],
       policy,
       provider: harness,
-      tools: Object.entries(allow).map(([name, tools]) => tracker(name, logDir, tools)),
+      tools: [...Object.entries(allow).map(([name, tools]) => tracker(name, logDir, tools)), ...extra],
     },
     prompt,
     outcomeSchema: outcomeSchema(['done']),
@@ -98,7 +115,7 @@ async function run(harness: Harness, prompt: string, policy: Policy, allow: Reco
     },
   };
   const result: AgentRunResult = await runners[harness]().run(execution);
-  const rule = ['Use the tracker.', 'Comment after asking.'].indexOf(prompt);
+  const rule = PROMPTS.indexOf(prompt);
   const outputs = server.requests.filter((r) => r.rule === rule).flatMap((r) => r.toolOutputs ?? []);
   const reached = (name: string) => {
     const file = path.join(logDir, `${name}.jsonl`);
@@ -168,6 +185,29 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
         { server: 'tracker', allow: ['get_issue'], spec: { env: { ISSUE_TRACKER_LOG: '[redacted]' } } },
         { server: 'quiet', allow: [] },
       ],
+    });
+  }, 120_000);
+
+  test('an MCP server over streamable HTTP on loopback: its headers are sent, the allowed tool answers, the other is denied', async () => {
+    const before = fs.existsSync(webLog) ? fs.readFileSync(webLog, 'utf8') : '';
+    const { result, outputs } = await run(harness, 'Use the web tracker.', { sandbox: 'read-only' }, {}, [
+      {
+        server: 'web',
+        spec: { url: web.url, headers: { 'X-Tracker-Team': `team-${harness}` } },
+        allow: ['get_issue'],
+      },
+    ]);
+    expect(result.outcome?.route).toBe('done');
+    expect(outputs).toContain('Typo in the README');
+    const calls = fs.readFileSync(webLog, 'utf8').slice(before.length).trim().split('\n');
+    expect(calls.map((l) => JSON.parse(l))).toEqual([{ tool: 'get_issue', arguments: { id: '2' } }]);
+    expect(web.headers.some((h) => h['x-tracker-team'] === `team-${harness}`)).toBe(true);
+    expect(result.mcpCalls?.map((c) => [c.server, c.tool, c.denied])).toEqual([
+      ['web', 'get_issue', false],
+      ['web', 'add_comment', true],
+    ]);
+    expect(result.effectiveConfig).toMatchObject({
+      tools: [{ server: 'web', spec: { url: web.url, headers: { 'X-Tracker-Team': '[redacted]' } } }],
     });
   }, 120_000);
 });
