@@ -66,12 +66,13 @@ const runners: Record<Harness, () => AgentRunner> = {
 
 const trackerJs = path.join(packageRoot, 'dist', 'testing', 'issue-tracker-mcp.js');
 
-/** The tracker as server `name`, logging the calls that reach it to `<ws>/../<name>.calls.jsonl`. */
+/** The tracker as server `name`, logging the calls that reach it to `<logDir>/<name>.jsonl`. */
 function tracker(name: string, logDir: string, allow: string[]): ToolGrant {
   return {
     server: name,
     spec: {
-      command: process.execPath,
+      // as a user writes it: found on the PATH the harness gives the server
+      command: 'node',
       args: [trackerJs],
       env: { ISSUE_TRACKER_LOG: path.join(logDir, `${name}.jsonl`) },
     },
