@@ -322,7 +322,19 @@ export class ClaudeRunner implements AgentRunner {
         const event = collector.line(line);
         if (!event) return;
         denials.event(event);
-        if (event.type === 'system' && event.subtype === 'init') turn.sessionId = String(event.session_id);
+        if (event.type === 'system' && event.subtype === 'init') {
+          turn.sessionId = String(event.session_id);
+          // a step's server that cannot start fails the launch, instead of an agent without its tools
+          const failed = (
+            (event.mcp_servers as Array<{ name: string; status: string }> | undefined) ?? []
+          ).filter((s) => s.status === 'failed' || s.status === 'needs-auth');
+          if (failed.length > 0 && !fatal) {
+            fatal = new Error(
+              `a tool server of the step could not start (${failed.map((s) => `${s.name}: ${s.status}`).join(', ')}): check its entry under mcp_servers`,
+            );
+            stop();
+          }
+        }
         if (event.type === 'system' && event.subtype === 'api_retry' && !fatal) {
           // stop at the first retry of an error that retrying cannot fix or that names its own wait
           const status = Number(event.error_status);

@@ -332,6 +332,15 @@ export class CodexRunner implements AgentRunner {
         `codex printed nothing for ${Math.round(exit.idleKilledAfterMs / 1000)} s and was killed as hung (SOP_HARNESS_IDLE_MS)`,
       );
     }
+    const serverFailed = /required MCP servers failed to initialize: ([^\n]*?)(?: \(code -?\d+\))?$/m.exec(
+      exit.stderrTail,
+    );
+    if (exit.exitCode !== 0 && serverFailed) {
+      // infrastructure failure (a server down may come back): Temporal retries the activity with backoff
+      throw new Error(
+        `a tool server of the step could not start (${serverFailed[1]}): check its entry under mcp_servers`,
+      );
+    }
     if (exit.exitCode !== 0 || failure) {
       // infrastructure failure: Temporal retries the activity with backoff
       throw new Error(

@@ -94,6 +94,8 @@ export function codexToolArgs(grants: ToolGrant[]): string[] {
       if (spec.headers && Object.keys(spec.headers).length > 0) set('http_headers', table(spec.headers));
     }
     set('enabled_tools', toml(allow));
+    // a server that cannot start fails the launch, instead of an agent without its tools
+    set('required', 'true');
     set('default_tools_approval_mode', toml('approve'));
     const startup = seconds(spec.startup_timeout);
     if (startup !== undefined) set('startup_timeout_sec', String(startup));

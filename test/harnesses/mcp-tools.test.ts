@@ -42,14 +42,19 @@ const OVER_HTTP: Reply[] = [
   mcp('web', 'add_comment', { id: '2', body: 'not allowed' }),
   done,
 ];
-const PROMPTS = ['Use the tracker.', 'Comment after asking.', 'Use the web tracker.'];
+const PROMPTS = [
+  'Use the tracker.',
+  'Comment after asking.',
+  'Use the web tracker.',
+  'Start a broken server.',
+];
 
 let server: ModelServer;
 let web: TrackerHttp;
 const webLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-mcp-web-')), 'web.jsonl');
 beforeAll(async () => {
   server = await startModelServer({
-    rules: [CALLS, ASKED, OVER_HTTP].map((replies, i) => ({ match: PROMPTS[i], runs: [replies] })),
+    rules: [CALLS, ASKED, OVER_HTTP, [done]].map((replies, i) => ({ match: PROMPTS[i], runs: [replies] })),
   });
   web = await serveIssueTrackerHttp({ logFile: webLog });
 });
@@ -210,6 +215,18 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
     expect(result.effectiveConfig).toMatchObject({
       tools: [{ server: 'web', spec: { url: web.url, headers: { 'X-Tracker-Team': '[redacted]' } } }],
     });
+  }, 120_000);
+
+  test('a tool server that cannot start fails the launch, naming the server (the agent never runs without its tools)', async () => {
+    const failure = await run(harness, 'Start a broken server.', { sandbox: 'read-only' }, {}, [
+      { server: 'broken', spec: { command: 'sop-no-such-server-binary' }, allow: ['get_issue'] },
+    ]).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(failure?.message).toMatch(
+      /a tool server of the step could not start \(broken: .*check its entry under mcp_servers/,
+    );
   }, 120_000);
 });
 
