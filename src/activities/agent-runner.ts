@@ -1,4 +1,5 @@
 import type { ToolApprovalRequest, ToolDecision } from '../harnesses/approval/channel';
+import type { McpCall } from '../harnesses/mcp-calls';
 import type { AgentStepRequest, SessionTotals, Usage } from '../model/contract';
 import type { JsonSchema, Provider, RoleSpec } from '../model/plan';
 import type { Denial } from '../policies/denial';
@@ -75,6 +76,8 @@ export interface AgentRunResult {
   corrected?: string;
   /** tool calls that waited for a person (policy `ask:`) and what was decided */
   approvals?: ToolApprovalRecord[];
+  /** every call of a tool of the step's MCP servers (`tools:`), denied or not */
+  mcpCalls?: McpCall[];
 }
 
 export interface AgentRunner {

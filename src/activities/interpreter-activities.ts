@@ -286,6 +286,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
                 })),
               }
             : {}),
+          ...(run.mcpCalls?.length ? { mcpCalls: run.mcpCalls } : {}),
           usage: run.usage,
           ...(sessionRecord ? { session: sessionLine(sessionRecord) } : {}),
         });

@@ -79,6 +79,7 @@ export function writeLaunchEvidence(e: LaunchEvidence): {
         : {}),
       denials: run.denials ?? [],
       toolApprovals: run.approvals ?? [],
+      ...(run.mcpCalls ? { mcpCalls: run.mcpCalls } : {}),
       artifacts: e.artifacts,
       violations: e.violations,
       writes: e.writes,

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { McpCall } from '../harnesses/mcp-calls';
 import type { LineWritten, LostLaunch, RunRef } from '../model/contract';
 import type { DeniedCall } from '../model/run';
 import type { Denial } from '../policies/denial';
@@ -42,6 +43,8 @@ export interface ExecutionRecord {
   worktree?: { path: string; branch: string; base: string };
   /** agent: tool calls that waited for a person (policy ask:) */
   toolApprovals?: Array<{ tool: string; approved: boolean; by: string | null; timedOut?: boolean }>;
+  /** agent: every call of a tool of the step's MCP servers (server, tool, sizes, sha256 of the arguments, denied) */
+  mcpCalls?: McpCall[];
   /** sop: the child run that served the step and how it ended */
   child?: { sop: string; workflowId: string; runId: string; status: 'completed' | 'failed' };
   /** answer: the request answered, by whom */

@@ -4,7 +4,9 @@
 // session ("No such tool available: Write. Write is disabled …"), what the sandbox refused inside a Bash
 // command's output, and `result.permission_denials`.
 
+import { MCP_SERVER_NAME } from './approval/channel';
 import { DenialCollector, type DenialContext } from './denials';
+import { type McpCall, mcpCall, splitMcpName } from './mcp-calls';
 
 type Event = Record<string, unknown>;
 interface Call {
@@ -14,6 +16,8 @@ interface Call {
 
 export class ClaudeDenialParser {
   private readonly calls = new Map<string, Call>();
+  /** MCP tool calls by id, in call order, with the text of their result once it arrived */
+  private readonly mcp = new Map<string, string | undefined>();
   private readonly collector: DenialCollector;
 
   constructor(ctx: DenialContext) {
@@ -23,11 +27,14 @@ export class ClaudeDenialParser {
   event(event: Event): void {
     if (event.type === 'assistant') {
       for (const block of contentOf(event)) {
-        if (block.type === 'tool_use')
+        if (block.type === 'tool_use') {
           this.calls.set(String(block.id), {
             name: String(block.name),
             input: (block.input as Record<string, unknown>) ?? {},
           });
+          if (String(block.name).startsWith('mcp__') && !this.mcp.has(String(block.id)))
+            this.mcp.set(String(block.id), undefined);
+        }
       }
     } else if (event.type === 'system' && event.subtype === 'permission_denied') {
       this.permission(String(event.tool_use_id), String(event.tool_name), undefined, String(event.message));
@@ -38,6 +45,7 @@ export class ClaudeDenialParser {
         const id = String(block.tool_use_id);
         const call = this.calls.get(id);
         const text = textOf(block.content).replace(/<\/?tool_use_error>/g, '');
+        if (this.mcp.has(id)) this.mcp.set(id, textOf(block.content));
         const decision = (
           meta.find((m) => m.id === id)?.permission_decision as { decision?: string } | undefined
         )?.decision;
@@ -47,6 +55,14 @@ export class ClaudeDenialParser {
             tool,
             target: targetOf(call?.input),
             reason: text.replace(/^Error: /, ''),
+            source: 'disabled_tool',
+          });
+        } else if (block.is_error && call?.name.startsWith('mcp__') && /No such tool available/.test(text)) {
+          // a tool of a server the step does not list (or lists without that tool): not given to Claude
+          this.collector.add(id, {
+            tool: call.name,
+            target: call.name.split('__')[1] ?? '',
+            reason: `not in the step's tools: allowlist (${text.replace(/^Error: /, '')})`,
             source: 'disabled_tool',
           });
         } else if (decision === 'reject') {
@@ -72,10 +88,23 @@ export class ClaudeDenialParser {
     return this.collector.list();
   }
 
+  /** Every MCP tool call (not the runtime's own approval server's), denied or not. */
+  mcpCalls(): McpCall[] {
+    const out: McpCall[] = [];
+    for (const [id, result] of this.mcp) {
+      const call = this.calls.get(id);
+      const name = call && splitMcpName(call.name);
+      if (!name || name.server === MCP_SERVER_NAME) continue;
+      out.push(mcpCall(name.server, name.tool, call.input, result ?? '', this.collector.deniedCalls.has(id)));
+    }
+    return out;
+  }
+
   private permission(id: string, tool: string, input: Record<string, unknown> | undefined, message: string) {
     this.collector.add(id, {
       tool,
-      target: targetOf(input ?? this.calls.get(id)?.input),
+      // an MCP tool (mcp__<server>__<tool>) is aimed at its server
+      target: tool.startsWith('mcp__') ? tool.split('__')[1] : targetOf(input ?? this.calls.get(id)?.input),
       // Claude's own wording, without the advice to the model that follows it
       reason: message.split(/(?<=\.)\s+(?:IMPORTANT|You )/)[0],
       source: 'permission',

@@ -16,6 +16,7 @@ import {
 } from '../activities/agent-runner';
 import { envValue } from '../config/env';
 import { compilePolicy } from '../policies/compile';
+import { claudeToolConfig, redactedGrants } from '../policies/tool-servers';
 import { type ClaudeAsk, prepareClaudeAsk } from './approval/claude-ask';
 import { resolveHarnessBinary } from './binaries';
 import { ClaudeDenialParser } from './claude-denials';
@@ -39,7 +40,7 @@ export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
 /** The parts of Claude's settings JSON the adapter adds to after the policy emitter wrote them. */
 interface ClaudeSettings {
   apiKeyHelper?: string;
-  permissions?: { deny?: string[] };
+  permissions?: { allow?: string[]; deny?: string[] };
   sandbox?: { enabled?: boolean; filesystem?: { denyRead?: string[] } };
   [key: string]: unknown;
 }
@@ -75,7 +76,12 @@ export class ClaudeRunner implements AgentRunner {
 
   async run(execution: AgentExecution): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('claude');
-    const compiled = compilePolicy(execution.spec.policy, 'claude', { workspace: execution.workspace });
+    const grants = execution.spec.tools ?? [];
+    const compiled = compilePolicy(execution.spec.policy, 'claude', {
+      workspace: execution.workspace,
+      tools: grants,
+    });
+    const tools = claudeToolConfig(grants);
     // a session slot keeps its CLAUDE_CONFIG_DIR (projects/<cwd>/<session>.jsonl) between executions
     const session = execution.session;
     const configDir = session
@@ -83,8 +89,10 @@ export class ClaudeRunner implements AgentRunner {
       : fs.mkdtempSync(path.join(stateDir(), 'claude-config-'));
     if (session) fs.mkdirSync(configDir, { recursive: true });
     const removeConfig = () => {
-      if (session) fs.rmSync(path.join(configDir, 'api-key'), { force: true });
-      else fs.rmSync(configDir, { recursive: true, force: true });
+      if (session) {
+        fs.rmSync(path.join(configDir, 'api-key'), { force: true });
+        fs.rmSync(path.join(configDir, 'mcp.json'), { force: true });
+      } else fs.rmSync(configDir, { recursive: true, force: true });
     };
     const home = isolatedHome(stateDir());
     const settingsFile = path.join(execution.executionDir, 'claude-settings.json');
@@ -100,6 +108,7 @@ export class ClaudeRunner implements AgentRunner {
         DISABLE_TELEMETRY: '1',
         DISABLE_ERROR_REPORTING: '1',
         CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        ...tools.env,
         ...(this.connection.baseUrl ? { ANTHROPIC_BASE_URL: this.connection.baseUrl } : {}),
       },
       keyVar,
@@ -109,6 +118,11 @@ export class ClaudeRunner implements AgentRunner {
     // the environment: Claude passes its environment to the agent's commands, so `printenv` would show it.
     // The file is unreadable to the agent (sandbox denyRead + a Read deny rule) and deleted after the run.
     const settings = structuredClone(compiled.settings ?? {}) as ClaudeSettings;
+    if (tools.allow.length > 0)
+      settings.permissions = {
+        ...settings.permissions,
+        allow: [...(settings.permissions?.allow ?? []), ...tools.allow],
+      };
     if (env[keyVar]) {
       const keyFile = path.join(configDir, 'api-key');
       fs.writeFileSync(keyFile, env[keyVar], { mode: 0o600 });
@@ -129,13 +143,22 @@ export class ClaudeRunner implements AgentRunner {
     fs.writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
     let ask: ClaudeAsk | undefined;
     try {
-      ask = await prepareClaudeAsk(execution, compiled.effective, stateDir());
+      ask = await prepareClaudeAsk(execution, compiled.effective, stateDir(), new Set(tools.allow));
     } catch (err) {
       removeConfig();
       fs.rmSync(home, { recursive: true, force: true });
       throw err;
     }
     Object.assign(env, ask?.env);
+    // one --mcp-config for the step's servers and the approval server, in the private config folder (it
+    // holds the servers' env and headers): with --strict-mcp-config nothing else is loaded
+    const mcpServers = { ...tools.mcpServers, ...ask?.mcpServers };
+    const mcpArgs: string[] = [];
+    if (Object.keys(mcpServers).length > 0) {
+      const mcpFile = path.join(configDir, 'mcp.json');
+      fs.writeFileSync(mcpFile, `${JSON.stringify({ mcpServers }, null, 2)}\n`, { mode: 0o600 });
+      mcpArgs.push('--mcp-config', mcpFile);
+    }
     const common = [
       '-p',
       '--output-format',
@@ -146,6 +169,7 @@ export class ClaudeRunner implements AgentRunner {
       '--settings',
       settingsFile,
       '--strict-mcp-config',
+      ...mcpArgs,
       '--model',
       model,
       ...compiled.args,
@@ -220,6 +244,7 @@ export class ClaudeRunner implements AgentRunner {
         ...(session ? { sessionTotals: running } : {}),
         corrected,
         denials: denials.list(),
+        ...(grants.length > 0 ? { mcpCalls: denials.mcpCalls() } : {}),
         ...(ask ? { approvals: ask.approvals } : {}),
         effectiveConfig: {
           harness: 'claude',
@@ -231,6 +256,7 @@ export class ClaudeRunner implements AgentRunner {
           settings,
           policy: compiled.effective,
           enforced: compiled.enforced,
+          ...(grants.length > 0 ? { tools: redactedGrants(grants) } : {}),
           ...(compiled.translations.length > 0 ? { translations: compiled.translations } : {}),
           warnings: compiled.warnings,
           rawUsage: {
@@ -296,7 +322,19 @@ export class ClaudeRunner implements AgentRunner {
         const event = collector.line(line);
         if (!event) return;
         denials.event(event);
-        if (event.type === 'system' && event.subtype === 'init') turn.sessionId = String(event.session_id);
+        if (event.type === 'system' && event.subtype === 'init') {
+          turn.sessionId = String(event.session_id);
+          // a step's server that cannot start fails the launch, instead of an agent without its tools
+          const failed = (
+            (event.mcp_servers as Array<{ name: string; status: string }> | undefined) ?? []
+          ).filter((s) => s.status === 'failed' || s.status === 'needs-auth');
+          if (failed.length > 0 && !fatal) {
+            fatal = new Error(
+              `a tool server of the step could not start (${failed.map((s) => `${s.name}: ${s.status}`).join(', ')}): check its entry under mcp_servers`,
+            );
+            stop();
+          }
+        }
         if (event.type === 'system' && event.subtype === 'api_retry' && !fatal) {
           // stop at the first retry of an error that retrying cannot fix or that names its own wait
           const status = Number(event.error_status);

@@ -3,32 +3,78 @@
 // every tool call with its output. Without a rollout (nothing was written), the JSONL command items are.
 
 import * as fs from 'node:fs';
+import type { Denial } from '../policies/denial';
 import { DenialCollector, type DenialContext } from './denials';
+import { type McpCall, mcpCall } from './mcp-calls';
 
 interface Call {
   name: string;
-  /** exec_command: the command; apply_patch: the files the patch touches */
+  /** exec_command: the command; apply_patch: the files the patch touches; an MCP tool: its server */
   target: string;
+  mcp?: boolean;
+  arguments?: unknown;
 }
 
-export function codexDenials(ctx: DenialContext, files: { rollout?: string; transcript: string }) {
+/** An MCP call's result text as Codex gave it to the model, without its "Wall time" header item. */
+function mcpResult(output: unknown): string {
+  if (typeof output === 'string') return output;
+  if (!Array.isArray(output)) return JSON.stringify(output ?? '');
+  return (output as Array<{ text?: unknown }>)
+    .map((item) => (typeof item.text === 'string' ? item.text : ''))
+    .filter((text) => !text.startsWith('Wall time:'))
+    .join('');
+}
+
+/** The denials and the MCP tool calls (denied or not) of a Codex execution. */
+export function codexToolRecords(
+  ctx: DenialContext,
+  files: { rollout?: string; transcript: string },
+): { denials: Denial[]; mcpCalls: McpCall[] } {
   const collector = new DenialCollector(ctx);
-  if (files.rollout) fromRollout(files.rollout, collector);
+  const mcp: McpCall[] = [];
+  if (files.rollout) fromRollout(files.rollout, collector, mcp);
   else fromTranscript(files.transcript, collector);
-  return collector.list();
+  return { denials: collector.list(), mcpCalls: mcp };
 }
 
-function fromRollout(file: string, collector: DenialCollector): void {
+function fromRollout(file: string, collector: DenialCollector, mcp: McpCall[]): void {
   const calls = new Map<string, Call>();
   for (const payload of jsonLines(file).map((l) => l.payload as Record<string, unknown> | undefined)) {
     if (!payload) continue;
     const id = String(payload.call_id ?? '');
     if (payload.type === 'function_call' || payload.type === 'custom_tool_call') {
-      calls.set(id, { name: String(payload.name), target: targetOf(payload) });
+      // an MCP tool is a function of the namespace mcp__<server>
+      const namespace = typeof payload.namespace === 'string' ? payload.namespace : undefined;
+      const mcp = namespace?.startsWith('mcp__');
+      calls.set(id, {
+        name: mcp ? `${namespace}__${payload.name}` : String(payload.name),
+        target: mcp ? namespace!.slice('mcp__'.length) : targetOf(payload),
+        mcp,
+        arguments: payload.arguments,
+      });
     } else if (payload.type === 'function_call_output' || payload.type === 'custom_tool_call_output') {
       const call = calls.get(id) ?? { name: 'unknown', target: '' };
       const output = typeof payload.output === 'string' ? payload.output : JSON.stringify(payload.output);
-      if (/^patch rejected/i.test(output.trim())) {
+      const unsupported = /^unsupported call/.test(output.trim());
+      if (call.mcp)
+        mcp.push(
+          mcpCall(
+            call.target,
+            call.name.split('__').slice(2).join('__'),
+            call.arguments,
+            mcpResult(payload.output),
+            unsupported,
+          ),
+        );
+      if (call.mcp && unsupported) {
+        // a tool the step's tools: do not allow (or of a server it does not list) is no function Codex has
+        collector.add(id, {
+          tool: call.name,
+          target: call.target,
+          reason: `not in the step's tools: allowlist (${output.trim().split('\n')[0]})`,
+          source: 'disabled_tool',
+        });
+      } else if (/^patch rejected/i.test(output.trim())) {
         collector.add(id, {
           tool: call.name,
           target: call.target,

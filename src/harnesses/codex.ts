@@ -14,8 +14,9 @@ import {
 } from '../activities/agent-runner';
 import type { Usage } from '../model/contract';
 import { type CompiledPolicy, compilePolicy } from '../policies/compile';
+import { codexToolArgs, redactedGrants } from '../policies/tool-servers';
 import { resolveHarnessBinary } from './binaries';
-import { codexDenials } from './codex-denials';
+import { codexToolRecords } from './codex-denials';
 import {
   correctionPrompt,
   defaultRateLimitWaitMs,
@@ -49,7 +50,11 @@ export class CodexRunner implements AgentRunner {
 
   async run(execution: AgentExecution): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('codex');
-    const compiled = compilePolicy(execution.spec.policy, 'codex', { workspace: execution.workspace });
+    const grants = execution.spec.tools ?? [];
+    const compiled = compilePolicy(execution.spec.policy, 'codex', {
+      workspace: execution.workspace,
+      tools: grants,
+    });
     const prices = { ...loadPriceTable(), ...execution.spec.prices };
     // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, HARNESSES.md §2.1.3): refuse to
     // launch rather than let every command of the agent fail unseen
@@ -75,7 +80,9 @@ export class CodexRunner implements AgentRunner {
     }
     const userHome = isolatedHome(stateDir());
     const env = harnessEnv({ CODEX_HOME: home, HOME: userHome }, keyVar, this.connection);
-    const common = this.commonArgs(model, compiled, execution, keyVar);
+    const base = this.commonArgs(model, compiled, execution, keyVar);
+    // the step's MCP servers (their env and headers are in argv: the evidence gets them redacted)
+    const common = [...base, ...codexToolArgs(grants)];
     const collector = new StreamCollector(execution);
 
     try {
@@ -103,6 +110,10 @@ export class CodexRunner implements AgentRunner {
       }
       collector.close();
       const rollout = copyRollout(home, execution.executionDir, rolloutBefore);
+      const records = codexToolRecords(
+        { workspace: execution.workspace, policy: execution.spec.policy },
+        { rollout, transcript: execution.transcriptPath },
+      );
 
       // the thread's running totals (HARNESSES.md §4); a resumed thread's include the executions before
       const before = session?.resumeId ? session.before : undefined;
@@ -135,17 +146,22 @@ export class CodexRunner implements AgentRunner {
         sessionId: first.sessionId,
         ...(session ? { sessionTotals: running } : {}),
         corrected,
-        denials: codexDenials(
-          { workspace: execution.workspace, policy: execution.spec.policy },
-          { rollout, transcript: execution.transcriptPath },
-        ),
+        denials: records.denials,
+        ...(grants.length > 0 ? { mcpCalls: records.mcpCalls } : {}),
         effectiveConfig: {
           harness: 'codex',
           version: binary.version,
           model,
-          argv: redactArgs(['exec', ...common, '-C', execution.workspace]),
+          argv: redactArgs([
+            'exec',
+            ...base,
+            ...codexToolArgs(redactedGrants(grants)),
+            '-C',
+            execution.workspace,
+          ]),
           policy: compiled.effective,
           enforced: compiled.enforced,
+          ...(grants.length > 0 ? { tools: redactedGrants(grants) } : {}),
           warnings: compiled.warnings,
           rawUsage: {
             ...totals,
@@ -314,6 +330,15 @@ export class CodexRunner implements AgentRunner {
       // infrastructure failure: Temporal retries the activity with backoff
       throw new Error(
         `codex printed nothing for ${Math.round(exit.idleKilledAfterMs / 1000)} s and was killed as hung (SOP_HARNESS_IDLE_MS)`,
+      );
+    }
+    const serverFailed = /required MCP servers failed to initialize: ([^\n]*?)(?: \(code -?\d+\))?$/m.exec(
+      exit.stderrTail,
+    );
+    if (exit.exitCode !== 0 && serverFailed) {
+      // infrastructure failure (a server down may come back): Temporal retries the activity with backoff
+      throw new Error(
+        `a tool server of the step could not start (${serverFailed[1]}): check its entry under mcp_servers`,
       );
     }
     if (exit.exitCode !== 0 || failure) {

@@ -21,6 +21,8 @@ const clip = (text: string) => {
 /** Denials of one execution, each kept once: keyed by the call and, for a command, the blocked target. */
 export class DenialCollector {
   private readonly byKey = new Map<string, Denial>();
+  /** the calls (by id) with at least one denial */
+  readonly deniedCalls = new Set<string>();
 
   constructor(private readonly ctx: DenialContext) {}
 
@@ -30,6 +32,7 @@ export class DenialCollector {
       denial.source === 'permission' || denial.source === 'disabled_tool'
         ? `${callId}\0call`
         : `${callId}\0${denial.source}\0${target}`;
+    this.deniedCalls.add(callId);
     if (this.byKey.has(key)) return;
     this.byKey.set(key, DenialSchema.parse({ ...denial, target: clip(target), reason: clip(denial.reason) }));
   }

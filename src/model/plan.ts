@@ -5,6 +5,7 @@
 
 import type { PriceTable } from '../harnesses/pricing';
 import type { Policy } from '../policies/model';
+import type { ToolGrant } from '../policies/tool-servers';
 import type { EmitSpec, TriggerSpec } from './triggers';
 
 export type JsonSchema = Record<string, unknown>;
@@ -69,6 +70,8 @@ export interface RoleSpec {
   prices?: PriceTable;
   /** `session:` other than fresh: `step`, `item`, `run` or a slot name shared by the roles naming it */
   session?: string;
+  /** the MCP servers the role may use (`tools:`), with how to start each and the tools it allows */
+  tools?: ToolGrant[];
 }
 
 /** `session:` values with a meaning of their own; any other name is a named slot. */

@@ -24,6 +24,10 @@ export const CONTROLS = [
   'allow_commands',
   'max_turns',
   'ask',
+  'tools: stdio server',
+  'tools: http server',
+  'tools: allowlist',
+  'tools: tool_timeout',
 ] as const;
 export type Control = (typeof CONTROLS)[number];
 
@@ -66,6 +70,22 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
       support: 'unsupported',
       how: 'codex exec cannot ask a person (approval_policy is always never): a step with ask: is refused, even with validation: warn',
     },
+    'tools: stdio server': {
+      support: 'enforced',
+      how: 'mcp_servers.<name>.command/args/env; only the servers the step lists with tools are started',
+    },
+    'tools: http server': {
+      support: 'enforced',
+      how: 'mcp_servers.<name>.url + http_headers (streamable HTTP)',
+    },
+    'tools: allowlist': {
+      support: 'enforced',
+      how: 'mcp_servers.<name>.enabled_tools: other tools are not given to the model, a call to one is "unsupported call" (default_tools_approval_mode approve: codex exec cannot ask)',
+    },
+    'tools: tool_timeout': {
+      support: 'enforced',
+      how: 'mcp_servers.<name>.startup_timeout_sec / tool_timeout_sec',
+    },
   },
   claude: {
     'sandbox: read-only': {
@@ -103,7 +123,20 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
     max_turns: { support: 'enforced', how: '--max-turns N' },
     ask: {
       support: 'enforced',
-      how: 'permissions.ask + --permission-prompt-tool (an MCP tool that waits for sop answer; a timeout denies), for the forms Claude Code honours: Bash(cmd:*), Edit(glob) for file edits (Write(glob) is given as Edit(glob)), Read(glob), WebFetch(domain:host), WebSearch; any other rule is refused (SOP504)',
+      how: 'permissions.ask + --permission-prompt-tool (an MCP tool that waits for sop answer; a timeout denies), for the forms Claude Code honours: Bash(cmd:*), Edit(glob) for file edits (Write(glob) is given as Edit(glob)), Read(glob), WebFetch(domain:host), WebSearch, mcp__server__tool (a tool the step allows); any other rule is refused (SOP504)',
+    },
+    'tools: stdio server': {
+      support: 'enforced',
+      how: '--mcp-config (type stdio) with --strict-mcp-config; only the servers the step lists with tools are started',
+    },
+    'tools: http server': { support: 'enforced', how: '--mcp-config (type http, headers)' },
+    'tools: allowlist': {
+      support: 'enforced',
+      how: 'permissions.allow mcp__<server>__<tool>; any other tool is denied (dontAsk, acceptEdits), or denied unasked by the permission prompt tool in a step with ask:',
+    },
+    'tools: tool_timeout': {
+      support: 'enforced',
+      how: 'MCP_TIMEOUT / MCP_TOOL_TIMEOUT: one value for all servers (differing tool_timeout values, or tool_timeout with ask:, are refused)',
     },
   },
 };

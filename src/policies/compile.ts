@@ -9,6 +9,7 @@ import { type Capability, type Control, capabilityMatrix, type Harness } from '.
 import { type GitExposure, gitExposures } from './git-exposure';
 import { DEFAULT_POLICY, mergePolicies, type Policy } from './model';
 import { ASK_WITH_BYPASS, checkAskRule, ruleProblems } from './permission-rules';
+import { allowedToolNames, claudeToolProblems, type ToolGrant } from './tool-servers';
 
 export type { Harness };
 
@@ -70,6 +71,18 @@ export class PolicyUnsupportedError extends Error {
   }
 }
 
+/** The tool-server controls a role's `tools:` uses (servers it lists without tools start nothing). */
+function toolControls(tools: ToolGrant[] | undefined): Control[] {
+  const used = (tools ?? []).filter((g) => g.allow.length > 0);
+  if (used.length === 0) return [];
+  const controls: Control[] = ['tools: allowlist'];
+  if (used.some((g) => 'command' in g.spec)) controls.push('tools: stdio server');
+  if (used.some((g) => 'url' in g.spec)) controls.push('tools: http server');
+  if (used.some((g) => g.spec.tool_timeout !== undefined || g.spec.startup_timeout !== undefined))
+    controls.push('tools: tool_timeout');
+  return controls;
+}
+
 function controlsOf(policy: Policy): Control[] {
   const controls: Control[] = [`sandbox: ${policy.sandbox ?? 'read-only'}` as Control, 'permission_mode'];
   if (policy.allow_write?.length) controls.push('allow_write');
@@ -92,12 +105,19 @@ function controlsOf(policy: Policy): Control[] {
 export function compilePolicy(
   requested: Policy,
   harness: Harness,
-  ctx: { workspace: string },
+  ctx: { workspace: string; tools?: ToolGrant[] },
 ): CompiledPolicy {
   const merged = mergePolicies(DEFAULT_POLICY, requested);
   const problems = ruleProblems(merged).map(
     ({ key, index, value, problem }) => `SOP504: ${key}[${index}] "${value}": ${problem}`,
   );
+  const allowedTools = allowedToolNames(ctx.tools);
+  (merged.ask ?? []).forEach((rule, index) => {
+    if (rule.startsWith('mcp__') && !allowedTools.has(rule))
+      problems.push(
+        `SOP504: ask[${index}] "${rule}": names an MCP tool the step does not allow under tools: (a call to it is denied without asking)`,
+      );
+  });
   if (merged.permission_mode === 'bypass' && merged.ask?.length) problems.push(`SOP502: ${ASK_WITH_BYPASS}`);
   if (problems.length > 0) throw new PermissionRuleError(problems);
   const { policy, translations } = translateAsk(merged);
@@ -117,7 +137,7 @@ export function compilePolicy(
   }
   const enforced: Record<string, string> = {};
   const warnings: PolicyFinding[] = [];
-  for (const control of controlsOf(policy)) {
+  for (const control of [...controlsOf(policy), ...toolControls(ctx.tools)]) {
     let capability: Capability = capabilityMatrix[harness][control];
     if (control === 'network: open' && policy.sandbox === 'full-access') {
       capability = { support: 'enforced', how: 'full access includes the network' };
@@ -136,6 +156,9 @@ export function compilePolicy(
     if (policy.validation === 'warn') warnings.push(finding);
     else refusals.push(finding);
   }
+  if (harness === 'claude')
+    for (const message of claudeToolProblems(ctx.tools ?? [], (policy.ask?.length ?? 0) > 0))
+      refusals.push({ control: 'tools: tool_timeout', message });
   if (refusals.length > 0) throw new PolicyUnsupportedError(harness, refusals);
   if (enforced.deny_read) {
     const exposed = gitExposures(ctx.workspace, policy.deny_read ?? []);

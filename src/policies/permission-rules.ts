@@ -15,7 +15,8 @@
 //   `./dir/**`; `/dir/**` is taken relative to the settings file (asks about nothing in the workspace),
 //   `//dir` is absolute, `~/dir` the home folder.
 // - `WebFetch(domain:host)` and `WebSearch` ask (the tools exist with network: open only).
-// - `mcp__server__tool`: a step has no MCP servers of its own (--strict-mcp-config), so nothing to ask about.
+// - `mcp__server__tool` asks about that tool of a step's MCP server (`tools:`); a rule naming a tool the step
+//   does not allow is refused where the step is known (sop validate, launch): the call is denied unasked.
 
 /** Refused: bypassPermissions is not shown to ask. */
 export const ASK_WITH_BYPASS =
@@ -26,7 +27,7 @@ export type AskRule = { ok: true; rule: string; from?: string } | { ok: false; p
 
 const FILE_EDIT_TOOLS = new Set(['Edit', 'Write', 'NotebookEdit', 'MultiEdit']);
 const SUPPORTED =
-  'Bash(command prefix:*), Edit(path glob), Read(path glob), WebFetch(domain:host) or WebSearch';
+  'Bash(command prefix:*), Edit(path glob), Read(path glob), WebFetch(domain:host), WebSearch or mcp__server__tool';
 /** Tools a rule may name that the step's Claude Code sessions do not have, with what to write instead. */
 const NO_SUCH_TOOL: Record<string, string> = {
   Glob: 'Read(path glob) for reads through the Read tool, Bash(find:*) for the shell',
@@ -63,16 +64,17 @@ function pathProblem(tool: string, content: string): string | undefined {
  * name is translated to Edit(path)), or the problem, naming the form to use.
  */
 export function checkAskRule(text: string): AskRule {
+  if (text.trim().startsWith('mcp__')) {
+    if (/^mcp__[a-z][a-z0-9_-]*?__[A-Za-z0-9_-]+$/.test(text)) return { ok: true, rule: text };
+    return {
+      ok: false,
+      problem: `MCP rules name one tool of a step's server, no pattern: write mcp__<server>__<tool>, e.g. mcp__tracker__add_comment`,
+    };
+  }
   const parsed = parseRule(text);
   if (!parsed)
     return { ok: false, problem: `not a permission rule: write Tool or Tool(pattern), e.g. ${SUPPORTED}` };
   const { tool, content } = parsed;
-  if (tool.startsWith('mcp__'))
-    return {
-      ok: false,
-      problem:
-        'a step has no MCP servers of its own (Claude Code runs with --strict-mcp-config), so an mcp__ rule would ask about nothing',
-    };
   if (content === '') return { ok: false, problem: `empty parentheses: write ${tool} or ${tool}(pattern)` };
   if (FILE_EDIT_TOOLS.has(tool)) {
     // a bare Edit or Write asks about that one tool only; Edit(**) asks about every file edit

@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { Policy } from '../policies/model';
 import { ASK_WITH_BYPASS, ruleProblems } from '../policies/permission-rules';
+import { mcpToolName, RESERVED_SERVER_NAMES, type StepTools } from '../policies/tool-servers';
 import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from './diagnostics';
 import {
   APPROVAL_ROUTES,
@@ -46,6 +47,7 @@ const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
 };
 const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
   'policy',
+  'tools',
   'provider',
   'model',
   'effort',
@@ -134,6 +136,48 @@ export function checkSop(
       report('SOP804', 'this policy opens the network to every host', [...at, 'network']);
   };
   for (const [name, policy] of Object.entries(policies)) checkPolicy(policy, ['policies', name]);
+
+  // ---- tool servers -------------------------------------------------------------------------------------
+  const servers = sop.mcp_servers ?? {};
+  for (const name of Object.keys(servers))
+    if (RESERVED_SERVER_NAMES.includes(name))
+      report('SOP261', `tool server "${name}" has a reserved name`, ['mcp_servers', name], true);
+  const checkServers = (tools: StepTools | undefined, at: KeyPath) => {
+    for (const server of Object.keys(tools ?? {}))
+      if (!(server in servers))
+        report(
+          'SOP260',
+          `tools: names server "${server}", which is not declared under mcp_servers:`,
+          [...at, 'tools', server],
+          true,
+          suggest(server, Object.keys(servers)),
+        );
+  };
+  /** mcp__ ask rules naming a tool the role does not allow, reported where the rule is written */
+  const checkToolAsks = (tools: StepTools | undefined, layers: Array<{ ref: unknown; at: KeyPath }>) => {
+    // lists are replaced, not merged: the last layer with ask: is the one the role runs with
+    const layer = layers
+      .filter((l) => l.ref !== undefined)
+      .map((l) =>
+        typeof l.ref === 'string'
+          ? { policy: policies[l.ref], at: ['policies', l.ref] }
+          : { policy: l.ref as Policy, at: l.at },
+      )
+      .filter((l) => l.policy?.ask !== undefined)
+      .pop();
+    if (!layer) return;
+    const allowed = new Set(
+      Object.entries(tools ?? {}).flatMap(([server, names]) => names.map((t) => mcpToolName(server, t))),
+    );
+    layer.policy.ask!.forEach((rule, i) => {
+      if (rule.startsWith('mcp__') && !allowed.has(rule))
+        report(
+          'SOP504',
+          `ask "${rule}" names an MCP tool this step does not allow (${allowed.size > 0 ? [...allowed].join(', ') : 'its tools: allow none'}): a call to it is denied without asking`,
+          [...layer.at, 'ask', i],
+        );
+    });
+  };
   const defaultPolicy = resolvePolicy(sop.defaults?.policy, ['defaults', 'policy']);
   if (sop.defaults?.policy && typeof sop.defaults.policy !== 'string')
     checkPolicy(defaultPolicy!, ['defaults', 'policy']);
@@ -281,6 +325,7 @@ export function checkSop(
       report('SOP210', 'concurrency only applies to steps with for_each', [...at, 'concurrency'], true);
     }
 
+    checkServers(step.tools, at);
     if (step.policy !== undefined) {
       const policy = resolvePolicy(step.policy, [...at, 'policy']);
       if (policy && typeof step.policy !== 'string') checkPolicy(policy, [...at, 'policy']);
@@ -296,6 +341,13 @@ export function checkSop(
       (spec.writes ?? []).forEach((artifact, i) => {
         useArtifact(artifact, name, [...roleAt, 'writes', i]);
       });
+      const ownTools = role !== 'agent' && step[role]?.tools !== undefined;
+      if (ownTools) checkServers(step[role]?.tools, roleAt);
+      checkToolAsks(spec.tools, [
+        { ref: sop.defaults?.policy, at: ['defaults', 'policy'] },
+        { ref: step.policy, at: [...at, 'policy'] },
+        ...(role === 'agent' ? [] : [{ ref: step[role]?.policy, at: [...roleAt, 'policy'] }]),
+      ]);
       if (spec.session === 'item' && !forEach) {
         report('SOP251', `${name} has no for_each, so it has no items to keep sessions for`, [
           ...roleAt,

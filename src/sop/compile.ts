@@ -141,13 +141,15 @@ function compileSource(
   };
 }
 
-/** The project's defaults and named policies, under the SOP's own (the SOP wins key by key). */
+/** The project's defaults, named policies and tool servers, under the SOP's own (the SOP wins key by key). */
 function withConfig(sop: SopFile, config: ProjectConfig | undefined): SopFile {
   if (!config) return sop;
   const policies = { ...(config.policies ?? {}), ...(sop.policies ?? {}) };
   const defaults = { ...(config.defaults ?? {}), ...(sop.defaults ?? {}) };
+  const servers = { ...(config.mcp_servers ?? {}), ...(sop.mcp_servers ?? {}) };
   return {
     ...sop,
+    ...(Object.keys(servers).length > 0 ? { mcp_servers: servers } : {}),
     ...(Object.keys(defaults).length > 0 ? { defaults } : {}),
     ...(Object.keys(policies).length > 0 ? { policies } : {}),
   };

@@ -47,8 +47,11 @@ function describeStep(step: StepSpec): string[] {
       .filter(Boolean)
       .join(', ');
     const writes = role.writes.length > 0 ? ` writes ${role.writes.join(', ')};` : '';
+    const tools = role.tools?.length
+      ? `; tools ${role.tools.map((g) => `${g.server} [${g.allow.join(', ') || 'none'}]`).join(', ')}`
+      : '';
     lines.push(
-      `│  ${name}: ${role.promptFile} (${role.provider}${role.model ? ` ${role.model}` : ''});${writes} policy ${policyText}`,
+      `│  ${name}: ${role.promptFile} (${role.provider}${role.model ? ` ${role.model}` : ''});${writes} policy ${policyText}${tools}`,
     );
   }
   if (step.command) lines.push(`│  command: ${step.command.run}`);

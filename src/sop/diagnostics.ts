@@ -185,6 +185,16 @@ export const DIAGNOSTIC_CODES = {
     title: 'session: item outside a worklist step',
     hint: 'only steps with `for_each:` have items: use session: step (or run, or a slot name)',
   },
+  SOP260: {
+    severity: 'error',
+    title: 'unknown tool server',
+    hint: 'declare the server under `mcp_servers:` in sop.yaml or sop.config.yaml, or fix the name',
+  },
+  SOP261: {
+    severity: 'error',
+    title: 'reserved tool server name',
+    hint: 'the runtime gives Claude Code its own server named sop (for ask:): rename the server',
+  },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
   SOP303: { severity: 'error', title: 'invalid JSON schema', hint: 'the file must be a JSON Schema object' },
@@ -227,7 +237,7 @@ export const DIAGNOSTIC_CODES = {
   SOP504: {
     severity: 'error',
     title: 'permission rule Claude Code does not honour',
-    hint: 'ask: takes Bash(command prefix:*), Edit(path glob) for file edits, Read(path glob), WebFetch(domain:host) or WebSearch, paths relative to the workspace; allow_commands takes the start of a command (npm test); the message names the form to use',
+    hint: 'ask: takes Bash(command prefix:*), Edit(path glob) for file edits, Read(path glob), WebFetch(domain:host), WebSearch or mcp__server__tool (a tool the step allows under tools:), paths relative to the workspace; allow_commands takes the start of a command (npm test); the message names the form to use',
   },
   SOP801: {
     severity: 'warning',

@@ -140,6 +140,7 @@ export function roleOf(step: SopStep, role: 'agent' | 'producer' | 'verifier') {
       model: step.model,
       effort: step.effort,
       session: step.session,
+      tools: step.tools,
     };
   }
   const r = step[role];
@@ -149,6 +150,7 @@ export function roleOf(step: SopStep, role: 'agent' | 'producer' | 'verifier') {
     provider: r?.provider ?? step.provider,
     model: r?.model ?? step.model,
     effort: r?.effort ?? step.effort,
+    tools: r?.tools ?? step.tools,
   };
 }
 

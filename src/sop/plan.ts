@@ -14,6 +14,7 @@ import {
   type StepSpec,
 } from '../model/plan';
 import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
+import type { ToolGrant } from '../policies/tool-servers';
 import type { SopBundle } from './compile';
 import {
   answerRouting,
@@ -118,8 +119,12 @@ export function planFromBundle<I = Record<string, unknown>>(
       ...optional('effort', spec.effort ?? defaults.effort ?? settings.effort),
       ...optional('prices', provider === 'codex' ? bundle.providers?.codex?.prices : undefined),
       ...optional('session', spec.session === 'fresh' ? undefined : spec.session),
+      ...optional('tools', toolGrants(spec.tools)),
     };
   };
+  const toolGrants = (tools: Record<string, string[]> | undefined): ToolGrant[] | undefined =>
+    tools &&
+    Object.entries(tools).map(([server, allow]) => ({ server, spec: sop.mcp_servers![server], allow }));
 
   const triggers = triggerSpecs(sop);
   const emits = emitSpecs(sop.emits);

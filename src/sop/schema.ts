@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PriceTable } from '../harnesses/pricing';
 import { NAME_MESSAGE, NAME_PATTERN } from '../model/names';
 import { PolicySchema } from '../policies/model';
+import { StepTools, ToolServer } from '../policies/tool-servers';
 import { Duration } from './duration';
 import { Emits, Trigger } from './trigger-schema';
 
@@ -139,6 +140,8 @@ export const Role = z.strictObject({
   provider: Provider.optional(),
   model: z.string().min(1).optional(),
   effort: Effort.optional(),
+  /** the MCP servers (of `mcp_servers:`) this role may use, and per server the tools it may call */
+  tools: StepTools.optional(),
 });
 
 export const ForEach = z.union([Name, z.strictObject({ worklist: Name, concurrency: count(64).optional() })]);
@@ -160,6 +163,8 @@ export const Step = z.strictObject({
   provider: Provider.optional(),
   model: z.string().min(1).optional(),
   effort: Effort.optional(),
+  /** the MCP servers (of `mcp_servers:`) this step may use, and per server the tools it may call */
+  tools: StepTools.optional(),
   // produce_verify
   producer: Role.optional(),
   verifier: Role.optional(),
@@ -237,6 +242,8 @@ export const SopFile = z.strictObject({
   params: Fields.optional(),
   defaults: Defaults.optional(),
   policies: z.record(Name, PolicySchema).optional(),
+  /** MCP tool servers the steps may use (`tools:` on a step); the project's sop.config.yaml may declare more */
+  mcp_servers: z.record(Name, ToolServer).optional(),
   budget: Budget.optional(),
   artifacts: z.record(Name, Artifact).optional(),
   worklists: z.record(Name, Worklist).optional(),
@@ -264,6 +271,8 @@ export const ProviderSettings = z.strictObject({
 export const ProjectConfig = z.strictObject({
   defaults: Defaults.optional(),
   policies: z.record(Name, PolicySchema).optional(),
+  /** MCP tool servers every SOP of the project may use (an SOP's own entry of the same name wins) */
+  mcp_servers: z.record(Name, ToolServer).optional(),
   providers: z
     .strictObject({
       codex: ProviderSettings.extend({

@@ -350,6 +350,11 @@ function toolInput(input: Record<string, unknown>, cwd: string | undefined): Rec
   return out;
 }
 
+/** The name both harnesses give the model for an MCP server's tool. */
+function mcpToolName(call: { server: string; tool: string }): string {
+  return `mcp__${call.server}__${call.tool}`;
+}
+
 function finalText(reply: Reply): string {
   if ('final' in reply) return typeof reply.final === 'string' ? reply.final : JSON.stringify(reply.final);
   if ('message' in reply) return reply.message;
@@ -395,6 +400,17 @@ function streamResponses(
       call_id: callId,
       name: 'apply_patch',
       input: patchFor(reply.write, conversation.cwd),
+      status: 'completed',
+    };
+  } else if ('mcp' in reply) {
+    item = {
+      type: 'function_call',
+      id: nextId('fc'),
+      call_id: callId,
+      // Codex 0.169 gives the model each MCP server's tools as a namespace `mcp__<server>` of functions
+      namespace: `mcp__${reply.mcp.server}`,
+      name: reply.mcp.tool,
+      arguments: JSON.stringify(reply.mcp.arguments ?? {}),
       status: 'completed',
     };
   } else if ('tool' in reply) {
@@ -535,6 +551,13 @@ function streamMessages(
       id: nextId('toolu'),
       name: 'Write',
       input: { file_path: absolute(reply.write.path, conversation.cwd), content: reply.write.content },
+    };
+  else if ('mcp' in reply)
+    block = {
+      type: 'tool_use',
+      id: nextId('toolu'),
+      name: mcpToolName(reply.mcp),
+      input: reply.mcp.arguments ?? {},
     };
   else if ('tool' in reply)
     block = {

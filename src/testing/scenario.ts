@@ -21,6 +21,15 @@ export const Reply = z.union([
         "call one of the harness's own tools by name (Claude Code: Edit, Grep, Glob, ...; Codex: a function), workspace-relative file_path/path/notebook_path made absolute",
       ),
   }),
+  z.strictObject({
+    mcp: z
+      .strictObject({
+        server: z.string().min(1),
+        tool: z.string().min(1),
+        arguments: z.record(z.string(), z.unknown()).optional(),
+      })
+      .describe("call a tool of one of the step's MCP servers (mcp__<server>__<tool> to both harnesses)"),
+  }),
   z.strictObject({ message: z.string().describe('a plain final text answer') }),
   z.strictObject({ final: z.unknown().describe('the structured final answer (the step outcome)') }),
   z.strictObject({
@@ -98,7 +107,7 @@ export function parseScenario(data: unknown, source: string): Scenario {
   return parsed.data;
 }
 
-const REPLY_KINDS = 'shell, write, read, tool, message, final, stall or error';
+const REPLY_KINDS = 'shell, write, read, tool, mcp, message, final, stall or error';
 
 /** One line per zod issue: the field path and what is wrong; a reply that fits no kind names the kinds. */
 export function issueLines(

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { CONTROLS, type Control } from '../../src/policies/capabilities';
 import { compilePolicy, type Harness, PolicyUnsupportedError } from '../../src/policies/compile';
 import type { Policy } from '../../src/policies/model';
+import { claudeToolConfig, codexToolArgs, type ToolGrant } from '../../src/policies/tool-servers';
 
 // What each control turns into, per harness: the exact argv and settings the adapters launch with.
 // A change to an emitter shows up as a snapshot diff to review (update with `npx jest -u`).
@@ -12,8 +13,11 @@ const workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-emi
 fs.writeFileSync(path.join(workspace, '.env'), 'SECRET=1\n');
 fs.mkdirSync(path.join(workspace, 'vendor'));
 
+type PolicyControl = Exclude<Control, `tools: ${string}`>;
+const POLICY_CONTROLS = CONTROLS.filter((c): c is PolicyControl => !c.startsWith('tools: '));
+
 /** One policy per control, on top of workspace-write unless the control is the sandbox itself. */
-const POLICIES: Record<Control, Policy> = {
+const POLICIES: Record<PolicyControl, Policy> = {
   'sandbox: read-only': { sandbox: 'read-only' },
   'sandbox: workspace-write': { sandbox: 'workspace-write' },
   'sandbox: full-access': { sandbox: 'full-access', network: 'open' },
@@ -43,11 +47,28 @@ function emitted(policy: Policy, harness: Harness): unknown {
 }
 
 test('every control has a policy in this table', () => {
-  expect(Object.keys(POLICIES).sort()).toEqual([...CONTROLS].sort());
+  expect(Object.keys(POLICIES).sort()).toEqual([...POLICY_CONTROLS].sort());
 });
 
 describe.each<Harness>(['codex', 'claude'])('%s', (harness) => {
-  test.each([...CONTROLS])('%s', (control) => {
+  test.each([...POLICY_CONTROLS])('%s', (control) => {
     expect(emitted(POLICIES[control], harness)).toMatchSnapshot();
   });
 });
+
+// the tools: controls (stdio, http, allowlist, timeouts) as each adapter gives them to its harness
+const GRANTS: ToolGrant[] = [
+  {
+    server: 'tracker',
+    spec: { command: 'node', args: ['tracker.js'], env: { TRACKER_DB: 'db.json' }, tool_timeout: '30s' },
+    allow: ['get_issue'],
+  },
+  {
+    server: 'docs',
+    spec: { url: 'http://127.0.0.1:8931/mcp', headers: { 'X-Team': 'a' } },
+    allow: ['search'],
+  },
+  { server: 'unused', spec: { command: 'node', args: ['unused.js'] }, allow: [] },
+];
+test('tools: codex', () => expect(codexToolArgs(GRANTS)).toMatchSnapshot());
+test('tools: claude', () => expect(claudeToolConfig(GRANTS)).toMatchSnapshot());

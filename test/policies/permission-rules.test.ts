@@ -19,6 +19,7 @@ test.each([
   ['Read', 'Read'],
   ['WebFetch(domain:docs.example.com)', 'WebFetch(domain:docs.example.com)'],
   ['WebSearch', 'WebSearch'],
+  ['mcp__tracker__add_comment', 'mcp__tracker__add_comment'],
 ])('%s is given to Claude Code as written', (rule, given) => {
   expect(checkAskRule(rule)).toEqual({ ok: true, rule: given });
 });
@@ -45,7 +46,9 @@ test.each([
   ['Bash(:*)', /no command prefix/],
   ['Bash(git:* push)', /only at the end: write Bash\(git \* push\)/],
   ['Bash(git * push:*)', /reads a \* before :\* literally: for a wildcard write Bash\(git \* push \*\)/],
-  ['mcp__github__create_issue', /no MCP servers of its own/],
+  ['mcp__tracker__*', /MCP rules name one tool of a step's server, no pattern/],
+  ['mcp__tracker', /write mcp__<server>__<tool>/],
+  ['mcp__tracker__add_comment(1)', /write mcp__<server>__<tool>/],
   ['Glob(src/**)', /no Glob tool.*Bash\(find:\*\)/],
   ['Grep', /no Grep tool.*Bash\(grep:\*\)/],
   ['Task', /not Task: write Bash\(command prefix:\*\), Edit\(path glob\)/],
@@ -124,6 +127,35 @@ describe('compilePolicy', () => {
       );
     },
   );
+
+  test('an mcp__ ask rule is accepted for a tool the step allows, and refused before launch for any other', () => {
+    const tools = [{ server: 'tracker', spec: { command: 'node' }, allow: ['add_comment'] }];
+    const compiled = compilePolicy({ sandbox: 'read-only', ask: ['mcp__tracker__add_comment'] }, 'claude', {
+      workspace,
+      tools,
+    });
+    expect((compiled.settings as { permissions: { ask: string[] } }).permissions.ask).toEqual([
+      'mcp__tracker__add_comment',
+    ]);
+    expect(() =>
+      compilePolicy({ sandbox: 'read-only', ask: ['mcp__tracker__get_issue'] }, 'claude', {
+        workspace,
+        tools,
+      }),
+    ).toThrow(/SOP504: ask\[0\] "mcp__tracker__get_issue": names an MCP tool the step does not allow/);
+  });
+
+  test('Claude Code has one tool-call timeout: servers with different tool_timeout values are refused before launch', () => {
+    const tools = [
+      { server: 'a', spec: { command: 'node', tool_timeout: '10s' }, allow: ['x'] },
+      { server: 'b', spec: { command: 'node', tool_timeout: '20s' }, allow: ['y'] },
+    ];
+    expect(() => compilePolicy({ sandbox: 'read-only' }, 'claude', { workspace, tools })).toThrow(
+      /claude cannot enforce tools: tool_timeout \(the servers have different tool_timeout values/,
+    );
+    const codex = compilePolicy({ sandbox: 'read-only' }, 'codex', { workspace, tools });
+    expect(codex.enforced['tools: tool_timeout']).toMatch(/tool_timeout_sec/);
+  });
 
   test('ask with bypass is refused; valid ask rules on codex are still refused as unsupported', () => {
     expect(() =>

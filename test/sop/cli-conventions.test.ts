@@ -72,7 +72,17 @@ test('the scenario example of docs/testing.md loads and has one reply of every k
   const kinds = new Set(
     scenario.rules.flatMap((r) => r.runs.flatMap((replies) => replies.map((reply) => Object.keys(reply)[0]))),
   );
-  expect([...kinds].sort()).toEqual(['error', 'final', 'message', 'read', 'shell', 'stall', 'tool', 'write']);
+  expect([...kinds].sort()).toEqual([
+    'error',
+    'final',
+    'mcp',
+    'message',
+    'read',
+    'shell',
+    'stall',
+    'tool',
+    'write',
+  ]);
 });
 
 test('the scripted model fills {{ run.folder }} with the whole run folder, whatever characters the task id holds', async () => {

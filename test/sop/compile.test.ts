@@ -209,6 +209,49 @@ describe('project config', () => {
     ).toBe('codex');
   });
 
+  test('tool servers of sop.config.yaml and the SOP reach each role with the tools its step (or role) allows', () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-project-'));
+    fs.writeFileSync(
+      path.join(project, 'sop.config.yaml'),
+      'mcp_servers:\n  tracker: { command: node, args: [tracker.js], env: { TRACKER_DB: a.json } }\n  docs: { url: "http://127.0.0.1:8931/mcp" }\n',
+    );
+    const dir = path.join(project, 'sops', 'two');
+    fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'prompts', 'a.md'), 'Look around.');
+    fs.writeFileSync(
+      path.join(dir, 'sop.yaml'),
+      [
+        'name: two',
+        'mcp_servers:',
+        '  docs: { url: "http://127.0.0.1:9000/mcp", tool_timeout: 30s }',
+        'steps:',
+        '  a:',
+        '    kind: produce_verify',
+        '    tools: { tracker: [get_issue, add_comment], docs: [] }',
+        '    producer: { prompt: prompts/a.md }',
+        '    verifier: { prompt: prompts/a.md, tools: { tracker: [get_issue] } }',
+        '    routes: { accepted: finish, needs_rework: a }',
+        '',
+      ].join('\n'),
+    );
+    const catalog = new Catalog({ projectDir: project });
+    const result = catalog.compile(catalog.find('two')!);
+    expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const step = planFromBundle(result.bundle!).steps[0];
+    expect(step.producer?.tools).toEqual([
+      {
+        server: 'tracker',
+        spec: { command: 'node', args: ['tracker.js'], env: { TRACKER_DB: 'a.json' } },
+        allow: ['get_issue', 'add_comment'],
+      },
+      // the SOP's own entry wins over the project's
+      { server: 'docs', spec: { url: 'http://127.0.0.1:9000/mcp', tool_timeout: '30s' }, allow: [] },
+    ]);
+    expect(step.verifier?.tools).toEqual([
+      expect.objectContaining({ server: 'tracker', allow: ['get_issue'] }),
+    ]);
+  });
+
   test('a malformed sop.config.yaml is reported with code and position', () => {
     const project = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-project-'));
     fs.writeFileSync(path.join(project, 'sop.config.yaml'), 'defaults:\n  provder: codex\n');

@@ -19,19 +19,26 @@ import {
 export const DEFAULT_ASK_TIMEOUT_MS = 30 * 60_000;
 
 export interface ClaudeAsk {
-  /** extra argv: the MCP config and the permission prompt tool */
+  /** extra argv: the permission prompt tool */
   args: string[];
+  /** the approval server's entry in the --mcp-config file (the adapter writes one file for all servers) */
+  mcpServers: Record<string, Record<string, unknown>>;
   /** extra environment for Claude (its MCP tool-call timeout must outlast the wait for a person) */
   env: Record<string, string>;
   channel: ApprovalChannel;
   approvals: ToolApprovalRecord[];
 }
 
-/** Sets up asking for a step whose policy has `ask:` patterns; undefined when it has none. */
+/**
+ * Sets up asking for a step whose policy has `ask:` patterns; undefined when it has none. A call to an MCP
+ * tool outside `allowedMcpTools` reaches the prompt tool too (the default mode asks about every call no
+ * rule allows): it is denied without asking anyone.
+ */
 export async function prepareClaudeAsk(
   execution: AgentExecution,
   policy: { ask?: string[]; ask_timeout?: number | string },
   socketParent: string,
+  allowedMcpTools: Set<string> = new Set(),
 ): Promise<ClaudeAsk | undefined> {
   if (!policy.ask?.length) return undefined;
   const approve = execution.approveToolCall;
@@ -48,6 +55,11 @@ export async function prepareClaudeAsk(
     policy.ask_timeout === undefined ? DEFAULT_ASK_TIMEOUT_MS : durationMs(policy.ask_timeout);
   const approvals: ToolApprovalRecord[] = [];
   const channel = await openApprovalChannel(socketParent, async (request) => {
+    if (request.tool_name.startsWith('mcp__') && !allowedMcpTools.has(request.tool_name))
+      return {
+        behavior: 'deny',
+        message: `${request.tool_name} is not in this step's tools: allowlist`,
+      };
     const verdict = await approve(request, timeoutMs);
     const approved = verdict.decision.behavior === 'allow';
     approvals.push({
@@ -62,8 +74,8 @@ export async function prepareClaudeAsk(
     });
     return verdict.decision;
   });
-  const configFile = path.join(execution.executionDir, 'claude-mcp.json');
-  const config = {
+  return {
+    args: ['--permission-prompt-tool', PERMISSION_PROMPT_TOOL],
     mcpServers: {
       [MCP_SERVER_NAME]: {
         type: 'stdio',
@@ -72,10 +84,6 @@ export async function prepareClaudeAsk(
         env: { [SOCKET_ENV]: channel.socketPath },
       },
     },
-  };
-  fs.writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
-  return {
-    args: ['--mcp-config', configFile, '--permission-prompt-tool', PERMISSION_PROMPT_TOOL],
     // Claude gives up on an MCP tool call after MCP_TOOL_TIMEOUT ms: the runtime's own timeout must decide
     env: { MCP_TOOL_TIMEOUT: String(timeoutMs + 60_000) },
     channel,

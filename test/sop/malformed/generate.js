@@ -416,6 +416,22 @@ const cases = [
     'SOP504',
     '"Write(/migrations/**)"',
   ],
+  [
+    'tools-unknown-server',
+    [
+      ['steps:\n', 'mcp_servers:\n  tracker: { command: node, args: [tracker.js] }\nsteps:\n'],
+      ['    writes: [work]\n', '    writes: [work]\n    tools: { trackr: [get_issue] }\n'],
+    ],
+    'SOP260',
+    'trackr',
+  ],
+  ['mcp-server-reserved', [['steps:\n', 'mcp_servers:\n  sop: { command: node }\nsteps:\n']], 'SOP261', 'sop: {'],
+  [
+    'tools-on-command-step',
+    [['    run: npm test\n', '    run: npm test\n    tools: { tracker: [get_issue] }\n']],
+    'SOP210',
+    'tools:',
+  ],
   ['ask-mcp-rule', [['ro: { sandbox: read-only,', 'ro: { ask: [mcp__github__create_issue], sandbox: read-only,']], 'SOP504', 'mcp__github'],
   [
     'allow-commands-as-rule',
