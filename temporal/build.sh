@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the pinned Temporal CLI (which embeds the dev server and Web UI) from the Go module proxy into
 # temporal/bin/. Does nothing when the binary there is already this version built from this go.sum,
-# so a second run is instant and needs no Go toolchain.
+# so a second run is instant and needs no Go toolchain. With SOP_TEMPORAL_BIN set, builds nothing: that
+# Temporal CLI is used instead (it must run; another version than the pinned one is used with a warning).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bin="$here/bin/temporal"
@@ -12,6 +13,19 @@ if [[ -z "$version" ]]; then
   echo "error: temporal/go.mod does not pin github.com/temporalio/cli" >&2
   exit 1
 fi
+if [[ -n "${SOP_TEMPORAL_BIN:-}" ]]; then
+  if [[ ! -f "$SOP_TEMPORAL_BIN" || ! -x "$SOP_TEMPORAL_BIN" ]] || ! have="$("$SOP_TEMPORAL_BIN" --version 2>&1)"; then
+    echo "error: SOP_TEMPORAL_BIN=$SOP_TEMPORAL_BIN is not a Temporal CLI that runs" >&2
+    echo "hint: point it at a temporal executable (temporal --version must work), or unset it to build temporal/bin/temporal" >&2
+    exit 1
+  fi
+  if [[ "$have" != "temporal version $version "* ]]; then
+    echo "warning: SOP_TEMPORAL_BIN is $have; this runtime pins and is tested with temporal CLI $version" >&2
+  fi
+  echo "temporal CLI: using SOP_TEMPORAL_BIN ($SOP_TEMPORAL_BIN), nothing to build"
+  exit 0
+fi
+
 want="cli=$version go.sum=$(sha256sum "$here/go.sum" | cut -c1-16)"
 
 if [[ -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then

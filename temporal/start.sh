@@ -5,9 +5,10 @@
 #   SOP_TEMPORAL_PORT      frontend gRPC port            (default 7233)
 #   SOP_TEMPORAL_UI_PORT   Web UI port                   (default 8233)
 #   SOP_TEMPORAL_STATE_DIR database, log and pid file    (default ~/.local/state/sop-runtime/temporal)
+#   SOP_TEMPORAL_BIN       a Temporal CLI to use instead of building temporal/bin/temporal (see build.sh)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-bin="$here/bin/temporal"
+bin="${SOP_TEMPORAL_BIN:-$here/bin/temporal}"
 ip=127.0.0.1
 port="${SOP_TEMPORAL_PORT:-7233}"
 ui_port="${SOP_TEMPORAL_UI_PORT:-8233}"

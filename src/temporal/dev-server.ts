@@ -11,7 +11,7 @@ function scriptEnv(target: TemporalTarget): NodeJS.ProcessEnv {
 }
 
 /** What start.sh / build.sh print when there was nothing to do: said only when asked (`sop server start`). */
-const NOTHING_DONE = /is up to date|already running at/;
+const NOTHING_DONE = /is up to date|nothing to build|already running at/;
 
 /**
  * Makes sure the embedded dev server answers: builds it from the pinned Go module when missing and starts
