@@ -341,6 +341,12 @@ export const EnvSchema = z.object({
     meaning: "the embedded dev server's database, log and pid file (`temporal/start.sh`, `stop.sh`)",
     default: '`$XDG_STATE_HOME/sop-runtime/temporal`',
   }),
+  SOP_TEMPORAL_BIN: variable(text(), {
+    group: 'scripts',
+    meaning:
+      'a Temporal CLI to run the embedded dev server with instead of building `temporal/bin/temporal` (no Go needed; another version than the pinned one is used with a warning)',
+    default: 'unset: `temporal/build.sh` builds the pinned one',
+  }),
   XDG_STATE_HOME: variable(text(), {
     group: 'scripts',
     meaning:

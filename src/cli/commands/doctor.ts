@@ -3,19 +3,26 @@ import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { execa } from 'execa';
-import { resolveHarnessBinary } from '../../harnesses/binaries';
+import * as semver from 'semver';
+import { envValue } from '../../config/env';
+import {
+  type HarnessName,
+  type HarnessNodeRequirement,
+  harnessNodeRequirement,
+  resolveHarnessBinary,
+} from '../../harnesses/binaries';
 import { isLoopback } from '../../harnesses/common';
 import { codexHomeProblem, stateDirPath } from '../../harnesses/state-dir';
 import { loadHooks } from '../../serve/hooks';
 import { Catalog } from '../../sop/catalog';
 import { connectClient } from '../../temporal/connect';
-import { temporalDir } from '../../temporal/package-paths';
+import { packageRoot, temporalDir } from '../../temporal/package-paths';
 import { resolveTemporalTarget } from '../../temporal/target';
 import { triggerRows } from '../../triggers/status';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
 
-interface Check {
+export interface Check {
   name: string;
   ok: boolean;
   detail: string;
@@ -34,24 +41,22 @@ async function version(file: string): Promise<string | undefined> {
 }
 
 export async function runChecks(projectDir = '.'): Promise<Check[]> {
-  const checks: Check[] = [];
-  const [major, minor] = process.versions.node.split('.').map(Number);
-  checks.push({
-    name: 'node',
-    ok: major > 20 || (major === 20 && minor >= 19),
-    detail: process.version,
-    fix: 'install Node.js >= 20.19',
-  });
+  const checks: Check[] = await nodeChecks();
 
   const target = resolveTemporalTarget();
   if (target.kind === 'embedded') {
-    const bin = path.join(temporalDir, 'bin', 'temporal');
+    const chosen = envValue('SOP_TEMPORAL_BIN');
+    const bin = chosen || path.join(temporalDir, 'bin', 'temporal');
     const built = fs.existsSync(bin) ? await version(bin) : undefined;
     checks.push({
       name: 'temporal dev server',
       ok: Boolean(built),
-      detail: built ?? 'not built',
-      fix: 'run `bash temporal/build.sh` (needs Go >= 1.25), or set TEMPORAL_ADDRESS to use a cluster',
+      detail: chosen
+        ? `${built ?? 'does not run'} (SOP_TEMPORAL_BIN=${chosen})`
+        : `${built ?? 'not built'} (${bin})`,
+      fix: chosen
+        ? 'point SOP_TEMPORAL_BIN at a temporal executable, or unset it to build temporal/bin/temporal'
+        : 'run `sop server start` (it builds the dev server the first time; needs Go >= 1.25), set SOP_TEMPORAL_BIN to a Temporal CLI you have, or set TEMPORAL_ADDRESS to use a cluster',
     });
   }
   try {
@@ -123,6 +128,60 @@ export async function runChecks(projectDir = '.'): Promise<Check[]> {
     });
   }
   return checks;
+}
+
+/** The Node the runtime runs on against its own `engines`, and against what each harness package declares. */
+export async function nodeChecks(): Promise<Check[]> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as {
+    engines: { node: string };
+  };
+  const needed = pkg.engines.node;
+  const checks: Check[] = [
+    {
+      name: 'node',
+      ok: semver.satisfies(process.version, needed),
+      detail: `${process.version} (the runtime needs ${needed})`,
+      fix: `install Node.js ${needed}`,
+    },
+  ];
+  for (const { name } of HARNESSES) {
+    let requirement: HarnessNodeRequirement;
+    try {
+      requirement = harnessNodeRequirement(name);
+    } catch {
+      continue; // not installed: the harness check says so
+    }
+    // a Node launcher runs on the `node` first on PATH (its #! line), which the harness inherits
+    const node = requirement.runsOnNode ? await version('node') : process.version;
+    checks.push(harnessNodeCheck(name, requirement, node));
+  }
+  return checks;
+}
+
+/** One harness's declared Node (npm warns on it at install) against the Node that would run it, if any does. */
+export function harnessNodeCheck(
+  harness: HarnessName,
+  requirement: HarnessNodeRequirement,
+  node: string | undefined,
+): Check {
+  const { pkg, version: pkgVersion, engines, file } = requirement;
+  const declared = engines
+    ? `${pkg} ${pkgVersion} declares node ${engines}`
+    : `${pkg} ${pkgVersion} declares no node`;
+  const satisfied = !engines || (node !== undefined && semver.satisfies(node, engines));
+  if (!requirement.runsOnNode) {
+    return {
+      name: `node for ${harness}`,
+      ok: true,
+      detail: `${declared}${satisfied ? '' : ` (npm warns on ${node})`}; not needed: the runtime launches its native binary ${file}, which Node does not run`,
+    };
+  }
+  return {
+    name: `node for ${harness}`,
+    ok: satisfied,
+    detail: `${declared}; its launcher ${file} runs on the node on PATH: ${node ?? 'none found'}${satisfied ? '' : ', which does not satisfy it'}`,
+    fix: engines ? `put a Node.js ${engines} first on the worker's PATH` : "put node on the worker's PATH",
+  };
 }
 
 /** Every webhook the project's catalog declares: its secret variable must be set where `sop serve` runs. */
