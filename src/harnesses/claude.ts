@@ -315,6 +315,9 @@ export class ClaudeRunner implements AgentRunner {
     const exit = await runHarnessProcess(ctx.binary, args, {
       cwd: execution.workspace,
       env: ctx.env,
+      // the hermetic home and the harness home are this launch's alone (a session slot's is held by one
+      // execution at a time): whatever names them is ended with the launch
+      ownDirs: [ctx.env.HOME, ctx.env.CLAUDE_CONFIG_DIR],
       input,
       signal: execution.signal,
       waitingForPerson: () => (ctx.ask?.channel.waiting() ?? 0) > 0,

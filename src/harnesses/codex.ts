@@ -268,6 +268,9 @@ export class CodexRunner implements AgentRunner {
     const exit = await runHarnessProcess(ctx.binary, args, {
       cwd: execution.workspace,
       env: ctx.env,
+      // the hermetic home and the harness home are this launch's alone (a session slot's is held by one
+      // execution at a time): whatever names them is ended with the launch
+      ownDirs: [ctx.env.HOME, ctx.env.CODEX_HOME],
       input, // the prompt on stdin, closed after (never an open stdin, §2.1.1)
       signal: execution.signal,
       onLine: (line, stop) => {

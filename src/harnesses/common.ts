@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import type { AgentExecution, AgentRunResult } from '../activities/agent-runner';
 import type { Usage } from '../model/contract';
 import type { JsonSchema } from '../model/plan';
+import { HarnessLaunch } from './reap';
 
 /** Where a provider's model API is: a base URL (a local server, a gateway) and the env var of its key. */
 export interface ProviderConnection {
@@ -204,11 +205,16 @@ export function harnessIdleMs(): number {
 /** SIGTERM first, SIGKILL after this long (HARNESSES.md §5: Claude stops its commands on SIGTERM). */
 export const KILL_GRACE_MS = Number(process.env.SOP_HARNESS_KILL_GRACE_MS ?? 5000);
 
+/** After the harness has exited, what it left running gets this long after SIGTERM before SIGKILL. */
+export const LEFTOVER_GRACE_MS = 1000;
+
 /**
  * Runs one harness process in its own process group and hands each stdout line to `onLine` as it
- * arrives (no line-length limit). Cancellation, or `stop()` from `onLine`, signals the whole group
- * (SIGTERM, then SIGKILL after a grace period), so no tool process the harness started outlives it;
- * once the harness has exited, whatever is left in its group is killed too.
+ * arrives (no line-length limit). Cancellation, or `stop()` from `onLine`, signals every process of the
+ * launch (SIGTERM, then SIGKILL after a grace period), so no tool process the harness started outlives it;
+ * once the harness has exited, whatever of the launch is left is ended too (SIGTERM, SIGKILL after
+ * LEFTOVER_GRACE_MS) before this returns. The launch's processes are found as src/harnesses/reap.ts
+ * says: by group and parentage, and by `ownDirs`, which also reaches sandbox helpers in a session of their own.
  */
 export async function runHarnessProcess(
   file: string,
@@ -221,6 +227,8 @@ export async function runHarnessProcess(
     onLine: (line: string, stop: () => void) => void;
     /** true while the harness waits for a person: its silence then is not a hang */
     waitingForPerson?: () => boolean;
+    /** folders only this launch uses (its hermetic home, its harness home): what names one is the launch's */
+    ownDirs?: string[];
   },
 ): Promise<HarnessExit> {
   const child = execa(file, args, {
@@ -233,35 +241,18 @@ export async function runHarnessProcess(
     maxBuffer: { stdout: 0, stderr: 1024 * 1024 },
     buffer: { stdout: false, stderr: true },
   });
-  const group = child.pid;
-  const signalGroup = (sig: NodeJS.Signals) => {
-    if (group === undefined) return;
-    try {
-      process.kill(-group, sig);
-    } catch {
-      // the group is gone already
-    }
-  };
-  // A harness's sandbox may start commands in a session of their own, out of reach of the group signal;
-  // they are found by parentage when stopping begins (before any of them is orphaned) and signalled too.
-  const tracked = new Map<number, string>();
-  const signalTracked = (sig: NodeJS.Signals) => {
-    if (group !== undefined) for (const [pid, start] of descendantsOf(group)) tracked.set(pid, start);
-    for (const [pid, start] of tracked) if (startTimeOf(pid) === start) signalPid(pid, sig);
-  };
+  const launch = child.pid === undefined ? undefined : new HarnessLaunch(child.pid, options.ownDirs ?? []);
   let killTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    signalTracked('SIGTERM');
-    signalGroup('SIGTERM');
-    killTimer = setTimeout(() => {
-      signalTracked('SIGKILL');
-      signalGroup('SIGKILL');
-    }, KILL_GRACE_MS);
+    launch?.signal('SIGTERM');
+    killTimer = setTimeout(() => launch?.signal('SIGKILL'), KILL_GRACE_MS);
     killTimer.unref();
   };
+  // a helper left behind may hold stdout open: the stream would not end until it is gone
+  child.once('exit', () => void launch?.reap(LEFTOVER_GRACE_MS));
   const onAbort = () => stop();
   if (options.signal.aborted) stop();
   else options.signal.addEventListener('abort', onAbort, { once: true });
@@ -299,62 +290,10 @@ export async function runHarnessProcess(
     options.signal.removeEventListener('abort', onAbort);
     if (killTimer) clearTimeout(killTimer);
     if (idleTimer) clearTimeout(idleTimer);
-    if (stopped) signalTracked('SIGKILL');
-    signalGroup('SIGKILL');
+    // stopped: everything had its SIGTERM already
+    await launch?.reap(stopped ? 0 : LEFTOVER_GRACE_MS);
+    launch?.close();
   }
-}
-
-function signalPid(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch {
-    // gone already
-  }
-}
-
-/** `/proc/<pid>/stat` fields after the command name: state is [0], ppid [1], start time [19]. */
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** A process's start time (to tell it from a later process that reuses its pid); undefined when gone. */
-function startTimeOf(pid: number): string | undefined {
-  return statFields(pid)?.[19];
-}
-
-/** Every live descendant of `root` with its start time, from /proc (Linux; elsewhere none). */
-export function descendantsOf(root: number): Map<number, string> {
-  const children = new Map<number, Array<{ pid: number; start: string }>>();
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc');
-  } catch {
-    return new Map();
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
-    if (!fields) continue;
-    const parent = Number(fields[1]);
-    const list = children.get(parent) ?? [];
-    list.push({ pid: Number(entry), start: fields[19] });
-    children.set(parent, list);
-  }
-  const found = new Map<number, string>();
-  const queue = [root];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.pop() as number) ?? []) {
-      if (found.has(child.pid)) continue;
-      found.set(child.pid, child.start);
-      queue.push(child.pid);
-    }
-  }
-  return found;
 }
 
 /** Why `value` does not satisfy the outcome schema (all errors, one per line), or undefined. */

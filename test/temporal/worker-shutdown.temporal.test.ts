@@ -1,6 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { packageRoot } from '../../src/temporal/package-paths';
+import { startModelServer } from '../../src/testing/model-server';
+import { killAfterAll } from '../support/kill-after-all';
+import { killProcessesNaming, processesNaming } from '../support/processes';
+import { smallRepo } from '../support/ralph-scenarios';
+import { runSop } from '../support/run-sop';
 import { catalogProject } from '../support/sop-project';
 
 test('`sop worker -C DIR` prints its catalog, polls until SIGTERM, then drains and exits 0', async () => {
@@ -41,3 +48,66 @@ test('`sop worker -C DIR` prints its catalog, polls until SIGTERM, then drains a
   );
   expect(Date.now() - stoppedAt).toBeLessThan(15_000);
 });
+
+test('`sop worker` stopped mid-step ends every process of the step, also one detached into a session of its own', async () => {
+  const marker = `sop-shutdown-${randomUUID().slice(0, 8)}`;
+  // an agent command that leaves a process in a session of its own (deaf to SIGTERM), then keeps the step busy
+  const shell = `(setsid node -e "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)" ${marker} </dev/null >/dev/null 2>&1 &); node -e "setTimeout(() => {}, 300000)" ${marker}-wait`;
+  const model = await startModelServer({
+    rules: [
+      {
+        match: 'Start a daemon',
+        runs: [[{ shell }, { final: { route: 'done', summary: '', details: '' } }]],
+      },
+    ],
+  });
+  const workspace = fs.realpathSync(await smallRepo('sop-shutdown-'));
+  try {
+    const dir = path.join(workspace, 'sops', 'busy');
+    fs.mkdirSync(path.join(dir, 'prompts'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'prompts', 'work.md'), 'Start a daemon, then wait.\n');
+    fs.writeFileSync(
+      path.join(dir, 'sop.yaml'),
+      [
+        'name: busy',
+        'title: One long step',
+        'version: 1',
+        'defaults: { provider: claude, policy: open }',
+        'policies:',
+        '  open: { sandbox: full-access }',
+        'steps:',
+        '  work:',
+        '    prompt: prompts/work.md',
+        '    routes:',
+        '      done: { finish: true }',
+        '',
+      ].join('\n'),
+    );
+    const env = { SOP_CLAUDE_BASE_URL: model.url, SOP_TASK_QUEUE: 'shutdown-reap-test' };
+    const worker = killAfterAll(
+      execa('node', [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '-C', workspace], {
+        env: { ...process.env, ...env },
+        reject: false,
+        stdin: 'ignore',
+        all: true,
+        // the in-flight step gets the worker's shutdown grace (10 s) before it is cancelled
+        forceKillAfterDelay: false,
+      }),
+    );
+    const started = await runSop(['run', 'busy', '--workspace', workspace, '--no-worker', '--detach'], {
+      env,
+    });
+    expect(started.exitCode).toBe(0);
+    for (let i = 0; i < 600 && processesNaming(`${marker}-wait`).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(processesNaming(marker).length).toBeGreaterThanOrEqual(2);
+    worker.kill('SIGTERM');
+    const result = await worker;
+    expect(result.exitCode).toBe(0);
+    expect([...processesNaming(workspace), ...processesNaming(marker)]).toEqual([]);
+  } finally {
+    killProcessesNaming(marker);
+    await model.close();
+  }
+}, 120_000);
