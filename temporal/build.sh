@@ -14,7 +14,7 @@ if [[ -z "$version" ]]; then
   exit 1
 fi
 if [[ -n "${SOP_TEMPORAL_BIN:-}" ]]; then
-  if [[ ! -f "$SOP_TEMPORAL_BIN" || ! -x "$SOP_TEMPORAL_BIN" ]] || ! have="$("$SOP_TEMPORAL_BIN" --version 2>&1)"; then
+  if [[ ! -f "$SOP_TEMPORAL_BIN" || ! -x "$SOP_TEMPORAL_BIN" ]] || ! have="$("$SOP_TEMPORAL_BIN" --version 2>&1 | head -n 1)"; then
     echo "error: SOP_TEMPORAL_BIN=$SOP_TEMPORAL_BIN is not a Temporal CLI that runs" >&2
     echo "hint: point it at a temporal executable (temporal --version must work), or unset it to build temporal/bin/temporal" >&2
     exit 1
