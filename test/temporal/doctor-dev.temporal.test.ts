@@ -25,6 +25,16 @@ test('`sop doctor` reports Temporal and harness state, naming credentials withou
   const pkg = require('../../package.json') as { dependencies: Record<string, string> };
   expect(byName['codex harness'].detail).toContain(pkg.dependencies['@openai/codex']);
   expect(byName['claude harness'].detail).toContain(pkg.dependencies['@anthropic-ai/claude-code']);
+  // the Node version against the runtime's engines and what each harness package declares
+  expect(byName.node).toMatchObject({ ok: true, detail: `${process.version} (the runtime needs >=20.19)` });
+  expect(byName['node for codex']).toMatchObject({
+    ok: true,
+    detail: expect.stringContaining('declares node'),
+  });
+  expect(byName['node for claude']).toMatchObject({
+    ok: true,
+    detail: expect.stringContaining('native binary'),
+  });
   expect(`${result.stdout}${result.stderr}`).not.toContain(canary);
   // anything failing makes doctor exit 1 with the failing checks named
   if (checks.some((c) => !c.ok)) {

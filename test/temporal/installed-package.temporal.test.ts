@@ -16,12 +16,16 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-installed-'));
 const project = path.join(root, 'my-app');
 let env: NodeJS.ProcessEnv;
 
-/** The environment of a user's shell: none of this test run's SOP_*, TEMPORAL_* or npm script settings. */
+/**
+ * The environment of a user's shell: none of this test run's SOP_* or TEMPORAL_* settings, and none of what
+ * `npm test` exports (npm_*), but for where npm's cache, configuration and registry certificates are.
+ */
 function userEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
       ([name]) =>
-        !/^(SOP_|TEMPORAL_|npm_(package|lifecycle)_|npm_config_(local_prefix|prefix|global)$)/.test(name),
+        !/^(SOP_|TEMPORAL_)/.test(name) &&
+        (!/^npm_/i.test(name) || /^npm_config_(cache|userconfig|globalconfig|registry|cafile)$/i.test(name)),
     ),
   );
   return { ...clean, ...extra };
@@ -92,7 +96,7 @@ test('installed from its tarball into a fresh repository: init, validate, server
   expect(server.exitCode).toBe(0);
   expect(server.stderr).toContain(`Temporal dev server started at 127.0.0.1:${env.SOP_TEMPORAL_PORT}`);
 
-  // the scripted model server the package ships, on the README's scenario for the scaffolded SOP
+  // the scripted model server the package ships, on a scenario for the scaffolded SOP
   const scenario = path.join(root, 'change.scenario.yaml');
   fs.writeFileSync(
     scenario,
