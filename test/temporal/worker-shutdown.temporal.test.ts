@@ -94,17 +94,34 @@ test('`sop worker` stopped mid-step ends every process of the step, also one det
         forceKillAfterDelay: false,
       }),
     );
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker did not start polling:\n${output}`)), 30_000);
+      worker.all?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('worker polling task queue shutdown-reap-test')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
     const started = await runSop(['run', 'busy', '--workspace', workspace, '--no-worker', '--detach'], {
       env,
     });
-    expect(started.exitCode).toBe(0);
+    expect({ exitCode: started.exitCode, stderr: started.stderr }).toMatchObject({ exitCode: 0 });
     for (let i = 0; i < 600 && processesNaming(`${marker}-wait`).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(processesNaming(marker).length).toBeGreaterThanOrEqual(2);
+    // the daemon and the command that keeps the step busy
+    expect({ processes: processesNaming(marker), worker: output }).toMatchObject({
+      processes: expect.arrayContaining([
+        expect.stringContaining(`setInterval(() => {}, 1000) ${marker}`),
+        expect.stringContaining(`${marker}-wait`),
+      ]),
+    });
     worker.kill('SIGTERM');
     const result = await worker;
-    expect(result.exitCode).toBe(0);
+    expect({ exitCode: result.exitCode, output: result.all }).toMatchObject({ exitCode: 0 });
     expect([...processesNaming(workspace), ...processesNaming(marker)]).toEqual([]);
   } finally {
     killProcessesNaming(marker);
