@@ -376,6 +376,18 @@ export const EnvSchema = z.object({
     meaning: "parallel jobs of the cluster's Go build (`temporal/cluster/build.sh`)",
   }),
 
+  // the shipped issue-tracker MCP server (tests and examples)
+  ISSUE_TRACKER_SEED: variable(text(), {
+    group: 'tests',
+    meaning:
+      'the shipped issue-tracker MCP server (`dist/testing/issue-tracker-mcp.js`): a JSON file `{ "<id>": { title, body } }` of issues to seed beside #1 and #2',
+  }),
+  ISSUE_TRACKER_LOG: variable(text(), {
+    group: 'tests',
+    meaning:
+      'the shipped issue-tracker MCP server: a file each call that reached it is appended to, as a JSON line `{ tool, arguments }`',
+  }),
+
   // the test suite and CI
   SOP_TEMPORAL_MODE: variable(z.enum(['dev', 'cluster'], { error: 'dev or cluster' }).default('dev'), {
     group: 'tests',
