@@ -91,6 +91,8 @@ async function run(
   policy: Policy,
   allow: Record<string, string[]>,
   extra: ToolGrant[] = [],
+  /** what the person answers when asked (approve unless told) */
+  approve = true,
 ) {
   const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `sop-mcp-${harness}-`)));
   execaSync('git', ['init', '-q'], { cwd: ws });
@@ -117,7 +119,9 @@ async function run(
     heartbeat: () => {},
     approveToolCall: async (request) => {
       asked.push(request);
-      return { decision: { behavior: 'allow', updatedInput: request.input }, by: 'test' };
+      return approve
+        ? { decision: { behavior: 'allow', updatedInput: request.input }, by: 'test' }
+        : { decision: { behavior: 'deny', message: 'not this one' }, by: 'test' };
     },
   };
   const result: AgentRunResult = await runners[harness]().run(execution);
@@ -251,5 +255,21 @@ test('claude: an ask: rule on an allowed MCP tool waits for a person, and the ap
   expect(result.mcpCalls?.map((c) => [c.server, c.tool, c.denied])).toEqual([
     ['tracker', 'add_comment', false],
     ['tracker', 'get_issue', true],
+  ]);
+}, 120_000);
+
+test('claude: an ask: rule on an allowed MCP tool rejected by the person: the call never reaches the server, and the rejection is recorded', async () => {
+  const { reached, asked, result } = await run(
+    'claude',
+    'Comment after asking.',
+    { sandbox: 'read-only', ask: ['mcp__tracker__add_comment'] },
+    { tracker: ['add_comment'] },
+    [],
+    false,
+  );
+  expect(asked.map((a) => a.tool_name)).toEqual(['mcp__tracker__add_comment']);
+  expect(reached('tracker')).toEqual([]);
+  expect(result.approvals).toEqual([
+    expect.objectContaining({ tool: 'mcp__tracker__add_comment', approved: false }),
   ]);
 }, 120_000);
