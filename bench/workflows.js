@@ -1,8 +1,10 @@
 // Workflow bundle for the benchmarks: the product's workflows plus the hand-written raw-Temporal baselines.
 const { proxyActivities } = require('@temporalio/workflow');
 
-exports.default = require('../dist/workflows/interpreter/index').sopInterpreter;
-exports.sopInterpreter = exports.default;
+// every SOP's workflow type: a run request, resolved by the bench worker's resolve activity, as every run
+// starts
+exports.default = require('../dist/workflows/run-request').sopWorkflow;
+exports.sopInterpreter = require('../dist/workflows/interpreter/index').sopInterpreter;
 
 const { noop } = proxyActivities({ startToCloseTimeout: '1 minute' });
 
