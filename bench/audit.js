@@ -8,6 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { auditWrites, snapshotWorkspace } = require('../dist/activities/write-audit');
+const { median } = require('./table');
 
 /** A repository of `files` committed files, 100 per folder, 1,000 folders per top folder. */
 function buildRepo(files) {
@@ -31,8 +32,6 @@ function buildRepo(files) {
   return dir;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 function timed(fn) {
   const t0 = performance.now();
   fn();
@@ -46,6 +45,8 @@ function timed(fn) {
 function auditRows(sizes, reps, row) {
   const rows = [];
   const policy = { sandbox: 'workspace-write' };
+  // always git status, as a workspace of any size past SOP_AUDIT_WALK_BELOW (1,000 files) is audited
+  const git = { policy, walkBelow: 0 };
   for (const files of sizes) {
     const dir = buildRepo(files);
     try {
@@ -61,9 +62,9 @@ function auditRows(sizes, reps, row) {
         let after;
         let wrote = 0;
         const ms = timed(() => {
-          before = snapshotWorkspace(dir, [], { policy });
+          before = snapshotWorkspace(dir, [], git);
           wrote = timed(() => fs.writeFileSync(changed, `bench change ${i}\n`));
-          after = snapshotWorkspace(dir, [], { policy, since: before });
+          after = snapshotWorkspace(dir, [], { ...git, since: before });
           const { record } = auditWrites(before, after, policy, '.sop/runs/b/t', undefined);
           if (!record.files.paths.includes('d0/e0/f0.txt') || record.method !== 'git')
             throw new Error(`the audit missed the change: ${JSON.stringify(record)}`);

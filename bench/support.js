@@ -8,12 +8,20 @@ const path = require('node:path');
 const { randomUUID } = require('node:crypto');
 const { execFileSync } = require('node:child_process');
 const { SopName, SopStatus, SopTaskId } = require('../dist/temporal/search-attributes');
+const { round } = require('./table');
 
-/** An agent that answers at once (steps named slow* take 5 s): the runtime's cost without a model's. */
+/** How long a step named slow* takes (`--tiny` shortens it). */
+const settings = { slowStepMs: 5_000 };
+
+/**
+ * An agent that answers at once (steps named slow* take settings.slowStepMs): the runtime's cost without a
+ * model's.
+ */
 const instant = {
   async run(execution) {
     const route = execution.request.routes[0]?.name ?? 'done';
-    if (execution.request.step.startsWith('slow')) await new Promise((r) => setTimeout(r, 5_000));
+    if (execution.request.step.startsWith('slow'))
+      await new Promise((r) => setTimeout(r, settings.slowStepMs));
     return {
       outcome: { route, payload: { summary: '', details: '' } },
       usage: { inputTokens: 1, outputTokens: 1, costUsd: 0 },
@@ -168,7 +176,6 @@ function row(name, value, baseline, unit, target) {
     target,
   };
 }
-const round = (x, digits = 1) => Number(x.toFixed(digits));
 
 const quiet = {
   log() {},
@@ -180,6 +187,7 @@ const quiet = {
 };
 
 module.exports = {
+  settings,
   instant,
   workspace,
   chainPlan,
