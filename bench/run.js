@@ -52,20 +52,27 @@ const TINY_LIMIT_MS = 120_000;
 async function measure(name, fn) {
   if (!want(name)) return;
   const perRound = [];
-  let timer;
-  const limit = new Promise((_, reject) => {
-    if (tiny)
-      timer = setTimeout(
-        () => reject(new Error(`not finished after ${TINY_LIMIT_MS / 1000} s (--tiny)`)),
-        TINY_LIMIT_MS,
-      );
-  });
   try {
-    for (let r = 0; r < rounds; r++) perRound.push(await Promise.race([fn(), limit]));
+    for (let r = 0; r < rounds; r++) perRound.push(await bounded(name, fn()));
     rows.push(...combineRounds(perRound).map((r) => ({ bench: name, ...r })));
   } catch (err) {
     process.stderr.write(`bench ${name} failed: ${err.stack ?? err}\n`);
     failed.push(name);
+  }
+}
+
+/** `promise`; under `--tiny`, an error naming `what` once it has taken TINY_LIMIT_MS. */
+async function bounded(what, promise) {
+  if (!tiny) return promise;
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what}: not finished after ${TINY_LIMIT_MS / 1000} s (--tiny)`)),
+      TINY_LIMIT_MS,
+    );
+  });
+  try {
+    return await Promise.race([promise, limit]);
   } finally {
     clearTimeout(timer);
   }
@@ -107,7 +114,8 @@ async function main() {
 
   await worker.runUntil(async () => {
     // warm-up: the first workflow pays for isolate creation
-    await (await startSop(on, chainPlan('warmup', 2), workspace('warmup'))).result();
+    const warmup = await startSop(on, chainPlan('warmup', 2), workspace('warmup'));
+    await bounded('the warm-up run', warmup.result());
     await measure('overhead', () => overhead(on));
     await measure('throughput', () => throughput(on));
     await measure('history', () => history(on));
