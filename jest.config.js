@@ -1,4 +1,12 @@
-// Two projects: `unit` needs nothing running; `temporal` gets a real dev server from its global setup.
+// Three tiers (jest projects), chosen by file name:
+// - unit:     test/**/*.test.ts that are none of the below; nothing running, no harness binary, no server.
+// - workflow: *.workflow.test.ts; the interpreter on a real dev server with the scripted stand-in for the
+//             harness (no harness process), and the replay of the recorded histories.
+// - e2e:      *.temporal.test.ts and *.e2e.test.ts; the real Codex and Claude binaries, `sop` processes,
+//             workers killed, dev servers restarted.
+// The workflow and e2e tiers share one dev server per jest run (their global setup runs once).
+// SOP_TEST_TIER=unit|workflow|e2e (a comma list too) keeps only those projects: the npm scripts test:unit,
+// test:workflow and test:e2e use it, since `--selectProjects NAME FILE` would read FILE as a project name.
 // execa 9, Octokit, jose and their dependencies are ESM-only: swc compiles them to CommonJS for jest, while plain Node
 // (>= 20.19) loads them natively through require(esm).
 const esmOnly = [
@@ -34,22 +42,35 @@ const shared = {
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
   moduleNameMapper: { '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js' },
 };
+const withServer = {
+  ...shared,
+  globalSetup: '<rootDir>/test/support/temporal-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/temporal-global-teardown.ts',
+  setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
+};
+const tiers = {
+  unit: {
+    ...shared,
+    displayName: 'unit',
+    testMatch: ['<rootDir>/test/**/*.test.ts'],
+    testPathIgnorePatterns: ['\\.(temporal|workflow|e2e)\\.test\\.ts$'],
+  },
+  workflow: {
+    ...withServer,
+    displayName: 'workflow',
+    testMatch: ['<rootDir>/test/**/*.workflow.test.ts'],
+  },
+  e2e: {
+    ...withServer,
+    displayName: 'e2e',
+    testMatch: ['<rootDir>/test/**/*.temporal.test.ts', '<rootDir>/test/**/*.e2e.test.ts'],
+  },
+};
+const chosen = (process.env.SOP_TEST_TIER || Object.keys(tiers).join(',')).split(',').map((t) => t.trim());
+for (const tier of chosen) {
+  if (!tiers[tier]) throw new Error(`SOP_TEST_TIER=${tier} is not a tier: use unit, workflow or e2e`);
+}
 module.exports = {
   testTimeout: 60_000,
-  projects: [
-    {
-      ...shared,
-      displayName: 'unit',
-      testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['\\.temporal\\.test\\.ts$'],
-    },
-    {
-      ...shared,
-      displayName: 'temporal',
-      testMatch: ['<rootDir>/test/**/*.temporal.test.ts'],
-      globalSetup: '<rootDir>/test/support/temporal-global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/temporal-global-teardown.ts',
-      setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
-    },
-  ],
+  projects: chosen.map((tier) => tiers[tier]),
 };

@@ -8,4 +8,4 @@ cd "$root"
 bash scripts/setup.sh
 export SOP_CHAOS_KILLS="${SOP_CHAOS_KILLS:-10}" SOP_CHAOS_RUNS="${SOP_CHAOS_RUNS:-500}" SOP_FUZZ_CASES="${SOP_FUZZ_CASES:-5000}"
 npx jest test/temporal/worker-crash test/temporal/dev-server test/temporal/chaos-harness test/temporal/canary \
-  test/sop/fuzz test/harnesses --selectProjects temporal unit "$@"
+  test/sop/fuzz test/harnesses "$@"

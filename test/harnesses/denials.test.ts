@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { blockedInOutput, type DenialContext } from '../../src/harnesses/denials';
 
 // The output scan both harness parsers share, on error lines of common tools (the harness tests in
-// adapters.test.ts cover what the real binaries print).
+// adapters.e2e.test.ts cover what the real binaries print).
 const workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-denials-')));
 fs.mkdirSync(path.join(workspace, 'secret'));
 fs.writeFileSync(path.join(workspace, 'secret', 'k.txt'), 'k');

@@ -385,7 +385,7 @@ test('malformed signals and updates sent with the temporal CLI leave a run start
   expect(result.exitCode).toBe(0);
   expect(JSON.parse(String(result.stdout)).status).toBe('completed');
   expect(fs.readFileSync(path.join(workspace, 'answered.txt'), 'utf8')).toBe('yes');
-  // replayed by test/workflows/replay.test.ts: the malformed signals stay in the history
+  // replayed by test/workflows/replay.workflow.test.ts: the malformed signals stay in the history
   await recordHistory(ctx.client.workflow.getHandle(id), 'request-malformed-messages');
 }, 180_000);
 

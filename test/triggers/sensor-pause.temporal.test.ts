@@ -150,7 +150,7 @@ test('sop triggers pause stops a sensor polling (list and show say paused); unpa
   await eventually(async () => ((await status()).polls >= now + 2 ? true : undefined), 60_000);
   expect(await runIdsOf(ctx.client, sop)).toEqual([`${sop}/inbox-a`, `${sop}/inbox-b`, `${sop}/inbox-c`]);
   expect(fs.readFileSync(path.join(project.dir, 'handled.log'), 'utf8')).toBe('handled\n'.repeat(3));
-  // replayed by test/workflows/replay.test.ts: malformed signals, pause and unpause stay in the history
+  // replayed by test/workflows/replay.workflow.test.ts: malformed signals, pause and unpause stay in the history
   await recordHistory(ctx.client.workflow.getHandle(sensorId), 'sensor-pause-signals');
 }, 240_000);
 

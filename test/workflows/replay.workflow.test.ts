@@ -33,18 +33,28 @@ function workflowIdOf(json: {
 }
 
 describe('replay of recorded histories', () => {
-  let workflowBundle: Awaited<ReturnType<typeof bundleWorkflows>>;
+  // one replay worker for the whole corpus, on the workflow code the global setup bundled from src/
+  const results = new Map<string, Error | undefined>();
   beforeAll(async () => {
-    workflowBundle = await bundleWorkflows();
+    const codePath = process.env.SOP_WORKFLOW_BUNDLE;
+    const workflowBundle = codePath ? { codePath } : await bundleWorkflows();
+    const histories = files.map((file) => {
+      const json = JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8'));
+      return {
+        file,
+        workflowId: workflowIdOf(json) ?? file.replace(/\.json$/, ''),
+        history: historyFromJSON(json),
+      };
+    });
+    const fileOf = new Map(histories.map((h) => [h.workflowId, h.file]));
+    for await (const result of Worker.runReplayHistories({ workflowBundle }, histories)) {
+      results.set(fileOf.get(result.workflowId)!, result.error);
+    }
   }, 120_000);
 
-  test.each(files)('%s replays deterministically', async (file) => {
-    const json = JSON.parse(fs.readFileSync(path.join(historiesDir, file), 'utf8'));
-    const history = historyFromJSON(json);
-    await Worker.runReplayHistory(
-      { workflowBundle },
-      history,
-      workflowIdOf(json) ?? file.replace(/\.json$/, ''),
-    );
+  test.each(files)('%s replays deterministically', (file) => {
+    expect(results.has(file)).toBe(true);
+    const error = results.get(file);
+    if (error) throw error;
   });
 });
