@@ -60,6 +60,8 @@ export interface RunOptions {
   agentHeartbeatTimeoutMs?: number;
   /** `test`: a run of `sop test`, marked with the SopKind search attribute (hidden by `sop runs list`) */
   kind?: 'test';
+  /** the wait before a lost or failed launch is launched again, doubling each time in a row (default 1 s) */
+  relaunchBackoffMs?: number;
 }
 
 export interface RunInput {

@@ -8,6 +8,8 @@ import {
   type ToolApprovalRecord,
 } from '../../src/activities/agent-runner';
 import { renderText } from '../../src/model/render-text';
+import type { Denial } from '../../src/policies/denial';
+import { durationMs } from '../../src/sop/duration';
 
 /** What the stand-in "agent" does in one execution. */
 export interface ScriptedTurn {
@@ -26,8 +28,14 @@ export interface ScriptedTurn {
   rateLimitMs?: number;
   /** the harness crashes with this message (a failed launch) */
   crash?: string;
-  /** a tool call the step's `ask:` policy holds: the turn waits for a person's decision first */
+  /**
+   * a tool call the step's `ask:` policy holds, as Claude Code's permission prompt relays it: the turn waits for
+   * a person's decision first (as long as the policy's ask_timeout); `write` happens only when the call is
+   * approved, and a denied call is recorded as a denial
+   */
   askTool?: { name: string; input: Record<string, unknown> };
+  /** tool calls the harness reports as denied or blocked */
+  denials?: Denial[];
 }
 
 export interface RecordedCall {
@@ -40,6 +48,8 @@ export interface RecordedCall {
   startedAt: number;
   endedAt: number;
   aborted: boolean;
+  /** the person's decision on the turn's `askTool` */
+  approved?: boolean;
 }
 
 /**
@@ -93,24 +103,23 @@ export class ScriptedRunner implements AgentRunner {
       call.endedAt = Date.now();
       throw new Error(turn.crash);
     }
-    const approvals: ToolApprovalRecord[] = [];
-    if (turn.askTool) {
-      if (!execution.approveToolCall) throw new Error('scripted runner: nobody can be asked here');
-      const request = {
-        tool_name: turn.askTool.name,
-        input: turn.askTool.input,
-        tool_use_id: `toolu_scripted${this.calls.length}`,
-      };
-      const verdict = await execution.approveToolCall(request, 120_000);
-      approvals.push({
-        tool: request.tool_name,
-        input: request.input,
-        toolUseId: request.tool_use_id,
-        approved: verdict.decision.behavior === 'allow',
-        by: verdict.by,
-        at: verdict.at,
-      });
-    }
+    const approvals = turn.askTool
+      ? [await ask(execution, turn.askTool, `toolu_scripted${this.calls.length}`)]
+      : [];
+    call.approved = approvals[0]?.approved;
+    const denials = [
+      ...(turn.denials ?? []),
+      ...approvals
+        .filter((a) => !a.approved)
+        .map(
+          (a): Denial => ({
+            tool: a.tool,
+            target: JSON.stringify(a.input),
+            reason: a.reason ?? 'denied',
+            source: 'permission',
+          }),
+        ),
+    ];
     if (turn.delayMs) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, turn.delayMs);
@@ -123,10 +132,11 @@ export class ScriptedRunner implements AgentRunner {
       if (call.aborted) throw new Error('aborted');
     }
     const scope = {
-      run: { folder: path.relative(execution.workspace, request.run.runFolder) },
+      // as the prompt names it: relative to the workspace, the same inside an item's worktree
+      run: { folder: path.relative(request.run.workspace, request.run.runFolder) },
       item: request.context.item,
     };
-    for (const [file, content] of Object.entries(turn.write ?? {})) {
+    for (const [file, content] of call.approved === false ? [] : Object.entries(turn.write ?? {})) {
       const target = path.join(execution.workspace, renderText(file, scope));
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
@@ -145,6 +155,7 @@ export class ScriptedRunner implements AgentRunner {
       usage: { inputTokens: tokens, outputTokens: tokens / 10, costUsd: turn.costUsd ?? 0.01 },
       violations: turn.violations,
       ...(approvals.length > 0 ? { approvals } : {}),
+      ...(denials.length > 0 ? { denials } : {}),
       sessionId: `scripted-${this.calls.length}`,
     };
   }
@@ -152,4 +163,28 @@ export class ScriptedRunner implements AgentRunner {
   prompts(key: string): string[] {
     return this.calls.filter((c) => c.key === key).map((c) => c.prompt);
   }
+}
+
+/** Asks through the run as the activity's approval channel does for Claude Code, and records the verdict. */
+async function ask(
+  execution: AgentExecution,
+  tool: NonNullable<ScriptedTurn['askTool']>,
+  toolUseId: string,
+): Promise<ToolApprovalRecord> {
+  if (!execution.approveToolCall) throw new Error('scripted runner: nobody can be asked here');
+  const verdict = await execution.approveToolCall(
+    { tool_name: tool.name, input: tool.input, tool_use_id: toolUseId },
+    // as Claude Code's adapter waits: the policy's ask_timeout, else 30 minutes
+    durationMs(execution.spec.policy.ask_timeout ?? '30m'),
+  );
+  return {
+    tool: tool.name,
+    input: tool.input,
+    toolUseId,
+    approved: verdict.decision.behavior === 'allow',
+    reason: verdict.decision.behavior === 'deny' ? verdict.decision.message : undefined,
+    by: verdict.by,
+    at: verdict.at,
+    timedOut: verdict.timedOut,
+  };
 }

@@ -387,7 +387,15 @@ test('a worker killed mid-child: the child resumes on another worker and the par
   // outside the workspace: the write audit of a read-only step would charge it to that step
   const ledger = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-ledger-')), 'ledger.txt');
   const taskQueue = `calls-crash-${randomUUID()}`;
-  const env = { LEDGER: ledger, TASK_QUEUE: taskQueue, SLOW_STEP: 'build', SLOW_MS: '600000', ROUTE: 'done' };
+  // the worker that resolves the runs (parent and child) has a launch presumed lost after 3 s of silence, not 60
+  const env = {
+    LEDGER: ledger,
+    TASK_QUEUE: taskQueue,
+    SLOW_STEP: 'build',
+    SLOW_MS: '600000',
+    ROUTE: 'done',
+    RUN_OPTIONS: JSON.stringify({ agentHeartbeatTimeoutMs: 3_000 }),
+  };
   let worker = (await startWorker(env)).child;
   const sop = new SopClient(ctx.client, { ...ctx.target, taskQueue });
   const parent = await sop.start('ship_probe', {

@@ -20,10 +20,15 @@ afterAll(async () => {
 
 const startWorker = (env: Record<string, string>) => startScriptedWorker(env);
 
-/** The worker's environment that serves `p` (see scripted-worker.js), with a short heartbeat timeout. */
+/**
+ * The worker's environment that serves `p` (see scripted-worker.js), with a short heartbeat timeout and
+ * relaunch backoff (a lost launch is launched again after 0.1 s, not 1 s doubling).
+ */
 const serving = (p: ExecutionPlan, agentHeartbeatTimeoutMs?: number): Record<string, string> => ({
   PLANS: JSON.stringify([p]),
-  ...(agentHeartbeatTimeoutMs ? { RUN_OPTIONS: JSON.stringify({ agentHeartbeatTimeoutMs }) } : {}),
+  ...(agentHeartbeatTimeoutMs
+    ? { RUN_OPTIONS: JSON.stringify({ agentHeartbeatTimeoutMs, relaunchBackoffMs: 100 }) }
+    : {}),
 });
 
 test('a worker killed with SIGKILL mid-step is replaced and the run finishes with every step accepted once', async () => {

@@ -149,7 +149,7 @@ export async function launchAgent(
           if (placement && ctx.fleet) await moveWorkspace(ctx.fleet, placement.queue, reason);
           lossesInARow++;
           log.warn(`${summary}: worker lost (${reason}); launching again`);
-          await relaunchAfter(backoffMs(lossesInARow), `worker lost (${reason})`);
+          await relaunchAfter(backoffMs(ctx, lossesInARow), `worker lost (${reason})`);
           continue;
         }
         if (cause instanceof ApplicationFailure && !cause.nonRetryable) {
@@ -179,7 +179,7 @@ export async function launchAgent(
         );
       }
       log.warn(`${summary}: launch ${launch} failed: ${result.launchFailure}`);
-      await relaunchAfter(backoffMs(failures), `launch failed: ${result.launchFailure}`);
+      await relaunchAfter(backoffMs(ctx, failures), `launch failed: ${result.launchFailure}`);
     }
   } finally {
     // the run ends here (failed or cancelled): finishRun records what no launch did
@@ -254,8 +254,9 @@ function launchFailed(request: AgentStepRequest, reason: string): AgentStepResul
   };
 }
 
-function backoffMs(n: number): number {
-  return Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** (n - 1));
+function backoffMs(ctx: RunContext, n: number): number {
+  const first = ctx.input.options?.relaunchBackoffMs ?? BACKOFF.firstMs;
+  return Math.min(BACKOFF.maxMs, first * 2 ** (n - 1));
 }
 
 /** "heartbeat", "start-to-close", ... */
