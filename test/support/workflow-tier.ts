@@ -4,6 +4,7 @@
 // for every provider, so no harness process starts and a case takes seconds. Durations a case would wait out
 // are injected short: RunOptions (agentHeartbeatTimeoutMs, relaunchBackoffMs), step timeouts, ask_timeout.
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { RunRef } from '../../src/model/contract';
 import type { ExecutionPlan } from '../../src/model/plan';
@@ -26,10 +27,10 @@ export interface RunEnd extends ScriptedRun {
 }
 
 /**
- * Starts `p` by run request in a fresh git workspace on a worker of its own queue that serves `p` with these
- * run options (the scripted runner answers for codex and claude), and hands the run to `fn` while the worker
- * runs: queries and updates reach it, and a closed run can be replayed for a query. When `fn` is done, every
- * run of the queue must have records that agree.
+ * Starts `p` by run request in a fresh git workspace (or `workspace`) on a worker of its own queue that serves
+ * `p` with these run options (the scripted runner answers for codex and claude), and hands the run to `fn`
+ * while the worker runs: queries and updates reach it, and a closed run can be replayed for a query. When
+ * `fn` is done, every run of the queue must have records that agree.
  */
 export async function withScriptedRun<T>(
   ctx: TemporalTestContext,
@@ -37,8 +38,12 @@ export async function withScriptedRun<T>(
   runner: ScriptedRunner,
   fn: (started: ScriptedRun) => Promise<T>,
   options: RunOptions = {},
+  workspace?: string,
 ): Promise<T> {
-  const run = makeWorkspace(p.sop, randomUUID());
+  const taskId = randomUUID();
+  const run = workspace
+    ? { sop: p.sop, taskId, workspace, runFolder: path.join(workspace, '.sop', 'runs', p.sop, taskId) }
+    : makeWorkspace(p.sop, taskId);
   return withWorker(
     ctx,
     async (taskQueue) => {
@@ -59,8 +64,9 @@ export function runScripted(
   p: ExecutionPlan,
   runner: ScriptedRunner,
   options: RunOptions = {},
+  workspace?: string,
 ): Promise<RunEnd> {
-  return withScriptedRun(ctx, p, runner, async (started) => endOf(started), options);
+  return withScriptedRun(ctx, p, runner, async (started) => endOf(started), options, workspace);
 }
 
 /** Waits for the run's end; its records must agree (checked again for the whole queue by withWorker). */

@@ -9,7 +9,8 @@ import { runProjectSop, sopProject } from '../support/sop-project';
 
 // Issue 12 part 6: worklist items run with concurrency > 1 each work in a git worktree of their own,
 // are merged back when accepted, and a merge conflict goes back to the producer. `sop run` as a user runs
-// it, the real Codex binary against the scripted model server.
+// it, the real Codex binary against the scripted model server. Six items three at once, merged and audited
+// per worktree, are in test/workflows/worktrees.workflow.test.ts (the scripted harness).
 
 let model: ModelServer | undefined;
 afterEach(async () => {
@@ -116,82 +117,6 @@ const executions = (runFolder: string): Line[] =>
     .map((l) => JSON.parse(l));
 const evidenceOf = (runFolder: string, line: Line) =>
   JSON.parse(fs.readFileSync(path.join(runFolder, line.path, 'evidence.json'), 'utf8'));
-
-const gitIn = async (workspace: string, ...args: string[]) =>
-  (await execa('git', args, { cwd: workspace })).stdout.trim();
-
-test('6 items with concurrency 3 overlap in worktrees of their own, all merged, each write audited on its own', async () => {
-  const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
-  model = await startModelServer({
-    rules: [
-      planRule(ids),
-      ...ids.map(
-        (id): Rule => ({
-          match: `Implement item ${id} now.`,
-          // the pause keeps each item running while the others start
-          runs: [
-            [{ write: { path: `src/${id}.txt`, content: `item ${id}\n` } }, { shell: 'sleep 3' }, produced],
-          ],
-        }),
-      ),
-      ...ids.map(reviewRule),
-    ],
-  });
-  const { workspace, head } = await repo({ 'src/keep.txt': 'kept\n' });
-  const result = await runProjectSop('parallel', parallelSop(3), workspace, {
-    modelUrl: model.url,
-    task: 'six',
-  });
-  expect(result.exitCode).toBe(0);
-  const out = JSON.parse(String(result.stdout));
-  expect(out.status).toBe('completed');
-
-  // every item's file is in the workspace; the user's branch, HEAD and index are untouched
-  for (const id of ids)
-    expect(fs.readFileSync(path.join(workspace, 'src', `${id}.txt`), 'utf8')).toBe(`item ${id}\n`);
-  expect(await gitIn(workspace, 'rev-parse', 'HEAD')).toBe(head);
-  expect(await gitIn(workspace, 'diff', '--cached', '--name-only')).toBe('');
-  expect(
-    (await gitIn(workspace, 'status', '--porcelain', '--untracked-files=all', 'src')).split('\n').sort(),
-  ).toEqual(ids.map((id) => `?? src/${id}.txt`));
-  // merged worktrees and their branches are gone
-  expect(await gitIn(workspace, 'worktree', 'list', '--porcelain')).not.toContain('.sop/worktrees');
-  expect(await gitIn(workspace, 'branch', '--list', 'sop/*')).toBe('');
-
-  const lines = executions(out.runFolder).filter((l) => l.step === 'implement');
-  expect(lines).toHaveLength(12);
-  // each item's producer and verifier worked in the item's own worktree, and say so
-  for (const id of ids) {
-    const ofItem = lines.filter((l) => l.item === id);
-    expect(ofItem.map((l) => l.role).sort()).toEqual(['producer', 'verifier']);
-    const [first, second] = ofItem.map((l) => l.worktree);
-    expect(first).toEqual(second);
-    expect(first?.branch).toBe(`sop/parallel/six--implement-${id}`);
-    expect(first?.path).toBe(path.join('.sop', 'worktrees', 'parallel', 'six', `implement-${id}`));
-    for (const line of ofItem) expect(evidenceOf(out.runFolder, line).worktree).toEqual(first);
-  }
-  expect(new Set(lines.map((l) => l.worktree?.branch)).size).toBe(6);
-
-  // overlapping in time: from the recorded start and end of each item's executions
-  const spans = ids.map((id) => {
-    const ofItem = lines.filter((l) => l.item === id);
-    return {
-      start: Math.min(...ofItem.map((l) => Date.parse(l.startedAt))),
-      end: Math.max(...ofItem.map((l) => Date.parse(l.startedAt) + l.durationMs)),
-    };
-  });
-  const runningAt = (t: number) => spans.filter((s) => s.start <= t && t < s.end).length;
-  const peak = Math.max(...spans.map((s) => runningAt(s.start)));
-  expect(peak).toBeGreaterThanOrEqual(2);
-  expect(peak).toBeLessThanOrEqual(3);
-
-  // the write audit, per worktree: each producer wrote its own file and nothing else; no violations
-  for (const line of lines) {
-    const evidence = evidenceOf(out.runFolder, line);
-    expect(evidence.violations).toEqual([]);
-    expect(evidence.writes.files.paths).toEqual(line.role === 'producer' ? [`src/${line.item}.txt`] : []);
-  }
-}, 300_000);
 
 test('two items editing the same lines: the conflict reaches the producer prompt and its rework resolves it', async () => {
   const resolved = 'greeting from x\ngreeting from y\n';

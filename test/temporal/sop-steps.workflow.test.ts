@@ -418,6 +418,11 @@ test('a worker killed mid-child: the child resumes on another worker and the par
     expect(fs.readFileSync(ledger, 'utf8').trim().split('\n')).toEqual(['build', 'build', 'report']);
     const child = ctx.client.workflow.getHandle(`ship_probe/${task}/call`);
     expect((await child.describe()).status.name).toBe('COMPLETED');
+    // the lost launch was found after the resolving worker's SOP_WORKER_LOST_AFTER_MS, not the default 60 s
+    const launches = ((await child.fetchHistory()).events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'runAgentStep');
+    expect(launches.map((a) => Number(a?.heartbeatTimeout?.seconds))).toEqual([3, 3]);
     await expectAgreement({ sop: 'ship_probe', task });
     await expectAgreement({ sop: 'ship_probe', task: `${task}/call` });
   } finally {
