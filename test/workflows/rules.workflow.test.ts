@@ -377,3 +377,74 @@ describe('malformed messages', () => {
     expect(runner.prompts('apply/agent')[0]).not.toContain('Message from the operator');
   });
 });
+
+describe('worklists', () => {
+  test('an item that asks for a re-plan leaves the worklist; the new plan keeps done items done and its new items run', async () => {
+    const work = (items: Array<[string, string]>) => ({
+      items: items.map(([id, status]) => ({ id, title: `Item ${id}`, status })),
+    });
+    const runner = new ScriptedRunner({
+      'plan/agent': [
+        {
+          route: 'planned',
+          write: {
+            '{{ run.folder }}/work.json': work([
+              ['a', 'pending'],
+              ['b', 'pending'],
+            ]),
+          },
+        },
+        {
+          route: 'planned',
+          write: {
+            '{{ run.folder }}/work.json': work([
+              ['a', 'done'],
+              ['c', 'pending'],
+              ['d', 'pending'],
+            ]),
+          },
+        },
+      ],
+      'implement/a/agent': [{ route: 'done' }],
+      'implement/b/agent': [{ route: 'replan' }],
+      'implement/c/agent': [{ route: 'done' }],
+      'implement/d/agent': [{ route: 'done' }],
+    });
+    const p = plan(
+      'replan',
+      [
+        step('plan', {
+          agent: role('Plan.', ['work']),
+          routes: [route('planned', to('implement'), ['work'])],
+        }),
+        step('implement', {
+          agent: role('Implement {{ item.title }}.'),
+          forEach: { worklist: 'items', concurrency: 1 },
+          routes: [route('done', { kind: 'advance', exhausted: finish }), route('replan', to('plan'))],
+        }),
+      ],
+      {
+        artifacts: [{ name: 'work', kind: 'json', path: '{{ run.folder }}/work.json', required: true }],
+        worklists: [
+          { name: 'items', from: 'work', collection: 'items', id: 'id', title: 'title', status: 'status' },
+        ],
+      },
+    );
+    const { result, run } = await runScripted(ctx, p, runner);
+    expect(routesOf(result)).toEqual([
+      'plan:planned',
+      'implement[a]:done',
+      'implement[b]:replan',
+      'plan:planned',
+      'implement[c]:done',
+      'implement[d]:done',
+    ]);
+    expect(runner.calls.filter((c) => c.step === 'implement').map((c) => c.item)).toEqual(['a', 'b', 'c', 'd']);
+    const written = JSON.parse(fs.readFileSync(path.join(run.runFolder, 'work.json'), 'utf8'));
+    expect(written.items.map((i: { id: string; status: string }) => `${i.id}:${i.status}`)).toEqual([
+      'a:done',
+      'c:done',
+      'd:done',
+    ]);
+  });
+});
