@@ -81,5 +81,8 @@ function workerLimits() {
     // Cancellation reaches an activity only in the reply to a heartbeat: throttled at the default
     // (80% of the heartbeat timeout), `sop cancel` would take up to ~48 s to stop a harness.
     maxHeartbeatThrottleInterval: '2 seconds',
+    // A run's next workflow task waits this long for this worker (its sticky queue) before any worker of
+    // the queue takes it: how much longer a run stalls when this worker dies (tests that kill workers set less)
+    stickyQueueScheduleToStartTimeout: Number(process.env.SOP_WORKER_STICKY_TIMEOUT_MS) || 10_000,
   } as const;
 }

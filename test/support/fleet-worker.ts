@@ -29,7 +29,13 @@ export function startFleetWorker(
   const child = killAfterAll(
     execa('node', [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', sharedQueue], {
       cwd: home,
-      env: { HOME: home, SOP_WORK_ROOT: path.join(machines, name, 'work'), ...env },
+      // a killed worker's runs wait 1 s for it, not Temporal's 10 s (tests kill workers)
+      env: {
+        HOME: home,
+        SOP_WORK_ROOT: path.join(machines, name, 'work'),
+        SOP_WORKER_STICKY_TIMEOUT_MS: '1000',
+        ...env,
+      },
       stdin: 'ignore',
       reject: false,
     }),

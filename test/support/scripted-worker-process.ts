@@ -4,7 +4,8 @@ import { killAfterAll } from './kill-after-all';
 
 /**
  * test/support/scripted-worker.js in a process of its own, so a test can kill it; resolves once it polls.
- * Resolves with a wrapper: the execa child is itself a promise, which resolve() would wait for.
+ * Resolves with a wrapper: the execa child is itself a promise, which resolve() would wait for. A run's
+ * workflow task waits 1 s, not Temporal's 10 s, for this worker once it is killed (SOP_WORKER_STICKY_TIMEOUT_MS).
  */
 export function startScriptedWorker(
   env: Record<string, string>,
@@ -13,7 +14,7 @@ export function startScriptedWorker(
   const child = killAfterAll(
     execa('node', [path.join(__dirname, 'scripted-worker.js')], {
       ...(cwd ? { cwd } : {}),
-      env,
+      env: { SOP_WORKER_STICKY_TIMEOUT_MS: '1000', ...env },
       reject: false,
       stdin: 'ignore',
     }),

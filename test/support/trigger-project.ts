@@ -41,7 +41,8 @@ export async function startSopWorker(
     [path.join(packageRoot, 'bin', 'sop.js'), 'worker', '--task-queue', taskQueue],
     {
       cwd: project,
-      env: { ...env, SOP_TASK_QUEUE: taskQueue },
+      // a killed worker's runs wait 1 s for it, not Temporal's 10 s (tests kill workers)
+      env: { SOP_WORKER_STICKY_TIMEOUT_MS: '1000', ...env, SOP_TASK_QUEUE: taskQueue },
       stdin: 'ignore',
       reject: false,
     },

@@ -31,51 +31,10 @@ const serving = (p: ExecutionPlan, agentHeartbeatTimeoutMs?: number): Record<str
     : {}),
 });
 
-test('a worker killed with SIGKILL mid-step is replaced and the run finishes with every step accepted once', async () => {
-  const p = plan('crash', [
-    step('a', { agent: role('A.'), routes: [route('next', to('b'))] }),
-    step('b', { agent: role('B.'), routes: [route('next', to('c'))] }),
-    step('c', { agent: role('C.'), routes: [route('next', finish)] }),
-  ]);
-  const run = makeWorkspace(p.sop, randomUUID());
-  const ledger = path.join(run.workspace, 'ledger.txt');
-  const taskQueue = `crash-${randomUUID()}`;
-  const env = {
-    LEDGER: ledger,
-    TASK_QUEUE: taskQueue,
-    SLOW_STEP: 'b',
-    SLOW_MS: '60000',
-    ...serving(p, 3_000),
-  };
-
-  let worker = (await startWorker(env)).child;
-  const handle = await ctx.client.workflow.start(p.sop, {
-    workflowId: `${p.sop}/${run.taskId}`,
-    taskQueue,
-    args: [runRequest(p, run)],
-  });
-  await eventually(async () =>
-    fs.existsSync(ledger) && fs.readFileSync(ledger, 'utf8').includes('b') ? true : undefined,
-  );
-  worker.kill('SIGKILL');
-  await worker;
-
-  worker = (await startWorker({ ...env, SLOW_MS: '10' })).child;
-  try {
-    const result = (await handle.result()) as RunResult;
-    expect(result.routesTaken.map((r) => r.step)).toEqual(['a', 'b', 'c']);
-    // b ran again after the crash; a (accepted before it) did not
-    expect(fs.readFileSync(ledger, 'utf8').trim().split('\n')).toEqual(['a', 'b', 'b', 'c']);
-    await expectAgreement({ sop: p.sop, task: run.taskId, runFolder: run.runFolder });
-  } finally {
-    worker.kill('SIGTERM');
-    await worker;
-  }
-}, 150_000);
-
 /**
- * Kills the worker each time step b starts a new launch, `kills` times, starting a replacement after
- * each kill (the last one quick unless `slowToo`); returns the last worker (wrapped: a child is a promise).
+ * Kills the worker each time step b starts a new launch, `kills` times, its replacement already polling (it
+ * has nothing to take until the lost launch is launched again; the last one is quick unless `slowToo`);
+ * returns the last worker (wrapped: a child is a promise).
  */
 async function killDuringStep(
   worker: ResultPromise,
@@ -93,25 +52,27 @@ async function killDuringStep(
       : 0;
   for (let k = 1; k <= kills; k++) {
     await eventually(async () => (launchesOfB() >= k ? true : undefined), 60_000);
+    // the last replacement finishes the step at once
+    const replacement = (
+      await startWorker({ ...env, ...(k === kills && !options.slowToo ? { SLOW_MS: '10' } : {}) })
+    ).child;
     worker.kill('SIGKILL');
     await worker;
-    // the last replacement finishes the step at once
-    worker = (await startWorker({ ...env, ...(k === kills && !options.slowToo ? { SLOW_MS: '10' } : {}) }))
-      .child;
+    worker = replacement;
     await options.onKilled?.(k);
   }
   return { child: worker };
 }
 
-test('a worker killed five times during the same step: the step is launched again each time, the run completes, and the losses show', async () => {
-  const p = plan('crash5', [
+test('a worker killed with SIGKILL three times during the same step: the step is launched again each time on the replacement, steps accepted before are not, and the losses show', async () => {
+  const p = plan('crash3', [
     step('a', { agent: role('A.'), routes: [route('next', to('b'))] }),
     step('b', { agent: role('B.'), routes: [route('next', to('c'))] }),
     step('c', { agent: role('C.'), routes: [route('next', finish)] }),
   ]);
   const run = makeWorkspace(p.sop, randomUUID());
   const ledger = path.join(run.workspace, 'ledger.txt');
-  const taskQueue = `crash5-${randomUUID()}`;
+  const taskQueue = `crash3-${randomUUID()}`;
   const env = {
     LEDGER: ledger,
     TASK_QUEUE: taskQueue,
@@ -129,7 +90,7 @@ test('a worker killed five times during the same step: the step is launched agai
   let result: RunResult;
   try {
     worker = (
-      await killDuringStep(worker, env, ledger, 5, {
+      await killDuringStep(worker, env, ledger, 3, {
         onKilled: async (k) => {
           if (k !== 2) return;
           // while b runs again after its second loss, `sop runs show` says so
@@ -143,16 +104,7 @@ test('a worker killed five times during the same step: the step is launched agai
     ).child;
     result = (await handle.result()) as RunResult;
     expect(result.routesTaken.map((r) => r.step)).toEqual(['a', 'b', 'c']);
-    expect(fs.readFileSync(ledger, 'utf8').trim().split('\n')).toEqual([
-      'a',
-      'b',
-      'b',
-      'b',
-      'b',
-      'b',
-      'b',
-      'c',
-    ]);
+    expect(fs.readFileSync(ledger, 'utf8').trim().split('\n')).toEqual(['a', 'b', 'b', 'b', 'b', 'c']);
   } finally {
     worker.kill('SIGTERM');
     await worker;
@@ -160,13 +112,13 @@ test('a worker killed five times during the same step: the step is launched agai
   expect(whileRetrying).toContain('step b: 2 worker losses, retrying');
   const shown = await runSop(['runs', 'show', p.sop, run.taskId]);
   expect(String(shown.stdout)).toContain('completed');
-  expect(String(shown.stdout)).toMatch(/^step b: 5 worker losses$/m);
+  expect(String(shown.stdout)).toMatch(/^step b: 3 worker losses$/m);
   const events = await runSop(['logs', p.sop, run.taskId, '--events']);
-  expect(String(events.stdout).match(/worker lost +b · agent · attempt 1 · codex/g)).toHaveLength(5);
+  expect(String(events.stdout).match(/worker lost +b · agent · attempt 1 · codex/g)).toHaveLength(3);
   expect(
     String(events.stdout).match(/relaunch +b · agent · attempt 1 · codex in \d+ s: worker lost/g),
-  ).toHaveLength(5);
-  // every launch has its own folder and line: five lost (recorded by the launch after), one accepted
+  ).toHaveLength(3);
+  // every launch has its own folder and line: three lost (recorded by the launch after), one accepted
   const lines = fs
     .readFileSync(path.join(run.runFolder, 'executions.jsonl'), 'utf8')
     .trim()
@@ -174,12 +126,13 @@ test('a worker killed five times during the same step: the step is launched agai
     .map((l) => JSON.parse(l) as { step: string; path: string; accepted: boolean; workerLost?: boolean });
   const ofB = lines.filter((l) => l.step === 'b');
   expect(ofB.map((l) => [l.accepted, Boolean(l.workerLost)])).toEqual([
-    ...Array.from({ length: 5 }, () => [false, true]),
+    ...Array.from({ length: 3 }, () => [false, true]),
     [true, false],
   ]);
-  expect(new Set(ofB.map((l) => l.path)).size).toBe(6);
+  expect(new Set(ofB.map((l) => l.path)).size).toBe(4);
   for (const l of ofB) expect(fs.existsSync(path.join(run.runFolder, l.path, 'prompt.md'))).toBe(true);
   expect(result.usage.agentRuns).toBe(lines.length);
+  await expectAgreement({ sop: p.sop, task: run.taskId, runFolder: run.runFolder });
 }, 480_000);
 
 test('max_worker_losses: one loss more than the budget ends the run as failed, naming the step and the count', async () => {

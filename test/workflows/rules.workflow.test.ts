@@ -439,7 +439,12 @@ describe('worklists', () => {
       'implement[c]:done',
       'implement[d]:done',
     ]);
-    expect(runner.calls.filter((c) => c.step === 'implement').map((c) => c.item)).toEqual(['a', 'b', 'c', 'd']);
+    expect(runner.calls.filter((c) => c.step === 'implement').map((c) => c.item)).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+    ]);
     const written = JSON.parse(fs.readFileSync(path.join(run.runFolder, 'work.json'), 'utf8'));
     expect(written.items.map((i: { id: string; status: string }) => `${i.id}:${i.status}`)).toEqual([
       'a:done',
