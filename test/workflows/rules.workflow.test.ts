@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SopClient } from '../../src/client';
 import type { ArtifactSpec, Budgets, RoleSpec } from '../../src/model/plan';
+import type { RunResult } from '../../src/model/run';
 import { answerUpdate, statusQuery } from '../../src/workflows/messages';
 import { failTarget, finish, plan, role, route, step, to } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';
@@ -451,5 +453,76 @@ describe('worklists', () => {
       'c:done',
       'd:done',
     ]);
+  });
+});
+
+describe('resume and rerun (what `sop resume` and `sop rerun` start)', () => {
+  test('a failed run resumes at the step in progress, keeping what was accepted; a rerun of the plan step carries its context and runs what follows again', async () => {
+    const runner = new ScriptedRunner({
+      'plan/agent': [
+        {
+          route: 'planned',
+          write: {
+            '{{ run.folder }}/work.json': {
+              items: ['one', 'two'].map((id) => ({ id, title: `Item ${id}`, status: 'pending' })),
+            },
+          },
+        },
+      ],
+      'implement/one/agent': [{ route: 'done' }],
+      // item two's harness fails every launch of the first execution, then works
+      'implement/two/agent': [{ crash: 'scripted outage' }, { crash: 'scripted outage' }, { route: 'done' }],
+    });
+    const p = plan(
+      'restart',
+      [
+        step('plan', {
+          agent: role('Plan the change.', ['work']),
+          routes: [route('planned', to('implement'), ['work'])],
+        }),
+        step('implement', {
+          agent: role('Implement {{ item.title }}.'),
+          forEach: { worklist: 'items', concurrency: 1 },
+          maxLaunchFailures: 2,
+          routes: [route('done', { kind: 'advance', exhausted: finish })],
+        }),
+      ],
+      {
+        artifacts: [{ name: 'work', kind: 'json', path: '{{ run.folder }}/work.json', required: true }],
+        worklists: [
+          { name: 'items', from: 'work', collection: 'items', id: 'id', title: 'title', status: 'status' },
+        ],
+      },
+    );
+    const keys = (from: number) =>
+      runner.calls.slice(from).map((c) => `${c.step}${c.item ? `:${c.item}` : ''}`);
+    await withScriptedRun(
+      ctx,
+      p,
+      runner,
+      async ({ handle, run, taskQueue }) => {
+        const sop = new SopClient(ctx.client, { ...ctx.target, taskQueue });
+        await expect(handle.result()).rejects.toThrow();
+        expect(keys(0)).toEqual(['plan', 'implement:one', 'implement:two', 'implement:two']);
+
+        const resumed = await sop.restart(p.sop, run.taskId, { resume: true });
+        expect(routesOf((await resumed.result()) as RunResult)).toEqual([
+          'plan:planned',
+          'implement[one]:done',
+          'implement[two]:done',
+        ]);
+        expect(keys(4)).toEqual(['implement:two']);
+        await expect(sop.restart(p.sop, run.taskId, { resume: true })).rejects.toThrow(/nothing to resume/);
+
+        const rerun = await sop.restart(p.sop, run.taskId, {
+          rerun: { step: 'plan', context: 'Also keep digits' },
+        });
+        expect(((await rerun.result()) as RunResult).status).toBe('completed');
+        expect(keys(5)).toEqual(['plan', 'implement:one', 'implement:two']);
+        expect(runner.prompts('plan/agent')[1]).toContain('Also keep digits');
+        expect(runner.prompts('plan/agent')[0]).not.toContain('Also keep digits');
+      },
+      { options: { relaunchBackoffMs: 100 } },
+    );
   });
 });
