@@ -29,7 +29,7 @@ const conversations = (match: string) => {
   return model.requests.filter((r) => r.rule === rule && r.position === 0).length;
 };
 
-test('a failed run resumes from its last accepted step; a finished one re-runs a step with extra context', async () => {
+test('a failed run resumes from its last accepted step; a finished one re-runs one item of its worklist step', async () => {
   const workspace = await slugifyRepo('sop-restart-');
   const request = 'Make slugify collapse repeated whitespace and drop punctuation';
   const first = await runSop(['run', 'ralph_loop', request, '--workspace', workspace, '--task', 'r1'], {
