@@ -159,6 +159,11 @@ export const EnvSchema = z.object({
     meaning:
       'a worker that stops polling its own queue or heartbeating for this long is lost: its `repo.url` runs move to another worker',
   }),
+  SOP_WORKER_STICKY_TIMEOUT_MS: variable(whole(10_000, 1_000, 'milliseconds'), {
+    group: 'worker',
+    meaning:
+      "how long a run's next workflow task waits for the worker that ran its last one before any worker of the queue takes it: how much longer a run stalls when that worker dies",
+  }),
   SOP_MAX_CONCURRENT_ACTIVITIES: variable(whole(8, 1, 'activities'), {
     group: 'worker',
     meaning: 'activities (harness launches among them) one worker runs at once',
@@ -392,7 +397,18 @@ export const EnvSchema = z.object({
   SOP_TEMPORAL_MODE: variable(z.enum(['dev', 'cluster'], { error: 'dev or cluster' }).default('dev'), {
     group: 'tests',
     meaning:
-      '`cluster`: the `temporal` jest project starts a PostgreSQL-backed cluster of its own instead of a dev server (`npm run test:cluster` sets it)',
+      '`cluster`: the workflow and e2e tiers start a PostgreSQL-backed cluster of their own instead of a dev server (`npm run test:cluster` sets it)',
+  }),
+  SOP_TEST_TIER: variable(text(), {
+    group: 'tests',
+    meaning:
+      'the jest projects to run: `unit`, `workflow`, `e2e` or a comma list of them (`npm run test:unit`, `test:workflow`, `test:e2e` set it)',
+    default: 'all three',
+  }),
+  SOP_TEST_RESULTS: variable(text(), {
+    group: 'tests',
+    meaning:
+      "a folder: `npm test` writes each tier's jest results (`<tier>.json`) and time (`<tier>.seconds`) there (`.ci/run` sets it)",
   }),
   SOP_TEST_CLUSTER_PORT: variable(port(27233), {
     group: 'tests',
@@ -405,12 +421,12 @@ export const EnvSchema = z.object({
   }),
   SOP_CI_CLUSTER: variable(text(), {
     group: 'tests',
-    meaning: '`1`: `.ci/run` also runs the temporal suites against the PostgreSQL-backed cluster',
+    meaning: '`1`: `.ci/run` also runs the workflow and e2e tiers against the PostgreSQL-backed cluster',
   }),
   SOP_RECORD_HISTORIES: variable(text(), {
     group: 'tests',
     meaning:
-      'any value: the interpreter tests save their histories to `test/histories/` (`npm run record:histories`)',
+      'any value: the workflow tier saves the histories of its runs to `test/histories/` (`npm run record:histories`)',
   }),
   SOP_CHAOS_KILLS: variable(whole(3, 0, 'kills'), {
     group: 'tests',

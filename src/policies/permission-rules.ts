@@ -3,7 +3,7 @@
 // (`Write(migrations/**)` asks nobody: only Edit(path) rules are matched against file edits), so every rule
 // is checked here, before a run starts, and the ones that stand for another are translated.
 //
-// Verified with the real binary (test/harnesses/ask-rules.test.ts) in the sessions the adapter starts, whose
+// Verified with the real binary (test/harnesses/ask-rules.e2e.test.ts) in the sessions the adapter starts, whose
 // tools are Bash, Read, Edit, Write, NotebookEdit (+ WebFetch and WebSearch with network: open) and agent
 // tools (Task, Skill, ...); there is no Glob, Grep or LS tool (searches run as Bash commands):
 // - `Edit(path)` asks about every file-edit tool (Edit, Write, NotebookEdit) under the path; `Write(path)`,

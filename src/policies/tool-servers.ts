@@ -1,7 +1,7 @@
 // MCP tool servers: what an SOP declares (`mcp_servers:`), what a step may use of them (`tools:`), and how
 // both harnesses are given exactly that. A step's server without tools exposes nothing; a server the step
 // does not list is not started. Verified against Codex 0.169 and Claude Code 2.1.330 with the shipped
-// issue-tracker server (test/harnesses/mcp-tools.test.ts):
+// issue-tracker server (test/harnesses/mcp-tools.e2e.test.ts):
 // - Codex: `mcp_servers.<name>` with `enabled_tools` (only those are given to the model, as functions of a
 //   namespace `mcp__<name>`; a call to any other is "unsupported call" and never reaches the server) and
 //   `default_tools_approval_mode="approve"` (codex exec would otherwise refuse every call: "MCP tool call

@@ -83,6 +83,6 @@ function workerLimits() {
     maxHeartbeatThrottleInterval: '2 seconds',
     // A run's next workflow task waits this long for this worker (its sticky queue) before any worker of
     // the queue takes it: how much longer a run stalls when this worker dies (tests that kill workers set less)
-    stickyQueueScheduleToStartTimeout: Number(process.env.SOP_WORKER_STICKY_TIMEOUT_MS) || 10_000,
+    stickyQueueScheduleToStartTimeout: envValue('SOP_WORKER_STICKY_TIMEOUT_MS'),
   } as const;
 }

@@ -5,7 +5,7 @@ import { compilePolicy, PermissionRuleError, PolicyUnsupportedError } from '../.
 import { allowCommandProblem, checkAskRule } from '../../src/policies/permission-rules';
 
 // The rule forms a step may write, checked before launch against what Claude Code 2.1.330 honours (what
-// each form asks about is shown with the real binary in test/harnesses/ask-rules.test.ts).
+// each form asks about is shown with the real binary in test/harnesses/ask-rules.e2e.test.ts).
 
 const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-rules-'));
 

@@ -172,7 +172,7 @@ test('sop triggers trigger-now makes a paused sensor poll once at once and print
   const again = await sopCli(['triggers', 'trigger-now', `${sop}/inbox`, '--json']);
   expect(json(again)).toMatchObject({ trigger: `${sop}.inbox`, kind: 'poll', id: sensorId, started: [] });
   expect((await sopCli(['triggers', 'unpause', `${sop}/inbox`])).exitCode).toBe(0);
-  // replayed by test/workflows/replay.test.ts: pollNow updates (paused and running) stay in the history
+  // replayed by test/workflows/replay.workflow.test.ts: pollNow updates (paused and running) stay in the history
   await recordHistory(ctx.client.workflow.getHandle(sensorId), 'sensor-poll-now');
 }, 240_000);
 

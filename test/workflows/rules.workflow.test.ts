@@ -522,7 +522,7 @@ describe('resume and rerun (what `sop resume` and `sop rerun` start)', () => {
         expect(runner.prompts('plan/agent')[1]).toContain('Also keep digits');
         expect(runner.prompts('plan/agent')[0]).not.toContain('Also keep digits');
       },
-      { options: { relaunchBackoffMs: 100 } },
+      { relaunchBackoffMs: 100 },
     );
   });
 });
