@@ -37,7 +37,13 @@ import { ensureParentDir, inspectArtifacts, type ResolvedArtifact, resolveArtifa
 import { recordChildRun } from './child-record';
 import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
 import { outcomeSchema, renderPrompt } from './prompt';
-import { finishRunSummary, type RunEnd, type RunStamped, recordExecution } from './run-summary';
+import {
+  finishRunSummary,
+  type RunEnd,
+  type RunStamped,
+  recordExecution,
+  recordExecutionOnce,
+} from './run-summary';
 import { askThroughRun } from './tool-approval';
 import { resolveInWorkspace } from './workspace-paths';
 import { WORKTREES_FOLDER, worktreeActivities } from './worktrees';
@@ -528,7 +534,8 @@ function heartbeatEvery(): number {
 function recordLostLaunches(run: RunRef, lost: LostLaunch[] = []): LineWritten[] {
   return lost.map((l) => {
     const item = l.item === undefined ? undefined : { id: l.item };
-    return recordExecution(run, {
+    // a launch handed these before may have recorded them and died before its first heartbeat
+    return recordExecutionOnce(run, {
       kind: 'agent',
       path: path.join(
         'steps',

@@ -96,6 +96,26 @@ export function recordExecution(run: RunRef, record: ExecutionRecord): LineWritt
   return { path: record.path, sha256: sha256(line) };
 }
 
+/**
+ * `recordExecution`, unless executions.jsonl has a line for `record.path` already: then that line's path and
+ * sha256 (a record a launch wrote before it died, which Temporal history has not seen yet).
+ */
+export function recordExecutionOnce(run: RunRef, record: ExecutionRecord): LineWritten {
+  const file = path.join(run.runFolder, 'executions.jsonl');
+  const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : [];
+  const pathOf = (line: string) => {
+    try {
+      return (JSON.parse(line) as { path?: string }).path;
+    } catch {
+      return undefined; // a line cut short by a worker that died while it wrote
+    }
+  };
+  const written = lines.find((l) => pathOf(l) === record.path);
+  return written === undefined
+    ? recordExecution(run, record)
+    : { path: record.path, sha256: sha256(written) };
+}
+
 /** Stamps run.json with how the run ended and its totals (called once, by the workflow); returns its sha256. */
 export function finishRunSummary(run: RunRef, end: RunEnd): string {
   return writeSummary(run, (previous) => ({

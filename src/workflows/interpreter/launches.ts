@@ -103,9 +103,14 @@ export async function launchAgent(
       } catch (err) {
         if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
         const cause = err.cause;
-        // the launch started (and recorded the lost ones before it) unless it never left the queue
-        const started = !(cause instanceof TimeoutFailure && cause.timeoutType === 'SCHEDULE_TO_START');
-        if (started) {
+        // the launch recorded the lost ones before it if it ran: a launch that timed out before its first
+        // heartbeat may never have run (its worker died as it took it), so they go to the next launch too
+        // (a lost launch is recorded once, whichever launch gets to it)
+        const recorded = !(
+          cause instanceof TimeoutFailure &&
+          (cause.timeoutType === 'SCHEDULE_TO_START' || cause.lastHeartbeatDetails === undefined)
+        );
+        if (recorded) {
           lost = [];
           ctx.unrecordedLosses.delete(key);
         }
