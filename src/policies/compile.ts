@@ -207,10 +207,11 @@ function translateAsk(policy: Policy): { policy: Policy; translations: CompiledP
  */
 function codexArgs(policy: Policy, workspace: string): { args: string[] } {
   const sandbox = policy.sandbox ?? 'read-only';
+  // a profile cannot extend :danger-full-access (0.169 refuses to start); full access has nothing to add
+  if (sandbox === 'full-access') return { args: ['-c', 'default_permissions=":danger-full-access"'] };
   const base = {
     'read-only': ':read-only',
     'workspace-write': ':workspace',
-    'full-access': ':danger-full-access',
   }[sandbox];
   const entries = new Map<string, 'read' | 'deny'>();
   const key = (p: string) =>
@@ -224,8 +225,7 @@ function codexArgs(policy: Policy, workspace: string): { args: string[] } {
   if (sandbox === 'workspace-write') {
     for (const p of policy.deny_write ?? []) if (relevant(p)) entries.set(key(p), 'read');
   }
-  if (sandbox !== 'full-access')
-    for (const p of policy.deny_read ?? []) if (relevant(p)) entries.set(key(p), 'deny');
+  for (const p of policy.deny_read ?? []) if (relevant(p)) entries.set(key(p), 'deny');
   const toml = (value: string) => JSON.stringify(value);
   const roots = [...entries].map(([p, access]) => `${toml(p)}=${toml(access)}`).join(', ');
   const filesystem = [

@@ -140,11 +140,11 @@ describe('a sandbox process the harness leaves in a session of its own, deaf to 
   }, 60_000);
 });
 
-// (Codex cannot launch with sandbox full-access: without a sandbox its commands are the ones that could detach.)
-describe('claude (real binary)', () => {
+// without a sandbox, an agent's own commands are the ones that could detach
+describe.each(['codex', 'claude'] as const)('%s (real binary), sandbox full-access', (harness) => {
   test('a process an agent command detached into a session of its own, ignoring SIGTERM, ends with the execution', async () => {
-    const exec = execution('claude', 'Please start a daemon.', { sandbox: 'full-access' });
-    const result = await runners.claude().run(exec);
+    const exec = execution(harness, 'Please start a daemon.', { sandbox: 'full-access' });
+    const result = await runners[harness]().run(exec);
     expect(result.outcome?.route).toBe('done');
     expect(fs.readFileSync(exec.transcriptPath, 'utf8')).toContain('setsid');
     expect(processesOf(exec.workspace)).toEqual([]);
@@ -153,12 +153,12 @@ describe('claude (real binary)', () => {
   test('cancelling ends the detached process too', async () => {
     const controller = new AbortController();
     const exec = execution(
-      'claude',
+      harness,
       'Please start a daemon and wait.',
       { sandbox: 'full-access' },
       controller.signal,
     );
-    const run = runners.claude().run(exec);
+    const run = runners[harness]().run(exec);
     for (let i = 0; i < 600 && processesNaming(`${marker}-wait`).length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
