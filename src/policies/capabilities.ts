@@ -141,10 +141,10 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
   },
 };
 
-/** The matrix as a Markdown table, for the README. */
+/** The matrix as a Markdown table, for docs/harnesses.md (a `|` in a cell is escaped: it would end the cell). */
 export function capabilityTable(): string {
   const cell = (c: Capability) =>
-    `${c.support === 'enforced' ? '✅' : c.support === 'audited' ? '🔍' : '❌'} ${c.how}`;
+    `${c.support === 'enforced' ? '✅' : c.support === 'audited' ? '🔍' : '❌'} ${c.how.replaceAll('|', '\\|')}`;
   return [
     '| control | codex 0.169 | claude 2.1.330 |',
     '|---|---|---|',

@@ -86,6 +86,9 @@ describe('claude', () => {
 test('the capability table lists every control for both harnesses', () => {
   const table = capabilityTable();
   for (const control of CONTROLS) expect(table).toContain(`| ${control} |`);
+  // a `|` inside a cell must not split it: every row renders as the header's three columns
+  const columns = (row: string) => row.split(/(?<!\\)\|/).length - 2;
+  for (const row of table.split('\n')) expect([row, columns(row)]).toEqual([row, 3]);
 });
 
 describe('write audit', () => {
