@@ -10,7 +10,7 @@ import type { RunRequest } from '../model/run-request';
 import type { Catalog, CatalogEntry } from './catalog';
 import type { SopBundle } from './compile';
 import { didYouMean } from './diagnostics';
-import { planFromBundle } from './plan';
+import { planFromBundle, resolveParams } from './plan';
 import { inputProblems, inputWithDefaults, summarizeInput, unknownParamsProblem } from './run-input';
 
 /** The run input does not fit the SOP's input schema; nothing was started. */
@@ -138,7 +138,11 @@ export function planRun(bundle: SopBundle, request: PlanRequest, where: string):
   } catch (err) {
     return refused('params', `params: ${(err as Error).message}`);
   }
-  return checkRun(plan, { ...request, input: inputWithDefaults(bundle, request.input), params });
+  return checkRun(plan, {
+    ...request,
+    input: inputWithDefaults(bundle, request.input),
+    params: resolveParams(bundle, params),
+  });
 }
 
 /**
