@@ -403,7 +403,7 @@ async function clusterRows(workflowBundle, codePath) {
  * Baseline: spawning a bare `node -e 0` process the same way.
  */
 async function harnessLaunch(reps) {
-  const { startModelServer } = require('../dist/testing/model-server');
+  const { startModelServer } = require('../dist/scripted-model/model-server');
   const { CodexRunner } = require('../dist/harnesses/codex');
   const { ClaudeRunner } = require('../dist/harnesses/claude');
   const { runHarnessProcess } = require('../dist/harnesses/common');

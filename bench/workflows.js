@@ -3,7 +3,7 @@ const { proxyActivities } = require('@temporalio/workflow');
 
 // every SOP's workflow type: a run request, resolved by the bench worker's resolve activity, as every run
 // starts
-exports.default = require('../dist/workflows/run-request').sopWorkflow;
+exports.default = require('../dist/workflows/sop-run').sopWorkflow;
 exports.sopInterpreter = require('../dist/workflows/interpreter/index').sopInterpreter;
 
 const { noop } = proxyActivities({ startToCloseTimeout: '1 minute' });

@@ -19,7 +19,7 @@ git -C "$workspace" -c user.name=demo -c user.email=demo@example.invalid commit 
 
 # the scripted model server, stopped when the demo ends
 url_file="$(mktemp)"
-node dist/testing/model-server-cli.js --scenario examples/demo/ralph_loop.scenario.yaml > "$url_file" &
+node dist/scripted-model/model-server-cli.js --scenario examples/demo/ralph_loop.scenario.yaml > "$url_file" &
 model_pid=$!
 trap 'kill $model_pid 2>/dev/null || true; rm -f "$url_file"' EXIT
 for _ in $(seq 50); do [ -s "$url_file" ] && break; sleep 0.1; done

@@ -16,7 +16,7 @@ else
   npm run --silent build >/dev/null
 fi
 
-# Claude Code's sandbox needs bubblewrap and socat on Linux (HARNESSES.md §2.3.3); Codex ships its own bwrap.
+# Claude Code's sandbox needs bubblewrap and socat on Linux (docs/harnesses.md); Codex ships its own bwrap.
 if [[ "$(uname -s)" == Linux ]] && ! { command -v bwrap && command -v socat; } >/dev/null 2>&1; then
   as_root=""
   [[ "$(id -u)" -ne 0 ]] && as_root="sudo -n"

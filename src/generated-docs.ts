@@ -2,7 +2,7 @@
 // their markers, and test/docs/generated.test.ts fails while one is stale.
 import { envTables } from './config/env';
 import { capabilityTable } from './policies/capabilities';
-import { diagnosticTable } from './sop/diagnostics';
+import { diagnosticTable } from './shapes/diagnostics';
 
 export interface GeneratedPart {
   /** the page, relative to the repository root */

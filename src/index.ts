@@ -1,21 +1,21 @@
 // The package's public API: the client for starting and steering runs, and the plan types it takes.
 export * from './client';
+export { SopCompileError } from './shapes/diagnostics';
+export type { ExecutionPlan, RouteTarget, StepSpec } from './shapes/execution-plan';
 export {
   ANSWER_SHAPE,
   type AnswerInput,
   AnswerInputSchema,
-} from './model/message-args';
-export type { ExecutionPlan, RouteTarget, StepSpec } from './model/plan';
-export type { RouteTaken, RunInput, RunOptions, RunResult, RunStatus } from './model/run';
+} from './shapes/message-args';
+export type { PendingInput, RunStatusView } from './shapes/messages';
+export type { RouteTaken, RunInput, RunOptions, RunResult, RunStatus } from './shapes/run';
 export {
   parseRunRequest,
   type RepoRef,
   RepoRefSchema,
   type RunRequest,
   RunRequestSchema,
-} from './model/run-request';
+} from './shapes/run-request';
 export { defineSop } from './sop/compile';
-export { SopCompileError } from './sop/diagnostics';
-export { planFromBundle } from './sop/plan';
+export { planFromBundle } from './sop/plan-from-bundle';
 export type { FieldValue, InputOf } from './sop/typed';
-export type { PendingInput, RunStatusView } from './workflows/messages';

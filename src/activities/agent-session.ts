@@ -1,9 +1,9 @@
 // The session slot of one agent execution on this worker: resume the slot's session when its files are
 // here, else start a fresh one and say why; then report what happened for the evidence and the workflow.
 import * as os from 'node:os';
+import type { AgentRunner, AgentRunResult, ExecutionSession } from '../harnesses/runner';
 import { sessionHome } from '../harnesses/sessions';
-import type { AgentStepRequest, SessionReport } from '../model/contract';
-import type { AgentRunner, AgentRunResult, ExecutionSession } from './agent-runner';
+import type { AgentStepRequest, SessionReport } from '../shapes/contract';
 
 export interface OpenedSession {
   /** for the runner: undefined when the execution runs outside the slot (another one holds it) */

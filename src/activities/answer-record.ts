@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context } from '@temporalio/activity';
-import type { LineWritten, RunRef } from '../model/contract';
-import { safeName } from '../model/execution-folder';
+import type { LineWritten, RunRef } from '../shapes/contract';
+import { safeName } from '../shapes/execution-folder';
 import { findAnswerSender } from './answer-sender';
 import { recordExecution } from './run-summary';
 

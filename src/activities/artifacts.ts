@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Validator } from '@cfworker/json-schema';
-import type { ArtifactReport } from '../model/contract';
-import type { ArtifactSpec } from '../model/plan';
-import { renderText } from '../model/render-text';
+import type { ArtifactReport } from '../shapes/contract';
+import type { ArtifactSpec } from '../shapes/execution-plan';
+import { renderText } from '../shapes/render-text';
 import { resolveInWorkspace } from './workspace-paths';
 
 export interface ResolvedArtifact {

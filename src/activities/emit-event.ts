@@ -14,12 +14,12 @@ import {
   EVENT_MAPPING_FAILED,
   PARENT_MEMO_KEY,
   type RunParent,
-} from '../model/lineage';
-import { renderValue, triggerRunRequest } from '../model/trigger-request';
-import { type EventRunMemo, RUN_TRIGGER_MEMO_KEY } from '../model/trigger-shapes';
-import type { TriggerSpec } from '../model/triggers';
+} from '../shapes/lineage';
+import { renderValue, triggerRunRequest } from '../shapes/trigger-request';
+import { type EventRunMemo, RUN_TRIGGER_MEMO_KEY } from '../shapes/trigger-shapes';
+import type { TriggerSpec } from '../shapes/triggers';
 import { Catalog } from '../sop/catalog';
-import { planFromBundle } from '../sop/plan';
+import { planFromBundle } from '../sop/plan-from-bundle';
 import { resolveTemporalTarget } from '../temporal/target';
 
 export interface EmitActivityDeps {

@@ -1,6 +1,6 @@
 import { checkEnv } from '../config/env';
 import { createHarnessRunners } from '../harnesses';
-import type { AgentRunners } from './agent-runner';
+import type { AgentRunners } from '../harnesses/runner';
 import { createEmitActivities, type EmitActivityDeps } from './emit-event';
 import { createInterpreterActivities } from './interpreter-activities';
 import { pollSensor } from './poll';

@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { activityInfo, Context, cancellationDetails } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { type AgentRunners, type AgentRunResult, HarnessFatalError } from '../harnesses/runner';
 import { removeRunSessions } from '../harnesses/sessions';
+import { DenyReadExposedError, PermissionRuleError, PolicyUnsupportedError } from '../policies/compile';
 import {
   type AgentStepRequest,
   type AgentStepResult,
@@ -25,12 +27,11 @@ import {
   type WorklistRequest,
   type WorklistWindow,
   type WorklistWindowRequest,
-} from '../model/contract';
-import { denialProblems } from '../model/denial-text';
-import { executionFolder } from '../model/execution-folder';
-import { protocolProblems } from '../model/protocol';
-import { DenyReadExposedError, PermissionRuleError, PolicyUnsupportedError } from '../policies/compile';
-import { type AgentRunners, type AgentRunResult, HarnessFatalError, RateLimitError } from './agent-runner';
+} from '../shapes/contract';
+import { denialProblems } from '../shapes/denial-text';
+import { executionFolder } from '../shapes/execution-folder';
+import { protocolProblems } from '../shapes/protocol';
+import { RateLimitError } from '../shapes/rate-limit';
 import { openSession, sessionReport } from './agent-session';
 import { recordAnswer } from './answer-record';
 import { ensureParentDir, inspectArtifacts, type ResolvedArtifact, resolveArtifacts } from './artifacts';

@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo } from '@temporalio/activity';
-import type { AgentStepRequest, ArtifactReport, SessionReport } from '../model/contract';
-import type { AgentRunResult } from './agent-runner';
+import type { AgentRunResult } from '../harnesses/runner';
+import type { AgentStepRequest, ArtifactReport, SessionReport } from '../shapes/contract';
 
 export interface LaunchEvidence {
   request: AgentStepRequest;

@@ -4,8 +4,8 @@
 
 import { ApplicationFailure } from '@temporalio/activity';
 import { execa } from 'execa';
-import { lookup } from '../model/render-text';
-import type { PollSpec } from '../model/triggers';
+import { lookup } from '../shapes/render-text';
+import type { PollSpec } from '../shapes/triggers';
 
 export interface PollRequest {
   poll: PollSpec;

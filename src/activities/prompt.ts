@@ -1,6 +1,6 @@
-import type { AgentStepRequest } from '../model/contract';
-import type { JsonSchema } from '../model/plan';
-import { renderText } from '../model/render-text';
+import type { AgentStepRequest } from '../shapes/contract';
+import type { JsonSchema } from '../shapes/execution-plan';
+import { renderText } from '../shapes/render-text';
 import type { ResolvedArtifact } from './artifacts';
 
 /** The structured outcome every agent returns: strict-mode friendly (Codex requires every key). */

@@ -8,9 +8,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ExecutionPlan } from '../model/plan';
-import type { RunOptions } from '../model/run';
-import { type ResolvedRun, type ResolveRunRequest, RUN_REQUEST_INVALID } from '../model/run-request';
+import type { ExecutionPlan } from '../shapes/execution-plan';
+import type { RunOptions } from '../shapes/run';
+import { type ResolvedRun, type ResolveRunRequest, RUN_REQUEST_INVALID } from '../shapes/run-request';
 import { Catalog } from '../sop/catalog';
 import { checkRun, findSop, type PlannedRun, planRun, type Resolution } from '../sop/resolve';
 

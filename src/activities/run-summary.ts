@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { McpCall } from '../harnesses/mcp-calls';
-import type { LineWritten, LostLaunch, RunRef } from '../model/contract';
-import type { DeniedCall } from '../model/run';
-import type { Denial } from '../policies/denial';
+import type { LineWritten, LostLaunch, RunRef } from '../shapes/contract';
+import type { Denial } from '../shapes/denial';
+import type { DeniedCall } from '../shapes/run';
 
 export interface ExecutionRecord {
   kind: 'agent' | 'command' | 'answer' | 'sop';

@@ -5,14 +5,14 @@
 
 import type { Client } from '@temporalio/client';
 import type { ToolApprovalRequest } from '../harnesses/approval/channel';
+import type { ToolCallVerdict } from '../harnesses/runner';
 import {
   type ToolApprovalDecision,
   type ToolCallView,
   toolApprovalSignal,
   toolApprovalWithdrawnSignal,
   toolDecisionQuery,
-} from '../workflows/messages';
-import type { ToolCallVerdict } from './agent-runner';
+} from '../shapes/messages';
 import { findAnswerSender } from './answer-sender';
 
 const POLL_MS = 1_000;

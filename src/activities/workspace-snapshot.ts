@@ -20,7 +20,8 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Policy } from '../policies/model';
+import { under } from '../policies/paths';
+import type { Policy } from '../shapes/policy';
 
 /** Inside a `.git` folder: what normal git work writes, and large; never walked (see gitWriteAllowed). */
 const GIT_UNWALKED = new Set(['objects', 'logs', 'lfs']);
@@ -84,15 +85,6 @@ export function walkBelowDefault(env: NodeJS.ProcessEnv = process.env): number {
 class TooManyFiles extends Error {}
 
 export const isDependency = (file: string) => file === 'node_modules' || /(^|\/)node_modules\//.test(file);
-
-/** Whether a workspace-relative `file` lies under a policy path (`dir/`, `dir/**` or an exact file). */
-export function under(file: string, pattern: string): boolean {
-  const base = pattern
-    .replace(/\/\*\*$/, '')
-    .replace(/\/+$/, '')
-    .replace(/^\.\//, '');
-  return base === '' || base === '.' || file === base || file.startsWith(`${base}/`);
-}
 
 const signature = (stat: fs.Stats) => `${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}:${stat.ino}`;
 

@@ -19,7 +19,7 @@ import {
   type ProvisionRequest,
   runBranch,
   WORKSPACE_INVALID,
-} from '../model/workspace';
+} from '../shapes/workspace';
 
 export interface WorkspaceActivityDeps {
   /** this worker's own task queue (`sop worker` polls it next to the shared one) */

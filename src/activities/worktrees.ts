@@ -16,8 +16,8 @@ import type {
   OpenWorktreeResult,
   RunRef,
   Worktree,
-} from '../model/contract';
-import { refSafe } from '../model/workspace';
+} from '../shapes/contract';
+import { refSafe } from '../shapes/workspace';
 
 /** workspace-relative folder of every run's worktrees */
 export const WORKTREES_FOLDER = path.join('.sop', 'worktrees');

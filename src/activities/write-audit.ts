@@ -10,10 +10,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Policy } from '../policies/model';
-import { changedFiles, isDependency, type Snapshot, under } from './workspace-snapshot';
+import { under } from '../policies/paths';
+import type { Policy } from '../shapes/policy';
+import { changedFiles, isDependency, type Snapshot } from './workspace-snapshot';
 
-export { changedFiles, Snapshot, snapshotWorkspace, under, walkBelowDefault } from './workspace-snapshot';
+export { changedFiles, Snapshot, snapshotWorkspace, walkBelowDefault } from './workspace-snapshot';
 
 /**
  * What ordinary git work on the checked-out branch writes inside `.git/`: the index, objects, reflogs,

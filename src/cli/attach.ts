@@ -7,11 +7,11 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { PromiseCompletionTimeoutError } from '@temporalio/worker';
 import { endedRunDenials } from '../activities/run-summary';
 import type { SopClient } from '../client';
-import { deniedCallsText } from '../model/denial-text';
+import { deniedCallsText } from '../shapes/denial-text';
+import type { RunStatusView } from '../shapes/messages';
 import { connectWorkerConnection } from '../temporal/connect';
 import { createSopWorker } from '../worker/create-worker';
 import { installRuntime } from '../worker/runtime';
-import type { RunStatusView } from '../workflows/messages';
 import { CliError, ExitCode } from './errors';
 import { describeActive, formatUsd, printJson, roundUsd } from './output';
 

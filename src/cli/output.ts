@@ -1,5 +1,5 @@
-import { executionLabel, rateLimitNote } from '../workflows/labels';
-import type { ActiveRole } from '../workflows/messages';
+import { executionLabel, rateLimitNote } from '../shapes/execution-label';
+import type { ActiveRole } from '../shapes/messages';
 
 /** Machine output for `--json`: one JSON document on stdout. */
 export function printJson(value: unknown): void {

@@ -1,7 +1,12 @@
 // `sop run --record FILE`: the run's harnesses talk to their model APIs through the recording proxy, and
 // the replies are written as a scenario when the run ends (however it ends).
 
-import { DEFAULT_UPSTREAMS, secretValues, startRecordingProxy, writeScenario } from '../testing/recorder';
+import {
+  DEFAULT_UPSTREAMS,
+  secretValues,
+  startRecordingProxy,
+  writeScenario,
+} from '../scripted-model/recorder';
 
 /** Runs `fn` (which creates the worker) with both harnesses' base URLs pointed at a recording proxy. */
 export async function withRecording<T>(

@@ -1,13 +1,13 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { RATE_LIMITED, type RateLimitDetails, WORKER_STOPPED } from '../model/contract';
-import { deniedCallsText, describeDenial } from '../model/denial-text';
-import type { AnswerInput, ChildStatus } from '../model/message-args';
-import type { Denial } from '../policies/denial';
-import { type ExecutionLabel, executionLabel } from '../workflows/labels';
-import type { ToolApprovalAsk } from '../workflows/messages';
-import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../workflows/relaunch-ids';
+import { RATE_LIMITED, type RateLimitDetails, WORKER_STOPPED } from '../shapes/contract';
+import type { Denial } from '../shapes/denial';
+import { deniedCallsText, describeDenial } from '../shapes/denial-text';
+import { type ExecutionLabel, executionLabel } from '../shapes/execution-label';
+import type { AnswerInput, ChildStatus } from '../shapes/message-args';
+import type { ToolApprovalAsk } from '../shapes/messages';
+import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../shapes/relaunch-ids';
 import { workflowExecutions } from './executions';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;

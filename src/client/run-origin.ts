@@ -6,9 +6,9 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { parentFromMemo } from '../model/lineage';
-import { RUN_TRIGGER_MEMO_KEY, RunTriggerMemoSchema, TriggerTagSchema } from '../model/trigger-shapes';
-import { TRIGGER_MEMO_KEY } from '../model/triggers';
+import { parentFromMemo } from '../shapes/lineage';
+import { RUN_TRIGGER_MEMO_KEY, RunTriggerMemoSchema, TriggerTagSchema } from '../shapes/trigger-shapes';
+import { TRIGGER_MEMO_KEY } from '../shapes/triggers';
 
 type StartedAttributes = temporal.api.history.v1.IWorkflowExecutionStartedEventAttributes;
 

@@ -9,10 +9,18 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { parentFromMemo } from '../model/lineage';
-import { WAITING_IN_MEMO_KEY, WaitingInSchema } from '../model/message-args';
-import type { Rerun, RunCheckpoint, RunInput, RunResult, RunStatus } from '../model/run';
-import { parseRunRequest, type RunRequest } from '../model/run-request';
+import { CURRENT_ENGINE } from '../shapes/engine-version';
+import { parentFromMemo } from '../shapes/lineage';
+import { WAITING_IN_MEMO_KEY, WaitingInSchema } from '../shapes/message-args';
+import {
+  answerUpdate,
+  checkpointQuery,
+  messageSignal,
+  type RunStatusView,
+  statusQuery,
+} from '../shapes/messages';
+import type { Rerun, RunCheckpoint, RunInput, RunResult, RunStatus } from '../shapes/run';
+import { parseRunRequest, type RunRequest } from '../shapes/run-request';
 import type { SopBundle } from '../sop/compile';
 import { planRun } from '../sop/resolve';
 import { summarizeInput } from '../sop/run-input';
@@ -27,14 +35,6 @@ import {
   SopTaskId,
 } from '../temporal/search-attributes';
 import { type TemporalTarget, workflowUiLink } from '../temporal/target';
-import { CURRENT_ENGINE } from '../workflows/engine-version';
-import {
-  answerUpdate,
-  checkpointQuery,
-  messageSignal,
-  type RunStatusView,
-  statusQuery,
-} from '../workflows/messages';
 import { RestartRefusedError, RunExistsError, RunNotFoundError } from './errors';
 import { liveWorkers, type WorkerPoller } from './workers';
 

@@ -385,7 +385,7 @@ export const EnvSchema = z.object({
   ISSUE_TRACKER_SEED: variable(text(), {
     group: 'tests',
     meaning:
-      'the shipped issue-tracker MCP server (`dist/testing/issue-tracker-mcp.js`): a JSON file `{ "<id>": { title, body } }` of issues to seed beside #1 and #2',
+      'the shipped issue-tracker MCP server (`dist/scripted-model/issue-tracker-mcp.js`): a JSON file `{ "<id>": { title, body } }` of issues to seed beside #1 and #2',
   }),
   ISSUE_TRACKER_LOG: variable(text(), {
     group: 'tests',

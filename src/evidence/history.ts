@@ -3,8 +3,8 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { workflowExecutions } from '../client/executions';
-import { RATE_LIMITED } from '../model/contract';
-import { executionFolder } from '../model/execution-folder';
+import { RATE_LIMITED } from '../shapes/contract';
+import { executionFolder } from '../shapes/execution-folder';
 
 // What Temporal's history says about a run folder, for `sop verify --against-history`:
 // - each evidence.json's sha256: every agent activity's result carries it (a launch the provider rate-limited

@@ -1,6 +1,6 @@
 // How a forge refuses: with its own message and what to do, never with the credential in it.
 
-import { RateLimitError } from '../activities/agent-runner';
+import { RateLimitError } from '../shapes/rate-limit';
 
 const HINTS: Record<number, string> = {
   401: 'the credential was refused: check SOP_GITHUB_TOKEN, or the App id, private key and installation id',

@@ -1,4 +1,4 @@
-// Denied and blocked tool calls in a Claude Code stream-json transcript (HARNESSES.md §2.3.4). Claude ends a
+// Denied and blocked tool calls in a Claude Code stream-json transcript (docs/harnesses.md). Claude ends a
 // run with denials as "success", so every trace is read: `system/permission_denied` events, tool results
 // the permission system rejected (`tool_result_meta … decision: "reject"`), calls to a tool disabled for the
 // session ("No such tool available: Write. Write is disabled …"), what the sandbox refused inside a Bash

@@ -1,5 +1,5 @@
 // The Claude Code adapter: one `claude -p --output-format stream-json` process per agent execution
-// (HARNESSES.md §2.3). Hermetic (own CLAUDE_CONFIG_DIR, no setting sources but the runtime's --settings,
+// (docs/harnesses.md). Hermetic (own CLAUDE_CONFIG_DIR, no setting sources but the runtime's --settings,
 // no MCP servers), the policy as settings + --permission-mode, the outcome through --json-schema.
 // Claude never prompts headless: denied tool calls still end in "success", so denials are collected here
 // (claude-denials.ts).
@@ -7,16 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  type AgentExecution,
-  type AgentRunner,
-  type AgentRunResult,
-  HarnessFatalError,
-  RateLimitError,
-} from '../activities/agent-runner';
 import { envValue } from '../config/env';
 import { compilePolicy } from '../policies/compile';
 import { claudeToolConfig, redactedGrants } from '../policies/tool-servers';
+import { RateLimitError } from '../shapes/rate-limit';
 import { type ClaudeAsk, prepareClaudeAsk } from './approval/claude-ask';
 import { resolveHarnessBinary } from './binaries';
 import { ClaudeDenialParser } from './claude-denials';
@@ -32,6 +26,7 @@ import {
   runHarnessProcess,
   StreamCollector,
 } from './common';
+import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
 import { findFile, usageSince } from './sessions';
 import { stateDir } from './state-dir';
 
@@ -102,7 +97,7 @@ export class ClaudeRunner implements AgentRunner {
       {
         CLAUDE_CONFIG_DIR: configDir,
         HOME: home,
-        // a wrong key must fail in seconds, not after minutes of silent retries (HARNESSES.md finding 7)
+        // a wrong key must fail in seconds, not after minutes of silent retries (docs/harnesses.md)
         CLAUDE_CODE_MAX_RETRIES: envValue('SOP_CLAUDE_MAX_RETRIES') ?? '2',
         DISABLE_AUTOUPDATER: '1',
         DISABLE_TELEMETRY: '1',
@@ -220,7 +215,7 @@ export class ClaudeRunner implements AgentRunner {
         parsed = this.outcomeOf(turn, execution);
       }
       collector.close();
-      // cost and modelUsage are cumulative over the session on --resume (HARNESSES.md §4): the last is the total
+      // cost and modelUsage are cumulative over the session on --resume (docs/harnesses.md): the last is the total
       const result = turn.result ?? first.result ?? {};
       const running = {
         inputTokens: 0,

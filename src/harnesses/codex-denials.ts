@@ -1,9 +1,9 @@
 // Denied and blocked tool calls of a Codex execution. Codex's --json stream leaves out rejected patches and
-// some sandbox-blocked commands (HARNESSES.md finding 3), so the session's rollout file is the source:
+// some sandbox-blocked commands (docs/harnesses.md), so the session's rollout file is the source:
 // every tool call with its output. Without a rollout (nothing was written), the JSONL command items are.
 
 import * as fs from 'node:fs';
-import type { Denial } from '../policies/denial';
+import type { Denial } from '../shapes/denial';
 import { DenialCollector, type DenialContext } from './denials';
 import { type McpCall, mcpCall } from './mcp-calls';
 

@@ -1,20 +1,16 @@
-// The Codex CLI adapter: one `codex exec --json` process per agent execution (HARNESSES.md §2.1).
+// The Codex CLI adapter: one `codex exec --json` process per agent execution (docs/harnesses.md).
 // Hermetic (own CODEX_HOME, user config and rules ignored, unknown config keys fatal), the policy as a
 // permission profile, the outcome through --output-schema, events parsed line by line as they arrive.
 // An unusable outcome gets one `codex exec resume` turn in the same session before the attempt fails.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  type AgentExecution,
-  type AgentRunner,
-  type AgentRunResult,
-  HarnessFatalError,
-  RateLimitError,
-} from '../activities/agent-runner';
-import type { Usage } from '../model/contract';
 import { type CompiledPolicy, compilePolicy } from '../policies/compile';
 import { codexToolArgs, redactedGrants } from '../policies/tool-servers';
+import type { Usage } from '../shapes/contract';
+import { DEFAULT_CODEX_MODEL, priceUsage } from '../shapes/pricing';
+import { RateLimitError } from '../shapes/rate-limit';
+import { loadPriceTable } from '../sop/prices';
 import { resolveHarnessBinary } from './binaries';
 import { codexToolRecords } from './codex-denials';
 import {
@@ -31,7 +27,7 @@ import {
   runHarnessProcess,
   StreamCollector,
 } from './common';
-import { DEFAULT_CODEX_MODEL, loadPriceTable, priceUsage } from './pricing';
+import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
 import { findFile, usageSince } from './sessions';
 import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
 
@@ -40,7 +36,7 @@ export { stateDir };
 interface TurnResult {
   lastMessage?: string;
   sessionId?: string;
-  /** cumulative over the thread (HARNESSES.md §4: resume reports running totals) */
+  /** cumulative over the thread (a resume reports running totals: docs/harnesses.md) */
   totals?: { input: number; cachedInput: number; output: number };
   changedFiles: string[];
 }
@@ -56,7 +52,7 @@ export class CodexRunner implements AgentRunner {
       tools: grants,
     });
     const prices = { ...loadPriceTable(), ...execution.spec.prices };
-    // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, HARNESSES.md §2.1.3): refuse to
+    // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, docs/harnesses.md): refuse to
     // launch rather than let every command of the agent fail unseen
     const homeProblem = codexHomeProblem(stateDirPath());
     if (homeProblem) throw new HarnessFatalError(`codex cannot run here: ${homeProblem}`);
@@ -86,7 +82,7 @@ export class CodexRunner implements AgentRunner {
     const collector = new StreamCollector(execution);
 
     try {
-      // `exec resume` takes no -C: the process runs in the workspace (HARNESSES.md §1, resume session)
+      // `exec resume` takes no -C: the process runs in the workspace (docs/harnesses.md)
       const first = await this.turn(
         session?.resumeId
           ? ['exec', 'resume', ...common, ...this.outputArgs(schemaFile, execution, 1), session.resumeId, '-']
@@ -115,7 +111,7 @@ export class CodexRunner implements AgentRunner {
         { rollout, transcript: execution.transcriptPath },
       );
 
-      // the thread's running totals (HARNESSES.md §4); a resumed thread's include the executions before
+      // the thread's running totals (docs/harnesses.md); a resumed thread's include the executions before
       const before = session?.resumeId ? session.before : undefined;
       const reported = turn.totals ?? first.totals;
       const totals = reported ?? {

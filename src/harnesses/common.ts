@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Validator } from '@cfworker/json-schema';
 import { execa } from 'execa';
-import type { AgentExecution, AgentRunResult } from '../activities/agent-runner';
-import type { Usage } from '../model/contract';
-import type { JsonSchema } from '../model/plan';
+import type { Usage } from '../shapes/contract';
+import type { JsonSchema } from '../shapes/execution-plan';
 import { HarnessLaunch } from './reap';
+import type { AgentExecution, AgentRunResult } from './runner';
 
 /** Where a provider's model API is: a base URL (a local server, a gateway) and the env var of its key. */
 export interface ProviderConnection {
@@ -202,7 +202,7 @@ export function harnessIdleMs(): number {
   return Number(process.env.SOP_HARNESS_IDLE_MS ?? 15 * 60_000);
 }
 
-/** SIGTERM first, SIGKILL after this long (HARNESSES.md §5: Claude stops its commands on SIGTERM). */
+/** SIGTERM first, SIGKILL after this long (Claude stops its commands on SIGTERM, docs/harnesses.md). */
 export const KILL_GRACE_MS = Number(process.env.SOP_HARNESS_KILL_GRACE_MS ?? 5000);
 
 /** After the harness has exited, what it left running gets this long after SIGTERM before SIGKILL. */
@@ -306,7 +306,7 @@ export function outcomeSchemaErrors(value: unknown, schema: JsonSchema): string 
     .join('\n');
 }
 
-/** The follow-up prompt that asks the same session to fix its outcome (HARNESSES.md §6.3). */
+/** The follow-up prompt that asks the same session to fix its outcome (docs/harnesses.md). */
 export function correctionPrompt(problem: string): string {
   return [
     'Your final answer could not be accepted by the runtime:',

@@ -3,9 +3,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { under } from '../activities/write-audit';
-import { DENIAL_TEXT_LIMIT, type Denial, DenialSchema } from '../policies/denial';
-import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
+import { under } from '../policies/paths';
+import { DENIAL_TEXT_LIMIT, type Denial, DenialSchema } from '../shapes/denial';
+import { DEFAULT_POLICY, mergePolicies, type Policy } from '../shapes/policy';
 
 export interface DenialContext {
   workspace: string;

@@ -1,7 +1,7 @@
-import type { AgentRunners } from '../activities/agent-runner';
 import { envValue } from '../config/env';
 import { ClaudeRunner } from './claude';
 import { CodexRunner } from './codex';
+import type { AgentRunners } from './runner';
 
 /**
  * The production runners, configured from the environment:

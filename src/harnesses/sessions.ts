@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { SessionTotals } from '../model/contract';
+import type { SessionTotals } from '../shapes/contract';
 import { stateDir } from './state-dir';
 
 const SESSIONS = 'sessions';

@@ -1,4 +1,4 @@
-// Which policy controls each harness can enforce, and how (HARNESSES.md §1, verified against Codex 0.169
+// Which policy controls each harness can enforce, and how (docs/harnesses.md; verified against Codex 0.169
 // and Claude Code 2.1.330). `audited` means the harness cannot prevent it but the runtime checks the
 // workspace after every execution and refuses the step on a violation (DESIGN §5).
 

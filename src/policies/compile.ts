@@ -4,12 +4,13 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DIAGNOSTIC_CODES } from '../sop/diagnostics';
+import { DIAGNOSTIC_CODES } from '../shapes/diagnostics';
+import { DEFAULT_POLICY, mergePolicies, type Policy } from '../shapes/policy';
+import type { ToolGrant } from '../shapes/tool-grants';
 import { type Capability, type Control, capabilityMatrix, type Harness } from './capabilities';
 import { type GitExposure, gitExposures } from './git-exposure';
-import { DEFAULT_POLICY, mergePolicies, type Policy } from './model';
 import { ASK_WITH_BYPASS, checkAskRule, ruleProblems } from './permission-rules';
-import { allowedToolNames, claudeToolProblems, type ToolGrant } from './tool-servers';
+import { allowedToolNames, claudeToolProblems } from './tool-servers';
 
 export type { Harness };
 

@@ -1,8 +1,8 @@
 // The delivery id of a webhook (GitHub's X-GitHub-Delivery, or the hook's `dedupe:` header or payload
 // field) becomes the run's task id, so a redelivery finds the run the first delivery started.
 import { createHash } from 'node:crypto';
-import { TASK_ID_PATTERN } from '../model/names';
-import type { WebhookSpec } from '../model/triggers';
+import { TASK_ID_PATTERN } from '../shapes/names';
+import type { WebhookSpec } from '../shapes/triggers';
 
 function valueAt(payload: unknown, dotted: string): unknown {
   let value = payload;

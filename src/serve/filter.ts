@@ -1,5 +1,5 @@
 // A webhook's `filter:` (event type, action, branch, labels) applied to a verified, parsed delivery.
-import type { WebhookSpec } from '../model/triggers';
+import type { WebhookSpec } from '../shapes/triggers';
 
 export type HookFilter = WebhookSpec['filter'];
 

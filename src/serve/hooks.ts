@@ -1,9 +1,9 @@
 // The webhooks the catalog declares (`triggers: { NAME: { webhook: ... } }`), ready for the ingress: each
 // knows its SOP, its compiled webhook spec and how a delivery becomes a run request.
-import { triggerRunRequest } from '../model/trigger-request';
-import type { TriggerSpec } from '../model/triggers';
+import { triggerRunRequest } from '../shapes/trigger-request';
+import type { TriggerSpec } from '../shapes/triggers';
 import { Catalog } from '../sop/catalog';
-import { planFromBundle } from '../sop/plan';
+import { planFromBundle } from '../sop/plan-from-bundle';
 import type { WebhookHook } from './ingress';
 
 export interface LoadedHooks {

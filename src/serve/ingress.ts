@@ -4,9 +4,9 @@
 // balancer. Nothing of a body is ever logged; a bad signature is answered 401 and starts nothing.
 import { ServiceError } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type { RunRequest } from '../model/run-request';
-import { WebhookPayloadSchema, type WebhookRunMemo } from '../model/trigger-shapes';
-import type { WebhookSpec } from '../model/triggers';
+import type { RunRequest } from '../shapes/run-request';
+import { WebhookPayloadSchema, type WebhookRunMemo } from '../shapes/trigger-shapes';
+import type { WebhookSpec } from '../shapes/triggers';
 import { TemporalUnavailableError } from '../temporal/connect';
 import { deliveryId, deliveryTaskId } from './delivery';
 import { filterMiss } from './filter';

@@ -7,10 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import type { Diagnostic } from '../shapes/diagnostics';
+import { YAML_LIMITS } from '../shapes/yaml-limits';
 import { packageRoot } from '../temporal/package-paths';
 import { type CompileResult, compileSopDir, loadProjectConfig, SOP_FILE } from './compile';
-import type { Diagnostic } from './diagnostics';
-import { YAML_LIMITS } from './yaml-limits';
 
 export type CatalogSource = 'workspace' | 'project' | 'package';
 

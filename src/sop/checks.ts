@@ -3,10 +3,11 @@
 // the others from being found.
 
 import * as path from 'node:path';
-import type { Policy } from '../policies/model';
 import { ASK_WITH_BYPASS, ruleProblems } from '../policies/permission-rules';
-import { mcpToolName, RESERVED_SERVER_NAMES, type StepTools } from '../policies/tool-servers';
-import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from './diagnostics';
+import { mcpToolName } from '../policies/tool-servers';
+import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from '../shapes/diagnostics';
+import type { Policy } from '../shapes/policy';
+import { RESERVED_SERVER_NAMES, type StepTools } from '../shapes/tool-grants';
 import {
   APPROVAL_ROUTES,
   answerFieldValues,

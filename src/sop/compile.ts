@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { type Diagnostic, diagnostic, SopCompileError } from '../shapes/diagnostics';
 import { checkSop, type FileAccess } from './checks';
-import { type Diagnostic, diagnostic, SopCompileError } from './diagnostics';
 import { ProjectConfig, SopFile } from './schema';
 import { schemaDiagnostics } from './schema-diagnostics';
 import type { InputOf, TypedInput } from './typed';

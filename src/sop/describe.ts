@@ -1,7 +1,7 @@
 // Human views of a compiled SOP: the step list with kinds, roles and policies, and a text graph of the
 // route table (`sop workflows show`).
 
-import type { ExecutionPlan, RouteTarget, StepSpec } from '../model/plan';
+import type { ExecutionPlan, RouteTarget, StepSpec } from '../shapes/execution-plan';
 
 export function describeTarget(target: RouteTarget): string {
   switch (target.kind) {

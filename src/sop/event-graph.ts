@@ -4,8 +4,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { type Diagnostic, type DiagnosticCode, diagnostic } from '../shapes/diagnostics';
 import { SOP_FILE } from './compile';
-import { type Diagnostic, type DiagnosticCode, diagnostic } from './diagnostics';
 import type { SopFile } from './schema';
 import { emittedEvents, heardEvents } from './triggers';
 import { type KeyPath, parseYamlSource, type SourceFile } from './yaml-source';

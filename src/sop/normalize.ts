@@ -187,7 +187,7 @@ export function fieldDefaults(fields: SopFields | undefined): Record<string, unk
   return out;
 }
 
-export { DURATION_UNITS, durationMs } from './duration';
+export { DURATION_UNITS, durationMs } from '../shapes/duration';
 
 export function firstStep(sop: SopFile): string {
   return Object.keys(sop.steps)[0];

@@ -4,13 +4,13 @@
 // before starting, only to refuse a bad request early with the same message. Every refusal is one line
 // that starts with the field it is about.
 
-import { unpricedCodexRoles } from '../harnesses/pricing';
-import type { ExecutionPlan } from '../model/plan';
-import type { RunRequest } from '../model/run-request';
+import { didYouMean } from '../shapes/diagnostics';
+import type { ExecutionPlan } from '../shapes/execution-plan';
+import type { RunRequest } from '../shapes/run-request';
 import type { Catalog, CatalogEntry } from './catalog';
 import type { SopBundle } from './compile';
-import { didYouMean } from './diagnostics';
-import { planFromBundle, resolveParams } from './plan';
+import { planFromBundle, resolveParams } from './plan-from-bundle';
+import { unpricedCodexRoles } from './prices';
 import { inputProblems, inputWithDefaults, summarizeInput, unknownParamsProblem } from './run-input';
 
 /** The run input does not fit the SOP's input schema; nothing was started. */

@@ -1,7 +1,7 @@
 // A run's input and params against its SOP: the checks `sop run`, SopClient.start and the run request
 // (inside the run, on the worker) share, so every way of starting a run gets the same messages.
 import { Validator } from '@cfworker/json-schema';
-import type { JsonSchema } from '../model/plan';
+import type { JsonSchema } from '../shapes/execution-plan';
 import type { SopBundle } from './compile';
 import { fieldDefaults } from './normalize';
 

@@ -3,7 +3,7 @@
 // author most likely meant.
 
 import type { z } from 'zod';
-import { type Diagnostic, type DiagnosticCode, diagnostic, didYouMean } from './diagnostics';
+import { type Diagnostic, type DiagnosticCode, diagnostic, didYouMean } from '../shapes/diagnostics';
 import type { KeyPath, SourceFile } from './yaml-source';
 
 type Issue = z.core.$ZodIssue;

@@ -4,11 +4,11 @@
 // templates, files).
 
 import { z } from 'zod';
-import { PriceTable } from '../harnesses/pricing';
-import { NAME_MESSAGE, NAME_PATTERN } from '../model/names';
-import { PolicySchema } from '../policies/model';
-import { StepTools, ToolServer } from '../policies/tool-servers';
-import { Duration } from './duration';
+import { Duration } from '../shapes/duration';
+import { NAME_MESSAGE, NAME_PATTERN } from '../shapes/names';
+import { PolicySchema } from '../shapes/policy';
+import { PriceTable } from '../shapes/pricing';
+import { StepTools, ToolServer } from '../shapes/tool-grants';
 import { Emits, Trigger } from './trigger-schema';
 
 export const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
@@ -21,7 +21,7 @@ const TEMPLATE_ONLY = /^\{\{\s*params\.[\w-]+\s*\}\}$/;
 export const ParamRef = z.string().regex(TEMPLATE_ONLY, 'must be a number or exactly "{{ params.NAME }}"');
 const count = (max: number) => z.union([z.number().int().min(0).max(max), ParamRef]);
 
-export { DURATION_PATTERN, Duration } from './duration';
+export { DURATION_PATTERN, Duration } from '../shapes/duration';
 
 /**
  * One field of `input`, `params` or an answer: a JSON Schema fragment. Only the keywords listed here are

@@ -3,7 +3,7 @@
 // declares and every field B requires, `route_on` names a step of B, and no SOP calls itself through a
 // chain of calls (error naming the chain).
 
-import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from './diagnostics';
+import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from '../shapes/diagnostics';
 import { elementaryCycles, type GraphSop, push } from './event-graph';
 import { stepKind } from './normalize';
 import type { SopFile } from './schema';

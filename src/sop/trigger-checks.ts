@@ -2,8 +2,8 @@
 // fields fit together, its `input:` names declared inputs (and gives every required one), and its
 // templates use only the variables its kind provides. The event graph across SOPs is event-graph.ts.
 
-import { TRIGGER_TEMPLATE_ROOTS, type TriggerKind } from '../model/triggers';
-import type { DiagnosticCode } from './diagnostics';
+import type { DiagnosticCode } from '../shapes/diagnostics';
+import { TRIGGER_TEMPLATE_ROOTS, type TriggerKind } from '../shapes/triggers';
 import type { SopFile } from './schema';
 import { scanTemplate } from './templates';
 import { emittedEvents, triggerKinds } from './triggers';

@@ -3,8 +3,8 @@
 // authoring format; the compiler (trigger-checks.ts, event-graph.ts) adds what a schema cannot express.
 
 import { z } from 'zod';
-import { NAME_MESSAGE, NAME_PATTERN } from '../model/names';
-import { Duration } from './duration';
+import { Duration } from '../shapes/duration';
+import { NAME_MESSAGE, NAME_PATTERN } from '../shapes/names';
 
 const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
 

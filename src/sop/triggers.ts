@@ -1,8 +1,8 @@
-// The SOP's `triggers:` and `emits:` as plan data (src/model/triggers.ts). Pure helpers shared by the
+// The SOP's `triggers:` and `emits:` as plan data (src/shapes/triggers.ts). Pure helpers shared by the
 // plan mapping, the compiler checks and the trigger commands.
 
-import type { EmitSpec, TriggerSource, TriggerSpec } from '../model/triggers';
-import { durationMs } from './duration';
+import { durationMs } from '../shapes/duration';
+import type { EmitSpec, TriggerSource, TriggerSpec } from '../shapes/triggers';
 import type { SopFile, SopStep } from './schema';
 import type { SopEmits, SopTrigger } from './trigger-schema';
 

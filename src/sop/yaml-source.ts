@@ -13,8 +13,8 @@ import {
   type Node,
   parseDocument,
 } from 'yaml';
-import { type Diagnostic, diagnostic, formatDiagnostic } from './diagnostics';
-import { YAML_LIMITS } from './yaml-limits';
+import { type Diagnostic, diagnostic, formatDiagnostic } from '../shapes/diagnostics';
+import { YAML_LIMITS } from '../shapes/yaml-limits';
 
 export type KeyPath = ReadonlyArray<string | number>;
 

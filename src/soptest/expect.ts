@@ -3,8 +3,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ArtifactSpec } from '../model/plan';
-import { renderText } from '../model/render-text';
+import type { ArtifactSpec } from '../shapes/execution-plan';
+import { renderText } from '../shapes/render-text';
 import { regexOf, type TestExpect } from './spec';
 
 export interface TestActual {

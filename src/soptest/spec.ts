@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { issueLines, loadScenario, parseScenario, type Scenario } from '../scripted-model/scenario';
 import { parseYamlText } from '../sop/yaml-source';
-import { issueLines, loadScenario, parseScenario, type Scenario } from '../testing/scenario';
 
 /** `path/to/file` or `/regex/flags`: how an artifact's content is checked. */
 const ArtifactExpectation = z.strictObject({

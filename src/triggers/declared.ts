@@ -3,9 +3,9 @@
 // can tell a Schedule or sensor that matches the catalog from one that is out of date.
 
 import { createHash } from 'node:crypto';
-import type { TriggerSpec } from '../model/triggers';
+import type { Diagnostic } from '../shapes/diagnostics';
+import type { TriggerSpec } from '../shapes/triggers';
 import type { Catalog } from '../sop/catalog';
-import type { Diagnostic } from '../sop/diagnostics';
 import { eventGraphDiagnostics, type GraphSop, graphSop } from '../sop/event-graph';
 import { triggerSpecs } from '../sop/triggers';
 

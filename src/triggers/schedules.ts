@@ -7,14 +7,14 @@
 
 import type { Client, ScheduleDescription, ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { triggerRunRequest } from '../model/trigger-request';
+import { triggerRunRequest } from '../shapes/trigger-request';
 import {
   type ScheduleVersion,
   ScheduleVersionSchema,
   type TriggerTag,
   TriggerTagSchema,
-} from '../model/trigger-shapes';
-import { TRIGGER_MEMO_KEY } from '../model/triggers';
+} from '../shapes/trigger-shapes';
+import { TRIGGER_MEMO_KEY } from '../shapes/triggers';
 import { SopName } from '../temporal/search-attributes';
 import { contentHash, type DeclaredTrigger } from './declared';
 

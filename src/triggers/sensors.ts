@@ -3,8 +3,8 @@
 
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { type SensorPause, type SensorTag, SensorTagSchema } from '../model/trigger-shapes';
-import { TRIGGER_MEMO_KEY } from '../model/triggers';
+import { type SensorPause, type SensorTag, SensorTagSchema } from '../shapes/trigger-shapes';
+import { TRIGGER_MEMO_KEY } from '../shapes/triggers';
 import { type SensorConfig, type SensorStatus, sensorPauseSignal, sensorTagOf } from '../workflows/sensor';
 import { contentHash, type DeclaredTrigger } from './declared';
 

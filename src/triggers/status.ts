@@ -2,7 +2,7 @@
 // left on the server without one) with its SOP, kind, state, last and next fire, and what is wrong.
 
 import type { Client, ScheduleDescription } from '@temporalio/client';
-import type { TriggerKind } from '../model/triggers';
+import type { TriggerKind } from '../shapes/triggers';
 import type { Catalog } from '../sop/catalog';
 import { declaredTriggers } from './declared';
 import {

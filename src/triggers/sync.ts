@@ -6,8 +6,8 @@
 
 import type { Client } from '@temporalio/client';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Diagnostic } from '../shapes/diagnostics';
 import type { Catalog } from '../sop/catalog';
-import type { Diagnostic } from '../sop/diagnostics';
 import { sensorReconfigureSignal, sopSensor } from '../workflows/sensor';
 import { type DeclaredTrigger, declaredTriggers } from './declared';
 import { describeSchedule, projectSchedules, scheduleOptions, scheduleVersion } from './schedules';

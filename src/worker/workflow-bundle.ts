@@ -12,7 +12,7 @@ export function workflowsEntry(): string {
 }
 
 // zod's translated messages (every locale, half of zod's size) are never used by the workflow code: the
-// run request and message checks word their own messages (src/model/zod-problem.ts).
+// run request and message checks word their own messages (src/shapes/zod-problem.ts).
 const zodLocales = path.dirname(require.resolve('zod/v4/locales'));
 
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {

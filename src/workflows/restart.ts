@@ -1,5 +1,5 @@
 // Which steps a restarted run executes again. Pure functions over the plan (workflow-safe).
-import type { ExecutionPlan, RouteTarget } from '../model/plan';
+import type { ExecutionPlan, RouteTarget } from '../shapes/execution-plan';
 
 /** `step` and every step that can follow it: by a route (any target, rework included) or by `after:`. */
 export function downstreamOf(plan: ExecutionPlan, step: string): string[] {

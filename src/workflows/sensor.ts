@@ -25,9 +25,9 @@ import {
 } from '@temporalio/workflow';
 import type * as pollActivities from '../activities/poll';
 import type { PollResult } from '../activities/poll';
-import { parseMessageArg } from '../model/message-args';
-import { triggeredTaskId } from '../model/trigger-ids';
-import { triggerRunRequest } from '../model/trigger-request';
+import { parseMessageArg } from '../shapes/message-args';
+import { triggeredTaskId } from '../shapes/trigger-ids';
+import { triggerRunRequest } from '../shapes/trigger-request';
 import {
   RUN_TRIGGER_MEMO_KEY,
   SENSOR_CONFIG_SHAPE,
@@ -40,8 +40,8 @@ import {
   SensorPauseSchema,
   type SensorRunMemo,
   type SensorState,
-} from '../model/trigger-shapes';
-import { TRIGGER_MEMO_KEY } from '../model/triggers';
+} from '../shapes/trigger-shapes';
+import { TRIGGER_MEMO_KEY } from '../shapes/triggers';
 import { SopName } from '../temporal/search-attributes';
 
 export type { SensorConfig, SensorInput, SensorState };

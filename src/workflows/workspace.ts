@@ -1,4 +1,4 @@
-// repo.url runs (src/model/workspace.ts): provisioning on the shared queue, the options that send an
+// repo.url runs (src/shapes/workspace.ts): provisioning on the shared queue, the options that send an
 // activity to the run's worker, and what happens when that worker is lost: the run is provisioned on
 // another worker from the last pushed commit, and the step (or item) that was under way runs again there.
 import {
@@ -9,13 +9,13 @@ import {
   TimeoutFailure,
 } from '@temporalio/workflow';
 import type { WorkspaceActivities } from '../activities/workspaces';
-import { WORKER_STOPPED } from '../model/contract';
+import { WORKER_STOPPED } from '../shapes/contract';
 import {
   type Placement,
   type Provisioned,
   type ProvisionRequest,
   WORKSPACE_INVALID,
-} from '../model/workspace';
+} from '../shapes/workspace';
 
 const { provisionWorkspace, commitStep } = proxyActivities<WorkspaceActivities>({
   startToCloseTimeout: '10 minutes',

@@ -11,7 +11,7 @@ import {
   snapshotWorkspace,
   walkBelowDefault,
 } from '../../src/activities/write-audit';
-import type { Policy } from '../../src/policies/model';
+import type { Policy } from '../../src/shapes/policy';
 
 const RUN = '.sop/runs/s/t';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { DIAGNOSTIC_CODES } from '../../src/sop/diagnostics';
+import { DIAGNOSTIC_CODES } from '../../src/shapes/diagnostics';
 import {
   anchors,
   docPages,

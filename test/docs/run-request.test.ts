@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseRunRequest } from '../../src/model/run-request';
+import { parseRunRequest } from '../../src/shapes/run-request';
 import { codeBlocks, docPages, readPage } from './markdown';
 
 const root = path.join(__dirname, '..', '..');

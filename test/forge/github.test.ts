@@ -2,11 +2,11 @@
 // refusals carry GitHub's message; rate limits carry the reset; App auth exchanges a real JWT.
 
 import * as fs from 'node:fs';
-import { RateLimitError } from '../../src/activities/agent-runner';
 import { ForgeError, ForgeRateLimitError } from '../../src/forge/errors';
 import { deliveryKey, type Forge } from '../../src/forge/forge';
 import { forgeFromEnv } from '../../src/forge/github';
 import { type ScriptedForge, startScriptedForge } from '../../src/scripted-forge/server';
+import { RateLimitError } from '../../src/shapes/rate-limit';
 import { appKeyPair, forgeWithRepo, REPO, RUN_BRANCH, type workingRepo } from '../support/scripted-forge';
 
 const TOKEN = 'ghp_canaryTOKEN0123456789abcdefghijkl';

@@ -3,19 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execaSync } from 'execa';
-import {
-  type AgentExecution,
-  type AgentRunner,
-  HarnessFatalError,
-  RateLimitError,
-} from '../../src/activities/agent-runner';
 import { outcomeSchema } from '../../src/activities/prompt';
 import { auditWrites, headRef, snapshotWorkspace } from '../../src/activities/write-audit';
 import { ClaudeRunner } from '../../src/harnesses/claude';
 import { CodexRunner } from '../../src/harnesses/codex';
-import type { Policy } from '../../src/policies/model';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
-import type { Scenario } from '../../src/testing/scenario';
+import { type AgentExecution, type AgentRunner, HarnessFatalError } from '../../src/harnesses/runner';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
+import type { Scenario } from '../../src/scripted-model/scenario';
+import type { Policy } from '../../src/shapes/policy';
+import { RateLimitError } from '../../src/shapes/rate-limit';
 
 // The real codex and claude binaries (pinned npm packages), through the adapters, against the scripted
 // model server on loopback, in temporary git repositories. Nothing here is a stand-in.

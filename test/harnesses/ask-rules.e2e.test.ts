@@ -2,13 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execaSync } from 'execa';
-import type { AgentExecution, AgentRunResult } from '../../src/activities/agent-runner';
 import { outcomeSchema } from '../../src/activities/prompt';
 import type { ToolApprovalRequest } from '../../src/harnesses/approval/channel';
 import { ClaudeRunner } from '../../src/harnesses/claude';
-import type { Policy } from '../../src/policies/model';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
-import type { Reply } from '../../src/testing/scenario';
+import type { AgentExecution, AgentRunResult } from '../../src/harnesses/runner';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
+import type { Reply } from '../../src/scripted-model/scenario';
+import type { Policy } from '../../src/shapes/policy';
 
 // Every `ask:` rule form the compiler accepts, through the real Claude Code binary against the scripted
 // model: the call a rule names reaches the permission prompt tool (the person, here a stand-in that says no),

@@ -3,20 +3,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execaSync } from 'execa';
-import type { AgentExecution, AgentRunner, AgentRunResult } from '../../src/activities/agent-runner';
 import { outcomeSchema } from '../../src/activities/prompt';
 import type { ToolApprovalRequest } from '../../src/harnesses/approval/channel';
 import { ClaudeRunner } from '../../src/harnesses/claude';
 import { CodexRunner } from '../../src/harnesses/codex';
-import type { Policy } from '../../src/policies/model';
-import type { ToolGrant } from '../../src/policies/tool-servers';
+import type { AgentExecution, AgentRunner, AgentRunResult } from '../../src/harnesses/runner';
+import { serveIssueTrackerHttp, type TrackerHttp } from '../../src/scripted-model/issue-tracker-mcp';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
+import type { Reply } from '../../src/scripted-model/scenario';
+import type { Policy } from '../../src/shapes/policy';
+import type { ToolGrant } from '../../src/shapes/tool-grants';
 import { packageRoot } from '../../src/temporal/package-paths';
-import { serveIssueTrackerHttp, type TrackerHttp } from '../../src/testing/issue-tracker-mcp';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
-import type { Reply } from '../../src/testing/scenario';
 
 // A step's MCP servers through the real codex and claude binaries against the scripted model: the shipped
-// issue-tracker server (dist/testing/issue-tracker-mcp.js, stdio) is started by the harness as the step's
+// issue-tracker server (dist/scripted-model/issue-tracker-mcp.js, stdio) is started by the harness as the step's
 // `tools:` say. Each server instance logs the calls that reach it, so "denied" means "never reached it".
 
 const done: Reply = { final: { route: 'done', summary: 'done', details: '' } };
@@ -69,7 +69,7 @@ const runners: Record<Harness, () => AgentRunner> = {
   claude: () => new ClaudeRunner({ baseUrl: server.url }),
 };
 
-const trackerJs = path.join(packageRoot, 'dist', 'testing', 'issue-tracker-mcp.js');
+const trackerJs = path.join(packageRoot, 'dist', 'scripted-model', 'issue-tracker-mcp.js');
 
 /** The tracker as server `name`, logging the calls that reach it to `<logDir>/<name>.jsonl`. */
 function tracker(name: string, logDir: string, allow: string[]): ToolGrant {

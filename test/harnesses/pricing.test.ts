@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_PRICES, loadPriceTable, priceUsage } from '../../src/harnesses/pricing';
+import { DEFAULT_PRICES, priceUsage } from '../../src/shapes/pricing';
+import { loadPriceTable } from '../../src/sop/prices';
 
 const file = (name: string, text: string) => {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-prices-')), name);

@@ -3,13 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execaSync } from 'execa';
-import type { AgentExecution, AgentRunner } from '../../src/activities/agent-runner';
 import { outcomeSchema } from '../../src/activities/prompt';
 import { ClaudeRunner } from '../../src/harnesses/claude';
 import { CodexRunner } from '../../src/harnesses/codex';
 import { runHarnessProcess } from '../../src/harnesses/common';
-import type { Policy } from '../../src/policies/model';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
+import type { AgentExecution, AgentRunner } from '../../src/harnesses/runner';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
+import type { Policy } from '../../src/shapes/policy';
 import { killProcessesNaming, processesNaming } from '../support/processes';
 
 // Issue 22: a harness helper outlived its run (a Codex sandbox helper in a session of its own, re-parented

@@ -3,8 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CONTROLS, type Control } from '../../src/policies/capabilities';
 import { compilePolicy, type Harness, PolicyUnsupportedError } from '../../src/policies/compile';
-import type { Policy } from '../../src/policies/model';
-import { claudeToolConfig, codexToolArgs, type ToolGrant } from '../../src/policies/tool-servers';
+import { claudeToolConfig, codexToolArgs } from '../../src/policies/tool-servers';
+import type { Policy } from '../../src/shapes/policy';
+import type { ToolGrant } from '../../src/shapes/tool-grants';
 
 // What each control turns into, per harness: the exact argv and settings the adapters launch with.
 // A change to an emitter shows up as a snapshot diff to review (update with `npx jest -u`).

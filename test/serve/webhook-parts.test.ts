@@ -1,8 +1,8 @@
-import { emittedTaskId, parentFromMemo } from '../../src/model/lineage';
-import { TASK_ID_PATTERN } from '../../src/model/names';
 import { deliveryId, deliveryTaskId } from '../../src/serve/delivery';
 import { filterMiss } from '../../src/serve/filter';
 import { signatureMatches, signBody } from '../../src/serve/signature';
+import { emittedTaskId, parentFromMemo } from '../../src/shapes/lineage';
+import { TASK_ID_PATTERN } from '../../src/shapes/names';
 
 // The pure parts of the webhook ingress and of event lineage: signatures, filters, delivery ids → task ids.
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { compileSopDir } from '../../src/sop/compile';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 
 // Input steps and request_input route on the answer: approved / rejected, or the values of an enum field
 // (route_on); the compiler checks every value the answer can take has a route.

@@ -136,7 +136,7 @@ describe('sop validate: YAML that costs too much to load', () => {
     expect(run.stderr).toContain('hint: write the values out instead of repeating aliases');
     const served = await execa(
       'node',
-      [path.join(repo, 'dist', 'testing', 'model-server-cli.js'), '--scenario', file],
+      [path.join(repo, 'dist', 'scripted-model', 'model-server-cli.js'), '--scenario', file],
       { cwd: repo, reject: false, timeout: 30_000 },
     );
     expect(served.exitCode).not.toBe(0);

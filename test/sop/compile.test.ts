@@ -2,11 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
+import { SopCompileError } from '../../src/shapes/diagnostics';
 import { Catalog } from '../../src/sop/catalog';
 import { compileSopDir, defineSop, loadProjectConfig } from '../../src/sop/compile';
 import { renderRouteGraph } from '../../src/sop/describe';
-import { SopCompileError } from '../../src/sop/diagnostics';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 
 const shipped = path.join(__dirname, '..', '..', 'sops');
 

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
+import { DIAGNOSTIC_CODES } from '../../src/shapes/diagnostics';
 import { compileSopDir } from '../../src/sop/compile';
-import { DIAGNOSTIC_CODES } from '../../src/sop/diagnostics';
 
 // Generated malformed SOPs: structural and value mutations of a valid SOP (seeded, so a failure can be
 // reproduced), plus raw text damage. Every case must end in coded, located diagnostics or a valid bundle:

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DIAGNOSTIC_CODES } from '../../src/shapes/diagnostics';
 import { compileSopDir } from '../../src/sop/compile';
-import { DIAGNOSTIC_CODES } from '../../src/sop/diagnostics';
 
 // Each folder under malformed/ is base.yaml with one mistake (see generate.js); expect.json says which
 // coded error the compiler must report, and where.

@@ -3,10 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openSession } from '../../src/activities/agent-session';
 import { ClaudeRunner, CodexRunner } from '../../src/harnesses';
-import type { AgentStepRequest } from '../../src/model/contract';
-import { sessionSlot } from '../../src/model/plan';
+import type { AgentStepRequest } from '../../src/shapes/contract';
+import { sessionSlot } from '../../src/shapes/execution-plan';
 import { compileSopDir } from '../../src/sop/compile';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 
 // `session:` on an agent step or role (issue 16, part 2): compiled into the plan, slots by step / item /
 // run / name, and the compile errors for a verifier that would continue its producer's session and for

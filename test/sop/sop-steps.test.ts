@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { execa } from 'execa';
 import { compileSopDir } from '../../src/sop/compile';
 import { renderRouteGraph } from '../../src/sop/describe';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 import { catalogProject } from '../support/sop-project';
 
 // `kind: sop` steps (an SOP calling another SOP): compiled into the plan, checked per SOP (kind fields,

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
+import { startModelServer } from '../../src/scripted-model/model-server';
+import { loadScenario, type Scenario } from '../../src/scripted-model/scenario';
 import { packageRoot } from '../../src/temporal/package-paths';
-import { startModelServer } from '../../src/testing/model-server';
-import { loadScenario, type Scenario } from '../../src/testing/scenario';
 import { routeNames, slugifyRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 

@@ -2,9 +2,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execaSync } from 'execa';
-import type { RunRef } from '../../src/model/contract';
-import type { ExecutionPlan, RoleSpec, RouteSpec, RouteTarget, StepSpec } from '../../src/model/plan';
-import type { RunRequest } from '../../src/model/run-request';
+import type { RunRef } from '../../src/shapes/contract';
+import type {
+  ExecutionPlan,
+  RoleSpec,
+  RouteSpec,
+  RouteTarget,
+  StepSpec,
+} from '../../src/shapes/execution-plan';
+import type { RunRequest } from '../../src/shapes/run-request';
 
 export const to = (step: string): RouteTarget => ({ kind: 'step', step });
 export const finish: RouteTarget = { kind: 'finish' };

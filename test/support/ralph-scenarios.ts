@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import type { Reply, Rule } from '../../src/testing/scenario';
+import type { Reply, Rule } from '../../src/scripted-model/scenario';
 
 /** The planner writes a plan with the single item `noop`, then answers `done`. */
 export const planOneItem: Reply[] = [

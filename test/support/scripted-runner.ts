@@ -1,15 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  type AgentExecution,
-  type AgentRunner,
-  type AgentRunResult,
-  RateLimitError,
-  type ToolApprovalRecord,
-} from '../../src/activities/agent-runner';
-import { renderText } from '../../src/model/render-text';
-import type { Denial } from '../../src/policies/denial';
-import { durationMs } from '../../src/sop/duration';
+import type {
+  AgentExecution,
+  AgentRunner,
+  AgentRunResult,
+  ToolApprovalRecord,
+} from '../../src/harnesses/runner';
+import type { Denial } from '../../src/shapes/denial';
+import { durationMs } from '../../src/shapes/duration';
+import { RateLimitError } from '../../src/shapes/rate-limit';
+import { renderText } from '../../src/shapes/render-text';
 
 /** What the stand-in "agent" does in one execution. */
 export interface ScriptedTurn {

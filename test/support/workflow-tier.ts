@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { RunRef } from '../../src/model/contract';
-import type { ExecutionPlan } from '../../src/model/plan';
-import type { RunOptions, RunResult } from '../../src/model/run';
+import type { RunRef } from '../../src/shapes/contract';
+import type { ExecutionPlan } from '../../src/shapes/execution-plan';
+import type { RunOptions, RunResult } from '../../src/shapes/run';
 import { expectAgreement } from './agreement';
 import { makeWorkspace, runRequest, servePlans } from './plans';
 import type { ScriptedRunner } from './scripted-runner';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { startModelServer } from '../../src/testing/model-server';
+import { startModelServer } from '../../src/scripted-model/model-server';
 import { noopItemRules, planOneItem, reviewPlan, smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 

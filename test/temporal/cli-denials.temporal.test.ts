@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
 import { smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { execa } from 'execa';
+import { startModelServer } from '../../src/scripted-model/model-server';
 import { packageRoot } from '../../src/temporal/package-paths';
-import { startModelServer } from '../../src/testing/model-server';
 import { freePort } from '../support/free-port';
 import { planOneItem, smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
-import { loadScenario, type Scenario } from '../../src/testing/scenario';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
+import { loadScenario, type Scenario } from '../../src/scripted-model/scenario';
 import { DEMO_ROUTES, routeNames, slugifyRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 

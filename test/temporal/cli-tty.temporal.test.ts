@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { execa } from 'execa';
+import { startModelServer } from '../../src/scripted-model/model-server';
 import { packageRoot } from '../../src/temporal/package-paths';
-import { startModelServer } from '../../src/testing/model-server';
 import { expectAgreement } from '../support/agreement';
 import { noopItemRules, planOneItem, reviewPlan, smallRepo } from '../support/ralph-scenarios';
 

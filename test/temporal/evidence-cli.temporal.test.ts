@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startModelServer } from '../../src/testing/model-server';
+import { startModelServer } from '../../src/scripted-model/model-server';
 import { disagreements } from '../support/agreement';
 import { appendTo, editPack } from '../support/packs';
 import { noopItemRules, planOneItem, reviewPlan, smallRepo } from '../support/ralph-scenarios';

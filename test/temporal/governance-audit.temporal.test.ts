@@ -3,8 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { resolveHarnessBinary } from '../../src/harnesses/binaries';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
-import type { Reply } from '../../src/testing/scenario';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
+import type { Reply } from '../../src/scripted-model/scenario';
 import { runSop } from '../support/run-sop';
 
 // Governance truth (issue 14): what the runtime claims about a run is what happened. `sop run` / `sop

@@ -115,9 +115,13 @@ test('installed from its tarball into a fresh repository: init, validate, server
     ].join('\n'),
   );
   const model = killAfterAll(
-    inProject('node', ['node_modules/sop-runtime/dist/testing/model-server-cli.js', '--scenario', scenario], {
-      buffer: false,
-    }),
+    inProject(
+      'node',
+      ['node_modules/sop-runtime/dist/scripted-model/model-server-cli.js', '--scenario', scenario],
+      {
+        buffer: false,
+      },
+    ),
   );
   const url = await new Promise<string>((resolve, reject) => {
     model.stdout?.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunRef } from '../../src/model/contract';
-import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/model/plan';
-import type { RunInput, RunOptions, RunResult } from '../../src/model/run';
+import type { RunRef } from '../../src/shapes/contract';
+import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/shapes/execution-plan';
+import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../../src/shapes/messages';
+import type { RunInput, RunOptions, RunResult } from '../../src/shapes/run';
 import { SopStep } from '../../src/temporal/search-attributes';
-import { answerUpdate, checkpointQuery, messageSignal, statusQuery } from '../../src/workflows/messages';
 import { expectAgreement } from '../support/agreement';
 import { recordHistory } from '../support/histories';
 import {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
 import { packageRoot } from '../../src/temporal/package-paths';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
 import { smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 
@@ -50,7 +50,7 @@ test('a step calls the allowed tool of its MCP server; a call outside its tools:
       'mcp_servers:',
       '  tracker:',
       `    command: ${JSON.stringify(process.execPath)}`,
-      `    args: [${JSON.stringify(path.join(packageRoot, 'dist', 'testing', 'issue-tracker-mcp.js'))}]`,
+      `    args: [${JSON.stringify(path.join(packageRoot, 'dist', 'scripted-model', 'issue-tracker-mcp.js'))}]`,
       `    env: { ISSUE_TRACKER_LOG: ${JSON.stringify(log)} }`,
       'steps:',
       '  triage:',

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
-import type { Reply, Rule } from '../../src/testing/scenario';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
+import type { Reply, Rule } from '../../src/scripted-model/scenario';
 import { routeNames } from '../support/ralph-scenarios';
 import { runProjectSop, sopProject } from '../support/sop-project';
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
-import type { Reply } from '../../src/testing/scenario';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
+import type { Reply } from '../../src/scripted-model/scenario';
 import { routeNames, smallRepo } from '../support/ralph-scenarios';
 import { runProjectSop, sopProject } from '../support/sop-project';
 

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { startModelServer } from '../../src/testing/model-server';
-import { loadScenario } from '../../src/testing/scenario';
+import { startModelServer } from '../../src/scripted-model/model-server';
+import { loadScenario } from '../../src/scripted-model/scenario';
 import { DEMO_ROUTES, routeNames, slugifyRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 

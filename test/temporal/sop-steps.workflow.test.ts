@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { SopClient } from '../../src/client';
-import type { RunResult } from '../../src/model/run';
+import type { RunResult } from '../../src/shapes/run';
 import { expectAgreement } from '../support/agreement';
 import { recordHistory } from '../support/histories';
 import { makeWorkspace } from '../support/plans';

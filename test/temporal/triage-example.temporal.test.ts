@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { startModelServer } from '../../src/scripted-model/model-server';
+import { loadScenario } from '../../src/scripted-model/scenario';
 import { signBody } from '../../src/serve/signature';
 import { packageRoot } from '../../src/temporal/package-paths';
-import { startModelServer } from '../../src/testing/model-server';
-import { loadScenario } from '../../src/testing/scenario';
 import { runSop } from '../support/run-sop';
 import { connectForTest, type TemporalTestContext } from '../support/temporal';
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SopClient } from '../../src/client';
-import type { RunRef } from '../../src/model/contract';
-import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/model/plan';
-import type { RunResult } from '../../src/model/run';
+import type { RunRef } from '../../src/shapes/contract';
+import type { ArtifactSpec, ExecutionPlan, WorklistSpec } from '../../src/shapes/execution-plan';
+import type { RunResult } from '../../src/shapes/run';
 import {
   failTarget,
   finish,

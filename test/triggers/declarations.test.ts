@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { execa } from 'execa';
-import { triggerRunRequest } from '../../src/model/trigger-request';
-import type { TriggerSpec } from '../../src/model/triggers';
+import { triggerRunRequest } from '../../src/shapes/trigger-request';
+import type { TriggerSpec } from '../../src/shapes/triggers';
 import { compileSopDir } from '../../src/sop/compile';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 import { catalogProject } from '../support/sop-project';
 
 // `triggers:` and `emits:` in an SOP: compiled into the plan, checked with coded, located diagnostics,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ResultPromise } from 'execa';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
 import { runSop } from '../support/run-sop';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';
 import { completedRun, gitInit, startSopWorker, triggerProject } from '../support/trigger-project';

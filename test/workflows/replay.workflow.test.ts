@@ -9,7 +9,7 @@ import { historiesDir } from '../support/histories';
 // replay without a determinism error against the workflow code as it is now. Generations: v0-* before the
 // worklist-window patch, v1-* before the run-summary patch, v2-* engine 1 with every patch (runs started
 // without `engine` in their input), e2-*: engine 2 (its changes gated by markers), unprefixed: the current
-// engine (src/workflows/engine-version.ts);
+// engine (src/shapes/engine-version.ts);
 // request-*: runs started by a run request (resolved by the resolve activity).
 const files = fs.existsSync(historiesDir)
   ? fs.readdirSync(historiesDir).filter((f) => f.endsWith('.json'))

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Catalog } from '../../src/sop/catalog';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 import { downstreamOf } from '../../src/workflows/restart';
 
 const root = path.join(__dirname, '..', '..');

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SopClient } from '../../src/client';
-import type { ArtifactSpec, Budgets, RoleSpec } from '../../src/model/plan';
-import type { RunResult } from '../../src/model/run';
-import { answerUpdate, statusQuery } from '../../src/workflows/messages';
+import type { ArtifactSpec, Budgets, RoleSpec } from '../../src/shapes/execution-plan';
+import { answerUpdate, statusQuery } from '../../src/shapes/messages';
+import type { RunResult } from '../../src/shapes/run';
 import { failTarget, finish, plan, role, route, step, to } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, eventually, type TemporalTestContext } from '../support/temporal';

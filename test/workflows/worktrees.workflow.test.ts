@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
-import type { ArtifactSpec, RoleSpec } from '../../src/model/plan';
+import type { ArtifactSpec, RoleSpec } from '../../src/shapes/execution-plan';
 import { finish, plan, role, route, step, to } from '../support/plans';
 import { ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, type TemporalTestContext } from '../support/temporal';

@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { type ModelServer, startModelServer } from '../../scripted-model/model-server';
+import { loadScenario } from '../../scripted-model/scenario';
 import { describeCatalog } from '../../sop/catalog';
 import { connectWorkerConnection } from '../../temporal/connect';
 import { stopDevServer } from '../../temporal/dev-server';
-import { type ModelServer, startModelServer } from '../../testing/model-server';
-import { loadScenario } from '../../testing/scenario';
 import { createFleetWorker } from '../../worker/create-worker';
 import { installRuntime } from '../../worker/runtime';
 import { CliError, ExitCode } from '../errors';

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { Provider } from '../../model/plan';
+import { didYouMean, formatDiagnostic } from '../../shapes/diagnostics';
+import type { Provider } from '../../shapes/execution-plan';
 import { Catalog, type CatalogEntry } from '../../sop/catalog';
 import type { SopBundle } from '../../sop/compile';
-import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
 import { sopVersionText } from '../../sop/resolve';
 import { parseYamlText } from '../../sop/yaml-source';
 import { followToEnd, refuseSharedTaskQueue, reportOutcome, withWorker } from '../attach';

@@ -9,19 +9,19 @@ import { describeOrigin, firstStartedEvent, originOf, type RunOrigin } from '../
 import { readHistoryEvidence } from '../../evidence/history';
 import { exportPack } from '../../evidence/pack';
 import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
-import { deniedCallsText, describeDenial } from '../../model/denial-text';
-import { parentCause, parentFromMemo } from '../../model/lineage';
-import type { WaitingIn } from '../../model/message-args';
+import { deniedCallsText, describeDenial } from '../../shapes/denial-text';
+import { parentCause, parentFromMemo } from '../../shapes/lineage';
+import type { WaitingIn } from '../../shapes/message-args';
+import type { ActiveRole, AnswerRecord, PendingInput } from '../../shapes/messages';
 import {
   addRunUsage,
   type DeniedCall,
   type Relaunches,
   type RunResult,
   type RunUsage,
-} from '../../model/run';
-import type { Placement } from '../../model/workspace';
+} from '../../shapes/run';
+import type { Placement } from '../../shapes/workspace';
 import { SOP_STATUSES, SopTaskId } from '../../temporal/search-attributes';
-import type { ActiveRole, AnswerRecord, PendingInput } from '../../workflows/messages';
 import { CliError, ExitCode } from '../errors';
 import { describeActive, formatUsd, printJson, printTable, roundUsd } from '../output';
 import { paint, paintStatus } from '../style';

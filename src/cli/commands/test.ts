@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { Provider } from '../../model/plan';
+import { didYouMean, formatDiagnostic } from '../../shapes/diagnostics';
+import { durationMs } from '../../shapes/duration';
+import type { Provider } from '../../shapes/execution-plan';
 import { Catalog } from '../../sop/catalog';
 import type { SopBundle } from '../../sop/compile';
-import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
-import { durationMs } from '../../sop/duration';
 import { failureText, junitXml, RESULT_HEADER, resultRow } from '../../soptest/report';
 import { runTests } from '../../soptest/run';
 import { loadTest, type SopTest, testFiles } from '../../soptest/spec';

@@ -1,10 +1,10 @@
 import type { ScheduleOverlapPolicy } from '@temporalio/client';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
-import type { SensorPause } from '../../model/trigger-shapes';
-import type { TriggerSpec } from '../../model/triggers';
+import { formatDiagnostic } from '../../shapes/diagnostics';
+import type { SensorPause } from '../../shapes/trigger-shapes';
+import type { TriggerSpec } from '../../shapes/triggers';
 import { Catalog } from '../../sop/catalog';
-import { formatDiagnostic } from '../../sop/diagnostics';
 import { ScheduleOverlap } from '../../sop/trigger-schema';
 import { declaredTriggers } from '../../triggers/declared';
 import { fireScheduleNow, pollSensorNow } from '../../triggers/fire-now';

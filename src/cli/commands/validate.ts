@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { type Diagnostic, diagnostic, formatDiagnostic } from '../../shapes/diagnostics';
 import { Catalog } from '../../sop/catalog';
 import { SOP_FILE } from '../../sop/compile';
-import { type Diagnostic, diagnostic, formatDiagnostic } from '../../sop/diagnostics';
 import { eventGraphDiagnostics, type GraphSop, graphSop } from '../../sop/event-graph';
 import { sopCallDiagnostics } from '../../sop/sop-calls';
 import { CliError, ExitCode } from '../errors';

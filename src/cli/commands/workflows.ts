@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
+import { didYouMean, formatDiagnostic } from '../../shapes/diagnostics';
 import { Catalog } from '../../sop/catalog';
 import { renderRouteGraph } from '../../sop/describe';
-import { didYouMean, formatDiagnostic } from '../../sop/diagnostics';
-import { inputSchema, paramsSchema, planFromBundle, resolveParams } from '../../sop/plan';
+import { inputSchema, paramsSchema, planFromBundle, resolveParams } from '../../sop/plan-from-bundle';
 import { CliError, ExitCode } from '../errors';
 import { printJson, printTable } from '../output';
 

@@ -4,10 +4,10 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AgentExecution, ToolApprovalRecord } from '../../activities/agent-runner';
-import { HarnessFatalError } from '../../activities/agent-runner';
-import { durationMs } from '../../sop/duration';
+import { durationMs } from '../../shapes/duration';
 import { packageRoot } from '../../temporal/package-paths';
+import type { AgentExecution, ToolApprovalRecord } from '../runner';
+import { HarnessFatalError } from '../runner';
 import {
   type ApprovalChannel,
   MCP_SERVER_NAME,

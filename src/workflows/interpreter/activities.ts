@@ -6,9 +6,9 @@ import {
   proxyLocalActivities,
 } from '@temporalio/workflow';
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
-import { RATE_LIMITED } from '../../model/contract';
+import { RATE_LIMITED } from '../../shapes/contract';
 import { describeLoss, moveWorkspace, onPlacement, WorkspaceMoved, workerLost } from '../workspace';
-import type { RunContext } from './context';
+import type { FileUpdates, RunContext } from './context';
 
 export const {
   loadWorklist,
@@ -33,10 +33,6 @@ export const fileUpdates = {
     retry: { maximumAttempts: 5 },
   }),
 };
-export type FileUpdates = Pick<
-  InterpreterActivities,
-  'loadWorklistWindow' | 'completeWorklistItemWindow' | 'reopenWorklistItems' | 'finishRun'
->;
 
 export const { runCommandStep } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '2 hours',

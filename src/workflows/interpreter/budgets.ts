@@ -1,6 +1,6 @@
 // The run's budgets (plan.budgets): usage checked before every agent run, max_steps before every step.
-import { DEFAULT_MAX_STEPS } from '../../model/plan';
-import { addRunUsage, type RunUsage } from '../../model/run';
+import { DEFAULT_MAX_STEPS } from '../../shapes/execution-plan';
+import { addRunUsage, type RunUsage } from '../../shapes/run';
 import type { RunContext } from './context';
 
 // Before this patch a run could start steps without end (a route cycle between steps without max_rework).

@@ -23,25 +23,13 @@ import {
   parseMessageArg,
   WAITING_IN_MEMO_KEY,
   type WaitingIn,
-} from '../../model/message-args';
-import { addRunUsage, NO_USAGE, type RunResult, type RunUsage } from '../../model/run';
-import { childStatusSignal } from '../messages';
+} from '../../shapes/message-args';
+import { childStatusSignal } from '../../shapes/messages';
+import { addRunUsage, NO_USAGE, type RunResult, type RunUsage } from '../../shapes/run';
 import type { RunContext } from './context';
 import { refreshDetails, setStatus } from './visibility';
 
 const CHILD_RUNS_PATCH = 'child-runs-v1';
-
-export interface ChildRuns {
-  /** this run shows a person awaited in its children and rolls up their usage (it has `kind: sop` steps) */
-  tracks: boolean;
-  /** this run tells its parent when a person is awaited in it (it is the child of a `kind: sop` step) */
-  reports: boolean;
-  /** the children running now, by workflow id: the last report of each */
-  running: Map<string, { seq: number; waitingIn?: WaitingIn }>;
-  /** the workflow id the memo `waitingIn` shows, and the one last reported to the parent */
-  shown?: string;
-  reported?: string;
-}
 
 /** At the start of an execution: whether this run tracks its child runs and reports to its parent. */
 export function decideChildRuns(ctx: RunContext): void {

@@ -10,8 +10,7 @@ import {
   WorkspaceMoved,
   workerLost,
 } from '../workspace';
-import type { RunContext } from './context';
-import type { StepEnd } from './steps';
+import type { RunContext, StepEnd } from './context';
 
 export interface Unit {
   step: string;

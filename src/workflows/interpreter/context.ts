@@ -1,18 +1,18 @@
 // The state of one run execution that every part of the interpreter reads and changes: the plan and
 // input it started with, the carried state, and what is going on right now (status, active roles, the
-// pending input request). One object per execution, passed to the other modules as a parameter.
+// pending input request). One object per execution (made by create-context.ts), passed to the other
+// modules as a parameter. The types of its parts are here too, so those modules import this one and
+// nothing imports them back.
 import { ActivityFailure } from '@temporalio/workflow';
-import type { LostLaunch, RunRef } from '../../model/contract';
-import type { ExecutionPlan, RouteTarget, StepSpec } from '../../model/plan';
-import type { RunInput, RunState, RunStatus } from '../../model/run';
-import type { ActiveRole } from '../messages';
-import { type Mover, onPlacement } from '../workspace';
-import { type FileUpdates, fileUpdates, placedFileUpdates } from './activities';
-import { type ChildRuns, showWaiting } from './children';
-import { createHumanInput, type HumanInput } from './human';
-import { hasChange, type PatchId } from './patches';
-import { showInputStep } from './visibility';
-import type { ParallelWork } from './worktrees';
+import type { InterpreterActivities } from '../../activities/interpreter-activities';
+import type { LostLaunch, RunRef, Worktree } from '../../shapes/contract';
+import type { ExecutionPlan, RouteTarget, StepSpec } from '../../shapes/execution-plan';
+import type { WaitingIn } from '../../shapes/message-args';
+import type { ActiveRole } from '../../shapes/messages';
+import type { RunInput, RunState, RunStatus } from '../../shapes/run';
+import type { Mover } from '../workspace';
+import type { HumanInput } from './human';
+import type { PatchId } from './patches';
 
 const ROUTES_KEPT = 200;
 
@@ -57,85 +57,37 @@ export interface RunContext {
   children: ChildRuns;
 }
 
-export function createContext(input: RunInput): RunContext {
-  const { plan, run } = input;
-  const engine = input.engine ?? 1;
-  const state: RunState = input.resume?.state ??
-    input.restart?.state ?? {
-      startedAtMs: Date.now(),
-      usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, agentRuns: 0 },
-      routesTaken: [],
-      routesTakenCount: 0,
-      outputs: {},
-      done: [],
-      started: [],
-      worklists: {},
-      executions: 0,
-      pendingMessages: [],
-      deliveries: {},
-      deniedCalls: 0,
-      denials: [],
-    };
-  // state carried by continue-as-new from an older interpreter may lack newer fields
-  state.worklists ??= {};
-  state.deniedCalls ??= 0;
-  state.denials ??= [];
-  state.answers ??= [];
-  const ctx: RunContext = {
-    input,
-    plan,
-    run,
-    engine,
-    isPatched: (id: PatchId) => hasChange(engine, id),
-    files: engine >= 2 ? fileUpdates[2] : fileUpdates[1],
-    fleet: undefined,
-    stepsByName: new Map(plan.steps.map((s) => [s.name, s])),
-    state,
-    status: 'running',
-    active: new Map(),
-    activeThreads: 0,
-    unrecordedLosses: new Map(),
-    emitting: [],
-    emitFailures: [],
-    // decideChildRuns sets what this execution does
-    children: { tracks: false, reports: false, running: new Map() },
-    // registers the answer and tool-approval handlers; its callbacks run later, once ctx exists
-    human: createHumanInput({
-      run: () => ctx.run,
-      activityOptions: () => (ctx.fleet ? onPlacement(ctx.fleet.placement) : {}),
-      answers: () => state.answers!,
-      waitingChanged: () => showWaiting(ctx),
-      showInputStep: (step) => showInputStep(ctx, step),
-      nextExecution: () => ++state.executions,
-      isPatched: (id) => hasChange(engine, id),
-      questionScope: () => ({ input: input.input, params: input.params }),
-    }),
-  };
-  const placement = state.placement ?? input.placement;
-  if (placement) {
-    state.placement = placement;
-    const fleet: Mover = {
-      placement,
-      sop: plan.sop,
-      taskId: run.taskId,
-      lastKeys: [],
-      moved: (next) => {
-        const runFolder = next.workspace + ctx.run.runFolder.slice(fleet.placement.workspace.length);
-        fleet.placement = next;
-        state.placement = next;
-        ctx.run = { ...ctx.run, workspace: next.workspace, runFolder };
-      },
-    };
-    ctx.fleet = fleet;
-    ctx.run = {
-      ...run,
-      workspace: placement.workspace,
-      runFolder: placement.workspace + run.runFolder.slice(run.workspace.length),
-    };
-    ctx.files = placedFileUpdates(ctx);
-  }
-  return ctx;
+/** The quick file updates of an engine (activities.ts). */
+export type FileUpdates = Pick<
+  InterpreterActivities,
+  'loadWorklistWindow' | 'completeWorklistItemWindow' | 'reopenWorklistItems' | 'finishRun'
+>;
+
+export interface ChildRuns {
+  /** this run shows a person awaited in its children and rolls up their usage (it has `kind: sop` steps) */
+  tracks: boolean;
+  /** this run tells its parent when a person is awaited in it (it is the child of a `kind: sop` step) */
+  reports: boolean;
+  /** the children running now, by workflow id: the last report of each */
+  running: Map<string, { seq: number; waitingIn?: WaitingIn }>;
+  /** the workflow id the memo `waitingIn` shows, and the one last reported to the parent */
+  shown?: string;
+  reported?: string;
 }
+
+/** The run's parallel work: its last commit, open worktrees by step#item, and one git change at a time. */
+export interface ParallelWork {
+  head?: string;
+  open: Map<string, Worktree>;
+  /** why the workspace cannot have worktrees (not a git repository): the work then runs in place */
+  unavailable?: string;
+  /** work ran in place since `head` was taken: the next worktree needs a fresh snapshot first */
+  stale?: boolean;
+  queue: Promise<unknown>;
+}
+
+/** How a step (for one item) ended: the route it took and where that leads. */
+export type StepEnd = { route: string; target: RouteTarget; payload: unknown };
 
 /** Ends the run as failed with this message (caught at the end of the run). */
 export class RunFailed extends Error {}

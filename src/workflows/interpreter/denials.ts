@@ -1,5 +1,5 @@
 // Denied and blocked tool calls: the run-wide count and most recent ones (status, final line, run.json).
-import type { AgentStepResult, Role } from '../../model/contract';
+import type { AgentStepResult, Role } from '../../shapes/contract';
 import type { RunContext } from './context';
 
 /** How many denied calls the run keeps listed (it counts all of them). */

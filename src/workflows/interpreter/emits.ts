@@ -5,14 +5,14 @@
 // whose input mapping fails) fails the run with that reason.
 import { log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { EmitActivities } from '../../activities/emit-event';
+import type { RouteTarget } from '../../shapes/execution-plan';
 import {
   type EmitEventRequest,
   EVENT_DEPTH_EXCEEDED,
   EVENT_MAPPING_FAILED,
   emittedTaskId,
-} from '../../model/lineage';
-import type { RouteTarget } from '../../model/plan';
-import type { EmitSpec } from '../../model/triggers';
+} from '../../shapes/lineage';
+import type { EmitSpec } from '../../shapes/triggers';
 import { describeFailure, fail, type RunContext, recordRoute } from './context';
 
 // New commands (the emit activity) only for plans that declare emits; the marker is written before the first.

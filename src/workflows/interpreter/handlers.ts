@@ -1,9 +1,9 @@
 // The run's message handlers: operator messages and the status and checkpoint queries (answers and tool
 // approvals: human.ts).
 import { log, setHandler } from '@temporalio/workflow';
-import { MESSAGE_SHAPE, MessageTextSchema, parseMessageArg } from '../../model/message-args';
-import type { RunCheckpoint } from '../../model/run';
-import { checkpointQuery, messageSignal, type RunStatusView, statusQuery } from '../messages';
+import { MESSAGE_SHAPE, MessageTextSchema, parseMessageArg } from '../../shapes/message-args';
+import { checkpointQuery, messageSignal, type RunStatusView, statusQuery } from '../../shapes/messages';
+import type { RunCheckpoint } from '../../shapes/run';
 import { waitingInChild } from './children';
 import type { RunContext } from './context';
 

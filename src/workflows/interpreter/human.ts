@@ -12,7 +12,8 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
-import type { RunRef, WorkItem } from '../../model/contract';
+import type { RunRef, WorkItem } from '../../shapes/contract';
+import { APPROVAL_ANSWER_SCHEMA, type InputRequestSpec } from '../../shapes/execution-plan';
 import {
   ANSWER_SHAPE,
   type AnswerInput,
@@ -22,10 +23,7 @@ import {
   TOOL_APPROVAL_WITHDRAWN_SHAPE,
   ToolApprovalAskSchema,
   ToolApprovalWithdrawnSchema,
-} from '../../model/message-args';
-import { APPROVAL_ANSWER_SCHEMA, type InputRequestSpec } from '../../model/plan';
-import { renderText } from '../../model/render-text';
-import type { AnswerRecord } from '../../model/run';
+} from '../../shapes/message-args';
 import {
   answerSignal,
   answerUpdate,
@@ -34,7 +32,9 @@ import {
   toolApprovalSignal,
   toolApprovalWithdrawnSignal,
   toolDecisionQuery,
-} from '../messages';
+} from '../../shapes/messages';
+import { renderText } from '../../shapes/render-text';
+import type { AnswerRecord } from '../../shapes/run';
 import type { PatchId } from './patches';
 
 /** Runs started before answers were recorded as evidence keep their history layout. */

@@ -14,21 +14,14 @@ import {
   makeContinueAsNewFunc,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { RouteTarget } from '../../model/plan';
-import type { RunInput, RunResult } from '../../model/run';
+import type { RouteTarget } from '../../shapes/execution-plan';
+import type { RunInput, RunResult } from '../../shapes/run';
 import { downstreamOf } from '../restart';
 import { countStepStart } from './budgets';
 import { decideChildRuns, failureDetails } from './children';
 import { runAccepted } from './commits';
-import {
-  createContext,
-  deliveryKey,
-  describeFailure,
-  fail,
-  type RunContext,
-  RunFailed,
-  stringify,
-} from './context';
+import { deliveryKey, describeFailure, fail, type RunContext, RunFailed, stringify } from './context';
+import { createContext } from './create-context';
 import { emitOnFinish, settleEmits, takeRoute } from './emits';
 import { installHandlers } from './handlers';
 import { requestInput, routeAnswer } from './input';

@@ -1,8 +1,8 @@
 // Human input in the flow of steps: ask (human.ts keeps the requests and their answers), then route the
 // answer — approved / rejected, the value of a route_on field, or `answered` — record who sent it, and
 // tell the next prompt of the step it leads to.
-import type { WorkItem } from '../../model/contract';
-import type { InputRequestSpec, RouteSpec, RouteTarget, StepSpec } from '../../model/plan';
+import type { WorkItem } from '../../shapes/contract';
+import type { InputRequestSpec, RouteSpec, RouteTarget, StepSpec } from '../../shapes/execution-plan';
 import { deliveryKey, describeTarget, type RunContext } from './context';
 import { type Asked, answerFeedback, answerRoute } from './human';
 

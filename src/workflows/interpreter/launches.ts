@@ -21,9 +21,9 @@ import {
   RATE_LIMITED,
   type RateLimitDetails,
   WORKER_STOPPED,
-} from '../../model/contract';
-import type { Relaunches } from '../../model/run';
-import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../relaunch-ids';
+} from '../../shapes/contract';
+import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../../shapes/relaunch-ids';
+import type { Relaunches } from '../../shapes/run';
 import { moveWorkspace, onPlacement } from '../workspace';
 import { agentActivities } from './activities';
 import { budgetProblem } from './budgets';
@@ -43,7 +43,7 @@ export async function launchAgent(
   ctx: RunContext,
   request: AgentStepRequest,
   summary: string,
-  /** for the activity's record of the verdict (model/protocol.ts) */
+  /** for the activity's record of the verdict (shapes/protocol.ts) */
   verdictInputs: { writtenByProducer: Record<string, string>; ownedByProducer: string[] },
 ): Promise<AgentStepResult> {
   if (!ctx.isPatched(WORKER_LOSS_PATCH)) return launchWithTemporalRetries(ctx, request, summary);

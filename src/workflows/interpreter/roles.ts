@@ -1,11 +1,11 @@
 // One role (agent, producer or verifier) of a step: the harness run with agent-protocol retries (bad
 // outcome, illegal route, missing or stale artifact); launches.ts launches again and parks.
 import { log } from '@temporalio/workflow';
-import type { AgentStepResult, PromptContext, Role, WorkItem } from '../../model/contract';
-import { denialProblems } from '../../model/denial-text';
-import type { RoleSpec, RouteSpec, StepSpec } from '../../model/plan';
-import { protocolProblems } from '../../model/protocol';
-import { executionLabel } from '../labels';
+import type { AgentStepResult, PromptContext, Role, WorkItem } from '../../shapes/contract';
+import { denialProblems } from '../../shapes/denial-text';
+import { executionLabel } from '../../shapes/execution-label';
+import type { RoleSpec, RouteSpec, StepSpec } from '../../shapes/execution-plan';
+import { protocolProblems } from '../../shapes/protocol';
 import { budgetProblem } from './budgets';
 import { activeKey, fail, type RunContext } from './context';
 import { recordDenials } from './denials';

@@ -1,8 +1,8 @@
 // Session slots (`session:` on an agent step or role): which harness session an execution continues.
 // The slot's session id and running usage totals live in workflow state; the session files stay with the
 // worker's harness home, and the activity falls back to a fresh session (saying why) when they are gone.
-import type { AgentStepResult, SessionRequest } from '../../model/contract';
-import { type RoleSpec, sessionSlot } from '../../model/plan';
+import type { AgentStepResult, SessionRequest } from '../../shapes/contract';
+import { type RoleSpec, sessionSlot } from '../../shapes/execution-plan';
 import type { RunContext } from './context';
 
 /**

@@ -16,18 +16,25 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
-import type { WorkItem } from '../../model/contract';
-import { calledTaskId, PARENT_MEMO_KEY, type RunParent } from '../../model/lineage';
-import type { RouteTarget, StepSpec } from '../../model/plan';
-import type { RunResult, RunUsage } from '../../model/run';
-import type { RunRequest } from '../../model/run-request';
-import { renderValue } from '../../model/trigger-request';
+import type { WorkItem } from '../../shapes/contract';
+import type { RouteTarget, StepSpec } from '../../shapes/execution-plan';
+import { calledTaskId, PARENT_MEMO_KEY, type RunParent } from '../../shapes/lineage';
+import type { RunResult, RunUsage } from '../../shapes/run';
+import type { RunRequest } from '../../shapes/run-request';
+import { renderValue } from '../../shapes/trigger-request';
 import { SopName, SopParent, SopStatus, SopTaskId } from '../../temporal/search-attributes';
 import { describeLoss, moveWorkspace, onPlacement, workerLost } from '../workspace';
 import { budgetProblem } from './budgets';
 import { childEnded, childStarting, usageOfFailure, usageOfResult } from './children';
-import { activeKey, deliveryKey, describeFailure, describeTarget, fail, type RunContext } from './context';
-import type { StepEnd } from './steps';
+import {
+  activeKey,
+  deliveryKey,
+  describeFailure,
+  describeTarget,
+  fail,
+  type RunContext,
+  type StepEnd,
+} from './context';
 import { setCurrentStep } from './visibility';
 import { markInPlaceWork, mergeBack, openWorktreeFor } from './worktrees';
 

@@ -1,11 +1,11 @@
 // One step (for one item): the role(s) it runs, the rework loop and the route it ends on; command
 // steps; the step's failure path.
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
-import type { WorkItem } from '../../model/contract';
-import type { RouteTarget, StepSpec } from '../../model/plan';
+import type { WorkItem } from '../../shapes/contract';
+import type { RouteTarget, StepSpec } from '../../shapes/execution-plan';
 import { describeLoss, moveWorkspace, onPlacement, workerLost } from '../workspace';
 import { runCommandStep } from './activities';
-import { deliveryKey, type RunContext, stringify } from './context';
+import { deliveryKey, type RunContext, type StepEnd, stringify } from './context';
 import { takeRoute } from './emits';
 import { requestInput, routeAnswer } from './input';
 import { type RoleOutcome, runRole } from './roles';
@@ -18,8 +18,6 @@ import {
   mergeConflictFinding,
   openWorktreeFor,
 } from './worktrees';
-
-export type StepEnd = { route: string; target: RouteTarget; payload: unknown };
 
 /** The route recorded when the runtime sends the work back because the producer left out an artifact. */
 const MISSING_ARTIFACT_ROUTE = 'missing_artifact';

@@ -1,9 +1,9 @@
 // What the run shows outside its history: the SopStatus and SopStep search attributes and the Web UI's
 // current details.
 import { condition, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { RunStatus } from '../../model/run';
+import { executionLabel, rateLimitNote } from '../../shapes/execution-label';
+import type { RunStatus } from '../../shapes/run';
 import { SopKind, SopName, SopStatus, SopStep, SopTaskId } from '../../temporal/search-attributes';
-import { executionLabel, rateLimitNote } from '../labels';
 import type { RunContext } from './context';
 
 const STEP_ATTRIBUTE_DELAY_MS = 2_000;

@@ -1,8 +1,8 @@
 // Worklist steps (for_each): items read from the worklist file in bounded windows, run one at a time or
 // concurrently, each marked done as it advances; continue-as-new between items of a long list.
 import { condition, workflowInfo } from '@temporalio/workflow';
-import type { WorkItem, WorklistWindow } from '../../model/contract';
-import type { RouteTarget, StepSpec } from '../../model/plan';
+import type { WorkItem, WorklistWindow } from '../../shapes/contract';
+import type { RouteTarget, StepSpec } from '../../shapes/execution-plan';
 import { completeWorklistItem, loadWorklist } from './activities';
 import { runAccepted } from './commits';
 import type { RunContext } from './context';

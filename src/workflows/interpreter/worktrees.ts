@@ -4,27 +4,16 @@
 // back to its producer as rework (the files named). Work that runs alone stays in place, as before:
 // nothing here is called for it (src/activities/worktrees.ts does the git work).
 import { log, patched } from '@temporalio/workflow';
-import type { WorkItem, Worktree } from '../../model/contract';
-import type { StepSpec } from '../../model/plan';
+import type { WorkItem, Worktree } from '../../shapes/contract';
+import type { StepSpec } from '../../shapes/execution-plan';
 import { onPlacement } from '../workspace';
 import { mergeWorktree, openWorktree } from './activities';
-import { deliveryKey, type RunContext } from './context';
+import { deliveryKey, type ParallelWork, type RunContext } from './context';
 
 // Runs started before it ran parallel work in the shared workspace, one write audit for all of it.
 const PARALLEL_WORKTREES_PATCH = 'parallel-worktrees-v1';
 /** The route recorded when the runtime sends the work back because its merge conflicted. */
 export const MERGE_CONFLICT_ROUTE = 'merge_conflict';
-
-/** The run's parallel work: its last commit, open worktrees by step#item, and one git change at a time. */
-export interface ParallelWork {
-  head?: string;
-  open: Map<string, Worktree>;
-  /** why the workspace cannot have worktrees (not a git repository): the work then runs in place */
-  unavailable?: string;
-  /** work ran in place since `head` was taken: the next worktree needs a fresh snapshot first */
-  stale?: boolean;
-  queue: Promise<unknown>;
-}
 
 /**
  * At the start of an execution (a patch marker's safe place: a call later, after a local activity, may

@@ -1,8 +1,8 @@
-import type { ToolApprovalRequest, ToolDecision } from '../harnesses/approval/channel';
-import type { McpCall } from '../harnesses/mcp-calls';
-import type { AgentStepRequest, SessionTotals, Usage } from '../model/contract';
-import type { JsonSchema, Provider, RoleSpec } from '../model/plan';
-import type { Denial } from '../policies/denial';
+import type { AgentStepRequest, SessionTotals, Usage } from '../shapes/contract';
+import type { Denial } from '../shapes/denial';
+import type { JsonSchema, Provider, RoleSpec } from '../shapes/execution-plan';
+import type { ToolApprovalRequest, ToolDecision } from './approval/channel';
+import type { McpCall } from './mcp-calls';
 
 /** One harness execution as the runtime hands it to a runner (a harness adapter, or a test stand-in). */
 export interface AgentExecution {
@@ -84,17 +84,6 @@ export interface AgentRunner {
   run(execution: AgentExecution): Promise<AgentRunResult>;
   /** whether the files of this session are in a slot's home (so `resumeId` can be resumed) */
   hasSession?(home: string, sessionId: string): boolean;
-}
-
-/** Thrown by a runner when the provider refuses until a known time (HTTP 429 with a reset). */
-export class RateLimitError extends Error {
-  constructor(
-    message: string,
-    readonly resetAtMs: number,
-  ) {
-    super(message);
-    this.name = 'RateLimitError';
-  }
 }
 
 /** Thrown by a runner when retrying cannot help (credentials refused, harness cannot start as configured). */

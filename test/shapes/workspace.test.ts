@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { runBranch } from '../../src/model/workspace';
+import { runBranch } from '../../src/shapes/workspace';
 
 // A scheduled run's task id carries its fire time (`nightly-2026-12-01T14:35:05Z`): its run branch must
 // still be a name git accepts, or a repo.url run started by a Schedule could never be provisioned.

@@ -1,8 +1,8 @@
 // What crosses between the interpreter workflow and its activities. Everything here is small: paths,
 // sizes, hashes, outcomes and counters — transcripts and artifacts stay in the run folder.
 
-import type { Denial } from '../policies/denial';
-import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from './plan';
+import type { Denial } from './denial';
+import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from './execution-plan';
 
 export type Role = 'agent' | 'producer' | 'verifier';
 

@@ -1,8 +1,9 @@
 // Denials as text, the same wherever they are shown: the run's final line, `sop runs show`, `sop logs`,
 // and the feedback of an attempt that `on_denial: reject` did not accept. Plain code (workflow-safe).
-import type { Denial } from '../policies/denial';
+
 import type { AgentStepResult } from './contract';
-import type { RoleSpec } from './plan';
+import type { Denial } from './denial';
+import type { RoleSpec } from './execution-plan';
 
 /** `Bash \`touch x\` (sandbox): touch: cannot touch 'x': Read-only file system` */
 export function describeDenial(denial: Denial): string {

@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 import { z } from 'zod';
-import { TASK_ID_CHARS } from '../model/names';
+import { TASK_ID_CHARS } from '../shapes/names';
 import { parseYamlText } from '../sop/yaml-source';
 
 export const Reply = z.union([

@@ -1,10 +1,11 @@
 // The run's own types: what a run starts with, the state it carries (through continue-as-new and
 // restarts) and what it ends with. Plain types only: read by the interpreter workflow, the client and
 // the CLI alike.
-import type { Denial } from '../policies/denial';
+
 import type { RunRef, SessionSlot, Usage } from './contract';
+import type { Denial } from './denial';
+import type { ExecutionPlan } from './execution-plan';
 import type { RunParent } from './lineage';
-import type { ExecutionPlan } from './plan';
 import type { Placement } from './workspace';
 
 export type RunStatus = 'running' | 'waiting_input' | 'completed' | 'failed' | 'cancelled';

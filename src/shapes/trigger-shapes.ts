@@ -30,7 +30,7 @@ export const TriggerRepoSpecSchema = z.object({
 });
 export type TriggerRepoSpec = z.infer<typeof TriggerRepoSpecSchema>;
 
-/** A compiled `poll:` trigger (src/model/triggers.ts TriggerSpec of kind poll). */
+/** A compiled `poll:` trigger (src/shapes/triggers.ts TriggerSpec of kind poll). */
 export const PollTriggerSchema = z.object({
   kind: z.literal('poll'),
   poll: PollSpecSchema,

@@ -1,21 +1,14 @@
 // Messages a run understands. Shared by the workflow (handlers) and the client (senders).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Usage } from '../model/contract';
-import type { AnswerInput, ChildStatus, ToolApprovalAsk, WaitingIn } from '../model/message-args';
-import type { JsonSchema } from '../model/plan';
-import type {
-  AnswerRecord,
-  DeniedCall,
-  Relaunches,
-  RouteTaken,
-  RunCheckpoint,
-  RunStatus,
-} from '../model/run';
-import type { Placement } from '../model/workspace';
+import type { Usage } from './contract';
+import type { JsonSchema } from './execution-plan';
+import type { AnswerInput, ChildStatus, ToolApprovalAsk, WaitingIn } from './message-args';
+import type { AnswerRecord, DeniedCall, Relaunches, RouteTaken, RunCheckpoint, RunStatus } from './run';
+import type { Placement } from './workspace';
 
 export type { AnswerRecord };
 
-import type { ExecutionLabel } from './labels';
+import type { ExecutionLabel } from './execution-label';
 
 export interface PendingInput {
   requestId: string;
@@ -85,7 +78,7 @@ export interface RunStatusView {
 
 /**
  * Answer a pending request; rejected synchronously (nothing recorded) when it does not fit the schema.
- * Every argument is checked against its zod schema (src/model/message-args.ts) before anything else.
+ * Every argument is checked against its zod schema (src/shapes/message-args.ts) before anything else.
  */
 export const answerUpdate = defineUpdate<{ accepted: true }, [AnswerInput]>('answer');
 /** Fire-and-forget twin of `answer` for senders that cannot wait (web hooks, the Web UI). */

@@ -2,7 +2,7 @@
 // (policy violations, a missing or illegal route, a missing, stale or invalid required artifact). Pure:
 // the workflow decides with it, and the agent activity records the same verdict in executions.jsonl.
 import type { AgentStepResult, ArtifactReport, Role } from './contract';
-import type { RouteSpec } from './plan';
+import type { RouteSpec } from './execution-plan';
 
 /** A problem found after an execution; `finding` when it is the producer's to fix (see producerArtifacts). */
 export interface ProtocolProblem {

@@ -1,8 +1,8 @@
 // A small issue tracker as an MCP server (the maintained MCP SDK), shipped for tests and examples of
 // `mcp_servers:` in an SOP: `get_issue` reads an issue, `add_comment` appends a comment to one.
 //
-//   node dist/testing/issue-tracker-mcp.js              stdio (what an SOP's `command:` starts)
-//   node dist/testing/issue-tracker-mcp.js --http PORT  streamable HTTP on 127.0.0.1:PORT/mcp
+//   node dist/scripted-model/issue-tracker-mcp.js              stdio (what an SOP's `command:` starts)
+//   node dist/scripted-model/issue-tracker-mcp.js --http PORT  streamable HTTP on 127.0.0.1:PORT/mcp
 //
 // Issues live in memory, seeded with #1 and #2 (ISSUE_TRACKER_SEED: a JSON file { "<id>": { title, body } }
 // to seed others). ISSUE_TRACKER_LOG: a file each call is appended to as a JSON line { tool, arguments },

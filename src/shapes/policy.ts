@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Duration } from '../sop/duration';
+import { Duration } from './duration';
 
 /**
  * The harness-neutral security policy of a step (DESIGN §1). It is compiled per harness into that

@@ -1,4 +1,4 @@
-// The main workflow: every SOP run starts here with a run request (src/model/run-request.ts). It is
+// The main workflow: every SOP run starts here with a run request (src/shapes/run-request.ts). It is
 // validated first thing, then the SOP is resolved by an activity on a worker, whose result (plan, bundle
 // hash, checked input) is recorded in history. A bad request ends the run at once as failed with one line
 // naming the field. The workflow sets its own search attributes and memo, so a run started by any client
@@ -17,20 +17,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ResolveActivities } from '../activities/resolve-run';
-import { parentFromMemo } from '../model/lineage';
-import type { RunInput, RunResult } from '../model/run';
+import { CURRENT_ENGINE } from '../shapes/engine-version';
+import { parentFromMemo } from '../shapes/lineage';
+import { type RunStatusView, statusQuery } from '../shapes/messages';
+import type { RunInput, RunResult } from '../shapes/run';
 import {
   parseRunRequest,
   RUN_REQUEST_INVALID,
   type RunRequest,
   repoProblem,
   taskIdOf,
-} from '../model/run-request';
-import { FLEET_PATCH, type Placement } from '../model/workspace';
+} from '../shapes/run-request';
+import { FLEET_PATCH, type Placement } from '../shapes/workspace';
 import { SopName, SopStatus, SopTaskId } from '../temporal/search-attributes';
-import { CURRENT_ENGINE } from './engine-version';
 import { sopInterpreter } from './interpreter/index';
-import { type RunStatusView, statusQuery } from './messages';
 import { provision, workerLost } from './workspace';
 
 const { resolveRunRequest } = proxyActivities<ResolveActivities>({

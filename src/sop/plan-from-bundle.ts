@@ -12,9 +12,9 @@ import {
   type RoleSpec,
   type RouteTarget,
   type StepSpec,
-} from '../model/plan';
-import { DEFAULT_POLICY, mergePolicies, type Policy } from '../policies/model';
-import type { ToolGrant } from '../policies/tool-servers';
+} from '../shapes/execution-plan';
+import { DEFAULT_POLICY, mergePolicies, type Policy } from '../shapes/policy';
+import type { ToolGrant } from '../shapes/tool-grants';
 import type { SopBundle } from './compile';
 import {
   answerRouting,

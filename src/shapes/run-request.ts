@@ -4,8 +4,8 @@
 // against the SOP's input schema, so every client gets the same errors. Pure: workflow code imports it.
 import * as z from 'zod/mini';
 import type { RunRef } from './contract';
+import type { ExecutionPlan } from './execution-plan';
 import { NAME_MESSAGE, NAME_PATTERN, TASK_ID_MESSAGE, TASK_ID_PATTERN } from './names';
-import type { ExecutionPlan } from './plan';
 import type { RunOptions } from './run';
 import { zodProblem } from './zod-problem';
 

@@ -1,5 +1,5 @@
-import { ANSWER_SHAPE, AnswerInputSchema, parseMessageArg } from '../../src/model/message-args';
-import { parseRunRequest, repoProblem, taskIdOf } from '../../src/model/run-request';
+import { ANSWER_SHAPE, AnswerInputSchema, parseMessageArg } from '../../src/shapes/message-args';
+import { parseRunRequest, repoProblem, taskIdOf } from '../../src/shapes/run-request';
 
 const ok = { sop: 'bugfix', repo: { path: '/abs/repo' }, input: { request: 'Fix it' } };
 const problem = (value: unknown) => {

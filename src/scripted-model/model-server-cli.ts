@@ -1,4 +1,4 @@
-// `node dist/testing/model-server-cli.js --scenario FILE [--port N]`: serve a scenario until SIGINT/SIGTERM.
+// `node dist/scripted-model/model-server-cli.js --scenario FILE [--port N]`: serve a scenario until SIGINT/SIGTERM.
 
 import { startModelServer } from './model-server';
 import { loadScenario } from './scenario';

@@ -3,9 +3,9 @@
 // deterministic code. The compiler derives it from a bundle (src/sop), so a run is pinned to the plan
 // it started with.
 
-import type { PriceTable } from '../harnesses/pricing';
-import type { Policy } from '../policies/model';
-import type { ToolGrant } from '../policies/tool-servers';
+import type { Policy } from './policy';
+import type { PriceTable } from './pricing';
+import type { ToolGrant } from './tool-grants';
 import type { EmitSpec, TriggerSpec } from './triggers';
 
 export type JsonSchema = Record<string, unknown>;

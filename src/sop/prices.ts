@@ -1,30 +1,12 @@
-// Codex reports tokens but no cost (HARNESSES.md §4), so the runtime prices its usage from a table.
-// The built-in rates are placeholders in USD per million tokens; a user with real rates sets
-// SOP_PRICES to a JSON or YAML file { "<model>": { input, cached_input, output } } which wins per model,
-// and a project's sop.config.yaml (providers.codex.prices, carried in the plan's roles) wins over both.
+// The price table a worker prices Codex usage with (its shape and the built-in rates: src/shapes/pricing.ts).
+// A user with real rates sets SOP_PRICES to a JSON or YAML file { "<model>": { input, cached_input, output } }
+// which wins per model, and a project's sop.config.yaml (providers.codex.prices, carried in the plan's roles)
+// wins over both.
 
 import * as fs from 'node:fs';
-import { z } from 'zod';
-import type { ExecutionPlan } from '../model/plan';
-import { parseYamlText } from '../sop/yaml-source';
-
-/** A model Codex knows: with unknown ids it falls back to a tool set without apply_patch. */
-export const DEFAULT_CODEX_MODEL = 'gpt-5.5';
-
-export const ModelPrice = z.strictObject({
-  input: z.number().min(0),
-  cached_input: z.number().min(0).optional(),
-  output: z.number().min(0),
-});
-export type ModelPrice = z.infer<typeof ModelPrice>;
-
-export const PriceTable = z.record(z.string().min(1), ModelPrice);
-export type PriceTable = z.infer<typeof PriceTable>;
-
-export const DEFAULT_PRICES: PriceTable = {
-  'gpt-5.5': { input: 1.25, cached_input: 0.125, output: 10 },
-  'gpt-5.5-mini': { input: 0.25, cached_input: 0.025, output: 2 },
-};
+import type { ExecutionPlan } from '../shapes/execution-plan';
+import { DEFAULT_CODEX_MODEL, DEFAULT_PRICES, PriceTable } from '../shapes/pricing';
+import { parseYamlText } from './yaml-source';
 
 /** The built-in table overlaid with the user's file named by SOP_PRICES (errors name the file and key). */
 export function loadPriceTable(env: NodeJS.ProcessEnv = process.env): PriceTable {
@@ -45,25 +27,6 @@ export function loadPriceTable(env: NodeJS.ProcessEnv = process.env): PriceTable
     );
   }
   return { ...DEFAULT_PRICES, ...parsed.data };
-}
-
-export interface TokenCounts {
-  input: number;
-  cachedInput: number;
-  output: number;
-}
-
-/** Cost in USD; undefined when the model has no price (the evidence then says so). */
-export function priceUsage(model: string, tokens: TokenCounts, table: PriceTable): number | undefined {
-  const price = table[model];
-  if (!price) return undefined;
-  const cached = Math.min(tokens.cachedInput, tokens.input);
-  const usd =
-    ((tokens.input - cached) * price.input +
-      cached * (price.cached_input ?? price.input) +
-      tokens.output * price.output) /
-    1_000_000;
-  return Math.round(usd * 1e8) / 1e8;
 }
 
 /** A Codex role of a plan whose model has no price. */
