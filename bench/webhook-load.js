@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Webhook ingress load test (loopback only, bounded): a real `sop serve` on a free port in front of the
-// running Temporal (TEMPORAL_ADDRESS, or the embedded dev server: `sop server start`), fed N deliveries
+// running Temporal (TEMPORAL_ADDRESS, or the embedded dev server: `sop temporal start`), fed N deliveries
 // at a fixed concurrency: 80 % valid and new, 10 % with a bad signature, 10 % redeliveries of valid ones.
 // Checks every answer (202 new / 401 bad / 200 redelivery with the first run's id) and that exactly the
 // valid deliveries started runs (counted in visibility on a task queue of its own; no worker serves it,

@@ -71,10 +71,13 @@ export const EXAMPLES: Record<string, string[]> = {
     'sop runs export bugfix t1 -o pack.tar.gz --sign ~/.config/sop/signer.pem',
     'sop verify pack.tar.gz --key ~/.config/sop/signer.pub.pem',
   ],
-  server: ['sop server start', 'sop server status --json', 'sop server stop'],
-  'server start': ['sop server start', 'SOP_TEMPORAL_PORT=7300 sop server start'],
-  'server stop': ['sop server stop'],
-  'server status': ['sop server status', 'TEMPORAL_ADDRESS=temporal.internal:7233 sop server status --json'],
+  temporal: ['sop temporal start', 'sop temporal status --json', 'sop temporal stop'],
+  'temporal start': ['sop temporal start', 'SOP_TEMPORAL_PORT=7300 sop temporal start'],
+  'temporal stop': ['sop temporal stop'],
+  'temporal status': [
+    'sop temporal status',
+    'TEMPORAL_ADDRESS=temporal.internal:7233 sop temporal status --json',
+  ],
   worker: ['sop worker', 'SOP_TASK_QUEUE=team-a sop worker --task-queue team-a'],
   serve: [
     'sop serve',

@@ -12,7 +12,7 @@ import { CliError, ExitCode } from './errors';
 /**
  * Connects, runs `fn`, closes, and maps errors to exit codes. Only commands that start runs pass
  * `startServer` (the embedded dev server is then started when it is not running, and says so once); read
- * and steering commands never start it: a stopped server is a one-line error naming `sop server start`.
+ * and steering commands never start it: a stopped server is a one-line error naming `sop temporal start`.
  */
 export async function withSopClient<T>(
   fn: (client: SopClient) => Promise<T>,

@@ -12,7 +12,7 @@ export class TemporalUnavailableError extends Error {
     const hint =
       target.kind === 'external'
         ? `check that the cluster is up, or unset ${target.source.split('=')[0]} to use the embedded dev server`
-        : 'start it with `sop server start` (or `bash temporal/start.sh`)';
+        : 'start it with `sop temporal start` (or `bash temporal/start.sh`)';
     super(`cannot reach Temporal at ${target.address} (from ${target.source}): ${reason}; ${hint}`);
     this.name = 'TemporalUnavailableError';
   }

@@ -10,7 +10,7 @@ function scriptEnv(target: TemporalTarget): NodeJS.ProcessEnv {
   return { ...process.env, SOP_TEMPORAL_PORT: port, SOP_TEMPORAL_UI_PORT: uiPort };
 }
 
-/** What start.sh / build.sh print when there was nothing to do: said only when asked (`sop server start`). */
+/** What start.sh / build.sh print when there was nothing to do: said only when asked (`sop temporal start`). */
 const NOTHING_DONE = /is up to date|nothing to build|already running at/;
 
 /**

@@ -197,7 +197,7 @@ test('the command check refuses a command or an option the CLI does not have', (
     inline,
   });
   expect(problem(shown('sop runs show bugfix t1 --json'))).toBeUndefined();
-  expect(problem(shown('sop server start|stop|status'))).toBeUndefined();
+  expect(problem(shown('sop temporal start|stop|status'))).toBeUndefined();
   expect(problem(shown('sop list'))).toMatch(/names no command/);
   expect(problem(shown('sop runs shw bugfix t1'))).toMatch(/has no command "shw"/);
   expect(problem(shown('sop run bugfix --workspce .'))).toMatch(/has no option --workspce/);

@@ -58,6 +58,6 @@ test('the README tour runs: a run waits for an answer, completes once approved, 
   // the last line stopped sop dev, and sop dev the dev server
   expect(result.exitCode).toBe(0);
   await expect(
-    execa('node', ['bin/sop.js', 'server', 'status'], { cwd: root, env: server.env }),
+    execa('node', ['bin/sop.js', 'temporal', 'status'], { cwd: root, env: server.env }),
   ).rejects.toThrow();
 }, 300_000);

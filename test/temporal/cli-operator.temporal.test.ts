@@ -239,7 +239,7 @@ test('read commands never start the dev server nor print its status lines; colou
   const down = await runSop(['runs', 'list'], { env: { SOP_TEMPORAL_PORT: port } });
   expect(down.exitCode).toBe(1);
   expect(down.stderr).toContain(`cannot reach Temporal at 127.0.0.1:${port}`);
-  expect(down.stderr).toContain('sop server start');
+  expect(down.stderr).toContain('sop temporal start');
   expect(down.stderr).not.toMatch(/Temporal dev server (started|already running)/);
 
   // a failed run, listed in colour on a terminal only

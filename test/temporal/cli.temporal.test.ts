@@ -12,8 +12,8 @@ test('`sop smoke` runs a workflow end to end on the dev server and prints its We
   );
 });
 
-test('`sop server status` names the server version and the Web UI', async () => {
-  const result = await runSop(['server', 'status']);
+test('`sop temporal status` names the server version and the Web UI', async () => {
+  const result = await runSop(['temporal', 'status']);
   expect(result.exitCode).toBe(0);
   expect(result.stdout).toContain(`at 127.0.0.1:${process.env.SOP_TEMPORAL_PORT} (embedded)`);
   expect(result.stdout).toMatch(/Temporal 1\.\d+\.\d+/);

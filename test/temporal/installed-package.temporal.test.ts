@@ -8,7 +8,7 @@ import { killAfterAll } from '../support/kill-after-all';
 
 // The package a user installs, used as the README's "Use it in your own repository" says: `npm pack`, then
 // `npm install -D` of the tarball in a fresh git repository, `npx sop init`, `npx sop validate`,
-// `npx sop server start`, and one run of the scaffolded SOP with the real Codex binary of the installed
+// `npx sop temporal start`, and one run of the scaffolded SOP with the real Codex binary of the installed
 // package against the scripted model server of the installed package. Nothing comes from this checkout but
 // the tarball and, through SOP_TEMPORAL_BIN (a documented setting), the Temporal CLI it already built.
 
@@ -71,7 +71,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await inProject('npx', ['sop', 'server', 'stop']);
+  await inProject('npx', ['sop', 'temporal', 'stop']);
   // node_modules holds both harnesses' native binaries: about 1 GB
   fs.rmSync(root, { recursive: true, force: true });
 });
@@ -91,7 +91,7 @@ test('installed from its tarball into a fresh repository: init, validate, server
   expect(validate.stdout).toMatch(/^ok +change /m);
 
   // the package's own temporal/start.sh, with every file it reads (search-attributes.txt was left out once)
-  const server = await inProject('npx', ['sop', 'server', 'start']);
+  const server = await inProject('npx', ['sop', 'temporal', 'start']);
   expect(server.stderr).not.toMatch(/No such file|error/);
   expect(server.exitCode).toBe(0);
   expect(server.stderr).toContain(`Temporal dev server started at 127.0.0.1:${env.SOP_TEMPORAL_PORT}`);

@@ -56,7 +56,7 @@ export async function runChecks(projectDir = '.'): Promise<Check[]> {
         : `${built ?? 'not built'} (${bin})`,
       fix: chosen
         ? 'point SOP_TEMPORAL_BIN at a temporal executable, or unset it to build temporal/bin/temporal'
-        : 'run `sop server start` (it builds the dev server the first time; needs Go >= 1.25), set SOP_TEMPORAL_BIN to a Temporal CLI you have, or set TEMPORAL_ADDRESS to use a cluster',
+        : 'run `sop temporal start` (it builds the dev server the first time; needs Go >= 1.25), set SOP_TEMPORAL_BIN to a Temporal CLI you have, or set TEMPORAL_ADDRESS to use a cluster',
     });
   }
   try {
@@ -76,7 +76,7 @@ export async function runChecks(projectDir = '.'): Promise<Check[]> {
       name: 'temporal reachable',
       ok: false,
       detail: (err as Error).message,
-      fix: target.kind === 'embedded' ? 'run `sop server start`' : 'check TEMPORAL_ADDRESS and the cluster',
+      fix: target.kind === 'embedded' ? 'run `sop temporal start`' : 'check TEMPORAL_ADDRESS and the cluster',
     });
   }
 

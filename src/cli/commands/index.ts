@@ -9,8 +9,8 @@ import { registerRestart } from './restart';
 import { registerRun } from './run';
 import { registerRuns } from './runs';
 import { registerServe } from './serve';
-import { registerServer } from './server';
 import { registerSmoke } from './smoke';
+import { registerTemporal } from './temporal';
 import { registerTest } from './test';
 import { registerTriggers } from './triggers';
 import { registerValidate } from './validate';
@@ -32,7 +32,7 @@ export function registerCommands(program: Command): void {
   registerTriggers(program);
   registerVerify(program);
   registerKeys(program);
-  registerServer(program);
+  registerTemporal(program);
   registerServe(program);
   registerWorker(program);
   registerDev(program);

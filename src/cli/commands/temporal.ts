@@ -5,10 +5,14 @@ import { resolveTemporalTarget } from '../../temporal/target';
 import { CliError, ExitCode } from '../errors';
 import { printJson } from '../output';
 
-export function registerServer(program: Command): void {
+/** `sop temporal`: the Temporal server the runs live on (`sop temporal`, its old name, still works). */
+export function registerTemporal(program: Command): void {
   const server = program
-    .command('server')
-    .description('the embedded Temporal dev server (or the configured cluster)');
+    .command('temporal')
+    .alias('server')
+    .description(
+      'the embedded Temporal dev server (or the configured cluster); not `sop serve`, the webhook server',
+    );
 
   server
     .command('start')
@@ -58,7 +62,7 @@ function embeddedOnly(verb: string) {
   const target = resolveTemporalTarget();
   if (target.kind !== 'embedded') {
     throw new CliError(
-      `\`sop server ${verb}\` manages the embedded dev server, but ${target.source} points at ${target.address}`,
+      `\`sop temporal ${verb}\` manages the embedded dev server, but ${target.source} points at ${target.address}`,
       ExitCode.usage,
       'unset TEMPORAL_ADDRESS / TEMPORAL_PROFILE to use the embedded dev server',
     );
