@@ -1,5 +1,4 @@
 import { checkEnv } from '../config/env';
-import { createHarnessRunners } from '../harnesses';
 import type { AgentRunners } from '../harnesses/runner';
 import { createEmitActivities, type EmitActivityDeps } from './emit-event';
 import { createInterpreterActivities } from './interpreter-activities';
@@ -10,19 +9,19 @@ import { walkBelowDefault } from './workspace-snapshot';
 import { createWorkspaceActivities, type WorkspaceActivityDeps } from './workspaces';
 
 export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps, WorkspaceActivityDeps {
-  /** harness adapters by provider (the scripted stand-in in tests) */
-  runners?: AgentRunners;
+  /** harness adapters by provider: the worker wires the real ones (src/worker), a test its stand-ins */
+  runners: AgentRunners;
 }
 
 /** Every activity the worker registers. Plain async functions; the workflow proxies them by name. */
-export function createActivities(deps: ActivityDeps = {}) {
+export function createActivities(deps: ActivityDeps) {
   // a bad setting (e.g. SOP_AUDIT_WALK_BELOW) stops the worker at start, not every agent launch later
   walkBelowDefault();
   checkEnv(['worker', 'harness']);
   return {
     ...smoke,
     pollSensor,
-    ...createInterpreterActivities({ runners: deps.runners ?? createHarnessRunners() }),
+    ...createInterpreterActivities({ runners: deps.runners }),
     ...createResolveActivities(deps),
     ...createEmitActivities(deps),
     ...createWorkspaceActivities(deps),

@@ -3,6 +3,7 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities';
 import { workerQueueName } from '../activities/workspaces';
 import { envValue } from '../config/env';
+import { createHarnessRunners } from '../harnesses';
 import type { TemporalTarget } from '../temporal/target';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -12,7 +13,13 @@ export interface CreateWorkerOptions {
   /** Overrides the target's task queue (tests use one per suite). */
   taskQueue?: string;
   log?: (line: string) => void;
-  activities?: ActivityDeps;
+  /** the activities' dependencies; the real harness adapters unless `runners` names others */
+  activities?: Partial<ActivityDeps>;
+}
+
+/** The activities with their wiring: the real harness adapters unless the caller brings its own. */
+function wiredActivities(deps: Partial<ActivityDeps> = {}) {
+  return createActivities({ ...deps, runners: deps.runners ?? createHarnessRunners() });
 }
 
 export async function createSopWorker(options: CreateWorkerOptions): Promise<Worker> {
@@ -21,7 +28,7 @@ export async function createSopWorker(options: CreateWorkerOptions): Promise<Wor
     namespace: options.target.namespace,
     taskQueue: options.taskQueue ?? options.target.taskQueue,
     workflowBundle: await loadWorkflowBundle(options.log),
-    activities: createActivities(options.activities),
+    activities: wiredActivities(options.activities),
     ...workerLimits(),
   });
 }
@@ -42,7 +49,7 @@ export interface FleetWorker {
 export async function createFleetWorker(options: CreateWorkerOptions): Promise<FleetWorker> {
   const sharedQueue = options.taskQueue ?? options.target.taskQueue;
   const workerQueue = workerQueueName(sharedQueue, randomUUID().slice(0, 8));
-  const activities = createActivities({ ...options.activities, workerQueue });
+  const activities = wiredActivities({ ...options.activities, workerQueue });
   const workers = await Promise.all([
     Worker.create({
       connection: options.connection,

@@ -41,7 +41,7 @@ export async function connectForTest(target: TemporalTarget = testTarget()): Pro
 export async function withWorker<T>(
   ctx: TemporalTestContext,
   fn: (taskQueue: string) => Promise<T>,
-  activities?: ActivityDeps,
+  activities?: Partial<ActivityDeps>,
 ): Promise<T> {
   const taskQueue = `test-${randomUUID()}`;
   const worker = await createSopWorker({
