@@ -195,6 +195,11 @@ export const DIAGNOSTIC_CODES = {
     title: 'reserved tool server name',
     hint: 'the runtime gives Claude Code its own server named sop (for ask:): rename the server',
   },
+  SOP270: {
+    severity: 'error',
+    title: 'unknown agent profile',
+    hint: 'declare the profile under `agents:` in sop.yaml or sop.config.yaml, or fix the name',
+  },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
   SOP303: { severity: 'error', title: 'invalid JSON schema', hint: 'the file must be a JSON Schema object' },

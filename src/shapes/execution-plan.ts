@@ -72,6 +72,8 @@ export interface RoleSpec {
   session?: string;
   /** the MCP servers the role may use (`tools:`), with how to start each and the tools it allows */
   tools?: ToolGrant[];
+  /** the agent profile (`agent:`) the role's settings came from, for `sop workflows show` */
+  profile?: string;
 }
 
 /** `session:` values with a meaning of their own; any other name is a named slot. */

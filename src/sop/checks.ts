@@ -47,6 +47,7 @@ const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
   sop: ['sop', 'input', 'route_on'],
 };
 const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
+  'agent',
   'policy',
   'tools',
   'provider',
@@ -178,6 +179,17 @@ export function checkSop(
           [...layer.at, 'ask', i],
         );
     });
+  };
+  const profiles = sop.agents ?? {};
+  const checkProfile = (name: string | undefined, at: KeyPath) => {
+    if (name !== undefined && !(name in profiles))
+      report(
+        'SOP270',
+        `agent: names profile "${name}", which is not declared under agents:`,
+        [...at, 'agent'],
+        false,
+        suggest(name, Object.keys(profiles)),
+      );
   };
   const defaultPolicy = resolvePolicy(sop.defaults?.policy, ['defaults', 'policy']);
   if (sop.defaults?.policy && typeof sop.defaults.policy !== 'string')
@@ -326,6 +338,8 @@ export function checkSop(
       report('SOP210', 'concurrency only applies to steps with for_each', [...at, 'concurrency'], true);
     }
 
+    checkProfile(step.agent, at);
+    for (const role of ['producer', 'verifier'] as const) checkProfile(step[role]?.agent, [...at, role]);
     checkServers(step.tools, at);
     if (step.policy !== undefined) {
       const policy = resolvePolicy(step.policy, [...at, 'policy']);

@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Diagnostic, diagnostic, SopCompileError } from '../shapes/diagnostics';
 import { checkSop, type FileAccess } from './checks';
+import { locateInProfiles, resolveProfiles } from './profiles';
 import { ProjectConfig, SopFile } from './schema';
 import { schemaDiagnostics } from './schema-diagnostics';
 import type { InputOf, TypedInput } from './typed';
@@ -111,9 +112,10 @@ function compileSource(
   const parsed = SopFile.safeParse(source.data);
   if (!parsed.success)
     return { diagnostics: sortDiagnostics(schemaDiagnostics(SopFile, parsed.error.issues, source)) };
-  const definition = withConfig(parsed.data, config);
-  const checked = checkSop(definition, source, files, folderName);
-  const diagnostics = sortDiagnostics(checked.diagnostics);
+  const ownProfiles = new Set(Object.keys(parsed.data.agents ?? {}));
+  const { sop: definition, moved } = resolveProfiles(withConfig(parsed.data, config), ownProfiles);
+  const checked = checkSop(definition, locateInProfiles(source, moved), files, folderName);
+  const diagnostics = sortDiagnostics(uniqueDiagnostics(checked.diagnostics));
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const bundleBody = {
     format: BUNDLE_FORMAT,
@@ -141,10 +143,14 @@ function compileSource(
   };
 }
 
-/** The project's defaults, named policies and tool servers, under the SOP's own (the SOP wins key by key). */
+/**
+ * The project's defaults, named policies, agent profiles and tool servers, under the SOP's own (the SOP wins
+ * key by key).
+ */
 function withConfig(sop: SopFile, config: ProjectConfig | undefined): SopFile {
   if (!config) return sop;
   const policies = { ...(config.policies ?? {}), ...(sop.policies ?? {}) };
+  const agents = { ...(config.agents ?? {}), ...(sop.agents ?? {}) };
   const defaults = { ...(config.defaults ?? {}), ...(sop.defaults ?? {}) };
   const servers = { ...(config.mcp_servers ?? {}), ...(sop.mcp_servers ?? {}) };
   return {
@@ -152,6 +158,7 @@ function withConfig(sop: SopFile, config: ProjectConfig | undefined): SopFile {
     ...(Object.keys(servers).length > 0 ? { mcp_servers: servers } : {}),
     ...(Object.keys(defaults).length > 0 ? { defaults } : {}),
     ...(Object.keys(policies).length > 0 ? { policies } : {}),
+    ...(Object.keys(agents).length > 0 ? { agents } : {}),
   };
 }
 
@@ -196,6 +203,17 @@ function escapesFolder(relative: string): boolean {
 function displayPath(p: string, relativeTo = process.cwd()): string {
   const relative = path.relative(relativeTo, p);
   return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : p;
+}
+
+/** A profile's problem is found once per step that takes the field: reported once. */
+function uniqueDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.code}\u0000${d.file}:${d.line}:${d.column}\u0000${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {

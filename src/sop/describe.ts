@@ -50,8 +50,11 @@ function describeStep(step: StepSpec): string[] {
     const tools = role.tools?.length
       ? `; tools ${role.tools.map((g) => `${g.server} [${g.allow.join(', ') || 'none'}]`).join(', ')}`
       : '';
+    const harness = [role.provider, role.model, role.effort && `effort ${role.effort}`].filter(Boolean);
+    const profile = role.profile ? `agent ${role.profile}: ` : '';
+    const session = role.session ? `; session ${role.session}` : '';
     lines.push(
-      `│  ${name}: ${role.promptFile} (${role.provider}${role.model ? ` ${role.model}` : ''});${writes} policy ${policyText}${tools}`,
+      `│  ${name}: ${role.promptFile} (${profile}${harness.join(' ')});${writes} policy ${policyText}${tools}${session}`,
     );
   }
   if (step.command) lines.push(`│  command: ${step.command.run}`);

@@ -28,6 +28,7 @@ import {
   roleOf,
   stepKind,
 } from './normalize';
+import { profileOf } from './profiles';
 import type { SopStep, Target } from './schema';
 import { emitSpecs, routeEmits, triggerSpecs } from './triggers';
 import type { TypedInput } from './typed';
@@ -120,6 +121,7 @@ export function planFromBundle<I = Record<string, unknown>>(
       ...optional('prices', provider === 'codex' ? bundle.providers?.codex?.prices : undefined),
       ...optional('session', spec.session === 'fresh' ? undefined : spec.session),
       ...optional('tools', toolGrants(spec.tools)),
+      ...optional('profile', profileOf(step, which)),
     };
   };
   const toolGrants = (tools: Record<string, string[]> | undefined): ToolGrant[] | undefined =>

@@ -132,7 +132,27 @@ export const Route = z.union([z.string().min(1), RouteSpec]);
  */
 export const Session = Name.describe('fresh | step | item | run | a slot name');
 
+/**
+ * A named agent profile (`agents:` in sop.yaml or sop.config.yaml): the harness settings a step names with
+ * `agent: NAME` instead of repeating them. A field the step (or role) sets itself wins over the profile's.
+ */
+export const AgentProfile = z.strictObject({
+  description: z.string().optional(),
+  provider: Provider.optional(),
+  model: z.string().min(1).optional(),
+  effort: Effort.optional(),
+  policy: PolicyRef.optional(),
+  /** the MCP servers (of `mcp_servers:`) and per server the tools a step with this profile may call */
+  tools: StepTools.optional(),
+  /** skills a step with this profile loads (their folders: see the skills documentation) */
+  skills: z.array(Name).optional(),
+  session: Session.optional(),
+});
+export type AgentProfile = z.infer<typeof AgentProfile>;
+
 export const Role = z.strictObject({
+  /** a profile of `agents:` whose fields this role takes unless it sets them itself */
+  agent: Name.optional(),
   prompt: z.string().min(1),
   session: Session.optional(),
   writes: z.array(Name).optional(),
@@ -156,6 +176,8 @@ export const Step = z.strictObject({
   for_each: ForEach.optional(),
   concurrency: count(64).optional(),
   // agent
+  /** a profile of `agents:` whose fields this step takes unless it sets them itself */
+  agent: Name.optional(),
   prompt: z.string().min(1).optional(),
   session: Session.optional(),
   writes: z.array(Name).optional(),
@@ -242,6 +264,8 @@ export const SopFile = z.strictObject({
   params: Fields.optional(),
   defaults: Defaults.optional(),
   policies: z.record(Name, PolicySchema).optional(),
+  /** named agent profiles (`agent: NAME` on a step or role); sop.config.yaml may declare more */
+  agents: z.record(Name, AgentProfile).optional(),
   /** MCP tool servers the steps may use (`tools:` on a step); the project's sop.config.yaml may declare more */
   mcp_servers: z.record(Name, ToolServer).optional(),
   budget: Budget.optional(),
@@ -271,6 +295,8 @@ export const ProviderSettings = z.strictObject({
 export const ProjectConfig = z.strictObject({
   defaults: Defaults.optional(),
   policies: z.record(Name, PolicySchema).optional(),
+  /** agent profiles every SOP of the project may name (an SOP's own profile of the same name wins) */
+  agents: z.record(Name, AgentProfile).optional(),
   /** MCP tool servers every SOP of the project may use (an SOP's own entry of the same name wins) */
   mcp_servers: z.record(Name, ToolServer).optional(),
   providers: z
