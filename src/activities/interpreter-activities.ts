@@ -30,6 +30,7 @@ import {
 } from '../shapes/contract';
 import { denialProblems } from '../shapes/denial-text';
 import { executionFolder } from '../shapes/execution-folder';
+import { MCP_CALLS_IN_RESULT } from '../shapes/mcp-call';
 import { protocolProblems } from '../shapes/protocol';
 import { RateLimitError } from '../shapes/rate-limit';
 import { openSession, sessionReport } from './agent-session';
@@ -256,6 +257,15 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           violations,
           denials: denials.slice(0, DENIALS_IN_RESULT),
           deniedCalls: denials.length,
+          ...(run.mcpCalls?.length
+            ? {
+                mcpCalls: run.mcpCalls.slice(0, MCP_CALLS_IN_RESULT),
+                mcpCallCount: {
+                  calls: run.mcpCalls.length,
+                  denied: run.mcpCalls.filter((c) => c.denied).length,
+                },
+              }
+            : {}),
           usage: run.usage,
           provider: request.spec.provider,
           sessionId: run.sessionId,

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { McpCall } from '../harnesses/mcp-calls';
 import type { LineWritten, LostLaunch, RunRef } from '../shapes/contract';
 import type { Denial } from '../shapes/denial';
+import type { McpCallCount } from '../shapes/mcp-call';
 import type { DeniedCall } from '../shapes/run';
 
 export interface ExecutionRecord {
@@ -63,6 +64,8 @@ export interface RunEnd {
   /** tool calls denied or blocked in the whole run, and the most recent of them */
   deniedCalls?: number;
   denials?: DeniedCall[];
+  /** MCP tool calls of the whole run and how many were denied */
+  mcpCalls?: McpCallCount;
   /** what the child runs of its `kind: sop` steps used (absent when it had none) */
   childUsage?: { inputTokens: number; outputTokens: number; costUsd: number; agentRuns: number };
 }
@@ -127,6 +130,7 @@ export function finishRunSummary(run: RunRef, end: RunEnd): string {
     ...(end.childUsage ? { childUsage: end.childUsage } : {}),
     deniedCalls: end.deniedCalls ?? 0,
     denials: end.denials ?? [],
+    mcpCalls: end.mcpCalls ?? { calls: 0, denied: 0 },
     routesTaken: end.routesTaken,
   }));
 }

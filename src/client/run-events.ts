@@ -5,6 +5,7 @@ import { RATE_LIMITED, type RateLimitDetails, WORKER_STOPPED } from '../shapes/c
 import type { Denial } from '../shapes/denial';
 import { deniedCallsText, describeDenial } from '../shapes/denial-text';
 import { type ExecutionLabel, executionLabel } from '../shapes/execution-label';
+import type { McpCall, McpCallCount } from '../shapes/mcp-call';
 import type { AnswerInput, ChildStatus } from '../shapes/message-args';
 import type { ToolApprovalAsk } from '../shapes/messages';
 import { RELAUNCH_TIMER, WORKER_LOSS_PATCH } from '../shapes/relaunch-ids';
@@ -168,6 +169,8 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
             usage?: { costUsd?: number };
             denials?: Denial[];
             deniedCalls?: number;
+            mcpCalls?: McpCall[];
+            mcpCallCount?: McpCallCount;
           }
         | undefined;
       if (result?.launchFailure) {
@@ -189,6 +192,10 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
         push('denied', `${label}: ${describeDenial(denial)}`, fields);
       const unlisted = denied - (result?.denials?.length ?? 0);
       if (unlisted > 0) push('denied', `${label}: ${unlisted} more in the execution's evidence.json`, fields);
+      for (const call of result?.mcpCalls ?? [])
+        push('tool call', `${label}: ${describeMcpCall(call)}`, fields);
+      const more = (result?.mcpCallCount?.calls ?? 0) - (result?.mcpCalls?.length ?? 0);
+      if (more > 0) push('tool call', `${label}: ${more} more in the execution's evidence.json`, fields);
     } else if (event.activityTaskFailedEventAttributes) {
       const { scheduledEventId, failure } = event.activityTaskFailedEventAttributes;
       const label = summaries.get(String(scheduledEventId));
@@ -281,6 +288,13 @@ export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
     }
   }
   return out;
+}
+
+/** `tracker.get_issue: args 12 B sha256 1f2e3d4c…, result 240 B, 35 ms` (or `denied`). */
+export function describeMcpCall(call: McpCall): string {
+  const took = call.durationMs === undefined ? '' : `, ${call.durationMs} ms`;
+  const result = call.denied ? 'denied' : `result ${call.resultBytes} B`;
+  return `${call.server}.${call.tool}: args ${call.argumentsBytes} B sha256 ${call.argumentsSha256.slice(0, 12)}…, ${result}${took}`;
 }
 
 /** The events of every execution of the run (continue-as-new, resume, rerun), oldest first. */

@@ -18,13 +18,16 @@ export class ClaudeDenialParser {
   private readonly calls = new Map<string, Call>();
   /** MCP tool calls by id, in call order, with the text of their result once it arrived */
   private readonly mcp = new Map<string, string | undefined>();
+  /** when each MCP call was seen in the stream, and when its result was (ms) */
+  private readonly mcpTimes = new Map<string, { calledAt: number; answeredAt?: number }>();
   private readonly collector: DenialCollector;
 
   constructor(ctx: DenialContext) {
     this.collector = new DenialCollector(ctx);
   }
 
-  event(event: Event): void {
+  /** One event of the stream, as it arrives (`atMs`: when; a transcript read afterwards has no times). */
+  event(event: Event, atMs?: number): void {
     if (event.type === 'assistant') {
       for (const block of contentOf(event)) {
         if (block.type === 'tool_use') {
@@ -32,8 +35,10 @@ export class ClaudeDenialParser {
             name: String(block.name),
             input: (block.input as Record<string, unknown>) ?? {},
           });
-          if (String(block.name).startsWith('mcp__') && !this.mcp.has(String(block.id)))
+          if (String(block.name).startsWith('mcp__') && !this.mcp.has(String(block.id))) {
             this.mcp.set(String(block.id), undefined);
+            if (atMs !== undefined) this.mcpTimes.set(String(block.id), { calledAt: atMs });
+          }
         }
       }
     } else if (event.type === 'system' && event.subtype === 'permission_denied') {
@@ -45,7 +50,11 @@ export class ClaudeDenialParser {
         const id = String(block.tool_use_id);
         const call = this.calls.get(id);
         const text = textOf(block.content).replace(/<\/?tool_use_error>/g, '');
-        if (this.mcp.has(id)) this.mcp.set(id, textOf(block.content));
+        if (this.mcp.has(id)) {
+          this.mcp.set(id, textOf(block.content));
+          const times = this.mcpTimes.get(id);
+          if (times && atMs !== undefined) times.answeredAt = atMs;
+        }
         const decision = (
           meta.find((m) => m.id === id)?.permission_decision as { decision?: string } | undefined
         )?.decision;
@@ -95,7 +104,11 @@ export class ClaudeDenialParser {
       const call = this.calls.get(id);
       const name = call && splitMcpName(call.name);
       if (!name || name.server === MCP_SERVER_NAME) continue;
-      out.push(mcpCall(name.server, name.tool, call.input, result ?? '', this.collector.deniedCalls.has(id)));
+      const times = this.mcpTimes.get(id);
+      const took = times?.answeredAt === undefined ? undefined : times.answeredAt - times.calledAt;
+      out.push(
+        mcpCall(name.server, name.tool, call.input, result ?? '', this.collector.deniedCalls.has(id), took),
+      );
     }
     return out;
   }

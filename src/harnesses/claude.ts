@@ -319,7 +319,7 @@ export class ClaudeRunner implements AgentRunner {
       onLine: (line, stop) => {
         const event = collector.line(line);
         if (!event) return;
-        denials.event(event);
+        denials.event(event, Date.now());
         if (event.type === 'system' && event.subtype === 'init') {
           turn.sessionId = String(event.session_id);
           // a step's server that cannot start fails the launch, instead of an agent without its tools

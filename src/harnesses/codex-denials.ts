@@ -9,6 +9,8 @@ import { type McpCall, mcpCall } from './mcp-calls';
 
 interface Call {
   name: string;
+  /** the rollout line's time (ms), when it has one */
+  atMs?: number;
   /** exec_command: the command; apply_patch: the files the patch touches; an MCP tool: its server */
   target: string;
   mcp?: boolean;
@@ -39,8 +41,10 @@ export function codexToolRecords(
 
 function fromRollout(file: string, collector: DenialCollector, mcp: McpCall[]): void {
   const calls = new Map<string, Call>();
-  for (const payload of jsonLines(file).map((l) => l.payload as Record<string, unknown> | undefined)) {
+  for (const line of jsonLines(file)) {
+    const payload = line.payload as Record<string, unknown> | undefined;
     if (!payload) continue;
+    const atMs = typeof line.timestamp === 'string' ? Date.parse(line.timestamp) : Number.NaN;
     const id = String(payload.call_id ?? '');
     if (payload.type === 'function_call' || payload.type === 'custom_tool_call') {
       // an MCP tool is a function of the namespace mcp__<server>
@@ -51,6 +55,7 @@ function fromRollout(file: string, collector: DenialCollector, mcp: McpCall[]): 
         target: mcp ? namespace!.slice('mcp__'.length) : targetOf(payload),
         mcp,
         arguments: payload.arguments,
+        ...(Number.isNaN(atMs) ? {} : { atMs }),
       });
     } else if (payload.type === 'function_call_output' || payload.type === 'custom_tool_call_output') {
       const call = calls.get(id) ?? { name: 'unknown', target: '' };
@@ -64,6 +69,7 @@ function fromRollout(file: string, collector: DenialCollector, mcp: McpCall[]): 
             call.arguments,
             mcpResult(payload.output),
             unsupported,
+            call.atMs === undefined || Number.isNaN(atMs) ? undefined : atMs - call.atMs,
           ),
         );
       if (call.mcp && unsupported) {

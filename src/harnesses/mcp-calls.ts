@@ -5,18 +5,9 @@
 // Claude Code's stream-json transcript, Codex's rollout (the only place its refused calls appear).
 
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import type { McpCall } from '../shapes/mcp-call';
 
-export const McpCallSchema = z.strictObject({
-  server: z.string(),
-  tool: z.string(),
-  argumentsSha256: z.string(),
-  argumentsBytes: z.number().int().min(0),
-  /** bytes of the result the agent got back (its text), 0 for a denied call */
-  resultBytes: z.number().int().min(0),
-  denied: z.boolean(),
-});
-export type McpCall = z.infer<typeof McpCallSchema>;
+export { type McpCall, McpCallSchema } from '../shapes/mcp-call';
 
 /** `mcp__<server>__<tool>` → its parts; undefined for any other tool name. */
 export function splitMcpName(name: string): { server: string; tool: string } | undefined {
@@ -31,6 +22,7 @@ export function mcpCall(
   args: unknown,
   result: string,
   denied: boolean,
+  durationMs?: number,
 ): McpCall {
   let value = args;
   if (typeof args === 'string') {
@@ -47,6 +39,9 @@ export function mcpCall(
     argumentsSha256: createHash('sha256').update(text).digest('hex'),
     argumentsBytes: Buffer.byteLength(text),
     resultBytes: denied ? 0 : Buffer.byteLength(result),
+    ...(durationMs === undefined || !Number.isFinite(durationMs)
+      ? {}
+      : { durationMs: Math.max(0, Math.round(durationMs)) }),
     denied,
   };
 }

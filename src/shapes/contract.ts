@@ -3,6 +3,7 @@
 
 import type { Denial } from './denial';
 import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from './execution-plan';
+import type { McpCall, McpCallCount } from './mcp-call';
 
 export type Role = 'agent' | 'producer' | 'verifier';
 
@@ -199,6 +200,10 @@ export interface AgentStepResult {
   denials?: Denial[];
   /** how many tool calls were denied or blocked in all */
   deniedCalls?: number;
+  /** MCP tool calls of the execution (the first MCP_CALLS_IN_RESULT; all of them are in the evidence file) */
+  mcpCalls?: McpCall[];
+  /** how many MCP tool calls it made in all, and how many were denied */
+  mcpCallCount?: McpCallCount;
   usage: Usage;
   provider: Provider;
   sessionId?: string;

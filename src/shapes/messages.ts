@@ -1,5 +1,7 @@
 // Messages a run understands. Shared by the workflow (handlers) and the client (senders).
+
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { McpCallCount } from '../shapes/mcp-call';
 import type { Usage } from './contract';
 import type { JsonSchema } from './execution-plan';
 import type { AnswerInput, ChildStatus, ToolApprovalAsk, WaitingIn } from './message-args';
@@ -63,6 +65,8 @@ export interface RunStatusView {
   deniedCalls: number;
   /** the most recent of them (DENIALS_KEPT) */
   denials: DeniedCall[];
+  /** MCP tool calls of the whole run and how many were denied (absent when it made none) */
+  mcpCalls?: McpCallCount;
   /** by step (`step [item]` for worklist items); absent in runs started before it existed */
   relaunches?: Record<string, Relaunches>;
   /** a repo.url run: its run branch, last pushed commit and the worker it works on */

@@ -6,6 +6,7 @@ import type { RunRef, SessionSlot, Usage } from './contract';
 import type { Denial } from './denial';
 import type { ExecutionPlan } from './execution-plan';
 import type { RunParent } from './lineage';
+import type { McpCallCount } from './mcp-call';
 import type { Placement } from './workspace';
 
 export type RunStatus = 'running' | 'waiting_input' | 'completed' | 'failed' | 'cancelled';
@@ -124,6 +125,8 @@ export interface RunResult {
   deniedCalls?: number;
   /** the most recent of them */
   denials?: DeniedCall[];
+  /** MCP tool calls of the whole run and how many were denied (absent when it made none) */
+  mcpCalls?: McpCallCount;
   /** by step (`step [item]` for worklist items), only steps that had any; absent before it existed */
   relaunches?: Record<string, Relaunches>;
   /** the answers people gave (absent in runs started before they were recorded) */
@@ -153,6 +156,8 @@ export interface RunState {
   /** tool calls denied or blocked so far, and the most recent of them */
   deniedCalls: number;
   denials: DeniedCall[];
+  /** MCP tool calls so far and how many were denied (absent until the first one) */
+  mcpCalls?: McpCallCount;
   /** launches lost with their worker in the whole run (max_worker_losses); absent before it existed */
   workerLosses?: number;
   /** by step (`step [item]` for worklist items): lost and failed launches */

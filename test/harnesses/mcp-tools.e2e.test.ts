@@ -180,6 +180,8 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
       argumentsSha256: sha(args),
       argumentsBytes: JSON.stringify(args).length,
       resultBytes: denied ? 0 : expect.any(Number),
+      // from the call to its result, as the harness recorded them
+      durationMs: expect.any(Number),
       denied,
     });
     expect(result.mcpCalls).toEqual([

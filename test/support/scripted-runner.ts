@@ -8,6 +8,7 @@ import type {
 } from '../../src/harnesses/runner';
 import type { Denial } from '../../src/shapes/denial';
 import { durationMs } from '../../src/shapes/duration';
+import type { McpCall } from '../../src/shapes/mcp-call';
 import { RateLimitError } from '../../src/shapes/rate-limit';
 import { renderText } from '../../src/shapes/render-text';
 
@@ -36,6 +37,8 @@ export interface ScriptedTurn {
   askTool?: { name: string; input: Record<string, unknown> };
   /** tool calls the harness reports as denied or blocked */
   denials?: Denial[];
+  /** MCP tool calls the harness reports (a denied one belongs in `denials` too, as the adapters report it) */
+  mcpCalls?: McpCall[];
 }
 
 export interface RecordedCall {
@@ -156,6 +159,7 @@ export class ScriptedRunner implements AgentRunner {
       violations: turn.violations,
       ...(approvals.length > 0 ? { approvals } : {}),
       ...(denials.length > 0 ? { denials } : {}),
+      ...(turn.mcpCalls ? { mcpCalls: turn.mcpCalls } : {}),
       sessionId: `scripted-${this.calls.length}`,
     };
   }

@@ -11,6 +11,7 @@ import { exportPack } from '../../evidence/pack';
 import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
 import { deniedCallsText, describeDenial } from '../../shapes/denial-text';
 import { parentCause, parentFromMemo } from '../../shapes/lineage';
+import type { McpCallCount } from '../../shapes/mcp-call';
 import type { WaitingIn } from '../../shapes/message-args';
 import type { ActiveRole, AnswerRecord, PendingInput } from '../../shapes/messages';
 import {
@@ -131,6 +132,7 @@ export async function gatherRunView(
       usage: result.usage,
       deniedCalls: result.deniedCalls,
       denials: result.denials,
+      ...(result.mcpCalls ? { mcpCalls: result.mcpCalls } : {}),
       relaunches: result.relaunches,
       ...(result.answers ? { answers: result.answers } : {}),
       ...(result.placement ? { placement: result.placement } : {}),
@@ -276,6 +278,7 @@ function fillFromRunSummary(view: Record<string, unknown>): void {
       routesTaken: summary.routesTaken ?? [],
       usage: summary.usage,
       ...(summary.childUsage ? { childUsage: summary.childUsage } : {}),
+      ...(summary.mcpCalls?.calls ? { mcpCalls: summary.mcpCalls } : {}),
     });
   } catch {
     // no run folder here: the view says what Temporal knows
@@ -439,6 +442,11 @@ function printRun(view: Record<string, unknown>): void {
     if (denied > listed.length)
       out.push(`  … ${denied - listed.length} more (executions.jsonl in the run folder lists every one)`);
   }
+  const mcp = view.mcpCalls as McpCallCount | undefined;
+  if (mcp?.calls)
+    out.push(
+      `MCP tool calls: ${mcp.calls}${mcp.denied ? ` (${mcp.denied} denied)` : ''}; each in executions.jsonl`,
+    );
   if (view.failure) out.push(`failure: ${view.failure}`);
   if (view.webUi) out.push(`Web UI: ${view.webUi}`);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -46,6 +46,7 @@ export function installHandlers(ctx: RunContext): void {
       usage: state.usage,
       deniedCalls: state.deniedCalls,
       denials: state.denials,
+      ...(state.mcpCalls ? { mcpCalls: state.mcpCalls } : {}),
       relaunches: state.relaunches,
       ...(ctx.fleet ? { placement: ctx.fleet.placement } : {}),
       failure: ctx.failure,
