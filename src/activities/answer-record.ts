@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activityInfo, Context } from '@temporalio/activity';
+import type { AgentQuestion } from '../shapes/agent-question';
 import type { LineWritten, RunRef } from '../shapes/contract';
 import { safeName } from '../shapes/execution-folder';
 import { findAnswerSender } from './answer-sender';
@@ -24,6 +25,8 @@ export interface RecordAnswerRequest {
   target?: string;
   /** the update that carried the answer; absent when it came as a submitAnswer signal */
   updateId?: string;
+  /** the question the agent wrote for the request (agent_asks), its reason and answer fields */
+  agentQuestion?: AgentQuestion;
 }
 
 export interface RecordAnswerResult {
@@ -56,6 +59,7 @@ export async function recordAnswer(request: RecordAnswerRequest): Promise<Record
       kind: 'answer',
       requestId: request.requestId,
       question: request.question,
+      ...(request.agentQuestion ? { agentQuestion: request.agentQuestion } : {}),
       answer: request.value,
       route: request.route ?? null,
       target: request.target ?? null,

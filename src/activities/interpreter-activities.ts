@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { type AgentRunners, type AgentRunResult, HarnessFatalError } from '../harnesses/runner';
 import { removeRunSessions } from '../harnesses/sessions';
 import { DenyReadExposedError, PermissionRuleError, PolicyUnsupportedError } from '../policies/compile';
+import { askingRoutes } from '../shapes/agent-question';
 import {
   type AgentStepRequest,
   type AgentStepResult,
@@ -33,6 +34,7 @@ import { executionFolder } from '../shapes/execution-folder';
 import { MCP_CALLS_IN_RESULT } from '../shapes/mcp-call';
 import { protocolProblems } from '../shapes/protocol';
 import { RateLimitError } from '../shapes/rate-limit';
+import { checkOutcomeQuestion } from './agent-question';
 import { openSession, sessionReport } from './agent-session';
 import { recordAnswer } from './answer-record';
 import { ensureParentDir, inspectArtifacts, type ResolvedArtifact, resolveArtifacts } from './artifacts';
@@ -135,6 +137,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         const transcriptPath = path.join(executionDir, 'transcript.jsonl');
         const schema = outcomeSchema(
           request.role === 'producer' ? ['done'] : request.routes.map((r) => r.name),
+          request.role === 'producer' ? [] : askingRoutes(request.routes),
         );
         const beat = setInterval(
           () => context.heartbeat({ step: request.step, role: request.role }),
@@ -221,6 +224,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           clearInterval(beat);
           if (overtimeTimer) clearTimeout(overtimeTimer);
         }
+        run = checkOutcomeQuestion(run, request);
         progress.run = run;
 
         const reports = inspectArtifacts(artifacts);

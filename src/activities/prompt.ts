@@ -1,14 +1,15 @@
+import { askingRoutes, askOutcomeProperty } from '../shapes/agent-question';
 import type { AgentStepRequest } from '../shapes/contract';
-import type { JsonSchema } from '../shapes/execution-plan';
+import type { InputRequestSpec, JsonSchema, RouteSpec } from '../shapes/execution-plan';
 import { renderText } from '../shapes/render-text';
 import type { ResolvedArtifact } from './artifacts';
 
 /** The structured outcome every agent returns: strict-mode friendly (Codex requires every key). */
-export function outcomeSchema(routes: string[]): JsonSchema {
+export function outcomeSchema(routes: string[], asking: string[] = []): JsonSchema {
   return {
     type: 'object',
     additionalProperties: false,
-    required: ['route', 'summary', 'details'],
+    required: ['route', 'summary', 'details', ...(asking.length > 0 ? ['ask'] : [])],
     properties: {
       route: { type: 'string', enum: routes },
       summary: { type: 'string', description: 'one line: what you did or found' },
@@ -16,6 +17,8 @@ export function outcomeSchema(routes: string[]): JsonSchema {
         type: 'string',
         description: 'findings, reasons, or notes for the next step (may be empty)',
       },
+      // only steps with a route that lets the agent ask a person have it (other schemas are unchanged)
+      ...(asking.length > 0 ? { ask: askOutcomeProperty(asking) } : {}),
     },
   };
 }
@@ -58,9 +61,26 @@ export function renderPrompt(
       const needs = route.requires.length ? ` (requires: ${route.requires.join(', ')})` : '';
       lines.push(`- \`${route.name}\`${needs}`);
     }
+    lines.push(...askingContract(request.routes));
   } else {
     lines.push('', 'Finish with a structured outcome with route `done` once the files above are written.');
   }
   if (request.feedback.length) lines.push('', '## From the runtime', ...request.feedback);
   return `${lines.join('\n')}\n`;
+}
+
+/** What the agent is told about the routes that let it ask a person (none: nothing). */
+function askingContract(routes: RouteSpec[]): string[] {
+  const asking = routes.filter((r) => askingRoutes([r]).length > 0);
+  if (asking.length === 0) return [];
+  const lines = ['', 'Routes that ask a person, where you may write the question yourself:'];
+  for (const route of asking) {
+    const request = (route.target as { request: InputRequestSpec }).request;
+    const fields = Object.keys((request.schema.properties ?? {}) as object);
+    lines.push(
+      `- \`${route.name}\`: the SOP asks "${request.question}"; put your own question (at most ${request.agentAsks!.maxLength} characters) and why you ask in \`ask\`${request.agentAsks!.answerSchema && fields.length ? `; \`ask.answer_schema\` may narrow the answer's fields (${fields.join(', ')}) as the JSON text of a JSON Schema object` : ''}`,
+    );
+  }
+  lines.push('With any other route, set `ask` to null.');
+  return lines;
 }

@@ -282,9 +282,12 @@ export function describeStatus(status: RunStatusView, interactive = false): stri
     const how = pending.routes?.includes('approved')
       ? '--approve | --reject WHY'
       : "--value '<json>' (or --approve)";
+    const agent = pending.agentQuestion
+      ? `\n  the agent asks: ${pending.agentQuestion.question}\n  why: ${pending.agentQuestion.reason}`
+      : '';
     return interactive
-      ? `waiting for ${what}: ${pending.question}`
-      : `waiting for ${what}: ${pending.question}\n  answer with: sop answer ${status.sop} ${status.taskId} ${how}`;
+      ? `waiting for ${what}: ${pending.question}${agent}`
+      : `waiting for ${what}: ${pending.question}${agent}\n  answer with: sop answer ${status.sop} ${status.taskId} ${how}`;
   }
   if (status.resolving) return `${status.status}: resolving the SOP on a worker`;
   const active = status.active

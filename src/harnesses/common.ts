@@ -149,7 +149,12 @@ export function parseOutcome(
   if (!value || typeof value !== 'object' || typeof (value as { route?: unknown }).route !== 'string') {
     return { outcomeError: `${where} has no "route" string: ${JSON.stringify(value).slice(0, 200)}` };
   }
-  const { route, summary, details } = value as { route: string; summary?: unknown; details?: unknown };
+  const { route, summary, details, ask } = value as {
+    route: string;
+    summary?: unknown;
+    details?: unknown;
+    ask?: unknown;
+  };
   // the outcome travels through workflow history: long findings belong in an artifact file
   const tooLong = [
     ['summary', summary, OUTCOME_LIMITS.summary],
@@ -171,6 +176,8 @@ export function parseOutcome(
       payload: {
         summary: typeof summary === 'string' ? summary : '',
         details: typeof details === 'string' ? details : '',
+        // a question for a person (agent_asks routes): checked by the runtime against the request
+        ...(ask === undefined || ask === null ? {} : { ask }),
       },
     },
   };

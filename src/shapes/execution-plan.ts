@@ -3,6 +3,7 @@
 // deterministic code. The compiler derives it from a bundle (src/sop), so a run is pinned to the plan
 // it started with.
 
+import type { AgentAsksSpec } from './agent-question';
 import type { Policy } from './policy';
 import type { PriceTable } from './pricing';
 import type { ToolGrant } from './tool-grants';
@@ -52,6 +53,8 @@ export interface InputRequestSpec {
   routeOn?: { kind: 'approval' } | { kind: 'field'; field: string };
   /** request_input only: where each answer route goes; absent: back into the step that asked */
   routes?: RouteSpec[];
+  /** request_input on an agent's route: the agent may write its own question (`agent_asks:`) */
+  agentAsks?: AgentAsksSpec;
 }
 
 export type Provider = 'codex' | 'claude';

@@ -1,6 +1,7 @@
 // Messages a run understands. Shared by the workflow (handlers) and the client (senders).
 
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AgentQuestion } from '../shapes/agent-question';
 import type { McpCallCount } from '../shapes/mcp-call';
 import type { Usage } from './contract';
 import type { JsonSchema } from './execution-plan';
@@ -24,6 +25,8 @@ export interface PendingInput {
   routes?: string[];
   /** tool_approval: the call waiting for a person */
   tool?: ToolCallView;
+  /** input: the question the agent wrote (agent_asks), with its reason, shown next to `question` */
+  agentQuestion?: AgentQuestion;
 }
 
 /** A tool call a step's `ask:` policy holds until a person approves it (its input: long values cut). */

@@ -2,6 +2,7 @@
 // restarts) and what it ends with. Plain types only: read by the interpreter workflow, the client and
 // the CLI alike.
 
+import type { AgentQuestion } from './agent-question';
 import type { RunRef, SessionSlot, Usage } from './contract';
 import type { Denial } from './denial';
 import type { ExecutionPlan } from './execution-plan';
@@ -53,6 +54,8 @@ export interface AnswerRecord {
   at?: string;
   /** run-folder-relative evidence record of the answer */
   evidence?: string;
+  /** the question the agent wrote for the request (agent_asks), when it wrote one */
+  agentQuestion?: AgentQuestion;
 }
 
 export interface RunOptions {

@@ -338,6 +338,21 @@ export function checkSop(
       report('SOP210', 'concurrency only applies to steps with for_each', [...at, 'concurrency'], true);
     }
 
+    for (const where of agentAsksPaths(step))
+      if (
+        !(
+          where.length === 3 &&
+          where[0] === 'routes' &&
+          (kind === 'agent' || kind === 'produce_verify') &&
+          !forEachOf(step)
+        )
+      )
+        report(
+          'SOP210',
+          'agent_asks belongs on a request_input that a route of an agent step (not a for_each step) goes to: only there does an agent choose to ask',
+          [...at, ...where, 'agent_asks'],
+          true,
+        );
     checkProfile(step.agent, at);
     for (const role of ['producer', 'verifier'] as const) checkProfile(step[role]?.agent, [...at, role]);
     checkServers(step.tools, at);
@@ -892,4 +907,16 @@ function jsonSchemaProblem(schema: unknown): string | undefined {
     return undefined;
   };
   return visit(schema, '(schema)');
+}
+
+/** Where a step's `request_input`s set `agent_asks` (key paths inside the step, to the request_input). */
+function agentAsksPaths(value: unknown, at: Array<string | number> = []): Array<Array<string | number>> {
+  if (!value || typeof value !== 'object') return [];
+  const out: Array<Array<string | number>> = [];
+  for (const [key, child] of Object.entries(value)) {
+    if (key === 'request_input' && (child as { agent_asks?: unknown })?.agent_asks !== undefined)
+      out.push([...at, key]);
+    out.push(...agentAsksPaths(child, [...at, key]));
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 // Bundle → ExecutionPlan: the plain-data plan the interpreter workflow reads. Done when a run starts,
 // because params (which may set max_rework, concurrency, ...) and the provider override are known then.
 
+import { AGENT_QUESTION_DEFAULT_MAX } from '../shapes/agent-question';
 import {
   APPROVAL_ANSWER_SCHEMA,
   type ArtifactSpec,
@@ -261,6 +262,7 @@ function inputRequest(
     timeout?: number | string;
     on_timeout?: Target;
     routes?: Record<string, Target>;
+    agent_asks?: true | { max_length?: number; answer_schema?: boolean };
   },
   target: (t: NormalTarget) => RouteTarget,
   stepRouteNames?: string[],
@@ -294,6 +296,17 @@ function inputRequest(
             target: target(normalTarget(t)),
             requires: [],
           })),
+    ),
+    ...optional(
+      'agentAsks',
+      spec.agent_asks === undefined
+        ? undefined
+        : {
+            maxLength:
+              (spec.agent_asks === true ? undefined : spec.agent_asks.max_length) ??
+              AGENT_QUESTION_DEFAULT_MAX,
+            answerSchema: (spec.agent_asks === true ? undefined : spec.agent_asks.answer_schema) ?? true,
+          },
     ),
   };
 }

@@ -76,6 +76,21 @@ export const RequestInputSpec = z.strictObject({
   /** route on this enum field of the answer (each value needs a route) */
   route_on: Name.optional(),
   timeout: Duration.optional(),
+  /**
+   * on a route of an agent step: the agent's outcome may carry its own question for the person (shown next
+   * to `question`), with its reason and, if allowed, the answer's fields narrowed
+   */
+  agent_asks: z
+    .union([
+      z.literal(true),
+      z.strictObject({
+        /** the longest question accepted (characters, default 1000) */
+        max_length: z.number().int().min(1).max(4000).optional(),
+        /** whether the agent may narrow the answer's fields (default true) */
+        answer_schema: z.boolean().optional(),
+      }),
+    ])
+    .optional(),
   get on_timeout() {
     return Target.optional();
   },

@@ -37,6 +37,8 @@ export interface ScriptedTurn {
   askTool?: { name: string; input: Record<string, unknown> };
   /** tool calls the harness reports as denied or blocked */
   denials?: Denial[];
+  /** the outcome's question for a person (agent_asks routes), as the agent writes it */
+  ask?: unknown;
   /** MCP tool calls the harness reports (a denied one belongs in `denials` too, as the adapters report it) */
   mcpCalls?: McpCall[];
 }
@@ -152,7 +154,11 @@ export class ScriptedRunner implements AgentRunner {
         ? undefined
         : {
             route: turn.route ?? 'done',
-            payload: { summary: turn.summary ?? '', details: turn.details ?? '' },
+            payload: {
+              summary: turn.summary ?? '',
+              details: turn.details ?? '',
+              ...(turn.ask === undefined ? {} : { ask: turn.ask }),
+            },
           },
       outcomeError: turn.outcomeError,
       usage: { inputTokens: tokens, outputTokens: tokens / 10, costUsd: turn.costUsd ?? 0.01 },

@@ -362,8 +362,18 @@ function describePending(pending: PendingInput, run: string): string[] {
   const how = pending.routes?.includes('approved')
     ? '--approve | --reject WHY'
     : `--value '<json>'${pending.routes?.length ? ` (routes: ${pending.routes.join(', ')})` : ''}`;
+  const agent = pending.agentQuestion;
   return [
     `waiting for input ${pending.requestId}: ${pending.question}`,
+    ...(agent
+      ? [
+          `  the agent asks: ${agent.question}`,
+          `  why: ${agent.reason}`,
+          ...(agent.answerSchema
+            ? [`  answer fields the agent asks for: ${JSON.stringify(agent.answerSchema)}`]
+            : []),
+        ]
+      : []),
     `  answer with: sop answer ${run} ${how}`,
   ];
 }

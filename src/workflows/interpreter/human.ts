@@ -12,6 +12,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
+import { type AgentQuestion, answerSchemaFor } from '../../shapes/agent-question';
 import type { RunRef, WorkItem } from '../../shapes/contract';
 import { APPROVAL_ANSWER_SCHEMA, type InputRequestSpec } from '../../shapes/execution-plan';
 import {
@@ -52,7 +53,15 @@ interface Request extends PendingInput {
 }
 
 export type Asked =
-  | { answered: true; value: unknown; requestId: string; question: string; updateId?: string }
+  | {
+      answered: true;
+      value: unknown;
+      requestId: string;
+      question: string;
+      updateId?: string;
+      /** the question the agent wrote for this request, when it wrote one */
+      agentQuestion?: AgentQuestion;
+    }
   | { answered: false };
 
 export interface HumanInputDeps {
@@ -240,6 +249,8 @@ export function createHumanInput(deps: HumanInputDeps) {
     rework: number,
     /** the routes the answer can take (shown to whoever answers) */
     routes?: string[],
+    /** the agent's own question for this request (agent_asks), shown next to the SOP's */
+    agent?: AgentQuestion,
   ): Promise<Asked> {
     counter++;
     const question = renderText(spec.question, {
@@ -248,15 +259,18 @@ export function createHumanInput(deps: HumanInputDeps) {
       item: item ? { ...item, key: item.id } : undefined,
     });
     await condition(() => !queue.some((r) => r.kind === 'input'));
+    // an answer fits the step's schema and, when the agent narrowed it, the agent's too
+    const schema = answerSchemaFor(spec.schema, agent);
     const request: Request = {
       requestId: `${step}${item ? `-${item.id}` : ''}-${counter}`,
       step,
       item: item?.id,
       kind: 'input',
       question,
-      schema: spec.schema,
+      schema,
       ...(routes?.length ? { routes } : {}),
-      validator: new Validator(spec.schema as never, '2020-12', false),
+      ...(agent ? { agentQuestion: agent } : {}),
+      validator: new Validator(schema as never, '2020-12', false),
     };
     queue.push(request);
     deps.showInputStep(step);
@@ -273,6 +287,7 @@ export function createHumanInput(deps: HumanInputDeps) {
       requestId: request.requestId,
       question,
       updateId: request.answer.updateId,
+      ...(agent ? { agentQuestion: agent } : {}),
     };
   }
 
@@ -292,6 +307,7 @@ export function createHumanInput(deps: HumanInputDeps) {
       value: asked.value,
       route: where.route,
       target: where.target,
+      ...(asked.agentQuestion ? { agentQuestion: asked.agentQuestion } : {}),
     };
     if (deps.isPatched(ANSWER_RECORD_PATCH)) {
       try {
@@ -314,6 +330,7 @@ export function createHumanInput(deps: HumanInputDeps) {
               route: where.route,
               target: where.target,
               updateId: asked.updateId,
+              ...(asked.agentQuestion ? { agentQuestion: asked.agentQuestion } : {}),
             },
           ],
         );

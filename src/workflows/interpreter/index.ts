@@ -24,7 +24,7 @@ import { deliveryKey, describeFailure, fail, type RunContext, RunFailed, stringi
 import { createContext } from './create-context';
 import { emitOnFinish, settleEmits, takeRoute } from './emits';
 import { installHandlers } from './handlers';
-import { requestInput, routeAnswer } from './input';
+import { agentQuestionOf, requestInput, routeAnswer } from './input';
 import { runStep } from './steps';
 import { clearCurrentStep, setStatus, showCurrentStep, showRunning } from './visibility';
 import { runWorklistStep, worklistRequestOf } from './worklists';
@@ -168,6 +168,7 @@ class Threads {
         if (tooMany) fail(tooMany);
         if (!state.started.includes(step.name)) state.started.push(step.name);
         let target: RouteTarget;
+        let payload: unknown;
         if (step.forEach) {
           target = await runWorklistStep(ctx, step);
           if (ctx.continueAt) return;
@@ -176,9 +177,11 @@ class Threads {
           takeRoute(ctx, step.name, end.route, end.target, undefined, end.payload);
           state.outputs[step.name] = { route: end.route, payload: end.payload };
           target = end.target;
+          payload = end.payload;
         }
         if (target.kind === 'request_input') {
-          const result = await requestInput(ctx, step, undefined, target.request, 0);
+          const agent = agentQuestionOf(ctx, target.request, payload);
+          const result = await requestInput(ctx, step, undefined, target.request, 0, agent);
           if (!result.answered)
             target = target.request.onTimeout ?? {
               kind: 'fail',
@@ -191,7 +194,11 @@ class Threads {
             target = routed.target;
           } else {
             await routeAnswer(ctx, step, undefined, target.request, result, []);
-            state.deliveries[deliveryKey(step.name)] = ['A person answered:', stringify(result.value)];
+            state.deliveries[deliveryKey(step.name)] = [
+              ...(agent ? [`You asked a person: "${agent.question}"`] : []),
+              'A person answered:',
+              stringify(result.value),
+            ];
             target = { kind: 'step', step: step.name };
             continue;
           }

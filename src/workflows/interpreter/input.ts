@@ -1,6 +1,8 @@
 // Human input in the flow of steps: ask (human.ts keeps the requests and their answers), then route the
 // answer — approved / rejected, the value of a route_on field, or `answered` — record who sent it, and
 // tell the next prompt of the step it leads to.
+
+import type { AgentQuestion } from '../../shapes/agent-question';
 import type { WorkItem } from '../../shapes/contract';
 import type { InputRequestSpec, RouteSpec, RouteTarget, StepSpec } from '../../shapes/execution-plan';
 import { deliveryKey, describeTarget, type RunContext } from './context';
@@ -14,11 +16,28 @@ export function requestInput(
   item: WorkItem | undefined,
   request: InputRequestSpec,
   rework: number,
+  /** the question the agent wrote for this request (agent_asks), as the activity checked it */
+  agent?: AgentQuestion,
 ): Promise<Asked> {
   const routes = request.routeOn
     ? (request.routes ?? (request === step.input ? step.routes : [])).map((r) => r.name)
     : undefined;
-  return ctx.human.ask(step.name, item, request, rework, routes);
+  return ctx.human.ask(step.name, item, request, rework, routes, agent);
+}
+
+// Before this patch a request_input showed only the SOP's question (agent_asks did not exist).
+const AGENT_QUESTIONS_PATCH = 'agent-questions-v1';
+
+/** The agent's question in the outcome that routed to `request`, when the request lets it ask. */
+export function agentQuestionOf(
+  ctx: RunContext,
+  request: InputRequestSpec,
+  payload: unknown,
+): AgentQuestion | undefined {
+  if (!request.agentAsks) return undefined;
+  const ask = (payload as { ask?: AgentQuestion } | null | undefined)?.ask;
+  if (!ask || typeof ask.question !== 'string' || !ctx.isPatched(AGENT_QUESTIONS_PATCH)) return undefined;
+  return ask;
 }
 
 /**
@@ -54,7 +73,7 @@ export async function routeAnswer(
     const key = deliveryKey(target.step, target.step === step.name ? item?.id : undefined);
     ctx.state.deliveries[key] = [
       ...(ctx.state.deliveries[key] ?? []),
-      ...answerFeedback(record, asked.question),
+      ...answerFeedback(record, asked.agentQuestion?.question ?? asked.question),
     ];
   }
   return { route: route?.name ?? name, target };

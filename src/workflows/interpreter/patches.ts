@@ -22,6 +22,7 @@ export const PATCHES = {
   'answer-record-v1': 3,
   'emit-events-v1': 3,
   'agent-sessions-v1': 3,
+  'agent-questions-v1': 3,
 } as const;
 export type PatchId = keyof typeof PATCHES;
 

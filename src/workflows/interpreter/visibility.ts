@@ -44,6 +44,8 @@ export function refreshDetails(ctx: RunContext): void {
   for (const pending of ctx.human?.pending() ?? []) {
     const what = pending.kind === 'tool_approval' ? 'approval' : 'input';
     lines.push(`Waiting for ${what} \`${pending.requestId}\`: ${pending.question}`);
+    const agent = pending.agentQuestion;
+    if (agent) lines.push(`The agent asks: ${agent.question}\n\nWhy: ${agent.reason}`);
   }
   for (const child of ctx.children?.running.values() ?? []) {
     if (child.waitingIn) lines.push(`Waiting for input in child run \`${child.waitingIn.workflowId}\``);
