@@ -9,6 +9,7 @@ import { checkSop, type FileAccess } from './checks';
 import { locateInProfiles, resolveProfiles } from './profiles';
 import { ProjectConfig, SopFile } from './schema';
 import { schemaDiagnostics } from './schema-diagnostics';
+import { withSopDir } from './sop-dir';
 import type { InputOf, TypedInput } from './typed';
 import { objectSource, parseYamlSource, type SourceFile } from './yaml-source';
 
@@ -60,7 +61,13 @@ export function compileSopDir(dir: string, options: CompileOptions = {}): Compil
   }
   const { source, diagnostics } = parseYamlSource(text, display(file));
   if (diagnostics.length > 0) return { diagnostics };
-  return compileSource(source, folderFiles(dir, display), options.config, path.basename(dir));
+  return compileSource(
+    source,
+    folderFiles(dir, display),
+    options.config,
+    path.basename(dir),
+    path.resolve(dir),
+  );
 }
 
 export interface DefineSopOptions {
@@ -87,7 +94,13 @@ export function defineSop<const D>(
         read: (p) => (escapesFolder(p) ? { escapes: true } : options.files?.[p]),
       }
     : folderFiles(options.dir ?? process.cwd(), (p) => displayPath(p));
-  const result = compileSource(objectSource(definition, label), files, options.config);
+  const result = compileSource(
+    objectSource(definition, label),
+    files,
+    options.config,
+    undefined,
+    options.files ? undefined : path.resolve(options.dir ?? process.cwd()),
+  );
   if (!result.bundle) throw new SopCompileError(result.diagnostics);
   return result.bundle;
 }
@@ -97,6 +110,8 @@ function compileSource(
   files: FileAccess,
   config: ProjectConfig | undefined,
   folderName?: string,
+  /** the SOP folder's absolute path, for `{{ sop.dir }}` (none for an SOP given as an object with files) */
+  dir?: string,
 ): CompileResult {
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
     return {
@@ -113,9 +128,10 @@ function compileSource(
   if (!parsed.success)
     return { diagnostics: sortDiagnostics(schemaDiagnostics(SopFile, parsed.error.issues, source)) };
   const ownProfiles = new Set(Object.keys(parsed.data.agents ?? {}));
-  const { sop: definition, moved } = resolveProfiles(withConfig(parsed.data, config), ownProfiles);
+  const located = withSopDir(parsed.data, dir, source);
+  const { sop: definition, moved } = resolveProfiles(withConfig(located.sop, config), ownProfiles);
   const checked = checkSop(definition, locateInProfiles(source, moved), files, folderName);
-  const diagnostics = sortDiagnostics(uniqueDiagnostics(checked.diagnostics));
+  const diagnostics = sortDiagnostics(uniqueDiagnostics([...located.diagnostics, ...checked.diagnostics]));
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const bundleBody = {
     format: BUNDLE_FORMAT,

@@ -15,7 +15,8 @@ export function describeTarget(target: RouteTarget): string {
       return `next item; when none is left → ${describeTarget(target.exhausted)}`;
     case 'request_input': {
       const routes = target.request.routes?.map((r) => `${r.name} → ${describeTarget(r.target)}`);
-      return `? ask a person: "${target.request.question}"${routes?.length ? ` (${routes.join('; ')})` : ''}`;
+      const agent = target.request.agentAsks ? " or the agent's own question" : '';
+      return `? ask a person: "${target.request.question}"${agent}${routes?.length ? ` (${routes.join('; ')})` : ''}`;
     }
   }
 }

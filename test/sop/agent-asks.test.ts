@@ -1,6 +1,6 @@
+import type { SopCompileError } from '../../src/shapes/diagnostics';
 import { defineSop } from '../../src/sop/compile';
-import type { SopCompileError } from '../../src/sop/diagnostics';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 
 // `agent_asks:` in sop.yaml: where it may stand and what the plan holds.
 
@@ -37,7 +37,7 @@ test('agent_asks on a route of an agent step reaches the plan with its limits (d
   expect(requests[2]?.agentAsks).toEqual({ maxLength: 50, answerSchema: false });
 });
 
-test('agent_asks where no agent chooses to ask (a produce_verify step's on_rework_exhausted, a command step's route) is SOP210', () => {
+test("agent_asks where no agent chooses to ask (a produce_verify step's on_rework_exhausted, a command step's route) is SOP210", () => {
   const compile = (steps: Record<string, unknown>) => {
     try {
       defineSop({ name: 'a', steps }, { files });

@@ -15,6 +15,7 @@ describe('sop validate / workflows', () => {
     expect(report.ok).toBe(true);
     expect(report.results.map((r: { sop: string }) => r.sop).sort()).toEqual([
       'bugfix',
+      'issue_triage',
       'pipeline',
       'ralph_loop',
       'review',

@@ -17,7 +17,7 @@ function copySop(name: string): string {
 }
 
 describe('shipped SOPs', () => {
-  test.each(['ralph_loop', 'pipeline', 'bugfix', 'review'])(
+  test.each(['ralph_loop', 'pipeline', 'bugfix', 'review', 'issue_triage'])(
     '%s compiles without errors or warnings',
     (name) => {
       const result = compileSopDir(path.join(shipped, name));

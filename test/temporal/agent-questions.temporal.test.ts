@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SopClient } from '../../src/client';
 import { CodexRunner } from '../../src/harnesses/codex';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
 import { compileSopDir } from '../../src/sop/compile';
-import { planFromBundle } from '../../src/sop/plan';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 import { makeWorkspace, servePlans } from '../support/plans';
 import { runSop } from '../support/run-sop';
 import {
