@@ -7,14 +7,6 @@
 import { Validator } from '@cfworker/json-schema';
 import type { JsonSchema, RouteSpec } from './execution-plan';
 
-/** `agent_asks:` as the plan holds it. */
-export interface AgentAsksSpec {
-  /** the longest question accepted, in characters */
-  maxLength: number;
-  /** whether the agent may narrow the answer's fields (`answer_schema`) */
-  answerSchema: boolean;
-}
-
 /** What the agent asked, as checked: shown next to the SOP's question, recorded with the answer. */
 export interface AgentQuestion {
   question: string;

@@ -3,7 +3,6 @@
 // deterministic code. The compiler derives it from a bundle (src/sop), so a run is pinned to the plan
 // it started with.
 
-import type { AgentAsksSpec } from './agent-question';
 import type { Policy } from './policy';
 import type { PriceTable } from './pricing';
 import type { ToolGrant } from './tool-grants';
@@ -38,6 +37,14 @@ export const APPROVAL_ANSWER_SCHEMA: JsonSchema = {
   required: ['approve'],
   additionalProperties: false,
 };
+
+/** `agent_asks:` on a request_input, as the plan holds it (shapes/agent-question.ts checks the questions). */
+export interface AgentAsksSpec {
+  /** the longest question accepted, in characters */
+  maxLength: number;
+  /** whether the agent may narrow the answer's fields (`answer_schema`) */
+  answerSchema: boolean;
+}
 
 export interface InputRequestSpec {
   /** a template: may use {{ step.rework }}, {{ item.title }}, ... */
