@@ -205,3 +205,15 @@ describe('agent profiles', () => {
     ]);
   });
 });
+
+test('a profile’s skills are refused while steps cannot load skills (SOP107 at the profile), never silently dropped', () => {
+  const { dir } = project([
+    'name: p',
+    'agents:',
+    '  reviewer: { provider: claude, skills: [house-style] }',
+    'steps:',
+    '  a: { agent: reviewer, prompt: prompts/a.md, routes: { done: finish } }',
+  ]);
+  const { diagnostics } = compileSopDir(dir, { relativeTo: dir });
+  expect(diagnostics.map((d) => [d.code, d.line])).toEqual([['SOP107', 3]]);
+});
