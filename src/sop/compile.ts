@@ -139,9 +139,14 @@ function compileSource(
     providers: config?.providers ?? {},
     files: sortKeys(checked.files),
   };
-  // Plain JSON on purpose: key order is meaningful (the first step is the entry), and it comes from the
-  // source, so the same files always give the same bytes.
-  const hash = createHash('sha256').update(JSON.stringify(bundleBody)).digest('hex');
+  // The hash is of the SOP as written: `{{ sop.dir }}` unfilled, so the same SOP in two folders (a client's
+  // checkout and a worker's) has one hash. Plain JSON on purpose: key order is meaningful (the first step is
+  // the entry), and it comes from the source, so the same files always give the same bytes.
+  const written =
+    dir === undefined ? definition : resolveProfiles(withConfig(parsed.data, config), ownProfiles).sop;
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ ...bundleBody, definition: written }))
+    .digest('hex');
   return {
     diagnostics,
     bundle: {

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { SopCompileError } from '../../src/shapes/diagnostics';
 import { compileSopDir, defineSop } from '../../src/sop/compile';
@@ -35,4 +37,17 @@ test('{{ sop.dir }} in an SOP defined without a folder is SOP401', () => {
       ['SOP401', 'mcp_servers.t.args.0'],
     ]);
   }
+});
+
+test('the same SOP in two folders has one bundle hash (a client’s checkout and a worker’s), though each fills in its own sop.dir', () => {
+  const copy = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-dir-')), 'issue_triage');
+  fs.cpSync(path.join(shipped, 'issue_triage'), copy, { recursive: true });
+  const here = compileSopDir(path.join(shipped, 'issue_triage')).bundle!;
+  const there = compileSopDir(copy).bundle!;
+  expect(there.hash).toBe(here.hash);
+  const args = (b: typeof here) =>
+    (planFromBundle(b).steps.find((s) => s.name === 'triage')!.agent!.tools![0].spec as { args: string[] })
+      .args[0];
+  expect(args(there).startsWith(copy)).toBe(true);
+  expect(args(here).startsWith(path.join(shipped, 'issue_triage'))).toBe(true);
 });
