@@ -1,5 +1,6 @@
 import { checkEnv } from '../config/env';
 import type { AgentRunners } from '../harnesses/runner';
+import { createDeliverActivities, type DeliverActivityDeps } from './deliver';
 import { createEmitActivities, type EmitActivityDeps } from './emit-event';
 import { createInterpreterActivities } from './interpreter-activities';
 import { pollSensor } from './poll';
@@ -8,7 +9,11 @@ import * as smoke from './smoke';
 import { walkBelowDefault } from './workspace-snapshot';
 import { createWorkspaceActivities, type WorkspaceActivityDeps } from './workspaces';
 
-export interface ActivityDeps extends ResolveActivityDeps, EmitActivityDeps, WorkspaceActivityDeps {
+export interface ActivityDeps
+  extends ResolveActivityDeps,
+    EmitActivityDeps,
+    WorkspaceActivityDeps,
+    DeliverActivityDeps {
   /** harness adapters by provider: the worker wires the real ones (src/worker), a test its stand-ins */
   runners: AgentRunners;
 }
@@ -25,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createResolveActivities(deps),
     ...createEmitActivities(deps),
     ...createWorkspaceActivities(deps),
+    ...createDeliverActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

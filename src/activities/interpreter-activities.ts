@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { activityInfo, Context, cancellationDetails } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
+import { withoutForgeCredential } from '../forge/worker-forge';
 import { type AgentRunners, type AgentRunResult, HarnessFatalError } from '../harnesses/runner';
 import { removeRunSessions } from '../harnesses/sessions';
 import { DenyReadExposedError, PermissionRuleError, PolicyUnsupportedError } from '../policies/compile';
@@ -138,6 +139,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         const schema = outcomeSchema(
           request.role === 'producer' ? ['done'] : request.routes.map((r) => r.name),
           request.role === 'producer' ? [] : askingRoutes(request.routes),
+          request.role === 'producer' ? undefined : request.deliver,
         );
         const beat = setInterval(
           () => context.heartbeat({ step: request.step, role: request.role }),
@@ -400,6 +402,9 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
         const result = await execa(request.command, {
           shell: true,
           cwd: request.run.workspace,
+          // the forge credential stays with the worker's own git and API calls
+          env: withoutForgeCredential(),
+          extendEnv: false,
           all: true,
           reject: false,
           stdin: 'ignore',

@@ -1,12 +1,13 @@
 import { askingRoutes, askOutcomeProperty } from '../shapes/agent-question';
 import type { AgentStepRequest } from '../shapes/contract';
+import type { AgentAllowance } from '../shapes/deliveries';
 import type { InputRequestSpec, JsonSchema, RouteSpec } from '../shapes/execution-plan';
 import { renderText } from '../shapes/render-text';
 import type { ResolvedArtifact } from './artifacts';
 
 /** The structured outcome every agent returns: strict-mode friendly (Codex requires every key). */
-export function outcomeSchema(routes: string[], asking: string[] = []): JsonSchema {
-  return {
+export function outcomeSchema(routes: string[], asking: string[] = [], deliver?: AgentAllowance): JsonSchema {
+  const schema = {
     type: 'object',
     additionalProperties: false,
     required: ['route', 'summary', 'details', ...(asking.length > 0 ? ['ask'] : [])],
@@ -19,8 +20,38 @@ export function outcomeSchema(routes: string[], asking: string[] = []): JsonSche
       },
       // only steps with a route that lets the agent ask a person have it (other schemas are unchanged)
       ...(asking.length > 0 ? { ask: askOutcomeProperty(asking) } : {}),
+    } as Record<string, unknown>,
+  };
+  if (!deliver) return schema;
+  // strict mode: every key required; empty lists ask for nothing. The runtime checks each request.
+  schema.required.push('deliver');
+  schema.properties.deliver = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['comments', 'labels'],
+    properties: {
+      comments: { type: 'array', items: { type: 'string' }, description: 'comments to post (may be empty)' },
+      labels: {
+        type: 'array',
+        items: { type: 'string' },
+        description: `labels to add, from: ${deliver.labels?.allowed.join(', ') ?? 'none allowed'}`,
+      },
     },
   };
+  return schema;
+}
+
+/** The step contract's lines on what the role may ask the runtime to deliver. */
+function deliverLines(deliver: AgentAllowance | undefined): string[] {
+  if (!deliver) return [];
+  const lines = [
+    '',
+    "You may ask the runtime to deliver, in your outcome's `deliver` (it checks every request):",
+  ];
+  if (deliver.comments) lines.push(`- \`comments\`: up to ${deliver.comments.max} comment(s) on the issue`);
+  if (deliver.labels)
+    lines.push(`- \`labels\`: up to ${deliver.labels.max} of: ${deliver.labels.allowed.join(', ')}`);
+  return lines;
 }
 
 /** The step's prompt followed by the generated step contract (what the runtime will check). */
@@ -65,6 +96,7 @@ export function renderPrompt(
   } else {
     lines.push('', 'Finish with a structured outcome with route `done` once the files above are written.');
   }
+  if (request.role !== 'producer') lines.push(...deliverLines(request.deliver));
   if (request.feedback.length) lines.push('', '## From the runtime', ...request.feedback);
   return `${lines.join('\n')}\n`;
 }

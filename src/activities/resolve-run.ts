@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { githubSettingsFromEnv } from '../forge/credentials';
+import { ForgeCredentialError } from '../forge/errors';
 import type { ExecutionPlan } from '../shapes/execution-plan';
 import type { RunOptions } from '../shapes/run';
 import { type ResolvedRun, type ResolveRunRequest, RUN_REQUEST_INVALID } from '../shapes/run-request';
@@ -24,6 +26,8 @@ export interface ResolveActivityDeps {
   plans?: ReadonlyMap<string, ExecutionPlan>;
   /** run options this worker gives every run it resolves (tests shorten the heartbeat timeout) */
   runOptions?: RunOptions;
+  /** where the forge credential is read (SOP_GITHUB_*); default: the worker's environment */
+  forgeEnv?: NodeJS.ProcessEnv;
 }
 
 export type ResolveActivities = ReturnType<typeof createResolveActivities>;
@@ -42,6 +46,8 @@ export function createResolveActivities(deps: ResolveActivityDeps = {}) {
       }
       const { planned, source } = resolveOnThisWorker(deps, request, workspace);
       const { plan } = planned;
+      const cannotDeliver = deliveryProblem(plan, request.repo, deps.forgeEnv ?? process.env);
+      if (cannotDeliver) refuse(cannotDeliver);
       return {
         plan,
         run: {
@@ -75,6 +81,32 @@ function resolveOnThisWorker(
     planned: accepted(planRun(bundle, request, where)),
     source: { source: entry.source, dir: entry.dir },
   };
+}
+
+/**
+ * Why the run cannot make the deliveries its SOP declares, checked before it starts: the worker's forge
+ * credential (naming the variable that is missing), and a run branch for a pull request or a status.
+ */
+function deliveryProblem(
+  plan: ExecutionPlan,
+  repo: ResolveRunRequest['request']['repo'],
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  const deliver = plan.deliver;
+  if (!deliver || (deliver.deliveries.length === 0 && !deliver.agent)) return undefined;
+  try {
+    githubSettingsFromEnv(env);
+  } catch (err) {
+    if (err instanceof ForgeCredentialError)
+      return `SOP ${plan.sop} delivers to GitHub (deliver:), but ${err.message}`;
+    throw err;
+  }
+  const branchBound = deliver.deliveries.find(
+    (d) => d.action.kind === 'pull_request' || d.action.kind === 'status',
+  );
+  if (branchBound && repo.url === undefined)
+    return `SOP ${plan.sop} delivers ${branchBound.name} (a ${branchBound.action.kind.replace('_', ' ')} on the run branch), which needs a repo.url run: start it with repo.url, not repo.path`;
+  return undefined;
 }
 
 function accepted<T>(resolution: Resolution<T>): T {

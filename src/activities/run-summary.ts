@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { McpCall } from '../harnesses/mcp-calls';
 import type { LineWritten, LostLaunch, RunRef } from '../shapes/contract';
+import type { ForgeRunState } from '../shapes/deliveries';
 import type { Denial } from '../shapes/denial';
 import type { McpCallCount } from '../shapes/mcp-call';
 import type { DeniedCall } from '../shapes/run';
@@ -68,6 +69,8 @@ export interface RunEnd {
   mcpCalls?: McpCallCount;
   /** what the child runs of its `kind: sop` steps used (absent when it had none) */
   childUsage?: { inputTokens: number; outputTokens: number; costUsd: number; agentRuns: number };
+  /** a run with deliveries: its pull request, the forge writes and the agent requests refused */
+  forge?: ForgeRunState;
 }
 
 /** How the run ended as finishRun stamped it into run.json: the activity's result, so history holds it. */
@@ -132,6 +135,7 @@ export function finishRunSummary(run: RunRef, end: RunEnd): string {
     denials: end.denials ?? [],
     mcpCalls: end.mcpCalls ?? { calls: 0, denied: 0 },
     routesTaken: end.routesTaken,
+    ...(end.forge ? { forge: end.forge } : {}),
   }));
 }
 

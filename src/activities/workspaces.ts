@@ -11,6 +11,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { envValue } from '../config/env';
+import { forgeGitEnv } from '../forge/worker-forge';
 import { workRootPath, workRootProblem } from '../harnesses/state-dir';
 import {
   type CommitRequest,
@@ -28,6 +29,8 @@ export interface WorkspaceActivityDeps {
   workRoot?: string;
   /** how long the fleet waits for a silent worker before provisioning its runs elsewhere */
   lostAfterMs?: number;
+  /** where the forge credential is read (SOP_GITHUB_*): a remote on that forge is fetched and pushed with it */
+  forgeEnv?: NodeJS.ProcessEnv;
 }
 
 /** The trailer naming the accepted step a commit holds (what makes a commit idempotent). */
@@ -64,7 +67,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
     const branch = runBranch(request.sop, request.taskId);
     const worktree = path.join(root, 'runs', request.sop, request.taskId);
     return withLock(mirror, async () => {
-      await fetchMirror(mirror, request.url);
+      await fetchMirror(mirror, request.url, await forgeGitEnv(request.url, deps.forgeEnv));
       const remoteBranch = await revParse(mirror, `refs/remotes/origin/${branch}`);
       const base = request.base ?? (await startCommit(mirror, request));
       const start = remoteBranch ?? base;
@@ -92,6 +95,11 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
         keys,
       };
     });
+  }
+
+  async function push(workspace: string, branch: string): Promise<void> {
+    const { stdout } = await git(workspace, ['remote', 'get-url', 'origin']);
+    await pushBranch(workspace, branch, await forgeGitEnv(stdout.trim(), deps.forgeEnv));
   }
 
   async function commit(request: CommitRequest): Promise<CommitResult> {
@@ -141,7 +149,7 @@ export function workerQueueName(sharedQueue: string, suffix: string): string {
   return `${sharedQueue}@${os.hostname()}-${suffix}`;
 }
 
-async function fetchMirror(mirror: string, url: string): Promise<void> {
+async function fetchMirror(mirror: string, url: string, auth: Record<string, string>): Promise<void> {
   const fresh = !fs.existsSync(path.join(mirror, 'HEAD'));
   if (fresh) {
     // a bare clone first (a local remote is hard-linked, not packed), then remote-tracking branches
@@ -149,6 +157,7 @@ async function fetchMirror(mirror: string, url: string): Promise<void> {
     const cloned = await execa('git', ['clone', '--quiet', '--bare', url, mirror], {
       reject: false,
       stdin: 'ignore',
+      env: auth,
     });
     if (cloned.exitCode !== 0) {
       // never fetched: most likely a wrong url, and the run fails at once
@@ -161,10 +170,11 @@ async function fetchMirror(mirror: string, url: string): Promise<void> {
     cwd: mirror,
     reject: false,
     stdin: 'ignore',
+    env: auth,
   });
   // the remote may be down for a moment: Temporal retries
   if (fetched.exitCode !== 0) throw new Error(`repo.url: cannot fetch ${url}: ${lastLine(fetched.stderr)}`);
-  await execa('git', ['remote', 'set-head', 'origin', '--auto'], { cwd: mirror, reject: false });
+  await execa('git', ['remote', 'set-head', 'origin', '--auto'], { cwd: mirror, reject: false, env: auth });
 }
 
 /** The commit repo.ref names (a branch of the remote, a tag or a commit), or the remote's default branch. */
@@ -195,11 +205,12 @@ async function commitKeys(cwd: string, range: string, key?: string): Promise<str
     .filter((l) => l !== '' && (key === undefined || l === key));
 }
 
-async function push(workspace: string, branch: string): Promise<void> {
+async function pushBranch(workspace: string, branch: string, auth: Record<string, string>): Promise<void> {
   const pushed = await execa('git', ['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], {
     cwd: workspace,
     reject: false,
     stdin: 'ignore',
+    env: auth,
   });
   if (pushed.exitCode !== 0) throw new Error(`cannot push ${branch}: ${lastLine(pushed.stderr)}`);
 }

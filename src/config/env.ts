@@ -288,6 +288,11 @@ export const EnvSchema = z.object({
     group: 'forge',
     meaning: "the App installation's id (the number ending its settings URL)",
   }),
+  SOP_EVIDENCE_SIGNING_KEY_FILE: variable(text(), {
+    group: 'forge',
+    meaning:
+      "an Ed25519 private key (`sop keys generate`): the pull request's run record is signed with it and names its fingerprint",
+  }),
 
   // the sop command
   SOP_SERVE_PORT: variable(port(8788), {

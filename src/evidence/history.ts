@@ -279,6 +279,8 @@ export function stampFields(end: Record<string, unknown>): Record<string, unknow
     deniedCalls: end.deniedCalls ?? 0,
     denials: end.denials ?? [],
     routesTaken: end.routesTaken,
+    // a run with deliveries: its pull request, forge writes and refused agent requests
+    ...(end.forge ? { forge: end.forge } : {}),
   };
 }
 

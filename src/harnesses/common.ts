@@ -170,6 +170,14 @@ export function parseOutcome(
         .join('; '),
     };
   }
+  // deliveries the agent asks for (deliver.agent: in the SOP): the workflow checks and performs them
+  const deliver = (value as { deliver?: unknown }).deliver;
+  const asked =
+    deliver && typeof deliver === 'object' && JSON.stringify(deliver).length > OUTCOME_LIMITS.details
+      ? { deliver: { refused: 'the deliver requests are longer than the outcome limit' } }
+      : deliver === undefined
+        ? {}
+        : { deliver };
   return {
     outcome: {
       route,
@@ -178,6 +186,7 @@ export function parseOutcome(
         details: typeof details === 'string' ? details : '',
         // a question for a person (agent_asks routes): checked by the runtime against the request
         ...(ask === undefined || ask === null ? {} : { ask }),
+        ...asked,
       },
     },
   };

@@ -1,6 +1,7 @@
 // What crosses between the interpreter workflow and its activities. Everything here is small: paths,
 // sizes, hashes, outcomes and counters — transcripts and artifacts stay in the run folder.
 
+import type { AgentAllowance } from './deliveries';
 import type { Denial } from './denial';
 import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from './execution-plan';
 import type { McpCall, McpCallCount } from './mcp-call';
@@ -65,6 +66,8 @@ export interface AgentStepRequest {
   session?: SessionRequest;
   /** parallel work: the git worktree this execution works in instead of the workspace (worktrees.ts) */
   worktree?: Worktree;
+  /** what this role may ask the runtime to deliver in its outcome (the SOP's `deliver.agent:`) */
+  deliver?: AgentAllowance;
 }
 
 /** Running totals a harness session reported so far (both harnesses report cumulative usage on resume). */

@@ -200,6 +200,21 @@ export const DIAGNOSTIC_CODES = {
     title: 'unknown agent profile',
     hint: 'declare the profile under `agents:` in sop.yaml or sop.config.yaml, or fix the name',
   },
+  SOP280: {
+    severity: 'error',
+    title: 'delivery at a route that does not exist',
+    hint: 'write `on:` as end, failure or STEP.ROUTE naming a step of this SOP and one of its routes',
+  },
+  SOP281: {
+    severity: 'error',
+    title: 'delivery name used twice',
+    hint: "each delivery name is part of the key of its forge writes: give every comment, label set and status its own name (pull-request is the pull request's)",
+  },
+  SOP282: {
+    severity: 'error',
+    title: 'labels that contradict each other',
+    hint: 'a label is added or removed, not both; an agent may ask for at most as many labels as are allowed',
+  },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
   SOP303: { severity: 'error', title: 'invalid JSON schema', hint: 'the file must be a JSON Schema object' },

@@ -3,6 +3,7 @@
 // deterministic code. The compiler derives it from a bundle (src/sop), so a run is pinned to the plan
 // it started with.
 
+import type { DeliverPlan } from './deliveries';
 import type { Policy } from './policy';
 import type { PriceTable } from './pricing';
 import type { ToolGrant } from './tool-grants';
@@ -25,6 +26,8 @@ export interface RouteSpec {
   requires: string[];
   /** events emitted when this route is taken; absent: none */
   emits?: EmitSpec[];
+  /** what the runtime writes to the forge for the run, and what agents may ask for (`deliver:`); absent: none */
+  deliver?: DeliverPlan;
 }
 
 /** The answer of an approval (what `sop answer --approve | --reject WHY` sends) when the SOP names none. */
@@ -208,4 +211,6 @@ export interface ExecutionPlan {
   triggers?: TriggerSpec[];
   /** events emitted when the run finishes (the SOP's top-level `emits:`); absent: none */
   emits?: EmitSpec[];
+  /** what the runtime writes to the forge for the run, and what agents may ask for (`deliver:`); absent: none */
+  deliver?: DeliverPlan;
 }

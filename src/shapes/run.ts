@@ -4,6 +4,7 @@
 
 import type { AgentQuestion } from './agent-question';
 import type { RunRef, SessionSlot, Usage } from './contract';
+import type { ForgeRunState } from './deliveries';
 import type { Denial } from './denial';
 import type { ExecutionPlan } from './execution-plan';
 import type { RunParent } from './lineage';
@@ -138,6 +139,8 @@ export interface RunResult {
   placement?: Placement;
   /** what the child runs of its `kind: sop` steps used (theirs and their own children's), when it had any */
   childUsage?: RunUsage;
+  /** a run with deliveries (`deliver:`): its pull request, the writes made and the agent requests refused */
+  forge?: ForgeRunState;
 }
 
 export interface RunState {
@@ -180,4 +183,6 @@ export interface RunState {
   childUsage?: RunUsage;
   /** reports this run (a child of a `kind: sop` step) sent its parent: numbers the next one */
   childReports?: number;
+  /** deliveries to the forge (`deliver:`): the run's pull request, what was written, refused agent requests */
+  forge?: ForgeRunState;
 }

@@ -8,6 +8,7 @@ import { mcpToolName } from '../policies/tool-servers';
 import { type Diagnostic, type DiagnosticCode, diagnostic, suggest } from '../shapes/diagnostics';
 import type { Policy } from '../shapes/policy';
 import { RESERVED_SERVER_NAMES, type StepTools } from '../shapes/tool-grants';
+import { checkDeliver } from './deliver';
 import {
   APPROVAL_ROUTES,
   answerFieldValues,
@@ -782,6 +783,23 @@ export function checkSop(
       { input: inputs, params, item: false, roots: ['input', 'params', 'run', 'steps'] },
       { yaml: at },
     ),
+  );
+  // ---- deliveries to the forge -----------------------------------------------------------------------------
+  checkDeliver(
+    sop.deliver,
+    (step) => (steps[step] ? effectiveRoutes(steps[step]).map((r) => r.name) : undefined),
+    report,
+    (text, at) =>
+      checkTemplateText(
+        text,
+        {
+          input: inputs,
+          params,
+          item: false,
+          roots: ['input', 'params', 'run', 'steps', 'routes', 'pull_request'],
+        },
+        { yaml: at },
+      ),
   );
   for (const [name, artifact] of Object.entries(artifacts)) {
     const users = [...(artifactUsers.get(name) ?? [])];

@@ -17,6 +17,7 @@ import {
 import { DEFAULT_POLICY, mergePolicies, type Policy } from '../shapes/policy';
 import type { ToolGrant } from '../shapes/tool-grants';
 import type { SopBundle } from './compile';
+import { deliverPlan } from './deliver';
 import {
   answerRouting,
   durationMs,
@@ -251,6 +252,7 @@ export function planFromBundle<I = Record<string, unknown>>(
     inputSchema: inputSchema(bundle),
     ...(triggers.length > 0 ? { triggers } : {}),
     ...(emits.length > 0 ? { emits } : {}),
+    ...optional('deliver', deliverPlan(sop.deliver)),
   };
 }
 

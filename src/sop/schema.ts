@@ -9,6 +9,7 @@ import { NAME_MESSAGE, NAME_PATTERN } from '../shapes/names';
 import { PolicySchema } from '../shapes/policy';
 import { PriceTable } from '../shapes/pricing';
 import { StepTools, ToolServer } from '../shapes/tool-grants';
+import { Deliver } from './deliver';
 import { Emits, Trigger } from './trigger-schema';
 
 export const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
@@ -293,6 +294,8 @@ export const SopFile = z.strictObject({
   triggers: z.record(Name, Trigger).optional(),
   /** events emitted when a run finishes (by any route to finish) */
   emits: Emits.optional(),
+  /** what the runtime writes to the forge for a run: pull request, comments, labels, statuses (docs/forge.md) */
+  deliver: Deliver.optional(),
 });
 export type SopFile = z.infer<typeof SopFile>;
 export type SopStep = z.infer<typeof Step>;

@@ -49,7 +49,7 @@ export interface TemplateScope {
   roots: ReadonlyArray<TemplateRoot>;
 }
 
-type TemplateRoot = 'input' | 'params' | 'run' | 'step' | 'item' | 'steps';
+type TemplateRoot = 'input' | 'params' | 'run' | 'step' | 'item' | 'steps' | 'routes' | 'pull_request';
 /**
  * An input question (input step, request_input) is rendered by the workflow from what it holds: the run's
  * input and params, the step and the work item. Not steps.* (agent output) nor run.* (worker paths).
@@ -116,6 +116,13 @@ export function checkVariable(path: string, scope: TemplateScope): VariableVerdi
       }
       return { ok: true };
     }
+    case 'routes':
+      // deliveries: the routes the run took, as `step: route` lines
+      if (first !== undefined) return unknown('routes is the list of routes taken, without fields');
+      return { ok: true };
+    case 'pull_request':
+      if (first !== 'number' && first !== 'url') return unknown('pull_request has number, url');
+      return { ok: true };
     default:
       return unknown('unknown variable');
   }

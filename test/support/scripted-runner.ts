@@ -21,6 +21,8 @@ export interface ScriptedTurn {
   details?: string;
   /** simulate a harness that returned no usable outcome */
   outcomeError?: string;
+  /** deliveries the agent asks for in its outcome (`deliver` beside the route) */
+  deliver?: { comments?: string[]; labels?: string[] };
   costUsd?: number;
   tokens?: number;
   delayMs?: number;
@@ -158,6 +160,7 @@ export class ScriptedRunner implements AgentRunner {
               summary: turn.summary ?? '',
               details: turn.details ?? '',
               ...(turn.ask === undefined ? {} : { ask: turn.ask }),
+              ...(turn.deliver ? { deliver: turn.deliver } : {}),
             },
           },
       outcomeError: turn.outcomeError,

@@ -6,6 +6,7 @@
 import { ActivityFailure } from '@temporalio/workflow';
 import type { InterpreterActivities } from '../../activities/interpreter-activities';
 import type { LostLaunch, RunRef, Worktree } from '../../shapes/contract';
+import type { DeliverPlan } from '../../shapes/deliveries';
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../../shapes/execution-plan';
 import type { WaitingIn } from '../../shapes/message-args';
 import type { ActiveRole } from '../../shapes/messages';
@@ -55,6 +56,8 @@ export interface RunContext {
   sessionsInUse?: Set<string>;
   /** the child runs of `kind: sop` steps running now, and whether this run tracks and reports them (children.ts) */
   children: ChildRuns;
+  /** the deliveries this execution makes (deliveries.ts): the plan's, when the run has the patch */
+  deliver?: DeliverPlan;
 }
 
 /** The quick file updates of an engine (activities.ts). */

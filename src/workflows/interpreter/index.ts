@@ -22,6 +22,7 @@ import { decideChildRuns, failureDetails } from './children';
 import { runAccepted } from './commits';
 import { deliveryKey, describeFailure, fail, type RunContext, RunFailed, stringify } from './context';
 import { createContext } from './create-context';
+import { DELIVERIES_PATCH, deliverAgentRequests, deliverAt } from './deliveries';
 import { emitOnFinish, settleEmits, takeRoute } from './emits';
 import { installHandlers } from './handlers';
 import { agentQuestionOf, requestInput, routeAnswer } from './input';
@@ -38,6 +39,8 @@ const RECENT_STEPS_KEPT = 50;
 
 export async function sopInterpreter(input: RunInput): Promise<RunResult> {
   const ctx = createContext(input);
+  // decided first thing in every execution (never after a local activity: see patches.ts)
+  if (input.plan.deliver && ctx.isPatched(DELIVERIES_PATCH)) ctx.deliver = input.plan.deliver;
   decideParallelWorktrees(ctx);
   decideChildRuns(ctx);
   const { plan, state } = ctx;
@@ -83,6 +86,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     }
     emitOnFinish(ctx);
     await settleEmits(ctx);
+    await deliverAt(ctx, { kind: 'end' });
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(async () => {
@@ -95,6 +99,9 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     // Before the patch any other error failed the workflow as it was: status left at running, no run.json.
     if (err instanceof RunFailed || (!(err instanceof ContinueAsNew) && ctx.isPatched(ANY_FAILURE_PATCH))) {
       ctx.failure = err instanceof RunFailed ? err.message : describeFailure(err);
+      // `on: failure` deliveries; one that fails too is added to the run's failure, never hidden
+      const undelivered = await deliverAt(ctx, { kind: 'failure' }, true);
+      if (undelivered.length > 0) ctx.failure = `${ctx.failure}; ${undelivered.join('; ')}`;
       clearCurrentStep(ctx);
       setStatus(ctx, 'failed');
       await stampRunSummary(ctx, 'failed', ctx.failure);
@@ -124,6 +131,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     answers: state.answers,
     ...(ctx.fleet ? { placement: ctx.fleet.placement } : {}),
     ...(state.childUsage ? { childUsage: state.childUsage } : {}),
+    ...(state.forge ? { forge: state.forge } : {}),
   };
 }
 
@@ -178,6 +186,10 @@ class Threads {
           state.outputs[step.name] = { route: end.route, payload: end.payload };
           target = end.target;
           payload = end.payload;
+          if (ctx.deliver) {
+            await deliverAgentRequests(ctx, step.name, undefined, end.payload);
+            await deliverAt(ctx, { kind: 'route', step: step.name, route: end.route });
+          }
         }
         if (target.kind === 'request_input') {
           const agent = agentQuestionOf(ctx, target.request, payload);
@@ -253,6 +265,7 @@ async function stampRunSummary(ctx: RunContext, end: 'completed' | 'failed' | 'c
         denials: state.denials,
         ...(state.mcpCalls ? { mcpCalls: state.mcpCalls } : {}),
         ...(state.childUsage ? { childUsage: state.childUsage } : {}),
+        ...(state.forge ? { forge: state.forge } : {}),
       },
       ...(ctx.unrecordedLosses.size > 0 ? { lostLaunches: [...ctx.unrecordedLosses.values()].flat() } : {}),
     });

@@ -23,6 +23,8 @@ export const PATCHES = {
   'emit-events-v1': 3,
   'agent-sessions-v1': 3,
   'agent-questions-v1': 3,
+  // deliveries to the forge (deliveries.ts): on in no engine yet, so every run records its marker
+  'forge-deliveries-v1': 4,
 } as const;
 export type PatchId = keyof typeof PATCHES;
 

@@ -101,6 +101,8 @@ export async function runRole(
       feedback: [...feedback, ...messages],
       timeoutMs: step.timeoutMs,
       ...(worktree ? { worktree } : {}),
+      // the role that picks the route may ask for deliveries the SOP allows (deliveries.ts checks them)
+      ...(ctx.deliver?.agent && role !== 'producer' ? { deliver: ctx.deliver.agent } : {}),
     };
     const summary = executionLabel(label);
     const session = claimSession(ctx, spec, step.name, item?.id);
