@@ -4,6 +4,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgentQuestion } from '../shapes/agent-question';
 import type { McpCallCount } from '../shapes/mcp-call';
 import type { Usage } from './contract';
+import type { ForgeRunState } from './deliveries';
 import type { JsonSchema } from './execution-plan';
 import type { AnswerInput, ChildStatus, ToolApprovalAsk, WaitingIn } from './message-args';
 import type { AnswerRecord, DeniedCall, Relaunches, RouteTaken, RunCheckpoint, RunStatus } from './run';
@@ -81,6 +82,11 @@ export interface RunStatusView {
   waitingIn?: WaitingIn;
   /** what the child runs of `kind: sop` steps that ended used (with their own children) */
   childUsage?: Usage & { agentRuns: number };
+  /**
+   * a run with deliveries (`deliver:`): its pull request (number, url, repo: what a review gate waits on),
+   * the forge writes made, the agent requests refused, and the rate limit's reset while the run is parked
+   */
+  forge?: ForgeRunState;
 }
 
 /**

@@ -9,6 +9,7 @@ import { describeOrigin, firstStartedEvent, originOf, type RunOrigin } from '../
 import { readHistoryEvidence } from '../../evidence/history';
 import { exportPack } from '../../evidence/pack';
 import { KeyFileError, loadPrivateKey } from '../../evidence/signing';
+import type { ForgeRunState } from '../../shapes/deliveries';
 import { deniedCallsText, describeDenial } from '../../shapes/denial-text';
 import { parentCause, parentFromMemo } from '../../shapes/lineage';
 import type { McpCallCount } from '../../shapes/mcp-call';
@@ -137,6 +138,7 @@ export async function gatherRunView(
       ...(result.answers ? { answers: result.answers } : {}),
       ...(result.placement ? { placement: result.placement } : {}),
       ...(result.childUsage ? { childUsage: result.childUsage } : {}),
+      ...(result.forge ? { forge: result.forge } : {}),
     });
     await fillApprovalSenders(client, description.workflowId, view);
     return finishView(withRunBranch(view));
@@ -279,6 +281,7 @@ function fillFromRunSummary(view: Record<string, unknown>): void {
       usage: summary.usage,
       ...(summary.childUsage ? { childUsage: summary.childUsage } : {}),
       ...(summary.mcpCalls?.calls ? { mcpCalls: summary.mcpCalls } : {}),
+      ...(summary.forge && !view.forge ? { forge: summary.forge } : {}),
     });
   } catch {
     // no run folder here: the view says what Temporal knows
@@ -457,9 +460,29 @@ function printRun(view: Record<string, unknown>): void {
     out.push(
       `MCP tool calls: ${mcp.calls}${mcp.denied ? ` (${mcp.denied} denied)` : ''}; each in executions.jsonl`,
     );
+  out.push(...forgeLines(view.forge as ForgeRunState | undefined));
   if (view.failure) out.push(`failure: ${view.failure}`);
   if (view.webUi) out.push(`Web UI: ${view.webUi}`);
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** A run with deliveries: its pull request, what was written to the forge, the agent requests refused. */
+export function forgeLines(forge: ForgeRunState | undefined): string[] {
+  if (!forge) return [];
+  const out: string[] = [];
+  if (forge.pullRequest)
+    out.push(`pull request: ${forge.pullRequest.repo}#${forge.pullRequest.number} ${forge.pullRequest.url}`);
+  if (forge.rateLimitedUntilMs)
+    out.push(`parked: the forge rate-limits until ${new Date(forge.rateLimitedUntilMs).toISOString()}`);
+  if (forge.deliveries.length > 0) out.push('deliveries:');
+  for (const d of forge.deliveries)
+    out.push(
+      `  ${d.name} (${d.at}): ${d.action}${d.target ? ` ${d.target}` : ''}${d.error ? `: ${d.error}` : ''}`,
+    );
+  if (forge.refused.length > 0) out.push(`refused agent requests: ${forge.refused.length}`);
+  for (const r of forge.refused)
+    out.push(`  ${r.step}${r.item ? ` [${r.item}]` : ''} asked for ${r.kind} "${r.value}": ${r.reason}`);
+  return out;
 }
 
 /** usage: this run's; with child runs, theirs and the total on lines of their own. */

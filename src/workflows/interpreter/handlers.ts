@@ -52,6 +52,7 @@ export function installHandlers(ctx: RunContext): void {
       failure: ctx.failure,
       ...(waitingInChild(ctx) ? { waitingIn: waitingInChild(ctx) } : {}),
       ...(state.childUsage ? { childUsage: state.childUsage } : {}),
+      ...(state.forge ? { forge: state.forge } : {}),
     }),
   );
 }
