@@ -5,6 +5,7 @@
 // (the workflow parks the run until the reset); a refusal (401/403/404/422) fails the delivery with the
 // forge's own message; a forge that fails or cannot be reached is retried by Temporal.
 
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { envValue } from '../config/env';
 import { ForgeCredentialError, ForgeError, ForgeRateLimitError } from '../forge/errors';
@@ -32,10 +33,15 @@ export function createDeliverActivities(deps: DeliverActivityDeps = {}) {
   return {
     async deliver(request: DeliveryRequest): Promise<DeliveryResult> {
       const env = deps.forgeEnv ?? process.env;
+      // a worker that dies mid-delivery is noticed by its silence (the workflow moves the run and delivers again)
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), 1_000);
       try {
         return await perform(workerForge(env), request, env);
       } catch (err) {
         throw asFailure(err, request);
+      } finally {
+        clearInterval(beat);
       }
     },
   };

@@ -46,6 +46,8 @@ export interface ScriptedFault {
    * after the forge acted); `before` (the default): the call is refused
    */
   when?: 'before' | 'after';
+  /** hold the answer this long (a worker a test kills meanwhile never gets it) */
+  delayMs?: number;
 }
 
 export interface ScriptedForgeOptions {
@@ -196,6 +198,7 @@ async function serveRest(served: Served, route: Route, req: FastifyRequest, repl
       headers,
     };
     const answer = await route.handler(ctx);
+    if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault?.when === 'after') throw faultAnswer(fault, identity);
     call.status = answer.status;
     return reply.code(answer.status).headers(headers).send(answer.body);

@@ -171,7 +171,7 @@ export function checkAgentRequests(
       refuse('label', String(label), 'the SOP allows agents no labels (deliver.agent.labels)');
     else if (!allowed.some((a) => a.toLowerCase() === name.toLowerCase()))
       refuse('label', String(label), `not an allowed label (allowed: ${allowed.join(', ')})`);
-    else if (out.labels.includes(name)) continue;
+    else if (out.labels.some((l) => l.toLowerCase() === name.toLowerCase())) continue;
     else if (out.labels.length >= allowance.labels.max)
       refuse('label', name, `more than the ${allowance.labels.max} label(s) allowed per step`);
     else out.labels.push(name);
