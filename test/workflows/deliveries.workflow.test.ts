@@ -10,6 +10,7 @@ import {
   pullsOf,
   runOnForge,
 } from '../support/forge-fleet';
+import { recordHistory } from '../support/histories';
 import {
   failTarget,
   finish,
@@ -93,6 +94,7 @@ test('a run ends in one pull request carrying its record; a rerun of the task up
     task: 'issue-1',
   });
   expect(first.error).toBeUndefined();
+  await recordHistory(first.handle, 'request-deliver');
   const pulls = pullsOf(world);
   expect(pulls).toHaveLength(1);
   const pr = pulls[0];
@@ -208,6 +210,7 @@ test('a forge rate limit parks the run until the reset, then the delivery goes o
   );
   expect(error).toBeUndefined();
   expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
+  await recordHistory(handle, 'request-deliver-ratelimit');
   expect(pullsOf(world)).toHaveLength(1);
   // parked on a durable timer (in history), not a sleeping activity
   const history = await handle.fetchHistory();
