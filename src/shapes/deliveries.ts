@@ -104,8 +104,8 @@ export interface ForgeRunState {
   deliveries: DeliveryRecord[];
   /** agent requests refused (the most recent) */
   refused: RefusedRequest[];
-  /** agent comments performed so far, by step (max per step execution is the allowance's) */
-  agentComments: number;
+  /** accepted outcomes that asked for deliveries so far: numbers the keys of their writes */
+  agentRequests: number;
   /** set while the run waits for the forge's rate limit to reset */
   rateLimitedUntilMs?: number;
 }
@@ -183,8 +183,8 @@ const asList = (value: unknown): unknown[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
 
 /** The hidden part of a delivery's key for an agent's request: stable across replays and retries. */
-export const agentDeliveryName = (step: string, kind: 'comment' | 'labels', n: number) =>
-  `agent-${step}-${kind}-${n}`;
+export const agentDeliveryName = (step: string, request: number, kind: 'comment' | 'labels', n = 1) =>
+  `agent-${step}-${request}-${kind}${kind === 'comment' ? `-${n}` : ''}`;
 
 /** What the run record in the pull request's body is made of (all from the run's state and plan). */
 export interface RunRecordFacts {

@@ -787,7 +787,13 @@ export function checkSop(
   // ---- deliveries to the forge -----------------------------------------------------------------------------
   checkDeliver(
     sop.deliver,
-    (step) => (steps[step] ? effectiveRoutes(steps[step]).map((r) => r.name) : undefined),
+    (step) =>
+      steps[step]
+        ? {
+            routes: effectiveRoutes(steps[step]).map((r) => r.name),
+            worklist: forEachOf(steps[step]) !== undefined,
+          }
+        : undefined,
     report,
     (text, at) =>
       checkTemplateText(

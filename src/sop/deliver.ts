@@ -151,7 +151,7 @@ type Report = (code: DiagnosticCode, message: string, at: KeyPath, key?: boolean
  */
 export function checkDeliver(
   deliver: SopDeliver | undefined,
-  routesOf: (step: string) => string[] | undefined,
+  routesOf: (step: string) => { routes: string[]; worklist: boolean } | undefined,
   report: Report,
   checkTemplate: (text: string, at: KeyPath) => void,
 ): void {
@@ -162,8 +162,15 @@ export function checkDeliver(
     for (const p of on === undefined ? [] : Array.isArray(on) ? on : [on]) {
       if (p === 'end' || p === 'failure') continue;
       const [step, route] = p.split('.');
-      const routes = routesOf(step);
-      if (!routes) report('SOP280', `deliver: ${p} names no step ${step}`, [...at, 'on']);
+      const found = routesOf(step);
+      const routes = found?.routes ?? [];
+      if (!found) report('SOP280', `deliver: ${p} names no step ${step}`, [...at, 'on']);
+      else if (found.worklist)
+        report(
+          'SOP280',
+          `deliver: ${p}: step ${step} has for_each:, and routes of worklist items are no delivery points yet`,
+          [...at, 'on'],
+        );
       else if (!routes.includes(route))
         report(
           'SOP280',

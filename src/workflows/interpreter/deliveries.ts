@@ -35,7 +35,7 @@ const KEPT = 50;
 
 /** The run's forge state (created on first use; carried in the run state). */
 export function forgeState(ctx: RunContext): ForgeRunState {
-  ctx.state.forge ??= { deliveries: [], refused: [], agentComments: 0 };
+  ctx.state.forge ??= { deliveries: [], refused: [], agentRequests: 0 };
   return ctx.state.forge;
 }
 
@@ -79,10 +79,11 @@ export async function deliverAgentRequests(
   forge.refused.push(...refused);
   if (forge.refused.length > KEPT) forge.refused.splice(0, forge.refused.length - KEPT);
   const at = `${step}${item ? ` [${item}]` : ''} (agent)`;
-  for (const body of comments) {
-    const n = ++forge.agentComments;
+  if (comments.length === 0 && labels.length === 0) return;
+  const request = ++forge.agentRequests;
+  for (const [i, body] of comments.entries()) {
     const spec: DeliverySpec = {
-      name: agentDeliveryName(step, 'comment', n),
+      name: agentDeliveryName(step, request, 'comment', i + 1),
       on: [],
       action: { kind: 'comment', issue: allowance!.comments!.issue, body },
     };
@@ -91,7 +92,7 @@ export async function deliverAgentRequests(
   }
   if (labels.length > 0) {
     const spec: DeliverySpec = {
-      name: agentDeliveryName(step, 'labels', forge.agentComments),
+      name: agentDeliveryName(step, request, 'labels'),
       on: [],
       action: { kind: 'labels', issue: allowance!.labels!.issue, add: labels, remove: [] },
     };
