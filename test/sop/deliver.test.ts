@@ -6,9 +6,9 @@ import { outcomeSchema } from '../../src/activities/prompt';
 import { exportPack } from '../../src/evidence/pack';
 import { forgeGitEnv, repoOfUrl, withoutForgeCredential } from '../../src/forge/worker-forge';
 import { parseOutcome } from '../../src/harnesses/common';
-import { checkAgentRequests, deliveriesAt } from '../../src/model/deliveries';
+import { checkAgentRequests, deliveriesAt } from '../../src/shapes/deliveries';
 import { compileSopDir } from '../../src/sop/compile';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 
 // The SOP's `deliver:` (docs/forge.md): compiled into the plan, its mistakes reported with code, file and line;
 // what an agent may ask for checked against the allowance; the run record's evidence digest equal to the chain
