@@ -135,3 +135,8 @@ export function withMarker(body: string, key: string): string {
 export function hasMarker(body: string | null | undefined, key: string): boolean {
   return (body ?? '').includes(marker(key));
 }
+
+/** The delivery keys a body carries (`<!-- sop:KEY -->`): how a webhook finds the run of a pull request or comment. */
+export function markersIn(body: string | null | undefined): string[] {
+  return [...(body ?? '').matchAll(/<!-- sop:([\w.:/@+-]{1,200}) -->/g)].map((m) => m[1]);
+}

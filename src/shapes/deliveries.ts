@@ -3,6 +3,18 @@
 // never by the agent. Plain types and pure functions: read by the compiler, the interpreter workflow (which
 // decides when each delivery happens and validates what an agent requests) and the delivery activity.
 
+/** The pull request's delivery name: its key is `<workflow id>/pull-request` (forge.ts deliveryKey). */
+export const PULL_REQUEST_DELIVERY = 'pull-request';
+
+/**
+ * The run (workflow id) whose pull request carries this delivery key, or undefined for another key: the body of
+ * a pull request the runtime opened holds `<!-- sop:<workflow id>/pull-request -->` (forge.ts markersIn).
+ */
+export function runOfPullRequestKey(key: string): string | undefined {
+  const suffix = `/${PULL_REQUEST_DELIVERY}`;
+  return key.endsWith(suffix) && key.length > suffix.length ? key.slice(0, -suffix.length) : undefined;
+}
+
 /** When a declared delivery happens: the run's end, its failure, or a route a step takes. */
 export type DeliveryPoint =
   | { kind: 'end' }

@@ -4,7 +4,13 @@
 // data (model/deliveries.ts); checkDeliver adds what a schema cannot say (routes that exist, templates).
 
 import { z } from 'zod';
-import type { AgentAllowance, DeliverPlan, DeliveryPoint, DeliverySpec } from '../shapes/deliveries';
+import {
+  type AgentAllowance,
+  type DeliverPlan,
+  type DeliveryPoint,
+  type DeliverySpec,
+  PULL_REQUEST_DELIVERY,
+} from '../shapes/deliveries';
 import type { DiagnosticCode } from '../shapes/diagnostics';
 import { NAME_MESSAGE, NAME_PATTERN } from '../shapes/names';
 import type { KeyPath } from './yaml-source';
@@ -70,7 +76,7 @@ export const Deliver = z.strictObject({
 });
 export type SopDeliver = z.infer<typeof Deliver>;
 
-const PR_NAME = 'pull-request';
+const PR_NAME = PULL_REQUEST_DELIVERY;
 
 function points(on: string | string[] | undefined, fallback: DeliveryPoint[]): DeliveryPoint[] {
   if (on === undefined) return fallback;

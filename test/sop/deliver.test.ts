@@ -4,9 +4,15 @@ import * as path from 'node:path';
 import { evidenceDigest, renderRecord } from '../../src/activities/delivery-record';
 import { outcomeSchema } from '../../src/activities/prompt';
 import { exportPack } from '../../src/evidence/pack';
+import { deliveryKey, markersIn, withMarker } from '../../src/forge/forge';
 import { forgeGitEnv, repoOfUrl, withoutForgeCredential } from '../../src/forge/worker-forge';
 import { parseOutcome } from '../../src/harnesses/common';
-import { checkAgentRequests, deliveriesAt } from '../../src/shapes/deliveries';
+import {
+  checkAgentRequests,
+  deliveriesAt,
+  PULL_REQUEST_DELIVERY,
+  runOfPullRequestKey,
+} from '../../src/shapes/deliveries';
 import { compileSopDir } from '../../src/sop/compile';
 import { planFromBundle } from '../../src/sop/plan-from-bundle';
 
@@ -184,4 +190,15 @@ test('the forge credential goes to git for a remote on that forge only, and neve
   expect(withoutForgeCredential(env)).toEqual({ SOP_GITHUB_API_URL: 'http://127.0.0.1:9', PATH: '/bin' });
   expect(repoOfUrl('https://github.com/acme/widgets.git')).toEqual({ owner: 'acme', repo: 'widgets' });
   expect(repoOfUrl('git@github.com:acme/widgets.git')).toEqual({ owner: 'acme', repo: 'widgets' });
+});
+
+test("a pull request's body names its run: the marker's key gives the workflow id (what a webhook looks up)", () => {
+  const body = withMarker(
+    'Closes #7.\n\n### Run record',
+    deliveryKey('bugfix/issue-7', PULL_REQUEST_DELIVERY),
+  );
+  expect(markersIn(body)).toEqual(['bugfix/issue-7/pull-request']);
+  expect(runOfPullRequestKey(markersIn(body)[0])).toBe('bugfix/issue-7');
+  expect(runOfPullRequestKey('bugfix/issue-7/tell')).toBeUndefined();
+  expect(markersIn('no marker here')).toEqual([]);
 });

@@ -196,10 +196,6 @@ test('a run ends in one pull request with its record; the worker token appears n
 
   // sop runs show names the pull request and the refused request
   const shown = await runSop(['runs', 'show', SOP, task], { agreement: false });
-  fs.writeFileSync(
-    '/tmp/deliver-shown.txt',
-    `${shown.stdout}\n---\n${pulls()[0].body}\n---\n${comments()[0].body}`,
-  );
   expect(shown.stdout).toContain(`pull request: ${FULL}#${pr.number} ${result.forge?.pullRequest?.url}`);
   expect(shown.stdout).toContain('refused agent requests: 1');
   expect(shown.stdout).toContain('fix asked for label "wontfix": not an allowed label (allowed: bug)');

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ExecutionPlan } from '../../src/shapes/execution-plan';
+import type { RunStatusView } from '../../src/shapes/messages';
 import { Deliver, deliverPlan } from '../../src/sop/deliver';
 import {
   commentsOn,
@@ -9,6 +10,7 @@ import {
   forgeWorld,
   pullsOf,
   runOnForge,
+  withForgeRun,
 } from '../support/forge-fleet';
 import { recordHistory } from '../support/histories';
 import {
@@ -23,8 +25,9 @@ import {
   step,
   to,
 } from '../support/plans';
+import { appKeyPair } from '../support/scripted-forge';
 import { ScriptedRunner } from '../support/scripted-runner';
-import { connectForTest, type TemporalTestContext, withWorker } from '../support/temporal';
+import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
 
 // Deliveries (`deliver:`) with the scripted harness on the real server and a scripted forge: the run branch is
 // fetched and pushed over HTTP with the worker's token, the pull request, comments, labels and status are
@@ -199,27 +202,75 @@ test("a forge's 422 fails the delivery and the run with GitHub's own message", a
   expect(handle.workflowId).toContain('fixit-422/');
 });
 
-test('a forge rate limit parks the run until the reset, then the delivery goes on', async () => {
+test('a forge rate limit parks the run until the reset (the status says until when), then the delivery goes on', async () => {
   world.forge.fail({ route: 'POST /repos/{owner}/{repo}/pulls', status: 429, rateLimit: { retryAfter: 3 } });
-  const started = Date.now();
-  const { error, handle } = await runOnForge(
+  const { parked, seenAt, endedAt, handle, error } = await withForgeRun(
     ctx,
     world,
     fixit('fixit-limited'),
     new ScriptedRunner({ 'fix/agent': [fixTurn] }),
+    async ({ handle }) => {
+      const parked = await eventually(async () => {
+        const status = await handle.query<RunStatusView>('status');
+        return status.forge?.rateLimitedUntilMs;
+      });
+      const seenAt = Date.now();
+      const error = await handle.result().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      return { parked, seenAt, endedAt: Date.now(), handle, error };
+    },
   );
   expect(error).toBeUndefined();
-  expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
-  await recordHistory(handle, 'request-deliver-ratelimit');
+  // parked until the forge's Retry-After (3 s from its answer), and not done before then
+  expect(parked).toBeGreaterThan(seenAt);
+  expect(parked - seenAt).toBeLessThanOrEqual(3_000);
+  expect(endedAt).toBeGreaterThanOrEqual(parked);
   expect(pullsOf(world)).toHaveLength(1);
+  const created = world.forge.calls.filter((c) => c.route === 'POST /repos/{owner}/{repo}/pulls');
+  expect(created.map((c) => c.status)).toEqual([429, 201]);
+  await recordHistory(handle, 'request-deliver-ratelimit');
   // parked on a durable timer (in history), not a sleeping activity
   const history = await handle.fetchHistory();
   const timers = (history.events ?? []).filter((e) => e.timerStartedEventAttributes);
   const summaries = timers.map((e) => Buffer.from(e.userMetadata?.summary?.data ?? []).toString());
-  const parked = summaries.filter((t) => t.includes('forge rate limit'));
-  expect(parked).toEqual([
+  const parkedTimers = summaries.filter((t) => t.includes('forge rate limit'));
+  expect(parkedTimers).toEqual([
     expect.stringContaining('forge rate limit: deliver pull-request: pull request for acme/widgets'),
   ]);
+});
+
+test('as a GitHub App: the run branch is pushed with an installation token and the status is a check run', async () => {
+  const keys = appKeyPair();
+  world.forge.addApp({ appId: 4242, publicKey: keys.publicKey, slug: 'sop-runtime' });
+  world.forge.addInstallation(77, 4242, { write: true });
+  const p = fixit('fixit-app', {
+    deliver: deliverPlan(
+      Deliver.parse({
+        pull_request: { title: 'Fix #{{ input.issue }}' },
+        statuses: { ci: { context: 'sop/fixit', check: true } },
+      }),
+    ),
+  });
+  const { error, result } = await runOnForge(ctx, world, p, new ScriptedRunner({ 'fix/agent': [fixTurn] }), {
+    forgeEnv: {
+      SOP_GITHUB_API_URL: world.forge.url,
+      SOP_GITHUB_APP_ID: '4242',
+      SOP_GITHUB_APP_PRIVATE_KEY: keys.privateKey,
+      SOP_GITHUB_APP_INSTALLATION_ID: '77',
+    },
+  });
+  expect(error).toBeUndefined();
+  const pushes = world.forge.calls.filter((c) => c.route.startsWith('git POST git-receive-pack'));
+  expect(pushes.length).toBeGreaterThan(0);
+  expect(pushes.every((c) => c.identity?.kind === 'installation')).toBe(true);
+  const checks = [...world.forge.repo(FULL_NAME).checkRuns.values()];
+  expect(checks.map((c) => [c.name, c.status, c.conclusion, c.headSha])).toEqual([
+    ['sop/fixit', 'completed', 'success', result?.placement?.head],
+  ]);
+  expect(checks[0].output.summary).toContain('### Run record `fixit-app/');
+  expect(pullsOf(world)[0].user).toBe('sop-runtime[bot]');
 });
 
 test('a run whose SOP delivers refuses to start without a forge credential, naming the variable', async () => {
