@@ -301,3 +301,58 @@ test('a run whose SOP delivers refuses to start without a forge credential, nami
   );
   expect(runner.calls).toHaveLength(0);
 });
+
+test("a worklist item's agent asks for labels: the allowed one is added, the other refused and recorded with its item", async () => {
+  const p = plan(
+    'fixit-items',
+    [
+      step('plan', {
+        agent: role('Plan the items.', ['work']),
+        routes: [route('planned', to('triage'), ['work'])],
+      }),
+      step('triage', {
+        forEach: { worklist: 'items', concurrency: 1 },
+        agent: role('Triage item {{ item.title }}.'),
+        routes: [route('done', { kind: 'advance', exhausted: finish })],
+      }),
+    ],
+    {
+      artifacts: [{ name: 'work', kind: 'json', path: '{{ run.folder }}/work.json', required: false }],
+      worklists: [
+        { name: 'items', from: 'work', collection: 'items', id: 'id', title: 'title', status: 'status' },
+      ],
+      deliver: deliverPlan(
+        Deliver.parse({ agent: { labels: { issue: '{{ input.issue }}', allowed: ['bug', 'docs'] } } }),
+      ),
+    },
+  );
+  const runner = new ScriptedRunner({
+    'plan/agent': [
+      {
+        route: 'planned',
+        write: {
+          '{{ run.folder }}/work.json': {
+            items: [
+              { id: 'a', title: 'a', status: 'todo' },
+              { id: 'b', title: 'b', status: 'todo' },
+            ],
+          },
+        },
+      },
+    ],
+    'triage/a/agent': [{ route: 'done', deliver: { labels: ['bug'] } }],
+    'triage/b/agent': [{ route: 'done', deliver: { labels: ['wontfix'] } }],
+  });
+  const { error, result } = await runOnForge(ctx, world, p, runner);
+  expect(error).toBeUndefined();
+  expect(world.forge.repo(FULL_NAME).issues.get(world.issue)?.labels).toEqual(['bug']);
+  expect(result?.forge?.refused).toEqual([
+    {
+      step: 'triage',
+      item: 'b',
+      kind: 'label',
+      value: 'wontfix',
+      reason: 'not an allowed label (allowed: bug, docs)',
+    },
+  ]);
+});

@@ -6,6 +6,7 @@ import type { RouteTarget, StepSpec } from '../../shapes/execution-plan';
 import { completeWorklistItem, loadWorklist } from './activities';
 import { runAccepted } from './commits';
 import type { RunContext } from './context';
+import { deliverAgentRequests } from './deliveries';
 import { takeRoute } from './emits';
 import { runStep } from './steps';
 
@@ -81,6 +82,8 @@ export async function runWorklistStep(ctx: RunContext, step: StepSpec): Promise<
         return end;
       });
       if (fleet) takeRoute(ctx, step.name, end.route, end.target, item.id, end.payload);
+      // what the item's agent asked the runtime to deliver (runs without deliveries never get here)
+      if (ctx.deliver) await deliverAgentRequests(ctx, step.name, item.id, end.payload);
       if (end.target.kind === 'advance') exhausted = end.target.exhausted;
       else leave ??= end.target;
     } finally {
