@@ -23,7 +23,13 @@ export function workerForge(env: NodeJS.ProcessEnv = process.env): Forge {
 
 /** Whether the environment names a forge credential at all (a remote elsewhere needs none). */
 export function hasForgeCredential(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Object.values(GITHUB_ENV).some((name) => name !== GITHUB_ENV.apiUrl && Boolean(env[name]));
+  return Boolean(
+    env.SOP_GITHUB_TOKEN ||
+      env.SOP_GITHUB_APP_ID ||
+      env.SOP_GITHUB_APP_PRIVATE_KEY ||
+      env.SOP_GITHUB_APP_PRIVATE_KEY_FILE ||
+      env.SOP_GITHUB_APP_INSTALLATION_ID,
+  );
 }
 
 /** `owner/name` of a remote URL on a forge (`https://github.com/acme/widgets.git`, `git@host:acme/w.git`). */
@@ -48,7 +54,7 @@ export async function forgeGitEnv(
 ): Promise<Record<string, string>> {
   if (!hasForgeCredential(env) || !/^https?:\/\//.test(url)) return {};
   const forge = workerForge(env);
-  const apiUrl = (env[GITHUB_ENV.apiUrl] || 'https://api.github.com').replace(/\/+$/, '');
+  const apiUrl = (env.SOP_GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, '');
   if (!url.startsWith(`${gitBaseUrl(apiUrl)}/`)) return {};
   return forge.gitAuthEnv();
 }
