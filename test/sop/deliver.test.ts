@@ -1,9 +1,11 @@
+import { createPublicKey, verify } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { evidenceDigest, renderRecord } from '../../src/activities/delivery-record';
 import { outcomeSchema } from '../../src/activities/prompt';
 import { exportPack } from '../../src/evidence/pack';
+import { generateKeyPair } from '../../src/evidence/signing';
 import { deliveryKey, markersIn, withMarker } from '../../src/forge/forge';
 import { forgeGitEnv, repoOfUrl, withoutForgeCredential } from '../../src/forge/worker-forge';
 import { parseOutcome } from '../../src/harnesses/common';
@@ -201,4 +203,23 @@ test("a pull request's body names its run: the marker's key gives the workflow i
   expect(runOfPullRequestKey(markersIn(body)[0])).toBe('bugfix/issue-7');
   expect(runOfPullRequestKey('bugfix/issue-7/tell')).toBeUndefined();
   expect(markersIn('no marker here')).toEqual([]);
+});
+
+test('with a signing key on the worker, the record names the key `sop keys generate` printed and carries a signature that verifies', () => {
+  const runFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-signed-'));
+  fs.mkdirSync(path.join(runFolder, 'steps', '0001-fix-agent'), { recursive: true });
+  fs.writeFileSync(path.join(runFolder, 'steps', '0001-fix-agent', 'evidence.json'), '{"a":1}');
+  const keys = generateKeyPair(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-keys-')), 'signer'));
+  const digest = evidenceDigest(runFolder, keys.privateFile, { sop: 'fixit', task: 't' });
+  expect(digest.signature?.keySha256).toBe(keys.keySha256);
+  const statement = JSON.stringify({
+    statement: 'sop run record',
+    sop: 'fixit',
+    task: 't',
+    head: digest.head,
+  });
+  const publicKey = createPublicKey(fs.readFileSync(keys.publicFile, 'utf8'));
+  expect(
+    verify(null, Buffer.from(statement), publicKey, Buffer.from(digest.signature!.value, 'base64')),
+  ).toBe(true);
 });
