@@ -97,10 +97,10 @@ test('deliver: what the schema cannot say is an error with its code and line: a 
 `),
     ),
   ).toEqual([
-    'SOP270 12: deliver: fix.finished: step fix has no route finished (its routes: done, stuck)',
-    'SOP271 14: deliver: tell is declared twice (comments and labels)',
-    'SOP272 14: deliver: tell adds and removes bug',
-    'SOP270 16: deliver: review.done names no step review',
+    'SOP280 12: deliver: fix.finished: step fix has no route finished (its routes: done, stuck)',
+    'SOP281 14: deliver: tell is declared twice (comments and labels)',
+    'SOP282 14: deliver: tell adds and removes bug',
+    'SOP280 16: deliver: review.done names no step review',
     'SOP401 18: {{ input.ticket }}: the SOP has no input "ticket"',
   ]);
 });
@@ -132,7 +132,7 @@ test('an agent may ask only for what the SOP allows: up to max comments, labels 
 
 test("an agent's outcome carries its requests: the outcome schema has `deliver` only where the SOP allows it, and the parsed outcome keeps it", () => {
   expect(outcomeSchema(['done']).required).toEqual(['route', 'summary', 'details']);
-  const schema = outcomeSchema(['done'], { labels: { issue: '1', allowed: ['bug'], max: 1 } });
+  const schema = outcomeSchema(['done'], [], { labels: { issue: '1', allowed: ['bug'], max: 1 } });
   expect(schema.required).toEqual(['route', 'summary', 'details', 'deliver']);
   const parsed = parseOutcome(
     JSON.stringify({ route: 'done', summary: 's', details: '', deliver: { comments: [], labels: ['bug'] } }),
