@@ -5,6 +5,7 @@ import { createEmitActivities, type EmitActivityDeps } from './emit-event';
 import { createInterpreterActivities } from './interpreter-activities';
 import { pollSensor } from './poll';
 import { createResolveActivities, type ResolveActivityDeps } from './resolve-run';
+import { createReviewActivities, type ReviewActivityDeps } from './review-comments';
 import * as smoke from './smoke';
 import { walkBelowDefault } from './workspace-snapshot';
 import { createWorkspaceActivities, type WorkspaceActivityDeps } from './workspaces';
@@ -13,7 +14,8 @@ export interface ActivityDeps
   extends ResolveActivityDeps,
     EmitActivityDeps,
     WorkspaceActivityDeps,
-    DeliverActivityDeps {
+    DeliverActivityDeps,
+    ReviewActivityDeps {
   /** harness adapters by provider: the worker wires the real ones (src/worker), a test its stand-ins */
   runners: AgentRunners;
 }
@@ -31,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEmitActivities(deps),
     ...createWorkspaceActivities(deps),
     ...createDeliverActivities(deps),
+    ...createReviewActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -289,6 +289,8 @@ export class SopClient {
     sop: string,
     taskId: string,
     how: { resume: true } | { rerun: Rerun },
+    /** more memo fields for the new execution (a follow-up run: the review that started it) */
+    memo: Record<string, unknown> = {},
   ): Promise<WorkflowHandle> {
     const workflowId = workflowIdOf(sop, taskId);
     const closedAs = await this.withHandle(sop, taskId, async (h) => (await h.describe()).status.name);
@@ -354,7 +356,12 @@ export class SopClient {
         { key: SopTaskId, value: taskId },
         { key: SopStatus, value: 'running' },
       ],
-      memo: { bundleHash: plan.bundleHash, workspace: checkpoint.input.run.workspace, restartedBy: what },
+      memo: {
+        ...memo,
+        bundleHash: plan.bundleHash,
+        workspace: checkpoint.input.run.workspace,
+        restartedBy: what,
+      },
     });
   }
 

@@ -2,6 +2,8 @@
 // a replay or a rerun finds its earlier write and updates it instead of writing again. GitHub is the first
 // adapter (github.ts); another forge is one more implementation of this interface.
 
+import type { ReviewComment } from '../shapes/forge-review';
+
 export interface RepoRef {
   owner: string;
   repo: string;
@@ -95,6 +97,8 @@ export interface Forge {
   setStatus(repo: RepoRef, spec: StatusSpec): Promise<{ action: 'created' | 'unchanged' }>;
   /** the check run of this key on the commit, updated; or a new one (GitHub: an App only) */
   ensureCheckRun(repo: RepoRef, spec: CheckRunSpec): Promise<{ id: number; action: WriteAction }>;
+  /** the inline comments of a pull request's review: file, line and text (reads only) */
+  reviewComments(repo: RepoRef, pullRequest: number, reviewId: number): Promise<ReviewComment[]>;
   /** where to push the run branch (HTTPS) */
   remoteUrl(repo: RepoRef): string;
   /**

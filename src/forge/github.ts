@@ -3,6 +3,7 @@
 
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
+import type { ReviewComment } from '../shapes/forge-review';
 import type { GitHubSettings } from './credentials';
 import { githubSettingsFromEnv } from './credentials';
 import { ForgeError, ForgeRateLimitError } from './errors';
@@ -62,6 +63,26 @@ export class GitHubForge implements Forge {
       this.octokit.rest.pulls.requestReviewers({ ...repo, pull_number: ref.number, reviewers: missing }),
     );
     return { ...ref, action: ref.action === 'unchanged' ? 'updated' : ref.action };
+  }
+
+  async reviewComments(repo: RepoRef, pullRequest: number, reviewId: number): Promise<ReviewComment[]> {
+    const op = `comments of review ${reviewId} on ${repo.owner}/${repo.repo}#${pullRequest}`;
+    const comments = await this.call(op, () =>
+      this.octokit.paginate(this.octokit.rest.pulls.listCommentsForReview, {
+        ...repo,
+        pull_number: pullRequest,
+        review_id: reviewId,
+        per_page: 100,
+      }),
+    );
+    return comments.map((c) => {
+      const line = (c as { line?: number | null; original_line?: number | null }).line;
+      return {
+        path: c.path,
+        line: line ?? (c as { original_line?: number | null }).original_line ?? null,
+        body: c.body,
+      };
+    });
   }
 
   /** The pull request created, updated or reopened, and who is already asked to review it. */

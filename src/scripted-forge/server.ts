@@ -15,6 +15,7 @@ import { gitHttpBackend, smartPath } from './git-http';
 import { HttpError, notFound, type Route, type RouteContext, requireWrite } from './route-kit';
 import { commitRoutes } from './routes-commits';
 import { issueRoutes } from './routes-issues';
+import { reviewRoutes } from './routes-reviews';
 import { basicError, DOCS } from './shapes';
 import { ForgeState, type RepoState } from './state';
 
@@ -108,7 +109,7 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
     record(served, req, 'unknown', 404);
     void reply.code(404).send(basicError('Not Found', 404));
   });
-  for (const route of [...issueRoutes, ...commitRoutes]) {
+  for (const route of [...issueRoutes, ...commitRoutes, ...reviewRoutes]) {
     app.route({
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/g, ':$1'),

@@ -48,6 +48,20 @@ export interface AgentAsksSpec {
   /** whether the agent may narrow the answer's fields (`answer_schema`) */
   answerSchema: boolean;
 }
+/**
+ * A review gate's answer: the approval, and when the pull request's review gave it, the review itself
+ * (who, what state, its body and inline comments). `sop answer --approve | --reject WHY` still fits.
+ */
+export const REVIEW_ANSWER_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    approve: { type: 'boolean' },
+    guidance: { type: 'string', description: 'why, when rejected' },
+    review: { type: 'object', description: 'the pull request review that answered (forge-review.ts)' },
+  },
+  required: ['approve'],
+  additionalProperties: false,
+};
 
 export interface InputRequestSpec {
   /** a template: may use {{ step.rework }}, {{ item.title }}, ... */
@@ -65,6 +79,11 @@ export interface InputRequestSpec {
   routes?: RouteSpec[];
   /** request_input on an agent's route: the agent may write its own question (`agent_asks:`) */
   agentAsks?: AgentAsksSpec;
+  /**
+   * a review gate: the run pull request's review answers it (forgeReview signal); `allow`: the logins
+   * whose review or `/sop rework` counts (absent: owners, members and collaborators of the repository)
+   */
+  review?: { allow?: string[] };
 }
 
 export type Provider = 'codex' | 'claude';

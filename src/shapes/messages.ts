@@ -6,6 +6,7 @@ import type { McpCallCount } from '../shapes/mcp-call';
 import type { Usage } from './contract';
 import type { ForgeRunState } from './deliveries';
 import type { JsonSchema } from './execution-plan';
+import type { ForgeReview, ReviewRecord } from './forge-review';
 import type { AnswerInput, ChildStatus, ToolApprovalAsk, WaitingIn } from './message-args';
 import type { AnswerRecord, DeniedCall, Relaunches, RouteTaken, RunCheckpoint, RunStatus } from './run';
 import type { Placement } from './workspace';
@@ -64,6 +65,8 @@ export interface RunStatusView {
   pendingInputs?: PendingInput[];
   /** answers received so far (the most recent ones) */
   answers?: AnswerRecord[];
+  /** reviews of the run's pull request and `/sop rework` comments, and what became of each (the most recent) */
+  reviews?: ReviewRecord[];
   usage: Usage & { agentRuns: number };
   /** tool calls denied or blocked in the whole run */
   deniedCalls: number;
@@ -105,6 +108,11 @@ export const toolApprovalWithdrawnSignal =
 export const toolDecisionQuery = defineQuery<ToolApprovalDecision | null, [string]>('toolDecision');
 /** A child run of a `kind: sop` step tells its parent whether a person is awaited in it (message-args.ts). */
 export const childStatusSignal = defineSignal<[ChildStatus]>('childStatus');
+/**
+ * A review of the run's pull request, or a `/sop rework` comment on it, from `sop serve`'s shared GitHub hook
+ * (src/model/forge-review.ts): answers a waiting review gate, or goes into the next prompt.
+ */
+export const forgeReviewSignal = defineSignal<[ForgeReview]>('forgeReview');
 /** Text injected into the next agent prompt of the run. */
 export const messageSignal = defineSignal<[string]>('message');
 export const statusQuery = defineQuery<RunStatusView>('status');

@@ -7,6 +7,7 @@ import type { RunRef, SessionSlot, Usage } from './contract';
 import type { ForgeRunState } from './deliveries';
 import type { Denial } from './denial';
 import type { ExecutionPlan } from './execution-plan';
+import type { ReviewRecord } from './forge-review';
 import type { RunParent } from './lineage';
 import type { McpCallCount } from './mcp-call';
 import type { Placement } from './workspace';
@@ -170,6 +171,8 @@ export interface RunState {
   relaunches?: Record<string, Relaunches>;
   /** answers people gave: who, when, where they routed (the most recent ones) */
   answers?: AnswerRecord[];
+  /** reviews of the run's pull request that reached it, and what became of each (the most recent ones) */
+  reviews?: ReviewRecord[];
   /** events emitted so far (numbers the listeners' task ids); absent before events existed */
   eventsEmitted?: number;
   /** a repo.url run: where it works now and the last commit pushed (changes when its worker is lost) */

@@ -74,5 +74,12 @@ export const TRIGGER_TEMPLATE_ROOTS: Record<TriggerKind, readonly string[]> = {
   poll: ['payload', 'trigger', 'item'],
 };
 
+/**
+ * The hook a GitHub App posts every event to (`POST /hooks/github`): any number of triggers, across SOPs,
+ * may declare it; a delivery starts a run for each whose filter matches, and review events on a run's
+ * pull request reach that run. Its triggers share one secret (the App's webhook secret).
+ */
+export const SHARED_HOOK = 'github';
+
 /** The memo key of every Schedule and sensor `sop triggers sync` made: which project, SOP and trigger. */
 export const TRIGGER_MEMO_KEY = 'sopTrigger';

@@ -44,7 +44,7 @@ const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
   agent: ['prompt', 'writes', 'session'],
   produce_verify: ['producer', 'verifier', 'max_rework', 'on_rework_exhausted'],
   command: ['run'],
-  input: ['question', 'answer', 'route_on', 'on_timeout'],
+  input: ['question', 'answer', 'route_on', 'on_timeout', 'review'],
   sop: ['sop', 'input', 'route_on'],
 };
 const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
@@ -522,6 +522,7 @@ export function checkSop(
           );
       }
     }
+    if (kind === 'input' && step.review !== undefined) checkReviewGate(step, declared, at);
     if (kind === 'input') {
       checkAnswerRoutes(step.route_on, step.answer, declared, at, 'input step');
       if (step.question) checkQuestion({ question: step.question }, name, inWorklist, [...at, 'question']);
@@ -553,6 +554,26 @@ export function checkSop(
       if (step[key] !== undefined) checkTargetValue(name, step[key], [...at, key], inWorklist);
     }
     for (const dep of step.after ?? []) if (dep in steps && dep !== name) addEdge(dep, name);
+  }
+
+  /** A review gate: its answer is the pull request's review, an approval routing approved / rejected. */
+  function checkReviewGate(step: SopStep, declared: string[], at: KeyPath) {
+    for (const field of ['answer', 'route_on'] as const) {
+      if (step[field] !== undefined)
+        report(
+          'SOP218',
+          `a review gate's answer is the pull request's review (approve, guidance): remove ${field}:`,
+          [...at, field],
+          true,
+        );
+    }
+    if (answerRouting(undefined, declared).kind !== 'approval')
+      report(
+        'SOP216',
+        'a review gate routes on approved (the review approved) and rejected (changes requested, or /sop rework)',
+        [...at, 'routes'],
+        true,
+      );
   }
 
   /** An input step's (or request_input's) routes against the values its answer can take. */

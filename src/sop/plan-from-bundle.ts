@@ -10,6 +10,7 @@ import {
   type InputRequestSpec,
   type JsonSchema,
   type Provider,
+  REVIEW_ANSWER_SCHEMA,
   type RoleSpec,
   type RouteTarget,
   type StepSpec,
@@ -210,6 +211,10 @@ export function planFromBundle<I = Record<string, unknown>>(
         target,
         Object.keys(step.routes ?? {}),
       );
+      if (step.review !== undefined) {
+        spec.input.schema = REVIEW_ANSWER_SCHEMA;
+        spec.input.review = step.review === true || !step.review.allow ? {} : { allow: step.review.allow };
+      }
       // the step's own timeout is the answer timeout, not a harness limit
     }
     return spec;

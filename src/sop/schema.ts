@@ -216,6 +216,14 @@ export const Step = z.strictObject({
    * the route this step of the called SOP took (each of its routes needs a route here, plus `failed`)
    */
   route_on: Name.optional(),
+  /**
+   * input steps: a review gate, answered by the review of the run's pull request (approved → `approved`,
+   * changes requested or `/sop rework <text>` → `rejected`); `allow:` the GitHub logins whose review or
+   * command counts (default: the repository's owners, members and collaborators)
+   */
+  review: z
+    .union([z.literal(true), z.strictObject({ allow: z.array(z.string().min(1)).min(1).optional() })])
+    .optional(),
   // sop: run another SOP of the catalog as a child run
   sop: Name.optional(),
   /** sop steps: the called SOP's input, each string a template over this run's input, params and steps */

@@ -6,6 +6,7 @@ import { checkpointQuery, messageSignal, type RunStatusView, statusQuery } from 
 import type { RunCheckpoint } from '../../shapes/run';
 import { waitingInChild } from './children';
 import type { RunContext } from './context';
+import { installReviewHandler } from './reviews';
 
 /**
  * Every handler checks its argument before anything else: whatever a client sends, a message can never
@@ -15,6 +16,7 @@ import type { RunContext } from './context';
  */
 export function installHandlers(ctx: RunContext): void {
   const { input, plan, state } = ctx;
+  installReviewHandler(ctx);
   setHandler(messageSignal, (text) => {
     const parsed = parseMessageArg(MessageTextSchema, text, 'message', MESSAGE_SHAPE);
     if (!parsed.ok) log.warn(`ignored message signal: ${parsed.problem}`);
@@ -43,6 +45,7 @@ export function installHandlers(ctx: RunContext): void {
       pendingInput: ctx.human.pending()[0],
       pendingInputs: ctx.human.pending(),
       answers: state.answers,
+      ...(state.reviews?.length ? { reviews: state.reviews } : {}),
       usage: state.usage,
       deniedCalls: state.deniedCalls,
       denials: state.denials,

@@ -50,6 +50,8 @@ const { recordAnswer } = proxyActivities<InterpreterActivities>({
 interface Request extends PendingInput {
   validator: Validator;
   answer?: { value: unknown; updateId?: string };
+  /** a review gate: the pull request's review answers it too (reviews.ts) */
+  review?: { allow?: string[] };
 }
 
 export type Asked =
@@ -271,6 +273,7 @@ export function createHumanInput(deps: HumanInputDeps) {
       ...(routes?.length ? { routes } : {}),
       ...(agent ? { agentQuestion: agent } : {}),
       validator: new Validator(schema as never, '2020-12', false),
+      ...(spec.review ? { review: spec.review } : {}),
     };
     queue.push(request);
     deps.showInputStep(step);
@@ -347,6 +350,16 @@ export function createHumanInput(deps: HumanInputDeps) {
     ask,
     record,
     /** every request waiting for a person, oldest first */
-    pending: (): PendingInput[] => queue.map(({ validator: _v, answer: _a, ...view }) => view),
+    pending: (): PendingInput[] => queue.map(({ validator: _v, answer: _a, review: _r, ...view }) => view),
+    /** the review gate waiting for its answer now (reviews.ts answers it with the pull request's review) */
+    reviewGate: (): { requestId: string; step: string; allow?: string[] } | undefined => {
+      const gate = queue.find((r) => r.kind === 'input' && r.review && !r.answer);
+      return gate ? { requestId: gate.requestId, step: gate.step, allow: gate.review?.allow } : undefined;
+    },
+    /** answers a review gate (the value fits REVIEW_ANSWER_SCHEMA by construction) */
+    answerGate: (requestId: string, value: unknown) => {
+      const gate = queue.find((r) => r.requestId === requestId);
+      if (gate && !gate.answer) gate.answer = { value };
+    },
   };
 }

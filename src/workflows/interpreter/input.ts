@@ -7,6 +7,7 @@ import type { WorkItem } from '../../shapes/contract';
 import type { InputRequestSpec, RouteSpec, RouteTarget, StepSpec } from '../../shapes/execution-plan';
 import { deliveryKey, describeTarget, type RunContext } from './context';
 import { type Asked, answerFeedback, answerRoute } from './human';
+import { isReviewAnswer, reviewFeedback } from './reviews';
 
 export type Answered = Extract<Asked, { answered: true }>;
 
@@ -73,7 +74,9 @@ export async function routeAnswer(
     const key = deliveryKey(target.step, target.step === step.name ? item?.id : undefined);
     ctx.state.deliveries[key] = [
       ...(ctx.state.deliveries[key] ?? []),
-      ...answerFeedback(record, asked.agentQuestion?.question ?? asked.question),
+      ...(isReviewAnswer(asked.value)
+        ? reviewFeedback(asked.value, step.name)
+        : answerFeedback(record, asked.agentQuestion?.question ?? asked.question)),
     ];
   }
   return { route: route?.name ?? name, target };

@@ -25,6 +25,8 @@ export const PATCHES = {
   'agent-questions-v1': 3,
   // deliveries to the forge (deliveries.ts): on in no engine yet, so every run records its marker
   'forge-deliveries-v1': 4,
+  // review gates (reviews.ts): the inline comments of a review read from the forge
+  'forge-review-v1': 4,
 } as const;
 export type PatchId = keyof typeof PATCHES;
 

@@ -8,6 +8,7 @@ import { runCommandStep } from './activities';
 import { deliveryKey, type RunContext, type StepEnd, stringify } from './context';
 import { takeRoute } from './emits';
 import { requestInput, routeAnswer } from './input';
+import { isReviewAnswer, withInlineComments } from './reviews';
 import { type RoleOutcome, runRole } from './roles';
 import { runSopStep } from './sop-steps';
 import { setCurrentStep } from './visibility';
@@ -27,7 +28,9 @@ export async function runStep(ctx: RunContext, step: StepSpec, item: WorkItem | 
   if (step.kind === 'command') return runCommand(ctx, step);
   if (step.kind === 'sop') return runSopStep(ctx, step, item);
   if (step.kind === 'input') {
-    const result = await requestInput(ctx, step, item, step.input!, 0);
+    let result = await requestInput(ctx, step, item, step.input!, 0);
+    if (result.answered && step.input?.review && isReviewAnswer(result.value))
+      result = { ...result, value: await withInlineComments(ctx, result.value) };
     if (!result.answered) {
       return {
         route: 'timed_out',
