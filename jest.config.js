@@ -40,7 +40,11 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)sx?$': '@swc/jest' },
   transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
-  moduleNameMapper: { '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js' },
+  moduleNameMapper: {
+    '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js',
+    // exports only an `import` condition: Node loads it by import() (signature.ts), jest by its file
+    '^@octokit/webhooks-methods$': '<rootDir>/node_modules/@octokit/webhooks-methods/dist-node/index.js',
+  },
 };
 const withServer = {
   ...shared,

@@ -148,7 +148,7 @@ export const DIAGNOSTIC_CODES = {
   SOP236: {
     severity: 'error',
     title: 'webhook name used twice',
-    hint: 'each webhook name is one URL (/hooks/<name>): give each trigger its own name',
+    hint: 'each webhook name is one URL (/hooks/<name>): give each trigger its own name; only the GitHub App hook "github" is shared, by triggers with one secret_env',
   },
   SOP240: {
     severity: 'error',

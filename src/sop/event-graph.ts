@@ -5,8 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Diagnostic, type DiagnosticCode, diagnostic } from '../shapes/diagnostics';
+import { SHARED_HOOK } from '../shapes/triggers';
 import { SOP_FILE } from './compile';
 import type { SopFile } from './schema';
+import type { SopTrigger } from './trigger-schema';
 import { emittedEvents, heardEvents } from './triggers';
 import { type KeyPath, parseYamlSource, type SourceFile } from './yaml-source';
 
@@ -29,6 +31,7 @@ export function eventGraphDiagnostics(sops: GraphSop[]): Diagnostic[] {
     for (const { event } of heardEvents(sop.definition)) push(listeners, event, sop.definition.name);
   }
   const hooks = new Map<string, string>();
+  let sharedSecret: string | undefined;
   for (const sop of sops) {
     for (const { event, trigger, at } of heardEvents(sop.definition)) {
       if (!emitters.has(event)) {
@@ -56,13 +59,29 @@ export function eventGraphDiagnostics(sops: GraphSop[]): Diagnostic[] {
       if (!trigger.webhook) continue;
       const owner = `${sop.definition.name}.triggers.${name}`;
       const first = hooks.get(trigger.webhook.name);
-      if (first) {
-        report(sop, 'SOP236', `webhook "${trigger.webhook.name}" is declared by ${first} and by ${owner}`, [
-          'triggers',
-          name,
-          'webhook',
-          'name',
-        ]);
+      const at: KeyPath = ['triggers', name, 'webhook', 'name'];
+      if (trigger.webhook.name === SHARED_HOOK) {
+        // the GitHub App's one endpoint: shared by design, verified with one secret
+        const problem = sharedHookProblem(trigger.webhook);
+        if (problem) report(sop, 'SOP236', `${owner}: ${problem}`, at);
+        else if (first && sharedSecret !== trigger.webhook.secret_env)
+          report(
+            sop,
+            'SOP236',
+            `webhook "${SHARED_HOOK}" is verified with one secret, but ${first} reads it from ${sharedSecret} and ${owner} from ${trigger.webhook.secret_env}`,
+            at,
+          );
+        if (!first) {
+          hooks.set(SHARED_HOOK, owner);
+          sharedSecret = trigger.webhook.secret_env;
+        }
+      } else if (first) {
+        report(
+          sop,
+          'SOP236',
+          `webhook "${trigger.webhook.name}" is declared by ${first} and by ${owner}`,
+          at,
+        );
       } else hooks.set(trigger.webhook.name, owner);
     }
   }
@@ -74,6 +93,15 @@ export function eventGraphDiagnostics(sops: GraphSop[]): Diagnostic[] {
     report(closing, 'SOP235', `events form a cycle: ${chain}`, at);
   }
   return out;
+}
+
+/** The shared hook is GitHub's: its signature is GitHub's and its delivery id X-GitHub-Delivery. */
+function sharedHookProblem(webhook: NonNullable<SopTrigger['webhook']>): string | undefined {
+  if (webhook.signature && webhook.signature !== 'github')
+    return `webhook "${SHARED_HOOK}" (the GitHub App's endpoint) is signed as GitHub signs: remove signature: ${webhook.signature}`;
+  if (webhook.dedupe && webhook.dedupe.toLowerCase() !== 'header:x-github-delivery')
+    return `webhook "${SHARED_HOOK}" deduplicates by X-GitHub-Delivery per trigger: remove dedupe: ${webhook.dedupe}`;
+  return undefined;
 }
 
 interface Edge {

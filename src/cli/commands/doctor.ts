@@ -187,13 +187,16 @@ export function harnessNodeCheck(
 /** Every webhook the project's catalog declares: its secret variable must be set where `sop serve` runs. */
 function webhookChecks(projectDir: string): Check[] {
   const { hooks, problems } = loadHooks({ projectDir });
-  const checks: Check[] = [...hooks.values()].map((hook) => {
+  // the shared hook with no trigger only carries review events: optional, so not checked
+  const declared = [...hooks.values()].filter((hook) => hook.triggers.length > 0);
+  const checks: Check[] = declared.map((hook) => {
     const set = Boolean(process.env[hook.spec.secretEnv]);
+    const sops = [...new Set(hook.triggers.map((t) => t.sop))].join(', ');
     return {
       name: `webhook ${hook.name}`,
       ok: set,
       // the variable's name only: its value never goes to the terminal
-      detail: `${hook.sop}: POST /hooks/${hook.name}, secret in ${hook.spec.secretEnv}${set ? '' : ', which is not set: sop serve refuses its deliveries'}`,
+      detail: `${sops}: POST /hooks/${hook.name}, secret in ${hook.spec.secretEnv}${set ? '' : ', which is not set: sop serve refuses its deliveries'}`,
       fix: `export ${hook.spec.secretEnv}=<the secret the sender signs with> where sop serve runs`,
     };
   });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { SopClient } from '../../client';
 import { loadHooks } from '../../serve/hooks';
 import { buildIngress, DEFAULT_BODY_LIMIT } from '../../serve/ingress';
+import { createReviewRouter } from '../../serve/review-router';
 import { lazyClient } from '../../temporal/connect';
 import { CliError, ExitCode } from '../errors';
 
@@ -37,20 +38,23 @@ export function registerServe(program: Command): void {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const { hooks, problems, broken } = loadHooks({ projectDir: opts.project ?? process.cwd() });
       for (const p of [...problems, ...broken]) log(`warning: ${p}`);
-      if (hooks.size === 0)
-        log('warning: no SOP in the catalog declares a webhook trigger; every POST gets 404');
+      if (![...hooks.values()].some((hook) => hook.triggers.length > 0))
+        log('warning: no SOP in the catalog declares a webhook trigger; only review events reach runs');
       for (const hook of hooks.values()) {
-        if (!process.env[hook.spec.secretEnv])
+        if (!process.env[hook.spec.secretEnv] && hook.triggers.length > 0)
           log(
             `warning: webhook ${hook.name}: ${hook.spec.secretEnv} is not set; its deliveries are refused until it is`,
           );
       }
       const { client, target } = lazyClient();
       const sop = new SopClient(client, target);
+      const routeReview = createReviewRouter(sop, client);
       const app = buildIngress({
         hooks,
         log,
         bodyLimit,
+        routeReview: (delivery) =>
+          client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => routeReview(delivery)),
         start: (request, memo) =>
           client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
             sop.startOnce(request, { memo }),

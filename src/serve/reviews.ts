@@ -1,0 +1,119 @@
+// Review events on the shared GitHub hook: a pull request review (approved, changes requested, commented) or
+// a `/sop rework <text>` comment on a pull request goes to the run that owns the pull request's head branch
+// (`sop/<sop>/<task>` → the run `<sop>/<task>`) as the `forgeReview` signal; the run checks who sent it
+// against its review gate. Payload types from @octokit/webhooks-types; the mapping is pure.
+import type { IssueCommentCreatedEvent, PullRequestReviewSubmittedEvent } from '@octokit/webhooks-types';
+import type { ForgeReview } from '../shapes/forge-review';
+import { NAME_PATTERN, TASK_ID_PATTERN } from '../shapes/names';
+
+/** Events whose deliveries may concern a run's pull request. */
+export const REVIEW_EVENTS = ['pull_request_review', 'pull_request_review_comment', 'issue_comment'] as const;
+
+/** A review event mapped: the run it goes to and the signal, or why it goes nowhere. */
+export type ReviewRouting =
+  | { workflowId: string; sop: string; task: string; review: ForgeReview }
+  | { ignored: string };
+
+/** The run whose branch `ref` is (`sop/<sop>/<task>`), or undefined for any other branch. */
+export function runOfBranch(ref: string): { sop: string; task: string } | undefined {
+  const m = /^sop\/([^/]+)\/([^/]+)$/.exec(ref);
+  if (!m || !NAME_PATTERN.test(m[1]) || !TASK_ID_PATTERN.test(m[2])) return undefined;
+  return { sop: m[1], task: m[2] };
+}
+
+/** The run a pull request body's hidden marker names (`<!-- sop:<sop>/<task>/<delivery> -->`). */
+export function runOfMarker(body: string | null | undefined): { sop: string; task: string } | undefined {
+  const m = /<!-- sop:([a-z][a-z0-9_-]{0,62})\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/[^\s]+ -->/.exec(
+    body ?? '',
+  );
+  return m ? { sop: m[1], task: m[2] } : undefined;
+}
+
+/** `/sop rework <text>` at the start of a comment: the text (possibly empty), or undefined. */
+export function reworkCommand(body: string): string | undefined {
+  const m = /^\s*\/sop\s+rework\b([\s\S]*)$/.exec(body);
+  return m ? m[1].trim() : undefined;
+}
+
+/**
+ * A verified delivery of a review event as the signal for the run owning the pull request; undefined for
+ * events that are not about reviews.
+ */
+export function reviewRouting(
+  event: string | undefined,
+  delivery: string,
+  payload: Record<string, unknown>,
+): ReviewRouting | undefined {
+  if (event === 'pull_request_review')
+    return fromReview(delivery, payload as unknown as PullRequestReviewSubmittedEvent);
+  if (event === 'pull_request_review_comment')
+    return { ignored: 'an inline comment reaches the run with its review (the pull_request_review event)' };
+  if (event === 'issue_comment') return fromComment(delivery, payload as unknown as IssueCommentCreatedEvent);
+  return undefined;
+}
+
+function fromReview(delivery: string, p: PullRequestReviewSubmittedEvent): ReviewRouting {
+  if (p.action !== 'submitted') return { ignored: `a review ${String(p.action)}, not submitted` };
+  const state = p.review?.state;
+  const kind =
+    state === 'approved'
+      ? 'approved'
+      : state === 'changes_requested'
+        ? 'changes_requested'
+        : state === 'commented'
+          ? 'commented'
+          : undefined;
+  if (!kind) return { ignored: `a review in state ${String(state)}` };
+  const ref = p.pull_request?.head?.ref;
+  const run = (ref ? runOfBranch(ref) : undefined) ?? runOfMarker(p.pull_request?.body);
+  if (!run) return { ignored: `pull request #${p.pull_request?.number} (branch ${ref}) is not a run's` };
+  const repo = repoOf(p.repository);
+  if (!repo || !p.review.user?.login) return { ignored: 'the payload has no repository or reviewer' };
+  return {
+    ...run,
+    workflowId: `${run.sop}/${run.task}`,
+    review: {
+      delivery,
+      event: 'pull_request_review',
+      kind,
+      by: p.review.user.login,
+      association: p.review.author_association,
+      body: p.review.body ?? '',
+      repo,
+      pullRequest: p.pull_request.number,
+      reviewId: p.review.id,
+      url: p.review.html_url,
+    },
+  };
+}
+
+function fromComment(delivery: string, p: IssueCommentCreatedEvent): ReviewRouting {
+  if (p.action !== 'created') return { ignored: `a comment ${String(p.action)}, not created` };
+  if (!p.issue?.pull_request) return { ignored: `#${p.issue?.number} is an issue, not a pull request` };
+  const text = reworkCommand(p.comment?.body ?? '');
+  if (text === undefined) return { ignored: 'a comment without a /sop rework command' };
+  const run = runOfMarker(p.issue.body);
+  if (!run) return { ignored: `pull request #${p.issue.number} carries no run's marker` };
+  const repo = repoOf(p.repository);
+  if (!repo || !p.comment.user?.login) return { ignored: 'the payload has no repository or commenter' };
+  return {
+    ...run,
+    workflowId: `${run.sop}/${run.task}`,
+    review: {
+      delivery,
+      event: 'issue_comment',
+      kind: 'rework',
+      by: p.comment.user.login,
+      association: p.comment.author_association,
+      body: text,
+      repo,
+      pullRequest: p.issue.number,
+      url: p.comment.html_url,
+    },
+  };
+}
+
+function repoOf(repository: { name?: string; owner?: { login?: string } } | undefined) {
+  const owner = repository?.owner?.login;
+  return owner && repository?.name ? { owner, repo: repository.name } : undefined;
+}
