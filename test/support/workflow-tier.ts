@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { ActivityDeps } from '../../src/activities';
 import type { RunRef } from '../../src/shapes/contract';
 import type { ExecutionPlan } from '../../src/shapes/execution-plan';
 import type { RunOptions, RunResult } from '../../src/shapes/run';
@@ -39,6 +40,8 @@ export async function withScriptedRun<T>(
   fn: (started: ScriptedRun) => Promise<T>,
   options: RunOptions = {},
   workspace?: string,
+  /** more activity dependencies (e.g. the forge a review gate reads from) */
+  deps: Partial<ActivityDeps> = {},
 ): Promise<T> {
   const taskId = randomUUID();
   const run = workspace
@@ -54,7 +57,7 @@ export async function withScriptedRun<T>(
       });
       return fn({ handle, run, taskQueue });
     },
-    { runners: { codex: runner, claude: runner }, ...servePlans(p), runOptions: options },
+    { ...deps, runners: { codex: runner, claude: runner }, ...servePlans(p), runOptions: options },
   );
 }
 
