@@ -33,6 +33,10 @@ export function createReviewRouter(sop: SopClient, client: Client) {
         return { status: 'ignored', reason: `no run ${workflowId} owns the pull request` };
       throw err;
     }
+    // the review that started this execution (a follow-up), delivered again
+    const memo = description.memo?.followUp as Partial<FollowUpMemo> | undefined;
+    if (memo?.delivery === review.delivery)
+      return { status: 'duplicate', workflowId, runId: description.runId };
     if (description.status.name === 'RUNNING') {
       await handle.signal(forgeReviewSignal, review);
       return { status: 'delivered', workflowId, runId: description.runId };
@@ -42,9 +46,6 @@ export function createReviewRouter(sop: SopClient, client: Client) {
         status: 'ignored',
         reason: `run ${workflowId} has finished (${description.status.name.toLowerCase()}); only changes requested or /sop rework start a follow-up run`,
       };
-    const memo = description.memo?.followUp as Partial<FollowUpMemo> | undefined;
-    if (memo?.delivery === review.delivery)
-      return { status: 'duplicate', workflowId, runId: description.runId };
     const checkpoint = await sop.checkpoint(routed.sop, routed.task);
     const start = followUpStart(checkpoint.input.plan, review);
     if ('refused' in start) return { status: 'refused', workflowId, reason: start.refused };
