@@ -299,6 +299,11 @@ export const EnvSchema = z.object({
     group: 'cli',
     meaning: "`sop serve`'s port (`--port` wins)",
   }),
+  SOP_GITHUB_WEBHOOK_SECRET: variable(text(), {
+    group: 'cli',
+    meaning:
+      "`sop serve`'s secret for `POST /hooks/github` (the GitHub App's webhook secret) when no trigger declares that hook; review events then still reach runs",
+  }),
   SOP_DEBUG: variable(text(), {
     group: 'cli',
     meaning: 'any value: an unexpected error also prints its stack trace',

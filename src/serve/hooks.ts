@@ -2,6 +2,7 @@
 // hook name is one URL with the triggers behind it, each knowing its SOP, its compiled webhook spec and how
 // a delivery becomes a run request. A name is one trigger's, except the GitHub App's shared hook `github`
 // (SHARED_HOOK), which any number of triggers across SOPs declare with one secret.
+import type { EnvName } from '../config/env';
 import { triggerRunRequest } from '../shapes/trigger-request';
 import { SHARED_HOOK, type TriggerSpec } from '../shapes/triggers';
 import { Catalog } from '../sop/catalog';
@@ -9,7 +10,7 @@ import { planFromBundle } from '../sop/plan-from-bundle';
 import type { HookGroup, WebhookHook } from './ingress';
 
 /** The variable holding the shared hook's secret when no trigger declares the hook (review events only). */
-export const SHARED_HOOK_SECRET_ENV = 'SOP_GITHUB_WEBHOOK_SECRET';
+export const SHARED_HOOK_SECRET_ENV: EnvName = 'SOP_GITHUB_WEBHOOK_SECRET';
 
 export interface LoadedHooks {
   hooks: Map<string, HookGroup>;

@@ -136,6 +136,8 @@ export interface RunResult {
   relaunches?: Record<string, Relaunches>;
   /** the answers people gave (absent in runs started before they were recorded) */
   answers?: AnswerRecord[];
+  /** reviews of the run's pull request that reached it, and what became of each (absent: none) */
+  reviews?: ReviewRecord[];
   /** a repo.url run: its run branch, last pushed commit and the worker it ended on */
   placement?: Placement;
   /** what the child runs of its `kind: sop` steps used (theirs and their own children's), when it had any */

@@ -150,6 +150,7 @@ test('changes requested sends the work back with the review body and inline comm
     'alice:rejected',
     'alice:approved',
   ]);
+  expect(end.result?.reviews).toEqual(end.status.reviews);
   const [first, second] = runner.prompts('fix/agent');
   expect(first).not.toContain('requested changes');
   expect(second).toContain(

@@ -136,6 +136,7 @@ export async function gatherRunView(
       ...(result.mcpCalls ? { mcpCalls: result.mcpCalls } : {}),
       relaunches: result.relaunches,
       ...(result.answers ? { answers: result.answers } : {}),
+      ...(result.reviews ? { reviews: result.reviews } : {}),
       ...(result.placement ? { placement: result.placement } : {}),
       ...(result.childUsage ? { childUsage: result.childUsage } : {}),
       ...(result.forge ? { forge: result.forge } : {}),

@@ -129,6 +129,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
     ...(state.mcpCalls ? { mcpCalls: state.mcpCalls } : {}),
     ...(state.relaunches ? { relaunches: state.relaunches } : {}),
     answers: state.answers,
+    ...(state.reviews?.length ? { reviews: state.reviews } : {}),
     ...(ctx.fleet ? { placement: ctx.fleet.placement } : {}),
     ...(state.childUsage ? { childUsage: state.childUsage } : {}),
     ...(state.forge ? { forge: state.forge } : {}),
