@@ -46,7 +46,8 @@ const DYNAMIC_READS: Record<string, { names: string[] } | { user: string }> = {
   'src/cli/commands/doctor.ts': {
     names: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'SOP_CODEX_BASE_URL', 'SOP_CLAUDE_BASE_URL'],
   },
-  'src/serve/ingress.ts': { user: "a webhook's secret_env" },
+  // a webhook's secret_env, or SOP_GITHUB_WEBHOOK_SECRET for the shared hook no trigger declares (hooks.ts)
+  'src/serve/ingress.ts': { names: ['SOP_GITHUB_WEBHOOK_SECRET'] },
   'src/cli/commands/serve.ts': { user: "a webhook's secret_env" },
   'src/activities/poll.ts': { user: "{{ env.NAME }} in a sensor's http headers" },
 };
