@@ -4,6 +4,7 @@
 import type { Auth, Identity } from './auth';
 import { basicError, validationError } from './shapes';
 import type { ForgeState, IssueState, RepoState } from './state';
+import type { WebhookSender } from './webhooks';
 
 export interface RouteContext {
   params: Record<string, string>;
@@ -18,6 +19,8 @@ export interface RouteContext {
   auth: Auth;
   /** response headers a handler adds (Link) */
   headers: Record<string, string>;
+  /** the GitHub App deliveries the call causes (webhooks.ts) */
+  webhooks: WebhookSender;
 }
 
 export interface RouteAnswer {

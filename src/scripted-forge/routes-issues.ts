@@ -27,11 +27,13 @@ import {
   simpleUser,
 } from './shapes';
 import { type CommentState, type IssueState, type PullState, type RepoState, resolveCommit } from './state';
+import { associationOf, common, issuePayload } from './webhooks';
 
 type CreatePull = operations['pulls/create']['requestBody']['content']['application/json'];
 type UpdatePull = NonNullable<operations['pulls/update']['requestBody']>['content']['application/json'];
 
 export const issueRoutes: Route[] = [
+  { method: 'POST', path: '/repos/{owner}/{repo}/issues', auth: 'token', handler: createIssue },
   { method: 'POST', path: '/repos/{owner}/{repo}/pulls', auth: 'token', handler: createPull },
   { method: 'GET', path: '/repos/{owner}/{repo}/pulls', auth: 'token', handler: listPulls },
   {
@@ -230,7 +232,54 @@ function addComment(ctx: RouteContext) {
     updatedAt: stamp,
   };
   ctx.repo.comments.set(comment.id, comment);
-  return { status: 201, body: commentBody(ctx, comment) };
+  const shown = commentBody(ctx, comment);
+  ctx.webhooks.send('issue_comment', {
+    action: 'created',
+    issue: issuePayload(ctx, issue),
+    comment: { ...shown, author_association: associationOf(ctx) },
+    ...common(ctx),
+  });
+  return { status: 201, body: shown };
+}
+
+/** A new issue (title required; body, labels): GitHub delivers `issues` opened, then labeled per label. */
+function createIssue(ctx: RouteContext) {
+  const body = bodyObject(ctx);
+  const title = requiredString(body, 'title', 'Issue');
+  const text = optionalString(body, 'body', 'Issue');
+  limitBody(text, 'Issue');
+  const labels = body.labels ?? [];
+  if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || l.trim() === ''))
+    throw invalid('Issue', 'labels');
+  const issue = ctx.state.addIssue(ctx.repo, { title, body: text ?? null, user: ctx.identity.login });
+  ctx.webhooks.send('issues', { action: 'opened', issue: issuePayload(ctx, issue), ...common(ctx) });
+  labelled(ctx, issue, labels as string[]);
+  return {
+    status: 201,
+    body: {
+      number: issue.number,
+      id: issue.id,
+      title,
+      body: issue.body,
+      labels: labelsBody(ctx, issue),
+      html_url: issuePayload(ctx, issue).html_url,
+    },
+  };
+}
+
+/** Attaches labels; GitHub delivers `issues` labeled for each one the issue did not have. */
+function labelled(ctx: RouteContext, issue: IssueState, names: string[]) {
+  for (const name of names) {
+    const had = issue.labels.some((l) => l.toLowerCase() === name.toLowerCase());
+    ctx.state.attachLabel(ctx.repo, issue, name);
+    if (had || issue.pull) continue;
+    ctx.webhooks.send('issues', {
+      action: 'labeled',
+      label: { name, id: ctx.repo.labelIds.get(name) ?? 0 },
+      issue: issuePayload(ctx, issue),
+      ...common(ctx),
+    });
+  }
 }
 
 /** POST adds, PUT replaces; the body is `{labels: [...]}` or a bare array, of names or `{name}`. */
@@ -244,7 +293,7 @@ function setLabels(ctx: RouteContext, replace: boolean) {
     throw invalid('Label', 'name');
   }
   if (replace) issue.labels = [];
-  for (const name of names as string[]) ctx.state.attachLabel(ctx.repo, issue, name);
+  labelled(ctx, issue, names as string[]);
   return { status: 200, body: labelsBody(ctx, issue) };
 }
 

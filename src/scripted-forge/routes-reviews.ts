@@ -18,6 +18,7 @@ import {
 import { userId } from './routes-issues';
 import { type Schemas, simpleUser } from './shapes';
 import { type IssueState, type RepoState, resolveCommit } from './state';
+import { associationOf, common, pullPayload } from './webhooks';
 
 type CreateReview = NonNullable<
   operations['pulls/create-review']['requestBody']
@@ -100,7 +101,14 @@ function createReview(ctx: RouteContext) {
     comments,
   };
   reviews(ctx.repo).set(review.id, review);
-  return { status: 200, body: reviewShape(ctx, review) };
+  const shown = reviewShape(ctx, review);
+  ctx.webhooks.send('pull_request_review', {
+    action: 'submitted',
+    review: { ...shown, state: review.state.toLowerCase(), author_association: associationOf(ctx) },
+    pull_request: pullPayload(ctx, pr),
+    ...common(ctx),
+  });
+  return { status: 200, body: shown };
 }
 
 function listReviewComments(ctx: RouteContext) {

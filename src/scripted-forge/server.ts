@@ -18,6 +18,7 @@ import { issueRoutes } from './routes-issues';
 import { reviewRoutes } from './routes-reviews';
 import { basicError, DOCS } from './shapes';
 import { ForgeState, type RepoState } from './state';
+import { WebhookSender, type WebhookTarget } from './webhooks';
 
 /** A call the forge answered: what tests assert on (the identity, never the token). */
 export interface ForgeCall {
@@ -53,6 +54,8 @@ export interface ScriptedFault {
 
 export interface ScriptedForgeOptions {
   port?: number;
+  /** deliver GitHub App webhooks for issues, labels, comments and reviews made through the API (webhooks.ts) */
+  webhook?: WebhookTarget;
   /** where the bare repositories live (default: a new temporary directory, removed on close) */
   root?: string;
 }
@@ -72,6 +75,8 @@ export interface ScriptedForge {
   addApp(app: AppRegistration): void;
   addInstallation(installationId: number, appId: number, options?: { write?: boolean }): void;
   fail(fault: ScriptedFault): void;
+  /** the webhook deliveries sent so far (`webhooks.settled()`: once every queued one is answered) */
+  webhooks: WebhookSender;
   repo(fullName: string): RepoState;
   close(): Promise<void>;
 }
@@ -85,6 +90,7 @@ interface Served {
   faults: (ScriptedFault & { left: number })[];
   base: string;
   remaining: number;
+  webhooks: WebhookSender;
 }
 
 export async function startScriptedForge(options: ScriptedForgeOptions = {}): Promise<ScriptedForge> {
@@ -92,7 +98,8 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
   const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sop-scripted-forge-'));
   const state = new ForgeState(root);
   const auth = new Auth();
-  const served: Served = { root, state, auth, calls: [], faults: [], base: '', remaining: 5000 };
+  const webhooks = new WebhookSender(options.webhook);
+  const served: Served = { root, state, auth, calls: [], faults: [], base: '', remaining: 5000, webhooks };
   const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
 
   app.addContentTypeParser(
@@ -153,6 +160,7 @@ export async function startScriptedForge(options: ScriptedForgeOptions = {}): Pr
       served.faults.push({ ...fault, left: fault.times ?? 1 });
     },
     repo: repoOf,
+    webhooks,
     async close() {
       await app.close();
       if (ownRoot) fs.rmSync(root, { recursive: true, force: true });
@@ -197,6 +205,7 @@ async function serveRest(served: Served, route: Route, req: FastifyRequest, repl
       state,
       auth,
       headers,
+      webhooks: served.webhooks,
     };
     const answer = await route.handler(ctx);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
