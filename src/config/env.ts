@@ -302,7 +302,7 @@ export const EnvSchema = z.object({
   SOP_GITHUB_WEBHOOK_SECRET: variable(text(), {
     group: 'cli',
     meaning:
-      "`sop serve`'s secret for `POST /hooks/github` (the GitHub App's webhook secret) when no trigger declares that hook; review events then still reach runs",
+      "`sop serve`'s secret for `POST /hooks/github` (the GitHub App's webhook secret) when no trigger declares that hook, so review events still reach runs; the scripted forge signs its `--webhook` deliveries with it",
   }),
   SOP_DEBUG: variable(text(), {
     group: 'cli',

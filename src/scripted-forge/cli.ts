@@ -1,8 +1,10 @@
 // `node dist/scripted-forge/cli.js --repo OWNER/NAME [--repo ...] [--port N] [--root DIR]
-//   [--app-id N --app-public-key FILE --installation-id N]`
+//   [--app-id N --app-public-key FILE --installation-id N] [--webhook URL] [--user LOGIN ...]`
 // Serves a scripted forge until SIGINT/SIGTERM and prints its URL. The token it accepts is the one in
 // SOP_GITHUB_TOKEN, so a worker with the same environment talks to it with SOP_GITHUB_API_URL set to the
-// printed URL; the token never appears in argv.
+// printed URL; the token never appears in argv. `--webhook URL` delivers a GitHub App's webhooks there,
+// signed with SOP_GITHUB_WEBHOOK_SECRET; each `--user LOGIN` is a person (a reviewer) whose token is
+// `scripted-LOGIN`, said on stderr.
 
 import * as fs from 'node:fs';
 import { startScriptedForge } from './server';
@@ -19,7 +21,18 @@ async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const root = one('--root');
-  const forge = await startScriptedForge({ port: Number(one('--port') ?? 0), ...(root ? { root } : {}) });
+  const hook = one('--webhook');
+  const secret = process.env.SOP_GITHUB_WEBHOOK_SECRET;
+  if (hook && !secret) throw new Error('--webhook needs the App webhook secret in SOP_GITHUB_WEBHOOK_SECRET');
+  const forge = await startScriptedForge({
+    port: Number(one('--port') ?? 0),
+    ...(root ? { root } : {}),
+    ...(hook && secret ? { webhook: { url: hook, secret } } : {}),
+  });
+  for (const login of all('--user')) {
+    forge.addToken(`scripted-${login}`, { login });
+    process.stderr.write(`user ${login}: token scripted-${login}\n`);
+  }
   for (const repo of repos) forge.addRepo(repo);
   const token = process.env.SOP_GITHUB_TOKEN;
   if (token) forge.addToken(token, { login: 'sop-user' });

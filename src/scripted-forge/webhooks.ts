@@ -4,7 +4,6 @@
 // such as `sop serve`'s POST /hooks/github, after answering the call (GitHub delivers asynchronously). Every
 // delivery and its answer is recorded. Payloads carry the fields GitHub's carry that the runtime reads.
 import { randomUUID } from 'node:crypto';
-import { sign } from '@octokit/webhooks-methods';
 import type { RouteContext } from './route-kit';
 import { repository } from './shapes';
 import { type IssueState, resolveCommit } from './state';
@@ -57,6 +56,8 @@ export class WebhookSender {
     };
     this.sent.push(record);
     try {
+      // exports only an `import` condition: require() cannot load it (as in serve/signature.ts)
+      const { sign } = await import('@octokit/webhooks-methods');
       const res = await fetch(target.url, {
         method: 'POST',
         headers: {
