@@ -1,7 +1,7 @@
 // Where a review event on the shared GitHub hook goes (reviews.ts maps it): the running run owning the pull
 // request gets the `forgeReview` signal; a finished one whose pull request is sent back (changes requested,
 // `/sop rework`) gets a follow-up run: a rerun of the same task — the same run branch and pull request —
-// from the step its review gate's `rejected` route leads to, with the review in that step's prompt.
+// from its review gate, which the review answers at once (so it routes `rejected` as in a running run).
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { SopClient } from '../client/sop-client';
 import type { ExecutionPlan } from '../shapes/execution-plan';
@@ -59,34 +59,26 @@ export function createReviewRouter(sop: SopClient, client: Client) {
     const started = await sop.restart(
       routed.sop,
       routed.task,
-      { rerun: { step: start.step, context: start.context } },
+      { rerun: { step: start.step, review } },
       { followUp },
     );
     return {
       status: 'follow_up',
       workflowId,
       runId: (await started.describe()).runId,
-      reason: `rerun from ${start.step}`,
+      reason: `rerun from the review gate ${start.step}`,
     };
   };
 }
 
-/** The step a follow-up reruns (where the review gate's `rejected` route leads) and what it is told. */
+/** The review gate a follow-up reruns, unless the plan has none or the gate does not let the reviewer decide. */
 export function followUpStart(
   plan: ExecutionPlan,
   review: ForgeReview,
-): { step: string; context: string } | { ignored: string } | { refused: string } {
+): { step: string } | { ignored: string } | { refused: string } {
   const gate = plan.steps.find((s) => s.input?.review);
   if (!gate) return { ignored: `${plan.sop} has no review gate, so a review starts no follow-up run` };
   const refusal = reviewerRefusal(gate.input?.review?.allow, review);
   if (refusal) return { refused: refusal };
-  const rejected = gate.routes.find((r) => r.name === 'rejected')?.target;
-  if (rejected?.kind !== 'step')
-    return { ignored: `the review gate ${gate.name} sends rejected work nowhere to rework it` };
-  const what = review.kind === 'rework' ? 'asked for rework (/sop rework)' : 'requested changes';
-  const context = [
-    `${review.by} ${what} on pull request #${review.pullRequest} after the run finished${review.url ? ` (${review.url})` : ''}:`,
-    review.body || '(no comment)',
-  ].join('\n');
-  return { step: rejected.step, context };
+  return { step: gate.name };
 }

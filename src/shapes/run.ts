@@ -7,7 +7,7 @@ import type { RunRef, SessionSlot, Usage } from './contract';
 import type { ForgeRunState } from './deliveries';
 import type { Denial } from './denial';
 import type { ExecutionPlan } from './execution-plan';
-import type { ReviewRecord } from './forge-review';
+import type { ForgeReview, ReviewRecord } from './forge-review';
 import type { RunParent } from './lineage';
 import type { McpCallCount } from './mcp-call';
 import type { Placement } from './workspace';
@@ -100,6 +100,8 @@ export interface Rerun {
   step: string;
   context?: string;
   items?: string[];
+  /** a follow-up run (review-router.ts): the review that sent the finished run's work back answers `step`, its review gate */
+  review?: ForgeReview;
 }
 
 /** What `sop resume` / `sop rerun` need from an execution (the checkpoint query). */

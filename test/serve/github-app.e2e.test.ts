@@ -250,17 +250,38 @@ test('the pull request review reaches the run waiting at its gate; approved fini
     });
 
     // reviewed again after it finished: a follow-up run of the same task, once per delivery
-    const later = await review(pull.number, branch, 'REQUEST_CHANGES');
+    const later = await review(pull.number, branch, 'REQUEST_CHANGES', [
+      { path: 'src/logout.ts', line: 3, body: 'And here.' },
+    ]);
     const laterDelivery = randomUUID();
     const followUp = await deliver('pull_request_review', later, laterDelivery);
     expect(followUp.status).toBe(202);
-    expect(followUp.json.review).toMatchObject({ status: 'follow_up', workflowId, reason: 'rerun from fix' });
+    expect(followUp.json.review).toMatchObject({
+      status: 'follow_up',
+      workflowId,
+      reason: 'rerun from the review gate review',
+    });
     const redelivered = await deliver('pull_request_review', later, laterDelivery);
     expect(redelivered.json.review).toMatchObject({ status: 'duplicate' });
-    await eventually(
-      async () => ((await statusOf(ctx.client, workflowId)).status === 'waiting_input' ? true : undefined),
-      30_000,
-    );
+    // the review answered the rerun gate: rejected, back to fix, and the gate waits again
+    const again = await eventually(async () => {
+      const status = await statusOf(ctx.client, workflowId);
+      return status.status === 'waiting_input' && status.routesTaken.length === 6 ? status : undefined;
+    }, 30_000);
+    expect(again.routesTaken.slice(4).map((r) => `${r.step}:${r.route}`)).toEqual([
+      'review:rejected',
+      'fix:passed',
+    ]);
+    expect(again.reviews?.at(-1)).toMatchObject({
+      delivery: laterDelivery,
+      by: 'alice',
+      outcome: 'rejected',
+    });
+    // the follow-up's gate read that review's inline comments too
+    const followUpAnswers = fs
+      .readdirSync(path.join(runFolder, 'steps', 'review'))
+      .map((d) => fs.readFileSync(path.join(runFolder, 'steps', 'review', d, 'evidence.json'), 'utf8'));
+    expect(followUpAnswers.some((text) => text.includes('src/logout.ts'))).toBe(true);
     const description = await handle.describe();
     expect(description.runId).toBe(followUp.json.review.runId);
     expect(description.memo?.followUp).toMatchObject({

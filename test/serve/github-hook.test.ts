@@ -239,7 +239,7 @@ test("who may decide: the gate's allow list, or else the repository's owners, me
   );
 });
 
-test("a finished run's pull request sent back starts a follow-up from the step the gate's rejected route leads to", () => {
+test("a finished run's pull request sent back starts a follow-up at its review gate, unless the gate refuses the reviewer", () => {
   const root = catalogProject('sop-follow-up-', {
     gated: `name: gated
 input:
@@ -269,10 +269,7 @@ steps:
     repo: { owner: 'acme', repo: 'widgets' },
     pullRequest: 12,
   } as ForgeReview;
-  expect(followUpStart(plan, review)).toEqual({
-    step: 'fix',
-    context: 'alice requested changes on pull request #12 after the run finished:\nAlso the logout page.',
-  });
+  expect(followUpStart(plan, review)).toEqual({ step: 'review' });
   expect(followUpStart(plan, { ...review, by: 'mallory' })).toEqual({
     refused: 'mallory is not among the reviewers this gate allows (alice)',
   });

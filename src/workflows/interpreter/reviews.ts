@@ -4,7 +4,7 @@
 // when no gate waits, goes into the next prompt. Reviews from people the gate does not allow are refused and
 // recorded. Each delivery counts once. Deterministic workflow code: the inline comments of a review are read
 // from the forge by an activity.
-import { log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ReviewActivities } from '../../activities/review-comments';
 import type { StepSpec } from '../../shapes/execution-plan';
 import {
@@ -36,21 +36,30 @@ export interface ReviewAnswer {
 }
 
 export function installReviewHandler(ctx: RunContext): void {
+  // a follow-up run: the review that started it answers the review gate it reruns, once that gate waits
+  const early = ctx.input.restart?.rerun?.review;
+  if (early) {
+    void condition(() => ctx.human.reviewGate() !== undefined).then(() => receive(ctx, early));
+  }
   setHandler(forgeReviewSignal, (arg) => {
     const parsed = parseMessageArg(ForgeReviewSchema, arg, 'forgeReview', FORGE_REVIEW_SHAPE);
     if (!parsed.ok) return log.warn(`ignored forgeReview signal: ${parsed.problem}`);
-    const review = parsed.value;
-    ctx.state.reviews ??= [];
-    const reviews = ctx.state.reviews;
-    if (reviews.some((r) => r.delivery === review.delivery)) {
-      return log.info(`forgeReview ${review.delivery} was delivered before: ignored`);
-    }
-    const record = takeReview(ctx, review);
-    if (record.outcome === 'refused' || record.outcome === 'ignored')
-      log.warn(`forgeReview ${review.delivery} from ${review.by} ${record.outcome}: ${record.reason}`);
-    reviews.push(record);
-    if (reviews.length > REVIEWS_KEPT) reviews.shift();
+    receive(ctx, parsed.value);
   });
+}
+
+/** A review once: what becomes of it is recorded (a redelivery of a delivery seen before changes nothing). */
+function receive(ctx: RunContext, review: ForgeReview): void {
+  ctx.state.reviews ??= [];
+  const reviews = ctx.state.reviews;
+  if (reviews.some((r) => r.delivery === review.delivery)) {
+    return log.info(`forgeReview ${review.delivery} was delivered before: ignored`);
+  }
+  const record = takeReview(ctx, review);
+  if (record.outcome === 'refused' || record.outcome === 'ignored')
+    log.warn(`forgeReview ${review.delivery} from ${review.by} ${record.outcome}: ${record.reason}`);
+  reviews.push(record);
+  if (reviews.length > REVIEWS_KEPT) reviews.shift();
 }
 
 function takeReview(ctx: RunContext, review: ForgeReview): ReviewRecord {
