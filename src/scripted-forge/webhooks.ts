@@ -4,9 +4,16 @@
 // such as `sop serve`'s POST /hooks/github, after answering the call (GitHub delivers asynchronously). Every
 // delivery and its answer is recorded. Payloads carry the fields GitHub's carry that the runtime reads.
 import { randomUUID } from 'node:crypto';
-import type { RouteContext } from './route-kit';
+import type { Identity } from './auth';
 import { repository } from './shapes';
-import { type IssueState, resolveCommit } from './state';
+import { type IssueState, type RepoState, resolveCommit } from './state';
+
+/** What a payload is built from: the call's repository, caller and base URL (a route's context has them). */
+interface EventContext {
+  base: string;
+  repo: RepoState;
+  identity: Identity;
+}
 
 export interface WebhookTarget {
   url: string;
@@ -85,11 +92,11 @@ export class WebhookSender {
 const user = (login: string) => ({ login, id: 0, type: login.endsWith('[bot]') ? 'Bot' : 'User' });
 
 /** Who the repository's people are, as GitHub's author_association says: a writer is a collaborator. */
-export const associationOf = (ctx: RouteContext) =>
+export const associationOf = (ctx: EventContext) =>
   ctx.identity.kind === 'token' && !ctx.identity.write ? 'CONTRIBUTOR' : 'COLLABORATOR';
 
 /** What every delivery about this repository carries: the repository (clone_url: the git remote) and sender. */
-export function common(ctx: RouteContext) {
+export function common(ctx: EventContext) {
   const repo = repository(ctx.base, ctx.repo.owner, ctx.repo.name, ctx.repo.id);
   return {
     repository: { ...repo, clone_url: `${ctx.base}/${ctx.repo.owner}/${ctx.repo.name}.git` },
@@ -98,7 +105,7 @@ export function common(ctx: RouteContext) {
 }
 
 /** An issue (or a pull request's issue) as webhook payloads carry it. */
-export function issuePayload(ctx: RouteContext, issue: IssueState) {
+export function issuePayload(ctx: EventContext, issue: IssueState) {
   const html = `${ctx.base}/${ctx.repo.owner}/${ctx.repo.name}/${issue.pull ? 'pull' : 'issues'}/${issue.number}`;
   return {
     number: issue.number,
@@ -121,7 +128,7 @@ export function issuePayload(ctx: RouteContext, issue: IssueState) {
 }
 
 /** A pull request as review payloads carry it: number, head branch and commit, base, body. */
-export function pullPayload(ctx: RouteContext, issue: IssueState) {
+export function pullPayload(ctx: EventContext, issue: IssueState) {
   const pull = issue.pull!;
   return {
     number: issue.number,

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import { deliveryKey } from '../../src/forge/forge';
 import { forgeFromEnv } from '../../src/forge/github';
-import type { RunRequest } from '../../src/model/run-request';
 import { startScriptedForge } from '../../src/scripted-forge/server';
 import { buildIngress, type HookDelivery, type HookGroup, type RoutedReview } from '../../src/serve/ingress';
 import { reviewRouting } from '../../src/serve/reviews';
+import type { RunRequest } from '../../src/shapes/run-request';
 import { git, RUN_BRANCH, workingRepo } from '../support/scripted-forge';
 
 // The scripted forge delivers a GitHub App's webhooks for what is done through its API (an issue opened with

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
-import { REVIEW_ANSWER_SCHEMA } from '../../src/model/plan';
+import { REVIEW_ANSWER_SCHEMA } from '../../src/shapes/execution-plan';
 import { compileSopDir } from '../../src/sop/compile';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 import { catalogProject } from '../support/sop-project';
 
 // The review gate's syntax: an approval input step with `review:` (true, or the logins allowed to decide).

@@ -53,7 +53,8 @@ function receive(ctx: RunContext, review: ForgeReview): void {
   ctx.state.reviews ??= [];
   const reviews = ctx.state.reviews;
   if (reviews.some((r) => r.delivery === review.delivery)) {
-    return log.info(`forgeReview ${review.delivery} was delivered before: ignored`);
+    log.info(`forgeReview ${review.delivery} was delivered before: ignored`);
+    return;
   }
   const record = takeReview(ctx, review);
   if (record.outcome === 'refused' || record.outcome === 'ignored')
