@@ -151,6 +151,10 @@ test('changes requested sends the work back with the review body and inline comm
     'alice:approved',
   ]);
   expect(end.result?.reviews).toEqual(end.status.reviews);
+  expect(end.status.answers?.map((a) => `${a.route} by ${a.by}`)).toEqual([
+    'rejected by alice (GitHub pull_request_review)',
+    'approved by alice (GitHub pull_request_review)',
+  ]);
   const [first, second] = runner.prompts('fix/agent');
   expect(first).not.toContain('requested changes');
   expect(second).toContain(

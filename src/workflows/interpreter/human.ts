@@ -300,7 +300,7 @@ export function createHumanInput(deps: HumanInputDeps) {
    */
   async function record(
     asked: Extract<Asked, { answered: true }>,
-    where: { step: string; item?: string; route?: string; target?: string },
+    where: { step: string; item?: string; route?: string; target?: string; by?: string },
   ): Promise<AnswerRecord> {
     const entry: AnswerRecord = {
       requestId: asked.requestId,
@@ -342,6 +342,8 @@ export function createHumanInput(deps: HumanInputDeps) {
         log.warn(`the answer to ${asked.requestId} could not be recorded: ${(err as Error).message}`);
       }
     }
+    // who decided, when it was not the message's sender (a pull request's reviewer, through sop serve)
+    if (where.by) entry.by = where.by;
     keep(entry);
     return entry;
   }

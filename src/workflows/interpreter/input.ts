@@ -68,6 +68,9 @@ export async function routeAnswer(
     item: item?.id,
     route: route?.name ?? name,
     target: describeTarget(target),
+    ...(isReviewAnswer(asked.value)
+      ? { by: `${asked.value.review.by} (GitHub ${asked.value.review.event})` }
+      : {}),
   });
   // the step the answer leads to hears it (a request_input without routes delivers it itself)
   if (routes.length > 0 && target.kind === 'step') {
