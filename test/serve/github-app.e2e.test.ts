@@ -189,7 +189,7 @@ test('the pull request review reaches the run waiting at its gate; approved fini
       forge: () => forgeFromEnv({ SOP_GITHUB_API_URL: forge.url, SOP_GITHUB_TOKEN: BOT }),
     },
   });
-  await worker.runUntil(async () => {
+  const followed = await worker.runUntil(async () => {
     const delivery = randomUUID();
     const started = await deliver('issues', labeled('Login fails on Mondays'), delivery);
     expect(started.status).toBe(202);
@@ -293,6 +293,14 @@ test('the pull request review reaches the run waiting at its gate; approved fini
     await handle.result();
     const { count } = await ctx.client.workflow.count(`WorkflowId = "${workflowId}"`);
     expect(count).toBe(2);
+    return { pull, branch };
   });
+  // no worker polls now: the finished run's plan cannot be read, so the sender is told to retry later
+  const unread = await deliver(
+    'pull_request_review',
+    await review(followed.pull.number, followed.branch, 'REQUEST_CHANGES'),
+    randomUUID(),
+  );
+  expect(unread.status).toBe(503);
   expect(serveLog).not.toContain('Handle the empty password');
 }, 120_000);
