@@ -2,8 +2,8 @@
 // with the worker's forge credential, so the agent and the workflow history never see it. Nothing written.
 import { ApplicationFailure } from '@temporalio/common';
 import { ForgeCredentialError, ForgeError } from '../forge/errors';
-import type { Forge, RepoRef } from '../forge/forge';
-import { forgeFromEnv } from '../forge/github';
+import type { RepoRef } from '../forge/forge';
+import { workerForge } from '../forge/worker-forge';
 import type { ReviewComment } from '../shapes/forge-review';
 
 export interface ReviewCommentsRequest {
@@ -13,15 +13,15 @@ export interface ReviewCommentsRequest {
 }
 
 export interface ReviewActivityDeps {
-  /** the forge the worker talks to (default: from its environment, SOP_GITHUB_*) */
-  forge?: () => Forge;
+  /** where the forge credential is read (SOP_GITHUB_*); default: the worker's environment (as deliver.ts) */
+  forgeEnv?: NodeJS.ProcessEnv;
 }
 
 export function createReviewActivities(deps: ReviewActivityDeps = {}) {
   return {
     async readReviewComments(request: ReviewCommentsRequest): Promise<ReviewComment[]> {
       try {
-        const forge = (deps.forge ?? forgeFromEnv)();
+        const forge = workerForge(deps.forgeEnv ?? process.env);
         return await forge.reviewComments(request.repo, request.pullRequest, request.reviewId);
       } catch (err) {
         // a missing credential or the forge refusing is not cured by retrying

@@ -3,6 +3,8 @@
 // (`sop/<sop>/<task>` → the run `<sop>/<task>`) as the `forgeReview` signal; the run checks who sent it
 // against its review gate. Payload types from @octokit/webhooks-types; the mapping is pure.
 import type { IssueCommentCreatedEvent, PullRequestReviewSubmittedEvent } from '@octokit/webhooks-types';
+import { markersIn } from '../forge/forge';
+import { runOfPullRequestKey } from '../shapes/deliveries';
 import type { ForgeReview } from '../shapes/forge-review';
 import { NAME_PATTERN, TASK_ID_PATTERN } from '../shapes/names';
 
@@ -21,12 +23,14 @@ export function runOfBranch(ref: string): { sop: string; task: string } | undefi
   return { sop: m[1], task: m[2] };
 }
 
-/** The run a pull request body's hidden marker names (`<!-- sop:<sop>/<task>/<delivery> -->`). */
+/** The run whose pull request this body is: its hidden marker `<!-- sop:<sop>/<task>/pull-request -->`. */
 export function runOfMarker(body: string | null | undefined): { sop: string; task: string } | undefined {
-  const m = /<!-- sop:([a-z][a-z0-9_-]{0,62})\/([A-Za-z0-9][A-Za-z0-9._:-]{0,127})\/[^\s]+ -->/.exec(
-    body ?? '',
-  );
-  return m ? { sop: m[1], task: m[2] } : undefined;
+  for (const key of markersIn(body)) {
+    const [sop, task, ...rest] = runOfPullRequestKey(key)?.split('/') ?? [];
+    if (rest.length === 0 && sop && task && NAME_PATTERN.test(sop) && TASK_ID_PATTERN.test(task))
+      return { sop, task };
+  }
+  return undefined;
 }
 
 /** `/sop rework <text>` at the start of a comment: the text (possibly empty), or undefined. */

@@ -186,7 +186,7 @@ test('the pull request review reaches the run waiting at its gate; approved fini
     taskQueue,
     activities: {
       projectDir: project,
-      forge: () => forgeFromEnv({ SOP_GITHUB_API_URL: forge.url, SOP_GITHUB_TOKEN: BOT }),
+      forgeEnv: { SOP_GITHUB_API_URL: forge.url, SOP_GITHUB_TOKEN: BOT },
     },
   });
   const followed = await worker.runUntil(async () => {

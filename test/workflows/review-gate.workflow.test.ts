@@ -99,7 +99,7 @@ async function waitingAt(handle: WorkflowHandle, agentRuns: number) {
 
 test('changes requested sends the work back with the review body and inline comments; approved finishes; others and redeliveries change nothing', async () => {
   const runner = new ScriptedRunner({ 'fix/agent': [{ route: 'done' }, { route: 'done' }] });
-  const deps = { forge: () => forgeFromEnv({ SOP_GITHUB_API_URL: forge.url, SOP_GITHUB_TOKEN: BOT }) };
+  const deps = { forgeEnv: { SOP_GITHUB_API_URL: forge.url, SOP_GITHUB_TOKEN: BOT } };
   const end = await withScriptedRun(
     ctx,
     gated('reviewgate', ['alice']),
