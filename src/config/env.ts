@@ -442,6 +442,16 @@ export const EnvSchema = z.object({
     meaning:
       "a folder: `npm test` writes each tier's jest results (`<tier>.json`) and time (`<tier>.seconds`) there (`.ci/run` sets it)",
   }),
+  SOP_CHROMIUM: variable(z.string().default('/usr/bin/chromium'), {
+    group: 'tests',
+    meaning:
+      "the Chromium the console's browser tests drive (`scripts/setup.sh` installs Debian's `chromium`)",
+  }),
+  SOP_CONSOLE_SCREENSHOTS: variable(text(), {
+    group: 'tests',
+    meaning:
+      "a folder: the console's browser test saves the runs list and run page screenshots there (`scripts/console-screenshots.sh`)",
+  }),
   SOP_TEST_CLUSTER_PORT: variable(port(27233), {
     group: 'tests',
     meaning: "the tests' own cluster's frontend port (Web UI +1000, PostgreSQL +29199)",

@@ -21,7 +21,7 @@ export function runsPageHtml(filter: RunsFilter, page: RunsPage, sops: string[])
   );
   return html`<h1>Runs</h1>
 <form method="get" action="/console/runs" class="filters">
-${select('sop', sops, filter.sop, 'any SOP')}${select('status', SOP_STATUSES, filter.status, 'any status')}${select('trigger', RUN_TRIGGERS, filter.trigger, 'any trigger')}
+${select('sop', filter.sop && !sops.includes(filter.sop) ? [...sops, filter.sop] : sops, filter.sop, 'any SOP')}${select('status', SOP_STATUSES, filter.status, 'any status')}${select('trigger', RUN_TRIGGERS, filter.trigger, 'any trigger')}
 <input name="parent" placeholder="parent workflow id" value="${filter.parent ?? ''}">
 <input name="q" placeholder="task id starts with" value="${filter.q ?? ''}">
 <label><input type="checkbox" name="all" value="1"${filter.all ? ' checked' : ''}> test and child runs</label>
