@@ -58,6 +58,16 @@ const folderOf = (view: Record<string, unknown>) => (view.workspace ? runFolderO
 
 export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
   const live = ctx.live ?? readLive;
+  // the SOP filter's choices: the catalog read again at most every 30 s, not on every page
+  let catalogNames: { names: string[]; at: number } | undefined;
+  const sopNames = () => {
+    if (!catalogNames || Date.now() - catalogNames.at > 30_000)
+      catalogNames = {
+        names: new Catalog({ projectDir: ctx.projectDir }).entries.map((e) => e.name),
+        at: Date.now(),
+      };
+    return catalogNames.names;
+  };
   const identities = (req: FastifyRequest) => {
     try {
       return ctx.who(req);
@@ -77,7 +87,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
       return badRequest(reply, `${issue.path.join('.')}: ${issue.message}`);
     }
     const data = await runsPage(ctx.sop, runsQuery(filter.data, ctx.hooks), filter.data.page);
-    const sops = new Catalog({ projectDir: ctx.projectDir }).entries.map((e) => e.name);
+    const sops = sopNames();
     return send(req, reply, 'Runs', runsPageHtml(filter.data, data, sops));
   });
 

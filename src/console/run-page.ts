@@ -33,11 +33,11 @@ const LIVE_STATUSES = new Set(['running', 'waiting_input']);
 const RESUMABLE = new Set(['failed', 'cancelled', 'canceled', 'terminated', 'timed_out']);
 
 function pendingForm(id: string, p: PendingInput, csrf: string, who: Identity): Html {
-  const tool = p.kind === 'tool_approval' && p.tool;
+  const tool = p.kind === 'tool_approval' ? p.tool : undefined;
   return html`<form method="post" action="${consoleUrl('/run/answer', { id })}" class="decision" data-testid="decision-${p.kind ?? 'input'}">
 <input type="hidden" name="_csrf" value="${csrf}"><input type="hidden" name="requestId" value="${p.requestId}">
 <h3>${tool ? html`Tool call waiting for approval: <code data-testid="tool-name">${tool.name}</code>` : p.question}</h3>
-<p class="muted">step ${p.step}${p.item ? ` [${p.item}]` : ''}${tool && tool.role ? ` · ${tool.role}` : ''}${tool && tool.attempt ? ` · attempt ${tool.attempt}` : ''} · request ${p.requestId}${p.routes?.length && !isApproval(p) ? ` · routes ${p.routes.join(', ')}` : ''}</p>
+<p class="muted">step ${p.step}${p.item ? ` [${p.item}]` : ''}${tool?.role ? ` · ${tool.role}` : ''}${tool?.attempt ? ` · attempt ${tool.attempt}` : ''} · request ${p.requestId}${p.routes?.length && !isApproval(p) ? ` · routes ${p.routes.join(', ')}` : ''}</p>
 ${tool ? html`<pre class="tool-input" data-testid="tool-input">${JSON.stringify(tool.input, null, 2)}</pre>` : ''}
 ${answerInputs(p)}
 ${may(who.role, 'answer') ? '' : html`<p class="warn">Your role (${who.role}) cannot answer: approvers and operators can.</p>`}
