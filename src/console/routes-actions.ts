@@ -6,9 +6,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { scheduleIdOf } from '../triggers/schedules';
 import { describeSensor, sensorIdOf, setSensorPaused } from '../triggers/sensors';
 import { type Action, may } from './access';
+import { type ConsoleContext, sameOrigin } from './context';
 import { consoleUrl, html, page } from './html';
-import { type ConsoleContext, sameOrigin } from './plugin';
-import { badRequest, runOf } from './routes-pages';
+import { badRequest, runOf } from './requests';
 import { answerFromForm } from './schema-form';
 import { signIn, signOut } from './session';
 

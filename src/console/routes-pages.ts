@@ -1,36 +1,23 @@
 // The console's pages (GET): runs, a run (and its live section, status and evidence check), triggers, sign-in.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RunNotFoundError } from '../client';
-import { gatherRunView, runFolderOf } from '../client/run-view';
 import { readHistoryEvidence } from '../evidence/history';
 import { verifyRunFolder } from '../evidence/verify';
 import { Catalog } from '../sop/catalog';
 import { triggerRows } from '../triggers/status';
+import type { ConsoleContext } from './context';
 import { html, page } from './html';
 import { liveInner, readLive } from './live';
-import type { ConsoleContext } from './plugin';
+import { badRequest, runOf } from './requests';
 import { executionChanges, listArtifacts, readExecutions } from './run-folder';
 import { runPage } from './run-page';
+import { gatherRunView, runFolderOf } from './run-view';
 import { runsPage } from './runs-data';
 import { runsPageHtml } from './runs-page';
 import { RunsFilterSchema, runsQuery } from './runs-query';
 import { triggersPageHtml } from './triggers-page';
 
 type IdQuery = { Querystring: { id?: string } };
-
-/** `<sop>/<task>` (a child run: `<parent sop>/<parent task>/<step>`) as SopClient addresses it. */
-export function runOf(workflowId: string | undefined): { sop: string; task: string } | undefined {
-  const slash = workflowId?.indexOf('/') ?? -1;
-  if (!workflowId || slash <= 0 || slash === workflowId.length - 1) return undefined;
-  return { sop: workflowId.slice(0, slash), task: workflowId.slice(slash + 1) };
-}
-
-export function badRequest(reply: FastifyReply, why: string) {
-  return reply
-    .code(400)
-    .type('text/html')
-    .send(page({ title: '400', body: html`<h1>400</h1><p class="notice error">${why}</p>` }));
-}
 
 /** The run's view, or the 404 page sent (undefined). */
 async function viewOr404(ctx: ConsoleContext, req: FastifyRequest<IdQuery>, reply: FastifyReply) {

@@ -4,8 +4,8 @@
 
 import type { ExecutionRecord } from '../activities/run-summary';
 import { describeOrigin, type RunOrigin } from '../client/run-origin';
-import type { AnswerRecord, DeniedCall, RouteTaken, RunUsage } from '../model/run';
-import type { ActiveRole, PendingInput } from '../workflows/messages';
+import type { ActiveRole, PendingInput } from '../shapes/messages';
+import type { AnswerRecord, DeniedCall, RouteTaken, RunUsage } from '../shapes/run';
 import { type Identity, may } from './access';
 import { consoleUrl, type Html, html, raw, statusClass } from './html';
 import { type LiveView, liveInner } from './live';

@@ -1,10 +1,10 @@
 // The sections of a run's page that show what happened: steps and attempts with their routes, answers,
 // denials, usage and cost (child runs rolled up), parent and children.
 import type { ExecutionRecord } from '../activities/run-summary';
-import { describeDenial } from '../model/denial-text';
-import type { AnswerRecord, DeniedCall, RouteTaken, RunUsage } from '../model/run';
-import { executionLabel } from '../workflows/labels';
-import type { ActiveRole } from '../workflows/messages';
+import { describeDenial } from '../shapes/denial-text';
+import { executionLabel } from '../shapes/execution-label';
+import type { ActiveRole } from '../shapes/messages';
+import type { AnswerRecord, DeniedCall, RouteTaken, RunUsage } from '../shapes/run';
 import { consoleUrl, type Html, html, statusClass } from './html';
 
 const when = (iso: string | undefined | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : '');

@@ -2,8 +2,8 @@
 // answer value. An approval (routes approved / rejected) is two buttons and a reason; an object of plain
 // fields (string, enum, number, boolean) is one input each; anything else is a JSON text area. The run checks
 // the answer against the schema itself: a value that does not fit is refused there, naming the field.
-import type { JsonSchema } from '../model/plan';
-import type { PendingInput } from '../workflows/messages';
+import type { JsonSchema } from '../shapes/execution-plan';
+import type { PendingInput } from '../shapes/messages';
 import { type Html, html } from './html';
 
 type Field = { name: string; schema: Record<string, unknown>; required: boolean };

@@ -2,8 +2,8 @@
 // its Temporal parent and the Schedule that started it.
 import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { parentFromMemo } from '../model/lineage';
-import { RUN_TRIGGER_MEMO_KEY, RunTriggerMemoSchema } from '../model/trigger-shapes';
+import { parentFromMemo } from '../shapes/lineage';
+import { RUN_TRIGGER_MEMO_KEY, RunTriggerMemoSchema } from '../shapes/trigger-shapes';
 
 /** Sensors run as `sop-sensor/<sop>/<trigger>` (src/triggers/sensors.ts sensorIdOf); their runs are children. */
 export const SENSOR_WORKFLOW_PREFIX = 'sop-sensor/';
