@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SopClient } from '../../src/client';
 import { consolePlugin } from '../../src/console/plugin';
 import { consoleSettings } from '../../src/console/settings';
-import { buildIngress } from '../../src/serve/ingress';
+import { type AnsweredDelivery, buildIngress } from '../../src/serve/ingress';
 
 export const TOKENS = {
   viewer: 'viewer-token-0123456789',
@@ -22,19 +22,33 @@ export interface ConsoleApp {
   close(): Promise<void>;
 }
 
-export async function consoleApp(sop: SopClient, env: NodeJS.ProcessEnv = {}): Promise<ConsoleApp> {
-  const projectDir = fs.mkdtempSync(path.join(os.homedir(), '.sop-console-test-'));
-  const tokens = path.join(projectDir, 'tokens.yaml');
+export async function consoleApp(
+  sop: SopClient,
+  env: NodeJS.ProcessEnv = {},
+  project?: string,
+): Promise<ConsoleApp> {
+  const own = fs.mkdtempSync(path.join(os.homedir(), '.sop-console-test-'));
+  const projectDir = project ?? own;
+  const tokens = path.join(own, 'tokens.yaml');
   fs.writeFileSync(
     tokens,
     `users:\n  - { name: vera, role: viewer, token: ${TOKENS.viewer} }\n  - { name: abe, role: approver, token: ${TOKENS.approver} }\n  - { name: olga, role: operator, token: ${TOKENS.operator} }\n`,
   );
   const settings = consoleSettings({ SOP_CONSOLE_TOKENS_FILE: tokens, ...env }, '127.0.0.1', 'nobody');
+  const deliveries: AnsweredDelivery[] = [];
   const app = buildIngress({
     hooks: new Map(),
     start: async () => ({ started: false, workflowId: '', runId: '' }),
+    answered: (d) => deliveries.push(d),
   });
-  await app.register(consolePlugin, { prefix: '/console', sop, ...settings, projectDir, hooks: [] });
+  await app.register(consolePlugin, {
+    prefix: '/console',
+    sop,
+    ...settings,
+    projectDir,
+    hooks: [],
+    deliveries: () => deliveries,
+  });
   await app.ready();
   const audit = path.join(projectDir, '.sop', 'console', 'audit.jsonl');
   return {
@@ -50,7 +64,7 @@ export async function consoleApp(sop: SopClient, env: NodeJS.ProcessEnv = {}): P
         : [],
     close: async () => {
       await app.close();
-      fs.rmSync(projectDir, { recursive: true, force: true });
+      fs.rmSync(own, { recursive: true, force: true });
     },
   };
 }
