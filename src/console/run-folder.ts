@@ -62,8 +62,8 @@ export function readArtifact(runFolder: string, name: string): string | undefine
 export interface ExecutionChange {
   execution: ExecutionRecord;
   files: string[];
-  /** the unified diff, when git can give one (a worktree's branch against its base; else the workspace
-   *  against HEAD for these files, as they are now) */
+  /** the unified diff, when git can give one (a worktree's branch against its base; else these files in the
+   *  workspace as they are now against HEAD, an untracked one whole) */
   diff?: string;
   diffOf?: string;
 }
@@ -79,7 +79,7 @@ export function executionChanges(runFolder: string, workspace: string): Executio
     const worktree = execution.worktree;
     const diff = worktree
       ? gitDiff(workspace, [`${worktree.base}..${worktree.branch}`, '--'])
-      : gitDiff(workspace, ['HEAD', '--', ...files]);
+      : workspaceDiff(workspace, files);
     if (diff !== undefined) {
       change.diff = diff;
       change.diffOf = worktree
@@ -101,16 +101,35 @@ function changedFilesOf(evidenceFile: string): string[] {
   }
 }
 
+/** The files against HEAD as they are now; a file git does not track is shown whole (as added). */
+function workspaceDiff(workspace: string, files: string[]): string | undefined {
+  const tracked = git(workspace, ['ls-files', '--', ...files]);
+  if (tracked === undefined) return undefined;
+  const known = new Set(tracked.split('\n').filter(Boolean));
+  let out = known.size > 0 ? (gitDiff(workspace, ['HEAD', '--', ...known]) ?? '') : '';
+  for (const file of files.filter((f) => !known.has(f) && fs.existsSync(path.join(workspace, f))))
+    out += gitDiff(workspace, ['--no-index', '--', '/dev/null', file]) ?? '';
+  return cut(out);
+}
+
+const cut = (out: string) => (out.length > DIFF_MAX ? `${out.slice(0, DIFF_MAX)}\n… (diff cut at ${DIFF_MAX} bytes)` : out);
+
 function gitDiff(workspace: string, args: string[]): string | undefined {
+  const out = git(workspace, ['diff', '--no-color', '--no-ext-diff', ...args]);
+  return out === undefined ? undefined : cut(out);
+}
+
+/** git's output; `git diff --no-index` exits 1 when the files differ, which is an answer, not a failure. */
+function git(workspace: string, args: string[]): string | undefined {
   try {
-    const out = execFileSync('git', ['-C', workspace, 'diff', '--no-color', '--no-ext-diff', ...args], {
+    return execFileSync('git', ['-C', workspace, ...args], {
       encoding: 'utf8',
       maxBuffer: 8 * DIFF_MAX,
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 5_000,
     });
-    return out.length > DIFF_MAX ? `${out.slice(0, DIFF_MAX)}\n… (diff cut at ${DIFF_MAX} bytes)` : out;
-  } catch {
-    return undefined;
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string };
+    return e.status === 1 && typeof e.stdout === 'string' ? e.stdout : undefined;
   }
 }

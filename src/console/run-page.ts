@@ -73,7 +73,7 @@ function changesSection(changes: ExecutionChange[]): Html {
       c,
     ) => html`<details><summary>${c.execution.step}${c.execution.item ? ` [${c.execution.item}]` : ''} · ${c.execution.role ?? ''} · attempt ${c.execution.attempt ?? 1}: ${c.files.length} file(s)</summary>
 <ul>${c.files.map((f) => html`<li><code>${f}</code></li>`)}</ul>
-${c.diff !== undefined ? html`<p class="muted">diff of ${c.diffOf}</p><pre class="diff">${c.diff || '(no difference now)'}</pre>` : ''}</details>`,
+${c.diff !== undefined ? html`<p class="muted">diff of ${c.diffOf}</p><pre class="diff" data-testid="diff">${c.diff || '(no difference now)'}</pre>` : ''}</details>`,
   )}</section>`;
 }
 

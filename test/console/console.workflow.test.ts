@@ -49,22 +49,26 @@ const runUrl = (workflowId: string) => `${base}/console/run?id=${encodeURICompon
 
 /** fix, then a person approves shipping it; a rejection sends the work back to fix with the reason. */
 const gate = (sop: string): ExecutionPlan =>
-  plan(sop, [
-    step('fix', {
-      agent: role('Fix the bug.'),
-      routes: [
-        route('done', {
-          kind: 'request_input',
-          request: {
-            question: 'Ship the fix?',
-            schema: APPROVAL_ANSWER_SCHEMA,
-            routeOn: { kind: 'approval' },
-            routes: [route('approved', finish), route('rejected', to('fix'))],
-          },
-        }),
-      ],
-    }),
-  ]);
+  plan(
+    sop,
+    [
+      step('fix', {
+        agent: role('Fix the bug.', ['notes']),
+        routes: [
+          route('done', {
+            kind: 'request_input',
+            request: {
+              question: 'Ship the fix?',
+              schema: APPROVAL_ANSWER_SCHEMA,
+              routeOn: { kind: 'approval' },
+              routes: [route('approved', finish), route('rejected', to('fix'))],
+            },
+          }),
+        ],
+      }),
+    ],
+    { artifacts: [{ name: 'notes', kind: 'md', path: '{{ run.folder }}/notes.md', required: false }] },
+  );
 
 const waitingFor = (handle: WorkflowHandle, n = 1) =>
   eventually(async () => {
@@ -73,7 +77,15 @@ const waitingFor = (handle: WorkflowHandle, n = 1) =>
   }, 30_000);
 
 test('a run waiting for approval is rejected with a reason in the page; the run routes back to fix with it', async () => {
-  const runner = new ScriptedRunner({ 'fix/agent': [{ route: 'done' }, { route: 'done' }] });
+  const fixed = {
+    route: 'done',
+    write: {
+      'fix.txt': 'fixed\n',
+      '{{ run.folder }}/notes.md':
+        '# Notes\n\nThe bug is **fixed**. <script>document.title = "pwned"</script>\n',
+    },
+  };
+  const runner = new ScriptedRunner({ 'fix/agent': [fixed, fixed] });
   const end = await withScriptedRun(ctx, gate('console-gate'), runner, async (started) => {
     await waitingFor(started.handle);
     const page = await signedIn(TOKENS.approver);
@@ -93,8 +105,20 @@ test('a run waiting for approval is rejected with a reason in the page; the run 
     await started.handle.executeUpdate(answerUpdate, {
       args: [{ requestId: again.requestId, value: { approve: true } }],
     });
+    const ended = await endOf(started);
+    // the ended run: each accepted step's change with its diff, the markdown artifact rendered (its script
+    // shown as text, not run), the evidence checked against history on demand
+    await page.goto(runUrl(started.handle.workflowId));
+    expect(await page.textContent('[data-testid=status]')).toBe('completed');
+    expect(await page.textContent('#changes')).toContain('fix.txt');
+    expect(await page.textContent('[data-testid=diff] >> nth=0')).toContain('+fixed');
+    expect(await page.textContent('#artifacts .markdown strong')).toBe('fixed');
+    expect(await page.locator('#artifacts script').count()).toBe(0);
+    expect(await page.title()).not.toBe('pwned');
+    await Promise.all([page.waitForURL(/\/console\/run\/evidence/), page.click('[data-testid=verify]')]);
+    expect(await page.textContent('[data-testid=evidence-result]')).toMatch(/^OK: /);
     await page.context().close();
-    return endOf(started);
+    return ended;
   });
   expect(end.result?.status).toBe('completed');
   expect(routesOf(end.result)).toEqual(['fix:done', 'fix:rejected', 'fix:done', 'fix:approved']);
