@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { SopClient } from '../../client';
-import { consolePlugin } from '../../console/plugin';
 import { consoleSettings } from '../../console/settings';
 import { loadHooks } from '../../serve/hooks';
 import { type AnsweredDelivery, buildIngress, DEFAULT_BODY_LIMIT } from '../../serve/ingress';
@@ -72,6 +71,8 @@ export function registerServe(program: Command): void {
             sop.startOnce(request, { memo }),
           ),
       });
+      // loaded here, not with every `sop` command (its cookie, CSRF and markdown modules)
+      const { consolePlugin } = await import('../../console/plugin.js');
       await app.register(consolePlugin, {
         prefix: '/console',
         sop,
