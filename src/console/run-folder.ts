@@ -112,7 +112,8 @@ function workspaceDiff(workspace: string, files: string[]): string | undefined {
   return cut(out);
 }
 
-const cut = (out: string) => (out.length > DIFF_MAX ? `${out.slice(0, DIFF_MAX)}\n… (diff cut at ${DIFF_MAX} bytes)` : out);
+const cut = (out: string) =>
+  out.length > DIFF_MAX ? `${out.slice(0, DIFF_MAX)}\n… (diff cut at ${DIFF_MAX} bytes)` : out;
 
 function gitDiff(workspace: string, args: string[]): string | undefined {
   const out = git(workspace, ['diff', '--no-color', '--no-ext-diff', ...args]);

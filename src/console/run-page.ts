@@ -39,6 +39,7 @@ function pendingForm(id: string, p: PendingInput, csrf: string, who: Identity): 
 <h3>${tool ? html`Tool call waiting for approval: <code data-testid="tool-name">${tool.name}</code>` : p.question}</h3>
 <p class="muted">step ${p.step}${p.item ? ` [${p.item}]` : ''}${tool?.role ? ` · ${tool.role}` : ''}${tool?.attempt ? ` · attempt ${tool.attempt}` : ''} · request ${p.requestId}${p.routes?.length && !isApproval(p) ? ` · routes ${p.routes.join(', ')}` : ''}</p>
 ${tool ? html`<pre class="tool-input" data-testid="tool-input">${JSON.stringify(tool.input, null, 2)}</pre>` : ''}
+${p.agentQuestion ? html`<p data-testid="agent-question">The agent asks: <strong>${p.agentQuestion.question}</strong><br><small>why: ${p.agentQuestion.reason}</small></p>` : ''}
 ${answerInputs(p)}
 ${may(who.role, 'answer') ? '' : html`<p class="warn">Your role (${who.role}) cannot answer: approvers and operators can.</p>`}
 </form>`;
