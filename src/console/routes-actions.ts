@@ -8,7 +8,7 @@ import { describeSensor, sensorIdOf, setSensorPaused } from '../triggers/sensors
 import { type Action, may } from './access';
 import { type ConsoleContext, sameOrigin } from './context';
 import { consoleUrl, html, page } from './html';
-import { badRequest, runOf } from './requests';
+import { badRequest, runOf, statusWithin } from './requests';
 import { answerFromForm } from './schema-form';
 import { signIn, signOut } from './session';
 
@@ -94,7 +94,7 @@ export function registerActions(app: FastifyInstance, ctx: ConsoleContext): void
     if (!may(who.role, 'answer')) return refused(ctx, req, reply, 'answer', id);
     const form = req.body ?? {};
     const client = ctx.clients.as(who);
-    const status = await client.status(run.sop, run.task);
+    const status = await statusWithin(client, run);
     const pending = (status.pendingInputs ?? []).find((p) => p.requestId === form.requestId);
     if (!pending)
       return reply

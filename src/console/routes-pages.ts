@@ -8,7 +8,7 @@ import { triggerRows } from '../triggers/status';
 import type { ConsoleContext } from './context';
 import { html, page } from './html';
 import { liveInner, readLive } from './live';
-import { badRequest, runOf } from './requests';
+import { badRequest, runOf, statusWithin } from './requests';
 import { executionChanges, listArtifacts, readExecutions } from './run-folder';
 import { runPage } from './run-page';
 import { gatherRunView, runFolderOf } from './run-view';
@@ -111,7 +111,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
     if (!run) return badRequest(reply, 'id: give a run as ?id=<workflow id>');
     const described = await ctx.sop.describe(run.sop, run.task);
     if (described.status.name !== 'RUNNING') return { state: described.status.name.toLowerCase() };
-    const status = await ctx.sop.status(run.sop, run.task);
+    const status = await statusWithin(ctx.sop, run);
     const pending = (status.pendingInputs ?? []).map((p) => p.requestId).join(',');
     return { state: `${status.status}${pending ? `|${pending}` : ''}` };
   });

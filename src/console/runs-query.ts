@@ -10,7 +10,16 @@ export const RUN_TRIGGERS = ['manual', 'schedule', 'webhook', 'poll', 'event', '
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const optionalText = z.preprocess(blankToUndefined, z.string().trim().max(200).optional());
+/** Text a filter compares with: no quotes or backslashes (the query quotes it; they have no use in an id). */
+const optionalText = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .trim()
+    .max(200)
+    .regex(/^[^"'\\]*$/, { error: 'quotes and backslashes are not part of any name or id' })
+    .optional(),
+);
 
 /** The runs page's query string; a bad value is refused naming the field. */
 export const RunsFilterSchema = z.object({

@@ -1,5 +1,5 @@
 import { renderMarkdown } from '../../src/console/markdown';
-import { runsQuery } from '../../src/console/runs-query';
+import { RunsFilterSchema, runsQuery } from '../../src/console/runs-query';
 import { answerFromForm, answerInputs } from '../../src/console/schema-form';
 import { APPROVAL_ANSWER_SCHEMA } from '../../src/shapes/execution-plan';
 import type { PendingInput } from '../../src/shapes/messages';
@@ -11,11 +11,14 @@ test('the runs filters become one visibility query on search attributes; childre
   expect(runsQuery({}, [])).toBe(
     'SopName IS NOT NULL AND ExecutionStatus != "ContinuedAsNew" AND (ParentWorkflowId IS NULL OR SopParent IS NULL) AND SopKind IS NULL',
   );
-  const q = runsQuery({ sop: 'fix', status: 'waiting_input', q: 'bug-"7', trigger: 'webhook' }, ['gh']);
+  const q = runsQuery({ sop: 'fix', status: 'waiting_input', q: 'bug-7', trigger: 'webhook' }, ['gh']);
   expect(q).toContain('SopName = "fix"');
   expect(q).toContain('ExecutionStatus = "Running" AND SopStatus = "waiting_input"');
-  // quotes in the text are escaped, not query syntax
-  expect(q).toContain('SopTaskId STARTS_WITH "bug-\\"7"');
+  expect(q).toContain('(SopTaskId STARTS_WITH "bug-7" OR WorkflowId STARTS_WITH "bug-7")');
+  // a quote is refused before any query is made, naming the field
+  const quoted = RunsFilterSchema.safeParse({ q: 'x" OR SopName IS NOT NULL OR "' });
+  expect(quoted.success).toBe(false);
+  expect(quoted.error?.issues[0]).toMatchObject({ path: ['q'], message: expect.stringContaining('quotes') });
   expect(q).toContain('(SopTaskId STARTS_WITH "gh-") AND ParentWorkflowId IS NULL AND SopParent IS NULL');
   expect(runsQuery({ trigger: 'manual' }, ['gh', 'ci'])).toContain(
     'TemporalScheduledById IS NULL AND ParentWorkflowId IS NULL AND SopParent IS NULL AND SopTaskId NOT STARTS_WITH "gh-" AND SopTaskId NOT STARTS_WITH "ci-"',
