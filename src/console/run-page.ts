@@ -4,6 +4,7 @@
 
 import type { ExecutionRecord } from '../activities/run-summary';
 import { describeOrigin, type RunOrigin } from '../client/run-origin';
+import type { ForgeRunState } from '../shapes/deliveries';
 import type { ActiveRole, PendingInput } from '../shapes/messages';
 import type { AnswerRecord, DeniedCall, RouteTaken, RunUsage } from '../shapes/run';
 import { type Identity, may } from './access';
@@ -30,6 +31,8 @@ export interface RunPageData {
 }
 
 const LIVE_STATUSES = new Set(['running', 'waiting_input']);
+/** A link the forge gave, kept only when it is http(s). */
+const safeHref = (url: string) => (/^https?:\/\//i.test(url) ? url : '#');
 const RESUMABLE = new Set(['failed', 'cancelled', 'canceled', 'terminated', 'timed_out']);
 
 function pendingForm(id: string, p: PendingInput, csrf: string, who: Identity): Html {
@@ -56,12 +59,14 @@ function controlForms(id: string, status: string, csrf: string): Html {
 function header(d: RunPageData): Html {
   const v = d.view;
   const origin = v.startedBy ? describeOrigin(v.startedBy as RunOrigin) : undefined;
+  const pr = (v.forge as ForgeRunState | undefined)?.pullRequest;
   return html`<h1>${String(v.sop)} / ${String(v.task)} <span class="${statusClass(String(v.status))}" data-testid="status">${String(v.status)}</span></h1>
 <dl class="facts"><dt>workflow</dt><dd>${d.workflowId}</dd><dt>started</dt><dd>${String(v.started)}${v.closed ? html`, closed ${String(v.closed)}` : ''}</dd>
 ${origin ? html`<dt>started by</dt><dd>${origin}</dd>` : ''}
 ${v.branch ? html`<dt>branch</dt><dd>${String(v.branch)} on ${String(v.remote)}${v.commit ? ` at ${String(v.commit).slice(0, 12)}` : ''}</dd>` : ''}
 ${v.runFolder ? html`<dt>run folder</dt><dd>${String(v.runFolder)}</dd>` : ''}
 ${v.webUi ? html`<dt>Temporal</dt><dd><a href="${String(v.webUi)}" data-testid="web-ui">open in the Web UI</a></dd>` : ''}
+${pr ? html`<dt>pull request</dt><dd><a href="${safeHref(pr.url)}" data-testid="pull-request">${pr.repo}#${pr.number}</a></dd>` : ''}
 ${v.failure ? html`<dt>failure</dt><dd class="failure">${String(v.failure)}</dd>` : ''}
 ${v.noWorker ? html`<dt>no worker</dt><dd class="warn">${String(v.noWorker)}</dd>` : ''}
 ${v.noAnswer ? html`<dt>no answer</dt><dd class="warn">${String(v.noAnswer)}</dd>` : ''}</dl>`;
