@@ -20,6 +20,7 @@ const LAYERS = [
   'evidence', // evidence packs: writing, signing, verifying
   'triggers', // schedules, sensors and declared triggers
   'serve', // the webhook ingress (`sop serve`)
+  'console', // the operator console on `sop serve` (/console) and the run view `sop runs show` shares
   'scripted-model', // the shipped scripted model server and MCP stand-ins
   'scripted-forge', // the shipped scripted GitHub stand-in
   'worker', // the worker: wires harnesses, activities and the workflow bundle

@@ -35,11 +35,18 @@ const esmOnly = [
   'json-with-bigint',
   'content-type',
   'jose',
+  // the console: marked (its markdown renderer); @fastify/cookie loads cookie 1.x/2.x with import()
+  'marked',
+  '@fastify/cookie',
+  'cookie',
 ];
 const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)sx?$': '@swc/jest' },
-  transformIgnorePatterns: [`/node_modules/(?!(${esmOnly.join('|')})/)`],
+  // a copy nested in another package's node_modules (cookie in light-my-request's) is transformed too
+  transformIgnorePatterns: [
+    `/node_modules/(?!(${esmOnly.join('|')})/)(?!.*/node_modules/(${esmOnly.join('|')})/)`,
+  ],
   moduleNameMapper: {
     '^unicorn-magic$': '<rootDir>/node_modules/unicorn-magic/node.js',
     // exports only an `import` condition: Node loads it by import() (signature.ts), jest by its file

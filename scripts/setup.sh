@@ -28,4 +28,15 @@ if [[ "$(uname -s)" == Linux ]] && ! { command -v bwrap && command -v socat; } >
   fi
 fi
 
+# The console's browser tests drive Debian's Chromium with playwright-core (no downloaded browser build).
+if [[ "$(uname -s)" == Linux ]] && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  as_root=""
+  [[ "$(id -u)" -ne 0 ]] && as_root="sudo -n"
+  echo "installing chromium (the console's browser tests)..." >&2
+  if ! { $as_root apt-get install -y -qq chromium >/dev/null 2>&1 ||
+         { $as_root apt-get update -qq >/dev/null 2>&1 && $as_root apt-get install -y -qq chromium >/dev/null 2>&1; }; }; then
+    echo "warning: could not install chromium; the console's browser tests need it (apt-get install chromium, or SOP_CHROMIUM=/path/to/chromium)" >&2
+  fi
+fi
+
 bash temporal/build.sh >&2

@@ -34,9 +34,7 @@ export function formatUsd(usd: number): string {
 }
 
 /** A cost for machines: rounded to a millionth of a dollar (sums of float prices are not exact). */
-export function roundUsd(usd: number): number {
-  return Math.round(usd * 1e6) / 1e6;
-}
+export { roundUsd } from '../console/run-view';
 
 /** An execution running now, e.g. `fix · agent · rework 1 · codex — rate limited — resuming at 14:03:07 (in 14 s)`. */
 export function describeActive(a: ActiveRole, nowMs = Date.now()): string {

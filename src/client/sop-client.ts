@@ -503,8 +503,8 @@ export class SopClient {
 
 /** Leaves out the child runs of `kind: sop` steps: Temporal children with a SopParent (a sensor's runs are
  * children without one, runs started by an event have one but are no children). */
-const NOT_A_CHILD_RUN = '(ParentWorkflowId IS NULL OR SopParent IS NULL)';
-const NOT_A_TEST_RUN = 'SopKind IS NULL';
+export const NOT_A_CHILD_RUN = '(ParentWorkflowId IS NULL OR SopParent IS NULL)';
+export const NOT_A_TEST_RUN = 'SopKind IS NULL';
 
 function runKindOf(
   kind: string | undefined,
@@ -523,7 +523,7 @@ function waitingInOf(memo: Record<string, unknown> | undefined): string | undefi
 }
 
 /** The visibility query for a `sop runs list --status` value (see SOP_STATUSES). */
-function statusClause(status: string): string {
+export function statusClause(status: string): string {
   if (status === 'running' || status === 'waiting_input') {
     return `ExecutionStatus = "Running" AND SopStatus = ${JSON.stringify(status)}`;
   }

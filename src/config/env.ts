@@ -304,6 +304,33 @@ export const EnvSchema = z.object({
     meaning:
       "`sop serve`'s secret for `POST /hooks/github` (the GitHub App's webhook secret) when no trigger declares that hook, so review events still reach runs; the scripted forge signs its `--webhook` deliveries with it",
   }),
+  SOP_CONSOLE_TOKENS_FILE: variable(text(), {
+    group: 'cli',
+    meaning:
+      "the console's sign-in tokens: a YAML file of `users: [{ name, role, token }]` (roles viewer, approver, operator); `sop serve` on a non-loopback address needs it or `SOP_CONSOLE_PROXY_HEADER`",
+  }),
+  SOP_CONSOLE_PROXY_HEADER: variable(text(), {
+    group: 'cli',
+    meaning:
+      'the header a trusted reverse proxy puts the signed-in user in (e.g. `X-Forwarded-User`); read only from `SOP_CONSOLE_PROXY_FROM`',
+  }),
+  SOP_CONSOLE_PROXY_ROLE_HEADER: variable(text(), {
+    group: 'cli',
+    meaning: "the proxy's header with the user's role (viewer, approver, operator); absent: viewer",
+  }),
+  SOP_CONSOLE_PROXY_FROM: variable(z.string().default('127.0.0.1,::1'), {
+    group: 'cli',
+    meaning: 'the addresses (comma-separated) whose proxy headers the console trusts',
+  }),
+  SOP_CONSOLE_SESSION_SECRET: variable(text(), {
+    group: 'cli',
+    meaning:
+      "the key that signs the console's session cookies (32 characters or more); unset: a new one per start (sessions end when `sop serve` restarts)",
+  }),
+  SOP_CONSOLE_SESSION_HOURS: variable(whole(12, 1, 'hours'), {
+    group: 'cli',
+    meaning: 'how long a console sign-in lasts',
+  }),
   SOP_DEBUG: variable(text(), {
     group: 'cli',
     meaning: 'any value: an unexpected error also prints its stack trace',
@@ -419,6 +446,16 @@ export const EnvSchema = z.object({
     group: 'tests',
     meaning:
       "a folder: `npm test` writes each tier's jest results (`<tier>.json`) and time (`<tier>.seconds`) there (`.ci/run` sets it)",
+  }),
+  SOP_CHROMIUM: variable(z.string().default('/usr/bin/chromium'), {
+    group: 'tests',
+    meaning:
+      "the Chromium the console's browser tests drive (`scripts/setup.sh` installs Debian's `chromium`)",
+  }),
+  SOP_CONSOLE_SCREENSHOTS: variable(text(), {
+    group: 'tests',
+    meaning:
+      "a folder: the console's browser test saves the runs list and run page screenshots there (`scripts/console-screenshots.sh`)",
   }),
   SOP_TEST_CLUSTER_PORT: variable(port(27233), {
     group: 'tests',

@@ -72,6 +72,16 @@ export interface IngressOptions {
   log?: (line: string) => void;
   /** seconds a sender should wait before retrying when Temporal is unreachable */
   retryAfterSeconds?: number;
+  /** every delivery's answer (the console lists the recent ones) */
+  answered?: (delivery: AnsweredDelivery) => void;
+}
+
+/** A delivery as it was answered: when, which hook, the HTTP code and why (never the body). */
+export interface AnsweredDelivery {
+  at: string;
+  hook: string;
+  code: number;
+  note: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -98,6 +108,7 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     const group = options.hooks.get(req.params.name);
     const answer: Answer = (code, body, note) => {
       log(`hook ${req.params.name}: ${code} ${note}`);
+      options.answered?.({ at: new Date().toISOString(), hook: req.params.name, code, note });
       return reply.code(code).send(body);
     };
     if (!group) {

@@ -25,6 +25,8 @@ export interface TriggerRow {
   nextFire?: string;
   /** the last run it started */
   lastRun?: string;
+  /** a sensor's highest watermark value seen */
+  watermark?: string | number;
   /** the Schedule id or the sensor's workflow id */
   id?: string;
   /** false when the server's Schedule or sensor differs from the catalog (run `sop triggers sync`) */
@@ -97,6 +99,7 @@ export async function triggerRows(
           row.lastFire = status.lastFireAt;
           row.nextFire = status.paused ? undefined : status.nextPollAt;
           row.lastRun = status.lastRun;
+          if (status.watermark !== undefined) row.watermark = status.watermark;
           if (status.lastError) row.errors.push(status.lastError);
         }
       }

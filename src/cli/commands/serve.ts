@@ -1,19 +1,22 @@
 import type { Command } from 'commander';
 import { SopClient } from '../../client';
+import { consoleSettings } from '../../console/settings';
 import { loadHooks } from '../../serve/hooks';
-import { buildIngress, DEFAULT_BODY_LIMIT } from '../../serve/ingress';
+import { type AnsweredDelivery, buildIngress, DEFAULT_BODY_LIMIT } from '../../serve/ingress';
 import { createReviewRouter } from '../../serve/review-router';
-import { lazyClient } from '../../temporal/connect';
+import { clientIdentity, lazyClient } from '../../temporal/connect';
 import { CliError, ExitCode } from '../errors';
 
 /** How long one run start may take before the delivery is answered 503 (the sender retries). */
 const START_DEADLINE_MS = 5_000;
+/** How many answered deliveries the console lists. */
+const RECENT_DELIVERIES = 50;
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description(
-      "serve the catalog's webhooks: POST /hooks/<name> (signed) starts the hook's SOP once per delivery; GET /healthz",
+      "serve the catalog's webhooks (POST /hooks/<name>, signed: starts the hook's SOP once per delivery), the operator console (/console) and GET /healthz",
     )
     .option('--port <port>', 'TCP port (default: SOP_SERVE_PORT or 8788)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)')
@@ -35,6 +38,13 @@ export function registerServe(program: Command): void {
           `--body-limit: "${opts.bodyLimit}" is not a positive number of bytes`,
           ExitCode.usage,
         );
+      const host = opts.host ?? '127.0.0.1';
+      let settings: ReturnType<typeof consoleSettings>;
+      try {
+        settings = consoleSettings(process.env, host, clientIdentity());
+      } catch (err) {
+        throw new CliError((err as Error).message, ExitCode.usage);
+      }
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const { hooks, problems, broken } = loadHooks({ projectDir: opts.project ?? process.cwd() });
       for (const p of [...problems, ...broken]) log(`warning: ${p}`);
@@ -49,20 +59,36 @@ export function registerServe(program: Command): void {
       const { client, target } = lazyClient();
       const sop = new SopClient(client, target);
       const routeReview = createReviewRouter(sop, client);
+      const deliveries: AnsweredDelivery[] = [];
       const app = buildIngress({
         hooks,
         log,
         bodyLimit,
         routeReview: (delivery) =>
           client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => routeReview(delivery)),
+        answered: (d) => {
+          deliveries.push(d);
+          if (deliveries.length > RECENT_DELIVERIES) deliveries.shift();
+        },
         start: (request, memo) =>
           client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
             sop.startOnce(request, { memo }),
           ),
       });
-      const address = await app.listen({ port, host: opts.host ?? '127.0.0.1' });
+      // loaded here, not with every `sop` command (its cookie, CSRF and markdown modules)
+      const { consolePlugin } = await import('../../console/plugin.js');
+      await app.register(consolePlugin, {
+        prefix: '/console',
+        sop,
+        ...settings,
+        projectDir: opts.project ?? process.cwd(),
+        hooks: [...hooks.keys()],
+        deliveries: () => deliveries,
+        log,
+      });
+      const address = await app.listen({ port, host });
       log(
-        `sop serve listening on ${address} (hooks: ${[...hooks.keys()].map((h) => `/hooks/${h}`).join(', ') || 'none'}; Temporal ${target.address}); Ctrl-C to stop`,
+        `sop serve listening on ${address} (console: ${address}/console${settings.access.open ? ` open to ${settings.access.open.name}, loopback only` : ''}; hooks: ${[...hooks.keys()].map((h) => `/hooks/${h}`).join(', ') || 'none'}; Temporal ${target.address}); Ctrl-C to stop`,
       );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

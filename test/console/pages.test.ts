@@ -1,0 +1,93 @@
+import { renderMarkdown } from '../../src/console/markdown';
+import { RunsFilterSchema, runsQuery } from '../../src/console/runs-query';
+import { answerFromForm, answerInputs } from '../../src/console/schema-form';
+import { APPROVAL_ANSWER_SCHEMA } from '../../src/shapes/execution-plan';
+import type { PendingInput } from '../../src/shapes/messages';
+
+// The console's pure parts: the visibility query its filters make, the forms an answer schema makes and the
+// answers they give back, and markdown rendered without anything that could run in the page.
+
+test('the runs filters become one visibility query on search attributes; children and test runs are hidden unless asked', () => {
+  expect(runsQuery({}, [])).toBe(
+    'SopName IS NOT NULL AND ExecutionStatus != "ContinuedAsNew" AND (ParentWorkflowId IS NULL OR SopParent IS NULL) AND SopKind IS NULL',
+  );
+  const q = runsQuery({ sop: 'fix', status: 'waiting_input', q: 'bug-7', trigger: 'webhook' }, ['gh']);
+  expect(q).toContain('SopName = "fix"');
+  expect(q).toContain('ExecutionStatus = "Running" AND SopStatus = "waiting_input"');
+  expect(q).toContain('(SopTaskId STARTS_WITH "bug-7" OR WorkflowId STARTS_WITH "bug-7")');
+  // a quote is refused before any query is made, naming the field
+  const quoted = RunsFilterSchema.safeParse({ q: 'x" OR SopName IS NOT NULL OR "' });
+  expect(quoted.success).toBe(false);
+  expect(quoted.error?.issues[0]).toMatchObject({ path: ['q'], message: expect.stringContaining('quotes') });
+  expect(q).toContain('(SopTaskId STARTS_WITH "gh-") AND ParentWorkflowId IS NULL AND SopParent IS NULL');
+  expect(runsQuery({ trigger: 'manual' }, ['gh', 'ci'])).toContain(
+    'TemporalScheduledById IS NULL AND ParentWorkflowId IS NULL AND SopParent IS NULL AND SopTaskId NOT STARTS_WITH "gh-" AND SopTaskId NOT STARTS_WITH "ci-"',
+  );
+  expect(runsQuery({ parent: 'a/b' }, [])).toContain('SopParent = "a/b"');
+  expect(runsQuery({ parent: 'a/b' }, [])).not.toContain('ParentWorkflowId IS NULL OR');
+  expect(runsQuery({ all: '1' }, [])).not.toContain('SopKind IS NULL');
+});
+
+const pending = (p: Partial<PendingInput>): PendingInput => ({
+  requestId: 'r1',
+  step: 's',
+  question: 'Q?',
+  schema: APPROVAL_ANSWER_SCHEMA,
+  ...p,
+});
+
+test('an approval is Approve / Reject with a reason; the reason goes with a rejection only', () => {
+  const approval = pending({ routes: ['approved', 'rejected'] });
+  expect(answerInputs(approval).text).toContain('data-testid="reject"');
+  expect(answerFromForm(approval, { decision: 'reject', reason: ' not yet ' })).toEqual({
+    value: { approve: false, guidance: 'not yet' },
+  });
+  expect(answerFromForm(approval, { decision: 'approve', reason: 'ignored' })).toEqual({
+    value: { approve: true },
+  });
+  expect(answerFromForm(approval, {})).toEqual({ problem: 'decision: choose Approve or Reject' });
+});
+
+test('a schema of plain fields is one input each; values come back typed; anything else is JSON', () => {
+  const schema = {
+    type: 'object',
+    required: ['db'],
+    properties: {
+      db: { enum: ['pg', 'mysql'] },
+      replicas: { type: 'integer' },
+      note: { type: 'string' },
+      ha: { type: 'boolean' },
+    },
+  };
+  const fields = pending({ schema, routes: undefined });
+  const form = answerInputs(fields).text;
+  expect(form).toContain('name="f.db"');
+  expect(form).toContain('<option value="&quot;pg&quot;">pg</option>');
+  expect(
+    answerFromForm(fields, { 'f.db': '"pg"', 'f.replicas': '3', 'f.note': 'hi', 'f.ha': 'true' }),
+  ).toEqual({
+    value: { db: 'pg', replicas: 3, note: 'hi', ha: true },
+  });
+  expect(answerFromForm(fields, { 'f.db': '"pg"', 'f.replicas': 'three' })).toEqual({
+    problem: 'replicas: "three" is not a number',
+  });
+  const nested = pending({ schema: { type: 'object', properties: { items: { type: 'array' } } } });
+  expect(answerInputs(nested).text).toContain('name="json"');
+  expect(answerFromForm(nested, { json: '{"items":[1]}' })).toEqual({ value: { items: [1] } });
+  expect(answerFromForm(nested, { json: '{' })).toMatchObject({
+    problem: expect.stringMatching(/^answer: not valid JSON/),
+  });
+});
+
+test('markdown artifacts render; raw HTML is shown as text and script links are dropped', () => {
+  const out = renderMarkdown(
+    '# Review\n\n**ok** <script>alert(1)</script> <img src=x onerror=alert(1)>\n\n[bad](javascript:alert(1)) [good](https://example.com/a)\n',
+  );
+  expect(out).toContain('<h1>Review</h1>');
+  expect(out).toContain('<strong>ok</strong>');
+  expect(out).not.toContain('<script');
+  expect(out).not.toContain('<img');
+  expect(out).toContain('&lt;script&gt;');
+  expect(out).not.toContain('javascript:');
+  expect(out).toContain('href="https://example.com/a"');
+});
