@@ -28,6 +28,7 @@ import { CliError, ExitCode } from '../errors';
 import { describeActive, formatUsd, printJson, printTable, roundUsd } from '../output';
 import { paint, paintStatus } from '../style';
 import { runRef, withSopClient } from '../with-client';
+import { registerRunsWatch } from './runs-watch';
 
 export function registerRuns(program: Command): void {
   const runs = program.command('runs').description('list and inspect runs');
@@ -68,6 +69,7 @@ export function registerRuns(program: Command): void {
     });
 
   registerExport(runs);
+  registerRunsWatch(runs);
 
   runs
     .command('show')
