@@ -130,7 +130,7 @@ export function liveLabel(activity: LiveActivity): string {
 }
 
 /** How often a follower reads the live views (the worker heartbeats them at most once a second). */
-export const LIVE_POLL_MS = 500;
+export const LIVE_POLL_MS = 300;
 
 /**
  * Calls `onAction` with every new action of the running executions of `workflowIds()` (asked again each
