@@ -131,6 +131,8 @@ export function liveLabel(activity: LiveActivity): string {
 
 /** How often a follower reads the live views (the worker heartbeats them at most once a second). */
 export const LIVE_POLL_MS = 300;
+/** At most 1000 / PER_RUN_MS describes a second however many runs are followed (50 runs: every second). */
+const PER_RUN_MS = 20;
 
 /**
  * Calls `onAction` with every new action of the running executions of `workflowIds()` (asked again each
@@ -142,14 +144,16 @@ export async function followLiveActions(
   workflowIds: () => Promise<string[]> | string[],
   onAction: (seen: SeenAction) => void,
   signal: AbortSignal,
-  options: { pollMs?: number; children?: boolean; tracker?: LiveActionTracker } = {},
+  options: { children?: boolean; tracker?: LiveActionTracker } = {},
 ): Promise<void> {
   const tracker = options.tracker ?? new LiveActionTracker();
-  const pollMs = options.pollMs ?? LIVE_POLL_MS;
   while (!signal.aborted) {
     const started = Date.now();
+    let pollMs = LIVE_POLL_MS;
     try {
       const ids = await workflowIds();
+      // one describe per run a round: many runs are read less often, so a watcher stays light on the server
+      pollMs = Math.max(LIVE_POLL_MS, ids.length * PER_RUN_MS);
       const executions = (
         await Promise.all(ids.map((id) => liveExecutions(client, id, { children: options.children })))
       ).flat();

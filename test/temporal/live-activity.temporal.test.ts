@@ -104,6 +104,13 @@ test.each(['codex', 'claude'] as const)(
             .find((r) => r.text?.includes('Show your work live') && r.reply === 'write');
           expect(write?.sentAtMs === undefined || write.sentAtMs > seen.at).toBe(true);
           expect(fs.existsSync(path.join(run.workspace, 'second.txt'))).toBe(false);
+          // the Web UI's current details say where the actions are (the workflow never sees them)
+          const { currentDetails } = await handle.query<{ currentDetails: string }>(
+            '__temporal_workflow_metadata',
+          );
+          expect(currentDetails).toContain(
+            `What the agent is doing: its latest actions are the heartbeat details of its activity under Pending Activities, or \`sop logs ${name}/t1 --follow\``,
+          );
           const watched = await watch.first(/\$ echo first-live-action/, 10_000);
           expect(watched.text).toContain(`${name}/t1`);
 
