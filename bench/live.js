@@ -10,6 +10,7 @@ const { spawn } = require('node:child_process');
 const { row, workspace } = require('./support');
 
 const bin = path.join(__dirname, '..', 'bin', 'sop.js');
+const FOLLOWER_READY_MS = 4_000;
 
 /** One agent step whose scripted model runs `n` commands, `gapMs` apart. */
 function livePlan(sop, prompt) {
@@ -109,13 +110,15 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
   const busy = `Run the live bench commands ${randomUUID()}`;
   const idle = `Answer the live bench at once ${randomUUID()}`;
   const final = { final: { route: 'done', summary: 'ok', details: '' } };
-  const replies = [];
+  // the first command after the follower had time to start (a node process, a connection, the history so
+  // far): an action before it started is not what the row measures
+  const replies = [{ wait: { ms: FOLLOWER_READY_MS } }];
   for (let i = 0; i < n; i++) replies.push({ shell: `echo live-${i}` }, { wait: { ms: gapMs } });
   const model = await startModelServer({
     rules: [
       { match: busy, runs: [[...replies, final]] },
       // as long as the busy step, without its commands: a step's own timers fire the same in both
-      { match: idle, runs: [[{ wait: { ms: n * gapMs } }, final]] },
+      { match: idle, runs: [[{ wait: { ms: FOLLOWER_READY_MS + n * gapMs } }, final]] },
     ],
   });
   const taskQueue = `bench-live-${randomUUID()}`;
@@ -152,9 +155,15 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
       const seen = new Set(actions.map((l) => l.event.action.command));
       if (seen.size < n)
         throw new Error(
-          `sop logs --follow showed ${seen.size} of the ${n} commands: ${[...seen].join(', ')}`,
+          `sop logs --follow showed ${seen.size} of the ${n} commands:\n${logs.lines.map((l) => JSON.stringify(l.event)).join('\n')}`,
         );
-      const actionMs = actions.map((l) => l.arrived - Date.parse(l.event.action.at));
+      // the follower reads the live view once it has printed the history so far
+      const ready = logs.lines[0]?.arrived ?? Number.POSITIVE_INFINITY;
+      const actionMs = actions
+        .filter((l) => Date.parse(l.event.action.at) >= ready)
+        .map((l) => l.arrived - Date.parse(l.event.action.at));
+      if (actionMs.length < n)
+        throw new Error(`only ${actionMs.length} of ${2 * n} command lines came after sop logs was ready`);
       // history events written while the follower was already reading (not the ones it found at start)
       const eventMs = logs.lines
         .filter((l) => l.event.kind !== 'action' && l.event.timeMs > followed + 1000)
@@ -164,7 +173,7 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
       const idleEvents = await historyEvents(client, quiet.workflowId);
       return [
         row(
-          `live: command → shown by sop logs -f, p95 of ${actions.length} (vs a history event, p95 of ${eventMs.length})`,
+          `live: command → shown by sop logs -f, p95 of ${actionMs.length} (vs a history event, p95 of ${eventMs.length})`,
           p95(actionMs),
           p95(eventMs),
           'ms',
