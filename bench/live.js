@@ -103,7 +103,7 @@ async function historyEvents(client, workflowId) {
  * run whose step does `n` actions vs one whose step takes as long and does none (heartbeats add no events).
  */
 async function liveRows({ client, target, connection }, { n, gapMs }) {
-  const { startModelServer } = require('../dist/testing/model-server');
+  const { startModelServer } = require('../dist/scripted-model/model-server');
   const { CodexRunner } = require('../dist/harnesses/codex');
   const { createSopWorker } = require('../dist/worker/create-worker');
   const { SopClient } = require('../dist/client');

@@ -11,7 +11,7 @@ import {
   type LiveActivity,
   type LiveCounts,
 } from '../shapes/live-activity';
-import { redactText } from './common';
+import { redactText } from './redact';
 
 type WithoutStamp<T> = T extends unknown ? Omit<T, 'seq' | 'at'> : never;
 /** An action as a harness parser reports it: the recorder numbers and stamps it. */

@@ -7,7 +7,7 @@ import {
   LIVE_TEXT_MAX,
   LiveActivity,
   type LiveExecution,
-} from '../../src/model/live-activity';
+} from '../../src/shapes/live-activity';
 
 // What the live view makes of the harnesses' stream lines (shapes from HARNESSES.md §3), and what a follower
 // prints of it: every action once, in order, bounded, without secrets.
