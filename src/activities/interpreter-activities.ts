@@ -233,6 +233,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           clearInterval(beat);
           if (overtimeTimer) clearTimeout(overtimeTimer);
         }
+        // the harness's last actions, counted back from its end (the checks after it may take a while)
+        const liveTail = live.tail(LIVE_TAIL_MS);
         run = checkOutcomeQuestion(run, request);
         progress.run = run;
 
@@ -291,7 +293,6 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           evidenceSha256: recorded.evidenceSha256,
           durationMs: recorded.durationMs,
         };
-        const liveTail = live.tail(LIVE_TAIL_MS);
         if (liveTail) result.live = liveTail;
         const problems = rateLimit
           ? [`rate limited: ${rateLimit.message}`]

@@ -8,7 +8,7 @@ import type { ToolCallVerdict } from '../harnesses/runner';
 import type { AgentStepRequest } from '../shapes/contract';
 
 /**
- * How far back the actions a result carries go: a follower may have missed what came later than its last
+ * How far back from the harness's end the actions a result carries go: a follower may have missed what came after its last
  * read of the heartbeat (the worker's heartbeat throttle, 1 s, plus a follower's poll, 0.5 s, plus slack).
  */
 export const LIVE_TAIL_MS = 3_000;

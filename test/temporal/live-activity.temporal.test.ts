@@ -7,7 +7,7 @@ import { ClaudeRunner } from '../../src/harnesses/claude';
 import { CodexRunner } from '../../src/harnesses/codex';
 import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
 import { packageRoot } from '../../src/temporal/package-paths';
-import { finish, makeWorkspace, plan, role, route, servePlans, step } from '../support/plans';
+import { finish, makeWorkspace, plan, role, route, servePlans, step, to } from '../support/plans';
 import { connectForTest, type TemporalTestContext, testTarget, withWorker } from '../support/temporal';
 
 // Issue 26 item 1, as an operator meets it: while an agent step runs, `sop logs -f` and `sop runs watch` show
@@ -66,7 +66,13 @@ function follow(args: string[]) {
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  return { child, lines, first };
+  // `sop runs watch` says on stderr when it starts reading
+  const ready = new Promise<void>((resolve) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (chunk.toString('utf8').includes('watching')) resolve();
+    });
+  });
+  return { child, lines, first, ready };
 }
 
 test.each(['codex', 'claude'] as const)(
@@ -74,6 +80,12 @@ test.each(['codex', 'claude'] as const)(
   async (harness) => {
     const name = `live-${harness}-${randomUUID().slice(0, 6)}`;
     const p = plan(name, [
+      // the run waits for a go-ahead until both followers read it: their start-up is not what is tested
+      step('go', {
+        kind: 'input',
+        input: { question: 'Go?', schema: { type: 'object' } },
+        routes: [route('answered', to('fix'))],
+      }),
       step('fix', {
         agent: { ...role('Show your work live.'), provider: harness },
         routes: [route('done', finish)],
@@ -97,6 +109,9 @@ test.each(['codex', 'claude'] as const)(
         });
         const logs = follow(['logs', `${name}/t1`, '--follow']);
         try {
+          await logs.first(/input requested/, 120_000);
+          await watch.ready;
+          await client.answer(name, 't1', {});
           const seen = await logs.first(/action\s+fix · agent · 1\s+\$ echo first-live-action/, 90_000);
           // the model has not sent the write yet: the action came through while the step still runs
           const write = model.requests
@@ -128,12 +143,11 @@ test.each(['codex', 'claude'] as const)(
           const endAt = logs.lines.findIndex((l) => /step finished\s+fix/.test(l.text));
           expect(fileAt).toBeLessThan(endAt);
           // the run folder keeps the full transcript as before
-          expect(
-            fs.readFileSync(
-              path.join(run.runFolder, 'steps', 'fix', '0001-agent-a1-l1', 'transcript.jsonl'),
-              'utf8',
-            ),
-          ).toContain('first-live-action');
+          const fix = path.join(run.runFolder, 'steps', 'fix');
+          const [execution] = fs.readdirSync(fix);
+          expect(fs.readFileSync(path.join(fix, execution, 'transcript.jsonl'), 'utf8')).toContain(
+            'first-live-action',
+          );
         } finally {
           logs.child.kill();
           watch.child.kill();
