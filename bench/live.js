@@ -10,9 +10,8 @@ const { spawn } = require('node:child_process');
 const { row, workspace } = require('./support');
 
 const bin = path.join(__dirname, '..', 'bin', 'sop.js');
-const FOLLOWER_READY_MS = 4_000;
 
-/** One agent step whose scripted model runs `n` commands, `gapMs` apart. */
+/** A go-ahead (an input step), then one agent step whose scripted model runs `n` commands, `gapMs` apart. */
 function livePlan(sop, prompt) {
   return {
     sop,
@@ -21,6 +20,18 @@ function livePlan(sop, prompt) {
     worklists: [],
     budgets: {},
     steps: [
+      {
+        name: 'go',
+        kind: 'input',
+        after: [],
+        input: { question: 'Go?', schema: { type: 'object' } },
+        routes: [{ name: 'answered', target: { kind: 'step', step: 'work' }, requires: [] }],
+        maxRework: 0,
+        onReworkExhausted: { kind: 'fail' },
+        maxAttempts: 1,
+        onFailure: { kind: 'fail' },
+        timeoutMs: 300_000,
+      },
       {
         name: 'work',
         kind: 'agent',
@@ -72,7 +83,11 @@ function followLogs(ref, env) {
       code === 0 ? resolve(lines) : reject(new Error(`sop logs exited ${code}: ${stderr}`)),
     );
   });
-  return { lines, done, kill: () => child.kill() };
+  let exited = false;
+  child.on('exit', () => {
+    exited = true;
+  });
+  return { lines, done, kill: () => child.kill(), exited: () => exited };
 }
 
 /**
@@ -110,15 +125,13 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
   const busy = `Run the live bench commands ${randomUUID()}`;
   const idle = `Answer the live bench at once ${randomUUID()}`;
   const final = { final: { route: 'done', summary: 'ok', details: '' } };
-  // the first command after the follower had time to start (a node process, a connection, the history so
-  // far): an action before it started is not what the row measures
-  const replies = [{ wait: { ms: FOLLOWER_READY_MS } }];
+  const replies = [];
   for (let i = 0; i < n; i++) replies.push({ shell: `echo live-${i}` }, { wait: { ms: gapMs } });
   const model = await startModelServer({
     rules: [
       { match: busy, runs: [[...replies, final]] },
       // as long as the busy step, without its commands: a step's own timers fire the same in both
-      { match: idle, runs: [[{ wait: { ms: FOLLOWER_READY_MS + n * gapMs } }, final]] },
+      { match: idle, runs: [[{ wait: { ms: n * gapMs } }, final]] },
     ],
   });
   const taskQueue = `bench-live-${randomUUID()}`;
@@ -136,14 +149,39 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
     const run = workspace(name);
     return sop.start(name, { task: run.taskId, input: {}, repo: { path: run.workspace } });
   };
+  /** the go-ahead the run waits for before its agent step */
+  const go = async (handle) => {
+    const [name, task] = [
+      handle.workflowId.slice(0, handle.workflowId.indexOf('/')),
+      handle.workflowId.slice(handle.workflowId.indexOf('/') + 1),
+    ];
+    for (;;) {
+      if ((await sop.status(name, task)).status === 'waiting_input') {
+        // the same wait in both runs, longer than the run's 2-s delay before it shows its step: the two
+        // histories differ only by what the agent does
+        await new Promise((r) => setTimeout(r, 3_000));
+        return sop.answer(name, task, {});
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
   try {
     return await worker.runUntil(async () => {
       const quiet = await start(`live-idle-${randomUUID().slice(0, 6)}`, idle);
+      await go(quiet);
       await quiet.result();
       const handle = await start(`live-busy-${randomUUID().slice(0, 6)}`, busy);
-      const followed = Date.now();
       const logs = followLogs(handle.workflowId, process.env);
+      let followed = Number.POSITIVE_INFINITY;
       try {
+        // the agent starts once the follower reads (its start-up, a node process and a connection, is not
+        // what the row measures)
+        while (!logs.lines.some((l) => /input requested/.test(l.event.kind ?? ''))) {
+          if (logs.exited()) throw new Error('sop logs --follow ended before the run asked for its go-ahead');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        followed = Date.now();
+        await go(handle);
         await handle.result();
         await logs.done;
       } finally {
@@ -157,13 +195,7 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
         throw new Error(
           `sop logs --follow showed ${seen.size} of the ${n} commands:\n${logs.lines.map((l) => JSON.stringify(l.event)).join('\n')}`,
         );
-      // the follower reads the live view once it has printed the history so far
-      const ready = logs.lines[0]?.arrived ?? Number.POSITIVE_INFINITY;
-      const actionMs = actions
-        .filter((l) => Date.parse(l.event.action.at) >= ready)
-        .map((l) => l.arrived - Date.parse(l.event.action.at));
-      if (actionMs.length < n)
-        throw new Error(`only ${actionMs.length} of ${2 * n} command lines came after sop logs was ready`);
+      const actionMs = actions.map((l) => l.arrived - Date.parse(l.event.action.at));
       // history events written while the follower was already reading (not the ones it found at start)
       const eventMs = logs.lines
         .filter((l) => l.event.kind !== 'action' && l.event.timeMs > followed + 1000)
