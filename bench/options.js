@@ -11,6 +11,7 @@ const BENCHMARKS = [
   'fleet',
   'cluster',
   'launch',
+  'live',
   'provision',
   'audit',
 ];

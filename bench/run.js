@@ -22,6 +22,7 @@ const { installRuntime } = require('../dist/worker/runtime');
 const { prebuiltBundlePath } = require('../dist/worker/workflow-bundle');
 const { auditRows } = require('./audit');
 const { fleetRows } = require('./fleet');
+const { liveRows } = require('./live');
 const support = require('./support');
 const { instant, workspace, chainPlan, worklistPlan, worklistWorkspace, throughputPair, time, row, quiet } =
   support;
@@ -122,6 +123,7 @@ async function main() {
     if (!quick) await measure('parallel', () => parallel(on));
   });
   await measure('startup', () => startup(on));
+  await measure('live', () => liveRows(on, { n: size(30, 10, 3), gapMs: size(700, 700, 300) }));
   // the worker processes of the fleet rows load the bundle from a file, written once
   const codePath = want('fleet') || want('cluster') ? bundleFile(workflowBundle) : undefined;
   await measure('fleet', () =>

@@ -41,6 +41,7 @@ import { recordAnswer } from './answer-record';
 import { ensureParentDir, inspectArtifacts, type ResolvedArtifact, resolveArtifacts } from './artifacts';
 import { recordChildRun } from './child-record';
 import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
+import { approvalsShown, LIVE_TAIL_MS, liveRecorderFor } from './live-view';
 import { outcomeSchema, renderPrompt } from './prompt';
 import {
   finishRunSummary,
@@ -141,8 +142,12 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           request.role === 'producer' ? [] : askingRoutes(request.routes),
           request.role === 'producer' ? undefined : request.deliver,
         );
+        // the heartbeat details are the live view: what the agent does, readable by any client
+        const live = liveRecorderFor(request);
+        const heartbeat = () => context.heartbeat(live.details());
+        heartbeat();
         const beat = setInterval(
-          () => context.heartbeat({ step: request.step, role: request.role }),
+          heartbeat,
           // a live worker must never look lost: well within a short heartbeat timeout too
           heartbeatEvery(),
         );
@@ -167,9 +172,10 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
             signal: overtime
               ? AbortSignal.any([context.cancellationSignal, overtime.signal])
               : context.cancellationSignal,
-            heartbeat: (details) => context.heartbeat(details),
+            heartbeat,
+            live,
             ...(session?.execution ? { session: session.execution } : {}),
-            approveToolCall: (toolCall, timeoutMs) =>
+            approveToolCall: approvalsShown(live, heartbeat, (toolCall, timeoutMs) =>
               askThroughRun(
                 {
                   client: context.client,
@@ -183,6 +189,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
                 toolCall,
                 timeoutMs,
               ),
+            ),
           });
         } catch (err) {
           if (err instanceof RateLimitError) {
@@ -226,6 +233,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           clearInterval(beat);
           if (overtimeTimer) clearTimeout(overtimeTimer);
         }
+        // the harness's last actions, counted back from its end (the checks after it may take a while)
+        const liveTail = live.tail(LIVE_TAIL_MS);
         run = checkOutcomeQuestion(run, request);
         progress.run = run;
 
@@ -284,6 +293,7 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           evidenceSha256: recorded.evidenceSha256,
           durationMs: recorded.durationMs,
         };
+        if (liveTail) result.live = liveTail;
         const problems = rateLimit
           ? [`rate limited: ${rateLimit.message}`]
           : launchFailure === undefined

@@ -26,6 +26,7 @@ import {
   runHarnessProcess,
   StreamCollector,
 } from './common';
+import { ClaudeLiveParser } from './live-events';
 import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
 import { findFile, usageSince } from './sessions';
 import { stateDir } from './state-dir';
@@ -175,6 +176,8 @@ export class ClaudeRunner implements AgentRunner {
     if (execution.spec.effort) common.push('--effort', execution.spec.effort);
     const collector = new StreamCollector(execution);
     const denials = new ClaudeDenialParser({ workspace: execution.workspace, policy: execution.spec.policy });
+    const live =
+      execution.live && new ClaudeLiveParser(execution.live, execution.workspace, () => denials.list());
     try {
       const first = await this.turn(
         session?.resumeId
@@ -186,6 +189,7 @@ export class ClaudeRunner implements AgentRunner {
           env,
           execution,
           ask,
+          live,
         },
         collector,
         denials,
@@ -208,6 +212,7 @@ export class ClaudeRunner implements AgentRunner {
             env,
             execution,
             ask,
+            live,
           },
           collector,
           denials,
@@ -300,7 +305,13 @@ export class ClaudeRunner implements AgentRunner {
   private async turn(
     args: string[],
     input: string,
-    ctx: { binary: string; env: Record<string, string>; execution: AgentExecution; ask?: ClaudeAsk },
+    ctx: {
+      binary: string;
+      env: Record<string, string>;
+      execution: AgentExecution;
+      ask?: ClaudeAsk;
+      live?: ClaudeLiveParser;
+    },
     collector: StreamCollector,
     denials: ClaudeDenialParser,
   ): Promise<TurnResult> {
@@ -352,6 +363,8 @@ export class ClaudeRunner implements AgentRunner {
           turn.result = event as ClaudeResult;
           turn.sessionId ??= String(event.session_id);
         }
+        ctx.live?.event(event);
+        execution.live?.harness('claude', turn.sessionId, collector.events);
         execution.heartbeat({ harness: 'claude', sessionId: turn.sessionId, events: collector.events });
       },
     });

@@ -27,6 +27,7 @@ import {
   runHarnessProcess,
   StreamCollector,
 } from './common';
+import { CodexLiveParser } from './live-events';
 import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
 import { findFile, usageSince } from './sessions';
 import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
@@ -80,6 +81,14 @@ export class CodexRunner implements AgentRunner {
     // the step's MCP servers (their env and headers are in argv: the evidence gets them redacted)
     const common = [...base, ...codexToolArgs(grants)];
     const collector = new StreamCollector(execution);
+    const before = session?.resumeId ? session.before : undefined;
+    const live =
+      execution.live &&
+      new CodexLiveParser(
+        execution.live,
+        { workspace: execution.workspace, policy: execution.spec.policy },
+        before,
+      );
 
     try {
       // `exec resume` takes no -C: the process runs in the workspace (docs/harnesses.md)
@@ -88,7 +97,7 @@ export class CodexRunner implements AgentRunner {
           ? ['exec', 'resume', ...common, ...this.outputArgs(schemaFile, execution, 1), session.resumeId, '-']
           : ['exec', ...common, '-C', execution.workspace, ...this.outputArgs(schemaFile, execution, 1), '-'],
         execution.prompt,
-        { binary: binary.path, env, execution, collector, keyVar },
+        { binary: binary.path, env, execution, collector, keyVar, live },
       );
       first.sessionId ??= session?.resumeId;
       let turn = first;
@@ -99,7 +108,7 @@ export class CodexRunner implements AgentRunner {
         turn = await this.turn(
           ['exec', 'resume', ...common, ...this.outputArgs(schemaFile, execution, 2), first.sessionId, '-'],
           correctionPrompt(parsed.outcomeError),
-          { binary: binary.path, env, execution, collector, keyVar },
+          { binary: binary.path, env, execution, collector, keyVar, live },
         );
         turn.changedFiles.unshift(...first.changedFiles);
         parsed = this.outcomeOf(turn, execution);
@@ -112,7 +121,6 @@ export class CodexRunner implements AgentRunner {
       );
 
       // the thread's running totals (docs/harnesses.md); a resumed thread's include the executions before
-      const before = session?.resumeId ? session.before : undefined;
       const reported = turn.totals ?? first.totals;
       const totals = reported ?? {
         input: before?.inputTokens ?? 0,
@@ -255,6 +263,7 @@ export class CodexRunner implements AgentRunner {
       execution: AgentExecution;
       collector: StreamCollector;
       keyVar: string;
+      live?: CodexLiveParser;
     },
   ): Promise<TurnResult> {
     const { execution, collector } = ctx;
@@ -320,6 +329,8 @@ export class CodexRunner implements AgentRunner {
             break;
           }
         }
+        ctx.live?.event(event);
+        execution.live?.harness('codex', result.sessionId, collector.events);
         execution.heartbeat({ harness: 'codex', sessionId: result.sessionId, events: collector.events });
       },
     });

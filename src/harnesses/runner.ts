@@ -2,6 +2,7 @@ import type { AgentStepRequest, SessionTotals, Usage } from '../shapes/contract'
 import type { Denial } from '../shapes/denial';
 import type { JsonSchema, Provider, RoleSpec } from '../shapes/execution-plan';
 import type { ToolApprovalRequest, ToolDecision } from './approval/channel';
+import type { LiveRecorder } from './live-activity';
 import type { McpCall } from './mcp-calls';
 
 /** One harness execution as the runtime hands it to a runner (a harness adapter, or a test stand-in). */
@@ -18,7 +19,10 @@ export interface AgentExecution {
   /** absolute path the runner writes the harness transcript to */
   transcriptPath: string;
   signal: AbortSignal;
+  /** tells Temporal the execution is alive; the details sent are the live view (`live`) where there is one */
   heartbeat(details?: unknown): void;
+  /** the live view of this execution: the runner adds the actions it parses, then heartbeats */
+  live?: LiveRecorder;
   /**
    * Asks a person whether a tool call the policy's `ask:` patterns match may run; resolves with the
    * decision (a timeout denies). Absent where nobody can be asked.

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { type Reply, RUN_FOLDER, RUN_FOLDER_PATH, ruleMatches, type Scenario } from './scenario';
+import { type Reply, RUN_FOLDER, RUN_FOLDER_PATH, replyAt, ruleMatches, type Scenario } from './scenario';
 
 export interface RecordedRequest {
   api: 'responses' | 'messages' | 'other';
@@ -21,6 +21,8 @@ export interface RecordedRequest {
   /** the conversation's user text (the prompt the harness sent), for model-facing requests */
   text?: string;
   status: number;
+  /** when the reply started going out (ms since the epoch): after the `wait` before it, if any */
+  sentAtMs?: number;
   /** why the scenario had no reply (no rule matched, a run ran out of replies) */
   error?: string;
   /** every user message's text in the request, in order (a resumed session sends the earlier ones too) */
@@ -70,14 +72,15 @@ export async function startModelServer(
       assignments.set(key, assignment);
     }
     const replies = scenario.rules[assignment.rule].runs[assignment.run];
-    const scripted = replies[conversation.position];
-    const reply = scripted && fillRunFolder(scripted, conversation.text);
+    const scripted = replyAt(replies, conversation.position);
+    const reply = scripted.reply && fillRunFolder(scripted.reply, conversation.text);
     if (!reply) {
+      const calls = replies.filter((r) => !('wait' in r)).length;
       return {
-        error: `scenario rule ${assignment.rule} run ${assignment.run} has ${replies.length} replies, but the harness asked for reply ${conversation.position + 1}: end the run with a final or message reply`,
+        error: `scenario rule ${assignment.rule} run ${assignment.run} has ${calls} replies, but the harness asked for reply ${conversation.position + 1}: end the run with a final or message reply`,
       };
     }
-    return { reply, ...assignment };
+    return { reply, delayMs: scripted.delayMs, ...assignment };
   };
 
   const server = http.createServer((req, res) => {
@@ -160,14 +163,32 @@ export async function startModelServer(
       position: conversation.position,
       reply: Object.keys(picked.reply)[0],
     });
-    if ('stall' in picked.reply) {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      const timer = setTimeout(() => res.end(), picked.reply.stall.ms);
+    if (picked.delayMs > 0) {
+      // a `wait` before this reply: hold it back (the harness's request stays open meanwhile)
+      const timer = setTimeout(() => send(res, record, picked.reply, conversation, stream), picked.delayMs);
       res.on('close', () => clearTimeout(timer));
       return;
     }
-    if ('error' in picked.reply) {
-      const { status, body, headers } = picked.reply.error;
+    send(res, record, picked.reply, conversation, stream);
+  };
+
+  const send = (
+    res: http.ServerResponse,
+    record: RecordedRequest,
+    reply: Reply,
+    conversation: Conversation,
+    stream: (reply: Reply, conversation: Conversation) => void,
+  ) => {
+    if (res.destroyed) return;
+    record.sentAtMs = Date.now();
+    if ('stall' in reply) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      const timer = setTimeout(() => res.end(), reply.stall.ms);
+      res.on('close', () => clearTimeout(timer));
+      return;
+    }
+    if ('error' in reply) {
+      const { status, body, headers } = reply.error;
       record.status = status;
       res.writeHead(status, { 'content-type': 'application/json', ...(headers ?? {}) });
       return res.end(
@@ -176,7 +197,7 @@ export async function startModelServer(
         ),
       );
     }
-    stream(picked.reply, conversation);
+    stream(reply, conversation);
   };
 
   await new Promise<void>((resolve, reject) => {

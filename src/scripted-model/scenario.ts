@@ -38,6 +38,13 @@ export const Reply = z.union([
       .describe('accept the request, then send nothing for ms (a hung model stream)'),
   }),
   z.strictObject({
+    wait: z
+      .strictObject({ ms: z.number().int().min(0) })
+      .describe(
+        'not a model call: the next reply is sent ms after the harness asks for it (a model thinking between two tool calls)',
+      ),
+  }),
+  z.strictObject({
     error: z.strictObject({
       status: z.number().int().min(400).max(599),
       body: z.unknown().optional(),
@@ -104,10 +111,37 @@ export function parseScenario(data: unknown, source: string): Scenario {
       }
     }
   });
+  parsed.data.rules.forEach((rule, r) => {
+    rule.runs.forEach((run, k) => {
+      if (run.every((reply) => 'wait' in reply))
+        throw new Error(
+          `${source}: rules.${r}.runs.${k}: only wait replies; a wait delays the reply after it, so a run needs at least one other reply`,
+        );
+    });
+  });
   return parsed.data;
 }
 
-const REPLY_KINDS = 'shell, write, read, tool, mcp, message, final, stall or error';
+/**
+ * The reply for the model call at `position` (waits are not model calls) and how long to hold it back: the
+ * waits written right before it, summed.
+ */
+export function replyAt(replies: Reply[], position: number): { reply?: Reply; delayMs: number } {
+  let calls = 0;
+  let delayMs = 0;
+  for (const reply of replies) {
+    if ('wait' in reply) {
+      delayMs += reply.wait.ms;
+      continue;
+    }
+    if (calls === position) return { reply, delayMs };
+    calls++;
+    delayMs = 0;
+  }
+  return { delayMs: 0 };
+}
+
+const REPLY_KINDS = 'shell, write, read, tool, mcp, message, final, stall, wait or error';
 
 /** One line per zod issue: the field path and what is wrong; a reply that fits no kind names the kinds. */
 export function issueLines(

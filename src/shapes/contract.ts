@@ -4,6 +4,7 @@
 import type { AgentAllowance } from './deliveries';
 import type { Denial } from './denial';
 import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from './execution-plan';
+import type { LiveActivity } from './live-activity';
 import type { McpCall, McpCallCount } from './mcp-call';
 
 export type Role = 'agent' | 'producer' | 'verifier';
@@ -219,6 +220,11 @@ export interface AgentStepResult {
   /** the executions.jsonl lines this activity appended (its own, and lost launches it recorded) */
   lines?: LineWritten[];
   durationMs: number;
+  /**
+   * the live view's last actions, those of the final seconds that followers may not have read from a
+   * heartbeat before the activity ended (bounded: at most LIVE_ACTIONS_KEPT short actions)
+   */
+  live?: LiveActivity;
 }
 
 /**

@@ -86,8 +86,10 @@ function workerLimits() {
     // In-flight activities get this long to finish (harnesses get SIGTERM via cancellation) on shutdown.
     shutdownGraceTime: '10 seconds',
     // Cancellation reaches an activity only in the reply to a heartbeat: throttled at the default
-    // (80% of the heartbeat timeout), `sop cancel` would take up to ~48 s to stop a harness.
-    maxHeartbeatThrottleInterval: '2 seconds',
+    // (80% of the heartbeat timeout), `sop cancel` would take up to ~48 s to stop a harness. The agent's
+    // live actions travel in its heartbeat details too: a heartbeat sent within this long of the last
+    // one waits for its end, so this bounds action → visible to clients (docs/operations.md).
+    maxHeartbeatThrottleInterval: '1 second',
     // A run's next workflow task waits this long for this worker (its sticky queue) before any worker of
     // the queue takes it: how much longer a run stalls when this worker dies (tests that kill workers set less)
     stickyQueueScheduleToStartTimeout: envValue('SOP_WORKER_STICKY_TIMEOUT_MS'),

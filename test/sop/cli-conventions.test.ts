@@ -81,6 +81,7 @@ test('the scenario example of docs/testing.md loads and has one reply of every k
     'shell',
     'stall',
     'tool',
+    'wait',
     'write',
   ]);
 });

@@ -41,7 +41,7 @@ test('a scenario reply of no known kind names its position and the kinds', async
   const result = await runSop(['test', 'tiny', '-C', project]);
   expect(result.exitCode).toBe(2);
   expect(String(result.stderr)).toContain(
-    `test ${file}: scenario: rules.0.runs.0.0: a reply must be exactly one of shell, write, read, tool, mcp, message, final, stall or error`,
+    `test ${file}: scenario: rules.0.runs.0.0: a reply must be exactly one of shell, write, read, tool, mcp, message, final, stall, wait or error`,
   );
 });
 

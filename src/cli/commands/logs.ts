@@ -3,9 +3,16 @@ import * as path from 'node:path';
 import type { temporal } from '@temporalio/proto';
 import type { Command } from 'commander';
 import { followHistory } from '../../client/follow-history';
+import {
+  endedExecutions,
+  followLiveActions,
+  LiveActionTracker,
+  type SeenAction,
+} from '../../client/live-activity';
 import { fetchRunEvents, type RunEvent, renderRunEvents } from '../../client/run-events';
 import { SopTaskId } from '../../temporal/search-attributes';
 import { CliError, ExitCode } from '../errors';
+import { printLiveAction } from '../live-output';
 import { runRef, withSopClient } from '../with-client';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -17,7 +24,10 @@ export function registerLogs(program: Command): void {
     .argument('<sop>', 'SOP name (or SOP/TASK)')
     .argument('[task]', 'task id')
     .option('--events', 'SOP-level events (the default)')
-    .option('--follow', 'keep printing new events until the run ends')
+    .option(
+      '--follow',
+      'keep printing new events until the run ends, and what each running agent does (commands, files, tools, denials) as it happens',
+    )
     .option('--raw <step>', "the harness transcripts of a step's executions (JSONL as the harness wrote it)")
     .option('--item <id>', 'with --raw: only this worklist item')
     .option(
@@ -58,11 +68,36 @@ export function registerLogs(program: Command): void {
             // each execution's events as the server writes them (long poll), rendered over all so far
             const raw = new Map<string, HistoryEvent[]>();
             let seen = 0;
-            for await (const batch of followHistory(client.client, handle.workflowId)) {
-              raw.set(batch.runId, [...(raw.get(batch.runId) ?? []), ...batch.events]);
-              const events = [...raw.values()].flatMap((history) => renderRunEvents(history));
-              for (const event of events.slice(seen)) print(event);
-              seen = events.length;
+            // the agents' actions from their activities' heartbeats, between the history's events
+            const stopLive = new AbortController();
+            const tracker = new LiveActionTracker();
+            const printAction = (action: SeenAction) => printLiveAction(action, { json: opts.json });
+            let live: Promise<void> | undefined;
+            try {
+              for await (const batch of followHistory(client.client, handle.workflowId)) {
+                // once the events so far are out: then the actions, as they happen, between the new ones
+                live ??= followLiveActions(
+                  client.client,
+                  () => [handle.workflowId],
+                  printAction,
+                  stopLive.signal,
+                  {
+                    tracker,
+                  },
+                );
+                const read = raw.get(batch.runId)?.length ?? 0;
+                raw.set(batch.runId, [...(raw.get(batch.runId) ?? []), ...batch.events]);
+                // an execution's last actions may have come after the last heartbeat read: from its result
+                const history = raw.get(batch.runId)!;
+                const ended = endedExecutions(handle.workflowId, batch.runId, history, read);
+                for (const action of tracker.newActions(ended)) printAction(action);
+                const events = [...raw.values()].flatMap((history) => renderRunEvents(history));
+                for (const event of events.slice(seen)) print(event);
+                seen = events.length;
+              }
+            } finally {
+              stopLive.abort();
+              await live;
             }
             status = (await handle.describe()).status.name;
           } else {

@@ -18,6 +18,7 @@ import { CliError, ExitCode } from '../errors';
 import { describeActive, formatUsd, printJson, printTable } from '../output';
 import { paint, paintStatus } from '../style';
 import { runRef, withSopClient } from '../with-client';
+import { registerRunsWatch } from './runs-watch';
 
 export function registerRuns(program: Command): void {
   const runs = program.command('runs').description('list and inspect runs');
@@ -58,6 +59,7 @@ export function registerRuns(program: Command): void {
     });
 
   registerExport(runs);
+  registerRunsWatch(runs);
 
   runs
     .command('show')

@@ -41,6 +41,12 @@ export function refreshDetails(ctx: RunContext): void {
   });
   const lines = [`**${plan.sop}** · ${ctx.status}${ctx.input.request ? ` — ${ctx.input.request}` : ''}`];
   if (now.length) lines.push(`Now: ${now.join('; ')}`);
+  // an agent's actions are its activity's heartbeat details: the workflow never sees them (no history
+  // event per action), so the details say where they are
+  if ([...ctx.active.values()].some((a) => a.provider !== undefined && a.rateLimitedUntilMs === undefined))
+    lines.push(
+      `What the agent is doing: its latest actions are the heartbeat details of its activity under Pending Activities, or \`sop logs ${workflowInfo().workflowId} --follow\``,
+    );
   for (const pending of ctx.human?.pending() ?? []) {
     const what = pending.kind === 'tool_approval' ? 'approval' : 'input';
     lines.push(`Waiting for ${what} \`${pending.requestId}\`: ${pending.question}`);
