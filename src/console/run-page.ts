@@ -5,11 +5,12 @@
 import type { ExecutionRecord } from '../activities/run-summary';
 import { describeOrigin, type RunOrigin } from '../client/run-origin';
 import type { ForgeRunState } from '../shapes/deliveries';
+import type { LiveExecution } from '../shapes/live-activity';
 import type { ActiveRole, PendingInput } from '../shapes/messages';
 import type { AnswerRecord, DeniedCall, RouteTaken, RunUsage } from '../shapes/run';
 import { type Identity, may } from './access';
 import { consoleUrl, type Html, html, raw, statusClass } from './html';
-import { type LiveView, liveInner } from './live';
+import { liveInner } from './live';
 import { prettyJson, renderMarkdown } from './markdown';
 import { type Artifact, type ExecutionChange, readArtifact } from './run-folder';
 import {
@@ -27,7 +28,7 @@ export interface RunPageData {
   executions: ExecutionRecord[];
   changes: ExecutionChange[];
   artifacts: Artifact[];
-  live: LiveView[] | { problem: string };
+  live: LiveExecution[] | { problem: string };
 }
 
 const LIVE_STATUSES = new Set(['running', 'waiting_input']);

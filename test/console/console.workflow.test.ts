@@ -163,6 +163,8 @@ test('a tool call held by ask: is approved in the page, showing the tool and its
     await page.goto(runUrl(started.handle.workflowId));
     expect(await page.textContent('[data-testid=tool-name]')).toBe('Bash');
     expect(await page.textContent('[data-testid=tool-input]')).toContain('touch approved.txt');
+    // the running step's live activity (its heartbeat details) says what it waits for
+    await page.waitForSelector('[data-testid=live-actions] >> text=approval asked: Bash');
     await Promise.all([page.waitForURL(/\/console\/run\?id=/), page.click('[data-testid=approve]')]);
     await page.context().close();
     return endOf(started);
@@ -173,6 +175,48 @@ test('a tool call held by ask: is approved in the page, showing the tool and its
   expect(end.result?.answers).toEqual([
     expect.objectContaining({ kind: 'tool_approval', value: { approve: true } }),
   ]);
+});
+
+test('the live activity of a running step appears in the open page while it runs, without a reload by hand', async () => {
+  const runner = new ScriptedRunner({
+    'warm/agent': [{ route: 'done', delayMs: 4_000 }],
+    'mark/agent': [
+      {
+        route: 'done',
+        askTool: { name: 'Bash', input: { command: 'touch live.txt' } },
+        write: { 'live.txt': '' },
+      },
+    ],
+  });
+  const twoSteps = plan('console-live', [
+    step('warm', { agent: role('Warm up.'), routes: [route('done', to('mark'))] }),
+    step('mark', {
+      agent: {
+        ...role('Make the marker file.'),
+        provider: 'claude',
+        policy: { sandbox: 'workspace-write', ask: ['Bash(touch:*)'] },
+      },
+      routes: [route('done', finish)],
+    }),
+  ]);
+  await withScriptedRun(ctx, twoSteps, runner, async (started) => {
+    await eventually(async () => (runner.calls.length > 0 ? true : undefined));
+    const page = await signedIn(TOKENS.viewer);
+    await page.goto(runUrl(started.handle.workflowId));
+    // while warm runs: its execution is live, with nothing done yet
+    expect(await page.textContent('[data-testid=live]')).toContain('warm · agent · 1 · codex');
+    // mark starts and asks: the same page shows it, no navigation
+    await page.waitForSelector(
+      '[data-testid=live-actions] >> text=approval asked: Bash {"command":"touch live.txt"}',
+      { timeout: 20_000 },
+    );
+    const pending = await eventually(async () => (await started.handle.query(statusQuery)).pendingInput);
+    await started.handle.executeUpdate(answerUpdate, {
+      args: [{ requestId: pending.requestId, value: { approve: true } }],
+    });
+    await page.context().close();
+    return endOf(started);
+  });
 });
 
 test("a viewer's click on Approve is refused with 403 and recorded; the run still waits, with no answer", async () => {
