@@ -1,6 +1,6 @@
 // Live agent activity on a run's page: what each running execution of the run (and of its open child runs)
 // is doing now, from the agent activity's heartbeat details (src/client/live-activity.ts reads them with one
-// describe per workflow; no history, no shared disk). The page's script refreshes this section every 2 s.
+// describe per workflow; no history, no shared disk). The page's script refreshes this section every 0.7 s.
 import type { Client } from '@temporalio/client';
 import { actionText, liveExecutions, liveLabel } from '../client/live-activity';
 import type { LiveExecution } from '../shapes/live-activity';
