@@ -10,9 +10,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { type Conversation, messagesConversation, responsesConversation } from './model-server';
+import { messagesConversation } from './messages-wire';
 import { messagesReply, type Recorded, responsesReply } from './recorded-replies';
+import { responsesConversation } from './responses-wire';
 import { type Reply, RUN_FOLDER_PATH, type Scenario } from './scenario';
+import type { Conversation } from './wire-common';
 
 export interface Upstreams {
   /** a Responses API base URL (what SOP_CODEX_BASE_URL names) */
