@@ -6,8 +6,8 @@ import type { FileHashes } from './record';
 // holds, named with both values when it differs, and the whole file or line by its sha256 where the activity
 // that wrote it reported one. Files history knows nothing about are said to be so, never counted as checked.
 
-export const RUN_JSON = 'run.json';
-export const EXECUTIONS = 'executions.jsonl';
+const RUN_JSON = 'run.json';
+const EXECUTIONS = 'executions.jsonl';
 
 /** What was compared, for the output: how, and what history could not vouch for. */
 export interface RunFileCheck {
@@ -21,7 +21,7 @@ export interface RunFileCheck {
 const where = (at: Recorded) => `event ${at.eventId} of run ${at.runId}`;
 
 /** A value as a message shows it: JSON, shortened. */
-export function show(value: unknown): string {
+function show(value: unknown): string {
   if (value === undefined) return '(absent)';
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;

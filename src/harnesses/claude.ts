@@ -28,7 +28,7 @@ import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFata
 import { findFile, usageSince } from './sessions';
 import { stateDir } from './state-dir';
 
-export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
+const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
 
 interface ClaudeResult {
   subtype?: string;

@@ -11,7 +11,7 @@ import { responsesConversation, streamResponses } from './responses-wire';
 import { type Reply, RUN_FOLDER, RUN_FOLDER_PATH, ruleMatches, type Scenario } from './scenario';
 import { type Conversation, toolOutputsOf, turnsOf, userTextsOf } from './wire-common';
 
-export interface RecordedRequest {
+interface RecordedRequest {
   api: 'responses' | 'messages' | 'other';
   method: string;
   path: string;

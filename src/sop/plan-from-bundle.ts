@@ -36,13 +36,13 @@ import type { SopStep, Target } from './schema';
 import { emitSpecs, routeEmits, triggerSpecs } from './triggers';
 import type { TypedInput } from './typed';
 
-export const DEFAULT_STEP_TIMEOUT_MS = 30 * 60_000;
-export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60_000;
-export const DEFAULT_MAX_ATTEMPTS = 3;
+const DEFAULT_STEP_TIMEOUT_MS = 30 * 60_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_MAX_ATTEMPTS = 3;
 /** failed harness launches (crash, hang, step timeout, API error) per attempt before the run fails */
-export const DEFAULT_MAX_LAUNCH_FAILURES = 3;
-export const DEFAULT_MAX_REWORK = 3;
-export const DEFAULT_PROVIDER: Provider = 'codex';
+const DEFAULT_MAX_LAUNCH_FAILURES = 3;
+const DEFAULT_MAX_REWORK = 3;
+const DEFAULT_PROVIDER: Provider = 'codex';
 
 export interface PlanOptions {
   /** run params (after validation); defaults from the bundle fill the rest */

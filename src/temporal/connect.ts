@@ -28,7 +28,7 @@ export interface ConnectOptions {
 }
 
 /** `SOP_IDENTITY`, or the OS user and host (e.g. alice@laptop): what history shows as the sender. */
-export function clientIdentity(env: NodeJS.ProcessEnv = process.env): string {
+function clientIdentity(env: NodeJS.ProcessEnv = process.env): string {
   const identity = envValue('SOP_IDENTITY', env);
   if (identity) return identity;
   let user = env.USER ?? 'unknown';

@@ -289,7 +289,7 @@ function fillFromRunSummary(view: Record<string, unknown>): void {
   }
 }
 
-export function registerExport(runs: Command): void {
+function registerExport(runs: Command): void {
   runs
     .command('export')
     .description('write a tamper-evident evidence pack (tar.gz) of one run')
@@ -468,7 +468,7 @@ function printRun(view: Record<string, unknown>): void {
 }
 
 /** A run with deliveries: its pull request, what was written to the forge, the agent requests refused. */
-export function forgeLines(forge: ForgeRunState | undefined): string[] {
+function forgeLines(forge: ForgeRunState | undefined): string[] {
   if (!forge) return [];
   const out: string[] = [];
   if (forge.pullRequest)

@@ -259,7 +259,7 @@ async function triggerNow(ref: string, overlap: ScheduleOverlapPolicy, json: boo
 }
 
 /** `SOP/TRIGGER` or `SOP.TRIGGER`. */
-export function triggerRef(ref: string): { sop: string; trigger: string } {
+function triggerRef(ref: string): { sop: string; trigger: string } {
   const match = /^([a-z][a-z0-9_-]*)[/.]([a-z][a-z0-9_-]*)$/.exec(ref);
   if (!match)
     throw new CliError(

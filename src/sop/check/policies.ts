@@ -9,7 +9,7 @@ import type { KeyPath } from '../yaml-source';
 import { type CheckContext, escapesWorkspace } from './context';
 
 /** A policy reference (name or inline policy); a name that is not declared is reported. */
-export function resolvePolicy(ctx: CheckContext, ref: unknown, at: KeyPath): Policy | undefined {
+function resolvePolicy(ctx: CheckContext, ref: unknown, at: KeyPath): Policy | undefined {
   if (ref === undefined) return undefined;
   if (typeof ref === 'string') {
     if (!(ref in ctx.policies)) {
@@ -33,7 +33,7 @@ export function resolveQuiet(ctx: CheckContext, ref: unknown): Policy | undefine
   return ref as Policy | undefined;
 }
 
-export function checkPolicy(ctx: CheckContext, policy: Policy, at: KeyPath): void {
+function checkPolicy(ctx: CheckContext, policy: Policy, at: KeyPath): void {
   const { report } = ctx;
   for (const key of ['allow_write', 'deny_read', 'deny_write'] as const) {
     (policy[key] ?? []).forEach((p, i) => {

@@ -31,8 +31,8 @@ import { activeKey, fail, type RunContext } from './context';
 import { recordDenials } from './denials';
 import { refreshDetails } from './visibility';
 
-export const DEFAULT_MAX_WORKER_LOSSES = 50;
-export const DEFAULT_MAX_LAUNCH_FAILURES = 3;
+const DEFAULT_MAX_WORKER_LOSSES = 50;
+const DEFAULT_MAX_LAUNCH_FAILURES = 3;
 const BACKOFF = { firstMs: 1_000, maxMs: 30_000 };
 /** on top of the step timeout (enforced by the activity itself): the harness's kill grace, reporting back */
 const START_TO_CLOSE_MARGIN_MS = 60_000;
