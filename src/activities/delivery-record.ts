@@ -63,7 +63,7 @@ function evidenceFiles(root: string): string[] {
 }
 
 /** The heading that starts the record: what the runtime replaces, never repeats. */
-export const RECORD_HEADING = '### Run record';
+const RECORD_HEADING = '### Run record';
 
 const MAX_ROUTES = 40;
 const MAX_DENIALS = 10;

@@ -36,4 +36,3 @@ export function createActivities(deps: ActivityDeps) {
     ...createReviewActivities(deps),
   };
 }
-export type Activities = ReturnType<typeof createActivities>;

@@ -14,7 +14,7 @@ export interface PollRequest {
   label: string;
 }
 
-export interface PolledItem {
+interface PolledItem {
   id: string;
   /** the watermark field's value, when the sensor declares one */
   mark?: string | number;
@@ -28,10 +28,10 @@ export interface PollResult {
 }
 
 /** At most this many items per poll (the rest come in the next polls; items must stay small). */
-export const MAX_ITEMS_PER_POLL = 500;
+const MAX_ITEMS_PER_POLL = 500;
 const COMMAND_TIMEOUT_MS = 20_000;
 const HTTP_TIMEOUT_MS = 20_000;
-export const POLL_FAILED = 'SopPollFailed';
+const POLL_FAILED = 'SopPollFailed';
 
 export async function pollSensor(request: PollRequest): Promise<PollResult> {
   const answer = await fetchItems(request);

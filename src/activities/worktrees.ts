@@ -73,7 +73,7 @@ async function notARepository(workspace: string): Promise<string | undefined> {
  * out) whose parent is `parent` (the run's last commit, else HEAD); `parent` itself when nothing changed.
  * A temporary index: the user's index, HEAD and branches are untouched.
  */
-export async function snapshotCommit(workspace: string, parent: string | undefined, message: string) {
+async function snapshotCommit(workspace: string, parent: string | undefined, message: string) {
   const base =
     parent ?? ((await git(workspace, ['rev-parse', '--verify', '-q', 'HEAD'])).stdout.trim() || undefined);
   const scratch = path.join(workspace, WORKTREES_FOLDER);
@@ -99,7 +99,7 @@ function ignoreEverything(folder: string): void {
   if (!fs.existsSync(file)) fs.writeFileSync(file, '*\n');
 }
 
-export function worktreeOf(run: RunRef, key: string): { path: string; branch: string } {
+function worktreeOf(run: RunRef, key: string): { path: string; branch: string } {
   return {
     path: path.join(run.workspace, WORKTREES_FOLDER, refSafe(run.sop), refSafe(run.taskId), refSafe(key)),
     branch: `sop/${refSafe(run.sop)}/${refSafe(run.taskId)}--${refSafe(key)}`,
@@ -123,7 +123,7 @@ function seedRunFolder(run: RunRef, worktreePath: string): void {
   });
 }
 
-export async function openWorktree(request: OpenWorktreeRequest): Promise<OpenWorktreeResult> {
+async function openWorktree(request: OpenWorktreeRequest): Promise<OpenWorktreeResult> {
   const { run } = request;
   let base = request.head;
   if (request.snapshot || !base) {
@@ -158,7 +158,7 @@ async function commitWorktree(worktree: Worktree, message: string): Promise<stri
   return (await gitOk(worktree.path, ['rev-parse', 'HEAD'])).trim();
 }
 
-export async function mergeWorktree(request: MergeWorktreeRequest): Promise<MergeWorktreeResult> {
+async function mergeWorktree(request: MergeWorktreeRequest): Promise<MergeWorktreeResult> {
   const { run, worktree } = request;
   if (!fs.existsSync(worktree.path)) {
     throw ApplicationFailure.create({

@@ -38,7 +38,7 @@ const GIT_ALLOWED = [
 ];
 
 /** `.git/`-relative path allowed for normal git work, given the ref of the branch checked out at the start. */
-export function gitWriteAllowed(inner: string, branchRef: string | undefined): boolean {
+function gitWriteAllowed(inner: string, branchRef: string | undefined): boolean {
   if (branchRef && (inner === branchRef || inner === `${branchRef}.lock`)) return true;
   return GIT_ALLOWED.some((allowed) =>
     allowed.endsWith('/') ? inner.startsWith(allowed) : inner === allowed,

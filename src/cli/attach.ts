@@ -60,7 +60,7 @@ export async function refuseSharedTaskQueue(client: SopClient): Promise<void> {
 }
 
 /** Ctrl-C while following a run: the run itself goes on in Temporal. */
-export class FollowInterrupted extends Error {
+class FollowInterrupted extends Error {
   constructor() {
     super('interrupted');
     this.name = 'FollowInterrupted';
@@ -68,7 +68,7 @@ export class FollowInterrupted extends Error {
 }
 
 /** What `sop run` / `resume` / `rerun` say after Ctrl-C: the run is not lost, and how to carry on. */
-export function interruptedError(ref: { sop: string; taskId: string }): CliError {
+function interruptedError(ref: { sop: string; taskId: string }): CliError {
   const id = `${ref.sop}/${ref.taskId}`;
   return new CliError(
     `stopped following ${id} (Ctrl-C); the run is still in Temporal and goes on whenever a worker serves its task queue`,
@@ -275,7 +275,7 @@ function isApproval(schema: unknown): boolean {
   return props?.approve?.type === 'boolean';
 }
 
-export function describeStatus(status: RunStatusView, interactive = false): string {
+function describeStatus(status: RunStatusView, interactive = false): string {
   const pending = status.pendingInput;
   if (pending) {
     const what = pending.kind === 'tool_approval' ? 'approval' : 'input';

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
  * The examples `--help` shows, per command path (`sop runs show` is "runs show"). Kept in one place so
  * every command has some; a test checks that no command is missing here.
  */
-export const EXAMPLES: Record<string, string[]> = {
+const EXAMPLES: Record<string, string[]> = {
   '': [
     'sop run bugfix "The date parser rejects ISO weeks" --workspace ~/src/app',
     'sop runs list --status waiting_input',
@@ -91,7 +91,7 @@ export const EXAMPLES: Record<string, string[]> = {
 };
 
 /** The command's path below the program: "" for `sop` itself, "runs show" for `sop runs show`. */
-export function commandPath(command: Command): string {
+function commandPath(command: Command): string {
   const names: string[] = [];
   for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
   return names.join(' ');

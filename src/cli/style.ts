@@ -7,7 +7,7 @@ type Color = 'red' | 'green' | 'yellow' | 'cyan' | 'dim';
  * Colour only on a terminal that wants it: never when the stream is a pipe or a file, and never with
  * NO_COLOR, NODE_DISABLE_COLORS or TERM=dumb (Node's hasColors checks those; FORCE_COLOR forces it).
  */
-export function colorsOn(stream: NodeJS.WriteStream = process.stdout): boolean {
+function colorsOn(stream: NodeJS.WriteStream = process.stdout): boolean {
   return Boolean(stream.isTTY && (stream as WriteStream).hasColors?.());
 }
 

@@ -130,7 +130,7 @@ export function liveLabel(activity: LiveActivity): string {
 }
 
 /** How often a follower reads the live views (the worker heartbeats them at most once a second). */
-export const LIVE_POLL_MS = 300;
+const LIVE_POLL_MS = 300;
 /** At most 1000 / PER_RUN_MS describes a second however many runs are followed (50 runs: every second). */
 const PER_RUN_MS = 20;
 

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 
 /** The sections of docs/configuration.md, in order. */
-export const ENV_GROUPS = {
+const ENV_GROUPS = {
   temporal: 'Where Temporal is',
   worker: 'Workers and runs',
   harness: 'Harnesses and models',

@@ -7,8 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { envValue } from '../config/env';
 
-export const ROLES = ['viewer', 'approver', 'operator'] as const;
-export const RoleSchema = z.enum(ROLES);
+const ROLES = ['viewer', 'approver', 'operator'] as const;
+const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 
 export interface Identity {
@@ -17,7 +17,7 @@ export interface Identity {
 }
 
 /** What a role may do: every role reads; approvers also answer; operators also cancel, resume and pause. */
-export const ACTIONS = {
+const ACTIONS = {
   answer: ['approver', 'operator'],
   cancel: ['operator'],
   resume: ['operator'],
@@ -51,7 +51,7 @@ export interface Access {
 export const tokenDigest = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** The tokens file's users, or an error naming the setting, the file and the field. */
-export function readTokensFile(file: string): Map<string, Identity> {
+function readTokensFile(file: string): Map<string, Identity> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -93,7 +93,7 @@ export function loadAccess(env: NodeJS.ProcessEnv, openAs: string): Access {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/;
-export const isLoopback = (host: string) => LOOPBACK.test(host);
+const isLoopback = (host: string) => LOOPBACK.test(host);
 
 /** Why `sop serve` must not start on `host` with this access (a non-loopback address and no authentication). */
 export function unprotectedProblem(host: string, access: Access): string | undefined {

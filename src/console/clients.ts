@@ -6,7 +6,7 @@ import { SopClient } from '../client';
 import type { Identity } from './access';
 
 /** How history names a console user: `alice (sop console)`. */
-export const consoleIdentity = (who: Identity) => `${who.name} (sop console)`;
+const consoleIdentity = (who: Identity) => `${who.name} (sop console)`;
 
 export class IdentityClients {
   private readonly byName = new Map<string, SopClient>();

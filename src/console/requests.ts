@@ -19,7 +19,7 @@ export function badRequest(reply: FastifyReply, why: string) {
 }
 
 /** How long a page waits for a worker to answer a run's status query. */
-export const STATUS_DEADLINE_MS = 10_000;
+const STATUS_DEADLINE_MS = 10_000;
 
 /** The run's status query, failing after STATUS_DEADLINE_MS (no worker polls its queue) instead of hanging. */
 export function statusWithin(sop: SopClient, run: { sop: string; task: string }): Promise<RunStatusView> {

@@ -8,7 +8,7 @@ import type { ExecutionRecord } from '../activities/run-summary';
 import { EXECUTIONS, RUN_JSON } from '../evidence/run-files';
 
 /** Artifacts larger than this are linked, not shown. */
-export const ARTIFACT_SHOWN_MAX = 256 * 1024;
+const ARTIFACT_SHOWN_MAX = 256 * 1024;
 const DIFF_MAX = 200 * 1024;
 
 export function readExecutions(runFolder: string): ExecutionRecord[] {

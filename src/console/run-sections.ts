@@ -10,7 +10,7 @@ import { consoleUrl, type Html, html, statusClass } from './html';
 const when = (iso: string | undefined | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : '');
 const seconds = (ms: number | undefined) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`);
 const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
-export const runLink = (workflowId: string) => consoleUrl('/run', { id: workflowId });
+const runLink = (workflowId: string) => consoleUrl('/run', { id: workflowId });
 
 function outcome(e: ExecutionRecord): string {
   if (e.workerLost) return 'worker lost';

@@ -6,9 +6,9 @@ import type { SopClient } from '../client';
 import { SopName, SopParent, SopStatus, SopTaskId } from '../temporal/search-attributes';
 import { type RowTrigger, rowTrigger } from './trigger-kinds';
 
-export const RUNS_PAGE_SIZE = 50;
+const RUNS_PAGE_SIZE = 50;
 
-export interface RunRow {
+interface RunRow {
   workflowId: string;
   sop: string;
   task: string;

@@ -7,7 +7,7 @@ import { SOP_STATUSES } from '../temporal/search-attributes';
 import { SENSOR_WORKFLOW_PREFIX } from './trigger-kinds';
 
 export const RUN_TRIGGERS = ['manual', 'schedule', 'webhook', 'poll', 'event', 'child'] as const;
-export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 /** Text a filter compares with: no quotes or backslashes (the query quotes it; they have no use in an id). */

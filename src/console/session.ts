@@ -5,7 +5,7 @@ import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Access, type Identity, proxyIdentity, tokenDigest } from './access';
 
-export const SESSION_COOKIE = 'sop_console';
+const SESSION_COOKIE = 'sop_console';
 
 export interface SessionSettings {
   hours: number;

@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sha256 } from './hashes';
-import type { FileHashes } from './record';
 
 /** Every regular file under `root`, relative with `/` separators, in a stable order. */
-export function listFiles(root: string): string[] {
+function listFiles(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const entry of fs
@@ -38,5 +37,3 @@ export function evidenceRecords(files: Iterable<string>): string[] {
 }
 
 export const readText = (root: string, file: string) => fs.readFileSync(path.join(root, file), 'utf8');
-
-export type { FileHashes };

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 /** The first characters of two hashes, as many as it takes to see them differ (at least 12). */
-export function differing(a: string, b: string): [string, string] {
+function differing(a: string, b: string): [string, string] {
   let i = 0;
   while (i < a.length && a[i] === b[i]) i++;
   const n = Math.min(Math.max(12, i + 4), Math.max(a.length, b.length));

@@ -24,7 +24,7 @@ export interface Recorded {
   eventId: number;
 }
 
-export interface HistoryRecord extends Recorded {
+interface HistoryRecord extends Recorded {
   sha256: string;
 }
 
@@ -41,7 +41,7 @@ export interface HistoryLine extends Recorded {
 }
 
 /** run.json's final stamp as history knows it. */
-export interface HistoryStamp extends Recorded {
+interface HistoryStamp extends Recorded {
   fields: Record<string, unknown>;
   /** sha256 of run.json as stamped, when the activity reported it */
   sha256?: string;
@@ -66,7 +66,7 @@ export interface HistoryEvidence {
   runs: number;
 }
 
-export const decode = (payload: unknown): unknown => {
+const decode = (payload: unknown): unknown => {
   try {
     return payload ? defaultPayloadConverter.fromPayload(payload as never) : undefined;
   } catch {
@@ -98,7 +98,7 @@ export async function readHistoryEvidence(client: Client, workflowId: string): P
 }
 
 /** An activity as history shows it: its type, input, the attempt that ended it, and its result or failure. */
-export interface ActivityEnd {
+interface ActivityEnd {
   type: string;
   input?: Record<string, unknown>;
   attempt?: number;
@@ -269,7 +269,7 @@ function collectStamp(end: ActivityEnd, into: HistoryEvidence): void {
 }
 
 /** The fields finishRunSummary writes from a RunEnd, as it writes them. */
-export function stampFields(end: Record<string, unknown>): Record<string, unknown> {
+function stampFields(end: Record<string, unknown>): Record<string, unknown> {
   return {
     status: end.status,
     failure: end.failure ?? null,

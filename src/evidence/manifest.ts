@@ -10,7 +10,7 @@ export const GENESIS = '0'.repeat(64);
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in hex (64 characters)');
 
-export const packSignatureSchema = z.object({
+const packSignatureSchema = z.object({
   algorithm: z.literal('ed25519'),
   /** sha256 of the signing key's public key (SPKI DER), to name the key */
   keySha256: hex64,

@@ -39,7 +39,7 @@ const childRunRecordSchema = z.looseObject({
   step: z.string(),
   child: z.looseObject({ sop: z.string(), workflowId: z.string(), status: z.string() }),
 });
-export const evidenceRecordSchema = z.union([answerRecordSchema, childRunRecordSchema, agentRecordSchema]);
+const evidenceRecordSchema = z.union([answerRecordSchema, childRunRecordSchema, agentRecordSchema]);
 export type EvidenceRecord = z.infer<typeof evidenceRecordSchema>;
 type FilelessRecord = z.infer<typeof answerRecordSchema> | z.infer<typeof childRunRecordSchema>;
 /** Records that vouch for no file of the run folder (an answer, a child run). */

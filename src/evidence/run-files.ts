@@ -21,7 +21,7 @@ export interface RunFileCheck {
 const where = (at: Recorded) => `event ${at.eventId} of run ${at.runId}`;
 
 /** A value as a message shows it: JSON, shortened. */
-export function show(value: unknown): string {
+function show(value: unknown): string {
   if (value === undefined) return '(absent)';
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;

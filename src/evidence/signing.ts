@@ -10,7 +10,7 @@ import { PACK_FORMAT, type PackSignature } from './manifest';
 /** Thrown for a key file that cannot be used; the message names the file and what to do. */
 export class KeyFileError extends Error {}
 
-export function signedStatement(manifest: Record<string, unknown>): string {
+function signedStatement(manifest: Record<string, unknown>): string {
   const { signature: _, ...unsigned } = manifest;
   return JSON.stringify({
     statement: `${PACK_FORMAT} signature`,
@@ -59,7 +59,7 @@ export function loadPublicKey(file: string): crypto.KeyObject {
   return ensureEd25519(key, file);
 }
 
-export const keySha256 = (publicKey: crypto.KeyObject): string =>
+const keySha256 = (publicKey: crypto.KeyObject): string =>
   sha256(publicKey.export({ type: 'spki', format: 'der' }));
 
 export function signManifest(manifest: Record<string, unknown>, privateKey: crypto.KeyObject): PackSignature {

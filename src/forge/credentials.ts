@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import type { EnvName } from '../config/env';
 import { ForgeCredentialError } from './errors';
 
-export type GitHubCredential =
+type GitHubCredential =
   | { kind: 'token'; token: string }
   | { kind: 'app'; appId: string; privateKey: string; installationId: number };
 

@@ -47,7 +47,7 @@ export interface CommentRef {
   action: WriteAction;
 }
 
-export type StatusState = 'pending' | 'success' | 'failure' | 'error';
+type StatusState = 'pending' | 'success' | 'failure' | 'error';
 
 export interface StatusSpec {
   /** the commit (the run branch's head) */
@@ -59,7 +59,7 @@ export interface StatusSpec {
   targetUrl?: string;
 }
 
-export type CheckConclusion =
+type CheckConclusion =
   | 'success'
   | 'failure'
   | 'neutral'
@@ -120,7 +120,7 @@ export function deliveryKey(workflowId: string, delivery: string): string {
 }
 
 /** The hidden marker a comment or pull request body carries: `<!-- sop:KEY -->`. */
-export function marker(key: string): string {
+function marker(key: string): string {
   if (!KEY.test(key)) {
     throw new Error(
       `delivery key "${key}" must be 1-200 letters, digits or . _ : / @ + - (build it with deliveryKey)`,

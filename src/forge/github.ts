@@ -309,7 +309,7 @@ interface OctokitFailure {
 }
 
 /** GitHub's answer as an error of ours: its message and field errors; never the request (it has the token). */
-export function githubFailure(forge: string, operation: string, err: unknown, nowMs = Date.now()): Error {
+function githubFailure(forge: string, operation: string, err: unknown, nowMs = Date.now()): Error {
   const failure = err as OctokitFailure;
   const status = typeof failure?.status === 'number' ? failure.status : 0;
   const headers = failure?.response?.headers ?? {};

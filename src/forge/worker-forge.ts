@@ -22,7 +22,7 @@ export function workerForge(env: NodeJS.ProcessEnv = process.env): Forge {
 }
 
 /** Whether the environment names a forge credential at all (a remote elsewhere needs none). */
-export function hasForgeCredential(env: NodeJS.ProcessEnv = process.env): boolean {
+function hasForgeCredential(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(
     env.SOP_GITHUB_TOKEN ||
       env.SOP_GITHUB_APP_ID ||

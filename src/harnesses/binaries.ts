@@ -27,7 +27,7 @@ export interface HarnessBinary {
   version: string;
 }
 
-export class HarnessNotInstalledError extends Error {
+class HarnessNotInstalledError extends Error {
   constructor(harness: HarnessName) {
     super(
       `the ${harness} harness is not installed: run \`npm ci\` (it installs ${PACKAGES[harness].pkg} at the pinned version)`,

@@ -7,18 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { envValue } from '../config/env';
 import { compilePolicy } from '../policies/compile';
 import { claudeToolConfig, redactedGrants } from '../policies/tool-servers';
 import { RateLimitError } from '../shapes/rate-limit';
 import { type ClaudeAsk, prepareClaudeAsk } from './approval/claude-ask';
 import { resolveHarnessBinary } from './binaries';
 import { ClaudeDenialParser } from './claude-denials';
+import { claudeArgs, claudeEnv, claudeLaunchDirs, claudeSettings } from './claude-launch';
 import {
   correctionPrompt,
   defaultRateLimitWaitMs,
-  harnessEnv,
-  isolatedHome,
   outcomeSchemaErrors,
   type ProviderConnection,
   parseOutcome,
@@ -31,15 +29,7 @@ import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFata
 import { findFile, usageSince } from './sessions';
 import { stateDir } from './state-dir';
 
-export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
-
-/** The parts of Claude's settings JSON the adapter adds to after the policy emitter wrote them. */
-interface ClaudeSettings {
-  apiKeyHelper?: string;
-  permissions?: { allow?: string[]; deny?: string[] };
-  sandbox?: { enabled?: boolean; filesystem?: { denyRead?: string[] } };
-  [key: string]: unknown;
-}
+const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
 
 interface ClaudeResult {
   subtype?: string;
@@ -62,6 +52,16 @@ interface ClaudeResult {
   >;
 }
 
+type Outcome = Pick<AgentRunResult, 'outcome' | 'outcomeError'>;
+
+interface TurnContext {
+  binary: string;
+  env: Record<string, string>;
+  execution: AgentExecution;
+  ask?: ClaudeAsk;
+  live?: ClaudeLiveParser;
+}
+
 interface TurnResult {
   sessionId?: string;
   result?: ClaudeResult;
@@ -78,163 +78,41 @@ export class ClaudeRunner implements AgentRunner {
       tools: grants,
     });
     const tools = claudeToolConfig(grants);
-    // a session slot keeps its CLAUDE_CONFIG_DIR (projects/<cwd>/<session>.jsonl) between executions
-    const session = execution.session;
-    const configDir = session
-      ? path.join(session.home, 'claude-config')
-      : fs.mkdtempSync(path.join(stateDir(), 'claude-config-'));
-    if (session) fs.mkdirSync(configDir, { recursive: true });
-    const removeConfig = () => {
-      if (session) {
-        fs.rmSync(path.join(configDir, 'api-key'), { force: true });
-        fs.rmSync(path.join(configDir, 'mcp.json'), { force: true });
-      } else fs.rmSync(configDir, { recursive: true, force: true });
-    };
-    const home = isolatedHome(stateDir());
-    const settingsFile = path.join(execution.executionDir, 'claude-settings.json');
+    const dirs = claudeLaunchDirs(execution);
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CLAUDE_MODEL;
-    const keyVar = this.connection.apiKeyEnv ?? 'ANTHROPIC_API_KEY';
-    const env = harnessEnv(
-      {
-        CLAUDE_CONFIG_DIR: configDir,
-        HOME: home,
-        // a wrong key must fail in seconds, not after minutes of silent retries (docs/harnesses.md)
-        CLAUDE_CODE_MAX_RETRIES: envValue('SOP_CLAUDE_MAX_RETRIES') ?? '2',
-        DISABLE_AUTOUPDATER: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        ...tools.env,
-        ...(this.connection.baseUrl ? { ANTHROPIC_BASE_URL: this.connection.baseUrl } : {}),
-      },
-      keyVar,
-      this.connection,
-    );
-    // The key reaches Claude through an apiKeyHelper reading a file outside the workspace, never through
-    // the environment: Claude passes its environment to the agent's commands, so `printenv` would show it.
-    // The file is unreadable to the agent (sandbox denyRead + a Read deny rule) and deleted after the run.
-    const settings = structuredClone(compiled.settings ?? {}) as ClaudeSettings;
-    if (tools.allow.length > 0)
-      settings.permissions = {
-        ...settings.permissions,
-        allow: [...(settings.permissions?.allow ?? []), ...tools.allow],
-      };
-    if (env[keyVar]) {
-      const keyFile = path.join(configDir, 'api-key');
-      fs.writeFileSync(keyFile, env[keyVar], { mode: 0o600 });
-      delete env[keyVar];
-      settings.apiKeyHelper = `cat '${keyFile}'`;
-      settings.permissions = {
-        ...settings.permissions,
-        deny: [...(settings.permissions?.deny ?? []), `Read(/${configDir}/**)`],
-      };
-      if (settings.sandbox?.enabled) {
-        const filesystem = settings.sandbox.filesystem;
-        settings.sandbox.filesystem = {
-          ...filesystem,
-          denyRead: [...(filesystem?.denyRead ?? []), configDir],
-        };
-      }
-    }
-    fs.writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
+    const { env, keyVar } = claudeEnv(this.connection, dirs, tools);
+    const settings = claudeSettings(compiled, tools, env, keyVar, dirs.configDir);
+    fs.writeFileSync(dirs.settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
     let ask: ClaudeAsk | undefined;
     try {
       ask = await prepareClaudeAsk(execution, compiled.effective, stateDir(), new Set(tools.allow));
     } catch (err) {
-      removeConfig();
-      fs.rmSync(home, { recursive: true, force: true });
+      dirs.removeConfig();
+      fs.rmSync(dirs.home, { recursive: true, force: true });
       throw err;
     }
     Object.assign(env, ask?.env);
-    // one --mcp-config for the step's servers and the approval server, in the private config folder (it
-    // holds the servers' env and headers): with --strict-mcp-config nothing else is loaded
-    const mcpServers = { ...tools.mcpServers, ...ask?.mcpServers };
-    const mcpArgs: string[] = [];
-    if (Object.keys(mcpServers).length > 0) {
-      const mcpFile = path.join(configDir, 'mcp.json');
-      fs.writeFileSync(mcpFile, `${JSON.stringify({ mcpServers }, null, 2)}\n`, { mode: 0o600 });
-      mcpArgs.push('--mcp-config', mcpFile);
-    }
-    const common = [
-      '-p',
-      '--output-format',
-      'stream-json',
-      '--verbose',
-      '--setting-sources',
-      '',
-      '--settings',
-      settingsFile,
-      '--strict-mcp-config',
-      ...mcpArgs,
-      '--model',
+    const common = claudeArgs({
+      execution,
+      dirs,
+      mcpServers: { ...tools.mcpServers, ...ask?.mcpServers },
       model,
-      ...compiled.args,
-      ...(ask?.args ?? []),
-      '--json-schema',
-      JSON.stringify(execution.outcomeSchema),
-    ];
-    if (execution.spec.effort) common.push('--effort', execution.spec.effort);
+      policyArgs: compiled.args,
+      askArgs: ask?.args ?? [],
+    });
     const collector = new StreamCollector(execution);
     const denials = new ClaudeDenialParser({ workspace: execution.workspace, policy: execution.spec.policy });
-    const live =
-      execution.live && new ClaudeLiveParser(execution.live, execution.workspace, () => denials.list());
     try {
-      const first = await this.turn(
-        session?.resumeId
-          ? [...common, '--resume', session.resumeId]
-          : [...common, '--session-id', randomUUID()],
-        execution.prompt,
-        {
-          binary: binary.path,
-          env,
-          execution,
-          ask,
-          live,
-        },
-        collector,
-        denials,
-      );
-      let turn = first;
-      let parsed = this.outcomeOf(first, execution);
-      let corrected: string | undefined;
-      if (
-        parsed.outcomeError &&
-        first.sessionId &&
-        !execution.signal.aborted &&
-        ['success', 'error_max_structured_output_retries'].includes(first.result?.subtype ?? '')
-      ) {
-        corrected = parsed.outcomeError;
-        turn = await this.turn(
-          [...common, '--resume', first.sessionId],
-          correctionPrompt(parsed.outcomeError),
-          {
-            binary: binary.path,
-            env,
-            execution,
-            ask,
-            live,
-          },
-          collector,
-          denials,
-        );
-        parsed = this.outcomeOf(turn, execution);
-      }
+      const live =
+        execution.live && new ClaudeLiveParser(execution.live, execution.workspace, () => denials.list());
+      const ctx = { binary: binary.path, env, execution, ask, live };
+      const { first, turn, parsed, corrected } = await this.converse(common, ctx, collector, denials);
       collector.close();
       // cost and modelUsage are cumulative over the session on --resume (docs/harnesses.md): the last is the total
       const result = turn.result ?? first.result ?? {};
-      const running = {
-        inputTokens: 0,
-        cachedInputTokens: 0,
-        outputTokens: 0,
-        costUsd: result.total_cost_usd ?? 0,
-      };
-      for (const u of Object.values(result.modelUsage ?? {})) {
-        running.inputTokens +=
-          (u.inputTokens ?? 0) + (u.cacheReadInputTokens ?? 0) + (u.cacheCreationInputTokens ?? 0);
-        running.cachedInputTokens += u.cacheReadInputTokens ?? 0;
-        running.outputTokens += u.outputTokens ?? 0;
-      }
+      const running = sessionTotals(result);
       // a resumed session's totals include the executions before this one
+      const session = execution.session;
       const before = session?.resumeId ? session.before : undefined;
       const own = usageSince(running, before);
       return {
@@ -271,9 +149,52 @@ export class ClaudeRunner implements AgentRunner {
     } finally {
       collector.close();
       await ask?.channel.close();
-      removeConfig();
-      fs.rmSync(home, { recursive: true, force: true });
+      dirs.removeConfig();
+      fs.rmSync(dirs.home, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The execution's turns: the prompt (resuming the session slot's session, or a new one), and one
+   * correction turn in the same session when the outcome did not parse.
+   */
+  private async converse(
+    common: string[],
+    ctx: TurnContext,
+    collector: StreamCollector,
+    denials: ClaudeDenialParser,
+  ): Promise<{ first: TurnResult; turn: TurnResult; parsed: Outcome; corrected?: string }> {
+    const { execution } = ctx;
+    const session = execution.session;
+    const first = await this.turn(
+      session?.resumeId
+        ? [...common, '--resume', session.resumeId]
+        : [...common, '--session-id', randomUUID()],
+      execution.prompt,
+      ctx,
+      collector,
+      denials,
+    );
+    let turn = first;
+    let parsed = this.outcomeOf(first, execution);
+    let corrected: string | undefined;
+    if (
+      parsed.outcomeError &&
+      first.sessionId &&
+      !execution.signal.aborted &&
+      ['success', 'error_max_structured_output_retries'].includes(first.result?.subtype ?? '')
+    ) {
+      corrected = parsed.outcomeError;
+      turn = await this.turn(
+        [...common, '--resume', first.sessionId],
+        correctionPrompt(parsed.outcomeError),
+        ctx,
+        collector,
+        denials,
+      );
+      parsed = this.outcomeOf(turn, execution);
+    }
+    return { first, turn, parsed, corrected };
   }
 
   hasSession(home: string, sessionId: string): boolean {
@@ -305,13 +226,7 @@ export class ClaudeRunner implements AgentRunner {
   private async turn(
     args: string[],
     input: string,
-    ctx: {
-      binary: string;
-      env: Record<string, string>;
-      execution: AgentExecution;
-      ask?: ClaudeAsk;
-      live?: ClaudeLiveParser;
-    },
+    ctx: TurnContext,
     collector: StreamCollector,
     denials: ClaudeDenialParser,
   ): Promise<TurnResult> {
@@ -403,6 +318,23 @@ export class ClaudeRunner implements AgentRunner {
     }
     return turn;
   }
+}
+
+/** The session's running totals after the last turn: modelUsage summed over models, with Claude's cost. */
+function sessionTotals(result: ClaudeResult) {
+  const running = {
+    inputTokens: 0,
+    cachedInputTokens: 0,
+    outputTokens: 0,
+    costUsd: result.total_cost_usd ?? 0,
+  };
+  for (const u of Object.values(result.modelUsage ?? {})) {
+    running.inputTokens +=
+      (u.inputTokens ?? 0) + (u.cacheReadInputTokens ?? 0) + (u.cacheCreationInputTokens ?? 0);
+    running.cachedInputTokens += u.cacheReadInputTokens ?? 0;
+    running.outputTokens += u.outputTokens ?? 0;
+  }
+  return running;
 }
 
 function authError(status: number): HarnessFatalError {

@@ -32,8 +32,6 @@ import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFata
 import { findFile, usageSince } from './sessions';
 import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
 
-export { stateDir };
-
 interface TurnResult {
   lastMessage?: string;
   sessionId?: string;

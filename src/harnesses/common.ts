@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Validator } from '@cfworker/json-schema';
 import { execa } from 'execa';
-import type { Usage } from '../shapes/contract';
 import type { JsonSchema } from '../shapes/execution-plan';
 import { HarnessLaunch } from './reap';
 import type { AgentExecution, AgentRunResult } from './runner';
@@ -211,15 +210,15 @@ export interface HarnessExit {
  * an infrastructure error, which Temporal retries. Generous by default, since a long test run inside a
  * step is silent too (SOP_HARNESS_IDLE_MS).
  */
-export function harnessIdleMs(): number {
+function harnessIdleMs(): number {
   return Number(process.env.SOP_HARNESS_IDLE_MS ?? 15 * 60_000);
 }
 
 /** SIGTERM first, SIGKILL after this long (Claude stops its commands on SIGTERM, docs/harnesses.md). */
-export const KILL_GRACE_MS = Number(process.env.SOP_HARNESS_KILL_GRACE_MS ?? 5000);
+const KILL_GRACE_MS = Number(process.env.SOP_HARNESS_KILL_GRACE_MS ?? 5000);
 
 /** After the harness has exited, what it left running gets this long after SIGTERM before SIGKILL. */
-export const LEFTOVER_GRACE_MS = 1000;
+const LEFTOVER_GRACE_MS = 1000;
 
 /**
  * Runs one harness process in its own process group and hands each stdout line to `onLine` as it
@@ -326,14 +325,6 @@ export function correctionPrompt(problem: string): string {
     problem,
     'Do not redo the work. Reply again with only the final answer as JSON matching the required schema.',
   ].join('\n');
-}
-
-export function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    costUsd: a.costUsd + b.costUsd,
-  };
 }
 
 /** Local-only base URLs get a placeholder key; anything else must have a real one. */

@@ -25,6 +25,5 @@ export function createHarnessRunners(env: NodeJS.ProcessEnv = process.env): Agen
   };
 }
 
-export { resolveHarnessBinary } from './binaries';
 export { ClaudeRunner } from './claude';
 export { CodexRunner } from './codex';

@@ -35,7 +35,7 @@ const COUNTED: Record<LiveAction['kind'], keyof LiveCounts | undefined> = {
 };
 
 /** One line, secrets out, at most LIVE_TEXT_MAX characters: the start, or with `tail` the end. */
-export function liveText(text: string, options: { tail?: boolean } = {}): string {
+function liveText(text: string, options: { tail?: boolean } = {}): string {
   const clean = redactText(text).replace(/\s+/g, ' ').trim();
   if (clean.length <= LIVE_TEXT_MAX) return clean;
   return options.tail

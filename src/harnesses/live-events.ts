@@ -28,7 +28,7 @@ class DenialFeed {
 }
 
 /** `/bin/bash -lc 'npm test'` as `npm test` (Codex wraps every command in a shell). */
-export function unwrapShell(command: string): string {
+function unwrapShell(command: string): string {
   const m = /^(?:\/usr)?(?:\/bin\/)?(?:ba|z)?sh -l?c '([\s\S]*)'$/.exec(command);
   return m ? m[1].replace(/'\\''/g, "'") : command;
 }
@@ -232,7 +232,7 @@ export class ClaudeLiveParser {
  * An MCP call's arguments as their names and size only: like the evidence (mcp-calls.ts), the live view never
  * carries their values, which may hold what the agent read.
  */
-export function mcpInput(args: unknown): string {
+function mcpInput(args: unknown): string {
   let value = args;
   if (typeof args === 'string') {
     try {

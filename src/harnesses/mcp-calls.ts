@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { McpCall } from '../shapes/mcp-call';
 
-export { type McpCall, McpCallSchema } from '../shapes/mcp-call';
+export type { McpCall } from '../shapes/mcp-call';
 
 /** `mcp__<server>__<tool>` → its parts; undefined for any other tool name. */
 export function splitMcpName(name: string): { server: string; tool: string } | undefined {

@@ -35,7 +35,7 @@ export function codexHomeProblem(dir: string): string | undefined {
 }
 
 /** Whether `dir` is (really, links resolved) /tmp or inside it, where Codex refuses to work from. */
-export function isUnderTempDir(dir: string): boolean {
+function isUnderTempDir(dir: string): boolean {
   const real = (p: string) => {
     // the nearest existing ancestor decides where a path really is (links included)
     let existing = path.resolve(p);

@@ -3,7 +3,7 @@
 // workspace after every execution and refuses the step on a violation (DESIGN §5).
 
 export type Harness = 'codex' | 'claude';
-export type Support = 'enforced' | 'audited' | 'unsupported';
+type Support = 'enforced' | 'audited' | 'unsupported';
 
 export interface Capability {
   support: Support;

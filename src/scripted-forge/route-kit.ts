@@ -23,7 +23,7 @@ export interface RouteContext {
   webhooks: WebhookSender;
 }
 
-export interface RouteAnswer {
+interface RouteAnswer {
   status: number;
   body?: unknown;
 }
@@ -99,7 +99,7 @@ export function oneOf<T extends string>(
   return value as T;
 }
 
-export const MAX_BODY = 65536;
+const MAX_BODY = 65536;
 
 export function limitBody(body: string | undefined, resource: string): void {
   if (body !== undefined && body.length > MAX_BODY) {

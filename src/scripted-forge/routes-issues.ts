@@ -26,7 +26,7 @@ import {
   repository,
   simpleUser,
 } from './shapes';
-import { type CommentState, type IssueState, type PullState, type RepoState, resolveCommit } from './state';
+import { type CommentState, type IssueState, type PullState, resolveCommit } from './state';
 import { associationOf, common, issuePayload } from './webhooks';
 
 type CreatePull = operations['pulls/create']['requestBody']['content']['application/json'];
@@ -316,7 +316,7 @@ function labelsBody(ctx: RouteContext, issue: IssueState) {
   );
 }
 
-export function commentBody(ctx: RouteContext, c: CommentState): IssueComment {
+function commentBody(ctx: RouteContext, c: CommentState): IssueComment {
   const repoUrl = `${ctx.base}/repos/${ctx.repo.owner}/${ctx.repo.name}`;
   return {
     id: c.id,
@@ -354,7 +354,7 @@ function pullSimpleBody(ctx: RouteContext, issue: IssueState): PullRequestSimple
   return { ...simple, labels, requested_teams: [] };
 }
 
-export function pullBody(ctx: RouteContext, issue: IssueState): PullRequest {
+function pullBody(ctx: RouteContext, issue: IssueState): PullRequest {
   const { repo, base } = ctx;
   const pull = issue.pull as PullState;
   const repoUrl = `${base}/repos/${repo.owner}/${repo.name}`;
@@ -436,5 +436,3 @@ export function userId(login: string): number {
   for (const ch of login) h = (h * 31 + ch.charCodeAt(0)) % 1_000_000;
   return 100_000 + h;
 }
-
-export type { RepoState };

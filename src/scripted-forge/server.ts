@@ -21,7 +21,7 @@ import { ForgeState, type RepoState } from './state';
 import { WebhookSender, type WebhookTarget } from './webhooks';
 
 /** A call the forge answered: what tests assert on (the identity, never the token). */
-export interface ForgeCall {
+interface ForgeCall {
   method: string;
   /** GitHub's route template (`POST /repos/{owner}/{repo}/pulls`), git's (`git POST git-receive-pack`), or `unknown` */
   route: string;
@@ -35,7 +35,7 @@ export interface ForgeCall {
 }
 
 /** An answer a test scripts for a route, the next `times` calls (default 1). */
-export interface ScriptedFault {
+interface ScriptedFault {
   /** GitHub's route: `POST /repos/{owner}/{repo}/pulls` */
   route: string;
   status: 401 | 403 | 404 | 422 | 429 | 500 | 502 | 503;

@@ -43,10 +43,7 @@ function seed(): Map<string, Issue> {
 }
 
 /** The tracker's MCP server over one shared set of issues; each call is appended to `logFile`. */
-export function issueTrackerServer(
-  issues: Map<string, Issue>,
-  logFile = process.env.ISSUE_TRACKER_LOG,
-): McpServer {
+function issueTrackerServer(issues: Map<string, Issue>, logFile = process.env.ISSUE_TRACKER_LOG): McpServer {
   const log = (tool: string, args: unknown) => {
     if (logFile) fs.appendFileSync(logFile, `${JSON.stringify({ tool, arguments: args })}\n`);
   };

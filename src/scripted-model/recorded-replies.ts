@@ -131,7 +131,7 @@ function shellOf(argv: string[]): string {
  * (an update is applied to the file as it is now, before the harness applies it); several files, a
  * deletion or a move become one shell command that writes them.
  */
-export function patchReply(patch: string, cwd: string | undefined): Recorded {
+function patchReply(patch: string, cwd: string | undefined): Recorded {
   const files: Array<{ path: string; content?: string }> = [];
   const lines = patch.split('\n');
   let i = 0;

@@ -10,9 +10,11 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { type Conversation, messagesConversation, responsesConversation } from './model-server';
+import { messagesConversation } from './messages-wire';
 import { messagesReply, type Recorded, responsesReply } from './recorded-replies';
+import { responsesConversation } from './responses-wire';
 import { type Reply, RUN_FOLDER_PATH, type Scenario } from './scenario';
+import type { Conversation } from './wire-common';
 
 export interface Upstreams {
   /** a Responses API base URL (what SOP_CODEX_BASE_URL names) */
@@ -203,7 +205,7 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&
  * item line, as a regular expression; no paths, task ids or times. Text without a contract (not a step's
  * prompt) matches on its first line, with paths and times left open.
  */
-export function matchFor(text: string): string {
+function matchFor(text: string): string {
   const contract = /^## Step contract \(.*\)$/m.exec(text);
   if (contract) {
     const after = text.slice(contract.index + contract[0].length);
@@ -218,7 +220,7 @@ export function matchFor(text: string): string {
 }
 
 /** A reply as it is written: the run folder as {{ run.folder }}, workspace paths relative, secrets blanked. */
-export function normalizeReply(reply: Reply, cwd: string | undefined, secrets: string[]): Reply {
+function normalizeReply(reply: Reply, cwd: string | undefined, secrets: string[]): Reply {
   let text = JSON.stringify(reply);
   if (cwd) text = text.split(`${cwd}/`).join('').split(cwd).join('.');
   text = text.replace(RUN_FOLDER_PATH, '{{ run.folder }}');

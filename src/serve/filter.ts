@@ -7,7 +7,7 @@ const record = (value: unknown): Record<string, unknown> =>
   typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 
 /** The label names a GitHub payload carries: the label just added, and the or pull request's. */
-export function payloadLabels(payload: Record<string, unknown>): string[] {
+function payloadLabels(payload: Record<string, unknown>): string[] {
   const names = new Set<string>();
   const label = record(payload.label).name;
   if (typeof label === 'string') names.add(label);

@@ -10,7 +10,7 @@ import { planFromBundle } from '../sop/plan-from-bundle';
 import type { HookGroup, WebhookHook } from './ingress';
 
 /** The variable holding the shared hook's secret when no trigger declares the hook (review events only). */
-export const SHARED_HOOK_SECRET_ENV: EnvName = 'SOP_GITHUB_WEBHOOK_SECRET';
+const SHARED_HOOK_SECRET_ENV: EnvName = 'SOP_GITHUB_WEBHOOK_SECRET';
 
 export interface LoadedHooks {
   hooks: Map<string, HookGroup>;

@@ -304,7 +304,7 @@ const webhookRunMemo = (hook: string, delivery: string, event: string | undefine
 /** gRPC codes that mean "Temporal is not there now": the sender should retry later. */
 const UNAVAILABLE_CODES = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
 
-export function isTemporalUnavailable(err: unknown): boolean {
+function isTemporalUnavailable(err: unknown): boolean {
   if (err instanceof TemporalUnavailableError) return true;
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code;

@@ -11,7 +11,7 @@ import type { HookDelivery, RoutedReview } from './ingress';
 import { reviewRouting } from './reviews';
 
 /** The memo of a follow-up run: the review that started it (a redelivery then starts nothing). */
-export interface FollowUpMemo {
+interface FollowUpMemo {
   delivery: string;
   by: string;
   kind: ForgeReview['kind'];

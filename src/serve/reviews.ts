@@ -8,9 +8,6 @@ import { runOfPullRequestKey } from '../shapes/deliveries';
 import type { ForgeReview } from '../shapes/forge-review';
 import { NAME_PATTERN, TASK_ID_PATTERN } from '../shapes/names';
 
-/** Events whose deliveries may concern a run's pull request. */
-export const REVIEW_EVENTS = ['pull_request_review', 'pull_request_review_comment', 'issue_comment'] as const;
-
 /** A review event mapped: the run it goes to and the signal, or why it goes nowhere. */
 export type ReviewRouting =
   | { workflowId: string; sop: string; task: string; review: ForgeReview }
@@ -34,7 +31,7 @@ export function runOfMarker(body: string | null | undefined): { sop: string; tas
 }
 
 /** `/sop rework <text>` at the start of a comment: the text (possibly empty), or undefined. */
-export function reworkCommand(body: string): string | undefined {
+function reworkCommand(body: string): string | undefined {
   const m = /^\s*\/sop\s+rework\b([\s\S]*)$/.exec(body);
   return m ? m[1].trim() : undefined;
 }

@@ -3,7 +3,7 @@
 
 import type { AgentAllowance } from './deliveries';
 import type { Denial } from './denial';
-import type { ArtifactSpec, JsonSchema, Provider, RoleSpec, RouteSpec } from './execution-plan';
+import type { ArtifactSpec, Provider, RoleSpec, RouteSpec } from './execution-plan';
 import type { LiveActivity } from './live-activity';
 import type { McpCall, McpCallCount } from './mcp-call';
 
@@ -292,11 +292,6 @@ export interface WorklistWindow {
   pending: WorkItem[];
   done: number;
   total: number;
-}
-
-export interface ValidateAnswerRequest {
-  schema: JsonSchema;
-  answer: unknown;
 }
 
 /** Thrown by the agent activity (as ApplicationFailure type) when the provider says: not before resetAt. */

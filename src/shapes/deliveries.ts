@@ -21,7 +21,7 @@ export type DeliveryPoint =
   | { kind: 'failure' }
   | { kind: 'route'; step: string; route: string };
 
-export interface PullRequestDelivery {
+interface PullRequestDelivery {
   kind: 'pull_request';
   /** templates over input, params, steps (outputs), routes and run */
   title: string;
@@ -33,21 +33,21 @@ export interface PullRequestDelivery {
   reviewers: string[];
 }
 
-export interface CommentDelivery {
+interface CommentDelivery {
   kind: 'comment';
   /** a template giving the issue or pull request number, or `pull_request`: the run's own pull request */
   issue: string;
   body: string;
 }
 
-export interface LabelsDelivery {
+interface LabelsDelivery {
   kind: 'labels';
   issue: string;
   add: string[];
   remove: string[];
 }
 
-export interface StatusDelivery {
+interface StatusDelivery {
   kind: 'status';
   /** the status's (or check run's) name on the forge */
   context: string;
@@ -56,7 +56,7 @@ export interface StatusDelivery {
   check: boolean;
 }
 
-export type DeliveryAction = PullRequestDelivery | CommentDelivery | LabelsDelivery | StatusDelivery;
+type DeliveryAction = PullRequestDelivery | CommentDelivery | LabelsDelivery | StatusDelivery;
 
 export interface DeliverySpec {
   /** the name in the SOP: with the run's workflow id, the key of every write it makes */
@@ -76,12 +76,6 @@ export interface DeliverPlan {
   repo?: string;
   deliveries: DeliverySpec[];
   agent?: AgentAllowance;
-}
-
-/** The deliveries an agent asked for in its outcome (`deliver` beside route, summary and details). */
-export interface AgentDeliveryRequest {
-  comments?: string[];
-  labels?: string[];
 }
 
 /** A delivery an agent asked for that the runtime did not perform, and why: recorded and shown. */
@@ -132,7 +126,7 @@ export function deliveriesAt(plan: DeliverPlan | undefined, point: DeliveryPoint
   ];
 }
 
-export function samePoint(a: DeliveryPoint, b: DeliveryPoint): boolean {
+function samePoint(a: DeliveryPoint, b: DeliveryPoint): boolean {
   if (a.kind !== b.kind) return false;
   return a.kind !== 'route' || (b.kind === 'route' && a.step === b.step && a.route === b.route);
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
  * Codex, its rollout file) after each execution, and recorded in the evidence, `executions.jsonl`, the
  * run's status and its final line.
  */
-export const DenialSource = z.enum([
+const DenialSource = z.enum([
   /** the harness's permission system refused the call (a deny rule, don't-ask mode, a denied path) */
   'permission',
   /** the call named a tool the harness has disabled for this step (e.g. Write under read-only) */
@@ -15,7 +15,6 @@ export const DenialSource = z.enum([
   /** a network connection the policy does not allow was blocked */
   'network',
 ]);
-export type DenialSource = z.infer<typeof DenialSource>;
 
 export const DenialSchema = z.strictObject({
   /** the harness's tool name: Bash, Read, Write, exec_command, apply_patch, … */

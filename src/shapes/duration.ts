@@ -3,13 +3,13 @@
 
 import { z } from 'zod';
 
-export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 export const Duration = z.union([
   z.number().int().min(1),
   z.string().regex(DURATION_PATTERN, 'must be milliseconds or a duration like "90s", "30m", "2h"'),
 ]);
 
-export const DURATION_UNITS: Record<string, number> = {
+const DURATION_UNITS: Record<string, number> = {
   ms: 1,
   s: 1000,
   m: 60_000,

@@ -42,7 +42,7 @@ export const APPROVAL_ANSWER_SCHEMA: JsonSchema = {
 };
 
 /** `agent_asks:` on a request_input, as the plan holds it (shapes/agent-question.ts checks the questions). */
-export interface AgentAsksSpec {
+interface AgentAsksSpec {
   /** the longest question accepted, in characters */
   maxLength: number;
   /** whether the agent may narrow the answer's fields (`answer_schema`) */
@@ -108,9 +108,6 @@ export interface RoleSpec {
   profile?: string;
 }
 
-/** `session:` values with a meaning of their own; any other name is a named slot. */
-export const SESSION_SCOPES = ['fresh', 'step', 'item', 'run'] as const;
-
 /** The slot key of a role's session in this step (and item); undefined for fresh sessions. */
 export function sessionSlot(session: string | undefined, step: string, item?: string): string | undefined {
   switch (session) {
@@ -128,14 +125,14 @@ export function sessionSlot(session: string | undefined, step: string, item?: st
   }
 }
 
-export interface CommandSpec {
+interface CommandSpec {
   /** shell command run in the workspace; a template */
   run: string;
   timeoutMs: number;
 }
 
 /** A `kind: sop` step: another SOP of the catalog, run as a child run. */
-export interface SopCallSpec {
+interface SopCallSpec {
   /** the called SOP's name (or alias), as written */
   sop: string;
   /** the child's input: strings are templates over this run's input, params and steps */

@@ -6,12 +6,12 @@ import * as z from 'zod/mini';
 
 const nonEmpty = () => z.string().check(z.minLength(1, 'must not be empty'));
 
-export const REVIEW_KINDS = ['approved', 'changes_requested', 'commented', 'rework'] as const;
+const REVIEW_KINDS = ['approved', 'changes_requested', 'commented', 'rework'] as const;
 
 /** GitHub's author associations that count as the repository's own people when a gate names nobody. */
-export const TRUSTED_ASSOCIATIONS = ['OWNER', 'MEMBER', 'COLLABORATOR'] as const;
+const TRUSTED_ASSOCIATIONS = ['OWNER', 'MEMBER', 'COLLABORATOR'] as const;
 
-export const ReviewCommentSchema = z.object({
+const ReviewCommentSchema = z.object({
   path: nonEmpty(),
   line: z.optional(z.nullable(z.number())),
   body: z.string(),

@@ -76,7 +76,7 @@ export const LiveAction = z.discriminatedUnion('kind', [
   }),
 ]);
 export type LiveAction = z.infer<typeof LiveAction>;
-export type LiveActionKind = LiveAction['kind'];
+type LiveActionKind = LiveAction['kind'];
 
 export const LiveCounts = z.strictObject({
   commands: z.number().int().min(0),

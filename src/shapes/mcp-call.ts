@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 
-export const McpCallSchema = z.strictObject({
+const McpCallSchema = z.strictObject({
   server: z.string(),
   tool: z.string(),
   argumentsSha256: z.string(),

@@ -9,11 +9,10 @@ import { Duration } from './duration';
  * Paths are workspace-relative (a trailing `/` or `/**` means a directory tree); the compiler refuses
  * absolute paths and `..` so a policy can never name something outside the workspace by accident.
  */
-export const SandboxMode = z.enum(['read-only', 'workspace-write', 'full-access']);
-export type SandboxMode = z.infer<typeof SandboxMode>;
+const SandboxMode = z.enum(['read-only', 'workspace-write', 'full-access']);
 
 /** How tool calls that are not pre-approved are treated. Headless harnesses never prompt a person. */
-export const PermissionMode = z.enum([
+const PermissionMode = z.enum([
   /** deny everything not explicitly allowed by the policy */
   'dont_ask',
   /** file edits inside the writable paths are approved; everything else follows the sandbox */
@@ -23,21 +22,18 @@ export const PermissionMode = z.enum([
   /** approve everything (only meaningful with sandbox full-access) */
   'bypass',
 ]);
-export type PermissionMode = z.infer<typeof PermissionMode>;
 
-export const NetworkPolicy = z.union([
+const NetworkPolicy = z.union([
   z.enum(['none', 'open']),
   z.strictObject({
     allow: z.array(z.string().min(1)).min(1).describe('domains the step may reach, e.g. registry.npmjs.org'),
   }),
 ]);
-export type NetworkPolicy = z.infer<typeof NetworkPolicy>;
 
-export const PolicyValidation = z.enum(['strict', 'warn']);
+const PolicyValidation = z.enum(['strict', 'warn']);
 
 /** What a denied or blocked tool call does to the attempt: recorded only, or the attempt is not accepted. */
-export const OnDenial = z.enum(['record', 'reject']);
-export type OnDenial = z.infer<typeof OnDenial>;
+const OnDenial = z.enum(['record', 'reject']);
 
 const relativePath = z.string().min(1);
 

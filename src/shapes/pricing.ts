@@ -7,12 +7,11 @@ import { z } from 'zod';
 /** A model Codex knows: with unknown ids it falls back to a tool set without apply_patch. */
 export const DEFAULT_CODEX_MODEL = 'gpt-5.5';
 
-export const ModelPrice = z.strictObject({
+const ModelPrice = z.strictObject({
   input: z.number().min(0),
   cached_input: z.number().min(0).optional(),
   output: z.number().min(0),
 });
-export type ModelPrice = z.infer<typeof ModelPrice>;
 
 export const PriceTable = z.record(z.string().min(1), ModelPrice);
 export type PriceTable = z.infer<typeof PriceTable>;

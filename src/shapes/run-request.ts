@@ -62,7 +62,7 @@ export const RunRequestSchema = z.strictObject({
 export type RepoRef = z.infer<typeof RepoRefSchema>;
 export type RunRequest = z.infer<typeof RunRequestSchema>;
 
-export const RUN_REQUEST_FIELDS = Object.keys(RunRequestSchema.shape);
+const RUN_REQUEST_FIELDS = Object.keys(RunRequestSchema.shape);
 
 /** The request, or one line naming the field that is wrong. */
 export function parseRunRequest(value: unknown): { request: RunRequest } | { problem: string } {

@@ -11,7 +11,7 @@ const timeouts = {
   tool_timeout: Duration.optional(),
 };
 
-export const StdioToolServer = z.strictObject({
+const StdioToolServer = z.strictObject({
   command: z.string().min(1).describe('the program to start, e.g. node or npx'),
   args: z.array(z.string()).optional(),
   /** the server's environment (besides PATH and HOME); never given to the agent's shell */
@@ -21,7 +21,7 @@ export const StdioToolServer = z.strictObject({
   ...timeouts,
 });
 
-export const HttpToolServer = z.strictObject({
+const HttpToolServer = z.strictObject({
   url: z
     .url({ protocol: /^https?$/ })
     .describe('a streamable HTTP MCP endpoint, e.g. http://127.0.0.1:8931/mcp'),

@@ -102,7 +102,7 @@ function missing(at: string, path: string): { problem: string } {
 }
 
 /** `base` + a relative POSIX path, without node:path (workflow code); absolute paths are kept. */
-export function resolvePath(base: string, relative: string): string {
+function resolvePath(base: string, relative: string): string {
   if (/^(\/|[A-Za-z]:[\\/])/.test(relative)) return relative;
   const parts = base.split('/');
   for (const part of relative.split('/')) {

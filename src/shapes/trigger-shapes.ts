@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 
 const nonEmpty = () => z.string().check(z.minLength(1, 'must not be empty'));
 
-export const PollSpecSchema = z.object({
+const PollSpecSchema = z.object({
   /** a shell command (run in the project root) printing a JSON list of items */
   command: z.optional(nonEmpty()),
   /** or an HTTP GET answering a JSON list (header values may read `{{ env.NAME }}` on the worker) */
@@ -23,7 +23,7 @@ export const PollSpecSchema = z.object({
 });
 export type PollSpec = z.infer<typeof PollSpecSchema>;
 
-export const TriggerRepoSpecSchema = z.object({
+const TriggerRepoSpecSchema = z.object({
   path: z.optional(z.string()),
   url: z.optional(z.string()),
   ref: z.optional(z.string()),
@@ -31,7 +31,7 @@ export const TriggerRepoSpecSchema = z.object({
 export type TriggerRepoSpec = z.infer<typeof TriggerRepoSpecSchema>;
 
 /** A compiled `poll:` trigger (src/shapes/triggers.ts TriggerSpec of kind poll). */
-export const PollTriggerSchema = z.object({
+const PollTriggerSchema = z.object({
   kind: z.literal('poll'),
   poll: PollSpecSchema,
   /** the trigger's name in `triggers:` */
@@ -43,7 +43,6 @@ export const PollTriggerSchema = z.object({
   repo: z.optional(TriggerRepoSpecSchema),
   params: z.optional(z.record(z.string(), z.unknown())),
 });
-export type PollTrigger = z.infer<typeof PollTriggerSchema>;
 
 export const SensorConfigSchema = z.object({
   trigger: PollTriggerSchema,
@@ -57,14 +56,14 @@ export type SensorConfig = z.infer<typeof SensorConfigSchema>;
 export const SENSOR_CONFIG_SHAPE =
   '{"trigger": {"kind": "poll", "sop": "<sop>", "name": "<trigger>", "poll": {...}, "input": {...}}, "projectDir": "<dir>", "bundleHash": "<hash>", "configHash": "<hash>"}';
 
-export const SensorPausedSchema = z.object({
+const SensorPausedSchema = z.object({
   /** why, as the operator said it */
   note: z.string(),
   /** when (ISO 8601) */
   at: z.string(),
 });
 
-export const SensorStateSchema = z.object({
+const SensorStateSchema = z.object({
   /** ids seen (newest last, at most MAX_SEEN), when the sensor has no watermark field */
   seen: z.array(z.string()),
   /** the highest watermark value seen */
@@ -111,7 +110,7 @@ export const ScheduleVersionSchema = z.object({ bundleHash: z.string(), specHash
 export type ScheduleVersion = z.infer<typeof ScheduleVersionSchema>;
 
 /** The memo `trigger` of a run `sop serve` started for a webhook delivery (which hook, which delivery). */
-export const WebhookRunMemoSchema = z.strictObject({
+const WebhookRunMemoSchema = z.strictObject({
   kind: z.literal('webhook'),
   hook: nonEmpty(),
   delivery: nonEmpty(),
@@ -121,11 +120,11 @@ export const WebhookRunMemoSchema = z.strictObject({
 export type WebhookRunMemo = z.infer<typeof WebhookRunMemoSchema>;
 
 /** The memo `trigger` of a run an event started (which listening trigger, which event). */
-export const EventRunMemoSchema = z.object({ kind: z.literal('event'), name: nonEmpty(), event: nonEmpty() });
+const EventRunMemoSchema = z.object({ kind: z.literal('event'), name: nonEmpty(), event: nonEmpty() });
 export type EventRunMemo = z.infer<typeof EventRunMemoSchema>;
 
 /** The memo `trigger` of a run a polling sensor started (`<sop>.<trigger>`, the polled item's id). */
-export const SensorRunMemoSchema = z.object({
+const SensorRunMemoSchema = z.object({
   kind: z.literal('sensor'),
   trigger: nonEmpty(),
   item: z.string(),

@@ -4,9 +4,9 @@
 // server (a poll trigger, memo tags) are zod schemas in ./trigger-shapes, their types inferred there.
 import type { PollSpec, TriggerRepoSpec } from './trigger-shapes';
 
-export type { PollSpec, TriggerRepoSpec, TriggerTag } from './trigger-shapes';
+export type { PollSpec } from './trigger-shapes';
 
-export type ScheduleOverlapPolicy =
+type ScheduleOverlapPolicy =
   | 'skip'
   | 'buffer_one'
   | 'buffer_all'
@@ -14,7 +14,7 @@ export type ScheduleOverlapPolicy =
   | 'cancel_other'
   | 'terminate_other';
 
-export interface ScheduleSpec {
+interface ScheduleSpec {
   /** cron expressions (interpreted in `timezone`) */
   cron: string[];
   /** or a fixed interval */

@@ -12,7 +12,7 @@ import { YAML_LIMITS } from '../shapes/yaml-limits';
 import { packageRoot } from '../temporal/package-paths';
 import { type CompileResult, compileSopDir, loadProjectConfig, SOP_FILE } from './compile';
 
-export type CatalogSource = 'workspace' | 'project' | 'package';
+type CatalogSource = 'workspace' | 'project' | 'package';
 
 export interface CatalogEntry {
   name: string;
@@ -89,7 +89,7 @@ export class Catalog {
 }
 
 /** The catalog's folders, highest precedence first: the one statement of where SOPs come from. */
-export function catalogRoots(projectDir: string, workspace: string): Array<[CatalogSource, string]> {
+function catalogRoots(projectDir: string, workspace: string): Array<[CatalogSource, string]> {
   return [
     ['workspace', path.join(path.resolve(workspace), '.sop', 'sops')],
     ['project', path.join(path.resolve(projectDir), 'sops')],

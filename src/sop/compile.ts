@@ -13,7 +13,7 @@ import { withSopDir } from './sop-dir';
 import type { InputOf, TypedInput } from './typed';
 import { objectSource, parseYamlSource, type SourceFile } from './yaml-source';
 
-export const BUNDLE_FORMAT = 1;
+const BUNDLE_FORMAT = 1;
 
 export interface SopBundle {
   format: typeof BUNDLE_FORMAT;
@@ -38,7 +38,7 @@ export interface CompileResult {
 }
 
 export const SOP_FILE = 'sop.yaml';
-export const CONFIG_FILE = 'sop.config.yaml';
+const CONFIG_FILE = 'sop.config.yaml';
 
 export interface CompileOptions {
   /** the project config, already loaded (see loadProjectConfig) */

@@ -25,7 +25,7 @@ const Label = z.string().min(1).max(50);
 /** an issue or pull request number (a template such as "{{ input.issue }}"), or `pull_request` */
 const IssueRef = z.union([z.string().min(1), z.number().int().positive()]);
 
-export const DeliverPullRequest = z.strictObject({
+const DeliverPullRequest = z.strictObject({
   title: z.string().min(1),
   body: z.string().optional(),
   base: z.string().min(1).optional(),
@@ -35,16 +35,16 @@ export const DeliverPullRequest = z.strictObject({
   on: On.optional(),
 });
 
-export const DeliverComment = z.strictObject({ issue: IssueRef, body: z.string().min(1), on: On.optional() });
+const DeliverComment = z.strictObject({ issue: IssueRef, body: z.string().min(1), on: On.optional() });
 
-export const DeliverLabels = z.strictObject({
+const DeliverLabels = z.strictObject({
   issue: IssueRef,
   add: z.array(Label).optional(),
   remove: z.array(Label).optional(),
   on: On.optional(),
 });
 
-export const DeliverStatus = z.strictObject({
+const DeliverStatus = z.strictObject({
   context: z.string().min(1).max(100),
   description: z.string().max(140).optional(),
   /** a check run instead of a commit status (GitHub: an App only) */

@@ -3,7 +3,7 @@
 
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../shapes/execution-plan';
 
-export function describeTarget(target: RouteTarget): string {
+function describeTarget(target: RouteTarget): string {
   switch (target.kind) {
     case 'step':
       return target.step;

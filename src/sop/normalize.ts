@@ -1,7 +1,7 @@
 // Small pure helpers that read the authoring format the same way in the checks and in the plan mapping:
 // a step's kind, its routes as one shape, targets, and field maps as JSON Schema.
 
-import type { FieldSchema, SopFields, SopFile, SopRoute, SopStep, Target } from './schema';
+import type { FieldSchema, SopFields, SopRoute, SopStep, Target } from './schema';
 
 export type StepKind = 'agent' | 'produce_verify' | 'command' | 'input' | 'sop';
 
@@ -44,7 +44,7 @@ export interface NormalRoute {
   requires: string[];
 }
 
-export function normalRoute(name: string, route: SopRoute): NormalRoute {
+function normalRoute(name: string, route: SopRoute): NormalRoute {
   if (typeof route === 'string')
     return { name, target: normalTarget(route), targetKeys: ['to'], requires: [] };
   const targetKeys = (['to', 'finish', 'fail', 'request_input', 'complete_and_advance'] as const).filter(
@@ -66,7 +66,7 @@ export function normalRoute(name: string, route: SopRoute): NormalRoute {
   return { name, target, targetKeys: [...targetKeys], requires: route.requires ?? [] };
 }
 
-export function stepRoutes(step: SopStep): NormalRoute[] {
+function stepRoutes(step: SopStep): NormalRoute[] {
   return Object.entries(step.routes ?? {}).map(([name, route]) => normalRoute(name, route));
 }
 
@@ -187,8 +187,4 @@ export function fieldDefaults(fields: SopFields | undefined): Record<string, unk
   return out;
 }
 
-export { DURATION_UNITS, durationMs } from '../shapes/duration';
-
-export function firstStep(sop: SopFile): string {
-  return Object.keys(sop.steps)[0];
-}
+export { durationMs } from '../shapes/duration';

@@ -9,15 +9,7 @@ import type { AgentProfile, SopFile, SopRole, SopStep } from './schema';
 import type { KeyPath, SourceFile } from './yaml-source';
 
 /** The fields a profile gives; `description` documents the profile only. */
-export const PROFILE_FIELDS = [
-  'provider',
-  'model',
-  'effort',
-  'policy',
-  'tools',
-  'skills',
-  'session',
-] as const;
+const PROFILE_FIELDS = ['provider', 'model', 'effort', 'policy', 'tools', 'skills', 'session'] as const;
 type ProfileField = (typeof PROFILE_FIELDS)[number];
 /** What a produce_verify step takes at step level (its roles inherit it); the rest goes to each role. */
 const STEP_LEVEL: ReadonlyArray<ProfileField> = ['provider', 'model', 'effort', 'policy', 'tools', 'skills'];

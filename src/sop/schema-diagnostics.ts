@@ -126,7 +126,7 @@ function knownKeys(schema: z.ZodType, path: KeyPath): string[] {
   return [...keys];
 }
 
-export function valueAt(data: unknown, path: KeyPath): unknown {
+function valueAt(data: unknown, path: KeyPath): unknown {
   let value = data;
   for (const segment of path) {
     if (value === null || typeof value !== 'object') return undefined;

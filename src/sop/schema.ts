@@ -4,6 +4,7 @@
 // templates, files).
 
 import { z } from 'zod';
+import { AGENT_QUESTION_LIMIT } from '../shapes/agent-question';
 import { Duration } from '../shapes/duration';
 import { NAME_MESSAGE, NAME_PATTERN } from '../shapes/names';
 import { PolicySchema } from '../shapes/policy';
@@ -12,17 +13,15 @@ import { StepTools, ToolServer } from '../shapes/tool-grants';
 import { Deliver } from './deliver';
 import { Emits, Trigger } from './trigger-schema';
 
-export const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
+const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
 
-export const Provider = z.enum(['codex', 'claude']);
-export const Effort = z.enum(['minimal', 'low', 'medium', 'high', 'xhigh', 'max']);
+const Provider = z.enum(['codex', 'claude']);
+const Effort = z.enum(['minimal', 'low', 'medium', 'high', 'xhigh', 'max']);
 
 /** `{{ params.x }}` where a number is expected: resolved when the run starts (params may be overridden). */
 const TEMPLATE_ONLY = /^\{\{\s*params\.[\w-]+\s*\}\}$/;
-export const ParamRef = z.string().regex(TEMPLATE_ONLY, 'must be a number or exactly "{{ params.NAME }}"');
+const ParamRef = z.string().regex(TEMPLATE_ONLY, 'must be a number or exactly "{{ params.NAME }}"');
 const count = (max: number) => z.union([z.number().int().min(0).max(max), ParamRef]);
-
-export { DURATION_PATTERN, Duration } from '../shapes/duration';
 
 /**
  * One field of `input`, `params` or an answer: a JSON Schema fragment. Only the keywords listed here are
@@ -61,16 +60,13 @@ export const FieldSchema: z.ZodType<FieldSchema> = z.lazy(() =>
 );
 
 /** A field given by its type alone (`request: string`) or as a schema fragment. */
-export const Field = z.union([
-  z.enum(['string', 'integer', 'number', 'boolean', 'array', 'object']),
-  FieldSchema,
-]);
-export const Fields = z.record(Name, Field);
+const Field = z.union([z.enum(['string', 'integer', 'number', 'boolean', 'array', 'object']), FieldSchema]);
+const Fields = z.record(Name, Field);
 
 /** A named policy (from `policies:` here or in sop.config.yaml) or an inline one. */
-export const PolicyRef = z.union([Name, PolicySchema]);
+const PolicyRef = z.union([Name, PolicySchema]);
 
-export const RequestInputSpec = z.strictObject({
+const RequestInputSpec = z.strictObject({
   question: z.string().min(1),
   /** the answer's fields; `{ approve: boolean, guidance: string }` */
   answer: Fields.optional(),
@@ -86,7 +82,7 @@ export const RequestInputSpec = z.strictObject({
       z.literal(true),
       z.strictObject({
         /** the longest question accepted (characters, default 1000) */
-        max_length: z.number().int().min(1).max(4000).optional(),
+        max_length: z.number().int().min(1).max(AGENT_QUESTION_LIMIT).optional(),
         /** whether the agent may narrow the answer's fields (default true) */
         answer_schema: z.boolean().optional(),
       }),
@@ -124,7 +120,7 @@ export const Target: z.ZodType<Target> = z.lazy(() =>
   ]),
 );
 
-export const RouteSpec = z.strictObject({
+const RouteSpec = z.strictObject({
   to: z.string().min(1).optional(),
   finish: z.literal(true).optional(),
   fail: z.union([z.literal(true), z.string().min(1)]).optional(),
@@ -139,14 +135,14 @@ export const RouteSpec = z.strictObject({
   description: z.string().optional(),
 });
 /** A route is a target shorthand (`accepted: implement`) or a full spec. */
-export const Route = z.union([z.string().min(1), RouteSpec]);
+const Route = z.union([z.string().min(1), RouteSpec]);
 
 /**
  * Which harness session an agent execution continues: `fresh` (default) starts a new one every time;
  * `step`, `item` (per work item) and `run` keep one per step, item or run; any other name is a slot
  * shared by every role that names it.
  */
-export const Session = Name.describe('fresh | step | item | run | a slot name');
+const Session = Name.describe('fresh | step | item | run | a slot name');
 
 /**
  * A named agent profile (`agents:` in sop.yaml or sop.config.yaml): the harness settings a step names with
@@ -166,7 +162,7 @@ export const AgentProfile = z.strictObject({
 });
 export type AgentProfile = z.infer<typeof AgentProfile>;
 
-export const Role = z.strictObject({
+const Role = z.strictObject({
   /** a profile of `agents:` whose fields this role takes unless it sets them itself */
   agent: Name.optional(),
   prompt: z.string().min(1),
@@ -180,9 +176,9 @@ export const Role = z.strictObject({
   tools: StepTools.optional(),
 });
 
-export const ForEach = z.union([Name, z.strictObject({ worklist: Name, concurrency: count(64).optional() })]);
+const ForEach = z.union([Name, z.strictObject({ worklist: Name, concurrency: count(64).optional() })]);
 
-export const StepKind = z.enum(['agent', 'produce_verify', 'command', 'input', 'sop']);
+const StepKind = z.enum(['agent', 'produce_verify', 'command', 'input', 'sop']);
 
 export const Step = z.strictObject({
   kind: StepKind.optional(),
@@ -238,8 +234,8 @@ export const Step = z.strictObject({
   timeout: Duration.optional(),
 });
 
-export const ArtifactKind = z.enum(['json', 'md', 'text', 'raw']);
-export const Artifact = z.strictObject({
+const ArtifactKind = z.enum(['json', 'md', 'text', 'raw']);
+const Artifact = z.strictObject({
   kind: ArtifactKind,
   path: z.string().min(1),
   required: z.boolean().optional(),
@@ -248,7 +244,7 @@ export const Artifact = z.strictObject({
   description: z.string().optional(),
 });
 
-export const Worklist = z.strictObject({
+const Worklist = z.strictObject({
   from: Name,
   collection: z.string().min(1),
   id: z.string().min(1).optional(),
@@ -256,7 +252,7 @@ export const Worklist = z.strictObject({
   status: z.string().min(1).optional(),
 });
 
-export const Budget = z.strictObject({
+const Budget = z.strictObject({
   max_usd: z.number().positive().optional(),
   max_tokens: z.number().int().positive().optional(),
   max_agent_runs: z.number().int().positive().optional(),
@@ -267,7 +263,7 @@ export const Budget = z.strictObject({
   max_worker_losses: z.number().int().min(0).optional(),
 });
 
-export const Defaults = z.strictObject({
+const Defaults = z.strictObject({
   provider: Provider.optional(),
   model: z.string().min(1).optional(),
   effort: Effort.optional(),
@@ -312,7 +308,7 @@ export type SopRoute = z.infer<typeof Route>;
 export type SopArtifact = z.infer<typeof Artifact>;
 export type SopFields = z.infer<typeof Fields>;
 
-export const ProviderSettings = z.strictObject({
+const ProviderSettings = z.strictObject({
   model: z.string().min(1).optional(),
   effort: Effort.optional(),
 });

@@ -9,7 +9,7 @@ import { stepKind } from './normalize';
 import type { SopFile } from './schema';
 import type { KeyPath } from './yaml-source';
 
-export interface SopCall {
+interface SopCall {
   step: string;
   /** the called SOP, as written (a name or an alias) */
   sop: string;
@@ -17,7 +17,7 @@ export interface SopCall {
 }
 
 /** The `kind: sop` steps of an SOP. */
-export function sopCalls(sop: SopFile): SopCall[] {
+function sopCalls(sop: SopFile): SopCall[] {
   return Object.entries(sop.steps)
     .filter(([, step]) => stepKind(step) === 'sop' && step.sop !== undefined)
     .map(([step, spec]) => ({ step, sop: spec.sop!, at: ['steps', step, 'sop'] }));

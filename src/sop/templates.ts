@@ -56,7 +56,7 @@ type TemplateRoot = 'input' | 'params' | 'run' | 'step' | 'item' | 'steps' | 'ro
  */
 export const QUESTION_ROOTS: ReadonlyArray<TemplateRoot> = ['input', 'params', 'step', 'item'];
 
-export const ITEM_FIELDS = ['id', 'title', 'status', 'key'];
+const ITEM_FIELDS = ['id', 'title', 'status', 'key'];
 const RUN_FIELDS = ['folder', 'sop', 'task'];
 const STEP_FIELDS = ['name', 'rework', 'attempt'];
 

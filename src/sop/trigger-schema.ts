@@ -12,10 +12,10 @@ const Name = z.string().regex(NAME_PATTERN, NAME_MESSAGE);
  * The run input a trigger produces: field → value. A string may hold templates over the trigger's
  * context (`{{ payload.issue.title }}`); a string that is exactly one `{{ ... }}` keeps the value's type.
  */
-export const TriggerInputMapping = z.record(Name, z.unknown());
+const TriggerInputMapping = z.record(Name, z.unknown());
 
 /** Where the triggered run works: a local path (absolute, or relative to the project root) or a remote. */
-export const TriggerRepo = z.strictObject({
+const TriggerRepo = z.strictObject({
   path: z.string().min(1).optional(),
   url: z.string().min(1).optional(),
   ref: z.string().min(1).optional(),
@@ -30,7 +30,7 @@ export const ScheduleOverlap = z.enum([
   'terminate_other',
 ]);
 
-export const ScheduleTrigger = z.strictObject({
+const ScheduleTrigger = z.strictObject({
   /** a cron expression (5 fields, or 6 with seconds first) or several */
   cron: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   /** an interval: "5s", "1h", "1d" */
@@ -43,9 +43,9 @@ export const ScheduleTrigger = z.strictObject({
   jitter: Duration.optional(),
 });
 
-export const WebhookSignature = z.enum(['github', 'hmac-sha256']);
+const WebhookSignature = z.enum(['github', 'hmac-sha256']);
 
-export const WebhookFilter = z.strictObject({
+const WebhookFilter = z.strictObject({
   /** GitHub `X-GitHub-Event` (or the declared event header) values to accept */
   event: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   /** payload.action values to accept */
@@ -56,7 +56,7 @@ export const WebhookFilter = z.strictObject({
   labels: z.array(z.string().min(1)).min(1).optional(),
 });
 
-export const WebhookTrigger = z.strictObject({
+const WebhookTrigger = z.strictObject({
   /** the hook's name: POST /hooks/<name> */
   name: Name,
   /** the environment variable holding the shared secret (the secret itself is never written here) */
@@ -73,13 +73,13 @@ export const WebhookTrigger = z.strictObject({
     .optional(),
 });
 
-export const PollHttp = z.strictObject({
+const PollHttp = z.strictObject({
   url: z.string().url(),
   /** header values may name environment variables as {{ env.NAME }} */
   headers: z.record(z.string(), z.string()).optional(),
 });
 
-export const PollTrigger = z.strictObject({
+const PollTrigger = z.strictObject({
   /** a shell command (run in the project root) printing a JSON list of items */
   command: z.string().min(1).optional(),
   /** or an HTTP GET answering a JSON list of items */
@@ -108,7 +108,7 @@ export const Trigger = z.strictObject({
 export type SopTrigger = z.infer<typeof Trigger>;
 
 /** `emits: planned` or `emits: { event: planned, payload: { plan: "{{ steps.plan.payload.plan }}" } }`. */
-export const Emit = z.union([
+const Emit = z.union([
   Name,
   z.strictObject({
     event: Name,
@@ -116,7 +116,6 @@ export const Emit = z.union([
     payload: z.record(Name, z.unknown()).optional(),
   }),
 ]);
-export type SopEmit = z.infer<typeof Emit>;
 /** one event or several */
 export const Emits = z.union([Emit, z.array(Emit).min(1)]);
 export type SopEmits = z.infer<typeof Emits>;

@@ -15,7 +15,7 @@ export function triggerKinds(trigger: SopTrigger): Array<TriggerSource['kind']> 
 }
 
 /** undefined when the trigger does not declare exactly one well-formed source (the checks report it) */
-export function triggerSource(trigger: SopTrigger): TriggerSource | undefined {
+function triggerSource(trigger: SopTrigger): TriggerSource | undefined {
   const kinds = triggerKinds(trigger);
   if (kinds.length !== 1) return undefined;
   if (trigger.schedule) {

@@ -32,7 +32,7 @@ type IsOptional<F> = F extends { default: unknown } ? true : F extends { require
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** The object type of a field map: fields with a default or `required: false` are optional. */
-export type FieldsValue<P> = Simplify<
+type FieldsValue<P> = Simplify<
   { -readonly [K in keyof P as IsOptional<P[K]> extends true ? never : K]: FieldValue<P[K]> } & {
     -readonly [K in keyof P as IsOptional<P[K]> extends true ? K : never]?: FieldValue<P[K]>;
   }

@@ -18,7 +18,7 @@ import { YAML_LIMITS } from '../shapes/yaml-limits';
 
 export type KeyPath = ReadonlyArray<string | number>;
 
-export interface Position {
+interface Position {
   line: number;
   column: number;
 }
@@ -97,7 +97,7 @@ export function parseYamlSource(
 }
 
 /** A YAML (or JSON) file the runtime reads besides an SOP — run inputs, model-server scenarios, price tables. */
-export class YamlFileError extends Error {
+class YamlFileError extends Error {
   constructor(readonly diagnostics: Diagnostic[]) {
     super(diagnostics.map(formatDiagnostic).join('\n'));
     this.name = 'YamlFileError';

@@ -10,8 +10,6 @@ export const SopTaskId = defineSearchAttributeKey('SopTaskId', SearchAttributeTy
 export const SopParent = defineSearchAttributeKey('SopParent', SearchAttributeType.KEYWORD);
 /** what kind of run it is when not an ordinary one: `test` (a run of `sop test`); hidden by `sop runs list` */
 export const SopKind = defineSearchAttributeKey('SopKind', SearchAttributeType.KEYWORD);
-export const SOP_KINDS = ['test'] as const;
-export type SopRunKind = (typeof SOP_KINDS)[number];
 
 export const searchAttributeKeys = [SopName, SopStatus, SopStep, SopTaskId, SopParent, SopKind];
 
@@ -25,4 +23,3 @@ export const SOP_STATUSES = [
   'terminated',
   'timed_out',
 ] as const;
-export type SopRunStatus = (typeof SOP_STATUSES)[number];

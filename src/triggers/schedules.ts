@@ -87,7 +87,7 @@ export function scheduleOptions(
 }
 
 /** The tag of a Schedule `sync` made (undefined: not ours). */
-export function scheduleTag(memo: Record<string, unknown> | undefined): ScheduleTag | undefined {
+function scheduleTag(memo: Record<string, unknown> | undefined): ScheduleTag | undefined {
   const parsed = TriggerTagSchema.safeParse(memo?.[TRIGGER_MEMO_KEY]);
   return parsed.success ? parsed.data : undefined;
 }

@@ -8,7 +8,7 @@ import { TRIGGER_MEMO_KEY } from '../shapes/triggers';
 import { type SensorConfig, type SensorStatus, sensorPauseSignal, sensorTagOf } from '../workflows/sensor';
 import { contentHash, type DeclaredTrigger } from './declared';
 
-export const SENSOR_WORKFLOW = 'sopSensor';
+const SENSOR_WORKFLOW = 'sopSensor';
 export const sensorIdOf = (sop: string, trigger: string) => `sop-sensor/${sop}/${trigger}`;
 
 export type { SensorTag };

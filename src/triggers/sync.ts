@@ -13,7 +13,7 @@ import { type DeclaredTrigger, declaredTriggers } from './declared';
 import { describeSchedule, projectSchedules, scheduleOptions, scheduleVersion } from './schedules';
 import { describeSensor, projectSensors, sensorConfig, sensorIdOf, sensorMemo, sensorTag } from './sensors';
 
-export type SyncAction =
+type SyncAction =
   | 'created'
   | 'updated'
   | 'unchanged'

@@ -7,7 +7,7 @@ import { packageRoot } from '../temporal/package-paths';
 /** Written by `npm run build` so workers start without running webpack. */
 export const prebuiltBundlePath = path.join(packageRoot, 'dist', 'workflow-bundle.js');
 
-export function workflowsEntry(): string {
+function workflowsEntry(): string {
   return require.resolve('../workflows');
 }
 

@@ -44,7 +44,7 @@ import {
 import { TRIGGER_MEMO_KEY } from '../shapes/triggers';
 import { SopName } from '../temporal/search-attributes';
 
-export type { SensorConfig, SensorInput, SensorState };
+export type { SensorConfig, SensorInput };
 
 export interface SensorStatus extends SensorState {
   sop: string;
@@ -54,7 +54,7 @@ export interface SensorStatus extends SensorState {
   nextPollAt?: string;
 }
 
-export const sensorStatusQuery = defineQuery<SensorStatus>('sensorStatus');
+const sensorStatusQuery = defineQuery<SensorStatus>('sensorStatus');
 /** a new config from `sop triggers sync` (same id, watermark kept) */
 export const sensorReconfigureSignal = defineSignal<[SensorConfig]>('sensorReconfigure');
 /** pause (no polls, no runs) or unpause, from `sop triggers pause|unpause` */
@@ -63,12 +63,12 @@ export const sensorPauseSignal = defineSignal<[SensorPause]>('sensorPause');
  * Pausing changes what a paused sensor's loop emits: decided once at the start of each execution, so
  * executions started before it replay as they ran (they continue as new into one that has it).
  */
-export const SENSOR_PAUSE_PATCH = 'sensor-pause-v1';
+const SENSOR_PAUSE_PATCH = 'sensor-pause-v1';
 /**
  * The runs a sensor starts name the polled item in their memo (`sop runs show` prints it): decided once at
  * the start of each execution, like pausing.
  */
-export const SENSOR_RUN_ITEM_PATCH = 'sensor-run-item-v1';
+const SENSOR_RUN_ITEM_PATCH = 'sensor-run-item-v1';
 
 /** What one poll did: the runs it started (workflow ids) and the problem it met, if any. */
 export interface SensorPollResult {

@@ -8,7 +8,7 @@ const { smokeEcho } = proxyActivities<typeof activities>({
   summary: 'smoke · echo',
 });
 
-export interface SmokeResult {
+interface SmokeResult {
   echoed: string;
   workerPid: number;
   workflowType: string;

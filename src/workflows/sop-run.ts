@@ -74,7 +74,7 @@ function replayCompatPlanInput(input: RunInput): RunInput {
 }
 
 /** The interpreter's input for a run request, or a failed run with one line saying what is wrong. */
-export async function runInputFromRequest(value: unknown): Promise<RunInput> {
+async function runInputFromRequest(value: unknown): Promise<RunInput> {
   const info = workflowInfo();
   const parsed = parseRunRequest(value);
   const identity = 'request' in parsed ? taskIdOf(parsed.request, info) : undefined;

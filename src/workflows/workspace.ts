@@ -65,7 +65,7 @@ export function describeLoss(err: unknown): string {
 }
 
 /** The failure type of a child run whose parent's worker (holding its workspace) was lost. */
-export const WORKER_LOST = 'SopWorkerLost';
+const WORKER_LOST = 'SopWorkerLost';
 
 /** The work under way in the lost workspace is gone: the step (or item) runs again in the new one. */
 export class WorkspaceMoved extends Error {

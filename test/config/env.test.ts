@@ -40,7 +40,7 @@ const DYNAMIC_READS: Record<string, { names: string[] } | { user: string }> = {
   'src/harnesses/common.ts': { names: passThrough().concat(['OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) },
   'src/harnesses/codex.ts': { names: ['OPENAI_API_KEY'] },
   // the harness process's own environment, built from the above
-  'src/harnesses/claude.ts': { names: ['ANTHROPIC_API_KEY'] },
+  'src/harnesses/claude-launch.ts': { names: ['ANTHROPIC_API_KEY'] },
   'src/harnesses/approval/mcp-server.ts': { names: ['SOP_APPROVAL_SOCKET'] },
   'src/cli/record.ts': { names: ['SOP_CODEX_BASE_URL', 'SOP_CLAUDE_BASE_URL'] },
   'src/cli/commands/doctor.ts': {

@@ -40,7 +40,7 @@ async function version(file: string): Promise<string | undefined> {
   return result.exitCode === 0 ? String(result.stdout).trim().split('\n')[0] : undefined;
 }
 
-export async function runChecks(projectDir = '.'): Promise<Check[]> {
+async function runChecks(projectDir = '.'): Promise<Check[]> {
   const checks: Check[] = await nodeChecks();
 
   const target = resolveTemporalTarget();

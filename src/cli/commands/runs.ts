@@ -78,7 +78,7 @@ export function registerRuns(program: Command): void {
     });
 }
 
-export function registerExport(runs: Command): void {
+function registerExport(runs: Command): void {
   runs
     .command('export')
     .description('write a tamper-evident evidence pack (tar.gz) of one run')
@@ -257,7 +257,7 @@ function printRun(view: Record<string, unknown>): void {
 }
 
 /** A run with deliveries: its pull request, what was written to the forge, the agent requests refused. */
-export function forgeLines(forge: ForgeRunState | undefined): string[] {
+function forgeLines(forge: ForgeRunState | undefined): string[] {
   if (!forge) return [];
   const out: string[] = [];
   if (forge.pullRequest)

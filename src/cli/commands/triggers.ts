@@ -30,62 +30,14 @@ export function registerTriggers(program: Command): void {
     .description('create, update and delete the Schedules and sensors the catalog declares (idempotent)')
     .option(...PROJECT)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { project: string; json?: boolean }) => {
-      const catalog = new Catalog({ projectDir: opts.project });
-      await withSopClient(
-        async (client) => {
-          let lines: Awaited<ReturnType<typeof syncTriggers>>;
-          try {
-            lines = await syncTriggers(client.client, catalog, client.target.taskQueue);
-          } catch (err) {
-            if (!(err instanceof TriggersInvalidError)) throw err;
-            for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
-            throw new CliError(
-              err.message,
-              ExitCode.failure,
-              'fix the errors above (`sop validate` shows them all)',
-            );
-          }
-          if (opts.json) return printJson(lines);
-          if (lines.length === 0)
-            return void process.stdout.write('no schedules or sensors declared, none on the server\n');
-          printTable(
-            ['TRIGGER', 'KIND', 'ACTION', 'ID', 'DETAIL'],
-            lines.map((l) => [l.trigger, l.kind, l.action, l.id, l.detail ?? '']),
-          );
-          const failed = lines.filter((l) => l.action === 'failed');
-          if (failed.length > 0)
-            throw new CliError(`${failed.length} trigger(s) could not be synced`, ExitCode.failure);
-        },
-        { startServer: true },
-      );
-    });
+    .action(syncCommand);
 
   triggers
     .command('list')
     .description('every trigger: SOP, kind, state, last and next fire, errors')
     .option(...PROJECT)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { project: string; json?: boolean }) => {
-      const catalog = new Catalog({ projectDir: opts.project });
-      await withSopClient(async (client) => {
-        const rows = await triggerRows(client.client, catalog, client.target.taskQueue);
-        if (opts.json) return printJson(rows);
-        if (rows.length === 0) return void process.stdout.write('no triggers declared\n');
-        printTable(
-          ['TRIGGER', 'SOP', 'KIND', 'STATE', 'LAST FIRE', 'NEXT FIRE', 'ERRORS'],
-          rows.map((r) => [
-            r.trigger,
-            r.sop,
-            r.kind,
-            r.state,
-            time(r.lastFire),
-            time(r.nextFire),
-            r.errors.join('; ') || '-',
-          ]),
-        );
-      });
-    });
+    .action(listCommand);
 
   triggers
     .command('show')
@@ -93,30 +45,7 @@ export function registerTriggers(program: Command): void {
     .argument('<trigger>', 'SOP/TRIGGER (or SOP.TRIGGER)')
     .option(...PROJECT)
     .option('--json', 'machine-readable output')
-    .action(async (ref: string, opts: { project: string; json?: boolean }) => {
-      const catalog = new Catalog({ projectDir: opts.project });
-      const { sop, trigger } = triggerRef(ref);
-      await withSopClient(async (client) => {
-        const rows = await triggerRows(client.client, catalog, client.target.taskQueue);
-        const row = rows.find((r) => r.trigger === `${sop}.${trigger}`);
-        if (!row) throw notDeclared(sop, trigger, rows);
-        const declared = declaredTriggers(catalog).triggers.find(
-          (t) => t.spec.sop === sop && t.spec.name === trigger,
-        );
-        let recent: Array<{ scheduledAt: string; takenAt: string; workflowId: string }> | undefined;
-        if (row.kind === 'schedule' && row.state !== 'not synced') {
-          const d = await client.client.schedule.getHandle(scheduleIdOf(sop, trigger)).describe();
-          recent = d.info.recentActions.map((a) => ({
-            scheduledAt: a.scheduledAt.toISOString(),
-            takenAt: a.takenAt.toISOString(),
-            workflowId: a.action.workflow.workflowId,
-          }));
-        }
-        const view = { ...row, declaration: declared?.spec, ...(recent ? { recentFires: recent } : {}) };
-        if (opts.json) return printJson(view);
-        printShow(view);
-      });
-    });
+    .action(showCommand);
 
   triggers
     .command('pause')
@@ -168,6 +97,86 @@ export function registerTriggers(program: Command): void {
       const overlap = overlapPolicy(opts.overlap);
       await onSchedule(ref, 'backfill', (h) => h.backfill({ start, end, overlap }));
     });
+}
+
+/** `sop triggers sync`: the catalog's Schedules and sensors made so on the server, one line each. */
+async function syncCommand(opts: { project: string; json?: boolean }): Promise<void> {
+  const catalog = new Catalog({ projectDir: opts.project });
+  await withSopClient(
+    async (client) => {
+      let lines: Awaited<ReturnType<typeof syncTriggers>>;
+      try {
+        lines = await syncTriggers(client.client, catalog, client.target.taskQueue);
+      } catch (err) {
+        if (!(err instanceof TriggersInvalidError)) throw err;
+        for (const d of err.diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+        throw new CliError(
+          err.message,
+          ExitCode.failure,
+          'fix the errors above (`sop validate` shows them all)',
+        );
+      }
+      if (opts.json) return printJson(lines);
+      if (lines.length === 0)
+        return void process.stdout.write('no schedules or sensors declared, none on the server\n');
+      printTable(
+        ['TRIGGER', 'KIND', 'ACTION', 'ID', 'DETAIL'],
+        lines.map((l) => [l.trigger, l.kind, l.action, l.id, l.detail ?? '']),
+      );
+      const failed = lines.filter((l) => l.action === 'failed');
+      if (failed.length > 0)
+        throw new CliError(`${failed.length} trigger(s) could not be synced`, ExitCode.failure);
+    },
+    { startServer: true },
+  );
+}
+
+/** `sop triggers list`: every trigger with its state and fires. */
+async function listCommand(opts: { project: string; json?: boolean }): Promise<void> {
+  const catalog = new Catalog({ projectDir: opts.project });
+  await withSopClient(async (client) => {
+    const rows = await triggerRows(client.client, catalog, client.target.taskQueue);
+    if (opts.json) return printJson(rows);
+    if (rows.length === 0) return void process.stdout.write('no triggers declared\n');
+    printTable(
+      ['TRIGGER', 'SOP', 'KIND', 'STATE', 'LAST FIRE', 'NEXT FIRE', 'ERRORS'],
+      rows.map((r) => [
+        r.trigger,
+        r.sop,
+        r.kind,
+        r.state,
+        time(r.lastFire),
+        time(r.nextFire),
+        r.errors.join('; ') || '-',
+      ]),
+    );
+  });
+}
+
+/** `sop triggers show`: one trigger, its declaration and recent fires. */
+async function showCommand(ref: string, opts: { project: string; json?: boolean }): Promise<void> {
+  const catalog = new Catalog({ projectDir: opts.project });
+  const { sop, trigger } = triggerRef(ref);
+  await withSopClient(async (client) => {
+    const rows = await triggerRows(client.client, catalog, client.target.taskQueue);
+    const row = rows.find((r) => r.trigger === `${sop}.${trigger}`);
+    if (!row) throw notDeclared(sop, trigger, rows);
+    const declared = declaredTriggers(catalog).triggers.find(
+      (t) => t.spec.sop === sop && t.spec.name === trigger,
+    );
+    let recent: Array<{ scheduledAt: string; takenAt: string; workflowId: string }> | undefined;
+    if (row.kind === 'schedule' && row.state !== 'not synced') {
+      const d = await client.client.schedule.getHandle(scheduleIdOf(sop, trigger)).describe();
+      recent = d.info.recentActions.map((a) => ({
+        scheduledAt: a.scheduledAt.toISOString(),
+        takenAt: a.takenAt.toISOString(),
+        workflowId: a.action.workflow.workflowId,
+      }));
+    }
+    const view = { ...row, declaration: declared?.spec, ...(recent ? { recentFires: recent } : {}) };
+    if (opts.json) return printJson(view);
+    printShow(view);
+  });
 }
 
 type ScheduleHandle = ReturnType<import('@temporalio/client').ScheduleClient['getHandle']>;
@@ -250,7 +259,7 @@ async function triggerNow(ref: string, overlap: ScheduleOverlapPolicy, json: boo
 }
 
 /** `SOP/TRIGGER` or `SOP.TRIGGER`. */
-export function triggerRef(ref: string): { sop: string; trigger: string } {
+function triggerRef(ref: string): { sop: string; trigger: string } {
   const match = /^([a-z][a-z0-9_-]*)[/.]([a-z][a-z0-9_-]*)$/.exec(ref);
   if (!match)
     throw new CliError(

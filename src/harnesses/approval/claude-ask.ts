@@ -16,7 +16,7 @@ import {
   SOCKET_ENV,
 } from './channel';
 
-export const DEFAULT_ASK_TIMEOUT_MS = 30 * 60_000;
+const DEFAULT_ASK_TIMEOUT_MS = 30 * 60_000;
 
 export interface ClaudeAsk {
   /** extra argv: the permission prompt tool */

@@ -10,16 +10,12 @@ import { RATE_LIMITED } from '../../shapes/contract';
 import { describeLoss, moveWorkspace, onPlacement, WorkspaceMoved, workerLost } from '../workspace';
 import type { FileUpdates, RunContext } from './context';
 
-export const {
-  loadWorklist,
-  completeWorklistItem,
-  loadWorklistWindow,
-  completeWorklistItemWindow,
-  reopenWorklistItems,
-} = proxyActivities<InterpreterActivities>({
+const worklistActivities = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5 },
 });
+export const { loadWorklist, completeWorklistItem } = worklistActivities;
+const { loadWorklistWindow, completeWorklistItemWindow, reopenWorklistItems } = worklistActivities;
 const { finishRun } = proxyActivities<InterpreterActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 3 },

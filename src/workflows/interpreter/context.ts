@@ -66,7 +66,7 @@ export type FileUpdates = Pick<
   'loadWorklistWindow' | 'completeWorklistItemWindow' | 'reopenWorklistItems' | 'finishRun'
 >;
 
-export interface ChildRuns {
+interface ChildRuns {
   /** this run shows a person awaited in its children and rolls up their usage (it has `kind: sop` steps) */
   tracks: boolean;
   /** this run tells its parent when a person is awaited in it (it is the child of a `kind: sop` step) */

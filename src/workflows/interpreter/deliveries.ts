@@ -34,7 +34,7 @@ const { deliver } = proxyActivities<DeliverActivities>({
 const KEPT = 50;
 
 /** The run's forge state (created on first use; carried in the run state). */
-export function forgeState(ctx: RunContext): ForgeRunState {
+function forgeState(ctx: RunContext): ForgeRunState {
   ctx.state.forge ??= { deliveries: [], refused: [], agentRequests: 0 };
   return ctx.state.forge;
 }

@@ -4,7 +4,7 @@ import type { AgentStepResult, Role } from '../../shapes/contract';
 import type { RunContext } from './context';
 
 /** How many denied calls the run keeps listed (it counts all of them). */
-export const DENIALS_KEPT = 50;
+const DENIALS_KEPT = 50;
 
 export function recordDenials(
   ctx: RunContext,

@@ -31,8 +31,8 @@ import { activeKey, fail, type RunContext } from './context';
 import { recordDenials } from './denials';
 import { refreshDetails } from './visibility';
 
-export const DEFAULT_MAX_WORKER_LOSSES = 50;
-export const DEFAULT_MAX_LAUNCH_FAILURES = 3;
+const DEFAULT_MAX_WORKER_LOSSES = 50;
+const DEFAULT_MAX_LAUNCH_FAILURES = 3;
 const BACKOFF = { firstMs: 1_000, maxMs: 30_000 };
 /** on top of the step timeout (enforced by the activity itself): the harness's kill grace, reporting back */
 const START_TO_CLOSE_MARGIN_MS = 60_000;
@@ -78,28 +78,7 @@ export async function launchAgent(
       const placement = ctx.fleet?.placement;
       let result: AgentStepResult;
       try {
-        result = await agentActivities.runAgentStep.executeWithOptions(
-          {
-            startToCloseTimeout: request.timeoutMs + START_TO_CLOSE_MARGIN_MS,
-            heartbeatTimeout: ctx.input.options?.agentHeartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
-            // a repo.url run: on the worker that holds its workspace (a silent one is lost after lostAfterMs)
-            ...(placement ? onPlacement(placement, true) : {}),
-            // every failure comes back here at once: the workflow tells a lost worker from a failed launch
-            retry: { maximumAttempts: 1 },
-            summary: launch > 1 ? `${summary} · launch ${launch}` : summary,
-          },
-          [
-            {
-              ...request,
-              ...(placement ? { run: ctx.run } : {}),
-              execution,
-              launch,
-              relaunchInWorkflow: true,
-              lostLaunches: lost.length > 0 ? [...lost] : undefined,
-              ...verdictInputs,
-            },
-          ],
-        );
+        result = await runLaunch(ctx, request, summary, verdictInputs, { execution, launch, lost });
       } catch (err) {
         if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
         const cause = err.cause;
@@ -190,6 +169,39 @@ export async function launchAgent(
     // the run ends here (failed or cancelled): finishRun records what no launch did
     if (state.relaunches?.[key]) state.relaunches[key].retrying = false;
   }
+}
+
+/** One launch: the agent activity, with every failure back at once (the workflow relaunches). */
+function runLaunch(
+  ctx: RunContext,
+  request: AgentStepRequest,
+  summary: string,
+  verdictInputs: { writtenByProducer: Record<string, string>; ownedByProducer: string[] },
+  { execution, launch, lost }: { execution: number; launch: number; lost: LostLaunch[] },
+): Promise<AgentStepResult> {
+  const placement = ctx.fleet?.placement;
+  return agentActivities.runAgentStep.executeWithOptions(
+    {
+      startToCloseTimeout: request.timeoutMs + START_TO_CLOSE_MARGIN_MS,
+      heartbeatTimeout: ctx.input.options?.agentHeartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      // a repo.url run: on the worker that holds its workspace (a silent one is lost after lostAfterMs)
+      ...(placement ? onPlacement(placement, true) : {}),
+      // every failure comes back here at once: the workflow tells a lost worker from a failed launch
+      retry: { maximumAttempts: 1 },
+      summary: launch > 1 ? `${summary} · launch ${launch}` : summary,
+    },
+    [
+      {
+        ...request,
+        ...(placement ? { run: ctx.run } : {}),
+        execution,
+        launch,
+        relaunchInWorkflow: true,
+        lostLaunches: lost.length > 0 ? [...lost] : undefined,
+        ...verdictInputs,
+      },
+    ],
+  );
 }
 
 /** Before the worker-loss patch: Temporal retries the activity (3 attempts, whatever the cause). */

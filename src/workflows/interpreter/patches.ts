@@ -9,7 +9,7 @@
 // is no corresponding change command". Input-carried engine versions cannot be split that way.
 import { patched } from '@temporalio/workflow';
 
-export const PATCHES = {
+const PATCHES = {
   'worklist-window-v1': 2,
   'run-summary-v1': 2,
   'resume-before-restart-v1': 2,

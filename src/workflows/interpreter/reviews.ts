@@ -20,7 +20,7 @@ import { forgeReviewSignal } from '../../shapes/messages';
 import type { RunContext } from './context';
 
 /** Reviews reach gates and prompts (a run of an older build never has a review gate to answer). */
-export const FORGE_REVIEW_PATCH = 'forge-review-v1';
+const FORGE_REVIEW_PATCH = 'forge-review-v1';
 const REVIEWS_KEPT = 50;
 
 const { readReviewComments } = proxyActivities<ReviewActivities>({

@@ -9,7 +9,7 @@ import type { RunContext } from './context';
  * Gates sessions: runs before it never resumed a harness session across executions. On from engine 3
  * (patches.ts): only plans compiled with `session:` reach it, and no earlier run has one.
  */
-export const AGENT_SESSIONS_PATCH = 'agent-sessions-v1';
+const AGENT_SESSIONS_PATCH = 'agent-sessions-v1';
 
 /** The slot this execution runs in and the session to resume, claimed until `releaseSession`. */
 export function claimSession(

@@ -67,27 +67,13 @@ export async function runSopStep(
   const workspace = worktree?.path ?? run.workspace;
   const workflowId = `${info.workflowId}/${step.name}${item ? `/${item.id}` : ''}`;
   const task = calledTaskId({ sop: run.sop, task: run.taskId }, step.name, item?.id);
-  const parent: RunParent = {
-    workflowId: info.workflowId,
-    runId: info.runId,
-    step: step.name,
-    ...(item ? { item: item.id } : {}),
-    depth: (ctx.input.parent?.depth ?? 0) + 1,
-    chain: [...(ctx.input.parent?.chain ?? []), info.workflowId],
-  };
-  // a repo.url run: the child works in this run's workspace on the worker that holds it (it commits
-  // nothing: this step's commit holds its work, once)
-  const placement = ctx.fleet?.placement;
-  const request: RunRequest = {
-    sop: call.sop,
+  const { parent, request, placement } = childRequest(ctx, step, {
+    item,
+    where,
+    input: input.value,
+    workspace,
     task,
-    repo: { path: workspace },
-    ...(placement
-      ? { worker: { queue: placement.queue, host: placement.host, lostAfterMs: placement.lostAfterMs } }
-      : {}),
-    input: input.value as Record<string, unknown>,
-    request: `${run.sop} ${where}: ${ctx.input.request ?? run.taskId}`.slice(0, 2_000),
-  };
+  });
 
   // what earlier children used counts against this run's budgets, as agent runs do
   const budget = ctx.children.tracks ? budgetProblem(ctx) : undefined;
@@ -280,4 +266,40 @@ function childFailure(err: unknown, workflowId: string): string {
     return `${workflowId} failed: ${cause?.message ?? err.message}`;
   }
   return `${workflowId} could not start: ${describeFailure(err)}`;
+}
+
+/**
+ * The child's lineage (memo `parent`) and the run request it starts with. A repo.url run: the child works
+ * in this run's workspace on the worker that holds it (it commits nothing: this step's commit holds its
+ * work, once).
+ */
+function childRequest(
+  ctx: RunContext,
+  step: StepSpec,
+  child: { item?: WorkItem; where: string; input: unknown; workspace: string; task: string },
+) {
+  const { run } = ctx;
+  const { item, where, input, workspace, task } = child;
+  const call = step.call!;
+  const info = workflowInfo();
+  const parent: RunParent = {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    step: step.name,
+    ...(item ? { item: item.id } : {}),
+    depth: (ctx.input.parent?.depth ?? 0) + 1,
+    chain: [...(ctx.input.parent?.chain ?? []), info.workflowId],
+  };
+  const placement = ctx.fleet?.placement;
+  const request: RunRequest = {
+    sop: call.sop,
+    task,
+    repo: { path: workspace },
+    ...(placement
+      ? { worker: { queue: placement.queue, host: placement.host, lostAfterMs: placement.lostAfterMs } }
+      : {}),
+    input: input as Record<string, unknown>,
+    request: `${run.sop} ${where}: ${ctx.input.request ?? run.taskId}`.slice(0, 2_000),
+  };
+  return { parent, request, placement };
 }
