@@ -7,8 +7,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { withoutForgeCredential } from '../forge/worker-forge';
 import { type AgentRunners, type AgentRunResult, HarnessFatalError } from '../harnesses/runner';
+import { workerSecretValues } from '../harnesses/secret-grants';
 import { removeRunSessions } from '../harnesses/sessions';
 import { DenyReadExposedError, PermissionRuleError, PolicyUnsupportedError } from '../policies/compile';
+import { fillSecrets, Redactor, secretsOf } from '../policies/secrets';
 import { askingRoutes } from '../shapes/agent-question';
 import {
   type AgentStepRequest,
@@ -76,6 +78,21 @@ function workspaceOnThisWorker(workspace: string): void {
     nonRetryable: true,
     message: `the workspace ${workspace} (repo.path) is not a directory on worker ${os.hostname()}: every worker of the task queue must see it, or start the run with repo.url`,
   });
+}
+
+/** A command step's `env:` with its secrets filled in (or a refusal naming the missing ones), and their redactor. */
+function commandEnv(request: CommandStepRequest): { env?: Record<string, string>; redactor: Redactor } {
+  if (!request.env) return { redactor: new Redactor({}) };
+  try {
+    const values = workerSecretValues(secretsOf(request.env), `the command step ${request.step}`);
+    return { env: fillSecrets(request.env, values), redactor: new Redactor(values) };
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: 'SopConfigError',
+      nonRetryable: true,
+      message: (err as Error).message,
+    });
+  }
 }
 
 /** The interpreter's activities. Plain async functions over files; results carry paths and hashes. */
@@ -407,10 +424,12 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       workspaceOnThisWorker(request.run.workspace);
       ensureParentDir(outputFile);
       const context = Context.current();
+      const { env, redactor } = commandEnv(request);
       const beat = setInterval(() => context.heartbeat(), heartbeatEvery());
       try {
         const result = await execa(request.command, {
           shell: true,
+          env,
           cwd: request.run.workspace,
           // the forge credential stays with the worker's own git and API calls
           env: withoutForgeCredential(),
@@ -422,7 +441,8 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
           cancelSignal: context.cancellationSignal,
           maxBuffer: 64 * 1024 * 1024,
         });
-        const output = result.all ?? '';
+        // a secret the command printed is not recorded (log, tail, next prompt)
+        const output = redactor.text(result.all ?? '');
         fs.writeFileSync(outputFile, output);
         const exitCode = result.exitCode ?? (result.timedOut ? 124 : 1);
         const line = recordExecution(request.run, {

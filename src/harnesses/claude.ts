@@ -28,7 +28,9 @@ import {
 } from './common';
 import { ClaudeLiveParser } from './live-events';
 import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
+import { type SecretLaunch, withSecrets } from './secret-grants';
 import { findFile, usageSince } from './sessions';
+import { installSkills, skillsRecord } from './skills';
 import { stateDir } from './state-dir';
 
 export const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
@@ -71,19 +73,28 @@ export class ClaudeRunner implements AgentRunner {
   constructor(private readonly connection: ProviderConnection = {}) {}
 
   async run(execution: AgentExecution): Promise<AgentRunResult> {
+    return withSecrets(execution, stateDir(), (secrets) => this.launch(execution, secrets));
+  }
+
+  private async launch(execution: AgentExecution, secrets: SecretLaunch): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('claude');
     const grants = execution.spec.tools ?? [];
     const compiled = compilePolicy(execution.spec.policy, 'claude', {
       workspace: execution.workspace,
       tools: grants,
+      ...(secrets.dir ? { hidden: [secrets.dir] } : {}),
+      skills: (execution.spec.skills?.length ?? 0) > 0,
     });
-    const tools = claudeToolConfig(grants);
+    // servers with secrets start through the secret launcher: mcp.json holds only the references' names
+    const tools = claudeToolConfig(secrets.grants);
     // a session slot keeps its CLAUDE_CONFIG_DIR (projects/<cwd>/<session>.jsonl) between executions
     const session = execution.session;
     const configDir = session
       ? path.join(session.home, 'claude-config')
       : fs.mkdtempSync(path.join(stateDir(), 'claude-config-'));
     if (session) fs.mkdirSync(configDir, { recursive: true });
+    const skills = execution.spec.skills ?? [];
+    installSkills(path.join(configDir, 'skills'), skills);
     const removeConfig = () => {
       if (session) {
         fs.rmSync(path.join(configDir, 'api-key'), { force: true });
@@ -160,8 +171,10 @@ export class ClaudeRunner implements AgentRunner {
       '--output-format',
       'stream-json',
       '--verbose',
+      // the user source is the launch's own config folder (nothing but the skills installed above): Claude
+      // Code loads skills from it only with that source on
       '--setting-sources',
-      '',
+      skills.length > 0 ? 'user' : '',
       '--settings',
       settingsFile,
       '--strict-mcp-config',
@@ -257,6 +270,8 @@ export class ClaudeRunner implements AgentRunner {
           policy: compiled.effective,
           enforced: compiled.enforced,
           ...(grants.length > 0 ? { tools: redactedGrants(grants) } : {}),
+          ...(secrets.names.length > 0 ? { secrets: secrets.names } : {}),
+          ...(skills.length > 0 ? { skills: skillsRecord(skills) } : {}),
           ...(compiled.translations.length > 0 ? { translations: compiled.translations } : {}),
           warnings: compiled.warnings,
           rawUsage: {

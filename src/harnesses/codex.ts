@@ -29,7 +29,9 @@ import {
 } from './common';
 import { CodexLiveParser } from './live-events';
 import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
+import { type SecretLaunch, withSecrets } from './secret-grants';
 import { findFile, usageSince } from './sessions';
+import { installSkills, skillsRecord } from './skills';
 import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
 
 export { stateDir };
@@ -46,11 +48,17 @@ export class CodexRunner implements AgentRunner {
   constructor(private readonly connection: ProviderConnection = {}) {}
 
   async run(execution: AgentExecution): Promise<AgentRunResult> {
+    return withSecrets(execution, stateDir(), (secrets) => this.launch(execution, secrets));
+  }
+
+  private async launch(execution: AgentExecution, secrets: SecretLaunch): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('codex');
     const grants = execution.spec.tools ?? [];
     const compiled = compilePolicy(execution.spec.policy, 'codex', {
       workspace: execution.workspace,
       tools: grants,
+      ...(secrets.dir ? { hidden: [secrets.dir] } : {}),
+      skills: (execution.spec.skills?.length ?? 0) > 0,
     });
     const prices = { ...loadPriceTable(), ...execution.spec.prices };
     // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, docs/harnesses.md): refuse to
@@ -63,6 +71,7 @@ export class CodexRunner implements AgentRunner {
       ? path.join(session.home, 'codex-home')
       : fs.mkdtempSync(path.join(stateDir(), 'codex-home-'));
     if (session) fs.mkdirSync(home, { recursive: true });
+    installSkills(path.join(home, 'skills'), execution.spec.skills);
     const rolloutBefore = rolloutSizes(home);
     const schemaFile = path.join(execution.executionDir, 'outcome-schema.json');
     fs.writeFileSync(schemaFile, JSON.stringify(execution.outcomeSchema, null, 2));
@@ -78,8 +87,9 @@ export class CodexRunner implements AgentRunner {
     const userHome = isolatedHome(stateDir());
     const env = harnessEnv({ CODEX_HOME: home, HOME: userHome }, keyVar, this.connection);
     const base = this.commonArgs(model, compiled, execution, keyVar);
-    // the step's MCP servers (their env and headers are in argv: the evidence gets them redacted)
-    const common = [...base, ...codexToolArgs(grants)];
+    // the step's MCP servers (their env and headers are in argv: the evidence gets them redacted; secrets
+    // are not: servers that have some start through the secret launcher)
+    const common = [...base, ...codexToolArgs(secrets.grants)];
     const collector = new StreamCollector(execution);
     const before = session?.resumeId ? session.before : undefined;
     const live =
@@ -166,6 +176,8 @@ export class CodexRunner implements AgentRunner {
           policy: compiled.effective,
           enforced: compiled.enforced,
           ...(grants.length > 0 ? { tools: redactedGrants(grants) } : {}),
+          ...(secrets.names.length > 0 ? { secrets: secrets.names } : {}),
+          ...(execution.spec.skills?.length ? { skills: skillsRecord(execution.spec.skills) } : {}),
           warnings: compiled.warnings,
           rawUsage: {
             ...totals,

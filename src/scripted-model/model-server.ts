@@ -34,6 +34,11 @@ export interface RecordedRequest {
   turns?: string[];
   /** what the harness reported back for each tool call in the request (Codex `*_output` items, Claude `tool_result`s) */
   toolOutputs?: string[];
+  /**
+   * the whole request body as the harness sent it (system prompt, tools, skills, messages), when the
+   * server was started with `recordBodies`
+   */
+  body?: string;
 }
 
 export interface ModelServer {
@@ -53,7 +58,7 @@ export interface Conversation {
 
 export async function startModelServer(
   scenario: Scenario,
-  options: { port?: number } = {},
+  options: { port?: number; recordBodies?: boolean } = {},
 ): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
   const runCounters = new Map<number, number>();
@@ -98,6 +103,7 @@ export async function startModelServer(
       let body: Record<string, unknown> = {};
       try {
         if (chunks.length > 0) body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (options.recordBodies && chunks.length > 0) record.body = Buffer.concat(chunks).toString('utf8');
       } catch {
         return sendJson(res, record, 400, { error: { message: 'request body is not JSON' } });
       }

@@ -245,6 +245,8 @@ export interface CommandStepRequest {
   execution: number;
   command: string;
   timeoutMs: number;
+  /** `env:` of the step: `${{ secrets.NAME }}` in a value is filled on the worker, never in history */
+  env?: Record<string, string>;
 }
 
 export interface CommandStepResult {

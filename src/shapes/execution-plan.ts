@@ -106,6 +106,15 @@ export interface RoleSpec {
   tools?: ToolGrant[];
   /** the agent profile (`agent:`) the role's settings came from, for `sop workflows show` */
   profile?: string;
+  /** the skills installed into the harness for the role (`skills:`) */
+  skills?: SkillSpec[];
+}
+
+/** A skill folder: SKILL.md and its other files (text, by path relative to the folder), and their hash. */
+export interface SkillSpec {
+  name: string;
+  sha256: string;
+  files: Record<string, string>;
 }
 
 /** `session:` values with a meaning of their own; any other name is a named slot. */
@@ -132,6 +141,8 @@ export interface CommandSpec {
   /** shell command run in the workspace; a template */
   run: string;
   timeoutMs: number;
+  /** `env:` besides the worker's environment: values may hold `${{ secrets.NAME }}`, filled on the worker */
+  env?: Record<string, string>;
 }
 
 /** A `kind: sop` step: another SOP of the catalog, run as a child run. */
@@ -232,4 +243,6 @@ export interface ExecutionPlan {
   emits?: EmitSpec[];
   /** what the runtime writes to the forge for the run, and what agents may ask for (`deliver:`); absent: none */
   deliver?: DeliverPlan;
+  /** the secrets the SOP declares (`secrets:`): the worker that resolves the run must have each */
+  secrets?: string[];
 }

@@ -23,6 +23,7 @@ import {
 } from './normalize';
 import { type SopFields, type SopFile, type SopStep, Step } from './schema';
 import { checkVariable, positionOf, QUESTION_ROOTS, scanTemplate, type TemplateScope } from './templates';
+import { checkSecrets, checkSkills } from './toolbelt-checks';
 import { checkTriggers, visitStrings } from './trigger-checks';
 import type { KeyPath, SourceFile } from './yaml-source';
 
@@ -31,6 +32,8 @@ export interface FileAccess {
   display(relative: string): string;
   /** the text, or undefined when missing; `escapes` when the path leaves the SOP folder */
   read(relative: string): string | undefined | { escapes: true };
+  /** the files under a folder of the SOP (relative to the SOP folder, as bytes); undefined: no such folder */
+  list?(relative: string): Record<string, Buffer> | undefined;
 }
 
 export interface CheckResult {
@@ -43,7 +46,7 @@ const RESERVED = new Set(['finish', 'fail']);
 const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
   agent: ['prompt', 'writes', 'session'],
   produce_verify: ['producer', 'verifier', 'max_rework', 'on_rework_exhausted'],
-  command: ['run'],
+  command: ['run', 'env'],
   input: ['question', 'answer', 'route_on', 'on_timeout', 'review'],
   sop: ['sop', 'input', 'route_on'],
 };
@@ -51,6 +54,7 @@ const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
   'agent',
   'policy',
   'tools',
+  'skills',
   'provider',
   'model',
   'effort',
@@ -872,6 +876,8 @@ export function checkSop(
     }
   }
 
+  checkSecrets(sop, report);
+  checkSkills(sop, files, report, loaded);
   return { diagnostics: out, files: loaded };
 }
 

@@ -92,6 +92,12 @@ export function defineSop<const D>(
     ? {
         display: (p) => `${label}:${p}`,
         read: (p) => (escapesFolder(p) ? { escapes: true } : options.files?.[p]),
+        list: (folder) => {
+          const prefix = `${folder}/`;
+          const found = Object.entries(options.files ?? {}).filter(([p]) => p.startsWith(prefix));
+          if (found.length === 0) return undefined;
+          return Object.fromEntries(found.map(([p, text]) => [p.slice(prefix.length), Buffer.from(text)]));
+        },
       }
     : folderFiles(options.dir ?? process.cwd(), (p) => displayPath(p));
   const result = compileSource(
@@ -174,8 +180,10 @@ function withConfig(sop: SopFile, config: ProjectConfig | undefined): SopFile {
   const agents = { ...(config.agents ?? {}), ...(sop.agents ?? {}) };
   const defaults = { ...(config.defaults ?? {}), ...(sop.defaults ?? {}) };
   const servers = { ...(config.mcp_servers ?? {}), ...(sop.mcp_servers ?? {}) };
+  const secrets = [...new Set([...(config.secrets ?? []), ...(sop.secrets ?? [])])];
   return {
     ...sop,
+    ...(secrets.length > 0 ? { secrets } : {}),
     ...(Object.keys(servers).length > 0 ? { mcp_servers: servers } : {}),
     ...(Object.keys(defaults).length > 0 ? { defaults } : {}),
     ...(Object.keys(policies).length > 0 ? { policies } : {}),
@@ -214,7 +222,20 @@ function folderFiles(dir: string, display: (p: string) => string): FileAccess {
         return undefined;
       }
     },
+    list: (relative) => listFolder(path.join(dir, relative)),
   };
+}
+
+/** The files under a folder (recursively, by relative path), or undefined when it is not a folder. */
+function listFolder(folder: string): Record<string, Buffer> | undefined {
+  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) return undefined;
+  const files: Record<string, Buffer> = {};
+  for (const entry of fs.readdirSync(folder, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    files[path.relative(folder, file).split(path.sep).join('/')] = fs.readFileSync(file);
+  }
+  return files;
 }
 
 function escapesFolder(relative: string): boolean {

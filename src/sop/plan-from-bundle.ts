@@ -33,6 +33,7 @@ import {
 } from './normalize';
 import { profileOf } from './profiles';
 import type { SopStep, Target } from './schema';
+import { bundleSkills } from './toolbelt-checks';
 import { emitSpecs, routeEmits, triggerSpecs } from './triggers';
 import type { TypedInput } from './typed';
 
@@ -125,6 +126,7 @@ export function planFromBundle<I = Record<string, unknown>>(
       ...optional('session', spec.session === 'fresh' ? undefined : spec.session),
       ...optional('tools', toolGrants(spec.tools)),
       ...optional('profile', profileOf(step, which)),
+      ...optional('skills', spec.skills && bundleSkills(bundle.files, spec.skills)),
     };
   };
   const toolGrants = (tools: Record<string, string[]> | undefined): ToolGrant[] | undefined =>
@@ -194,7 +196,7 @@ export function planFromBundle<I = Record<string, unknown>>(
       const run = step.run!.replace(/\{\{\s*params\.([\w-]+)\s*\}\}/g, (_, param: string) =>
         String(params[param]),
       );
-      spec.command = { run, timeoutMs };
+      spec.command = { run, timeoutMs, ...optional('env', step.env) };
     }
     if (kind === 'sop') {
       spec.call = { sop: step.sop!, input: step.input ?? {}, ...optional('routeOn', step.route_on) };
@@ -256,6 +258,7 @@ export function planFromBundle<I = Record<string, unknown>>(
     },
     inputSchema: inputSchema(bundle),
     ...(triggers.length > 0 ? { triggers } : {}),
+    ...(sop.secrets?.length ? { secrets: sop.secrets } : {}),
     ...(emits.length > 0 ? { emits } : {}),
     ...optional('deliver', deliverPlan(sop.deliver)),
   };
