@@ -123,7 +123,8 @@ export function checkSkills(
     for (const { role, keyPath } of stepRoles(step)) {
       const skills = roleOf(step, role).skills ?? [];
       const own = role !== 'agent' && step[role]?.skills !== undefined;
-      skills.forEach((name, i) => check(name, ['steps', stepName, ...(own ? keyPath : []), 'skills', i]));
+      for (const [i, name] of skills.entries())
+        check(name, ['steps', stepName, ...(own ? keyPath : []), 'skills', i]);
     }
   }
 }
