@@ -15,8 +15,8 @@ export interface SecretLookup {
 }
 
 /** The secrets file's entries; an unreadable file set in SOP_SECRETS_FILE is an error naming it. */
-function secretsFile(): Record<string, string> {
-  const file = envValue('SOP_SECRETS_FILE');
+function secretsFile(env: NodeJS.ProcessEnv): Record<string, string> {
+  const file = envValue('SOP_SECRETS_FILE', env);
   if (!file) return {};
   let text: string;
   try {
@@ -33,7 +33,7 @@ function secretsFile(): Record<string, string> {
 export function lookUpSecrets(names: readonly string[], env: NodeJS.ProcessEnv = process.env): SecretLookup {
   const lookup: SecretLookup = { values: {}, sources: {}, missing: [] };
   if (names.length === 0) return lookup;
-  const file = secretsFile();
+  const file = secretsFile(env);
   for (const name of names) {
     const fromEnv = env[name];
     if (fromEnv) {

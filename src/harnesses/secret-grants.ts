@@ -68,7 +68,7 @@ export function prepareSecrets(grants: ToolGrant[], parent: string): SecretLaunc
       );
   const names = grantSecrets(grants);
   if (names.length === 0) return { grants, redactor: new Redactor({}), names, close: () => {} };
-  const values = workerSecretValues(names, "the step's tool servers");
+  const values = workerSecretValues(names, 'a tool server of the step');
   const dir = fs.mkdtempSync(path.join(parent, 'secrets-'));
   fs.chmodSync(dir, 0o700);
   const launched = grants.map((grant) => {

@@ -15,6 +15,8 @@ import { connectForTest, type TemporalTestContext } from '../support/temporal';
 // requests, the run folder, the CLI's and worker's output, or the run's Temporal history.
 
 const CANARY = `canary-${randomUUID()}`;
+// biome-ignore lint/suspicious/noTemplateCurlyInString: how an SOP refers to a secret
+const REF = '${{ secrets.SOP_TEST_CANARY }}';
 const CANARY_SHA = createHash('sha256').update(CANARY).digest('hex');
 const secretsDirs = path.join(stateDir(), 'secrets-*');
 const SNOOP = [
@@ -100,7 +102,7 @@ function writeSop(workspace: string, harness: string, log: string) {
       `    args: [${JSON.stringify(path.join(packageRoot, 'dist', 'testing', 'issue-tracker-mcp.js'))}]`,
       '    env:',
       `      ISSUE_TRACKER_LOG: ${JSON.stringify(log)}`,
-      "      ISSUE_TRACKER_TOKEN: '${{ secrets.SOP_TEST_CANARY }}'",
+      `      ISSUE_TRACKER_TOKEN: '${REF}'`,
       'steps:',
       '  triage:',
       '    prompt: prompts/triage.md',
@@ -109,7 +111,7 @@ function writeSop(workspace: string, harness: string, log: string) {
       '      done: check',
       '  check:',
       `    run: ${JSON.stringify(hashOfToken)}`,
-      "    env: { TOKEN: '${{ secrets.SOP_TEST_CANARY }}' }",
+      `    env: { TOKEN: '${REF}' }`,
       '    routes:',
       '      passed: { finish: true }',
       '',
@@ -164,7 +166,7 @@ describe.each(['codex', 'claude'])('%s (real binary)', (harness) => {
     expect(`${run.stdout}\n${run.stderr}`).not.toContain(CANARY);
     const history = await temporal.client.workflow.getHandle(`canary/${task}`).fetchHistory();
     const recorded = historyText(history);
-    expect(recorded).toContain('${{ secrets.SOP_TEST_CANARY }}');
+    expect(recorded).toContain(REF);
     expect(recorded).not.toContain(CANARY);
     // the evidence names the secret the launch gave its server, never its value
     const agent = lines(path.join(runFolder, 'executions.jsonl')).find((l) => l.kind !== 'command');
