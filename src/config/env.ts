@@ -151,7 +151,7 @@ export const EnvSchema = z.object({
   SOP_SECRETS_FILE: variable(text(), {
     group: 'worker',
     meaning:
-      "a dotenv file (`NAME=value` lines) of the secrets SOPs declare (`secrets:`); a secret in the worker's environment wins over the file. Values go only to the tool servers and command steps that refer to them (docs/sop-format.md)",
+      "a dotenv file (`NAME=value` lines) of the secrets SOPs declare (`secrets:`); a secret in the worker's environment wins over the file. Values go only to the tool servers and command steps that refer to them (docs/harnesses.md#secrets)",
   }),
   SOP_WORK_ROOT: variable(text(), {
     group: 'worker',
