@@ -31,7 +31,7 @@ import { CodexLiveParser } from './live-events';
 import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
 import { type SecretLaunch, withSecrets } from './secret-grants';
 import { findFile, usageSince } from './sessions';
-import { installSkills, skillsRecord } from './skills';
+import { codexSkillArgs, installSkills, skillsRecord } from './skills';
 import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
 
 export { stateDir };
@@ -219,6 +219,8 @@ export class CodexRunner implements AgentRunner {
     // commands run in a plain `bash -c`, not a login shell: the worker user's ~/.profile and ~/.bashrc
     // (exports, PATH changes, secrets) must not reach a governed run
     args.push('-c', 'allow_login_shell=false');
+    // the skills the step names are the only ones: no bundled ones, none the repository carries
+    args.push(...codexSkillArgs(execution.workspace));
     // the agent's commands get a core environment without the API key or anything that looks secret
     args.push(
       '-c',

@@ -24,6 +24,41 @@ export function installSkills(skillsDir: string, skills: SkillSpec[] | undefined
   }
 }
 
+/**
+ * Codex gives the model more skills than its own folder's: its bundled ones (imagegen, skill-creator, ...)
+ * and any a repository carries in .agents/skills or .codex/skills of the working folder or a folder above
+ * it (verified against 0.169). `skills.bundled.enabled=false` drops the first, a `skills.config` entry with
+ * `enabled=false` per SKILL.md found the others, so the step's skills are the only ones.
+ */
+export function codexSkillArgs(workspace: string): string[] {
+  const found: string[] = [];
+  const dirs: string[] = [];
+  for (let dir = path.resolve(workspace); ; dir = path.dirname(dir)) {
+    dirs.push(dir);
+    if (path.dirname(dir) === dir) break;
+  }
+  for (const dir of dirs)
+    for (const folder of ['.agents/skills', '.codex/skills']) {
+      const root = path.join(dir, folder);
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(root);
+      } catch {
+        continue;
+      }
+      for (const name of names) {
+        const file = path.join(root, name, 'SKILL.md');
+        if (fs.existsSync(file)) found.push(file);
+      }
+    }
+  const entries = found.map((file) => `{path=${JSON.stringify(file)}, enabled=false}`);
+  return [
+    '-c',
+    'skills.bundled.enabled=false',
+    ...(entries.length > 0 ? ['-c', `skills.config=[${entries.join(', ')}]`] : []),
+  ];
+}
+
 /** What the evidence records of a role's skills: each name and content hash. */
 export function skillsRecord(skills: SkillSpec[] | undefined): Array<{ name: string; sha256: string }> {
   return (skills ?? []).map(({ name, sha256 }) => ({ name, sha256 }));

@@ -13,7 +13,8 @@ import { skillHash } from '../../src/sop/toolbelt-checks';
 
 // Skills through the real codex and claude binaries against the scripted model, which keeps every request
 // body: a step that loads a skill gives the model the skill's name and description; the next step, in the
-// same session slot's home, loads none, and the model is given nothing of it.
+// same session slot's home, loads none, and the model is given nothing of it. Skills the repository
+// carries (.agents/skills, .codex/skills, .claude/skills) and the harness's bundled skills are never given.
 
 const DESCRIPTION = 'Paints zebra stripes on release notes (skill-canary-7731)';
 const files = {
@@ -43,9 +44,18 @@ const runners: Record<Harness, () => AgentRunner> = {
 };
 
 describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
-  test("a step's skill is given to the model, with its hash in the evidence; the next step without it is given nothing of it", async () => {
+  test("a step's skill is given to the model, with its hash in the evidence; the next step without it is given nothing of it; the repository's and the harness's bundled skills are never given", async () => {
     const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `sop-skills-${harness}-`)));
     execaSync('git', ['init', '-q'], { cwd: ws });
+    // skills the repository carries where each harness would look for them: not named, not given
+    for (const where of ['.agents/skills', '.codex/skills', '.claude/skills']) {
+      const dir = path.join(ws, where, 'repo-skill');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, 'SKILL.md'),
+        `---\nname: repo-skill\ndescription: repo skill in ${where}\n---\n`,
+      );
+    }
     // one session slot's home for both steps: the first step's skill must not stay behind in it
     const home = fs.mkdtempSync(path.join(stateDir(), `skills-slot-${harness}-`));
     const launch = async (prompt: string, skills?: SkillSpec[]) => {
@@ -71,8 +81,9 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
         session: { slot: 'step:x', home },
       };
       const result = await runners[harness]().run(execution);
+      const api = harness === 'codex' ? 'responses' : 'messages';
       const bodies = server.requests
-        .filter((r) => r.text?.includes(prompt) || r.userTexts?.some((t) => t.includes(prompt)))
+        .filter((r) => r.api === api && r.userTexts?.some((t) => t.includes(prompt)))
         .map((r) => r.body ?? '');
       return { result, given: bodies.join('\n'), count: bodies.length };
     };
@@ -82,6 +93,9 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
       expect(first.count).toBeGreaterThan(0);
       expect(first.given).toContain('zebra-notes');
       expect(first.given).toContain(DESCRIPTION);
+      expect(first.given).not.toContain('repo skill in');
+      // nor the harness's bundled skills (Codex: skill-creator, imagegen, ...)
+      expect(first.given).not.toContain('skill-creator');
       expect(first.result.effectiveConfig).toMatchObject({
         skills: [{ name: 'zebra-notes', sha256: skill.sha256 }],
       });
@@ -91,6 +105,8 @@ describe.each<Harness>(['codex', 'claude'])('%s (real binary)', (harness) => {
       expect(second.count).toBeGreaterThan(0);
       expect(second.given).not.toContain('zebra-notes');
       expect(second.given).not.toContain('skill-canary-7731');
+      expect(second.given).not.toContain('repo skill in');
+      expect(second.given).not.toContain('skill-creator');
       expect(second.result.effectiveConfig).not.toHaveProperty('skills');
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
