@@ -94,7 +94,7 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
     },
     'tools: skills': {
       support: 'enforced',
-      how: "copied to $CODEX_HOME/skills/<name>/ of the launch (the model is given each skill's name and description)",
+      how: "copied to $CODEX_HOME/skills/<name>/ of the launch (the model is given each skill's name and description); no others: skills.bundled.enabled=false, and skills.config enabled=false for each SKILL.md the repository carries (.agents/skills, .codex/skills)",
     },
   },
   claude: {
