@@ -81,11 +81,17 @@ function workspaceOnThisWorker(workspace: string): void {
 }
 
 /** A command step's `env:` with its secrets filled in (or a refusal naming the missing ones), and their redactor. */
-function commandEnv(request: CommandStepRequest): { env?: Record<string, string>; redactor: Redactor } {
-  if (!request.env) return { redactor: new Redactor({}) };
+function commandEnv(request: CommandStepRequest): {
+  env: Record<string, string | undefined>;
+  redactor: Redactor;
+} {
+  // a declared secret in the worker's own environment reaches a command only through its env:
+  // (an undefined value is left out of the child's environment)
+  const unset = Object.fromEntries((request.secrets ?? []).map((name) => [name, undefined]));
+  if (!request.env) return { env: unset, redactor: new Redactor({}) };
   try {
     const values = workerSecretValues(secretsOf(request.env), `the command step ${request.step}`);
-    return { env: fillSecrets(request.env, values), redactor: new Redactor(values) };
+    return { env: { ...unset, ...fillSecrets(request.env, values) }, redactor: new Redactor(values) };
   } catch (err) {
     throw ApplicationFailure.create({
       type: 'SopConfigError',

@@ -113,6 +113,10 @@ function writeSop(workspace: string, harness: string, log: string) {
       `    run: ${JSON.stringify(hashOfToken)}`,
       `    env: { TOKEN: '${REF}' }`,
       '    routes:',
+      '      passed: bystander',
+      '  bystander:',
+      `    run: 'echo "bystander sees: \${SOP_TEST_CANARY:-nothing}"'`,
+      '    routes:',
       '      passed: { finish: true }',
       '',
     ].join('\n'),
@@ -120,11 +124,16 @@ function writeSop(workspace: string, harness: string, log: string) {
 }
 
 describe.each(['codex', 'claude'])('%s (real binary)', (harness) => {
-  test('a canary secret reaches its tool server and command step, and nothing the agent sees or the run records', async () => {
+  test('a canary secret (from the secrets file, from the environment) reaches its tool server and the command step that refers to it, and nothing the agent sees or the run records', async () => {
     const workspace = await smallRepo(`sop-secrets-${harness}-`);
     const log = path.join(path.dirname(workspace), `${path.basename(workspace)}-tracker.jsonl`);
+    // Codex's worker has it in its secrets file, Claude's in its own environment
     const secretsFile = path.join(path.dirname(workspace), `${path.basename(workspace)}.env`);
     fs.writeFileSync(secretsFile, `# the worker's secrets\nSOP_TEST_CANARY="${CANARY}"\n`);
+    const source =
+      harness === 'codex'
+        ? { SOP_SECRETS_FILE: secretsFile }
+        : { SOP_SECRETS_FILE: '', SOP_TEST_CANARY: CANARY };
     writeSop(workspace, harness, log);
     const task = `c-${harness}`;
     const requestsBefore = model.requests.length;
@@ -135,7 +144,7 @@ describe.each(['codex', 'claude'])('%s (real binary)', (harness) => {
           SOP_CODEX_BASE_URL: `${model.url}/v1`,
           SOP_CLAUDE_BASE_URL: model.url,
           SOP_TASK_QUEUE: `sop-secrets-${harness}`,
-          SOP_SECRETS_FILE: secretsFile,
+          ...source,
         },
         timeoutMs: 240_000,
       },
@@ -148,10 +157,13 @@ describe.each(['codex', 'claude'])('%s (real binary)', (harness) => {
     expect(lines(log)[1]).toEqual({ tool: 'get_issue', arguments: { id: '1' } });
     // so had the command step; what it printed of the value itself is redacted
     const runFolder = path.join(workspace, '.sop', 'runs', 'canary', task);
-    const commandLog = lines(path.join(runFolder, 'executions.jsonl')).find((l) => l.kind === 'command');
-    const output = fs.readFileSync(path.join(runFolder, commandLog.path), 'utf8');
-    expect(output).toContain(`token sha256 ${CANARY_SHA}`);
-    expect(output).toContain('and as it is: [secret SOP_TEST_CANARY]');
+    const [check, bystander] = lines(path.join(runFolder, 'executions.jsonl'))
+      .filter((l) => l.kind === 'command')
+      .map((l) => fs.readFileSync(path.join(runFolder, l.path), 'utf8'));
+    expect(check).toContain(`token sha256 ${CANARY_SHA}`);
+    expect(check).toContain('and as it is: [secret SOP_TEST_CANARY]');
+    // a command step that does not refer to it does not inherit it from the worker's environment
+    expect(bystander).toContain('bystander sees: nothing');
 
     // the agent's commands ran (env printed the environment) and found nothing of it
     const requests = model.requests.slice(requestsBefore);

@@ -159,6 +159,7 @@ async function runCommand(ctx: RunContext, step: StepSpec): Promise<StepEnd> {
           command: step.command!.run,
           timeoutMs: step.command!.timeoutMs,
           ...(step.command!.env ? { env: step.command!.env } : {}),
+          ...(ctx.plan.secrets ? { secrets: ctx.plan.secrets } : {}),
         },
       ],
     );
