@@ -6,11 +6,16 @@ import { parse as parseYaml } from 'yaml';
 import { secretReferences } from '../policies/secrets';
 import { type DiagnosticCode, suggest } from '../shapes/diagnostics';
 import type { SkillSpec } from '../shapes/execution-plan';
-import type { FileAccess } from './checks';
 import { roleOf, stepRoles } from './normalize';
 import type { SopFile } from './schema';
 import { visitStrings } from './trigger-checks';
 import type { KeyPath } from './yaml-source';
+
+/** What the skill checks read of the SOP folder (checks.ts's FileAccess is one). */
+interface SkillFiles {
+  display(relative: string): string;
+  list?(relative: string): Record<string, Buffer> | undefined;
+}
 
 type Report = (code: DiagnosticCode, message: string, at: KeyPath, key?: boolean, hint?: string) => void;
 
@@ -90,7 +95,7 @@ function isUtf8(bytes: Buffer): boolean {
 /** Each step's and role's `skills:` names a usable folder skills/<name>/; its files go into the bundle. */
 export function checkSkills(
   sop: SopFile,
-  files: FileAccess,
+  files: SkillFiles,
   report: Report,
   loaded: Record<string, string>,
 ): void {

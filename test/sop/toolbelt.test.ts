@@ -6,9 +6,9 @@ import { lookUpSecrets } from '../../src/config/secrets';
 import { prepareSecrets } from '../../src/harnesses/secret-grants';
 import { compilePolicy, PolicyUnsupportedError } from '../../src/policies/compile';
 import { Redactor } from '../../src/policies/secrets';
-import type { ToolGrant } from '../../src/policies/tool-servers';
+import type { ToolGrant } from '../../src/shapes/tool-grants';
 import { Catalog } from '../../src/sop/catalog';
-import { planFromBundle } from '../../src/sop/plan';
+import { planFromBundle } from '../../src/sop/plan-from-bundle';
 import { skillHash } from '../../src/sop/toolbelt-checks';
 
 // Secrets and skills below the harnesses: what the compiler puts in the plan, what the worker looks up,

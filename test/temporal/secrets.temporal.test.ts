@@ -2,8 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stateDir } from '../../src/harnesses/state-dir';
+import { type ModelServer, startModelServer } from '../../src/scripted-model/model-server';
 import { packageRoot } from '../../src/temporal/package-paths';
-import { type ModelServer, startModelServer } from '../../src/testing/model-server';
 import { smallRepo } from '../support/ralph-scenarios';
 import { runSop } from '../support/run-sop';
 import { connectForTest, type TemporalTestContext } from '../support/temporal';
@@ -99,7 +99,7 @@ function writeSop(workspace: string, harness: string, log: string) {
       'mcp_servers:',
       '  tracker:',
       `    command: ${JSON.stringify(process.execPath)}`,
-      `    args: [${JSON.stringify(path.join(packageRoot, 'dist', 'testing', 'issue-tracker-mcp.js'))}]`,
+      `    args: [${JSON.stringify(path.join(packageRoot, 'dist', 'scripted-model', 'issue-tracker-mcp.js'))}]`,
       '    env:',
       `      ISSUE_TRACKER_LOG: ${JSON.stringify(log)}`,
       `      ISSUE_TRACKER_TOKEN: '${REF}'`,
