@@ -21,7 +21,7 @@ import {
   stepKind,
   stepRoles,
 } from './normalize';
-import { type SopFields, type SopFile, type SopStep, Step } from './schema';
+import type { SopFields, SopFile, SopStep } from './schema';
 import { checkVariable, positionOf, QUESTION_ROOTS, scanTemplate, type TemplateScope } from './templates';
 import { checkSecrets, checkSkills } from './toolbelt-checks';
 import { checkTriggers, visitStrings } from './trigger-checks';
@@ -196,17 +196,6 @@ export function checkSop(
         suggest(name, Object.keys(profiles)),
       );
   };
-  // a profile's skills go to the steps that take it; a runtime whose steps have no skills cannot load them
-  if (!('skills' in Step.shape)) {
-    for (const [name, profile] of Object.entries(sop.agents ?? {}))
-      if (profile.skills?.length)
-        report(
-          'SOP107',
-          `profile "${name}" names skills, which this version of the runtime cannot load into a step`,
-          ['agents', name, 'skills'],
-          true,
-        );
-  }
   const defaultPolicy = resolvePolicy(sop.defaults?.policy, ['defaults', 'policy']);
   if (sop.defaults?.policy && typeof sop.defaults.policy !== 'string')
     checkPolicy(defaultPolicy!, ['defaults', 'policy']);
