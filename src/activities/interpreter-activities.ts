@@ -435,10 +435,10 @@ export function createInterpreterActivities(deps: InterpreterActivityDeps) {
       try {
         const result = await execa(request.command, {
           shell: true,
-          env,
           cwd: request.run.workspace,
-          // the forge credential stays with the worker's own git and API calls
-          env: withoutForgeCredential(),
+          // the forge credential stays with the worker's own git and API calls; the step's env: (secrets
+          // filled in) over it, and the SOP's declared secrets it does not refer to left out
+          env: { ...withoutForgeCredential(), ...env },
           extendEnv: false,
           all: true,
           reject: false,

@@ -206,7 +206,7 @@ describe('agent profiles', () => {
   });
 });
 
-test("a profile's skills are loaded by the steps that take it; one that does not exist is reported where the profile names it (SOP282)", () => {
+test("a profile's skills are loaded by the steps that take it; one that does not exist is reported where the profile names it (SOP292)", () => {
   const lines = [
     'name: p',
     'agents:',
@@ -216,7 +216,7 @@ test("a profile's skills are loaded by the steps that take it; one that does not
   ];
   const { dir } = project(lines);
   const { diagnostics } = compileSopDir(dir, { relativeTo: dir });
-  expect(diagnostics.map((d) => [d.code, d.line])).toEqual([['SOP282', 3]]);
+  expect(diagnostics.map((d) => [d.code, d.line])).toEqual([['SOP292', 3]]);
   fs.mkdirSync(path.join(dir, 'skills', 'house-style'), { recursive: true });
   fs.writeFileSync(
     path.join(dir, 'skills', 'house-style', 'SKILL.md'),

@@ -76,7 +76,7 @@ describe('skills', () => {
     );
   });
 
-  test('a skill folder with a binary file is refused (SOP283), naming the file', () => {
+  test('a skill folder with a binary file is refused (SOP293), naming the file', () => {
     const dir = project({
       'sops/notes/sop.yaml': SOP,
       'sops/notes/p.md': 'Write notes.\n',
@@ -87,7 +87,7 @@ describe('skills', () => {
     const catalog = new Catalog({ projectDir: dir });
     const errors = catalog.compile(catalog.find('notes')!).diagnostics.filter((d) => d.severity === 'error');
     expect(errors.map((d) => [d.code, d.message])).toEqual([
-      ['SOP283', 'skill "release-notes" cannot be loaded: logo.png is not a text file'],
+      ['SOP293', 'skill "release-notes" cannot be loaded: logo.png is not a text file'],
     ]);
   });
 });
