@@ -99,9 +99,10 @@ export function checkSkills(
   report: Report,
   loaded: Record<string, string>,
 ): void {
-  const available = Object.keys(files.list?.(SKILLS_FOLDER) ?? {})
-    .map((f) => f.split('/')[0])
-    .filter((n, i, all) => all.indexOf(n) === i);
+  const available = () =>
+    Object.keys(files.list?.(SKILLS_FOLDER) ?? {})
+      .map((f) => f.split('/')[0])
+      .filter((n, i, all) => all.indexOf(n) === i);
   const checked = new Map<string, boolean>();
   const check = (name: string, at: KeyPath) => {
     if (!checked.has(name)) {
@@ -113,7 +114,7 @@ export function checkSkills(
           `skill "${name}" does not exist: there is no ${files.display(`${folder}/SKILL.md`)}`,
           at,
           false,
-          suggest(name, available),
+          suggest(name, available()),
         );
         checked.set(name, false);
         return;
