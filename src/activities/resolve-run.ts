@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { lookUpSecrets } from '../config/secrets';
 import { githubSettingsFromEnv } from '../forge/credentials';
 import { ForgeCredentialError } from '../forge/errors';
 import type { ExecutionPlan } from '../shapes/execution-plan';
@@ -48,6 +49,7 @@ export function createResolveActivities(deps: ResolveActivityDeps = {}) {
       const { plan } = planned;
       const cannotDeliver = deliveryProblem(plan, request.repo, deps.forgeEnv ?? process.env);
       if (cannotDeliver) refuse(cannotDeliver);
+      refuseMissingSecrets(plan);
       return {
         plan,
         run: {
@@ -112,6 +114,20 @@ function deliveryProblem(
 function accepted<T>(resolution: Resolution<T>): T {
   if ('refused' in resolution) refuse(resolution.refused.line);
   return resolution.ok;
+}
+
+/** A run whose SOP declares secrets this worker does not have is refused at its start, naming them. */
+function refuseMissingSecrets(plan: ExecutionPlan): void {
+  let missing: string[];
+  try {
+    missing = lookUpSecrets(plan.secrets ?? []).missing;
+  } catch (err) {
+    refuse((err as Error).message);
+  }
+  if (missing.length > 0)
+    refuse(
+      `the SOP ${plan.sop} needs the secret${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which worker ${os.hostname()} does not have: set ${missing.length > 1 ? 'them' : 'it'} in the worker's environment or in its SOP_SECRETS_FILE (sop doctor lists them)`,
+    );
 }
 
 function refuse(message: string): never {

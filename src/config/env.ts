@@ -148,6 +148,11 @@ export const EnvSchema = z.object({
       "each harness execution's `CODEX_HOME`, Claude config folder and linked home, and kept sessions; not under `/tmp` (Codex refuses to work there)",
     default: '`~/.local/state/sop-runtime`',
   }),
+  SOP_SECRETS_FILE: variable(text(), {
+    group: 'worker',
+    meaning:
+      "a dotenv file (`NAME=value` lines) of the secrets SOPs declare (`secrets:`); a secret in the worker's environment wins over the file. Values go only to the tool servers and command steps that refer to them (docs/harnesses.md#secrets)",
+  }),
   SOP_WORK_ROOT: variable(text(), {
     group: 'worker',
     meaning:
@@ -428,6 +433,11 @@ export const EnvSchema = z.object({
     group: 'tests',
     meaning:
       'the shipped issue-tracker MCP server: a file each call that reached it is appended to, as a JSON line `{ tool, arguments }`',
+  }),
+  ISSUE_TRACKER_TOKEN: variable(text(), {
+    group: 'tests',
+    meaning:
+      'the shipped issue-tracker MCP server: its API token (a secret an SOP gives it); its sha256 is logged at start as `{ token_sha256 }`',
   }),
 
   // the test suite and CI

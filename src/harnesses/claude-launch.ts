@@ -140,8 +140,10 @@ export function claudeArgs(options: {
     '--output-format',
     'stream-json',
     '--verbose',
+    // the user source is the launch's own config folder (nothing but the skills installed there): Claude
+    // Code loads skills from it only with that source on
     '--setting-sources',
-    '',
+    (execution.spec.skills?.length ?? 0) > 0 ? 'user' : '',
     '--settings',
     dirs.settingsFile,
     '--strict-mcp-config',

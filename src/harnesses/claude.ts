@@ -26,7 +26,9 @@ import {
 } from './common';
 import { ClaudeLiveParser } from './live-events';
 import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
+import { type SecretLaunch, withSecrets } from './secret-grants';
 import { findFile, usageSince } from './sessions';
+import { installSkills, skillsRecord } from './skills';
 import { stateDir } from './state-dir';
 
 const DEFAULT_CLAUDE_MODEL = 'claude-sonnet-5';
@@ -71,14 +73,23 @@ export class ClaudeRunner implements AgentRunner {
   constructor(private readonly connection: ProviderConnection = {}) {}
 
   async run(execution: AgentExecution): Promise<AgentRunResult> {
+    return withSecrets(execution, stateDir(), (secrets) => this.launch(execution, secrets));
+  }
+
+  private async launch(execution: AgentExecution, secrets: SecretLaunch): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('claude');
     const grants = execution.spec.tools ?? [];
+    const skills = execution.spec.skills ?? [];
     const compiled = compilePolicy(execution.spec.policy, 'claude', {
       workspace: execution.workspace,
       tools: grants,
+      ...(secrets.dir ? { hidden: [secrets.dir] } : {}),
+      skills: skills.length > 0,
     });
-    const tools = claudeToolConfig(grants);
+    // servers with secrets start through the secret launcher: mcp.json holds only the references' names
+    const tools = claudeToolConfig(secrets.grants);
     const dirs = claudeLaunchDirs(execution);
+    installSkills(path.join(dirs.configDir, 'skills'), skills);
     const model = execution.spec.model ?? this.connection.model ?? DEFAULT_CLAUDE_MODEL;
     const { env, keyVar } = claudeEnv(this.connection, dirs, tools);
     const settings = claudeSettings(compiled, tools, env, keyVar, dirs.configDir);
@@ -135,6 +146,8 @@ export class ClaudeRunner implements AgentRunner {
           policy: compiled.effective,
           enforced: compiled.enforced,
           ...(grants.length > 0 ? { tools: redactedGrants(grants) } : {}),
+          ...(secrets.names.length > 0 ? { secrets: secrets.names } : {}),
+          ...(skills.length > 0 ? { skills: skillsRecord(skills) } : {}),
           ...(compiled.translations.length > 0 ? { translations: compiled.translations } : {}),
           warnings: compiled.warnings,
           rawUsage: {

@@ -29,7 +29,9 @@ import {
 } from './common';
 import { CodexLiveParser } from './live-events';
 import { type AgentExecution, type AgentRunner, type AgentRunResult, HarnessFatalError } from './runner';
+import { type SecretLaunch, withSecrets } from './secret-grants';
 import { findFile, usageSince } from './sessions';
+import { codexSkillArgs, installSkills, skillsRecord } from './skills';
 import { codexHomeProblem, stateDir, stateDirPath } from './state-dir';
 
 interface TurnResult {
@@ -44,11 +46,17 @@ export class CodexRunner implements AgentRunner {
   constructor(private readonly connection: ProviderConnection = {}) {}
 
   async run(execution: AgentExecution): Promise<AgentRunResult> {
+    return withSecrets(execution, stateDir(), (secrets) => this.launch(execution, secrets));
+  }
+
+  private async launch(execution: AgentExecution, secrets: SecretLaunch): Promise<AgentRunResult> {
     const binary = resolveHarnessBinary('codex');
     const grants = execution.spec.tools ?? [];
     const compiled = compilePolicy(execution.spec.policy, 'codex', {
       workspace: execution.workspace,
       tools: grants,
+      ...(secrets.dir ? { hidden: [secrets.dir] } : {}),
+      skills: (execution.spec.skills?.length ?? 0) > 0,
     });
     const prices = { ...loadPriceTable(), ...execution.spec.prices };
     // CODEX_HOME must not live under /tmp (the sandbox helper refuses it, docs/harnesses.md): refuse to
@@ -61,6 +69,7 @@ export class CodexRunner implements AgentRunner {
       ? path.join(session.home, 'codex-home')
       : fs.mkdtempSync(path.join(stateDir(), 'codex-home-'));
     if (session) fs.mkdirSync(home, { recursive: true });
+    installSkills(path.join(home, 'skills'), execution.spec.skills);
     const rolloutBefore = rolloutSizes(home);
     const schemaFile = path.join(execution.executionDir, 'outcome-schema.json');
     fs.writeFileSync(schemaFile, JSON.stringify(execution.outcomeSchema, null, 2));
@@ -76,8 +85,9 @@ export class CodexRunner implements AgentRunner {
     const userHome = isolatedHome(stateDir());
     const env = harnessEnv({ CODEX_HOME: home, HOME: userHome }, keyVar, this.connection);
     const base = this.commonArgs(model, compiled, execution, keyVar);
-    // the step's MCP servers (their env and headers are in argv: the evidence gets them redacted)
-    const common = [...base, ...codexToolArgs(grants)];
+    // the step's MCP servers (their env and headers are in argv: the evidence gets them redacted; secrets
+    // are not: servers that have some start through the secret launcher)
+    const common = [...base, ...codexToolArgs(secrets.grants)];
     const collector = new StreamCollector(execution);
     const before = session?.resumeId ? session.before : undefined;
     const live =
@@ -164,6 +174,8 @@ export class CodexRunner implements AgentRunner {
           policy: compiled.effective,
           enforced: compiled.enforced,
           ...(grants.length > 0 ? { tools: redactedGrants(grants) } : {}),
+          ...(secrets.names.length > 0 ? { secrets: secrets.names } : {}),
+          ...(execution.spec.skills?.length ? { skills: skillsRecord(execution.spec.skills) } : {}),
           warnings: compiled.warnings,
           rawUsage: {
             ...totals,
@@ -205,6 +217,8 @@ export class CodexRunner implements AgentRunner {
     // commands run in a plain `bash -c`, not a login shell: the worker user's ~/.profile and ~/.bashrc
     // (exports, PATH changes, secrets) must not reach a governed run
     args.push('-c', 'allow_login_shell=false');
+    // the skills the step names are the only ones: no bundled ones, none the repository carries
+    args.push(...codexSkillArgs(execution.workspace));
     // the agent's commands get a core environment without the API key or anything that looks secret
     args.push(
       '-c',

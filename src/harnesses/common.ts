@@ -69,6 +69,8 @@ const HOME_CONFIG_FILES = new Set([
   '.claude',
   '.claude.json',
   '.codex',
+  // the user's agent skills (Codex reads ~/.agents/skills): a step has the skills it names only
+  '.agents',
 ]);
 
 /**

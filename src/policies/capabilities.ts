@@ -28,6 +28,8 @@ export const CONTROLS = [
   'tools: http server',
   'tools: allowlist',
   'tools: tool_timeout',
+  'tools: secrets',
+  'tools: skills',
 ] as const;
 export type Control = (typeof CONTROLS)[number];
 
@@ -86,6 +88,14 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
       support: 'enforced',
       how: 'mcp_servers.<name>.startup_timeout_sec / tool_timeout_sec',
     },
+    'tools: secrets': {
+      support: 'enforced',
+      how: 'a server with secrets starts through a launcher that reads them from a worker file the permission profile denies (absolute "path"="deny"); neither argv, config nor the agent\'s environment holds them (refused with sandbox full-access)',
+    },
+    'tools: skills': {
+      support: 'enforced',
+      how: "copied to $CODEX_HOME/skills/<name>/ of the launch (the model is given each skill's name and description); no others: skills.bundled.enabled=false, and skills.config enabled=false for each SKILL.md the repository carries (.agents/skills, .codex/skills)",
+    },
   },
   claude: {
     'sandbox: read-only': {
@@ -137,6 +147,14 @@ export const capabilityMatrix: Record<Harness, Record<Control, Capability>> = {
     'tools: tool_timeout': {
       support: 'enforced',
       how: 'MCP_TIMEOUT / MCP_TOOL_TIMEOUT: one value for all servers (differing tool_timeout values, or tool_timeout with ask:, are refused)',
+    },
+    'tools: secrets': {
+      support: 'enforced',
+      how: "a server with secrets starts through a launcher that reads them from a worker file in sandbox.filesystem.denyRead and a Read deny rule; neither --mcp-config, argv nor the agent's environment holds them (refused with sandbox full-access)",
+    },
+    'tools: skills': {
+      support: 'enforced',
+      how: "copied to $CLAUDE_CONFIG_DIR/skills/<name>/ of the launch, loaded with --setting-sources user (the config folder is the runtime's own: no user settings in it)",
     },
   },
 };

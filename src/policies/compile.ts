@@ -106,7 +106,14 @@ function controlsOf(policy: Policy): Control[] {
 export function compilePolicy(
   requested: Policy,
   harness: Harness,
-  ctx: { workspace: string; tools?: ToolGrant[] },
+  ctx: {
+    workspace: string;
+    tools?: ToolGrant[];
+    /** folders outside the workspace the agent must not read (the launch's tool-server secrets) */
+    hidden?: string[];
+    /** the role loads skills (`skills:`) */
+    skills?: boolean;
+  },
 ): CompiledPolicy {
   const merged = mergePolicies(DEFAULT_POLICY, requested);
   const problems = ruleProblems(merged).map(
@@ -138,7 +145,18 @@ export function compilePolicy(
   }
   const enforced: Record<string, string> = {};
   const warnings: PolicyFinding[] = [];
-  for (const control of [...controlsOf(policy), ...toolControls(ctx.tools)]) {
+  const hidden = ctx.hidden ?? [];
+  const extra: Control[] = [
+    ...(hidden.length > 0 ? (['tools: secrets'] as const) : []),
+    ...(ctx.skills ? (['tools: skills'] as const) : []),
+  ];
+  if (hidden.length > 0 && policy.sandbox === 'full-access')
+    refusals.push({
+      control: 'tools: secrets',
+      message:
+        "a full-access sandbox cannot hide the tool servers' secrets from the agent: run the step in read-only or workspace-write",
+    });
+  for (const control of [...controlsOf(policy), ...toolControls(ctx.tools), ...extra]) {
     let capability: Capability = capabilityMatrix[harness][control];
     if (control === 'network: open' && policy.sandbox === 'full-access') {
       capability = { support: 'enforced', how: 'full access includes the network' };
@@ -176,7 +194,10 @@ export function compilePolicy(
         ? `NOT for git: ${names.join(', ')} (git show / git cat-file print it; validation: warn)`
         : 'git can reveal none of these paths (not tracked, in no commit)');
   }
-  const native = harness === 'codex' ? codexArgs(policy, ctx.workspace) : claudeConfig(policy, ctx.workspace);
+  const native =
+    harness === 'codex'
+      ? codexArgs(policy, ctx.workspace, hidden)
+      : claudeConfig(policy, ctx.workspace, hidden);
   if (enforced.ask && harness === 'claude' && native.args[1] === 'default') {
     enforced.ask +=
       " — in Claude's default mode (dontAsk would deny an asked call without asking): calls no rule allows are asked about too";
@@ -206,7 +227,7 @@ function translateAsk(policy: Policy): { policy: Policy; translations: CompiledP
  * workspace (finding 4). Verified against 0.169: reads of denied paths and writes to read paths fail
  * with EACCES / EROFS inside the sandbox. Entries never overlap (overlaps break session start).
  */
-function codexArgs(policy: Policy, workspace: string): { args: string[] } {
+function codexArgs(policy: Policy, workspace: string, hidden: string[]): { args: string[] } {
   const sandbox = policy.sandbox ?? 'read-only';
   // a profile cannot extend :danger-full-access (0.169 refuses to start); full access has nothing to add
   if (sandbox === 'full-access') return { args: ['-c', 'default_permissions=":danger-full-access"'] };
@@ -231,6 +252,8 @@ function codexArgs(policy: Policy, workspace: string): { args: string[] } {
   const roots = [...entries].map(([p, access]) => `${toml(p)}=${toml(access)}`).join(', ');
   const filesystem = [
     ...(roots ? [`":workspace_roots"={${roots}}`] : []),
+    // absolute entries: folders of the worker's the agent must not read
+    ...hidden.map((dir) => `${toml(dir)}="deny"`),
     ...(sandbox === 'workspace-write' ? ['":slash_tmp"="read"', '":tmpdir"="read"'] : []),
   ].join(', ');
   const profile = `{extends=${toml(base)}${filesystem ? `, filesystem={${filesystem}}` : ''}}`;
@@ -248,6 +271,7 @@ const EDIT_TOOLS = ['Edit', 'Write', 'NotebookEdit'];
 function claudeConfig(
   policy: Policy,
   workspace: string,
+  hidden: string[],
 ): { args: string[]; settings: Record<string, unknown> } {
   const sandbox = policy.sandbox ?? 'read-only';
   const relative = (p: string) => `./${p.replace(/^\.\//, '').replace(/\/$/, '/**')}`;
@@ -268,12 +292,13 @@ function claudeConfig(
   // asked. The default mode asks (through the prompt tool) about it, and about calls no rule allows.
   if (policy.ask?.length && mode === 'dontAsk') mode = 'default';
   for (const p of policy.deny_read ?? []) deny.push(`Read(${relative(p)})`);
+  for (const dir of hidden) deny.push(`Read(/${dir}/**)`);
   for (const p of policy.deny_write ?? []) deny.push(`Edit(${relative(p)})`);
   for (const c of policy.allow_commands ?? []) allow.push(`Bash(${c}:*)`);
   const network = policy.network ?? 'none';
   if (network !== 'open') deny.push('WebFetch', 'WebSearch');
   const filesystem: Record<string, string[]> = {
-    denyRead: (policy.deny_read ?? []).map(absolute),
+    denyRead: [...(policy.deny_read ?? []).map(absolute), ...hidden],
     denyWrite: [...(sandbox === 'read-only' ? [workspace] : []), ...(policy.deny_write ?? []).map(absolute)],
     allowWrite: (policy.allow_write ?? []).map(absolute),
   };

@@ -6,8 +6,11 @@
 //
 // Issues live in memory, seeded with #1 and #2 (ISSUE_TRACKER_SEED: a JSON file { "<id>": { title, body } }
 // to seed others). ISSUE_TRACKER_LOG: a file each call is appended to as a JSON line { tool, arguments },
-// so a test can see which calls reached the server (a denied call never does).
+// so a test can see which calls reached the server (a denied call never does). ISSUE_TRACKER_TOKEN: the
+// tracker's API token (a secret an SOP gives it); its sha256 is logged at start as { token_sha256 }, so a
+// test can see the server got it without the value being written anywhere.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -132,6 +135,13 @@ async function main(): Promise<void> {
     process.stdout.write(`issue tracker MCP server on ${served.url}\n`);
     return;
   }
+  const token = process.env.ISSUE_TRACKER_TOKEN;
+  const logFile = process.env.ISSUE_TRACKER_LOG;
+  if (token && logFile)
+    fs.appendFileSync(
+      logFile,
+      `${JSON.stringify({ token_sha256: createHash('sha256').update(token).digest('hex') })}\n`,
+    );
   await issueTrackerServer(seed()).connect(new StdioServerTransport());
 }
 

@@ -36,6 +36,11 @@ interface RecordedRequest {
   turns?: string[];
   /** what the harness reported back for each tool call in the request (Codex `*_output` items, Claude `tool_result`s) */
   toolOutputs?: string[];
+  /**
+   * the whole request body as the harness sent it (system prompt, tools, skills, messages), when the
+   * server was started with `recordBodies`
+   */
+  body?: string;
 }
 
 export interface ModelServer {
@@ -50,7 +55,7 @@ type Picked = { error: string } | { reply: Reply; delayMs: number; rule: number;
 
 export async function startModelServer(
   scenario: Scenario,
-  options: { port?: number } = {},
+  options: { port?: number; recordBodies?: boolean } = {},
 ): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
   const pick = replyPicker(scenario);
@@ -69,6 +74,7 @@ export async function startModelServer(
       let body: Record<string, unknown> = {};
       try {
         if (chunks.length > 0) body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (options.recordBodies && chunks.length > 0) record.body = Buffer.concat(chunks).toString('utf8');
       } catch {
         return sendJson(res, record, 400, { error: { message: 'request body is not JSON' } });
       }

@@ -245,6 +245,10 @@ export interface CommandStepRequest {
   execution: number;
   command: string;
   timeoutMs: number;
+  /** `env:` of the step: `${{ secrets.NAME }}` in a value is filled on the worker, never in history */
+  env?: Record<string, string>;
+  /** the SOP's declared secrets: the command does not inherit them from the worker's environment */
+  secrets?: string[];
 }
 
 export interface CommandStepResult {

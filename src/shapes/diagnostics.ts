@@ -215,6 +215,26 @@ export const DIAGNOSTIC_CODES = {
     title: 'labels that contradict each other',
     hint: 'a label is added or removed, not both; an agent may ask for at most as many labels as are allowed',
   },
+  SOP290: {
+    severity: 'error',
+    title: 'unknown secret',
+    hint: 'declare the secret under `secrets:` in sop.yaml (or sop.config.yaml), or fix the name',
+  },
+  SOP291: {
+    severity: 'error',
+    title: 'secret where it cannot go',
+    hint: "a secret reaches only a stdio tool server's `env:` or a command step's `env:`: move the reference there",
+  },
+  SOP292: {
+    severity: 'error',
+    title: 'unknown skill',
+    hint: 'create skills/<name>/SKILL.md next to sop.yaml (or in the project), or fix the name',
+  },
+  SOP293: {
+    severity: 'error',
+    title: 'unusable skill folder',
+    hint: 'a skill is a SKILL.md with name and description front matter plus text files, 256 KB in all',
+  },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
   SOP303: { severity: 'error', title: 'invalid JSON schema', hint: 'the file must be a JSON Schema object' },

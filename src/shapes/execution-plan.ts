@@ -106,6 +106,15 @@ export interface RoleSpec {
   tools?: ToolGrant[];
   /** the agent profile (`agent:`) the role's settings came from, for `sop workflows show` */
   profile?: string;
+  /** the skills installed into the harness for the role (`skills:`) */
+  skills?: SkillSpec[];
+}
+
+/** A skill folder: SKILL.md and its other files (text, by path relative to the folder), and their hash. */
+export interface SkillSpec {
+  name: string;
+  sha256: string;
+  files: Record<string, string>;
 }
 
 /** The slot key of a role's session in this step (and item); undefined for fresh sessions. */
@@ -129,6 +138,8 @@ interface CommandSpec {
   /** shell command run in the workspace; a template */
   run: string;
   timeoutMs: number;
+  /** `env:` besides the worker's environment: values may hold `${{ secrets.NAME }}`, filled on the worker */
+  env?: Record<string, string>;
 }
 
 /** A `kind: sop` step: another SOP of the catalog, run as a child run. */
@@ -229,4 +240,6 @@ export interface ExecutionPlan {
   emits?: EmitSpec[];
   /** what the runtime writes to the forge for the run, and what agents may ask for (`deliver:`); absent: none */
   deliver?: DeliverPlan;
+  /** the secrets the SOP declares (`secrets:`): the worker that resolves the run must have each */
+  secrets?: string[];
 }

@@ -76,7 +76,6 @@ export const LiveAction = z.discriminatedUnion('kind', [
   }),
 ]);
 export type LiveAction = z.infer<typeof LiveAction>;
-type LiveActionKind = LiveAction['kind'];
 
 export const LiveCounts = z.strictObject({
   commands: z.number().int().min(0),

@@ -78,13 +78,13 @@ export class Catalog {
 
   compile(entry: CatalogEntry): CompileResult {
     if (this.configCache.diagnostics.length > 0) return { diagnostics: this.configCache.diagnostics };
-    return compileSopDir(entry.dir, { config: this.configCache.config });
+    return compileSopDir(entry.dir, { config: this.configCache.config, projectDir: this.projectDir });
   }
 
   /** Compiles a folder that need not be in the catalog, with the project config. */
   compileDir(dir: string): CompileResult {
     if (this.configCache.diagnostics.length > 0) return { diagnostics: this.configCache.diagnostics };
-    return compileSopDir(dir, { config: this.configCache.config });
+    return compileSopDir(dir, { config: this.configCache.config, projectDir: this.projectDir });
   }
 }
 

@@ -8,11 +8,11 @@ import { type CheckContext, checkParamRef, createCheckContext, type FileAccess }
 import { checkDeliveries } from './check/deliveries';
 import { checkAfterCycles, checkReachability } from './check/graph';
 import { checkDefaultPolicy, checkPoliciesAndServers } from './check/policies';
-import { checkProfileSkills } from './check/profiles';
 import { checkRoutes } from './check/routes';
 import { checkStepDeclarations } from './check/steps';
 import { checkStepTemplates, checkTriggerTemplates } from './check/templates';
 import type { SopFile } from './schema';
+import { checkSecrets, checkSkills } from './toolbelt-checks';
 import type { SourceFile } from './yaml-source';
 
 export type { FileAccess } from './check/context';
@@ -35,7 +35,6 @@ export function checkSop(
   }
   checkDefaultCounts(ctx);
   checkPoliciesAndServers(ctx);
-  checkProfileSkills(ctx);
   const defaultPolicy = checkDefaultPolicy(ctx);
   checkArtifactDeclarations(ctx);
   checkStepDeclarations(ctx, defaultPolicy);
@@ -48,6 +47,8 @@ export function checkSop(
   checkTriggerTemplates(ctx);
   checkDeliveries(ctx);
   checkArtifactUse(ctx);
+  checkSecrets(ctx.sop, ctx.report);
+  checkSkills(ctx.sop, ctx.files, ctx.report, ctx.loaded);
   return { diagnostics: ctx.out, files: ctx.loaded };
 }
 

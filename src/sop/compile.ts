@@ -10,6 +10,7 @@ import { locateInProfiles, resolveProfiles } from './profiles';
 import { ProjectConfig, SopFile } from './schema';
 import { schemaDiagnostics } from './schema-diagnostics';
 import { withSopDir } from './sop-dir';
+import { SKILLS_FOLDER } from './toolbelt-checks';
 import type { InputOf, TypedInput } from './typed';
 import { objectSource, parseYamlSource, type SourceFile } from './yaml-source';
 
@@ -45,6 +46,8 @@ export interface CompileOptions {
   config?: ProjectConfig;
   /** base for the file names in diagnostics (default: the current directory) */
   relativeTo?: string;
+  /** the project root: a skill not beside sop.yaml is looked for in its skills/ folder */
+  projectDir?: string;
 }
 
 /** Compiles the SOP in `dir` (a folder with sop.yaml). Never throws for bad input: problems are diagnostics. */
@@ -63,7 +66,7 @@ export function compileSopDir(dir: string, options: CompileOptions = {}): Compil
   if (diagnostics.length > 0) return { diagnostics };
   return compileSource(
     source,
-    folderFiles(dir, display),
+    folderFiles(dir, display, options.projectDir),
     options.config,
     path.basename(dir),
     path.resolve(dir),
@@ -92,6 +95,12 @@ export function defineSop<const D>(
     ? {
         display: (p) => `${label}:${p}`,
         read: (p) => (escapesFolder(p) ? { escapes: true } : options.files?.[p]),
+        list: (folder) => {
+          const prefix = `${folder}/`;
+          const found = Object.entries(options.files ?? {}).filter(([p]) => p.startsWith(prefix));
+          if (found.length === 0) return undefined;
+          return Object.fromEntries(found.map(([p, text]) => [p.slice(prefix.length), Buffer.from(text)]));
+        },
       }
     : folderFiles(options.dir ?? process.cwd(), (p) => displayPath(p));
   const result = compileSource(
@@ -174,8 +183,10 @@ function withConfig(sop: SopFile, config: ProjectConfig | undefined): SopFile {
   const agents = { ...(config.agents ?? {}), ...(sop.agents ?? {}) };
   const defaults = { ...(config.defaults ?? {}), ...(sop.defaults ?? {}) };
   const servers = { ...(config.mcp_servers ?? {}), ...(sop.mcp_servers ?? {}) };
+  const secrets = [...new Set([...(config.secrets ?? []), ...(sop.secrets ?? [])])];
   return {
     ...sop,
+    ...(secrets.length > 0 ? { secrets } : {}),
     ...(Object.keys(servers).length > 0 ? { mcp_servers: servers } : {}),
     ...(Object.keys(defaults).length > 0 ? { defaults } : {}),
     ...(Object.keys(policies).length > 0 ? { policies } : {}),
@@ -203,7 +214,12 @@ export function loadProjectConfig(projectDir: string, relativeTo?: string): Load
   return { config: parsed.data, diagnostics: [], file };
 }
 
-function folderFiles(dir: string, display: (p: string) => string): FileAccess {
+function folderFiles(dir: string, display: (p: string) => string, projectDir?: string): FileAccess {
+  // skills: the SOP's own skills/ folder first, then the project's
+  const skillRoots = [
+    dir,
+    ...(projectDir && path.resolve(projectDir) !== path.resolve(dir) ? [projectDir] : []),
+  ];
   return {
     display: (relative) => display(path.join(dir, relative)),
     read: (relative) => {
@@ -214,7 +230,26 @@ function folderFiles(dir: string, display: (p: string) => string): FileAccess {
         return undefined;
       }
     },
+    list: (relative) => {
+      if (relative.split('/')[0] !== SKILLS_FOLDER) return listFolder(path.join(dir, relative));
+      const found = skillRoots.map((root) => listFolder(path.join(root, relative)));
+      // one skill: the first folder that has it; all skills: every root's, the SOP's winning
+      if (relative !== SKILLS_FOLDER) return found.find((f) => f !== undefined);
+      return found.some((f) => f) ? Object.assign({}, ...found.reverse().map((f) => f ?? {})) : undefined;
+    },
   };
+}
+
+/** The files under a folder (recursively, by relative path), or undefined when it is not a folder. */
+function listFolder(folder: string): Record<string, Buffer> | undefined {
+  if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) return undefined;
+  const files: Record<string, Buffer> = {};
+  for (const entry of fs.readdirSync(folder, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    files[path.relative(folder, file).split(path.sep).join('/')] = fs.readFileSync(file);
+  }
+  return files;
 }
 
 function escapesFolder(relative: string): boolean {

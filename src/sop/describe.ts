@@ -54,8 +54,9 @@ function describeStep(step: StepSpec): string[] {
     const harness = [role.provider, role.model, role.effort && `effort ${role.effort}`].filter(Boolean);
     const profile = role.profile ? `agent ${role.profile}: ` : '';
     const session = role.session ? `; session ${role.session}` : '';
+    const skills = role.skills?.length ? `; skills ${role.skills.map((s) => s.name).join(', ')}` : '';
     lines.push(
-      `│  ${name}: ${role.promptFile} (${profile}${harness.join(' ')});${writes} policy ${policyText}${tools}${session}`,
+      `│  ${name}: ${role.promptFile} (${profile}${harness.join(' ')});${writes} policy ${policyText}${tools}${skills}${session}`,
     );
   }
   if (step.command) lines.push(`│  command: ${step.command.run}`);

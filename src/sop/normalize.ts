@@ -141,6 +141,7 @@ export function roleOf(step: SopStep, role: 'agent' | 'producer' | 'verifier') {
       effort: step.effort,
       session: step.session,
       tools: step.tools,
+      skills: step.skills,
     };
   }
   const r = step[role];
@@ -151,6 +152,7 @@ export function roleOf(step: SopStep, role: 'agent' | 'producer' | 'verifier') {
     model: r?.model ?? step.model,
     effort: r?.effort ?? step.effort,
     tools: r?.tools ?? step.tools,
+    skills: r?.skills ?? step.skills,
   };
 }
 

@@ -33,6 +33,7 @@ import {
 } from './normalize';
 import { profileOf } from './profiles';
 import type { SopStep, Target } from './schema';
+import { bundleSkills } from './toolbelt-checks';
 import { emitSpecs, routeEmits, triggerSpecs } from './triggers';
 import type { TypedInput } from './typed';
 
@@ -107,6 +108,7 @@ export function planFromBundle<I = Record<string, unknown>>(
     inputSchema: inputSchema(bundle),
     ...(triggers.length > 0 ? { triggers } : {}),
     ...(emits.length > 0 ? { emits } : {}),
+    ...(sop.secrets?.length ? { secrets: sop.secrets } : {}),
     ...optional('deliver', deliverPlan(sop.deliver)),
   };
 }
@@ -226,7 +228,7 @@ function addKindSpec(from: PlanSource, spec: StepSpec, step: SopStep, timeoutMs:
     const run = step.run!.replace(/\{\{\s*params\.([\w-]+)\s*\}\}/g, (_, param: string) =>
       String(from.params[param]),
     );
-    spec.command = { run, timeoutMs };
+    spec.command = { run, timeoutMs, ...optional('env', step.env) };
   }
   if (kind === 'sop') {
     spec.call = { sop: step.sop!, input: step.input ?? {}, ...optional('routeOn', step.route_on) };
@@ -277,6 +279,7 @@ function roleSpec(from: PlanSource, step: SopStep, which: 'agent' | 'producer' |
     ...optional('session', spec.session === 'fresh' ? undefined : spec.session),
     ...optional('tools', toolGrants(bundle, spec.tools)),
     ...optional('profile', profileOf(step, which)),
+    ...optional('skills', spec.skills && bundleSkills(bundle.files, spec.skills)),
   };
 }
 

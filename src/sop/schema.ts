@@ -4,6 +4,7 @@
 // templates, files).
 
 import { z } from 'zod';
+import { SECRET_NAME } from '../policies/secrets';
 import { AGENT_QUESTION_LIMIT } from '../shapes/agent-question';
 import { Duration } from '../shapes/duration';
 import { NAME_MESSAGE, NAME_PATTERN } from '../shapes/names';
@@ -144,6 +145,17 @@ const Route = z.union([z.string().min(1), RouteSpec]);
  */
 const Session = Name.describe('fresh | step | item | run | a slot name');
 
+/** A skill's folder name (as Claude Code and Codex name skills: lower-case letters, digits and -). */
+const SkillName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a skill name: lower-case letters, digits and - (at most 64)');
+
+/** Environment variables by name; a value may refer to a secret as `${{ secrets.NAME }}`. */
+const EnvVars = z.record(z.string().regex(SECRET_NAME, 'an environment variable name'), z.string());
+
+/** Secrets the SOP needs (from the worker's environment or SOP_SECRETS_FILE), by name. */
+const SecretNames = z.array(z.string().regex(SECRET_NAME, 'a secret name (an environment variable name)'));
+
 /**
  * A named agent profile (`agents:` in sop.yaml or sop.config.yaml): the harness settings a step names with
  * `agent: NAME` instead of repeating them. A field the step (or role) sets itself wins over the profile's.
@@ -157,7 +169,7 @@ export const AgentProfile = z.strictObject({
   /** the MCP servers (of `mcp_servers:`) and per server the tools a step with this profile may call */
   tools: StepTools.optional(),
   /** skills a step with this profile loads (their folders: see the skills documentation) */
-  skills: z.array(Name).optional(),
+  skills: z.array(SkillName).optional(),
   session: Session.optional(),
 });
 export type AgentProfile = z.infer<typeof AgentProfile>;
@@ -174,13 +186,15 @@ const Role = z.strictObject({
   effort: Effort.optional(),
   /** the MCP servers (of `mcp_servers:`) this role may use, and per server the tools it may call */
   tools: StepTools.optional(),
+  /** skills (folders skills/<name>/ with a SKILL.md, next to the SOP) installed into the harness for it */
+  skills: z.array(SkillName).optional(),
 });
 
 const ForEach = z.union([Name, z.strictObject({ worklist: Name, concurrency: count(64).optional() })]);
 
 const StepKind = z.enum(['agent', 'produce_verify', 'command', 'input', 'sop']);
 
-export const Step = z.strictObject({
+const Step = z.strictObject({
   kind: StepKind.optional(),
   title: z.string().optional(),
   description: z.string().optional(),
@@ -199,11 +213,15 @@ export const Step = z.strictObject({
   effort: Effort.optional(),
   /** the MCP servers (of `mcp_servers:`) this step may use, and per server the tools it may call */
   tools: StepTools.optional(),
+  /** skills (folders skills/<name>/ with a SKILL.md, next to the SOP) installed into the harness for it */
+  skills: z.array(SkillName).optional(),
   // produce_verify
   producer: Role.optional(),
   verifier: Role.optional(),
   // command
   run: z.string().min(1).optional(),
+  /** the command's environment besides the worker's; a value may be `${{ secrets.NAME }}` */
+  env: EnvVars.optional(),
   // input
   question: z.string().min(1).optional(),
   answer: Fields.optional(),
@@ -288,6 +306,8 @@ export const SopFile = z.strictObject({
   agents: z.record(Name, AgentProfile).optional(),
   /** MCP tool servers the steps may use (`tools:` on a step); the project's sop.config.yaml may declare more */
   mcp_servers: z.record(Name, ToolServer).optional(),
+  /** the secrets its tool servers and command steps refer to (`${{ secrets.NAME }}`); checked at run start */
+  secrets: SecretNames.optional(),
   budget: Budget.optional(),
   artifacts: z.record(Name, Artifact).optional(),
   worklists: z.record(Name, Worklist).optional(),
@@ -321,6 +341,8 @@ export const ProjectConfig = z.strictObject({
   agents: z.record(Name, AgentProfile).optional(),
   /** MCP tool servers every SOP of the project may use (an SOP's own entry of the same name wins) */
   mcp_servers: z.record(Name, ToolServer).optional(),
+  /** secrets the project's tool servers refer to; every SOP may refer to them too */
+  secrets: SecretNames.optional(),
   providers: z
     .strictObject({
       codex: ProviderSettings.extend({

@@ -50,6 +50,7 @@ const DYNAMIC_READS: Record<string, { names: string[] } | { user: string }> = {
   'src/serve/ingress.ts': { names: ['SOP_GITHUB_WEBHOOK_SECRET'] },
   'src/cli/commands/serve.ts': { user: "a webhook's secret_env" },
   'src/activities/poll.ts': { user: "{{ env.NAME }} in a sensor's http headers" },
+  'src/config/secrets.ts': { user: "an SOP's secrets: names" },
 };
 
 /** The names src/harnesses/common.ts passes to every harness process unchanged. */

@@ -206,14 +206,25 @@ describe('agent profiles', () => {
   });
 });
 
-test('a profile’s skills are refused while steps cannot load skills (SOP107 at the profile), never silently dropped', () => {
-  const { dir } = project([
+test("a profile's skills are loaded by the steps that take it; one that does not exist is reported where the profile names it (SOP292)", () => {
+  const lines = [
     'name: p',
     'agents:',
     '  reviewer: { provider: claude, skills: [house-style] }',
     'steps:',
     '  a: { agent: reviewer, prompt: prompts/a.md, routes: { done: finish } }',
-  ]);
+  ];
+  const { dir } = project(lines);
   const { diagnostics } = compileSopDir(dir, { relativeTo: dir });
-  expect(diagnostics.map((d) => [d.code, d.line])).toEqual([['SOP107', 3]]);
+  expect(diagnostics.map((d) => [d.code, d.line])).toEqual([['SOP292', 3]]);
+  fs.mkdirSync(path.join(dir, 'skills', 'house-style'), { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'skills', 'house-style', 'SKILL.md'),
+    '---\nname: house-style\ndescription: the house style\n---\n',
+  );
+  const { bundle } = compileSopDir(dir, { relativeTo: dir });
+  const plan = planFromBundle(bundle!);
+  expect(plan.steps[0].agent?.skills?.map((s) => s.name)).toEqual(['house-style']);
+  // sop workflows show says which skills the step loads
+  expect(renderRouteGraph(plan)).toContain('; skills house-style');
 });

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { execa } from 'execa';
 import * as semver from 'semver';
 import { envValue } from '../../config/env';
+import { lookUpSecrets } from '../../config/secrets';
 import {
   type HarnessName,
   type HarnessNodeRequirement,
@@ -115,6 +116,7 @@ async function runChecks(projectDir = '.'): Promise<Check[]> {
   }
   checks.push(stateFolderCheck());
   checks.push(...webhookChecks(projectDir));
+  checks.push(...secretChecks(projectDir));
   for (const tool of ['git', 'bwrap', 'socat']) {
     const found = await execa('sh', ['-c', `command -v ${tool}`], { reject: false, stdin: 'ignore' });
     checks.push({
@@ -202,6 +204,35 @@ function webhookChecks(projectDir: string): Check[] {
   });
   for (const problem of problems) checks.push({ name: 'webhooks', ok: false, detail: problem });
   return checks;
+}
+
+/**
+ * Every secret the catalog's SOPs declare (`secrets:`): present on this machine (its environment or
+ * SOP_SECRETS_FILE) or missing. Names and where from only: a value never goes to the terminal.
+ */
+export function secretChecks(projectDir: string, env: NodeJS.ProcessEnv = process.env): Check[] {
+  const catalog = new Catalog({ projectDir });
+  const users = new Map<string, string[]>();
+  for (const entry of catalog.entries) {
+    for (const name of catalog.compile(entry).bundle?.definition.secrets ?? [])
+      users.set(name, [...(users.get(name) ?? []), entry.name]);
+  }
+  if (users.size === 0) return [];
+  let lookup: ReturnType<typeof lookUpSecrets>;
+  try {
+    lookup = lookUpSecrets([...users.keys()], env);
+  } catch (err) {
+    return [{ name: 'secrets', ok: false, detail: (err as Error).message }];
+  }
+  return [...users.entries()].map(([name, sops]) => {
+    const source = lookup.sources[name];
+    return {
+      name: `secret ${name}`,
+      ok: source !== undefined,
+      detail: `${source ? `present (${source === 'secrets file' ? `SOP_SECRETS_FILE ${envValue('SOP_SECRETS_FILE', env)}` : 'environment'})` : 'missing'}; needed by ${sops.join(', ')}`,
+      fix: `export ${name}=... where the worker runs, or add ${name}=... to the worker's SOP_SECRETS_FILE (runs of ${sops.join(', ')} are refused without it)`,
+    };
+  });
 }
 
 /** Schedules and sensors on the server that differ from what the catalog declares (none declared: no check). */

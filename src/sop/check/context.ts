@@ -14,6 +14,8 @@ export interface FileAccess {
   display(relative: string): string;
   /** the text, or undefined when missing; `escapes` when the path leaves the SOP folder */
   read(relative: string): string | undefined | { escapes: true };
+  /** the files under a folder of the SOP (relative to the SOP folder, as bytes); undefined: no such folder */
+  list?(relative: string): Record<string, Buffer> | undefined;
 }
 
 export interface CheckContext {

@@ -14,7 +14,7 @@ const RESERVED = new Set(['finish', 'fail']);
 const KIND_FIELDS: Record<string, ReadonlyArray<keyof SopStep>> = {
   agent: ['prompt', 'writes', 'session'],
   produce_verify: ['producer', 'verifier', 'max_rework', 'on_rework_exhausted'],
-  command: ['run'],
+  command: ['run', 'env'],
   input: ['question', 'answer', 'route_on', 'on_timeout', 'review'],
   sop: ['sop', 'input', 'route_on'],
 };
@@ -22,6 +22,7 @@ const AGENT_ONLY: ReadonlyArray<keyof SopStep> = [
   'agent',
   'policy',
   'tools',
+  'skills',
   'provider',
   'model',
   'effort',

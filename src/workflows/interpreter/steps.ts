@@ -158,6 +158,8 @@ async function runCommand(ctx: RunContext, step: StepSpec): Promise<StepEnd> {
           execution: state.executions,
           command: step.command!.run,
           timeoutMs: step.command!.timeoutMs,
+          ...(step.command!.env ? { env: step.command!.env } : {}),
+          ...(ctx.plan.secrets ? { secrets: ctx.plan.secrets } : {}),
         },
       ],
     );

@@ -425,6 +425,54 @@ const cases = [
     'SOP260',
     'trackr',
   ],
+  [
+    'secret-undeclared',
+    [
+      [
+        'steps:\n',
+        "secrets: [TRACKER_TOKEN]\nmcp_servers:\n  tracker:\n    command: node\n    env: { TOKEN: '${{ secrets.TRACKR_TOKEN }}' }\nsteps:\n",
+      ],
+    ],
+    'SOP290',
+    "'${{ secrets.TRACKR",
+  ],
+  [
+    'secret-in-args',
+    [
+      [
+        'steps:\n',
+        "secrets: [TRACKER_TOKEN]\nmcp_servers:\n  tracker: { command: node, args: ['--token=${{ secrets.TRACKER_TOKEN }}'] }\nsteps:\n",
+      ],
+    ],
+    'SOP291',
+    "'--token",
+  ],
+  [
+    'secret-in-command-run',
+    [['    run: npm test\n', "    run: 'npm test ${{ secrets.TRACKER_TOKEN }}'\n"], ['steps:\n', 'secrets: [TRACKER_TOKEN]\nsteps:\n']],
+    'SOP291',
+    "'npm test",
+  ],
+  [
+    'skill-unknown',
+    [['    writes: [work]\n', '    writes: [work]\n    skills: [releese-notes]\n']],
+    'SOP292',
+    'releese-notes',
+    { files: { 'skills/release-notes/SKILL.md': '---\nname: release-notes\ndescription: writes release notes\n---\n' } },
+  ],
+  [
+    'skill-without-front-matter',
+    [['    writes: [work]\n', '    writes: [work]\n    skills: [release-notes]\n']],
+    'SOP293',
+    'release-notes',
+    { files: { 'skills/release-notes/SKILL.md': '# Release notes\nWrite them.\n' } },
+  ],
+  [
+    'skills-on-command-step',
+    [['    run: npm test\n', '    run: npm test\n    skills: [release-notes]\n']],
+    'SOP210',
+    'skills:',
+  ],
   ['mcp-server-reserved', [['steps:\n', 'mcp_servers:\n  sop: { command: node }\nsteps:\n']], 'SOP261', 'sop: {'],
   [
     'tools-on-command-step',
