@@ -95,7 +95,10 @@ interface Served {
 
 export async function startScriptedForge(options: ScriptedForgeOptions = {}): Promise<ScriptedForge> {
   const ownRoot = !options.root;
-  const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sop-scripted-forge-'));
+  // absolute: git http-backend runs in a directory of its own
+  const root = options.root
+    ? path.resolve(options.root)
+    : fs.mkdtempSync(path.join(os.tmpdir(), 'sop-scripted-forge-'));
   const state = new ForgeState(root);
   const auth = new Auth();
   const webhooks = new WebhookSender(options.webhook);
