@@ -42,6 +42,11 @@ export interface GitState {
   gitDir: string;
   /** ignored paths not looked at: the policy judges no write there (node_modules/ is recorded only) */
   unscanned: string[];
+  /**
+   * set on a previous execution's after-snapshot reused as this one's before-snapshot (snapshot-reuse.ts):
+   * ctime of a marker made as this execution started; older writes were not this execution's
+   */
+  startedCtimeMs?: number;
 }
 
 /**

@@ -178,6 +178,11 @@ export const EnvSchema = z.object({
     meaning:
       'a workspace with fewer files is write-audited by walking it instead of asking `git status`; 0 always asks git',
   }),
+  SOP_AUDIT_REUSE_MS: variable(whole(30_000, 0, 'milliseconds'), {
+    group: 'worker',
+    meaning:
+      "how old an agent execution's after-snapshot may be to serve as the next execution's before-snapshot on the same workspace (one `git status` per execution instead of two); 0 never reuses",
+  }),
   SOP_WORKFLOW_BUNDLE: variable(text(), {
     group: 'worker',
     meaning: 'the workflow code a worker loads (tests point it at a fresh bundle)',
