@@ -13,6 +13,22 @@ const { auditWrites, snapshotWorkspace } = require('../dist/activities/write-aud
 const { keepAfterSnapshot, snapshotBefore } = require('../dist/activities/snapshot-reuse');
 const { median } = require('./table');
 
+/** Repositories built in this process by size: `--rounds N` builds each once (removed at exit). */
+const built = new Map();
+process.on('exit', () => {
+  for (const dir of built.values()) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A repository of `files` committed files (built once per process), reset to its commit. */
+function repoOf(files) {
+  let dir = built.get(files);
+  if (!dir) {
+    dir = buildRepo(files);
+    built.set(files, dir);
+  } else execFileSync('git', ['checkout', '-q', '-f', 'main'], { cwd: dir });
+  return dir;
+}
+
 /** A repository of `files` committed files, 100 per folder, 1,000 folders per top folder. */
 function buildRepo(files) {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-bench-audit-')));
@@ -69,8 +85,8 @@ function auditRows(sizes, reps, row) {
   // always git status, as a workspace of any size past SOP_AUDIT_WALK_BELOW (1,000 files) is audited
   const git = { policy, walkBelow: 0 };
   for (const files of sizes) {
-    const dir = buildRepo(files);
-    try {
+    const dir = repoOf(files);
+    {
       const status = [];
       const reused = [];
       const fresh = [];
@@ -104,8 +120,6 @@ function auditRows(sizes, reps, row) {
           'reference',
         ),
       );
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   return rows;
