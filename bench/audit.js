@@ -66,7 +66,7 @@ function oneExecution(dir, git, policy, reuse, i) {
     if (reuse !== (before.git?.startedCtimeMs !== undefined))
       throw new Error(`the before-snapshot was ${reuse ? 'not ' : ''}reused`);
     wrote = timed(() => fs.writeFileSync(changed, `bench change ${i} ${reuse}\n`));
-    const after = snapshotWorkspace(dir, [], { ...git, since: before });
+    const after = snapshotWorkspace(dir, [], { ...git, since: before, refreshIndex: reuse });
     keepAfterSnapshot(dir, [], policy, after, reuse ? 600_000 : 0);
     const { record } = auditWrites(before, after, policy, '.sop/runs/b/t', undefined);
     if (!record.files.paths.includes('d0/e0/f0.txt') || record.method !== 'git')

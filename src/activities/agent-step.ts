@@ -36,7 +36,7 @@ import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
 import { approvalsShown, LIVE_TAIL_MS, liveRecorderFor } from './live-view';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { recordExecution } from './run-summary';
-import { keepAfterSnapshot, snapshotBefore } from './snapshot-reuse';
+import { keepAfterSnapshot, reuseWindowMsDefault, snapshotBefore } from './snapshot-reuse';
 import { heartbeatEvery, recordLostLaunches, workspaceOnThisWorker } from './step-support';
 import { askThroughRun } from './tool-approval';
 import { WORKTREES_FOLDER } from './worktrees';
@@ -284,6 +284,7 @@ function recordLaunch(
   const after = snapshotWorkspace(workspace, l.unaudited, {
     policy: request.spec.policy,
     since: before,
+    refreshIndex: reuseWindowMsDefault() > 0,
   });
   keepAfterSnapshot(workspace, l.unaudited, request.spec.policy, after);
   const writes = auditWrites(before, after, request.spec.policy, l.runFolderRel, branchRef);

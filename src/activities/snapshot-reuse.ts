@@ -103,9 +103,15 @@ export function keepAfterSnapshot(
   const real = realOrSelf(workspace);
   kept.delete(real);
   if (windowMs === 0 || after.method !== 'git' || !after.git) return;
+  // the index as the after-snapshot's refreshing status left it (the audit judged it as it was before that)
+  const snapshot = new Snapshot(after);
+  snapshot.method = after.method;
+  snapshot.git = after.git;
+  const indexFile = path.relative(after.git.workspace, path.join(after.git.gitDir, 'index'));
+  if (snapshot.has(indexFile)) snapshot.set(indexFile, after.git.index);
   kept.set(real, {
     scope: scopeOf(skip, policy),
-    snapshot: after,
+    snapshot,
     fingerprint: gitFingerprint(after.git.gitDir),
     endedAtMs: Date.now(),
   });

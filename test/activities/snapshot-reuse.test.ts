@@ -50,7 +50,11 @@ async function execution(ws: string, act: () => void, reuseWindowMs = 30_000) {
   const branch = headRef(ws);
   await tick();
   act();
-  const after = snapshotWorkspace(ws, SKIP, { policy: POLICY, since: before });
+  const after = snapshotWorkspace(ws, SKIP, {
+    policy: POLICY,
+    since: before,
+    refreshIndex: reuseWindowMs > 0,
+  });
   keepAfterSnapshot(ws, SKIP, POLICY, after, reuseWindowMs);
   return auditWrites(before, after, POLICY, RUN, branch);
 }
