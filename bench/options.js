@@ -7,6 +7,7 @@ const BENCHMARKS = [
   'throughput',
   'history',
   'parallel',
+  'capacity',
   'startup',
   'fleet',
   'cluster',

@@ -21,12 +21,13 @@ const { createActivities } = require('../dist/activities');
 const { installRuntime } = require('../dist/worker/runtime');
 const { prebuiltBundlePath } = require('../dist/worker/workflow-bundle');
 const { auditRows } = require('./audit');
+const { capacityRows } = require('./capacity');
 const { fleetRows } = require('./fleet');
 const { liveRows } = require('./live');
 const support = require('./support');
 const { instant, workspace, chainPlan, worklistPlan, worklistWorkspace, throughputPair, time, row, quiet } =
   support;
-const { combineRounds, printTable, rowsWithoutFigures } = require('./table');
+const { combineRounds, median, printTable, rowsWithoutFigures } = require('./table');
 
 const { quick, tiny, rounds } = options;
 const mode = tiny ? 'tiny' : quick ? 'quick' : 'full';
@@ -111,7 +112,7 @@ async function main() {
     activities,
     maxConcurrentActivityTaskExecutions: 200,
   });
-  const on = { client, target, connection, taskQueue, activities };
+  const on = { client, target, connection, taskQueue, activities, address: target.address };
 
   await worker.runUntil(async () => {
     // warm-up: the first workflow pays for isolate creation
@@ -121,6 +122,7 @@ async function main() {
     await measure('throughput', () => throughput(on));
     await measure('history', () => history(on));
     if (!quick) await measure('parallel', () => parallel(on));
+    await measure('capacity', () => capacityRows(on, size(200, 40, 2), 'dev server'));
   });
   await measure('startup', () => startup(on));
   await measure('live', () => liveRows(on, { n: size(30, 10, 3), gapMs: size(700, 700, 300) }));
@@ -233,11 +235,12 @@ async function history(on) {
       'events',
       '<= 12 absolute',
     ),
-    await worklistRow(on.client, on.taskQueue, size(5000, 500, 3), 'dev server'),
+    ...(await worklistRows(on.client, on.taskQueue, size(5000, 500, 3), 'dev server')),
   ];
 }
 
-// 5. parallel worklist: items of 5 s (--tiny: 0.2 s) at concurrency 4 (--tiny: 2) vs 1
+// 5. parallel worklist: items of 5 s (--tiny: 0.2 s) at concurrency 4 (--tiny: 2) vs 1; and what one item's
+// worktree costs (open + merge of one changed file, the activities called directly on the same workspace)
 async function parallel(on) {
   const items = size(8, 8, 2);
   const concurrency = size(4, 4, 2);
@@ -249,6 +252,7 @@ async function parallel(on) {
     );
   }
   const seconds = support.settings.slowStepMs / 1000;
+  const { item, spawn } = await worktreeCost(items);
   return [
     row(
       `parallel worklist: ${items} items x ${seconds} s, concurrency ${concurrency} vs 1 (wall)`,
@@ -257,7 +261,38 @@ async function parallel(on) {
       'ms',
       '<= 0.3',
     ),
+    row(
+      `parallel worklist: one item's worktree (open + merge, median of ${items}) vs one \`git --version\` spawn`,
+      item,
+      spawn,
+      'ms',
+      '<= 150 ms absolute',
+    ),
   ];
+}
+
+async function worktreeCost(items) {
+  const { openWorktree, mergeWorktree } = require('../dist/activities/worktrees');
+  const ws = worklistWorkspace('worktree-cost', items);
+  const run = { sop: ws.sop, taskId: ws.taskId, workspace: ws.workspace, runFolder: ws.runFolder };
+  const costs = [];
+  const spawns = [];
+  let head;
+  for (let i = 0; i < items; i++) {
+    spawns.push((await time(async () => execFileSync('git', ['--version'], { stdio: 'ignore' }))).ms);
+    const t0 = performance.now();
+    // the first item snapshots the workspace; the next ones branch from the run's head, as in a run
+    const opened = await openWorktree({ run, key: `item-${i}`, head, snapshot: head === undefined });
+    const t1 = performance.now();
+    fs.writeFileSync(path.join(opened.worktree.path, `out-${i}.txt`), `item ${i}\n`);
+    const t2 = performance.now();
+    const merged = await mergeWorktree({ run, worktree: opened.worktree, head: opened.head });
+    if (!merged.merged || !fs.existsSync(path.join(ws.workspace, `out-${i}.txt`)))
+      throw new Error(`item ${i} was not merged into the workspace`);
+    head = merged.head;
+    costs.push(t1 - t0 + (performance.now() - t2));
+  }
+  return { item: median(costs), spawn: median(spawns) };
 }
 
 // 4. start-up: a worker from the pre-built bundle vs one that bundles at start
@@ -313,9 +348,10 @@ async function startup({ client, target, connection, activities }) {
 
 /**
  * The largest single history of a long worklist (continue-as-new keeps each run's history bounded), with
- * the time the whole worklist took, on the workers of `taskQueue`.
+ * the time the whole worklist took, on the workers of `taskQueue`; and its items/s against a raw Temporal
+ * worklist's activities/s (one no-op activity per item, continue-as-new every 500) on the same workers.
  */
-async function worklistRow(client, taskQueue, items, label) {
+async function worklistRows(client, taskQueue, items, label) {
   const run = worklistWorkspace('worklist', items);
   const wl = await time(async () =>
     (await support.startSop(client, taskQueue, worklistPlan('worklist', 'item', 1), run)).result(),
@@ -327,13 +363,29 @@ async function worklistRow(client, taskQueue, items, label) {
     largest = Math.max(largest, history.events.length);
     runs++;
   }
-  return row(
-    `history (${label}): largest single history, ${items}-item worklist (${runs} runs via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
-    largest,
-    10_240,
-    'events',
-    '< 1.0',
+  const raw = await time(() =>
+    client.workflow.execute('rawWorklist', {
+      workflowId: `raw-worklist/${randomUUID()}`,
+      taskQueue,
+      args: [items],
+    }),
   );
+  return [
+    row(
+      `history (${label}): largest single history, ${items}-item worklist (${runs} runs via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
+      largest,
+      10_240,
+      'events',
+      '< 1.0',
+    ),
+    row(
+      `worklist (${label}): ${items}-item worklist, items/s vs raw Temporal activities/s (1 no-op activity per item, continue-as-new every 500; ${(raw.ms / 1000).toFixed(1)} s)`,
+      (items * 1000) / wl.ms,
+      (items * 1000) / raw.ms,
+      'per s',
+      '>= 0.5',
+    ),
+  ];
 }
 
 /** The bench workflow bundle as a file, for worker processes. */
@@ -387,7 +439,7 @@ async function clusterRows(workflowBundle, codePath) {
       maxConcurrentActivityTaskExecutions: 200,
     });
     rows.push(
-      await worker.runUntil(worklistRow(client, taskQueue, size(5000, 500, 3), 'PostgreSQL cluster')),
+      ...(await worker.runUntil(worklistRows(client, taskQueue, size(5000, 500, 3), 'PostgreSQL cluster'))),
     );
   } finally {
     await connection.close();
@@ -491,10 +543,12 @@ async function harnessLaunch(reps) {
 /**
  * repo.url provisioning on a worker (mirror fetch + worktree on the run branch) of a repository of `files`
  * files, against a plain `git clone` of the same remote measured in the same run: first on a worker that
- * never fetched it, then on one whose mirror has it already (every later run of that repository).
+ * never fetched it, then on one whose mirror has it already (every later run of that repository), with the
+ * spare checkout the worker made after the previous run (the default) and, as a reference, without one
+ * (SOP_SPARE_WORKTREES=0).
  */
 async function provisioning(reps, files) {
-  const { createWorkspaceActivities } = require('../dist/activities/workspaces');
+  const { createWorkspaceActivities, sparesSettled } = require('../dist/activities/workspaces');
   const { stateDir } = require('../dist/harnesses/state-dir');
   const git = (cwd, ...args) => execFileSync('git', args, { cwd, stdio: 'ignore' });
   const seed = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-bench-seed-'));
@@ -510,42 +564,68 @@ async function provisioning(reps, files) {
   git(os.tmpdir(), 'clone', '-q', '--bare', seed, remote);
   // outside /tmp, as a worker's work root must be
   const scratch = fs.mkdtempSync(path.join(stateDir(), 'bench-provision-'));
+  const spareSetting = process.env.SOP_SPARE_WORKTREES;
+  const timedProvision = async (provisionWorkspace, taskId) => {
+    // the worker is idle between runs: the spare checkout of the previous run is made by then
+    await sparesSettled();
+    const t0 = performance.now();
+    const { placement } = await provisionWorkspace({ sop: 'bench', taskId, url: remote });
+    const ms = performance.now() - t0;
+    if (!fs.existsSync(path.join(placement.workspace, 'd0', 'f0.txt')))
+      throw new Error(`provisioning ${taskId} left no checkout in ${placement.workspace}`);
+    return ms;
+  };
   try {
-    let cloneMs = 0;
-    let firstMs = 0;
-    let againMs = 0;
+    const clone = [];
+    const first = [];
+    const again = [];
+    const noSpare = [];
     for (let i = 0; i < reps; i++) {
       let t0 = performance.now();
       git(scratch, 'clone', '-q', remote, path.join(scratch, `clone-${i}`));
-      cloneMs += performance.now() - t0;
+      clone.push(performance.now() - t0);
       const { provisionWorkspace } = createWorkspaceActivities({
         workerQueue: 'bench',
         workRoot: path.join(scratch, `root-${i}`),
       });
+      process.env.SOP_SPARE_WORKTREES = '1';
+      first.push(await timedProvision(provisionWorkspace, 'first'));
+      again.push(await timedProvision(provisionWorkspace, 'again'));
+      process.env.SOP_SPARE_WORKTREES = '0';
+      noSpare.push(await timedProvision(provisionWorkspace, 'no-spare'));
+      process.env.SOP_SPARE_WORKTREES = '1';
       t0 = performance.now();
-      await provisionWorkspace({ sop: 'bench', taskId: 'first', url: remote });
-      firstMs += performance.now() - t0;
-      t0 = performance.now();
-      await provisionWorkspace({ sop: 'bench', taskId: 'again', url: remote });
-      againMs += performance.now() - t0;
+      git(scratch, 'clone', '-q', remote, path.join(scratch, `clone-${i}-b`));
+      clone.push(performance.now() - t0);
     }
+    const cloneMs = median(clone);
     return [
       row(
         `provision: repo.url workspace, ${files} files, new worker vs git clone`,
-        firstMs / reps,
-        cloneMs / reps,
+        median(first),
+        cloneMs,
         'ms',
         'lower is better',
       ),
       row(
-        `provision: repo.url workspace, ${files} files, mirror fetched before vs git clone`,
-        againMs / reps,
-        cloneMs / reps,
+        `provision: repo.url workspace, ${files} files, mirror fetched before (spare checkout ready) vs git clone`,
+        median(again),
+        cloneMs,
         'ms',
-        'lower is better',
+        '<= 0.5',
+      ),
+      row(
+        `provision: repo.url workspace, ${files} files, mirror fetched before, no spare (SOP_SPARE_WORKTREES=0) vs git clone`,
+        median(noSpare),
+        cloneMs,
+        'ms',
+        'reference',
       ),
     ];
   } finally {
+    if (spareSetting === undefined) delete process.env.SOP_SPARE_WORKTREES;
+    else process.env.SOP_SPARE_WORKTREES = spareSetting;
+    await require('../dist/activities/workspaces').sparesSettled();
     for (const dir of [seed, remote, scratch]) fs.rmSync(dir, { recursive: true, force: true });
   }
 }

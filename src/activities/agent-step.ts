@@ -36,6 +36,7 @@ import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
 import { approvalsShown, LIVE_TAIL_MS, liveRecorderFor } from './live-view';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { recordExecution } from './run-summary';
+import { keepAfterSnapshot, reuseWindowMsDefault, snapshotBefore } from './snapshot-reuse';
 import { heartbeatEvery, recordLostLaunches, workspaceOnThisWorker } from './step-support';
 import { askThroughRun } from './tool-approval';
 import { WORKTREES_FOLDER } from './worktrees';
@@ -183,7 +184,7 @@ async function runHarness(
   // timeout, a little longer, then only fires when the worker itself is gone
   const overtime = request.relaunchInWorkflow ? new AbortController() : undefined;
   const overtimeTimer = overtime && setTimeout(() => overtime.abort(), request.timeoutMs);
-  const before = snapshotWorkspace(workspace, l.unaudited, { policy: request.spec.policy });
+  const before = snapshotBefore(workspace, l.unaudited, { policy: request.spec.policy });
   const branchRef = headRef(workspace);
   try {
     const run = await l.runner.run({
@@ -280,13 +281,13 @@ function recordLaunch(
   const { request, artifacts, workspace } = l;
   const reports = inspectArtifacts(artifacts);
   if (request.worktree) copyRunFolderArtifacts(artifacts, request.run.workspace);
-  const writes = auditWrites(
-    before,
-    snapshotWorkspace(workspace, l.unaudited, { policy: request.spec.policy, since: before }),
-    request.spec.policy,
-    l.runFolderRel,
-    branchRef,
-  );
+  const after = snapshotWorkspace(workspace, l.unaudited, {
+    policy: request.spec.policy,
+    since: before,
+    refreshIndex: reuseWindowMsDefault() > 0,
+  });
+  keepAfterSnapshot(workspace, l.unaudited, request.spec.policy, after);
+  const writes = auditWrites(before, after, request.spec.policy, l.runFolderRel, branchRef);
   const denials = run.denials ?? [];
   const violations = [...(run.violations ?? []), ...writes.violations];
   const sessionRecord = sessionReport(request, session, run);

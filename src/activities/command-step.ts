@@ -12,6 +12,7 @@ import { fillSecrets, Redactor, secretsOf } from '../policies/secrets';
 import type { CommandStepRequest, CommandStepResult } from '../shapes/contract';
 import { ensureParentDir } from './artifacts';
 import { recordExecution } from './run-summary';
+import { forgetSnapshot } from './snapshot-reuse';
 import { heartbeatEvery, workspaceOnThisWorker } from './step-support';
 
 const TAIL_LINES = 40;
@@ -26,6 +27,8 @@ export async function runCommandStep(request: CommandStepRequest): Promise<Comma
     `${request.execution}-command.log`,
   );
   workspaceOnThisWorker(request.run.workspace);
+  // the command writes the workspace: the next agent execution takes a fresh before-snapshot
+  forgetSnapshot(request.run.workspace);
   ensureParentDir(outputFile);
   const context = Context.current();
   const { env, redactor } = commandEnv(request);

@@ -7,6 +7,7 @@ import { pollSensor } from './poll';
 import { createResolveActivities, type ResolveActivityDeps } from './resolve-run';
 import { createReviewActivities, type ReviewActivityDeps } from './review-comments';
 import * as smoke from './smoke';
+import { reuseWindowMsDefault } from './snapshot-reuse';
 import { walkBelowDefault } from './workspace-snapshot';
 import { createWorkspaceActivities, type WorkspaceActivityDeps } from './workspaces';
 
@@ -24,6 +25,7 @@ export interface ActivityDeps
 export function createActivities(deps: ActivityDeps) {
   // a bad setting (e.g. SOP_AUDIT_WALK_BELOW) stops the worker at start, not every agent launch later
   walkBelowDefault();
+  reuseWindowMsDefault();
   checkEnv(['worker', 'harness']);
   return {
     ...smoke,

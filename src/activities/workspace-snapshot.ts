@@ -42,6 +42,11 @@ export interface GitState {
   gitDir: string;
   /** ignored paths not looked at: the policy judges no write there (node_modules/ is recorded only) */
   unscanned: string[];
+  /**
+   * set on a previous execution's after-snapshot reused as this one's before-snapshot (snapshot-reuse.ts):
+   * ctime of a marker made as this execution started; older writes were not this execution's
+   */
+  startedCtimeMs?: number;
 }
 
 /**
@@ -60,6 +65,11 @@ export interface SnapshotOptions {
   policy?: Policy;
   /** the snapshot before the execution: its walked folders are walked again */
   since?: Snapshot;
+  /**
+   * after the execution, let status refresh the index (stat info, untracked cache) as the snapshot before
+   * does: set when this snapshot will serve as the next execution's before-snapshot (snapshot-reuse.ts)
+   */
+  refreshIndex?: boolean;
   /** walk every file even in a git repository (what the audit did before; benchmarks compare) */
   walk?: boolean;
   /**
@@ -248,6 +258,8 @@ function gitSnapshot(
   fs.unlinkSync(marker);
 
   const scanIgnored = judgesIgnored(options.policy);
+  // the index as the execution left it (a refreshing status below may rewrite it)
+  const indexAtStart = lstatSig(path.join(gitDir, 'index'));
   const out = git(
     workspace,
     [
@@ -261,7 +273,7 @@ function gitSnapshot(
       ...(scanIgnored ? ['--ignored=matching'] : []),
     ],
     undefined,
-    !options.since,
+    !options.since || options.refreshIndex === true,
   );
   const files = new Snapshot();
   files.method = 'git';
@@ -295,7 +307,7 @@ function gitSnapshot(
   const index = lstatSig(path.join(gitDir, 'index'));
   // entries status trusts blindly (skip-worktree, assume-unchanged) are listed by their own signature when
   // the index can hold skip-worktree ones (version 3+, e.g. a sparse checkout) or the execution changed it
-  if (indexVersion(gitDir) !== 2 || (options.since?.git && options.since.git.index !== index))
+  if (indexVersion(gitDir) !== 2 || (options.since?.git && options.since.git.index !== indexAtStart))
     listed.push(...hiddenFromStatus(workspace));
   for (const p of listed) if (!isSkipped(p)) files.set(p, lstatSig(path.join(workspace, p)));
   for (const root of walkRoots) {
@@ -309,6 +321,9 @@ function gitSnapshot(
     if (stat.isDirectory()) walkInto(files, workspace, abs, skipped);
     else files.set(root, signature(stat)); // a linked worktree's `.git` file
   }
+  // an after-snapshot that refreshed the index: its own rewrite is no write of the execution's
+  const indexFile = path.relative(workspace, path.join(gitDir, 'index'));
+  if (options.since && options.refreshIndex && files.has(indexFile)) files.set(indexFile, indexAtStart);
   files.git = {
     workspace,
     head,

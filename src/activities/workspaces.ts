@@ -21,6 +21,7 @@ import {
   runBranch,
   WORKSPACE_INVALID,
 } from '../shapes/workspace';
+import { prepareSpare, spareFolder, sparesWanted, takeSpare } from './worktree-spares';
 
 export interface WorkspaceActivityDeps {
   /** this worker's own task queue (`sop worker` polls it next to the shared one) */
@@ -66,7 +67,8 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
     const mirror = path.join(root, 'repos', `${repoKey(request.url)}.git`);
     const branch = runBranch(request.sop, request.taskId);
     const worktree = path.join(root, 'runs', request.sop, request.taskId);
-    return withLock(mirror, async () => {
+    const spares = sparesWanted() ? spareFolder(root, mirror) : undefined;
+    const provisioned = await withLock(mirror, async () => {
       await fetchMirror(mirror, request.url, await forgeGitEnv(request.url, deps.forgeEnv));
       const remoteBranch = await revParse(mirror, `refs/remotes/origin/${branch}`);
       const base = request.base ?? (await startCommit(mirror, request));
@@ -78,7 +80,9 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
         await git(mirror, ['worktree', 'prune']);
       }
       fs.mkdirSync(path.dirname(worktree), { recursive: true });
-      await git(mirror, ['worktree', 'add', '--force', '-B', branch, worktree, start]);
+      // the spare checkout the last provisioning left, else a fresh worktree
+      if (!(spares && (await takeSpare(mirror, spares, worktree, branch, start))))
+        await git(mirror, ['worktree', 'add', '--force', '-B', branch, worktree, start]);
       const keys = remoteBranch ? await commitKeys(worktree, `${base}..HEAD`) : [];
       return {
         placement: {
@@ -95,6 +99,14 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
         keys,
       };
     });
+    // the next run of this repository on this worker: a checkout made now, after this one returned
+    if (spares) {
+      const start = provisioned.placement.head;
+      const made = withLock(mirror, () => prepareSpare(mirror, spares, start));
+      pendingSpares.add(made);
+      void made.finally(() => pendingSpares.delete(made));
+    }
+    return provisioned;
   }
 
   async function push(workspace: string, branch: string): Promise<void> {
@@ -126,6 +138,13 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
     await push(workspace, branch);
     return { commit: (await revParse(workspace, 'HEAD'))!, created: true, pushed: true };
   }
+}
+
+const pendingSpares = new Set<Promise<void>>();
+
+/** Resolves once no spare checkout is being made (tests and the benchmark wait for the worker to be idle). */
+export async function sparesSettled(): Promise<void> {
+  while (pendingSpares.size) await Promise.all([...pendingSpares]);
 }
 
 /** Heartbeats while `work` runs (in an activity), so a worker that dies on the way is noticed quickly. */

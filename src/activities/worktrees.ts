@@ -152,9 +152,16 @@ async function openWorktree(request: OpenWorktreeRequest): Promise<OpenWorktreeR
 /** Commits what the worktree holds (concluding a merge the producer resolved); returns its HEAD. */
 async function commitWorktree(worktree: Worktree, message: string): Promise<string> {
   await gitOk(worktree.path, ['add', '-A', ...NOT_THE_RUNTIMES]);
-  const merging = (await git(worktree.path, ['rev-parse', '--verify', '-q', 'MERGE_HEAD'])).exitCode === 0;
-  const staged = (await git(worktree.path, ['diff', '--cached', '--quiet'])).exitCode !== 0;
-  if (staged || merging) await gitOk(worktree.path, ['commit', '--quiet', '--no-verify', '-m', message]);
+  // one commit attempt (it concludes a merge in progress too); it fails when nothing is staged
+  const committed = await git(worktree.path, ['commit', '--quiet', '--no-verify', '-m', message]);
+  if (committed.exitCode !== 0) {
+    const merging = (await git(worktree.path, ['rev-parse', '--verify', '-q', 'MERGE_HEAD'])).exitCode === 0;
+    const staged = (await git(worktree.path, ['diff', '--cached', '--quiet'])).exitCode !== 0;
+    if (staged || merging)
+      throw new Error(
+        `git commit (in ${worktree.path}) exited ${committed.exitCode}: ${String(committed.stderr || committed.stdout).trim()}`,
+      );
+  }
   return (await gitOk(worktree.path, ['rev-parse', 'HEAD'])).trim();
 }
 
@@ -194,13 +201,11 @@ async function mergeWorktree(request: MergeWorktreeRequest): Promise<MergeWorktr
     );
   }
   const tree = lines[0].trim();
-  const changed = (await gitOk(run.workspace, ['diff', '--name-only', current, tree]))
-    .split('\n')
-    .filter(Boolean);
-  if (changed.length > 0) {
-    const patch = await gitOk(run.workspace, ['diff', '--binary', '--full-index', current, tree]);
+  const patch = await gitOk(run.workspace, ['diff', '--binary', '--full-index', current, tree]);
+  // one `diff --git` header per file
+  const changed = patch.split('\n').filter((l) => l.startsWith('diff --git '));
+  if (changed.length > 0)
     await gitOk(run.workspace, ['apply', '--binary', '--whitespace=nowarn'], { input: `${patch}\n` });
-  }
   const commit = (
     await gitOk(run.workspace, [
       'commit-tree',

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { under } from '../policies/paths';
 import type { Policy } from '../shapes/policy';
+import { splitBetween } from './snapshot-reuse';
 import { changedFiles, isDependency, type Snapshot } from './workspace-snapshot';
 
 export { changedFiles, Snapshot, snapshotWorkspace, walkBelowDefault } from './workspace-snapshot';
@@ -102,6 +103,10 @@ export interface WriteRecord {
   fallback?: string;
   /** ignored paths not looked at under `git`: the policy judges no write there */
   unscanned?: string[];
+  /** the before-snapshot was the previous execution's after-snapshot (snapshot-reuse.ts) */
+  reused?: true;
+  /** with `reused`: files written after the previous execution and before this one, not by this one */
+  between?: { count: number; paths: string[] };
 }
 
 const RECORDED_PATHS = 200;
@@ -113,7 +118,12 @@ export function auditWrites(
   runFolderRel: string,
   gitBranchRef: string | undefined,
 ): { violations: string[]; record: WriteRecord } {
-  const changed = changedFiles(before, after).filter((f) => !under(f, runFolderRel));
+  const split = splitBetween(
+    before,
+    after,
+    changedFiles(before, after).filter((f) => !under(f, runFolderRel)),
+  );
+  const changed = split.execution;
   const dependencies = changed.filter(isDependency);
   const files = changed.filter((f) => !isDependency(f));
   const bounded = (list: string[]) => ({ count: list.length, paths: list.slice(0, RECORDED_PATHS) });
@@ -134,6 +144,8 @@ export function auditWrites(
       method: after.method,
       ...(after.fallback ? { fallback: after.fallback } : {}),
       ...(after.git?.unscanned.length ? { unscanned: after.git.unscanned.slice(0, RECORDED_PATHS) } : {}),
+      ...(before.git?.startedCtimeMs === undefined ? {} : { reused: true as const }),
+      ...(split.between.length ? { between: bounded(split.between) } : {}),
     },
   };
 }

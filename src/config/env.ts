@@ -183,6 +183,16 @@ export const EnvSchema = z.object({
     meaning:
       'a workspace with fewer files is write-audited by walking it instead of asking `git status`; 0 always asks git',
   }),
+  SOP_SPARE_WORKTREES: variable(z.enum(['0', '1'], { error: '1 (keep a spare) or 0 (none)' }).default('1'), {
+    group: 'worker',
+    meaning:
+      'repo.url workspaces: 1 keeps one spare checkout per mirror, so the next run of that repository on this worker moves it into place instead of writing every file; 0 keeps none (a spare costs the disk space of a checkout)',
+  }),
+  SOP_AUDIT_REUSE_MS: variable(whole(30_000, 0, 'milliseconds'), {
+    group: 'worker',
+    meaning:
+      "how old an agent execution's after-snapshot may be to serve as the next execution's before-snapshot on the same workspace (one `git status` per execution instead of two); 0 never reuses",
+  }),
   SOP_WORKFLOW_BUNDLE: variable(text(), {
     group: 'worker',
     meaning: 'the workflow code a worker loads (tests point it at a fresh bundle)',

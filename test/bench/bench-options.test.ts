@@ -31,7 +31,8 @@ test('--only=provision runs the provisioning rows (it died at once: execFileSync
   expect(run.exitCode).toBe(0);
   expect(resultRows(run.stdout).map((r) => r.name)).toEqual([
     'provision: repo.url workspace, 20 files, new worker vs git clone',
-    'provision: repo.url workspace, 20 files, mirror fetched before vs git clone',
+    'provision: repo.url workspace, 20 files, mirror fetched before (spare checkout ready) vs git clone',
+    'provision: repo.url workspace, 20 files, mirror fetched before, no spare (SOP_SPARE_WORKTREES=0) vs git clone',
   ]);
 });
 
@@ -43,7 +44,7 @@ test('--rounds 3 measures each row three times: the median, and the spread of th
   );
   expect(run.stdout).toContain('value, baseline and ratio: medians of 3 rounds');
   const rows = resultRows(run.stdout);
-  expect(rows).toHaveLength(2);
+  expect(rows).toHaveLength(3);
   for (const row of rows) {
     expect(row.rounds).toHaveLength(3);
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
