@@ -272,7 +272,7 @@ async function parallel(on) {
 }
 
 async function worktreeCost(items) {
-  const { openWorktree, mergeWorktree } = require('../dist/activities/worktrees');
+  const { openWorktree, mergeWorktree } = require('../dist/activities/worktrees').worktreeActivities;
   const ws = worklistWorkspace('worktree-cost', items);
   const run = { sop: ws.sop, taskId: ws.taskId, workspace: ws.workspace, runFolder: ws.runFolder };
   const costs = [];

@@ -37,13 +37,19 @@ test('`sop worker -C DIR` prints its catalog, polls until SIGTERM, then drains a
   const result = await worker;
   expect(result.exitCode).toBe(0);
   expect(result.all).toContain('worker stopped');
-  // where this worker resolves every run's SOP from, in order
+  // where this worker resolves every run's SOP from, in order (the shipped ones: every folder of sops/)
+  const shipped = fs
+    .readdirSync(path.join(packageRoot, 'sops'), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  expect(shipped).toContain('bugfix');
   expect(result.all).toContain(
     [
       'catalog (the first folder that has a name wins; alter it with -C DIR, the catalog root):',
       "  1. <each run's repository>/.sop/sops/",
       `  2. ${project}/sops/: mine`,
-      `  3. ${path.join(packageRoot, 'sops')}/ (shipped): bugfix, pipeline, ralph_loop, review`,
+      `  3. ${path.join(packageRoot, 'sops')}/ (shipped): ${shipped.join(', ')}`,
     ].join('\n'),
   );
   expect(Date.now() - stoppedAt).toBeLessThan(15_000);
