@@ -336,7 +336,7 @@ const ProviderSettings = z.strictObject({
 });
 
 /** One quota key of sop.config.yaml (docs/quotas.md): at least one limit. */
-export const QuotaSchema = z
+const QuotaSchema = z
   .strictObject({
     /** agent executions at once, across every run and worker */
     concurrent: z.number().int().positive().optional(),
