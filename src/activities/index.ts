@@ -4,6 +4,7 @@ import { createDeliverActivities, type DeliverActivityDeps } from './deliver';
 import { createEmitActivities, type EmitActivityDeps } from './emit-event';
 import { createInterpreterActivities } from './interpreter-activities';
 import { pollSensor } from './poll';
+import { quotaActivities } from './quotas';
 import { createResolveActivities, type ResolveActivityDeps } from './resolve-run';
 import { createReviewActivities, type ReviewActivityDeps } from './review-comments';
 import * as smoke from './smoke';
@@ -30,6 +31,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...smoke,
     pollSensor,
+    ...quotaActivities,
     ...createInterpreterActivities({ runners: deps.runners }),
     ...createResolveActivities(deps),
     ...createEmitActivities(deps),

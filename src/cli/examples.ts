@@ -28,6 +28,7 @@ const EXAMPLES: Record<string, string[]> = {
   ],
   runs: ['sop runs list', 'sop runs show bugfix t1'],
   'runs list': ['sop runs list', 'sop runs list --sop bugfix --status failed --limit 10 --json'],
+  quotas: ['sop quotas', 'sop quotas --json'],
   'runs show': ['sop runs show bugfix t1', 'sop runs show bugfix/t1 --json'],
   'runs watch': ['sop runs watch', 'sop runs watch --sop bugfix --json'],
   'runs export': ['sop runs export bugfix t1 -o bugfix-t1.tar.gz'],

@@ -39,6 +39,7 @@ export { roundUsd } from '../console/run-view';
 /** An execution running now, e.g. `fix · agent · rework 1 · codex — rate limited — resuming at 14:03:07 (in 14 s)`. */
 export function describeActive(a: ActiveRole, nowMs = Date.now()): string {
   const label = executionLabel(a);
+  if (a.waitingForQuota) return `${label} — ${a.waitingForQuota}`;
   if (a.rateLimitedUntilMs === undefined) return label;
   const clock = new Date(a.rateLimitedUntilMs).toTimeString().slice(0, 8); // the reader's local time
   return `${label} — ${rateLimitNote(a.rateLimitedUntilMs, nowMs, clock)}`;

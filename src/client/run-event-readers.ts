@@ -10,6 +10,7 @@ import { type ExecutionLabel, executionLabel } from '../shapes/execution-label';
 import type { McpCall, McpCallCount } from '../shapes/mcp-call';
 import type { AnswerInput, ChildStatus } from '../shapes/message-args';
 import type { ToolApprovalAsk } from '../shapes/messages';
+import { type QuotaNotice, quotaNoticeText } from '../shapes/quota';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type StepFields = ExecutionLabel;
@@ -185,7 +186,7 @@ export function activityTimedOut(
   } else push('step timed out', label ?? 'activity', fields);
 }
 
-/** Signals: tool approvals asked and withdrawn, child status, answers by signal, messages. */
+/** Signals: tool approvals asked and withdrawn, child status, quota notices, answers by signal, messages. */
 export function signaled(
   at: At,
   decode: Decode,
@@ -211,6 +212,8 @@ export function signaled(
         ? `${report.child} waits for a person in ${report.waitingIn.workflowId}`
         : `${report?.child} no longer waits for a person`,
     );
+  } else if (attrs.signalName === 'quotaNotice') {
+    push('quota', quotaNoticeText(value as QuotaNotice));
   } else if (attrs.signalName === 'submitAnswer') {
     push('input answered', `${JSON.stringify((value as AnswerInput | undefined)?.value)}${by} (signal)`);
   } else {

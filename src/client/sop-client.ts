@@ -19,6 +19,7 @@ import {
   type RunStatusView,
   statusQuery,
 } from '../shapes/messages';
+import { QUOTA_MEMO_KEY, QUOTA_WORKFLOW_TYPE, type QuotaView, quotaViewQuery } from '../shapes/quota';
 import type { Rerun, RunCheckpoint, RunInput, RunResult, RunStatus } from '../shapes/run';
 import { parseRunRequest, type RunRequest } from '../shapes/run-request';
 import type { SopBundle } from '../sop/compile';
@@ -79,6 +80,8 @@ export interface RunSummary {
   status: RunStatus | string;
   /** waiting_input: the child run a person is awaited in, when not this run itself */
   waitingIn?: string;
+  /** running: the quota line an agent launch of it waits in (`waiting for quota codex/gpt-5: 2 of 2 in use, …`) */
+  waitingForQuota?: string;
   /** `test`: a run of `sop test`; `child`: a child run of a `kind: sop` step (both hidden unless `all`) */
   kind?: 'test' | 'child';
   startTime: Date;
@@ -403,6 +406,7 @@ export class SopClient {
       const sop = wf.typedSearchAttributes.get(SopName) ?? wf.type;
       const kind = runKindOf(wf.typedSearchAttributes.get(SopKind), wf.parentExecution, wf.memo);
       const waitingIn = wf.status.name === 'RUNNING' ? waitingInOf(wf.memo) : undefined;
+      const quotaLine = wf.status.name === 'RUNNING' ? wf.memo?.[QUOTA_MEMO_KEY] : undefined;
       yield {
         sop,
         taskId: wf.typedSearchAttributes.get(SopTaskId) ?? wf.workflowId.slice(sop.length + 1),
@@ -413,11 +417,22 @@ export class SopClient {
             ? (wf.typedSearchAttributes.get(SopStatus) ?? 'running')
             : wf.status.name.toLowerCase(),
         ...(waitingIn ? { waitingIn } : {}),
+        ...(typeof quotaLine === 'string' ? { waitingForQuota: quotaLine } : {}),
         ...(kind ? { kind } : {}),
         startTime: wf.startTime,
         closeTime: wf.closeTime,
       };
     }
+  }
+
+  /** Every quota key's workflow that runs (docs/quotas.md): limits, use, holders and waiters. */
+  async quotas(): Promise<QuotaView[]> {
+    const views: QuotaView[] = [];
+    const query = `WorkflowType = "${QUOTA_WORKFLOW_TYPE}" AND ExecutionStatus = "Running"`;
+    for await (const wf of this.client.workflow.list({ query })) {
+      views.push(await this.client.workflow.getHandle(wf.workflowId).query(quotaViewQuery));
+    }
+    return views.sort((a, b) => a.key.localeCompare(b.key));
   }
 
   /** Whether the namespace has this custom search attribute (false when the server does not tell). */

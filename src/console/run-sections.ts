@@ -36,7 +36,7 @@ export function timelineSection(
 <td>${e.denials?.length ? `${e.denials.length} denied` : ''}</td></tr>`,
   );
   return html`<section id="timeline"><h2>Steps and attempts</h2>
-${active.length ? html`<p class="now" data-testid="active">running now: ${active.map((a) => executionLabel(a)).join('; ')}</p>` : ''}
+${active.length ? html`<p class="now" data-testid="active">running now: ${active.map((a) => `${executionLabel(a)}${a.waitingForQuota ? ` — ${a.waitingForQuota}` : ''}`).join('; ')}</p>` : ''}
 ${rows.length ? html`<table><thead><tr><th>Started</th><th>Step</th><th>Execution</th><th>Took</th><th>Outcome</th><th>Route</th><th>Denials</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="muted">no execution recorded in the run folder${executions.length === 0 ? ' (it is not on this machine, or nothing has ended yet)' : ''}</p>`}
 ${routes.length ? html`<h3>Routes taken</h3><ol class="routes" data-testid="routes">${routes.map((r) => html`<li>${r.step}${r.item ? ` [${r.item}]` : ''}: <span class="route">${r.route}</span> → ${r.target}</li>`)}</ol>` : ''}
 </section>`;

@@ -47,18 +47,26 @@ export interface ModelServer {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /**
+   * conversations being served: open from their first request until their last scripted reply (a `message`
+   * or `final` one) has been sent; `most` is the most that were open at once
+   */
+  conversations: { open: number; most: number };
   close(): Promise<void>;
 }
 
 /** The scripted reply for a conversation (by rule and run), or why there is none. */
 type Picked = { error: string } | { reply: Reply; delayMs: number; rule: number; run: number };
+/** Picks the reply for a conversation answered on `res` (and counts it while it is open). */
+type Pick = (conversation: Conversation, res: http.ServerResponse) => Picked;
 
 export async function startModelServer(
   scenario: Scenario,
   options: { port?: number; recordBodies?: boolean } = {},
 ): Promise<ModelServer> {
   const requests: RecordedRequest[] = [];
-  const pick = replyPicker(scenario);
+  const conversations = { open: 0, most: 0 };
+  const pick = countingConversations(replyPicker(scenario), conversations);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -91,11 +99,37 @@ export async function startModelServer(
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    conversations,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Counts the conversations being served: one opens with a reply picked for it and closes once its last
+ * scripted reply (a `message` or `final` one) has been sent.
+ */
+function countingConversations(
+  pick: (conversation: Conversation) => Picked,
+  conversations: { open: number; most: number },
+): Pick {
+  const open = new Set<string>();
+  return (conversation, res) => {
+    const picked = pick(conversation);
+    if ('error' in picked) return picked;
+    const key = createHash('sha256').update(conversation.text).digest('hex');
+    open.add(key);
+    conversations.open = open.size;
+    conversations.most = Math.max(conversations.most, open.size);
+    if ('message' in picked.reply || 'final' in picked.reply)
+      res.on('close', () => {
+        open.delete(key);
+        conversations.open = open.size;
+      });
+    return picked;
   };
 }
 
@@ -138,7 +172,7 @@ function serve(
   record: RecordedRequest,
   body: Record<string, unknown>,
   scenario: Scenario,
-  pick: (conversation: Conversation) => Picked,
+  pick: Pick,
 ) {
   if (req.method === 'POST' && url.pathname.endsWith('/responses')) {
     record.api = 'responses';
@@ -182,11 +216,11 @@ function serve(
 function answer(
   res: http.ServerResponse,
   record: RecordedRequest,
-  pick: (conversation: Conversation) => Picked,
+  pick: Pick,
   conversation: Conversation,
   stream: (reply: Reply, conversation: Conversation) => void,
 ) {
-  const picked = pick(conversation);
+  const picked = pick(conversation, res);
   if ('error' in picked) {
     record.error = picked.error;
     // 400, not 5xx: harnesses retry server errors for minutes, but give up on a bad request at once,

@@ -235,6 +235,11 @@ export const DIAGNOSTIC_CODES = {
     title: 'unusable skill folder',
     hint: 'a skill is a SKILL.md with name and description front matter plus text files, 256 KB in all',
   },
+  SOP294: {
+    severity: 'error',
+    title: 'unknown quota',
+    hint: 'declare the key under `quotas:` in sop.config.yaml, or fix the name',
+  },
   SOP301: { severity: 'error', title: 'prompt file missing', hint: 'create the file or fix the path' },
   SOP302: { severity: 'error', title: 'schema file missing', hint: 'create the file or fix the path' },
   SOP303: { severity: 'error', title: 'invalid JSON schema', hint: 'the file must be a JSON Schema object' },

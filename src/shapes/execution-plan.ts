@@ -6,6 +6,7 @@
 import type { DeliverPlan } from './deliveries';
 import type { Policy } from './policy';
 import type { PriceTable } from './pricing';
+import type { QuotaLimits } from './quota';
 import type { ToolGrant } from './tool-grants';
 import type { EmitSpec, TriggerSpec } from './triggers';
 
@@ -108,6 +109,8 @@ export interface RoleSpec {
   profile?: string;
   /** the skills installed into the harness for the role (`skills:`) */
   skills?: SkillSpec[];
+  /** the step's `quota:` label: a key its launches acquire besides `<provider>/<model>` */
+  quota?: string;
 }
 
 /** A skill folder: SKILL.md and its other files (text, by path relative to the folder), and their hash. */
@@ -242,4 +245,6 @@ export interface ExecutionPlan {
   deliver?: DeliverPlan;
   /** the secrets the SOP declares (`secrets:`): the worker that resolves the run must have each */
   secrets?: string[];
+  /** the project's quota keys (sop.config.yaml `quotas:`); absent: launches acquire nothing */
+  quotas?: Record<string, QuotaLimits>;
 }

@@ -47,6 +47,8 @@ export interface ToolApprovalDecision {
 export interface ActiveRole extends ExecutionLabel {
   /** parked on a provider rate limit until then (ms since the epoch); the harness runs again after */
   rateLimitedUntilMs?: number;
+  /** waiting for a quota lease: `waiting for quota codex/gpt-5: 2 of 2 in use, 3rd in line` */
+  waitingForQuota?: string;
 }
 
 export interface RunStatusView {

@@ -42,6 +42,12 @@ export const RunRequestSchema = z.strictObject({
   request: z.optional(z.string().check(z.maxLength(2_000, 'must be at most 2,000 characters'))),
   /** the SOP's `version:` or a prefix (7+ hex digits) of its bundle hash; the run fails if the worker's differs */
   sopVersion: z.optional(nonEmpty()),
+  /** the run's place in quota lines (docs/quotas.md): 1 first … 5 last; default 2 for a person, 3 for a trigger */
+  priority: z.optional(
+    z
+      .number()
+      .check(z.refine((n) => Number.isInteger(n) && n >= 1 && n <= 5, 'must be a whole number from 1 to 5')),
+  ),
   /** the provider for steps that do not name one (as `sop run --provider`) */
   provider: z.optional(z.enum(['codex', 'claude'])),
   /**

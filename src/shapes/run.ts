@@ -83,6 +83,8 @@ export interface RunInput {
   engine?: number;
   /** the run whose event started this one (events between SOPs); absent: a person or a trigger did */
   parent?: RunParent;
+  /** the run's place in quota lines: 1 first … 5 last (absent: 2 for a person's run, 3 for a trigger's or event's) */
+  priority?: number;
   /** a repo.url run: the workspace and worker queue it was provisioned on (the run state has the latest) */
   placement?: Placement;
   /** set by continue-as-new: the state so far and the step to resume at */

@@ -28,6 +28,8 @@ export interface SopBundle {
   /** the definition with the project config's defaults, policies and provider settings folded in */
   definition: SopFile;
   providers: ProjectConfig['providers'];
+  /** the project's quota keys (sop.config.yaml `quotas:`), when it declares any */
+  quotas?: ProjectConfig['quotas'];
   /** prompt and schema texts by SOP-relative path */
   files: Record<string, string>;
 }
@@ -140,12 +142,20 @@ function compileSource(
   const located = withSopDir(parsed.data, dir, source);
   const { sop: definition, moved } = resolveProfiles(withConfig(located.sop, config), ownProfiles);
   const checked = checkSop(definition, locateInProfiles(source, moved), files, folderName);
-  const diagnostics = sortDiagnostics(uniqueDiagnostics([...located.diagnostics, ...checked.diagnostics]));
+  const diagnostics = sortDiagnostics(
+    uniqueDiagnostics([
+      ...located.diagnostics,
+      ...checked.diagnostics,
+      ...quotaLabelDiagnostics(definition, config, source),
+    ]),
+  );
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
   const bundleBody = {
     format: BUNDLE_FORMAT,
     definition,
     providers: config?.providers ?? {},
+    // only when declared: the bundles (and hashes) of projects without quotas stay as they were
+    ...(config?.quotas ? { quotas: config.quotas } : {}),
     files: sortKeys(checked.files),
   };
   // The hash is of the SOP as written: `{{ sop.dir }}` unfilled, so the same SOP in two folders (a client's
@@ -168,9 +178,29 @@ function compileSource(
       hash,
       definition,
       providers: bundleBody.providers,
+      ...(bundleBody.quotas ? { quotas: bundleBody.quotas } : {}),
       files: bundleBody.files,
     },
   };
+}
+
+/** A step's `quota:` must name a key sop.config.yaml declares under `quotas:`. */
+function quotaLabelDiagnostics(
+  sop: SopFile,
+  config: ProjectConfig | undefined,
+  source: SourceFile,
+): Diagnostic[] {
+  const declared = Object.keys(config?.quotas ?? {});
+  return Object.entries(sop.steps)
+    .filter(([, step]) => step.quota !== undefined && !declared.includes(step.quota))
+    .map(([name, step]) => {
+      const at = ['steps', name, 'quota'];
+      return diagnostic(
+        'SOP294',
+        `step ${name}: quota "${step.quota}" is not declared${declared.length ? ` (declared: ${declared.join(', ')})` : ''}`,
+        { file: source.file, ...source.locate(at), at: at.join('.') },
+      );
+    });
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   type StepSpec,
 } from '../shapes/execution-plan';
 import { DEFAULT_POLICY, mergePolicies, type Policy } from '../shapes/policy';
+import type { QuotaLimits } from '../shapes/quota';
 import type { ToolGrant } from '../shapes/tool-grants';
 import type { SopBundle } from './compile';
 import { deliverPlan } from './deliver';
@@ -110,6 +111,7 @@ export function planFromBundle<I = Record<string, unknown>>(
     ...(emits.length > 0 ? { emits } : {}),
     ...(sop.secrets?.length ? { secrets: sop.secrets } : {}),
     ...optional('deliver', deliverPlan(sop.deliver)),
+    ...optional('quotas', quotaLimits(bundle.quotas)),
   };
 }
 
@@ -280,6 +282,7 @@ function roleSpec(from: PlanSource, step: SopStep, which: 'agent' | 'producer' |
     ...optional('tools', toolGrants(bundle, spec.tools)),
     ...optional('profile', profileOf(step, which)),
     ...optional('skills', spec.skills && bundleSkills(bundle.files, spec.skills)),
+    ...optional('quota', step.quota),
   };
 }
 
@@ -306,6 +309,24 @@ function budgetsOf(budget: NonNullable<SopBundle['definition']['budget']>): Exec
       budget.max_wall_clock === undefined ? undefined : durationMs(budget.max_wall_clock),
     ),
   };
+}
+
+/** sop.config.yaml's `quotas:` as the plan carries them (absent when the project declares none). */
+function quotaLimits(quotas: SopBundle['quotas']): Record<string, QuotaLimits> | undefined {
+  if (!quotas || Object.keys(quotas).length === 0) return undefined;
+  return Object.fromEntries(
+    Object.entries(quotas).map(([key, q]) => [
+      key,
+      {
+        ...optional('concurrent', q.concurrent),
+        ...optional('tokensPerMinute', q.tokens_per_minute),
+        ...optional('usdPerDay', q.usd_per_day),
+        ...optional('onSpendCap', q.on_spend_cap),
+        ...optional('windowStartUtc', q.window_start_utc),
+        ...optional('holderCheckMs', q.holder_check === undefined ? undefined : durationMs(q.holder_check)),
+      },
+    ]),
+  );
 }
 
 function inputRequest(

@@ -250,6 +250,8 @@ const Step = z.strictObject({
   max_launch_failures: count(20).optional(),
   on_failure: Target.optional(),
   timeout: Duration.optional(),
+  /** a quota key declared under `quotas:` in sop.config.yaml that this step's agent launches also acquire */
+  quota: z.string().min(1).optional(),
 });
 
 const ArtifactKind = z.enum(['json', 'md', 'text', 'raw']);
@@ -333,6 +335,29 @@ const ProviderSettings = z.strictObject({
   effort: Effort.optional(),
 });
 
+/** One quota key of sop.config.yaml (docs/quotas.md): at least one limit. */
+const QuotaSchema = z
+  .strictObject({
+    /** agent executions at once, across every run and worker */
+    concurrent: z.number().int().positive().optional(),
+    /** tokens (in + out) the launches of the last minute may use before another starts */
+    tokens_per_minute: z.number().int().positive().optional(),
+    /** USD per day (UTC window) */
+    usd_per_day: z.number().positive().optional(),
+    /** past usd_per_day: `wait` for the next window (default) or `fail` the run */
+    on_spend_cap: z.enum(['wait', 'fail']).optional(),
+    /** HH:MM, UTC: when the daily USD window starts (default 00:00) */
+    window_start_utc: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a UTC time of day like "00:00" or "07:30"')
+      .optional(),
+    /** how often a full key checks that the runs holding it still exist (default 30s) */
+    holder_check: Duration.optional(),
+  })
+  .refine((q) => q.concurrent ?? q.tokens_per_minute ?? q.usd_per_day, {
+    message: 'a quota needs at least one of concurrent, tokens_per_minute, usd_per_day',
+  });
+
 /** sop.config.yaml at the project root: defaults and named policies shared by all SOPs. */
 export const ProjectConfig = z.strictObject({
   defaults: Defaults.optional(),
@@ -343,6 +368,21 @@ export const ProjectConfig = z.strictObject({
   mcp_servers: z.record(Name, ToolServer).optional(),
   /** secrets the project's tool servers refer to; every SOP may refer to them too */
   secrets: SecretNames.optional(),
+  /**
+   * limits shared by every run of every worker: by `<provider>/<model>` (codex/gpt-5), `<provider>`, or a
+   * label steps name with `quota:` (docs/quotas.md)
+   */
+  quotas: z
+    .record(
+      z
+        .string()
+        .regex(
+          /^[\w.-]+(\/[\w.:-]+)?$/,
+          'must be <provider>/<model>, <provider> or a label of letters, digits, . _ -',
+        ),
+      QuotaSchema,
+    )
+    .optional(),
   providers: z
     .strictObject({
       codex: ProviderSettings.extend({

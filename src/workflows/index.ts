@@ -5,6 +5,7 @@
 // (`./interpreter/index`, not `./interpreter`: a dist/ built before the split still holds interpreter.js,
 // which a bare `./interpreter` would resolve to first.)
 export { sopInterpreter } from './interpreter/index';
+export { sopQuota } from './quota';
 export { sopSensor } from './sensor';
 export { smokeWorkflow } from './smoke';
 export { sopWorkflow as default } from './sop-run';

@@ -152,6 +152,7 @@ async function resolvedInput(request: RunRequest, taskId: string): Promise<RunIn
     request: resolved.request,
     engine: resolved.engine,
     ...(resolved.options ? { options: resolved.options } : {}),
+    ...(request.priority !== undefined ? { priority: request.priority } : {}),
   };
 }
 

@@ -7,6 +7,10 @@ const problem = (value: unknown) => {
   return 'problem' in parsed ? parsed.problem : undefined;
 };
 
+test('a run request may set its place in quota lines (priority 1 to 5)', () => {
+  expect(parseRunRequest({ ...ok, priority: 1 })).toEqual({ request: { ...ok, priority: 1 } });
+});
+
 test('a complete run request parses', () => {
   expect(parseRunRequest({ ...ok, task: 't-1', params: { x: 1 }, sopVersion: '1', request: 'why' })).toEqual({
     request: { ...ok, task: 't-1', params: { x: 1 }, sopVersion: '1', request: 'why' },
@@ -25,6 +29,8 @@ test.each([
   [{ ...ok, inputs: {} }, 'run request: the request has unknown field(s) "inputs"; the fields are sop, task'],
   [{ ...ok, task: '../etc' }, 'run request: task: must start with a letter or digit'],
   ['{"sop": "bugfix"}', 'run request: the request must be an object, not the string'],
+  [{ ...ok, priority: 0 }, 'run request: priority: must be a whole number from 1 to 5'],
+  [{ ...ok, priority: 2.5 }, 'run request: priority: must be a whole number from 1 to 5'],
 ])('%j is refused with one line naming the field', (value, expected) => {
   const line = problem(value);
   expect(line).toContain(expected);

@@ -1,6 +1,7 @@
 // A worker in its own process (so a test can kill -9 it), running the built interpreter (dist/) with a
 // scripted stand-in harness: each execution appends "<step>" to $LEDGER, takes $SLOW_MS when the step
-// is $SLOW_STEP ($STEP_MS for the others), and returns the route named in $ROUTE (default "next").
+// is $SLOW_STEP ($STEP_MS for the others), and returns the route named in $ROUTE (default "next"). With
+// $SPANS, each execution also appends "start|end <pid> <ms>" there (how many ran at once, across workers).
 // $PLANS (a JSON array of hand-built plans) are served by name before the catalog, with the run options
 // in $RUN_OPTIONS (JSON), as test/support/plans.ts servePlans does for an in-process worker.
 
@@ -13,8 +14,12 @@ const runner = {
   async run(execution) {
     const step = execution.request.step;
     fs.appendFileSync(process.env.LEDGER, `${step}\n`);
+    const span = (what) =>
+      process.env.SPANS && fs.appendFileSync(process.env.SPANS, `${what} ${process.pid} ${Date.now()}\n`);
+    span('start');
     if (step === process.env.SLOW_STEP) await new Promise((r) => setTimeout(r, Number(process.env.SLOW_MS)));
     else if (process.env.STEP_MS) await new Promise((r) => setTimeout(r, Number(process.env.STEP_MS)));
+    span('end');
     return {
       outcome: { route: process.env.ROUTE || 'next', payload: { summary: step, details: '' } },
       usage: { inputTokens: 10, outputTokens: 1, costUsd: 0 },

@@ -5,6 +5,7 @@ import { registerDoctor } from './doctor';
 import { registerInit } from './init';
 import { registerKeys } from './keys';
 import { registerLogs } from './logs';
+import { registerQuotas } from './quotas';
 import { registerRestart } from './restart';
 import { registerRun } from './run';
 import { registerRuns } from './runs';
@@ -26,6 +27,7 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerTest(program);
   registerRuns(program);
+  registerQuotas(program);
   registerLogs(program);
   registerControl(program);
   registerRestart(program);

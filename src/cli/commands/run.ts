@@ -19,6 +19,7 @@ interface RunOptions {
   inputFile?: string;
   param: string[];
   provider?: string;
+  priority?: string;
   workspace: string;
   project?: string;
   detach?: boolean;
@@ -41,6 +42,7 @@ export function registerRun(program: Command): void {
     .option('--input-file <file>', 'input fields from a JSON or YAML file')
     .option('--param <k=v>', 'a param (repeatable; JSON values allowed)', collect, [])
     .option('--provider <name>', 'codex | claude: the provider for steps that do not name one')
+    .option('--priority <n>', "the run's place in quota lines: 1 (first) to 5 (last); default 2 (a person)")
     .option('--workspace <dir>', 'the repository the agents work in', '.')
     .option('-C, --project <dir>', 'project root (sops/, sop.config.yaml; default: the workspace)')
     .option('--rerun', 're-run a task id whose earlier run has finished')
@@ -79,6 +81,7 @@ export function registerRun(program: Command): void {
         },
         params: pairs(opts.param, '--param'),
         ...(opts.provider ? { provider: opts.provider as Provider } : {}),
+        ...(opts.priority !== undefined ? { priority: Number(opts.priority) } : {}),
         rerun: opts.rerun,
       };
 

@@ -49,7 +49,7 @@ export function registerRuns(program: Command): void {
         const table = rows.map((r) => [
           r.sop,
           `${r.taskId}${r.kind ? ` (${r.kind === 'test' ? 'sop test' : 'child run'})` : ''}`,
-          `${r.status}${r.waitingIn ? ` (in child ${r.waitingIn})` : ''}`,
+          `${r.status}${r.waitingIn ? ` (in child ${r.waitingIn})` : ''}${r.waitingForQuota ? ` (${r.waitingForQuota})` : ''}`,
           r.startTime.toISOString().slice(0, 19).replace('T', ' '),
         ]);
         printTable(['SOP', 'TASK', 'STATUS', 'STARTED'], table, (text, column) =>

@@ -10,6 +10,7 @@ import type { DeliverPlan } from '../../shapes/deliveries';
 import type { ExecutionPlan, RouteTarget, StepSpec } from '../../shapes/execution-plan';
 import type { WaitingIn } from '../../shapes/message-args';
 import type { ActiveRole } from '../../shapes/messages';
+import type { QuotaNotice } from '../../shapes/quota';
 import type { RunInput, RunState, RunStatus } from '../../shapes/run';
 import type { Mover } from '../workspace';
 import type { HumanInput } from './human';
@@ -58,6 +59,18 @@ export interface RunContext {
   children: ChildRuns;
   /** the deliveries this execution makes (deliveries.ts): the plan's, when the run has the patch */
   deliver?: DeliverPlan;
+  /** the quota leases of this execution's agent launches (quotas.ts); absent until a launch needs one */
+  quotaLeases?: QuotaLeases;
+}
+
+/** What one execution of the run knows of its quota leases. */
+export interface QuotaLeases {
+  seq: number;
+  /** the last notice per lease this execution waits for or holds */
+  notices: Map<string, QuotaNotice>;
+  waiting: Set<string>;
+  /** launches between their first ask and the last lease given back */
+  open: number;
 }
 
 /** The quick file updates of an engine (activities.ts). */

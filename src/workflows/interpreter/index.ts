@@ -26,6 +26,7 @@ import { DELIVERIES_PATCH, deliverAgentRequests, deliverAt } from './deliveries'
 import { emitOnFinish, settleEmits, takeRoute } from './emits';
 import { installHandlers } from './handlers';
 import { agentQuestionOf, requestInput, routeAnswer } from './input';
+import { settleQuotas } from './quotas';
 import { runStep } from './steps';
 import { clearCurrentStep, setStatus, showCurrentStep, showRunning } from './visibility';
 import { runWorklistStep, worklistRequestOf } from './worklists';
@@ -93,6 +94,7 @@ export async function sopInterpreter(input: RunInput): Promise<RunResult> {
         clearCurrentStep(ctx);
         setStatus(ctx, 'cancelled');
         await stampRunSummary(ctx, 'cancelled');
+        await settleQuotas(ctx);
       });
       throw err;
     }

@@ -29,6 +29,7 @@ import { agentActivities } from './activities';
 import { budgetProblem } from './budgets';
 import { activeKey, fail, type RunContext } from './context';
 import { recordDenials } from './denials';
+import { withQuotas } from './quotas';
 import { refreshDetails } from './visibility';
 
 const DEFAULT_MAX_WORKER_LOSSES = 50;
@@ -78,7 +79,9 @@ export async function launchAgent(
       const placement = ctx.fleet?.placement;
       let result: AgentStepResult;
       try {
-        result = await runLaunch(ctx, request, summary, verdictInputs, { execution, launch, lost });
+        result = await withQuotas(ctx, request, summary, () =>
+          runLaunch(ctx, request, summary, verdictInputs, { execution, launch, lost }),
+        );
       } catch (err) {
         if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
         const cause = err.cause;

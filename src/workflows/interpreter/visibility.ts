@@ -35,6 +35,7 @@ export function refreshDetails(ctx: RunContext): void {
   const { plan, state } = ctx;
   const now = [...ctx.active.values()].map((a) => {
     const label = executionLabel(a);
+    if (a.waitingForQuota) return `${label} — ${a.waitingForQuota}`;
     if (a.rateLimitedUntilMs === undefined) return label;
     const clock = `${new Date(a.rateLimitedUntilMs).toISOString().slice(11, 19)} UTC`;
     return `${label} — ${rateLimitNote(a.rateLimitedUntilMs, Date.now(), clock)}`;
@@ -43,7 +44,11 @@ export function refreshDetails(ctx: RunContext): void {
   if (now.length) lines.push(`Now: ${now.join('; ')}`);
   // an agent's actions are its activity's heartbeat details: the workflow never sees them (no history
   // event per action), so the details say where they are
-  if ([...ctx.active.values()].some((a) => a.provider !== undefined && a.rateLimitedUntilMs === undefined))
+  if (
+    [...ctx.active.values()].some(
+      (a) => a.provider !== undefined && a.rateLimitedUntilMs === undefined && !a.waitingForQuota,
+    )
+  )
     lines.push(
       `What the agent is doing: its latest actions are the heartbeat details of its activity under Pending Activities, or \`sop logs ${workflowInfo().workflowId} --follow\``,
     );
