@@ -72,6 +72,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
       await fetchMirror(mirror, request.url, await forgeGitEnv(request.url, deps.forgeEnv));
       const remoteBranch = await revParse(mirror, `refs/remotes/origin/${branch}`);
       const base = request.base ?? (await startCommit(mirror, request));
+      const baseBranch = request.base ? request.baseBranch : await startBranch(mirror, request.ref);
       const start = remoteBranch ?? base;
       await git(mirror, ['worktree', 'prune']);
       if (fs.existsSync(worktree)) {
@@ -92,6 +93,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps = {}) {
           remote: request.url,
           branch,
           base,
+          ...(baseBranch ? { baseBranch } : {}),
           head: start,
           lostAfterMs: deps.lostAfterMs ?? envValue('SOP_WORKER_LOST_AFTER_MS'),
           provisions: 1,
@@ -211,6 +213,21 @@ async function startCommit(mirror: string, request: ProvisionRequest): Promise<s
       ? `repo.ref: "${ref}" is no branch, tag or commit of ${request.url}`
       : `repo.url: ${request.url} has no default branch (is it empty?); push a commit or give repo.ref`,
   );
+}
+
+/** The remote's branch a run starts from: repo.ref when it is one, else the remote's default branch. */
+async function startBranch(mirror: string, ref: string | undefined): Promise<string | undefined> {
+  if (ref) return (await revParse(mirror, `refs/remotes/origin/${ref}`)) ? ref : undefined;
+  const head = await execa('git', ['symbolic-ref', '--quiet', '--short', 'refs/remotes/origin/HEAD'], {
+    cwd: mirror,
+    reject: false,
+    stdin: 'ignore',
+  });
+  const name = head.exitCode === 0 ? head.stdout.trim().replace(/^origin\//, '') : '';
+  if (name) return name;
+  for (const fallback of ['main', 'master'])
+    if (await revParse(mirror, `refs/remotes/origin/${fallback}`)) return fallback;
+  return undefined;
 }
 
 /** The Sop-Key trailers of the commits in `range` (or the newest one carrying `key`). */

@@ -215,7 +215,10 @@ export interface DeliveryRequest {
   at: string;
   /** `deliver.repo` (a template) */
   repo?: string;
-  /** a repo.url run: its remote, run branch, last pushed commit and the branch it started from (repo.ref) */
+  /**
+   * a repo.url run: its remote, run branch, last pushed commit and the branch it started from (repo.ref when a
+   * branch, else the remote's default branch): a pull request's base unless the SOP names one
+   */
   remote?: string;
   branch?: string;
   head?: string;

@@ -32,6 +32,8 @@ export interface ProvisionRequest {
   ref?: string;
   /** re-provisioning: the commit the run started from, used when the remote has no run branch yet */
   base?: string;
+  /** re-provisioning: the branch the run started from (the placement's baseBranch), carried over */
+  baseBranch?: string;
 }
 
 /** A run's workspace on one worker (recorded in history and carried in the run state). */
@@ -46,6 +48,11 @@ export interface Placement {
   branch: string;
   /** the commit the run branch started from */
   base: string;
+  /**
+   * the remote's branch the run started from: repo.ref when it names a branch, else the remote's default
+   * branch; absent when the run started from a tag or a commit (a pull request's default base)
+   */
+  baseBranch?: string;
   /** the last commit on the run branch that the remote holds */
   head: string;
   /**

@@ -111,6 +111,7 @@ export async function moveWorkspace(mover: Mover, lostQueue: string, why: string
         taskId: mover.taskId,
         url: from.remote,
         base: from.base,
+        ...(from.baseBranch ? { baseBranch: from.baseBranch } : {}),
       });
       try {
         const { placement, keys } = await mover.moving;

@@ -30,16 +30,29 @@ export interface ForgeWorld {
   close(): Promise<void>;
 }
 
-/** A scripted forge with acme/widgets (main with one commit) and issue #1; the token may write. */
-export async function forgeWorld(): Promise<ForgeWorld> {
+/**
+ * A scripted forge with acme/widgets (its default branch, `main` unless given, with one commit; `branches` are
+ * pushed too, one commit further each) and issue #1; the token may write.
+ */
+export async function forgeWorld(
+  options: { defaultBranch?: string; branches?: string[] } = {},
+): Promise<ForgeWorld> {
   const forge = await startScriptedForge();
-  const { dir, cloneUrl } = forge.addRepo(FULL_NAME);
+  const main = options.defaultBranch ?? 'main';
+  const { dir, cloneUrl } = forge.addRepo(FULL_NAME, { defaultBranch: main });
   const seed = fs.mkdtempSync(path.join(os.tmpdir(), 'sop-forge-seed-'));
-  git(seed, ['init', '--quiet', '--initial-branch=main']);
+  git(seed, ['init', '--quiet', `--initial-branch=${main}`]);
   fs.writeFileSync(path.join(seed, 'README.md'), 'widgets\n');
   git(seed, ['add', '.']);
   git(seed, ['commit', '--quiet', '-m', 'start']);
-  git(seed, ['push', '--quiet', dir, 'main']);
+  git(seed, ['push', '--quiet', dir, main]);
+  for (const branch of options.branches ?? []) {
+    git(seed, ['checkout', '--quiet', '-b', branch, main]);
+    fs.writeFileSync(path.join(seed, `${branch}.txt`), `${branch}\n`);
+    git(seed, ['add', '.']);
+    git(seed, ['commit', '--quiet', '-m', branch]);
+    git(seed, ['push', '--quiet', dir, branch]);
+  }
   forge.addToken(TOKEN, { login: 'sop-bot', write: true });
   const issue = forge.addIssue(FULL_NAME, { title: 'widgets break on Mondays' });
   // outside /tmp: the work root rule of `sop worker`
@@ -77,6 +90,8 @@ export async function withForgeRun<T>(
   fn: (run: { handle: WorkflowHandle; taskQueue: string }) => Promise<T>,
   options: {
     task?: string;
+    /** repo.ref of the run request */
+    ref?: string;
     input?: Record<string, unknown>;
     forgeEnv?: NodeJS.ProcessEnv;
     runOptions?: RunOptions;
@@ -105,7 +120,7 @@ export async function withForgeRun<T>(
         {
           sop: p.sop,
           task,
-          repo: { url: world.cloneUrl },
+          repo: { url: world.cloneUrl, ...(options.ref ? { ref: options.ref } : {}) },
           input: options.input ?? { request: 'fix it', issue: world.issue },
         },
       ],

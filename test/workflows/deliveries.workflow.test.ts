@@ -91,6 +91,19 @@ function runJson(result: { placement?: { workspace: string } } | undefined, sop:
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
+test("the pull request targets the branch the run started from: repo.ref, else the remote's default branch", async () => {
+  await world.close();
+  world = await forgeWorld({ defaultBranch: 'trunk', branches: ['release-2'] });
+  const p = fixit('fixit');
+  const turns = () => new ScriptedRunner({ 'fix/agent': [fixTurn] });
+  const onDefault = await runOnForge(ctx, world, p, turns(), { task: 'on-default' });
+  expect(onDefault.error).toBeUndefined();
+  const onRelease = await runOnForge(ctx, world, p, turns(), { task: 'on-release', ref: 'release-2' });
+  expect(onRelease.error).toBeUndefined();
+  const bases = Object.fromEntries(pullsOf(world).map((pr) => [pr.pull?.head, pr.pull?.base]));
+  expect(bases).toEqual({ 'sop/fixit/on-default': 'trunk', 'sop/fixit/on-release': 'release-2' });
+});
+
 test('a run ends in one pull request carrying its record; a rerun of the task updates it, never a second', async () => {
   const p = fixit('fixit');
   const first = await runOnForge(ctx, world, p, new ScriptedRunner({ 'fix/agent': [fixTurn] }), {

@@ -186,6 +186,7 @@ function requestOf(
     at,
     ...(ctx.deliver?.repo ? { repo: ctx.deliver.repo } : {}),
     ...(placement ? { remote: placement.remote, branch: placement.branch, head: placement.head } : {}),
+    ...(placement?.baseBranch ? { baseRef: placement.baseBranch } : {}),
     ...(state.forge?.pullRequest ? { pullRequest: state.forge.pullRequest } : {}),
     runFolder: run.runFolder,
     sop: run.sop,
