@@ -7,6 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { PromiseCompletionTimeoutError } from '@temporalio/worker';
 import { endedRunDenials } from '../activities/run-summary';
 import type { SopClient } from '../client';
+import { actionText, followLiveActions, liveLabel } from '../client/live-activity';
 import { deniedCallsText } from '../shapes/denial-text';
 import type { RunStatusView } from '../shapes/messages';
 import { connectWorkerConnection } from '../temporal/connect';
@@ -211,6 +212,18 @@ async function followRun(
     }
   };
   const timer = setInterval(tick, 500);
+  // what the running agents do (commands, files, tools, denials), from their heartbeats, as it happens
+  const stopLive = new AbortController();
+  const live = followLiveActions(
+    client.client,
+    () => [handle.workflowId],
+    ({ action, execution }) => {
+      clearSpinner();
+      log(`[${elapsed()}]   ${liveLabel(execution.activity)}  ${actionText(action)}`);
+    },
+    stopLive.signal,
+    { children: true },
+  );
   // Ctrl-C ends the following, not the run (an in-process worker stops on the same signal)
   let onSigint = () => {};
   const interrupted = new Promise<never>((_, reject) => {
@@ -222,6 +235,8 @@ async function followRun(
   } finally {
     process.removeListener('SIGINT', onSigint);
     clearInterval(timer);
+    stopLive.abort();
+    await live;
     clearSpinner();
   }
 }
