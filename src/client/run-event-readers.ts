@@ -27,6 +27,8 @@ export interface Story {
    * on): a timed-out agent activity is a lost worker
    */
   relaunching: boolean;
+  /** per child run, the run a person was last awaited in, as its reports said (none: nobody) */
+  childWaiting: Map<string, string | undefined>;
 }
 
 /** The structured fields of a rendered event (RunEvent): which execution, its route or exit code. */
@@ -188,6 +190,7 @@ export function activityTimedOut(
 
 /** Signals: tool approvals asked and withdrawn, child status, quota notices, answers by signal, messages. */
 export function signaled(
+  story: Story,
   at: At,
   decode: Decode,
   attrs: Attributes<'workflowExecutionSignaledEventAttributes'>,
@@ -205,13 +208,7 @@ export function signaled(
     const withdrawn = value as { requestId: string; reason: string };
     push('tool approval', `${withdrawn.requestId} withdrawn: ${withdrawn.reason}`);
   } else if (attrs.signalName === 'childStatus') {
-    const report = value as ChildStatus | undefined;
-    push(
-      'child status',
-      report?.waitingIn
-        ? `${report.child} waits for a person in ${report.waitingIn.workflowId}`
-        : `${report?.child} no longer waits for a person`,
-    );
+    childReported(story, at, value as ChildStatus | undefined);
   } else if (attrs.signalName === 'quotaNotice') {
     push('quota', quotaNoticeText(value as QuotaNotice));
   } else if (attrs.signalName === 'submitAnswer') {
@@ -251,4 +248,19 @@ function describeMcpCall(call: McpCall): string {
   const took = call.durationMs === undefined ? '' : `, ${call.durationMs} ms`;
   const result = call.denied ? 'denied' : `result ${call.resultBytes} B`;
   return `${call.server}.${call.tool}: args ${call.argumentsBytes} B sha256 ${call.argumentsSha256.slice(0, 12)}…, ${result}${took}`;
+}
+
+/** A child's report: a person awaited in it (or no longer), or only what it has used so far. */
+function childReported(story: Story, at: At, report: ChildStatus | undefined): void {
+  const child = report?.child ?? '?';
+  const waitingIn = report?.waitingIn?.workflowId;
+  const before = story.childWaiting.get(child);
+  story.childWaiting.set(child, waitingIn);
+  if (waitingIn && waitingIn !== before)
+    at.push('child status', `${child} waits for a person in ${waitingIn}`);
+  else if (!waitingIn && before) at.push('child status', `${child} no longer waits for a person`);
+  else if (report?.usage) {
+    const u = report.usage;
+    at.push('child usage', `${child} has used ${u.agentRuns} agent runs, $${u.costUsd.toFixed(4)} so far`);
+  } else if (!report?.waitingIn) at.push('child status', `${child} no longer waits for a person`);
 }

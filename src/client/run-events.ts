@@ -51,7 +51,12 @@ const decode = (payload: unknown): unknown => {
  * named), commands, input requested and answered, messages, status changes, and how the run ended.
  */
 export function renderRunEvents(events: HistoryEvent[]): RunEvent[] {
-  const story: Story = { summaries: new Map(), scheduled: new Map(), relaunching: false };
+  const story: Story = {
+    summaries: new Map(),
+    scheduled: new Map(),
+    relaunching: false,
+    childWaiting: new Map(),
+  };
   const out: RunEvent[] = [];
   for (const event of events) {
     const id = Number(event.eventId);
@@ -125,7 +130,7 @@ function readEvent(story: Story, at: At, event: HistoryEvent): void {
       `${answer?.requestId ? `${answer.requestId}: ` : ''}${JSON.stringify(answer?.value)}${by}`,
     );
   } else if (event.workflowExecutionSignaledEventAttributes) {
-    signaled(at, decode, event.workflowExecutionSignaledEventAttributes);
+    signaled(story, at, decode, event.workflowExecutionSignaledEventAttributes);
   } else if (event.timerStartedEventAttributes && summary) {
     if (summary.startsWith(`${RELAUNCH_TIMER} `)) push('relaunch', summary.slice(RELAUNCH_TIMER.length + 1));
     else push('parked', summary);

@@ -76,10 +76,19 @@ export const ChildStatusSchema = z.object({
   seq: z.number(),
   /** the run a person is awaited in; absent: nobody is awaited in this child any more */
   waitingIn: z.optional(WaitingInSchema),
+  /** what the child (with its own children) has used so far */
+  usage: z.optional(
+    z.object({
+      inputTokens: z.number().check(z.nonnegative()),
+      outputTokens: z.number().check(z.nonnegative()),
+      costUsd: z.number().check(z.nonnegative()),
+      agentRuns: z.number().check(z.nonnegative()),
+    }),
+  ),
 });
 export type ChildStatus = z.infer<typeof ChildStatusSchema>;
 export const CHILD_STATUS_SHAPE =
-  '{"child": "<workflow id>", "seq": <n>, "waitingIn": {"workflowId": "<id>", "sop": "<sop>", "task": "<task>"}}';
+  '{"child": "<workflow id>", "seq": <n>, "waitingIn": {"workflowId": "<id>", "sop": "<sop>", "task": "<task>"}, "usage": {"inputTokens": <n>, "outputTokens": <n>, "costUsd": <n>, "agentRuns": <n>}}';
 
 /** The memo key a run waiting for a person in a child run keeps it under (for `sop runs list`). */
 export const WAITING_IN_MEMO_KEY = 'waitingIn';

@@ -90,6 +90,35 @@ const project = catalogProject('sop-calls-', {
     '      completed: { complete_and_advance: true, exhausted: finish }',
     '',
   ].join('\n'),
+  stage_probe: [
+    'name: stage_probe',
+    'input:',
+    '  request: { type: string }',
+    'steps:',
+    '  call:',
+    '    sop: two_probe',
+    '    input: { request: "{{ input.request }}" }',
+    '    routes:',
+    '      completed: finish',
+    '      failed: mend',
+    '  mend:',
+    '    prompt: prompts/work.md',
+    '    routes: { done: finish }',
+    '',
+  ].join('\n'),
+  two_probe: [
+    'name: two_probe',
+    'input:',
+    '  request: { type: string }',
+    'steps:',
+    '  first:',
+    '    prompt: prompts/work.md',
+    '    routes: { done: second }',
+    '  second:',
+    '    prompt: prompts/work.md',
+    '    routes: { done: finish }',
+    '',
+  ].join('\n'),
   build_probe: [
     'name: build_probe',
     'input:',
@@ -135,6 +164,8 @@ function runner(): ScriptedRunner {
     ],
     'judge/agent': (call) => ({ route: call.prompt.includes('DENY') ? 'deny' : 'approve' }),
     'report/agent': [{ route: 'done' }],
+    'first/agent': [{ route: 'done', costUsd: 0.25, tokens: 200 }],
+    'second/agent': [{ delayMs: 600_000 }],
     'mend/agent': [{ route: 'done' }],
   });
 }
@@ -323,6 +354,35 @@ test('cancelling the parent cancels the child', async () => {
     await recordHistory(parent, 'request-sop-cancel');
     expect((await show(`ship_probe/${task}`)).status).toBe('cancelled');
     expect((await show(`ship_probe/${task}/call`)).status).toBe('cancelled');
+  });
+}, 180_000);
+
+test("a child terminated on its own still counts: what it used before is in its parent's childUsage", async () => {
+  const script = runner();
+  await withShip(script, async ({ sop, task, workspace }) => {
+    const parent = await sop.start('stage_probe', {
+      task,
+      repo: { path: workspace },
+      input: { request: 'x' },
+    });
+    const childId = `stage_probe/${task}/call`;
+    // the child's first agent run is done (and reported); its second is at work
+    await eventually(
+      async () => (script.calls.some((c) => c.key === 'second/agent') ? true : undefined),
+      60_000,
+    );
+    await ctx.client.workflow.getHandle(childId).terminate('stopped by hand');
+    const result = (await parent.result()) as RunResult;
+    expect(result.routesTaken.map((r) => `${r.step}:${r.route}`)).toEqual(['call:failed', 'mend:done']);
+    expect(result.childUsage).toMatchObject({
+      agentRuns: 1,
+      inputTokens: 200,
+      outputTokens: 20,
+      costUsd: 0.25,
+    });
+    expect((await show(`stage_probe/${task}`)).childUsage).toMatchObject({ agentRuns: 1, costUsd: 0.25 });
+    await recordHistory(parent, 'request-sop-child-terminated');
+    await recordHistory(ctx.client.workflow.getHandle(childId), 'request-sop-child-reports-usage');
   });
 }, 180_000);
 

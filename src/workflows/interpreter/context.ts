@@ -11,7 +11,7 @@ import type { ExecutionPlan, RouteTarget, StepSpec } from '../../shapes/executio
 import type { WaitingIn } from '../../shapes/message-args';
 import type { ActiveRole } from '../../shapes/messages';
 import type { QuotaNotice } from '../../shapes/quota';
-import type { RunInput, RunState, RunStatus } from '../../shapes/run';
+import type { RunInput, RunState, RunStatus, RunUsage } from '../../shapes/run';
 import type { Mover } from '../workspace';
 import type { HumanInput } from './human';
 import type { PatchId } from './patches';
@@ -84,11 +84,16 @@ interface ChildRuns {
   tracks: boolean;
   /** this run tells its parent when a person is awaited in it (it is the child of a `kind: sop` step) */
   reports: boolean;
+  /**
+   * a child tells its parent what it has used so far with each report, so a child cancelled or terminated on
+   * its own (no result, no failure details) still counts (patch child-usage-reports-v1)
+   */
+  usage: boolean;
   /** the children running now, by workflow id: the last report of each */
-  running: Map<string, { seq: number; waitingIn?: WaitingIn }>;
-  /** the workflow id the memo `waitingIn` shows, and the one last reported to the parent */
+  running: Map<string, { seq: number; waitingIn?: WaitingIn; usage?: RunUsage }>;
+  /** the workflow id the memo `waitingIn` shows, and what was last reported to the parent */
   shown?: string;
-  reported?: string;
+  reported?: { waitingIn?: WaitingIn; usage?: RunUsage };
 }
 
 /** The run's parallel work: its last commit, open worktrees by step#item, and one git change at a time. */

@@ -50,7 +50,7 @@ export function createContext(input: RunInput): RunContext {
     emitting: [],
     emitFailures: [],
     // decideChildRuns sets what this execution does
-    children: { tracks: false, reports: false, running: new Map() },
+    children: { tracks: false, reports: false, usage: false, running: new Map() },
     // registers the answer and tool-approval handlers; its callbacks run later, once ctx exists
     human: createHumanInput({
       run: () => ctx.run,

@@ -7,6 +7,7 @@ import { executionLabel } from '../../shapes/execution-label';
 import type { RoleSpec, RouteSpec, StepSpec } from '../../shapes/execution-plan';
 import { protocolProblems } from '../../shapes/protocol';
 import { budgetProblem } from './budgets';
+import { reportUsage } from './children';
 import { activeKey, fail, type RunContext } from './context';
 import { recordDenials } from './denials';
 import { launchAgent } from './launches';
@@ -121,6 +122,7 @@ export async function runRole(
     state.usage.outputTokens += result.usage.outputTokens;
     state.usage.costUsd += result.usage.costUsd;
     state.usage.agentRuns++;
+    reportUsage(ctx);
     recordDenials(ctx, result, { step: step.name, item: item?.id, role });
     const found = protocolProblems(
       result,
