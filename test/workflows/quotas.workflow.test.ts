@@ -13,6 +13,7 @@ import {
   quotaWorkflowId,
 } from '../../src/shapes/quota';
 import type { RunResult } from '../../src/shapes/run';
+import { scheduleOptions } from '../../src/triggers/schedules';
 import { finish, makeWorkspace, plan, role, route, runRequest, servePlans, step } from '../support/plans';
 import { type RecordedCall, ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
@@ -169,6 +170,72 @@ test('a burst of 100 asks: exactly the limit admitted, the rest in line by prior
       expect(carried.waiters.map((w) => w.leaseId)).toEqual(moved.waiters.map((w) => w.leaseId));
       expect(carried.admitted).toBe(6);
       await holder.terminate('test over');
+    },
+    { runners: { codex: runner }, ...servePlans(p) },
+  );
+}, 120_000);
+
+test("a run a schedule starts waits in line at the priority its trigger declares: before a person's run that asked first", async () => {
+  const model = `m-${randomUUID().slice(0, 8)}`;
+  const key = `codex/${model}`;
+  const p = quotaPlan('quota-trigger-priority', model, { concurrent: 1 });
+  // the first launch holds the key until its run is cancelled; the others are quick
+  const runner = new ScriptedRunner({
+    'work/agent': (call) => ({ route: 'done', delayMs: runner.calls.indexOf(call) === 0 ? 60_000 : 1_500 }),
+  });
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const [holder] = await startRuns(p, taskQueue, 1);
+      await eventually(async () =>
+        (await view(key).catch(() => undefined))?.holders.length ? true : undefined,
+      );
+      const [person] = await startRuns(p, taskQueue, 1);
+      await eventually(async () => ((await view(key)).waiters.length === 1 ? true : undefined));
+      // the trigger as the compiler makes it (`priority: 1`), as `sop triggers sync` makes its Schedule
+      const name = `urgent-${randomUUID().slice(0, 8)}`;
+      const made = scheduleOptions(
+        {
+          spec: {
+            kind: 'schedule',
+            name,
+            sop: p.sop,
+            schedule: { cron: [], everyMs: 86_400_000, overlap: 'allow_all' },
+            input: { request: 'urgent sweep' },
+            priority: 1,
+          },
+          bundleHash: p.bundleHash,
+          projectDir: makeWorkspace(p.sop, name).workspace,
+        },
+        taskQueue,
+      );
+      if ('problem' in made) throw new Error(made.problem);
+      const schedule = await ctx.client.schedule.create({ ...made.options, state: { paused: true } });
+      try {
+        await schedule.trigger();
+        const lined = await eventually(async () => {
+          const v = await view(key);
+          return v.waiters.length === 2 ? v : undefined;
+        });
+        const scheduled = lined.waiters[0].workflowId;
+        expect(scheduled.startsWith(`${p.sop}/${name}-`)).toBe(true);
+        expect(lined.waiters.map((w) => w.priority)).toEqual([1, 2]);
+        expect(lined.waiters[1].workflowId).toBe(person.workflowId);
+        // the holder gives the key back: the scheduled run gets it, the person's run still waits
+        await holder.cancel();
+        const next = await eventually(async () => {
+          const v = await view(key);
+          return v.holders[0]?.workflowId !== holder.workflowId && v.holders.length === 1 ? v : undefined;
+        });
+        expect(next.holders.map((h) => h.workflowId)).toEqual([scheduled]);
+        expect(next.waiters.map((w) => w.workflowId)).toEqual([person.workflowId]);
+        const results = (await Promise.all(
+          [scheduled, person.workflowId].map((id) => ctx.client.workflow.getHandle(id).result()),
+        )) as RunResult[];
+        expect(results.map((r) => r.status)).toEqual(['completed', 'completed']);
+      } finally {
+        await schedule.delete();
+      }
     },
     { runners: { codex: runner }, ...servePlans(p) },
   );
