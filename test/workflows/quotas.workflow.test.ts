@@ -278,6 +278,47 @@ test('a run that ends holding a lease (terminated) gives it up within the holder
   );
 }, 120_000);
 
+test('tokens per minute: a launch waits while the launches that ended within the window used the limit, with the figures, and starts as the window slides', async () => {
+  const model = `m-${randomUUID().slice(0, 8)}`;
+  const key = `codex/${model}`;
+  const p = quotaPlan('quota-tokens', model, { tokensPerMinute: 1_000 });
+  // each launch reports 500 tokens in and 50 out
+  const runner = new ScriptedRunner({ 'work/agent': () => ({ route: 'done', tokens: 500 }) });
+  // the key's workflow started ahead of the runs with a window of 8 s instead of 60 (the runs only signal it)
+  const windowMs = 8_000;
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      await ctx.client.workflow.start(QUOTA_WORKFLOW_TYPE, {
+        workflowId: quotaWorkflowId(key),
+        taskQueue,
+        args: [{ key, tokenWindowMs: windowMs }],
+      });
+      // two launches at once: nothing used yet, both start (the limit is on tokens, not on launches)
+      const first = await startRuns(p, taskQueue, 2);
+      const done = (await Promise.all(first.map((h) => h.result()))) as RunResult[];
+      expect(done.map((r) => r.status)).toEqual(['completed', 'completed']);
+      expect(mostAtOnce(runner.calls)).toBeLessThanOrEqual(2);
+      const [third] = await startRuns(p, taskQueue, 1);
+      const waiting = await eventually(
+        async () => (await third.query(statusQuery)).active[0]?.waitingForQuota,
+      );
+      expect(waiting).toBe(
+        `waiting for quota ${key}: 0 in use, 1st in line (tokens_per_minute 1000: 1100 used in the last 8 s)`,
+      );
+      expect(runner.calls).toHaveLength(2);
+      expect(await view(key)).toMatchObject({ holders: [], tokensLastMinute: 1_100 });
+      expect(((await third.result()) as RunResult).status).toBe('completed');
+      // it started only once the first launch to end had left the window (its lease went back after it ended)
+      const firstEnded = Math.min(runner.calls[0].endedAt, runner.calls[1].endedAt);
+      expect(runner.calls[2].startedAt - firstEnded).toBeGreaterThanOrEqual(windowMs);
+      const logged = (await fetchRunEvents(ctx.client, third)).filter((e) => e.kind === 'quota');
+      expect(logged.map((e) => e.text)).toEqual([waiting, `${key} granted`]);
+    },
+    { runners: { codex: runner }, ...servePlans(p) },
+  );
+}, 120_000);
+
 describe('a USD cap per day', () => {
   test('wait: the run that would pass it waits with the figures shown', async () => {
     const model = `m-${randomUUID().slice(0, 8)}`;
