@@ -51,6 +51,7 @@ export function triggerRunRequest(
     repo: repoValue,
     input: input.value,
     ...(trigger.params ? { params: trigger.params } : {}),
+    ...(trigger.priority !== undefined ? { priority: trigger.priority } : {}),
   };
   const parsed = parseRunRequest(value);
   return 'problem' in parsed ? { problem: `${where}: ${parsed.problem}` } : parsed;

@@ -42,6 +42,8 @@ const PollTriggerSchema = z.object({
   input: z.record(z.string(), z.unknown()),
   repo: z.optional(TriggerRepoSpecSchema),
   params: z.optional(z.record(z.string(), z.unknown())),
+  /** the runs' place in quota lines (1 first … 5 last) */
+  priority: z.optional(z.number()),
 });
 
 export const SensorConfigSchema = z.object({

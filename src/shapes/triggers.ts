@@ -54,6 +54,8 @@ export type TriggerSpec = TriggerSource & {
   /** absent: the project the trigger was synced from */
   repo?: TriggerRepoSpec;
   params?: Record<string, unknown>;
+  /** the triggered runs' place in quota lines: 1 first … 5 last (absent: 3) */
+  priority?: number;
 };
 
 /** An event a route (or finishing) emits: its name and the payload built from the run's outputs. */

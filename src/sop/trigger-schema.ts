@@ -103,6 +103,13 @@ export const Trigger = z.strictObject({
   repo: TriggerRepo.optional(),
   /** the SOP's params for triggered runs */
   params: z.record(Name, z.unknown()).optional(),
+  /** the triggered runs' place in quota lines (docs/quotas.md): 1 first … 5 last; default 3 */
+  priority: z
+    .number()
+    .int('must be a whole number from 1 (first) to 5 (last)')
+    .min(1, 'must be a whole number from 1 (first) to 5 (last)')
+    .max(5, 'must be a whole number from 1 (first) to 5 (last)')
+    .optional(),
   description: z.string().optional(),
 });
 export type SopTrigger = z.infer<typeof Trigger>;

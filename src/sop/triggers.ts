@@ -81,6 +81,7 @@ export function triggerSpecs(sop: SopFile): TriggerSpec[] {
         input: trigger.input ?? {},
         ...(trigger.repo ? { repo: trigger.repo } : {}),
         ...(trigger.params ? { params: trigger.params } : {}),
+        ...(trigger.priority !== undefined ? { priority: trigger.priority } : {}),
       },
     ];
   });

@@ -59,6 +59,8 @@ interface QuotaInput {
   state?: QuotaState;
   /** continue-as-new after this many history events (default: when the server suggests it, or 10,000) */
   maxEvents?: number;
+  /** the window of `tokens_per_minute` (default 60 s; shorter only where a test starts the key's workflow) */
+  tokenWindowMs?: number;
 }
 
 const { closedHolders } = proxyActivities<QuotaActivities>({
@@ -79,6 +81,7 @@ export async function sopQuota(input: QuotaInput): Promise<never> {
     spentUsd: 0,
     admitted: 0,
   };
+  const tokenWindowMs = input.tokenWindowMs ?? TOKEN_WINDOW_MS;
   let dirty = true;
   const sends = new Set<Promise<void>>();
 
@@ -125,7 +128,7 @@ export async function sopQuota(input: QuotaInput): Promise<never> {
       limits: state.limits,
       holders: state.holders.map(view),
       waiters: inLine(state).map(view),
-      tokensLastMinute: tokensLastMinute(state),
+      tokensLastMinute: tokensInWindow(state, tokenWindowMs),
       spentUsd: windowStartMs === state.windowStartMs ? state.spentUsd : 0,
       windowStartMs,
       windowEndMs: windowStartMs + DAY_MS,
@@ -149,7 +152,7 @@ export async function sopQuota(input: QuotaInput): Promise<never> {
   let nextCheckMs = Date.now() + (state.limits.holderCheckMs ?? DEFAULT_HOLDER_CHECK_MS);
   for (;;) {
     dirty = false;
-    const wakeAt = admit(state, tell);
+    const wakeAt = admit(state, tokenWindowMs, tell);
     if (state.waiters.length > 0 && state.holders.length > 0 && Date.now() >= nextCheckMs) {
       await dropEndedHolders(state);
       nextCheckMs = Date.now() + (state.limits.holderCheckMs ?? DEFAULT_HOLDER_CHECK_MS);
@@ -173,15 +176,19 @@ export async function sopQuota(input: QuotaInput): Promise<never> {
  * change of their line) and refuses those a spend cap fails. Returns when the line may move by itself (the
  * token window or the USD window rolls on), if it can.
  */
-function admit(state: QuotaState, tell: (entry: Entry, notice: QuotaNotice) => void): number | undefined {
+function admit(
+  state: QuotaState,
+  tokenWindowMs: number,
+  tell: (entry: Entry, notice: QuotaNotice) => void,
+): number | undefined {
   const { key, limits } = state;
   const now = Date.now();
   rollWindow(state);
-  state.tokens = state.tokens.filter((t) => t.atMs > now - TOKEN_WINDOW_MS);
+  state.tokens = state.tokens.filter((t) => t.atMs > now - tokenWindowMs);
   let wakeAt: number | undefined;
   const line = inLine(state);
   for (const waiter of line) {
-    const blocked = blockedBy(state);
+    const blocked = blockedBy(state, tokenWindowMs);
     if (blocked?.refuse) {
       state.waiters = state.waiters.filter((w) => w !== waiter);
       tell(waiter, { leaseId: waiter.leaseId, key, refused: blocked.why });
@@ -196,7 +203,7 @@ function admit(state: QuotaState, tell: (entry: Entry, notice: QuotaNotice) => v
     state.admitted++;
     tell(waiter, { leaseId: waiter.leaseId, key, granted: true });
   }
-  const blocked = blockedBy(state);
+  const blocked = blockedBy(state, tokenWindowMs);
   inLine(state).forEach((waiter, i) => {
     const where: QuotaLine = {
       inUse: state.holders.length,
@@ -218,6 +225,7 @@ function admit(state: QuotaState, tell: (entry: Entry, notice: QuotaNotice) => v
 /** Why the key admits nobody now (undefined: it admits the next in line). */
 function blockedBy(
   state: QuotaState,
+  tokenWindowMs: number,
 ): { why: string; full?: boolean; refuse?: boolean; until?: number } | undefined {
   const { limits } = state;
   if (limits.concurrent !== undefined && state.holders.length >= limits.concurrent) {
@@ -232,8 +240,9 @@ function blockedBy(
   if (limits.tokensPerMinute !== undefined) {
     const used = state.tokens.reduce((sum, t) => sum + t.tokens, 0);
     if (used >= limits.tokensPerMinute) {
-      const until = state.tokens[0].atMs + TOKEN_WINDOW_MS;
-      return { why: `tokens_per_minute ${limits.tokensPerMinute}: ${used} used in the last minute`, until };
+      const until = state.tokens[0].atMs + tokenWindowMs;
+      const last = tokenWindowMs === TOKEN_WINDOW_MS ? 'minute' : `${tokenWindowMs / 1000} s`;
+      return { why: `tokens_per_minute ${limits.tokensPerMinute}: ${used} used in the last ${last}`, until };
     }
   }
   return undefined;
@@ -244,8 +253,8 @@ function inLine(state: QuotaState): Entry[] {
   return [...state.waiters].sort((a, b) => a.priority - b.priority || a.seq - b.seq);
 }
 
-function tokensLastMinute(state: QuotaState): number {
-  const since = Date.now() - TOKEN_WINDOW_MS;
+function tokensInWindow(state: QuotaState, tokenWindowMs: number): number {
+  const since = Date.now() - tokenWindowMs;
   return state.tokens.filter((t) => t.atMs > since).reduce((sum, t) => sum + t.tokens, 0);
 }
 

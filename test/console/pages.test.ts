@@ -1,11 +1,13 @@
 import { renderMarkdown } from '../../src/console/markdown';
+import { timelineSection } from '../../src/console/run-sections';
 import { RunsFilterSchema, runsQuery } from '../../src/console/runs-query';
 import { answerFromForm, answerInputs } from '../../src/console/schema-form';
 import { APPROVAL_ANSWER_SCHEMA } from '../../src/shapes/execution-plan';
 import type { PendingInput } from '../../src/shapes/messages';
 
 // The console's pure parts: the visibility query its filters make, the forms an answer schema makes and the
-// answers they give back, and markdown rendered without anything that could run in the page.
+// answers they give back, markdown rendered without anything that could run in the page, and a run page's
+// sections.
 
 test('the runs filters become one visibility query on search attributes; children and test runs are hidden unless asked', () => {
   expect(runsQuery({}, [])).toBe(
@@ -90,4 +92,22 @@ test('markdown artifacts render; raw HTML is shown as text and script links are 
   expect(out).toContain('&lt;script&gt;');
   expect(out).not.toContain('javascript:');
   expect(out).toContain('href="https://example.com/a"');
+});
+
+test('the run page says beside a running launch that it waits for quota, with its place in line', () => {
+  const waiting = 'waiting for quota codex/gpt-5: 2 of 2 in use, 3rd in line';
+  const page = timelineSection(
+    [],
+    [],
+    [
+      { step: 'review', role: 'agent', attempt: 1, provider: 'codex', waitingForQuota: waiting },
+      { step: 'lint', role: 'agent', attempt: 1, provider: 'codex' },
+    ],
+  ).toString();
+  expect(page).toContain(
+    '<p class="now" data-testid="active">running now: review · agent · attempt 1 · codex — waiting for quota codex/gpt-5: 2 of 2 in use, 3rd in line; lint · agent · attempt 1 · codex</p>',
+  );
+  // once granted, the label alone
+  const granted = timelineSection([], [], [{ step: 'review', role: 'agent', attempt: 1, provider: 'codex' }]);
+  expect(granted.toString()).toContain('running now: review · agent · attempt 1 · codex</p>');
 });

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { triggerRunRequest } from '../../src/shapes/trigger-request';
+import { SensorConfigSchema } from '../../src/shapes/trigger-shapes';
 import type { TriggerSpec } from '../../src/shapes/triggers';
 import { compileSopDir } from '../../src/sop/compile';
 import { planFromBundle } from '../../src/sop/plan-from-bundle';
@@ -129,6 +130,83 @@ test('bad trigger declarations are coded errors at the line that is wrong', () =
       ),
     ),
   ).toEqual([expect.stringMatching(/error SOP101 unknown key "secret" in triggers.hook.webhook/)]);
+});
+
+test("a trigger may set its runs' place in quota lines: priority 1 to 5, carried by every kind's run request", () => {
+  const result = compile(
+    sopYaml(
+      'one',
+      `triggers:
+  urgent:
+    webhook: { name: pages, secret_env: PAGES_SECRET }
+    input: { request: "{{ payload.title }}" }
+    priority: 1
+  nightly:
+    schedule: { cron: "0 3 * * *" }
+    input: { request: sweep }
+    priority: 5
+  inbox:
+    poll: { command: "cat inbox.json", every: 1m, item_id: id }
+    input: { request: "{{ item.title }}" }
+    priority: 4
+  plain:
+    event: planned
+    input: { request: x }
+`,
+      '      done: { finish: true, emits: [planned] }\n',
+    ),
+  );
+  expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  const triggers = planFromBundle(result.bundle!).triggers!;
+  expect(triggers.map((t) => [t.name, t.priority])).toEqual([
+    ['urgent', 1],
+    ['nightly', 5],
+    ['inbox', 4],
+    ['plain', undefined],
+  ]);
+  // the one mapping schedules, webhooks, events and sensors share puts it in the run request
+  const [urgent, nightly, inbox, plain] = triggers;
+  const made = (t: TriggerSpec, payload: unknown) =>
+    triggerRunRequest(t, { payload, item: payload }, { projectDir: '/srv/project' });
+  expect(made(urgent, { title: 'pager' })).toMatchObject({ request: { priority: 1 } });
+  expect(made(nightly, {})).toMatchObject({ request: { priority: 5 } });
+  expect(made(plain, {})).toEqual({ request: expect.not.objectContaining({ priority: expect.anything() }) });
+  // a sensor's configuration keeps it (its schema would drop a key it does not know)
+  const config = SensorConfigSchema.parse({
+    trigger: inbox,
+    projectDir: '/p',
+    bundleHash: 'b',
+    configHash: 'c',
+  });
+  expect(made(config.trigger as TriggerSpec, { id: 1, title: 'mail' })).toMatchObject({
+    request: { priority: 4 },
+  });
+});
+
+test('a trigger priority outside 1 to 5 is an error naming the field', () => {
+  const declare = (priority: string) =>
+    problems(
+      sopYaml(
+        'one',
+        `triggers:
+  nightly:
+    schedule: { every: 1h }
+    input: { request: x }
+    priority: ${priority}
+`,
+      ),
+    );
+  const outOfRange =
+    /^14:15 error SOP104 triggers\.nightly\.priority: must be a whole number from 1 \(first\) to 5 \(last\)$/;
+  expect(declare('0')).toEqual([expect.stringMatching(outOfRange)]);
+  expect(declare('6')).toEqual([expect.stringMatching(outOfRange)]);
+  // a fraction or a word is the wrong type, as for every whole-number key
+  expect(declare('2.5')).toEqual([
+    '14:15 error SOP102 triggers.nightly.priority must be int, not number 2.5',
+  ]);
+  expect(declare('high')).toEqual([
+    expect.stringMatching(/^14:15 error SOP102 triggers\.nightly\.priority must be a number, not/),
+  ]);
 });
 
 test('emits payload templates are checked like any other run template', () => {

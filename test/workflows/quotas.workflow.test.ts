@@ -13,6 +13,7 @@ import {
   quotaWorkflowId,
 } from '../../src/shapes/quota';
 import type { RunResult } from '../../src/shapes/run';
+import { scheduleOptions } from '../../src/triggers/schedules';
 import { finish, makeWorkspace, plan, role, route, runRequest, servePlans, step } from '../support/plans';
 import { type RecordedCall, ScriptedRunner } from '../support/scripted-runner';
 import { connectForTest, eventually, type TemporalTestContext, withWorker } from '../support/temporal';
@@ -174,6 +175,72 @@ test('a burst of 100 asks: exactly the limit admitted, the rest in line by prior
   );
 }, 120_000);
 
+test("a run a schedule starts waits in line at the priority its trigger declares: before a person's run that asked first", async () => {
+  const model = `m-${randomUUID().slice(0, 8)}`;
+  const key = `codex/${model}`;
+  const p = quotaPlan('quota-trigger-priority', model, { concurrent: 1 });
+  // the first launch holds the key until its run is cancelled; the others are quick
+  const runner = new ScriptedRunner({
+    'work/agent': (call) => ({ route: 'done', delayMs: runner.calls.indexOf(call) === 0 ? 60_000 : 1_500 }),
+  });
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      const [holder] = await startRuns(p, taskQueue, 1);
+      await eventually(async () =>
+        (await view(key).catch(() => undefined))?.holders.length ? true : undefined,
+      );
+      const [person] = await startRuns(p, taskQueue, 1);
+      await eventually(async () => ((await view(key)).waiters.length === 1 ? true : undefined));
+      // the trigger as the compiler makes it (`priority: 1`), as `sop triggers sync` makes its Schedule
+      const name = `urgent-${randomUUID().slice(0, 8)}`;
+      const made = scheduleOptions(
+        {
+          spec: {
+            kind: 'schedule',
+            name,
+            sop: p.sop,
+            schedule: { cron: [], everyMs: 86_400_000, overlap: 'allow_all' },
+            input: { request: 'urgent sweep' },
+            priority: 1,
+          },
+          bundleHash: p.bundleHash,
+          projectDir: makeWorkspace(p.sop, name).workspace,
+        },
+        taskQueue,
+      );
+      if ('problem' in made) throw new Error(made.problem);
+      const schedule = await ctx.client.schedule.create({ ...made.options, state: { paused: true } });
+      try {
+        await schedule.trigger();
+        const lined = await eventually(async () => {
+          const v = await view(key);
+          return v.waiters.length === 2 ? v : undefined;
+        });
+        const scheduled = lined.waiters[0].workflowId;
+        expect(scheduled.startsWith(`${p.sop}/${name}-`)).toBe(true);
+        expect(lined.waiters.map((w) => w.priority)).toEqual([1, 2]);
+        expect(lined.waiters[1].workflowId).toBe(person.workflowId);
+        // the holder gives the key back: the scheduled run gets it, the person's run still waits
+        await holder.cancel();
+        const next = await eventually(async () => {
+          const v = await view(key);
+          return v.holders[0]?.workflowId !== holder.workflowId && v.holders.length === 1 ? v : undefined;
+        });
+        expect(next.holders.map((h) => h.workflowId)).toEqual([scheduled]);
+        expect(next.waiters.map((w) => w.workflowId)).toEqual([person.workflowId]);
+        const results = (await Promise.all(
+          [scheduled, person.workflowId].map((id) => ctx.client.workflow.getHandle(id).result()),
+        )) as RunResult[];
+        expect(results.map((r) => r.status)).toEqual(['completed', 'completed']);
+      } finally {
+        await schedule.delete();
+      }
+    },
+    { runners: { codex: runner }, ...servePlans(p) },
+  );
+}, 120_000);
+
 test('a run that ends holding a lease (terminated) gives it up within the holder check', async () => {
   const model = `m-${randomUUID().slice(0, 8)}`;
   const key = `codex/${model}`;
@@ -205,6 +272,47 @@ test('a run that ends holding a lease (terminated) gives it up within the holder
       expect((await second.describe()).memo?.waitingForQuota).toBeUndefined();
       // sop logs: when it waited and when it was granted
       const logged = (await fetchRunEvents(ctx.client, second)).filter((e) => e.kind === 'quota');
+      expect(logged.map((e) => e.text)).toEqual([waiting, `${key} granted`]);
+    },
+    { runners: { codex: runner }, ...servePlans(p) },
+  );
+}, 120_000);
+
+test('tokens per minute: a launch waits while the launches that ended within the window used the limit, with the figures, and starts as the window slides', async () => {
+  const model = `m-${randomUUID().slice(0, 8)}`;
+  const key = `codex/${model}`;
+  const p = quotaPlan('quota-tokens', model, { tokensPerMinute: 1_000 });
+  // each launch reports 500 tokens in and 50 out
+  const runner = new ScriptedRunner({ 'work/agent': () => ({ route: 'done', tokens: 500 }) });
+  // the key's workflow started ahead of the runs with a window of 8 s instead of 60 (the runs only signal it)
+  const windowMs = 8_000;
+  await withWorker(
+    ctx,
+    async (taskQueue) => {
+      await ctx.client.workflow.start(QUOTA_WORKFLOW_TYPE, {
+        workflowId: quotaWorkflowId(key),
+        taskQueue,
+        args: [{ key, tokenWindowMs: windowMs }],
+      });
+      // two launches at once: nothing used yet, both start (the limit is on tokens, not on launches)
+      const first = await startRuns(p, taskQueue, 2);
+      const done = (await Promise.all(first.map((h) => h.result()))) as RunResult[];
+      expect(done.map((r) => r.status)).toEqual(['completed', 'completed']);
+      expect(mostAtOnce(runner.calls)).toBeLessThanOrEqual(2);
+      const [third] = await startRuns(p, taskQueue, 1);
+      const waiting = await eventually(
+        async () => (await third.query(statusQuery)).active[0]?.waitingForQuota,
+      );
+      expect(waiting).toBe(
+        `waiting for quota ${key}: 0 in use, 1st in line (tokens_per_minute 1000: 1100 used in the last 8 s)`,
+      );
+      expect(runner.calls).toHaveLength(2);
+      expect(await view(key)).toMatchObject({ holders: [], tokensLastMinute: 1_100 });
+      expect(((await third.result()) as RunResult).status).toBe('completed');
+      // it started only once the first launch to end had left the window (its lease went back after it ended)
+      const firstEnded = Math.min(runner.calls[0].endedAt, runner.calls[1].endedAt);
+      expect(runner.calls[2].startedAt - firstEnded).toBeGreaterThanOrEqual(windowMs);
+      const logged = (await fetchRunEvents(ctx.client, third)).filter((e) => e.kind === 'quota');
       expect(logged.map((e) => e.text)).toEqual([waiting, `${key} granted`]);
     },
     { runners: { codex: runner }, ...servePlans(p) },
