@@ -86,6 +86,8 @@ module.exports = {
   // jest's default on 2 cores is one file at a time; two at a time measured 1.4x (unit), 1.4x (workflow) and
   // 1.8x (e2e: mostly waiting on processes) faster there. Files share nothing: each test worker polls a task
   // queue of its own, and a `sop` command a test starts uses its jest worker's default queue (worker-queue.ts).
-  maxWorkers: Math.max(2, require('node:os').availableParallelism() - 1),
+  // SOP_TEST_WORKERS overrides it (measuring another count).
+  maxWorkers:
+    Number(process.env.SOP_TEST_WORKERS) || Math.max(2, require('node:os').availableParallelism() - 1),
   projects: chosen.map((tier) => tiers[tier]),
 };
