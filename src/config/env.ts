@@ -462,6 +462,11 @@ export const EnvSchema = z.object({
       'the jest projects to run: `unit`, `workflow`, `e2e` or a comma list of them (`npm run test:unit`, `test:workflow`, `test:e2e` set it)',
     default: 'all three',
   }),
+  SOP_TEST_WORKERS: variable(text(), {
+    group: 'tests',
+    meaning: 'how many test files jest runs at once (to measure another count)',
+    default: 'the cores less one, at least 2',
+  }),
   SOP_TEST_RESULTS: variable(text(), {
     group: 'tests',
     meaning:
