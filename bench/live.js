@@ -2,14 +2,26 @@
 // A real Codex step (the product's worker settings, against the scripted model server) runs N shell commands
 // with a pause between each; a real `sop logs --follow --json` process prints them. Each action's latency is
 // the time its line reached this process minus the time the worker saw the harness report it (same clock);
-// the baseline is the same figure for the history's events (the long poll) in the same run.
+// the baseline is the same figure for the history's events (the long poll) in the same run. The same run's
+// page in the console (a real `sop serve`, Chromium through playwright-core: bench/console-live.js) gives the
+// console row: the time each command action entered the page's DOM minus the same worker time; its baseline
+// is the `sop logs -f` figure of the same actions.
 
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
 const { spawn } = require('node:child_process');
+const { chromiumPath, openConsole } = require('./console-live');
 const { row, workspace } = require('./support');
 
 const bin = path.join(__dirname, '..', 'bin', 'sop.js');
+
+/**
+ * How long the agent step goes on after its last command. The actions an agent reports in its step's last
+ * second or so reach `sop logs -f` through the step's result in history, but never the console's live
+ * section, which shows running executions only (measured: bench/README.md); the rows time actions of a
+ * step that is still running, each shown by both.
+ */
+const STEP_END_MS = 3_000;
 
 /** A go-ahead (an input step), then one agent step whose scripted model runs `n` commands, `gapMs` apart. */
 function livePlan(sop, prompt) {
@@ -114,24 +126,29 @@ async function historyEvents(client, workflowId) {
 }
 
 /**
- * Rows: action → visible in `sop logs -f` (p95, ms) vs a history event → visible; the history events of a
- * run whose step does `n` actions vs one whose step takes as long and does none (heartbeats add no events).
+ * Rows: action → visible in `sop logs -f` (p95, ms) vs a history event → visible; action → visible in the
+ * console's run page vs in `sop logs -f`; the history events of a run whose step does `n` actions vs one
+ * whose step takes as long and does none (heartbeats add no events).
  */
 async function liveRows({ client, target, connection }, { n, gapMs }) {
   const { startModelServer } = require('../dist/scripted-model/model-server');
   const { CodexRunner } = require('../dist/harnesses/codex');
   const { createSopWorker } = require('../dist/worker/create-worker');
   const { SopClient } = require('../dist/client');
+  chromiumPath(); // the console row needs it: say so before the runs, not after
   const busy = `Run the live bench commands ${randomUUID()}`;
   const idle = `Answer the live bench at once ${randomUUID()}`;
   const final = { final: { route: 'done', summary: 'ok', details: '' } };
   const replies = [];
-  for (let i = 0; i < n; i++) replies.push({ shell: `echo live-${i}` }, { wait: { ms: gapMs } });
+  // the step goes on for STEP_END_MS after its last command: every command is shown while the step runs
+  // (the console's live section shows running executions only; see STEP_END_MS)
+  for (let i = 0; i < n; i++)
+    replies.push({ shell: `echo live-${i}` }, { wait: { ms: i < n - 1 ? gapMs : STEP_END_MS } });
   const model = await startModelServer({
     rules: [
       { match: busy, runs: [[...replies, final]] },
       // as long as the busy step, without its commands: a step's own timers fire the same in both
-      { match: idle, runs: [[{ wait: { ms: n * gapMs } }, final]] },
+      { match: idle, runs: [[{ wait: { ms: (n - 1) * gapMs + STEP_END_MS } }, final]] },
     ],
   });
   const taskQueue = `bench-live-${randomUUID()}`;
@@ -173,9 +190,11 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
       const handle = await start(`live-busy-${randomUUID().slice(0, 6)}`, busy);
       const logs = followLogs(handle.workflowId, process.env);
       let followed = Number.POSITIVE_INFINITY;
+      let page;
       try {
-        // the agent starts once the follower reads (its start-up, a node process and a connection, is not
-        // what the row measures)
+        // the agent starts once the follower reads and the run page is open (their start-up, a node
+        // process, a browser and a connection, is not what the rows measure)
+        page = await openConsole(handle.workflowId, process.env);
         while (!logs.lines.some((l) => /input requested/.test(l.event.kind ?? ''))) {
           if (logs.exited()) throw new Error('sop logs --follow ended before the run asked for its go-ahead');
           await new Promise((r) => setTimeout(r, 50));
@@ -186,6 +205,7 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
         await logs.done;
       } finally {
         logs.kill();
+        await page?.close();
       }
       const actions = logs.lines.filter(
         (l) => l.event.kind === 'action' && l.event.action.kind === 'command',
@@ -201,6 +221,12 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
         .filter((l) => l.event.kind !== 'action' && l.event.timeMs > followed + 1000)
         .map((l) => l.arrived - l.event.timeMs);
       if (eventMs.length === 0) throw new Error('sop logs --follow showed no history event as it happened');
+      const shown = page.seen();
+      if (shown.length < 2 * n || shown.some((s) => !s.at))
+        throw new Error(
+          `the console's run page showed ${shown.length} of the ${2 * n} command actions (started and finished) while the step ran:\n${shown.map((s) => `${s.seq} ${s.at} ${s.text}`).join('\n')}`,
+        );
+      const consoleMs = shown.map((s) => s.seenAt - Date.parse(s.at));
       const busyEvents = await historyEvents(client, handle.workflowId);
       const idleEvents = await historyEvents(client, quiet.workflowId);
       return [
@@ -208,6 +234,13 @@ async function liveRows({ client, target, connection }, { n, gapMs }) {
           `live: command → shown by sop logs -f, p95 of ${actionMs.length} (vs a history event, p95 of ${eventMs.length})`,
           p95(actionMs),
           p95(eventMs),
+          'ms',
+          'p95 <= 2000 ms absolute',
+        ),
+        row(
+          `live: command → shown in the console's run page (Chromium), p95 of ${consoleMs.length} (vs sop logs -f, p95 of ${actionMs.length})`,
+          p95(consoleMs),
+          p95(actionMs),
           'ms',
           'p95 <= 2000 ms absolute',
         ),

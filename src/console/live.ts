@@ -23,7 +23,7 @@ export function liveInner(views: LiveExecution[] | { problem: string }): Html {
     return html`<div class="live-execution"><h3>${liveLabel(a)} · ${a.harness}${tokens}</h3>
 ${workflowId.includes('/') && views.some((v) => v.workflowId !== workflowId) ? html`<p class="muted">in ${workflowId}</p>` : ''}
 ${earlier > 0 ? html`<p class="muted">${earlier} earlier action(s) are in the transcript in the run folder</p>` : ''}
-<ol class="live-actions" data-testid="live-actions">${a.actions.map((x) => html`<li class="live-${x.kind}" data-seq="${x.seq}"><time>${x.at.slice(11, 19)}</time> ${actionText(x)}</li>`)}</ol>
+<ol class="live-actions" data-testid="live-actions">${a.actions.map((x) => html`<li class="live-${x.kind}" data-seq="${x.seq}"><time datetime="${x.at}">${x.at.slice(11, 19)}</time> ${actionText(x)}</li>`)}</ol>
 ${a.actions.length === 0 ? html`<p class="muted">no action yet</p>` : ''}</div>`;
   })}`;
 }

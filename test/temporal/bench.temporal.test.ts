@@ -42,8 +42,31 @@ test('node bench/run.js --tiny runs every row of every benchmark once, with a fi
       name: row.name,
       figures: true,
     });
+  // the live group times the same commands in `sop logs -f` and in the console's run page (Chromium)
+  expect(rows.filter((r) => r.bench === 'live').map((r) => r.name)).toEqual([
+    expect.stringMatching(/^live: command → shown by sop logs -f, p95 of 6 /),
+    expect.stringMatching(/^live: command → shown in the console's run page \(Chromium\), p95 of 6 /),
+    expect.stringMatching(/^live: history events/),
+  ]);
   // sizes are the smallest and no target is judged on them
   expect(bench.stdout).toContain('| parallel worklist: 2 items x 0.2 s, concurrency 2 vs 1 (wall) |');
   expect(bench.stdout).toContain('not judged (--tiny)');
   expect(bench.stdout).not.toMatch(/<= 1\.15|>= 0\.8/);
 }, 300_000);
+
+test('without Chromium the live benchmark fails, saying how to get one (its console row is never skipped)', async () => {
+  const bench = await execa('node', ['bench/run.js', '--tiny', '--only=live'], {
+    cwd: packageRoot,
+    reject: false,
+    timeout: 120_000,
+    env: { SOP_CHROMIUM: '/nowhere/chromium' },
+  });
+  const file = /^results: (.+)$/m.exec(bench.stdout)?.[1];
+  if (file) fs.rmSync(path.resolve(packageRoot, file));
+  expect(bench.exitCode).toBe(1);
+  expect(bench.stderr).toContain(
+    'the console row needs Chromium: none at /nowhere/chromium (SOP_CHROMIUM). Run scripts/setup.sh',
+  );
+  expect(bench.stderr).toContain('benchmark live failed');
+  expect(bench.stdout).not.toContain('| live:');
+}, 150_000);
