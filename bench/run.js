@@ -380,7 +380,7 @@ async function worklistRows(client, taskQueue, items, label) {
   );
   return [
     row(
-      `history (${label}): largest single history, ${items}-item worklist (${runs} runs via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
+      `history (${label}): largest single history, ${items}-item worklist (${runs} run${runs === 1 ? '' : 's'} via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
       largest,
       10_240,
       'events',
