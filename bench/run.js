@@ -13,7 +13,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { randomUUID } = require('node:crypto');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const { Client, Connection } = require('@temporalio/client');
 const { NativeConnection, Worker, bundleWorkflowCode } = require('@temporalio/worker');
 const { connectClient, connectWorkerConnection } = require('../dist/temporal/connect');
@@ -22,6 +22,7 @@ const { installRuntime } = require('../dist/worker/runtime');
 const { prebuiltBundlePath } = require('../dist/worker/workflow-bundle');
 const { auditRows } = require('./audit');
 const { capacityRows } = require('./capacity');
+const { clusterSession } = require('./cluster');
 const { fleetRows } = require('./fleet');
 const { liveRows } = require('./live');
 const support = require('./support');
@@ -35,7 +36,7 @@ const mode = tiny ? 'tiny' : quick ? 'quick' : 'full';
 const size = (full, small, smallest) => (tiny ? smallest : quick ? small : full);
 const want = (name) =>
   (!options.only || options.only.includes(name)) && (name !== 'cluster' || options.cluster);
-const clusterAddress = `127.0.0.1:${process.env.SOP_CLUSTER_PORT || '17233'}`;
+const cluster = clusterSession();
 if (tiny) support.settings.slowStepMs = 200;
 
 /** Benchmarks that need no Temporal server: `--only` with just these starts none. */
@@ -101,17 +102,7 @@ async function main() {
     workflowsPath: require.resolve('./workflows'),
     logger: quiet,
   });
-  const activities = {
-    ...createActivities({ runners: { codex: instant }, plans: support.benchPlans }),
-    noop: async () => undefined,
-  };
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowBundle,
-    activities,
-    maxConcurrentActivityTaskExecutions: 200,
-  });
+  const { worker, activities } = await benchWorker(connection, taskQueue, workflowBundle);
   const on = { client, target, connection, taskQueue, activities, address: target.address };
 
   await worker.runUntil(async () => {
@@ -122,7 +113,10 @@ async function main() {
     await measure('throughput', () => throughput(on));
     await measure('history', () => history(on));
     if (!quick) await measure('parallel', () => parallel(on));
-    await measure('capacity', () => capacityRows(on, size(200, 40, 2), 'dev server'));
+    const devServer = { 'dev server': [Number(target.address.split(':').pop())] };
+    await measure('capacity', () =>
+      capacityRows(on, { ...capacitySize(), label: 'dev server', server: devServer }),
+    );
   });
   await measure('startup', () => startup(on));
   await measure('live', () => liveRows(on, { n: size(30, 10, 3), gapMs: size(700, 700, 300) }));
@@ -140,10 +134,23 @@ async function main() {
   );
   await connection.close();
   await client.connection.close();
-  await measure('cluster', () => clusterRows(workflowBundle, codePath));
+  try {
+    await measure('cluster', () => clusterRows(workflowBundle, codePath));
+    if (options.cluster)
+      await measure('capacity', () =>
+        onCluster(workflowBundle, async (on) => {
+          // warm-up: this worker's first workflow pays for isolate creation
+          await (await startSop(on, chainPlan('warmup', 2), workspace('warmup'))).result();
+          return capacityRows(on, { ...capacitySize(), label: 'PostgreSQL cluster', server: cluster.server });
+        }),
+      );
+  } finally {
+    cluster.stop();
+  }
   if (codePath) fs.rmSync(path.dirname(codePath), { recursive: true, force: true });
   await offlineRows();
-  finish(want('cluster') ? `${target.address} (the cluster rows: ${clusterAddress})` : target.address);
+  const clusterUsed = want('cluster') || (want('capacity') && options.cluster);
+  finish(clusterUsed ? `${target.address} (the cluster rows: ${cluster.address})` : target.address);
 }
 
 /** Prints the table; a benchmark that failed or a row without a figure fails the run, naming them. */
@@ -160,6 +167,7 @@ function finish(address) {
 }
 
 const startSop = (on, plan, run) => support.startSop(on.client, on.taskQueue, plan, run);
+const capacitySize = () => ({ n: size(200, 40, 2), idleMs: size(5000, 5000, 1000) });
 const fleetSizes = () => ({
   counts: size([1, 2, 4], [1, 2], [1, 2]),
   n: size(200, 40, 2),
@@ -372,7 +380,7 @@ async function worklistRows(client, taskQueue, items, label) {
   );
   return [
     row(
-      `history (${label}): largest single history, ${items}-item worklist (${runs} runs via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
+      `history (${label}): largest single history, ${items}-item worklist (${runs} run${runs === 1 ? '' : 's'} via continue-as-new, ${(wl.ms / 1000).toFixed(1)} s)`,
       largest,
       10_240,
       'events',
@@ -395,60 +403,54 @@ function bundleFile(workflowBundle) {
   return file;
 }
 
-/**
- * The same fleet rows (worker processes loading `codePath`), and the 5,000-item worklist, on the
- * PostgreSQL-backed cluster of temporal/cluster/ (started, and built and PostgreSQL installed on first use;
- * stopped again when this run started it). A cluster that cannot start fails the benchmark, saying why.
- */
-async function clusterRows(workflowBundle, codePath) {
-  const started = spawnSync('bash', [path.join(__dirname, '..', 'temporal', 'cluster', 'start.sh')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
+/** A worker of the bench bundle on `taskQueue`: the instant agent and the raw baselines' no-op activity. */
+async function benchWorker(connection, taskQueue, workflowBundle) {
+  const activities = {
+    ...createActivities({ runners: { codex: instant }, plans: support.benchPlans }),
+    noop: async () => undefined,
+  };
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle,
+    activities,
+    maxConcurrentActivityTaskExecutions: 200,
   });
-  if (started.status !== 0) {
-    process.stderr.write(started.stderr);
-    throw new Error(
-      `temporal/cluster/start.sh failed (exit ${started.status}; see above): the cluster's rows are not measured (--no-cluster leaves them out)`,
-    );
-  }
-  const startedHere = /Temporal server started/.test(started.stderr);
-  const address = clusterAddress;
+  return { worker, activities };
+}
+
+/**
+ * `fn({ client, address, taskQueue })` on the PostgreSQL-backed cluster (started on first use, see
+ * bench/cluster.js); with `workflowBundle`, a worker of it in this process polls `taskQueue` meanwhile.
+ */
+async function onCluster(workflowBundle, fn) {
+  const address = cluster.start();
   const client = new Client({ connection: await Connection.connect({ address }) });
   const connection = await NativeConnection.connect({ address });
-  const rows = [];
   try {
-    rows.push(
-      ...(await fleetRows({
-        client,
-        address,
-        codePath,
-        label: 'PostgreSQL cluster',
-        ...fleetSizes(),
-        target: '>= 0.8',
-      })),
-    );
     const taskQueue = `bench-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection,
-      taskQueue,
-      workflowBundle,
-      activities: {
-        ...createActivities({ runners: { codex: instant }, plans: support.benchPlans }),
-        noop: async () => undefined,
-      },
-      maxConcurrentActivityTaskExecutions: 200,
-    });
-    rows.push(
-      ...(await worker.runUntil(worklistRows(client, taskQueue, size(5000, 500, 3), 'PostgreSQL cluster'))),
-    );
+    if (!workflowBundle) return await fn({ client, address, taskQueue });
+    const { worker } = await benchWorker(connection, taskQueue, workflowBundle);
+    return await worker.runUntil(fn({ client, address, taskQueue }));
   } finally {
     await connection.close();
     await client.connection.close();
-    if (startedHere) {
-      spawnSync('bash', [path.join(__dirname, '..', 'temporal', 'cluster', 'stop.sh')], { stdio: 'ignore' });
-    }
   }
-  return rows;
+}
+
+/**
+ * The same fleet rows (worker processes loading `codePath`), and the 5,000-item worklist, on the
+ * PostgreSQL-backed cluster of temporal/cluster/. A cluster that cannot start fails the benchmark, saying why.
+ */
+async function clusterRows(workflowBundle, codePath) {
+  // the worker processes alone first: this process's worker polls only for the worklist
+  const fleet = await onCluster(undefined, ({ client, address }) =>
+    fleetRows({ client, address, codePath, label: 'PostgreSQL cluster', ...fleetSizes(), target: '>= 0.8' }),
+  );
+  const worklist = await onCluster(workflowBundle, ({ client, taskQueue }) =>
+    worklistRows(client, taskQueue, size(5000, 500, 3), 'PostgreSQL cluster'),
+  );
+  return [...fleet, ...worklist];
 }
 
 /**
