@@ -369,3 +369,44 @@ test('/sop rework as the forge has it goes back with its text; a forged text, a 
   expect(second).toContain('use a constant-time compare');
   expect(second).not.toContain('delete everything');
 }, 120_000);
+
+test('a forge that fails is asked again; one that refuses the credential leaves the review unconfirmed, and its redelivery is taken', async () => {
+  const runner = new ScriptedRunner({ 'fix/agent': [{ route: 'done' }] });
+  const route = 'GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}';
+  const calls = forge.calls.length;
+  const end = await withScriptedRun(
+    ctx,
+    gated('flakyforge', ['alice']),
+    runner,
+    async ({ handle }) => {
+      await waitingAt(handle, 1);
+      const approval = await reviewOnForge('APPROVE', '');
+      forge.fail({ route, status: 401 });
+      await handle.signal(forgeReviewSignal, signal('approved', 'u-1', { reviewId: approval.id }));
+      const unconfirmed = await reviewsRecorded(handle, 1);
+      expect(unconfirmed.status).toBe('waiting_input');
+      expect(unconfirmed.reviews?.[0]).toMatchObject({ outcome: 'refused', unconfirmed: true });
+      expect(unconfirmed.reviews?.[0].reason).toMatch(
+        /^the forge could not confirm it \(redeliver the event once it answers\): review \d+ on acme\/widgets#\d+: GitHub answered 401: Bad credentials/,
+      );
+      // GitHub's redelivery of the same event, while the forge fails twice more (502): Temporal asks again
+      forge.fail({ route, status: 502, times: 2 });
+      await handle.signal(forgeReviewSignal, signal('approved', 'u-1', { reviewId: approval.id }));
+      return { result: (await handle.result()) as RunResult, status: await handle.query(statusQuery) };
+    },
+    {},
+    undefined,
+    forgeDeps(),
+  );
+  expect(routesOf(end.result)).toEqual(['fix:done', 'review:approved']);
+  expect(end.status.reviews?.map((r) => `${r.delivery}:${r.outcome}`)).toEqual([
+    'u-1:refused',
+    'u-1:approved',
+  ]);
+  expect(
+    forge.calls
+      .slice(calls)
+      .filter((c) => c.route === route)
+      .map((c) => c.status),
+  ).toEqual([401, 502, 502, 200]);
+}, 120_000);
