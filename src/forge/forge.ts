@@ -2,7 +2,7 @@
 // a replay or a rerun finds its earlier write and updates it instead of writing again. GitHub is the first
 // adapter (github.ts); another forge is one more implementation of this interface.
 
-import type { ReviewComment } from '../shapes/forge-review';
+import type { ForgeRecord, ReviewComment } from '../shapes/forge-review';
 
 export interface RepoRef {
   owner: string;
@@ -99,6 +99,10 @@ export interface Forge {
   ensureCheckRun(repo: RepoRef, spec: CheckRunSpec): Promise<{ id: number; action: WriteAction }>;
   /** the inline comments of a pull request's review: file, line and text (reads only) */
   reviewComments(repo: RepoRef, pullRequest: number, reviewId: number): Promise<ReviewComment[]>;
+  /** a pull request's review as the forge has it (author, association, state); undefined when it has none */
+  review(repo: RepoRef, pullRequest: number, reviewId: number): Promise<ForgeRecord | undefined>;
+  /** an issue or pull request comment as the forge has it (author, association, body); undefined when none */
+  issueComment(repo: RepoRef, commentId: number): Promise<ForgeRecord | undefined>;
   /** where to push the run branch (HTTPS) */
   remoteUrl(repo: RepoRef): string;
   /**

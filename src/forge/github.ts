@@ -3,7 +3,7 @@
 
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
-import type { ReviewComment } from '../shapes/forge-review';
+import type { ForgeRecord, ReviewComment } from '../shapes/forge-review';
 import type { GitHubSettings } from './credentials';
 import { githubSettingsFromEnv } from './credentials';
 import { ForgeError, ForgeRateLimitError } from './errors';
@@ -83,6 +83,47 @@ export class GitHubForge implements Forge {
         body: c.body,
       };
     });
+  }
+
+  async review(repo: RepoRef, pullRequest: number, reviewId: number): Promise<ForgeRecord | undefined> {
+    const op = `review ${reviewId} on ${repo.owner}/${repo.repo}#${pullRequest}`;
+    const data = await this.found(op, () =>
+      this.octokit.rest.pulls.getReview({ ...repo, pull_number: pullRequest, review_id: reviewId }),
+    );
+    if (!data) return undefined;
+    return {
+      by: data.user?.login ?? '',
+      association: data.author_association,
+      pullRequest: numberAtEnd(data.pull_request_url, 'pulls'),
+      body: data.body ?? '',
+      url: data.html_url,
+      state: data.state,
+    };
+  }
+
+  async issueComment(repo: RepoRef, commentId: number): Promise<ForgeRecord | undefined> {
+    const op = `comment ${commentId} on ${repo.owner}/${repo.repo}`;
+    const data = await this.found(op, () =>
+      this.octokit.rest.issues.getComment({ ...repo, comment_id: commentId }),
+    );
+    if (!data) return undefined;
+    return {
+      by: data.user?.login ?? '',
+      association: data.author_association,
+      pullRequest: numberAtEnd(data.issue_url, 'issues'),
+      body: data.body ?? '',
+      url: data.html_url,
+    };
+  }
+
+  /** One read whose 404 means "there is none": its data, or undefined. */
+  private async found<T>(operation: string, fn: () => Promise<{ data: T }>): Promise<T | undefined> {
+    try {
+      return (await this.call(operation, fn)).data;
+    } catch (err) {
+      if (err instanceof ForgeError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   /** The pull request created, updated or reopened, and who is already asked to review it. */
@@ -294,6 +335,12 @@ export class GitHubForge implements Forge {
       throw githubFailure(this.name, operation, err);
     }
   }
+}
+
+/** The number a GitHub API URL ends with after `/<kind>/` (`…/pulls/12` → 12), or undefined. */
+function numberAtEnd(url: string | undefined, kind: string): number | undefined {
+  const m = new RegExp(`/${kind}/(\\d+)$`).exec(url ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 /** The forge named by the worker's environment (see credentials.ts for the variables). */

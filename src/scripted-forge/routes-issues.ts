@@ -228,6 +228,7 @@ function addComment(ctx: RouteContext) {
     issue: issue.number,
     body,
     user: ctx.identity.login,
+    association: associationOf(ctx),
     createdAt: stamp,
     updatedAt: stamp,
   };
@@ -236,7 +237,7 @@ function addComment(ctx: RouteContext) {
   ctx.webhooks.send('issue_comment', {
     action: 'created',
     issue: issuePayload(ctx, issue),
-    comment: { ...shown, author_association: associationOf(ctx) },
+    comment: shown,
     ...common(ctx),
   });
   return { status: 201, body: shown };
@@ -328,7 +329,7 @@ function commentBody(ctx: RouteContext, c: CommentState): IssueComment {
     created_at: c.createdAt,
     updated_at: c.updatedAt,
     issue_url: `${repoUrl}/issues/${c.issue}`,
-    author_association: 'MEMBER',
+    author_association: (c.association ?? 'NONE') as IssueComment['author_association'],
   };
 }
 

@@ -1,6 +1,7 @@
 // Pull request reviews, as GitHub's REST API answers them: a review is submitted (approve, request changes,
 // comment) with inline comments on files and lines, and its comments are listed. What a reviewer does on
-// GitHub before its webhook reaches `sop serve`; the runtime reads a review's inline comments back.
+// GitHub before its webhook reaches `sop serve`; the runtime reads a review back (to confirm a signal that
+// names it) and its inline comments.
 
 import type { operations } from '@octokit/openapi-types';
 import {
@@ -34,6 +35,8 @@ interface ReviewState {
   state: (typeof STATE_OF)[keyof typeof STATE_OF];
   commitId: string | null;
   submittedAt: string;
+  /** GitHub's author_association of the reviewer, as when they reviewed */
+  association: string;
   comments: { id: number; path: string; line: number; body: string }[];
 }
 
@@ -51,6 +54,12 @@ export const reviewRoutes: Route[] = [
     path: '/repos/{owner}/{repo}/pulls/{pull_number}/reviews',
     auth: 'token',
     handler: createReview,
+  },
+  {
+    method: 'GET',
+    path: '/repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}',
+    auth: 'token',
+    handler: (ctx) => ({ status: 200, body: reviewShape(ctx, reviewOf(ctx)) }),
   },
   {
     method: 'GET',
@@ -98,23 +107,31 @@ function createReview(ctx: RouteContext) {
     state: STATE_OF[event],
     commitId: resolveCommit(ctx.repo, pr.pull.head) ?? null,
     submittedAt: now(),
+    association: associationOf(ctx),
     comments,
   };
   reviews(ctx.repo).set(review.id, review);
   const shown = reviewShape(ctx, review);
   ctx.webhooks.send('pull_request_review', {
     action: 'submitted',
-    review: { ...shown, state: review.state.toLowerCase(), author_association: associationOf(ctx) },
+    review: { ...shown, state: review.state.toLowerCase() },
     pull_request: pullPayload(ctx, pr),
     ...common(ctx),
   });
   return { status: 200, body: shown };
 }
 
-function listReviewComments(ctx: RouteContext) {
+/** The review the path names, on the pull request it names (another pull request's review is 404, as on GitHub). */
+function reviewOf(ctx: RouteContext): ReviewState {
   const pr = pullOf(ctx);
   const review = reviews(ctx.repo).get(Number(ctx.params.review_id));
   if (!review || review.pull !== pr.number) throw notFound();
+  return review;
+}
+
+function listReviewComments(ctx: RouteContext) {
+  const pr = pullOf(ctx);
+  const review = reviewOf(ctx);
   const path = `/repos/${ctx.repo.owner}/${ctx.repo.name}/pulls/${pr.number}/reviews/${review.id}/comments`;
   return {
     status: 200,
@@ -147,7 +164,7 @@ function reviewShape(ctx: RouteContext, review: ReviewState): Schemas['pull-requ
     },
     submitted_at: review.submittedAt,
     commit_id: review.commitId,
-    author_association: 'COLLABORATOR',
+    author_association: review.association as Schemas['pull-request-review']['author_association'],
   };
 }
 
@@ -175,7 +192,7 @@ function commentShape(
     updated_at: review.submittedAt,
     html_url: `${urls.html}#discussion_r${c.id}`,
     pull_request_url: urls.api,
-    author_association: 'COLLABORATOR',
+    author_association: review.association as Schemas['review-comment']['author_association'],
     _links: {
       self: { href: url },
       html: { href: `${urls.html}#discussion_r${c.id}` },

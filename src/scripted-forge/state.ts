@@ -34,6 +34,8 @@ export interface CommentState {
   issue: number;
   body: string;
   user: string;
+  /** GitHub's author_association of the commenter (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE …; default NONE) */
+  association?: string;
   createdAt: string;
   updatedAt: string;
 }

@@ -1,11 +1,11 @@
 // Review events on the shared GitHub hook: a pull request review (approved, changes requested, commented) or
 // a `/sop rework <text>` comment on a pull request goes to the run that owns the pull request's head branch
-// (`sop/<sop>/<task>` → the run `<sop>/<task>`) as the `forgeReview` signal; the run checks who sent it
-// against its review gate. Payload types from @octokit/webhooks-types; the mapping is pure.
+// (`sop/<sop>/<task>` → the run `<sop>/<task>`) as the `forgeReview` signal, with the review's or comment's
+// id: the run confirms it with the forge by that id, then checks who sent it against its review gate. Payload types from @octokit/webhooks-types; the mapping is pure.
 import type { IssueCommentCreatedEvent, PullRequestReviewSubmittedEvent } from '@octokit/webhooks-types';
 import { markersIn } from '../forge/forge';
 import { runOfPullRequestKey } from '../shapes/deliveries';
-import type { ForgeReview } from '../shapes/forge-review';
+import { type ForgeReview, reworkCommand } from '../shapes/forge-review';
 import { NAME_PATTERN, TASK_ID_PATTERN } from '../shapes/names';
 
 /** A review event mapped: the run it goes to and the signal, or why it goes nowhere. */
@@ -28,12 +28,6 @@ export function runOfMarker(body: string | null | undefined): { sop: string; tas
       return { sop, task };
   }
   return undefined;
-}
-
-/** `/sop rework <text>` at the start of a comment: the text (possibly empty), or undefined. */
-function reworkCommand(body: string): string | undefined {
-  const m = /^\s*\/sop\s+rework\b([\s\S]*)$/.exec(body);
-  return m ? m[1].trim() : undefined;
 }
 
 /**
@@ -109,6 +103,7 @@ function fromComment(delivery: string, p: IssueCommentCreatedEvent): ReviewRouti
       body: text,
       repo,
       pullRequest: p.issue.number,
+      commentId: p.comment.id,
       url: p.comment.html_url,
     },
   };

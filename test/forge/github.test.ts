@@ -184,6 +184,54 @@ describe('upsertComment', () => {
   });
 });
 
+describe('reading a review and a comment back', () => {
+  test("the forge's own record of a review and a comment: author, association, state, pull request; none is undefined", async () => {
+    forge.addToken('ghp_alice', { login: 'alice' });
+    const pr = await github.ensurePullRequest(REPO, spec);
+    const post = async (path: string, body: object) => {
+      const res = await fetch(`${forge.url}/repos/acme/widgets${path}`, {
+        method: 'POST',
+        headers: { authorization: 'token ghp_alice', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await res.json()) as { id: number };
+    };
+    const review = await post(`/pulls/${pr.number}/reviews`, { event: 'REQUEST_CHANGES', body: 'Not yet.' });
+    const comment = await post(`/issues/${pr.number}/comments`, { body: '/sop rework add a test' });
+
+    expect(await github.review(REPO, pr.number, review.id)).toEqual({
+      by: 'alice',
+      association: 'COLLABORATOR',
+      pullRequest: pr.number,
+      body: 'Not yet.',
+      url: `${forge.url}/acme/widgets/pull/${pr.number}#pullrequestreview-${review.id}`,
+      state: 'CHANGES_REQUESTED',
+    });
+    expect(await github.issueComment(REPO, comment.id)).toMatchObject({
+      by: 'alice',
+      association: 'COLLABORATOR',
+      pullRequest: pr.number,
+      body: '/sop rework add a test',
+    });
+    // no such review, a review asked for on another pull request (#issue), no such comment: GitHub's 404
+    expect(await github.review(REPO, pr.number, review.id + 1000)).toBeUndefined();
+    expect(await github.review(REPO, issue, review.id)).toBeUndefined();
+    expect(await github.issueComment(REPO, comment.id + 1000)).toBeUndefined();
+    expect(
+      forge.calls
+        .filter((c) => c.route === 'GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews/{review_id}')
+        .map((c) => c.status),
+    ).toEqual([200, 404, 404]);
+  });
+
+  test('a refused credential is an error, not "no such review"', async () => {
+    const stranger = forgeFromEnv({ SOP_GITHUB_API_URL: forge.url, SOP_GITHUB_TOKEN: 'ghp_unknown' });
+    const err = await stranger.review(REPO, 1, 1).catch((e) => e);
+    expect(err).toBeInstanceOf(ForgeError);
+    expect(err.status).toBe(401);
+  });
+});
+
 describe('labels and statuses', () => {
   test('labels are added, removed (twice is no error) and set', async () => {
     expect(await github.addLabels(REPO, issue, ['bug', 'sop:running'])).toEqual(['bug', 'sop:running']);

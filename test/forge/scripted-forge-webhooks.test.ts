@@ -104,7 +104,7 @@ test('issues, reviews and comments made on the scripted forge reach POST /hooks/
       body: 'Handle the empty password too.',
       comments: [{ path: 'src/login.ts', line: 12, body: 'This throws.' }],
     });
-    await api('alice-token', `/repos/acme/widgets/issues/${pull.number}/comments`, {
+    const reworkComment = await api('alice-token', `/repos/acme/widgets/issues/${pull.number}/comments`, {
       body: '/sop rework and add a test',
     });
     await api('alice-token', `/repos/acme/widgets/issues/${issue.number}/comments`, { body: 'thanks' });
@@ -126,7 +126,8 @@ test('issues, reviews and comments made on the scripted forge reach POST /hooks/
     });
     expect(rework).toMatchObject({
       workflowId: 'bugfix/issue-7',
-      review: { kind: 'rework', body: 'and add a test' },
+      // the comment's id, by which the run confirms it with the forge
+      review: { kind: 'rework', body: 'and add a test', commentId: reworkComment.id },
     });
   } finally {
     await forge.close();

@@ -160,6 +160,52 @@ describe('auth', () => {
   });
 });
 
+describe('reading a review back', () => {
+  test("GET a review: its author, association and state; another pull request's, an unknown one or no credential is refused as GitHub does", async () => {
+    forge.addToken('ghp_alice', { login: 'alice' });
+    const pr = await api('POST', '/repos/acme/widgets/pulls', {
+      title: 'Fix',
+      head: RUN_BRANCH,
+      base: 'main',
+    });
+    const made = await api(
+      'POST',
+      `/repos/acme/widgets/pulls/${pr.body.number}/reviews`,
+      { event: 'APPROVE' },
+      'token ghp_alice',
+    );
+    const path = `/repos/acme/widgets/pulls/${pr.body.number}/reviews/${made.body.id}`;
+    expect(await api('GET', path, undefined, `token ${READ_ONLY}`)).toMatchObject({
+      status: 200,
+      body: {
+        id: made.body.id,
+        user: { login: 'alice' },
+        state: 'APPROVED',
+        author_association: 'COLLABORATOR',
+        pull_request_url: `${forge.url}/repos/acme/widgets/pulls/${pr.body.number}`,
+      },
+    });
+    expect(await api('GET', path, undefined, null)).toMatchObject({
+      status: 401,
+      body: { message: 'Requires authentication', documentation_url: DOCS },
+    });
+    const notFound = { status: 404, body: { message: 'Not Found', documentation_url: DOCS, status: '404' } };
+    expect(await api('GET', `/repos/acme/widgets/pulls/${issue}/reviews/${made.body.id}`)).toMatchObject(
+      notFound,
+    );
+    expect(await api('GET', `${path}0`)).toMatchObject(notFound);
+    // a comment by a token that may write is a collaborator's
+    const comment = await api('POST', `/repos/acme/widgets/issues/${pr.body.number}/comments`, { body: 'x' });
+    expect(await api('GET', `/repos/acme/widgets/issues/comments/${comment.body.id}`)).toMatchObject({
+      status: 200,
+      body: { user: { login: 'sop-bot' }, author_association: 'COLLABORATOR' },
+    });
+    expect(await api('GET', `/repos/acme/widgets/issues/comments/${comment.body.id + 1000}`)).toMatchObject(
+      notFound,
+    );
+  });
+});
+
 describe('strict fields', () => {
   test("a missing or wrong field is a 422 in GitHub's validation shape", async () => {
     expect(await api('POST', pullsPath, { head: RUN_BRANCH, base: 'main' })).toMatchObject({

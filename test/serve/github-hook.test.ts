@@ -204,13 +204,26 @@ test("a /sop rework comment on a run's pull request (found by its marker) is a r
       body: 'The fix.\n\n<!-- sop:bugfix/issue-7/pull-request -->',
       ...(pull ? { pull_request: { url: 'x' } } : {}),
     },
-    comment: { body, user: { login: 'bob' }, author_association: 'CONTRIBUTOR', html_url: 'https://c' },
+    comment: {
+      id: 77,
+      body,
+      user: { login: 'bob' },
+      author_association: 'CONTRIBUTOR',
+      html_url: 'https://c',
+    },
     repository: { name: 'widgets', owner: { login: 'acme' } },
   });
   const routed = reviewRouting('issue_comment', 'd-20', comment('/sop rework use a constant-time compare'));
   expect(routed).toMatchObject({
     workflowId: 'bugfix/issue-7',
-    review: { kind: 'rework', by: 'bob', association: 'CONTRIBUTOR', body: 'use a constant-time compare' },
+    // the comment's id: the run confirms the comment with the forge by it
+    review: {
+      kind: 'rework',
+      by: 'bob',
+      association: 'CONTRIBUTOR',
+      body: 'use a constant-time compare',
+      commentId: 77,
+    },
   });
   expect(reviewRouting('issue_comment', 'd-21', comment('looks good'))).toEqual({
     ignored: 'a comment without a /sop rework command',

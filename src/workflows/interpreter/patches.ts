@@ -27,6 +27,8 @@ const PATCHES = {
   'forge-deliveries-v1': 4,
   // review gates (reviews.ts): the inline comments of a review read from the forge
   'forge-review-v1': 4,
+  // review gates (reviews.ts): each review is confirmed with the forge (by its id) before it counts
+  'forge-review-confirm-v1': 4,
 } as const;
 export type PatchId = keyof typeof PATCHES;
 

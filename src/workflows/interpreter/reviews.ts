@@ -1,16 +1,20 @@
 // Review feedback from the forge: the `forgeReview` signal (sent by `sop serve` for a review of the run's
 // pull request, or a `/sop rework <text>` comment on it) answers the review gate waiting now — approved
 // routes `approved`, changes requested and rework route `rejected` with the review in the next prompt — or,
-// when no gate waits, goes into the next prompt. Reviews from people the gate does not allow are refused and
-// recorded. Each delivery counts once. Deterministic workflow code: the inline comments of a review are read
-// from the forge by an activity.
-import { condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+// when no gate waits, goes into the next prompt. Any Temporal client can send the signal, so the run first
+// confirms it with the forge by the review's (or comment's) id, through an activity on the worker: a signal
+// the forge does not bear out (no such review, another author, state or pull request) is refused and
+// recorded, and what the run records and routes on is the forge's answer. Reviews from people the gate does
+// not allow are refused and recorded. Each delivery counts once. Deterministic workflow code.
+import { ActivityFailure, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ReviewActivities } from '../../activities/review-comments';
 import type { StepSpec } from '../../shapes/execution-plan';
 import {
+  confirmedReview,
   FORGE_REVIEW_SHAPE,
   type ForgeReview,
   ForgeReviewSchema,
+  forgeIdOf,
   type ReviewComment,
   type ReviewRecord,
   reviewerRefusal,
@@ -21,9 +25,11 @@ import type { RunContext } from './context';
 
 /** Reviews reach gates and prompts (a run of an older build never has a review gate to answer). */
 const FORGE_REVIEW_PATCH = 'forge-review-v1';
+/** Each review is confirmed with the forge before it counts (patches.ts). */
+const FORGE_REVIEW_CONFIRM_PATCH = 'forge-review-confirm-v1';
 const REVIEWS_KEPT = 50;
 
-const { readReviewComments } = proxyActivities<ReviewActivities>({
+const { readReviewComments, confirmReview } = proxyActivities<ReviewActivities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 3 },
 });
@@ -35,41 +41,116 @@ export interface ReviewAnswer {
   review: Omit<ForgeReview, 'body'> & { body: string; comments?: ReviewComment[]; commentsProblem?: string };
 }
 
+/** Per run: the deliveries being confirmed now, and the confirmations in arrival order (one at a time). */
+const confirming = new WeakMap<RunContext, { deliveries: Set<string>; queue: Promise<void> }>();
+
 export function installReviewHandler(ctx: RunContext): void {
   // a follow-up run: the review that started it answers the review gate it reruns, once that gate waits
   const early = ctx.input.restart?.rerun?.review;
   if (early) {
     void condition(() => ctx.human.reviewGate() !== undefined).then(() => receive(ctx, early));
   }
-  setHandler(forgeReviewSignal, (arg) => {
+  setHandler(forgeReviewSignal, async (arg) => {
     const parsed = parseMessageArg(ForgeReviewSchema, arg, 'forgeReview', FORGE_REVIEW_SHAPE);
     if (!parsed.ok) return log.warn(`ignored forgeReview signal: ${parsed.problem}`);
-    receive(ctx, parsed.value);
+    await receive(ctx, parsed.value);
   });
 }
 
 /** A review once: what becomes of it is recorded (a redelivery of a delivery seen before changes nothing). */
-function receive(ctx: RunContext, review: ForgeReview): void {
+async function receive(ctx: RunContext, review: ForgeReview): Promise<void> {
   ctx.state.reviews ??= [];
   const reviews = ctx.state.reviews;
-  if (reviews.some((r) => r.delivery === review.delivery)) {
+  const turn = confirming.get(ctx) ?? { deliveries: new Set<string>(), queue: Promise.resolve() };
+  confirming.set(ctx, turn);
+  const seen = reviews.some((r) => r.delivery === review.delivery && !r.unconfirmed);
+  if (seen || turn.deliveries.has(review.delivery)) {
     log.info(`forgeReview ${review.delivery} was delivered before: ignored`);
     return;
   }
-  const record = takeReview(ctx, review);
+  if (!ctx.isPatched(FORGE_REVIEW_CONFIRM_PATCH)) return keep(ctx, review, takeReview(ctx, review));
+  turn.deliveries.add(review.delivery);
+  const mine = turn.queue.then(async () => {
+    const confirmed = await confirm(ctx, review);
+    keep(
+      ctx,
+      review,
+      'record' in confirmed ? confirmed.record : takeReview(ctx, confirmed.review, confirmed),
+    );
+  });
+  turn.queue = mine.catch(() => undefined);
+  try {
+    await mine;
+  } finally {
+    turn.deliveries.delete(review.delivery);
+  }
+}
+
+function keep(ctx: RunContext, review: ForgeReview, record: ReviewRecord): void {
+  const reviews = ctx.state.reviews!;
   if (record.outcome === 'refused' || record.outcome === 'ignored')
     log.warn(`forgeReview ${review.delivery} from ${review.by} ${record.outcome}: ${record.reason}`);
   reviews.push(record);
   if (reviews.length > REVIEWS_KEPT) reviews.shift();
 }
 
-function takeReview(ctx: RunContext, review: ForgeReview): ReviewRecord {
-  const base = {
-    delivery: review.delivery,
-    kind: review.kind,
-    by: review.by,
-    pullRequest: review.pullRequest,
-  };
+const recordBase = (review: ForgeReview) => ({
+  delivery: review.delivery,
+  kind: review.kind,
+  by: review.by,
+  pullRequest: review.pullRequest,
+});
+
+/**
+ * The review as the forge confirms it, with a changes-requested review's inline comments; or the record of
+ * its refusal (the forge has no such review, or the forge could not be asked).
+ */
+async function confirm(
+  ctx: RunContext,
+  review: ForgeReview,
+): Promise<
+  { review: ForgeReview; comments?: ReviewComment[]; commentsProblem?: string } | { record: ReviewRecord }
+> {
+  const refused = (reason: string, unconfirmed?: boolean): { record: ReviewRecord } => ({
+    record: {
+      ...recordBase(review),
+      outcome: 'refused',
+      reason,
+      ...(unconfirmed ? { unconfirmed } : {}),
+    },
+  });
+  if (!ctx.plan.steps.some((s: StepSpec) => s.input?.review))
+    return { record: { ...recordBase(review), outcome: 'ignored', reason: 'this run has no review gate' } };
+  const id = forgeIdOf(review);
+  if ('refused' in id) return refused(id.refused);
+  let answer: Awaited<ReturnType<typeof confirmReview>>;
+  try {
+    answer = await confirmReview.executeWithOptions(
+      {
+        startToCloseTimeout: '1 minute',
+        // an unreachable forge is tried again (backoff 1 s doubling to 1 min: about two minutes) before the review is refused
+        retry: { maximumAttempts: 8, maximumInterval: '1 minute' },
+        summary: `${review.kind === 'rework' ? 'comment' : 'review'} ${id.id} by ${review.by}: confirm with the forge`,
+      },
+      [{ repo: review.repo, pullRequest: review.pullRequest, kind: review.kind, id: id.id }],
+    );
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const message = (err.cause as Error | undefined)?.message ?? err.message;
+    return refused(`the forge could not confirm it (redeliver the event once it answers): ${message}`, true);
+  }
+  const checked = confirmedReview(review, id.id, answer.record);
+  if ('refused' in checked) return refused(checked.refused);
+  return { review: checked.review, comments: answer.comments, commentsProblem: answer.commentsProblem };
+}
+
+/** What the review does (the gate's allow: decides who counts); `read`: its inline comments, when read. */
+function takeReview(
+  ctx: RunContext,
+  review: ForgeReview,
+  read: { comments?: ReviewComment[]; commentsProblem?: string } = {},
+): ReviewRecord {
+  const base = recordBase(review);
   const gates = ctx.plan.steps.filter((s: StepSpec) => s.input?.review);
   if (gates.length === 0) return { ...base, outcome: 'ignored', reason: 'this run has no review gate' };
   const gate = ctx.human.reviewGate();
@@ -82,7 +163,11 @@ function takeReview(ctx: RunContext, review: ForgeReview): ReviewRecord {
     const answer: ReviewAnswer = {
       approve,
       ...(approve ? {} : { guidance: review.body || `${review.by} requested changes without a comment` }),
-      review,
+      review: {
+        ...review,
+        ...(read.comments ? { comments: read.comments } : {}),
+        ...(read.commentsProblem ? { commentsProblem: read.commentsProblem } : {}),
+      },
     };
     ctx.human.answerGate(gate.requestId, answer);
     return { ...base, outcome: approve ? 'approved' : 'rejected', step: gate.step };
@@ -117,6 +202,8 @@ export function isReviewAnswer(value: unknown): value is ReviewAnswer {
 export async function withInlineComments(ctx: RunContext, answer: ReviewAnswer): Promise<ReviewAnswer> {
   const { review } = answer;
   if (answer.approve || review.kind !== 'changes_requested' || review.reviewId === undefined) return answer;
+  // read with the review's confirmation already
+  if (review.comments || review.commentsProblem) return answer;
   if (!ctx.isPatched(FORGE_REVIEW_PATCH)) return answer;
   try {
     const comments = await readReviewComments.executeWithOptions(
