@@ -65,6 +65,7 @@ form.inline { display: inline; }
 .filters input, .filters select { padding: 4px; font: inherit; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; } dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 .live-actions { font-family: ui-monospace, monospace; font-size: 12px; padding-left: 20px; } .live-actions time { color: var(--muted); }
+details.actions summary { cursor: pointer; color: var(--muted); font-size: 12px; } details.actions p { margin: 4px 0; }
 .live-denial { color: #b42318; } .live-approval { color: #a15c00; }
 .markdown { border-left: 3px solid var(--line); padding-left: 12px; }
 .pages a { margin-right: 16px; }
