@@ -17,9 +17,9 @@ const bin = path.join(__dirname, '..', 'bin', 'sop.js');
 
 /**
  * How long the agent step goes on after its last command. The actions an agent reports in its step's last
- * second or so reach `sop logs -f` through the step's result in history, but never the console's live
- * section, which shows running executions only (measured: bench/README.md); the rows time actions of a
- * step that is still running, each shown by both.
+ * second or so reach `sop logs -f` and the console's run page (its timeline, once the page reloads as the
+ * step ends) through the step's result in history, not the live section, which shows running executions
+ * only (bench/README.md); the rows time the heartbeat path: actions of a step that is still running.
  */
 const STEP_END_MS = 3_000;
 
