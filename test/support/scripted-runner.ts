@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LiveActionInput } from '../../src/harnesses/live-activity';
 import type {
   AgentExecution,
   AgentRunner,
   AgentRunResult,
   ToolApprovalRecord,
 } from '../../src/harnesses/runner';
-import type { LiveActionInput } from '../../src/harnesses/live-activity';
 import type { Denial } from '../../src/shapes/denial';
 import { durationMs } from '../../src/shapes/duration';
 import type { McpCall } from '../../src/shapes/mcp-call';
