@@ -1,8 +1,19 @@
 // The console's only stylesheet and script, served from the package (the console works offline). The script
 // refreshes the live section every 700 ms (the worker heartbeats the live view at most 1 s apart: an action is
 // on the page within about 2 s) and, every 2 s, reloads the page when the run's status or its pending
-// requests change (not while someone is typing a reason).
+// requests or what runs now change (not while someone is typing a reason), keeping open what was open.
 export const CONSOLE_JS = `(() => {
+  const kept = 'sop-open:' + location.pathname + location.search;
+  for (const key of JSON.parse(sessionStorage.getItem(kept) || '[]')) {
+    const el = document.querySelector('details[data-key="' + CSS.escape(key) + '"]');
+    if (el) el.open = true;
+  }
+  sessionStorage.removeItem(kept);
+  const reload = () => {
+    const open = [...document.querySelectorAll('details[open][data-key]')].map((el) => el.dataset.key);
+    sessionStorage.setItem(kept, JSON.stringify(open));
+    location.reload();
+  };
   const typing = () => {
     const el = document.activeElement;
     return el && (el.tagName === 'TEXTAREA' || el.tagName === 'INPUT') && el.value;
@@ -25,7 +36,7 @@ export const CONSOLE_JS = `(() => {
       try {
         const res = await fetch(el.dataset.reloadWhenDone, { credentials: 'same-origin' });
         const now = res.ok ? await res.json() : null;
-        if (now && now.state !== el.dataset.status) location.reload();
+        if (now && now.state !== el.dataset.status) reload();
       } catch {}
     }
   };

@@ -35,12 +35,13 @@ function actionItems(actions: LiveAction[]): Html {
 
 /**
  * An ended execution's actions as its result in history carries them (the live view's ring as it ended),
- * collapsed; the ones the ring dropped are named, with where to read them (as `sop logs --follow` does).
+ * collapsed (`key`: which one it is on the page, so the page keeps it open when it reloads itself); the ones
+ * the ring dropped are named, with where to read them (as `sop logs --follow` does).
  */
-export function endedActions(a: LiveActivity): Html {
+export function endedActions(a: LiveActivity, key: string): Html {
   const dropped = a.seq - a.actions.length;
   const first = a.actions[0]?.seq ?? a.seq + 1;
-  return html`<details class="actions" data-testid="ended-actions"><summary>${a.actions.length === a.seq ? `${a.seq} action(s)` : `last ${a.actions.length} of ${a.seq} actions`}</summary>
+  return html`<details class="actions" data-testid="ended-actions" data-key="${key}"><summary>${a.actions.length === a.seq ? `${a.seq} action(s)` : `last ${a.actions.length} of ${a.seq} actions`}</summary>
 ${dropped > 0 ? html`<p class="muted">… ${dropped} more, see <code>sop logs --raw ${a.step}</code></p>` : ''}
 <ol class="live-actions" start="${first}">${actionItems(a.actions)}</ol></details>`;
 }

@@ -62,13 +62,13 @@ export function timelineSection(
 <td>${e.kind}${e.role ? ` · ${e.role}` : ''}${e.attempt ? ` · attempt ${e.attempt}` : ''}${e.launch && e.launch > 1 ? ` · launch ${e.launch}` : ''}${e.provider ? ` · ${e.provider}` : ''}</td>
 <td>${seconds(e.durationMs)}</td><td>${outcome(e)}</td><td>${e.route ? html`<span class="route">${e.route}</span>` : ''}</td>
 <td>${e.denials?.length ? `${e.denials.length} denied` : ''}</td></tr>
-${byRow[i] ? html`<tr class="actions-row"><td></td><td colspan="6">${endedActions(byRow[i])}</td></tr>` : ''}`,
+${byRow[i] ? html`<tr class="actions-row"><td></td><td colspan="6">${endedActions(byRow[i], `line-${i}`)}</td></tr>` : ''}`,
   );
   return html`<section id="timeline"><h2>Steps and attempts</h2>
 ${active.length ? html`<p class="now" data-testid="active">running now: ${active.map((a) => `${executionLabel(a)}${a.waitingForQuota ? ` — ${a.waitingForQuota}` : ''}`).join('; ')}</p>` : ''}
 ${rows.length ? html`<table><thead><tr><th>Started</th><th>Step</th><th>Execution</th><th>Took</th><th>Outcome</th><th>Route</th><th>Denials</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="muted">no execution recorded in the run folder${executions.length === 0 ? ' (it is not on this machine, or nothing has ended yet)' : ''}</p>`}
 ${'problem' in ended ? html`<p class="muted">the actions of ended executions cannot be read from history: ${ended.problem}</p>` : ''}
-${unmatched.length ? html`<h3>Ended agent executions (from history)</h3><ul class="ended">${unmatched.map((a) => html`<li>${executionLabel(a)}${a.harness ? ` · ${a.harness}` : ''} ${endedActions(a)}</li>`)}</ul>` : ''}
+${unmatched.length ? html`<h3>Ended agent executions (from history)</h3><ul class="ended">${unmatched.map((a, j) => html`<li>${executionLabel(a)}${a.harness ? ` · ${a.harness}` : ''} ${endedActions(a, `history-${j}`)}</li>`)}</ul>` : ''}
 ${routes.length ? html`<h3>Routes taken</h3><ol class="routes" data-testid="routes">${routes.map((r) => html`<li>${r.step}${r.item ? ` [${r.item}]` : ''}: <span class="route">${r.route}</span> → ${r.target}</li>`)}</ol>` : ''}
 </section>`;
 }

@@ -261,6 +261,11 @@ test("a step's last action, reported after its last heartbeat, is on the open pa
       expect.stringContaining('$ echo last'),
     ]);
     expect(await items.last().isVisible()).toBe(true);
+    // the run ends: the page reloads itself, and what was open stays open
+    await page.waitForSelector('[data-testid=status] >> text=completed', { timeout: 30_000 });
+    expect(await page.locator('[data-testid=ended-actions][open] >> text=$ echo last').isVisible()).toBe(
+      true,
+    );
     await page.context().close();
     return endOf(started);
   });

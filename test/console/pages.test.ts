@@ -162,7 +162,7 @@ test('each ended agent execution in the timeline shows its actions from history,
   // attempt 1: all three, collapsed under its line; the command step has none
   expect(rows[0]).toContain('attempt 1');
   expect(rows[1]).toContain(
-    '<details class="actions" data-testid="ended-actions"><summary>3 action(s)</summary>',
+    '<details class="actions" data-testid="ended-actions" data-key="line-0"><summary>3 action(s)</summary>',
   );
   expect(rows[1]).toContain('<time datetime="2026-12-08T04:00:03.000Z">04:00:03</time> $ echo 3</li>');
   expect(rows[2]).toContain('lint');
