@@ -1,8 +1,9 @@
 // The console half of the `live` rows: a real `sop serve` process (open on loopback, as for the person who
 // runs it) and its run page open in Debian's Chromium, driven by playwright-core. A MutationObserver in the
-// page notes when each command action first enters the live section (`li.live-command` with its `data-seq`
-// and `<time datetime>`: the ISO time the worker saw the harness report it) and hands {seq, at, seenAt} to
-// this process. Both times come from the same machine's wall clock (the worker's `new Date()`, the page's
+// page notes when each command action first enters the page (`li.live-command` with its `data-seq` and
+// `<time datetime>`: the ISO time the worker saw the harness report it), in the live section while the step
+// runs or under the step's line in the timeline once it ended (from its result in history: its last second's
+// actions, after the page reloads itself as the run ends), and hands {seq, at, seenAt} to this process. Both times come from the same machine's wall clock (the worker's `new Date()`, the page's
 // `Date.now()`); `clockCheck` makes sure the page's clock reads the same as this process's.
 
 const fs = require('node:fs');
@@ -29,11 +30,13 @@ const OBSERVER = `(() => {
   const scan = () => {
     const seenAt = Date.now();
     const fresh = [];
-    for (const li of document.querySelectorAll('[data-testid=live-actions] li.live-command[data-seq]')) {
+    const shown = '[data-testid=live-actions] li.live-command[data-seq], [data-testid=ended-actions] li.live-command[data-seq]';
+    for (const li of document.querySelectorAll(shown)) {
       if (seen.has(li.dataset.seq)) continue;
       seen.add(li.dataset.seq);
       const at = li.querySelector('time[datetime]')?.getAttribute('datetime');
-      fresh.push({ seq: Number(li.dataset.seq), at, text: li.textContent, seenAt });
+      const ended = li.closest('[data-testid=ended-actions]') !== null;
+      fresh.push({ seq: Number(li.dataset.seq), at, text: li.textContent, seenAt, ended });
     }
     if (fresh.length > 0) window.__sopLiveSeen(fresh);
   };
@@ -86,7 +89,7 @@ async function clockCheck(page) {
 
 /**
  * Opens the run page of `workflowId` in Chromium through a real `sop serve`, once its live section shows
- * (the run is waiting for its go-ahead). `seen()`: each command action the page showed, first time only.
+ * (the run is waiting for its go-ahead). `seen()`: each command action the page showed, first time only; `allSeen`: waits for them.
  */
 async function openConsole(workflowId, env) {
   const executablePath = chromiumPath();
@@ -106,6 +109,11 @@ async function openConsole(workflowId, env) {
     await clockCheck(page);
     return {
       seen: () => [...first.values()],
+      /** waits (at most `ms`) until the page has shown `count` actions */
+      allSeen: async (count, ms) => {
+        const until = Date.now() + ms;
+        while (first.size < count && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      },
       close: async () => {
         try {
           await clockCheck(page);

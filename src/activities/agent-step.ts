@@ -33,7 +33,7 @@ import { checkOutcomeQuestion } from './agent-question';
 import { type OpenedSession, openSession, sessionReport } from './agent-session';
 import { ensureParentDir, inspectArtifacts, type ResolvedArtifact, resolveArtifacts } from './artifacts';
 import { launchLine, sessionLine, writeLaunchEvidence } from './launch-record';
-import { approvalsShown, LIVE_TAIL_MS, liveRecorderFor } from './live-view';
+import { approvalsShown, liveRecorderFor } from './live-view';
 import { outcomeSchema, renderPrompt } from './prompt';
 import { recordExecution } from './run-summary';
 import { keepAfterSnapshot, reuseWindowMsDefault, snapshotBefore } from './snapshot-reuse';
@@ -74,7 +74,7 @@ interface HarnessOutcome {
   rateLimit?: RateLimitError;
   before: Snapshot;
   branchRef: string | undefined;
-  /** the harness's last actions, counted back from its end (the checks after it may take a while) */
+  /** the live view as the harness ended (its ring of last actions), taken before the checks after it */
   liveTail?: LiveActivity;
 }
 
@@ -217,9 +217,9 @@ async function runHarness(
         ),
       ),
     });
-    return { run, before, branchRef, liveTail: live.tail(LIVE_TAIL_MS) };
+    return { run, before, branchRef, liveTail: live.final() };
   } catch (err) {
-    return { ...harnessFailed(l, err, overtime), before, branchRef, liveTail: live.tail(LIVE_TAIL_MS) };
+    return { ...harnessFailed(l, err, overtime), before, branchRef, liveTail: live.final() };
   } finally {
     clearInterval(beat);
     if (overtimeTimer) clearTimeout(overtimeTimer);

@@ -7,12 +7,6 @@ import { LiveRecorder } from '../harnesses/live-activity';
 import type { ToolCallVerdict } from '../harnesses/runner';
 import type { AgentStepRequest } from '../shapes/contract';
 
-/**
- * How far back from the harness's end the actions a result carries go: a follower may have missed what came after its last
- * read of the heartbeat (the worker's heartbeat throttle, 1 s, plus a follower's poll, 0.5 s, plus slack).
- */
-export const LIVE_TAIL_MS = 3_000;
-
 export function liveRecorderFor(request: AgentStepRequest): LiveRecorder {
   const live = new LiveRecorder({
     step: request.step,

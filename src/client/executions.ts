@@ -1,5 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /**
  * Every execution (run id) of the task's current run, oldest first: its fresh start, each continue-as-new,
@@ -41,4 +44,17 @@ async function freshStart(client: Client, workflowId: string, runId: string): Pr
   }
   const fields = (input ?? {}) as { restart?: unknown; resume?: unknown };
   return fields.restart === undefined && fields.resume === undefined;
+}
+
+/** The history of every execution of the task's current run (workflowExecutions), oldest first. */
+export async function runHistories(
+  client: Client,
+  workflowId: string,
+): Promise<Array<{ runId: string; events: HistoryEvent[] }>> {
+  const out = [];
+  for (const runId of await workflowExecutions(client, workflowId)) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    out.push({ runId, events: history.events ?? [] });
+  }
+  return out;
 }

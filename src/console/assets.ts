@@ -1,8 +1,19 @@
 // The console's only stylesheet and script, served from the package (the console works offline). The script
 // refreshes the live section every 700 ms (the worker heartbeats the live view at most 1 s apart: an action is
 // on the page within about 2 s) and, every 2 s, reloads the page when the run's status or its pending
-// requests change (not while someone is typing a reason).
+// requests or what runs now change (not while someone is typing a reason), keeping open what was open.
 export const CONSOLE_JS = `(() => {
+  const kept = 'sop-open:' + location.pathname + location.search;
+  for (const key of JSON.parse(sessionStorage.getItem(kept) || '[]')) {
+    const el = document.querySelector('details[data-key="' + CSS.escape(key) + '"]');
+    if (el) el.open = true;
+  }
+  sessionStorage.removeItem(kept);
+  const reload = () => {
+    const open = [...document.querySelectorAll('details[open][data-key]')].map((el) => el.dataset.key);
+    sessionStorage.setItem(kept, JSON.stringify(open));
+    location.reload();
+  };
   const typing = () => {
     const el = document.activeElement;
     return el && (el.tagName === 'TEXTAREA' || el.tagName === 'INPUT') && el.value;
@@ -25,7 +36,7 @@ export const CONSOLE_JS = `(() => {
       try {
         const res = await fetch(el.dataset.reloadWhenDone, { credentials: 'same-origin' });
         const now = res.ok ? await res.json() : null;
-        if (now && now.state !== el.dataset.status) location.reload();
+        if (now && now.state !== el.dataset.status) reload();
       } catch {}
     }
   };
@@ -65,6 +76,7 @@ form.inline { display: inline; }
 .filters input, .filters select { padding: 4px; font: inherit; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; } dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
 .live-actions { font-family: ui-monospace, monospace; font-size: 12px; padding-left: 20px; } .live-actions time { color: var(--muted); }
+details.actions summary { cursor: pointer; color: var(--muted); font-size: 12px; } details.actions p { margin: 4px 0; }
 .live-denial { color: #b42318; } .live-approval { color: #a15c00; }
 .markdown { border-left: 3px solid var(--line); padding-left: 12px; }
 .pages a { margin-right: 16px; }

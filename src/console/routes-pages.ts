@@ -1,6 +1,7 @@
 // The console's pages (GET): runs, a run (and its live section, status and evidence check), triggers, sign-in.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RunNotFoundError } from '../client';
+import { endedExecutions } from '../client/live-activity';
 import { readHistoryEvidence } from '../evidence/history';
 import { verifyRunFolder } from '../evidence/verify';
 import { Catalog } from '../sop/catalog';
@@ -10,8 +11,8 @@ import { html, page } from './html';
 import { liveInner, readLive } from './live';
 import { badRequest, runOf, statusWithin } from './requests';
 import { executionChanges, listArtifacts, readExecutions } from './run-folder';
-import { runPage } from './run-page';
-import { gatherRunView, runFolderOf } from './run-view';
+import { runPage, runPageState } from './run-page';
+import { gatherRunView, historyOnce, type RunHistoryReader, runFolderOf } from './run-view';
 import { runsPage } from './runs-data';
 import { runsPageHtml } from './runs-page';
 import { RunsFilterSchema, runsQuery } from './runs-query';
@@ -20,11 +21,16 @@ import { triggersPageHtml } from './triggers-page';
 type IdQuery = { Querystring: { id?: string } };
 
 /** The run's view, or the 404 page sent (undefined). */
-async function viewOr404(ctx: ConsoleContext, req: FastifyRequest<IdQuery>, reply: FastifyReply) {
+async function viewOr404(
+  ctx: ConsoleContext,
+  req: FastifyRequest<IdQuery>,
+  reply: FastifyReply,
+  history?: RunHistoryReader,
+) {
   const run = runOf(req.query.id);
   if (!run) return void badRequest(reply, 'id: give a run as ?id=<workflow id> (SOP/TASK)');
   try {
-    return { run, view: await gatherRunView(ctx.sop, run.sop, run.task) };
+    return { run, view: await gatherRunView(ctx.sop, run.sop, run.task, history) };
   } catch (err) {
     if (!(err instanceof RunNotFoundError)) throw err;
     reply
@@ -38,6 +44,15 @@ async function viewOr404(ctx: ConsoleContext, req: FastifyRequest<IdQuery>, repl
         }),
       );
     return undefined;
+  }
+}
+
+/** The ended agent executions of the run with their last actions, or why history could not be read. */
+async function endedActionsOf(history: RunHistoryReader, workflowId: string) {
+  try {
+    return (await history()).flatMap((h) => endedExecutions(workflowId, h.runId, h.events));
+  } catch (err) {
+    return { problem: (err as Error).message.split('\n')[0] };
   }
 }
 
@@ -79,7 +94,9 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
   });
 
   app.get<IdQuery>('/run', async (req, reply) => {
-    const found = await viewOr404(ctx, req, reply);
+    // the run's history, read once for the page: the ended executions' actions, who answered tool approvals
+    const history = historyOnce(ctx.sop, req.query.id ?? '');
+    const found = await viewOr404(ctx, req, reply, history);
     if (!found) return reply;
     const { view } = found;
     const folder = folderOf(view);
@@ -93,6 +110,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
       live: running
         ? await live(ctx.sop.client, req.query.id as string).catch((err: Error) => ({ problem: err.message }))
         : [],
+      ended: await endedActionsOf(history, req.query.id as string),
     };
     return send(req, reply, `${view.sop}/${view.task}`, runPage(data, ctx.who(req), reply.generateCsrf()));
   });
@@ -112,8 +130,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext): void {
     const described = await ctx.sop.describe(run.sop, run.task);
     if (described.status.name !== 'RUNNING') return { state: described.status.name.toLowerCase() };
     const status = await statusWithin(ctx.sop, run);
-    const pending = (status.pendingInputs ?? []).map((p) => p.requestId).join(',');
-    return { state: `${status.status}${pending ? `|${pending}` : ''}` };
+    return { state: runPageState(status.status, status.pendingInputs, status.active) };
   });
 
   app.get<IdQuery>('/run/evidence', async (req, reply) => {

@@ -5,6 +5,7 @@
 import type { ExecutionRecord } from '../activities/run-summary';
 import { describeOrigin, type RunOrigin } from '../client/run-origin';
 import type { ForgeRunState } from '../shapes/deliveries';
+import { type ExecutionLabel, executionLabel } from '../shapes/execution-label';
 import type { LiveExecution } from '../shapes/live-activity';
 import type { ActiveRole, PendingInput } from '../shapes/messages';
 import type { AnswerRecord, DeniedCall, RouteTaken, RunUsage } from '../shapes/run';
@@ -29,6 +30,22 @@ export interface RunPageData {
   changes: ExecutionChange[];
   artifacts: Artifact[];
   live: LiveExecution[] | { problem: string };
+  /** the agent executions that ended, with the actions their results in history carry */
+  ended: LiveExecution[] | { problem: string };
+}
+
+/**
+ * What the page's script compares (every 2 s) to reload itself: the run's status, its pending requests and
+ * what runs now, so the page shows an execution that ended (its actions, its route) without a reload by hand.
+ */
+export function runPageState(
+  status: string,
+  pending: Array<{ requestId: string }> | undefined,
+  active: ExecutionLabel[] | undefined,
+): string {
+  const requests = (pending ?? []).map((p) => p.requestId).join(',');
+  const running = (active ?? []).map((a) => executionLabel(a)).join(';');
+  return [status, requests, running].join('|');
 }
 
 const LIVE_STATUSES = new Set(['running', 'waiting_input']);
@@ -111,7 +128,7 @@ ${pendings.length ? pendings.map((p) => pendingForm(d.workflowId, p, csrf, who))
 ${v.waitingIn ? html`<p>A person is awaited in the child run <a href="${consoleUrl('/run', { id: (v.waitingIn as { workflowId: string }).workflowId })}">${(v.waitingIn as { workflowId: string }).workflowId}</a>.</p>` : ''}
 <div class="controls">${controlForms(d.workflowId, status, csrf)}</div></section>
 ${live ? html`<section id="live"><h2>Live activity</h2><div data-refresh="${consoleUrl('/run/live', { id: d.workflowId })}" data-testid="live">${liveInner(d.live)}</div></section>` : ''}
-${timelineSection(d.executions, (v.routesTaken as RouteTaken[] | undefined) ?? [], (live ? (v.active as ActiveRole[] | undefined) : undefined) ?? [])}
+${timelineSection(d.executions, (v.routesTaken as RouteTaken[] | undefined) ?? [], (live ? (v.active as ActiveRole[] | undefined) : undefined) ?? [], d.ended)}
 ${changesSection(d.changes)}
 ${artifactsSection(d)}
 ${answersSection(v.answers as AnswerRecord[] | undefined)}
@@ -119,5 +136,5 @@ ${denialsSection(v.deniedCalls as number | undefined, v.denials as DeniedCall[] 
 ${usageSection(usage, v.childUsage as RunUsage | undefined, v.totalUsage as RunUsage | undefined)}
 ${lineageSection(v.parent as never, v.children as never)}
 <section id="evidence"><h2>Evidence</h2><p><a href="${consoleUrl('/run/evidence', { id: d.workflowId })}" data-testid="verify">Verify the run folder against Temporal history</a></p></section>
-${live ? html`<span data-reload-when-done="${consoleUrl('/run/status', { id: d.workflowId })}" data-status="${status}"></span>` : ''}`;
+${live ? html`<span data-reload-when-done="${consoleUrl('/run/status', { id: d.workflowId })}" data-status="${runPageState(status, pendings, v.active as ActiveRole[] | undefined)}"></span>` : ''}`;
 }

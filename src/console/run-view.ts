@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { answerSendersByRequest } from '../activities/answer-sender';
 import { endedRunDenials } from '../activities/run-summary';
-import { workflowExecutions } from '../client/executions';
+import { runHistories } from '../client/executions';
 import { firstStartedEvent, originOf } from '../client/run-origin';
 import type { SopClient } from '../client/sop-client';
 import { parentFromMemo } from '../shapes/lineage';
@@ -26,11 +26,27 @@ export function runFolderOf(view: Record<string, unknown>, workspaceOverride?: s
 /** How long `runs show` waits for a worker to answer the status query (a closed run is replayed first). */
 const STATUS_QUERY_TIMEOUT_MS = 10_000;
 
-/** What `runs show` prints and `runs export` puts in the pack's manifest. */
+/** The run's history, every execution of it, read once however many parts of a view need it. */
+export type RunHistoryReader = () => ReturnType<typeof runHistories>;
+
+/** A reader of the run's history that reads it at most once (the first call's answer is kept). */
+export function historyOnce(client: SopClient, workflowId: string): RunHistoryReader {
+  let read: ReturnType<typeof runHistories> | undefined;
+  return () => {
+    read ??= runHistories(client.client, workflowId);
+    return read;
+  };
+}
+
+/**
+ * What `runs show` prints and `runs export` puts in the pack's manifest. `history`: the reader to use when the
+ * view needs the run's history (the console's run page shares its own, so it reads history once).
+ */
 export async function gatherRunView(
   client: SopClient,
   sop: string,
   task: string,
+  history?: RunHistoryReader,
 ): Promise<Record<string, unknown>> {
   const description = await client.describe(sop, task);
   const handle = client.getHandle(sop, task);
@@ -78,7 +94,7 @@ export async function gatherRunView(
       ...(result.childUsage ? { childUsage: result.childUsage } : {}),
       ...(result.forge ? { forge: result.forge } : {}),
     });
-    await fillApprovalSenders(client, description.workflowId, view);
+    await fillApprovalSenders(view, history ?? historyOnce(client, description.workflowId));
     return finishView(withRunBranch(view));
   }
   if (temporalStatus === 'FAILED') {
@@ -113,7 +129,7 @@ export async function gatherRunView(
   fillFromRunSummary(view);
   if (view.deniedCalls === undefined && view.workspace)
     Object.assign(view, endedRunDenials(runFolderOf(view), description.startTime.getTime()));
-  await fillApprovalSenders(client, description.workflowId, view);
+  await fillApprovalSenders(view, history ?? historyOnce(client, description.workflowId));
   return finishView(withRunBranch(view));
 }
 
@@ -121,13 +137,11 @@ export async function gatherRunView(
  * Who answered each tool approval and when: the run keeps the decision, the caller identity of the answer is
  * in history (as an input answer's evidence record has it). Read only when there is one to fill.
  */
-async function fillApprovalSenders(client: SopClient, workflowId: string, view: Record<string, unknown>) {
+async function fillApprovalSenders(view: Record<string, unknown>, history: RunHistoryReader) {
   const answers = view.answers as AnswerRecord[] | undefined;
   const unnamed = answers?.filter((a) => a.kind === 'tool_approval' && !a.by) ?? [];
   if (unnamed.length === 0) return;
-  const events = [];
-  for (const runId of await workflowExecutions(client.client, workflowId))
-    events.push(...((await client.client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []));
+  const events = (await history()).flatMap((h) => h.events);
   const senders = answerSendersByRequest(events);
   view.answers = answers!.map((a) => {
     const sender = a.kind === 'tool_approval' && !a.by ? senders.get(a.requestId) : undefined;

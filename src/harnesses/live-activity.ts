@@ -86,12 +86,13 @@ export class LiveRecorder {
     this.tokens = { input: Math.max(0, Math.round(input)), output: Math.max(0, Math.round(output)) };
   }
 
-  /** details() with only the actions of the last `ms`; undefined when there are none */
-  tail(ms: number): LiveActivity | undefined {
-    const since = this.now().getTime() - ms;
-    const details = this.details();
-    const actions = details.actions.filter((a) => Date.parse(a.at) >= since);
-    return actions.length > 0 ? { ...details, actions } : undefined;
+  /**
+   * details() as the execution ends (the ring of its last LIVE_ACTIONS_KEPT actions), for its result: what a
+   * follower may not have read from a heartbeat, and what a page of the ended run shows; undefined when the
+   * execution reported no action
+   */
+  final(): LiveActivity | undefined {
+    return this.seq > 0 ? this.details() : undefined;
   }
 
   details(): LiveActivity {

@@ -221,8 +221,8 @@ export interface AgentStepResult {
   lines?: LineWritten[];
   durationMs: number;
   /**
-   * the live view's last actions, those of the final seconds that followers may not have read from a
-   * heartbeat before the activity ended (bounded: at most LIVE_ACTIONS_KEPT short actions)
+   * the live view as the harness ended: its last actions (at most LIVE_ACTIONS_KEPT, each text capped and
+   * redacted), those a follower may not have read from a heartbeat and those a page of the ended run shows
    */
   live?: LiveActivity;
 }

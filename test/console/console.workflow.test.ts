@@ -219,6 +219,58 @@ test('the live activity of a running step appears in the open page while it runs
   });
 });
 
+test("a step's last action, reported after its last heartbeat, is on the open page once the step ends (and after a reload)", async () => {
+  const runner = new ScriptedRunner({
+    'work/agent': [
+      {
+        route: 'done',
+        actions: [{ kind: 'command', phase: 'started', command: 'echo first' }],
+        delayMs: 3_000,
+        // the step ends right after it: no heartbeat carries it, only the activity's result in history
+        lastAction: { kind: 'command', phase: 'started', command: 'echo last' },
+      },
+    ],
+    'after/agent': [{ route: 'done', delayMs: 15_000 }],
+  });
+  const twoSteps = plan('console-ended', [
+    step('work', { agent: role('Work.'), routes: [route('done', to('after'))] }),
+    step('after', { agent: role('Go on.'), routes: [route('done', finish)] }),
+  ]);
+  await withScriptedRun(ctx, twoSteps, runner, async (started) => {
+    await eventually(async () => (runner.calls.length > 0 ? true : undefined));
+    const page = await signedIn(TOKENS.viewer);
+    await page.goto(runUrl(started.handle.workflowId));
+    // while work runs: its first action is live
+    await page.waitForSelector('[data-testid=live-actions] >> text=$ echo first', { timeout: 20_000 });
+    // work ends and after runs (the run's status stays running): the same page shows work's last action
+    const last = '[data-testid=ended-actions] >> text=$ echo last';
+    await page.waitForSelector(last, { state: 'attached', timeout: 20_000 });
+    expect(runner.calls.map((c) => c.step)).toEqual(['work', 'after']);
+    expect(runner.calls[1].endedAt).toBe(0);
+    expect(await page.textContent('[data-testid=status]')).toBe('running');
+    // the live section never had it: it came from the step's result in history
+    expect(await page.textContent('[data-testid=live]')).not.toContain('echo last');
+    // opened again: the timeline's line of work has both, collapsed until clicked
+    await page.reload();
+    const actions = page.locator('[data-testid=ended-actions]');
+    await expect(actions.count()).resolves.toBe(1);
+    await actions.locator('summary').click();
+    const items = actions.locator('li');
+    expect(await items.allTextContents()).toEqual([
+      expect.stringContaining('$ echo first'),
+      expect.stringContaining('$ echo last'),
+    ]);
+    expect(await items.last().isVisible()).toBe(true);
+    // the run ends: the page reloads itself, and what was open stays open
+    await page.waitForSelector('[data-testid=status] >> text=completed', { timeout: 30_000 });
+    expect(await page.locator('[data-testid=ended-actions][open] >> text=$ echo last').isVisible()).toBe(
+      true,
+    );
+    await page.context().close();
+    return endOf(started);
+  });
+});
+
 test("a viewer's click on Approve is refused with 403 and recorded; the run still waits, with no answer", async () => {
   const runner = new ScriptedRunner({ 'fix/agent': [{ route: 'done' }] });
   const end = await withScriptedRun(ctx, gate('console-viewer'), runner, async (started) => {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { LiveActionInput } from '../../src/harnesses/live-activity';
 import type {
   AgentExecution,
   AgentRunner,
@@ -43,6 +44,10 @@ export interface ScriptedTurn {
   ask?: unknown;
   /** MCP tool calls the harness reports (a denied one belongs in `denials` too, as the adapters report it) */
   mcpCalls?: McpCall[];
+  /** live actions the agent reports as the turn starts (heartbeated at once) */
+  actions?: LiveActionInput[];
+  /** a live action the agent reports as the turn ends, right before its result: no heartbeat carries it */
+  lastAction?: LiveActionInput;
 }
 
 export interface RecordedCall {
@@ -127,6 +132,10 @@ export class ScriptedRunner implements AgentRunner {
           }),
         ),
     ];
+    if (turn.actions?.length) {
+      for (const action of turn.actions) execution.live?.add(action);
+      execution.heartbeat();
+    }
     if (turn.delayMs) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, turn.delayMs);
@@ -149,6 +158,7 @@ export class ScriptedRunner implements AgentRunner {
       fs.writeFileSync(target, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
     }
     fs.writeFileSync(execution.transcriptPath, `${JSON.stringify({ scripted: key, turn })}\n`);
+    if (turn.lastAction) execution.live?.add(turn.lastAction);
     call.endedAt = Date.now();
     const tokens = turn.tokens ?? 100;
     return {
