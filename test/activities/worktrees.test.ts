@@ -71,3 +71,37 @@ test("one worklist item's worktree, opened and merged, costs at most 12 git proc
   expect(gitIn(workspace, 'branch', '--list', 'sop/*')).toBe('');
   expect(fs.readdirSync(path.join(workspace, '.git', 'worktrees'))).toEqual([]);
 });
+
+test('work done in the workspace between two merges (a same-size edit, a new file) is kept in the merge and its commit', async () => {
+  const workspace = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sop-worktree-between-')));
+  gitIn(workspace, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(workspace, 'README.md'), 'a repo\n');
+  gitIn(workspace, 'add', '-A');
+  gitIn(workspace, 'commit', '-qm', 'first');
+  const run = {
+    sop: 'between',
+    taskId: 't1',
+    workspace,
+    runFolder: path.join(workspace, '.sop', 'runs', 'between', 't1'),
+  };
+  let head: string | undefined;
+  for (const i of [0, 1, 2]) {
+    const opened = await openWorktree({ run, key: `item-${i}`, head, snapshot: head === undefined });
+    if ('unavailable' in opened) throw new Error(opened.unavailable);
+    fs.writeFileSync(path.join(opened.worktree.path, `out-${i}.txt`), `item ${i}\n`);
+    const merged = await mergeWorktree({ run, worktree: opened.worktree, head: opened.head });
+    if (!merged.merged) throw new Error(`item ${i} conflicted`);
+    head = merged.head;
+    // right after the merge, within the same second: what a person or in-place work does to the files
+    fs.writeFileSync(path.join(workspace, 'README.md'), `${'abc'[i]} repo\n`);
+    fs.writeFileSync(path.join(workspace, `user-${i}.txt`), `user ${i}\n`);
+  }
+  const tracked = (commit: string) => gitIn(workspace, 'ls-tree', '-r', '--name-only', commit).split('\n');
+  // the last merge's commit holds everything written before it, the user's edits included
+  expect(tracked(head!)).toEqual(
+    ['README.md', 'out-0.txt', 'out-1.txt', 'out-2.txt', 'user-0.txt', 'user-1.txt'].sort(),
+  );
+  expect(gitIn(workspace, 'show', `${head}:README.md`)).toBe('b repo');
+  expect(fs.readFileSync(path.join(workspace, 'README.md'), 'utf8')).toBe('c repo\n');
+  expect(fs.readFileSync(path.join(workspace, 'out-2.txt'), 'utf8')).toBe('item 2\n');
+});
