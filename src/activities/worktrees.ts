@@ -7,10 +7,10 @@
 // with the run's state, conflict markers in the files, for the producer's rework.
 //
 // Each item costs few git processes (a parallel worklist opens and merges one worktree per item; under load
-// every process costs tens of milliseconds): the worktree is added without a checkout and checked out on
-// its branch in one go, hooks and automatic maintenance never run, a
-// worktree is removed by deleting its folders (what `git worktree prune` does for a deleted one), and the
-// scratch index a snapshot of the workspace is made in is kept for the commit it ended at, so the next
+// every process costs tens of milliseconds; test/activities/worktrees.test.ts counts them): the worktree is
+// added without a checkout and checked out on its branch in one go, hooks and automatic maintenance never
+// run, a worktree is removed by deleting its folders (what `git worktree prune` does for a deleted one), and
+// the scratch index a snapshot of the workspace is made in is kept for the commit it ended at, so the next
 // snapshot needs no `read-tree` and `git add` compares stat info instead of hashing every file again.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
