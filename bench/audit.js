@@ -84,12 +84,16 @@ function auditRows(sizes, reps, row) {
   const policy = { sandbox: 'workspace-write' };
   // always git status, as a workspace of any size past SOP_AUDIT_WALK_BELOW (1,000 files) is audited
   const git = { policy, walkBelow: 0 };
+  // a policy that judges ignored paths: status asks with --ignored, which no untracked cache serves
+  const judging = { sandbox: 'workspace-write', deny_write: ['secrets/**'] };
+  const judgingGit = { policy: judging, walkBelow: 0 };
   for (const files of sizes) {
     const dir = repoOf(files);
     {
       const status = [];
       const reused = [];
       const fresh = [];
+      const judged = [];
       const gitStatus = () =>
         status.push(
           timed(() => execFileSync('git', ['status', '--porcelain'], { cwd: dir, stdio: 'ignore' })),
@@ -102,6 +106,8 @@ function auditRows(sizes, reps, row) {
         if (i === 0) oneExecution(dir, git, policy, false, -1);
         keepAfterSnapshot(dir, [], policy, snapshotWorkspace(dir, [], git), 600_000);
         reused.push(oneExecution(dir, git, policy, true, i));
+        keepAfterSnapshot(dir, [], judging, snapshotWorkspace(dir, [], judgingGit), 600_000);
+        judged.push(oneExecution(dir, judgingGit, judging, true, i));
       }
       const n = files.toLocaleString('en-US');
       rows.push(
@@ -115,6 +121,13 @@ function auditRows(sizes, reps, row) {
         row(
           `audit: write audit per execution, fresh before-snapshot (SOP_AUDIT_REUSE_MS=0), ${n}-file repo vs git status --porcelain`,
           median(fresh),
+          median(status),
+          'ms',
+          'reference',
+        ),
+        row(
+          `audit: write audit per execution (before-snapshot reused), deny_write policy (ignored paths judged), ${n}-file repo vs git status --porcelain`,
+          median(judged),
           median(status),
           'ms',
           'reference',

@@ -19,7 +19,7 @@ const BENCHMARKS = [
 
 const USAGE = `usage: node bench/run.js [--quick | --tiny] [--only=NAME,...] [--no-cluster] [--rounds N]
 
-  --quick        smaller sizes (the parallel worklist is left out)
+  --quick        smaller sizes (the parallel worklist is left out unless --only names it)
   --tiny         every row once at the smallest sizes, targets not judged: checks that each row runs
   --only=NAMES   some of the benchmarks: ${BENCHMARKS.join(', ')}
   --no-cluster   leave out the PostgreSQL cluster's rows

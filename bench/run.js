@@ -112,7 +112,8 @@ async function main() {
     await measure('overhead', () => overhead(on));
     await measure('throughput', () => throughput(on));
     await measure('history', () => history(on));
-    if (!quick) await measure('parallel', () => parallel(on));
+    // --quick leaves the parallel worklist out (about a minute) unless --only names it
+    if (!quick || options.only?.includes('parallel')) await measure('parallel', () => parallel(on));
     const devServer = { 'dev server': [Number(target.address.split(':').pop())] };
     await measure('capacity', () =>
       capacityRows(on, { ...capacitySize(), label: 'dev server', server: devServer }),

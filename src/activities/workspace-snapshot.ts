@@ -260,19 +260,10 @@ function gitSnapshot(
   const scanIgnored = judgesIgnored(options.policy);
   // the index as the execution left it (a refreshing status below may rewrite it)
   const indexAtStart = lstatSig(path.join(gitDir, 'index'));
-  const out = git(
+  const records = statusRecords(
     workspace,
-    [
-      'status',
-      '--porcelain=v2',
-      '-z',
-      '--branch',
-      '--untracked-files=all',
-      '--ignore-submodules=all',
-      '--no-renames',
-      ...(scanIgnored ? ['--ignored=matching'] : []),
-    ],
-    undefined,
+    skips,
+    scanIgnored,
     !options.since || options.refreshIndex === true,
   );
   const files = new Snapshot();
@@ -282,8 +273,7 @@ function gitSnapshot(
   const unscanned: string[] = [];
   let head: string | undefined;
   const listed: string[] = [];
-  for (const record of out.split('\0')) {
-    if (record === '') continue;
+  for (const record of records) {
     const kind = record[0];
     if (kind === '#') {
       const oid = /^# branch\.oid (\S+)/.exec(record)?.[1];
@@ -334,6 +324,44 @@ function gitSnapshot(
     unscanned,
   };
   return files;
+}
+
+const STATUS = ['status', '--porcelain=v2', '-z', '--ignore-submodules=all', '--no-renames'];
+
+/** Past this many new untracked folders, one status lists every untracked file instead of asking per folder. */
+const FOLDERS_ASKED = 64;
+
+/**
+ * The records of `git status` as `--untracked-files=all` gives them (every untracked file by name; a nested
+ * repository as a folder). Unless the policy judges ignored files, status runs with `normal` first: that
+ * mode uses the untracked cache (only directories whose stat changed are read again), which `all` bypasses
+ * unless the user configured it, and a folder it names as untracked is asked again with `all`, left-out
+ * paths excluded, so the records are the same. `--ignored` bypasses the cache in any mode: then `all` at once.
+ */
+function statusRecords(
+  workspace: string,
+  skips: string[],
+  scanIgnored: boolean,
+  writeIndex: boolean,
+): string[] {
+  const records = (out: string) => out.split('\0').filter((r) => r !== '');
+  if (scanIgnored)
+    return records(
+      git(workspace, [...STATUS, '--branch', '-uall', '--ignored=matching'], undefined, writeIndex),
+    );
+  const first = records(git(workspace, [...STATUS, '--branch', '-unormal'], undefined, writeIndex));
+  const folders = first.filter((r) => r.startsWith('? ') && r.endsWith('/')).map((r) => r.slice(2));
+  if (folders.length === 0) return first;
+  if (folders.length > FOLDERS_ASKED)
+    return records(git(workspace, [...STATUS, '--branch', '-uall'], undefined, false));
+  const inFolders = git(workspace, [
+    ...STATUS,
+    '-uall',
+    '--',
+    ...folders.map((f) => `:(literal)${f}`),
+    ...skips.map((s) => `:(exclude,literal)${s}`),
+  ]);
+  return [...first.filter((r) => !(r.startsWith('? ') && r.endsWith('/'))), ...records(inFolders)];
 }
 
 /** The path of a porcelain v2 record: what follows its first `n` space-separated fields. */

@@ -5,10 +5,17 @@
 // accepted item is merged back with a three-way merge (`git merge-tree`) against the workspace as it is
 // now, and the result is applied to the workspace's files; a conflict leaves the item's worktree merged
 // with the run's state, conflict markers in the files, for the producer's rework.
+//
+// Each item costs few git processes (a parallel worklist opens and merges one worktree per item; under load
+// every process costs tens of milliseconds; test/activities/worktrees.test.ts counts them): the worktree is
+// added without a checkout and checked out on its branch in one go, hooks and automatic maintenance never
+// run, a worktree is removed by deleting its folders (what `git worktree prune` does for a deleted one), and
+// the scratch index a snapshot of the workspace is made in is kept for the commit it ended at, so the next
+// snapshot needs no `read-tree` and `git add` compares stat info instead of hashing every file again.
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { execa } from 'execa';
 import type {
   MergeWorktreeRequest,
   MergeWorktreeResult,
@@ -29,19 +36,57 @@ const IDENTITY = {
   GIT_COMMITTER_NAME: 'SOP Runtime',
   GIT_COMMITTER_EMAIL: 'sop-runtime@localhost',
 };
+/**
+ * No hooks (a commit must not run code of the repository), no pager, no automatic gc or maintenance (a
+ * `git commit` would start one more process); stat checks as the write audit pins them, since a kept
+ * scratch index trusts stat info: ctime too, no fsmonitor.
+ */
+const PINNED = [
+  ['core.hooksPath', '/dev/null'],
+  ['core.pager', 'cat'],
+  ['maintenance.auto', 'false'],
+  ['gc.auto', '0'],
+  ['core.fsmonitor', 'false'],
+  ['core.trustctime', 'true'],
+  ['core.checkStat', 'default'],
+  ['core.ignoreStat', 'false'],
+].flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 
-/** git without the user's hooks (a commit must not run code of the repository) and without a pager. */
-async function git(
+interface GitResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** git with the settings above; never rejects on an exit code (child_process: cheaper than execa). */
+function git(
   cwd: string,
   args: string[],
   options: { env?: Record<string, string>; input?: string } = {},
-) {
-  return execa('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'core.pager=cat', ...args], {
-    cwd,
-    env: { ...IDENTITY, GIT_TERMINAL_PROMPT: '0', ...options.env },
-    input: options.input,
-    reject: false,
-    stripFinalNewline: true,
+): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'git',
+      [...PINNED, ...args],
+      {
+        cwd,
+        env: { ...process.env, ...IDENTITY, GIT_TERMINAL_PROMPT: '0', ...options.env },
+        encoding: 'utf8',
+        maxBuffer: 1 << 30,
+      },
+      (err, stdout, stderr) => {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (err && typeof code !== 'number' && !(err as { signal?: unknown }).signal) return reject(err);
+        resolve({
+          exitCode: err ? (typeof code === 'number' ? code : 128) : 0,
+          stdout: stdout.replace(/\n$/, ''),
+          stderr,
+        });
+      },
+    );
+    // a git that exits without reading its input (it failed) closes the pipe: not this call's error
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(options.input);
   });
 }
 
@@ -68,28 +113,83 @@ async function notARepository(workspace: string): Promise<string | undefined> {
   return undefined;
 }
 
-/**
- * A commit of the workspace's files as they are (tracked and untracked, ignored ones and `.sop/` left
- * out) whose parent is `parent` (the run's last commit, else HEAD); `parent` itself when nothing changed.
- * A temporary index: the user's index, HEAD and branches are untouched.
- */
-async function snapshotCommit(workspace: string, parent: string | undefined, message: string) {
-  const base =
-    parent ?? ((await git(workspace, ['rev-parse', '--verify', '-q', 'HEAD'])).stdout.trim() || undefined);
+/** A snapshot of the workspace: its commit and tree, and the scratch index that holds that tree. */
+interface WorkspaceCommit {
+  commit: string;
+  tree: string;
+  index: string;
+}
+
+/** How many kept scratch indexes a workspace keeps (one per run working in it at once is enough). */
+const INDEXES_KEPT = 4;
+let scratchCount = 0;
+
+/** `.sop/worktrees/`, made and git-ignored: scratch indexes and every run's worktrees. */
+function scratchFolder(workspace: string): string {
   const scratch = path.join(workspace, WORKTREES_FOLDER);
   fs.mkdirSync(scratch, { recursive: true });
   ignoreEverything(scratch);
-  const env = { GIT_INDEX_FILE: path.join(scratch, `.index-${process.pid}-${Date.now()}`) };
+  return scratch;
+}
+
+/**
+ * Takes the scratch index kept for `commit` (renamed to a name of this call's own, so no other call uses
+ * it meanwhile; the rename keeps its mtime, which git's racy-entry check reads); undefined when none.
+ */
+function takeIndex(scratch: string, commit: string): { index: string; tree: string } | undefined {
+  const name = fs.readdirSync(scratch).find((n) => n.startsWith(`.index@${commit}@`));
+  if (!name) return undefined;
+  const index = path.join(scratch, `.index-${process.pid}-${Date.now()}-${++scratchCount}`);
   try {
-    await gitOk(workspace, base ? ['read-tree', base] : ['read-tree', '--empty'], { env });
+    fs.renameSync(path.join(scratch, name), index);
+  } catch {
+    return undefined; // another call took it
+  }
+  return { index, tree: name.slice(`.index@${commit}@`.length) };
+}
+
+/** Keeps the scratch index of a snapshot or merge for the next one (the newest few per workspace). */
+function keepIndex(scratch: string, index: string, commit: string, tree: string): void {
+  fs.renameSync(index, path.join(scratch, `.index@${commit}@${tree}`));
+  const kept = fs
+    .readdirSync(scratch)
+    .filter((n) => n.startsWith('.index@'))
+    .map((n) => ({ n, at: fs.statSync(path.join(scratch, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.at - a.at);
+  for (const { n } of kept.slice(INDEXES_KEPT)) fs.rmSync(path.join(scratch, n), { force: true });
+}
+
+/**
+ * A commit of the workspace's files as they are (tracked and untracked, ignored ones and `.sop/` left
+ * out) whose parent is `parent` (the run's last commit, else HEAD); `parent` itself when nothing changed.
+ * A scratch index (the one kept for `parent`, else one read from it): the user's index, HEAD and branches
+ * are untouched. The caller keeps or removes the returned index.
+ */
+async function snapshotCommit(
+  workspace: string,
+  parent: string | undefined,
+  message: string,
+): Promise<WorkspaceCommit> {
+  const base =
+    parent ?? ((await git(workspace, ['rev-parse', '--verify', '-q', 'HEAD'])).stdout.trim() || undefined);
+  const scratch = scratchFolder(workspace);
+  const taken = base ? takeIndex(scratch, base) : undefined;
+  const index = taken?.index ?? path.join(scratch, `.index-${process.pid}-${Date.now()}-${++scratchCount}`);
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    if (!taken) await gitOk(workspace, base ? ['read-tree', base] : ['read-tree', '--empty'], { env });
     await gitOk(workspace, ['add', '-A', ...NOT_THE_RUNTIMES], { env });
     const tree = (await gitOk(workspace, ['write-tree'], { env })).trim();
-    if (base && (await gitOk(workspace, ['rev-parse', `${base}^{tree}`])).trim() === tree) return base;
-    return (
+    const baseTree =
+      base && (taken?.tree ?? (await gitOk(workspace, ['rev-parse', `${base}^{tree}`])).trim());
+    if (base && baseTree === tree) return { commit: base, tree, index };
+    const commit = (
       await gitOk(workspace, ['commit-tree', tree, ...(base ? ['-p', base] : []), '-m', message])
     ).trim();
-  } finally {
-    fs.rmSync(env.GIT_INDEX_FILE, { force: true });
+    return { commit, tree, index };
+  } catch (err) {
+    fs.rmSync(index, { force: true });
+    throw err;
   }
 }
 
@@ -106,9 +206,34 @@ function worktreeOf(run: RunRef, key: string): { path: string; branch: string } 
   };
 }
 
+/** A linked worktree's administrative folder (`<git dir>/worktrees/<id>`), when its `.git` file names one. */
+function adminFolderOf(worktreePath: string): string | undefined {
+  let dotGit: string;
+  try {
+    dotGit = fs.readFileSync(path.join(worktreePath, '.git'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const admin = /^gitdir: (.+)$/m.exec(dotGit)?.[1]?.trim();
+  if (!admin || path.basename(path.dirname(admin)) !== 'worktrees') return undefined;
+  try {
+    // it points back at this worktree: it is this worktree's own
+    const back = fs.readFileSync(path.join(admin, 'gitdir'), 'utf8').trim();
+    return path.resolve(back) === path.resolve(worktreePath, '.git') ? admin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the worktree and its branch: its folder and its administrative folder are deleted (what `git
+ * worktree remove --force` does; `git worktree prune` when the worktree's `.git` names none), then the branch.
+ */
 async function removeWorktree(workspace: string, where: { path: string; branch: string }): Promise<void> {
-  await git(workspace, ['worktree', 'remove', '--force', where.path]);
+  const admin = adminFolderOf(where.path);
   fs.rmSync(where.path, { recursive: true, force: true });
+  if (admin) fs.rmSync(admin, { recursive: true, force: true });
+  else await git(workspace, ['worktree', 'prune']);
   await git(workspace, ['branch', '-D', where.branch]);
 }
 
@@ -129,24 +254,56 @@ async function openWorktree(request: OpenWorktreeRequest): Promise<OpenWorktreeR
   if (request.snapshot || !base) {
     const unavailable = await notARepository(run.workspace);
     if (unavailable) return { unavailable };
-    base = await snapshotCommit(
+    const snapshot = await snapshotCommit(
       run.workspace,
       base,
       `sop: ${run.sop}/${run.taskId} workspace before ${request.key}`,
     );
+    keepIndex(scratchFolder(run.workspace), snapshot.index, snapshot.commit, snapshot.tree);
+    base = snapshot.commit;
   }
   const where = worktreeOf(run, request.key);
   // an earlier attempt of this activity, or a rerun of the task, may have left one
   if (fs.existsSync(where.path)) await removeWorktree(run.workspace, where);
   fs.mkdirSync(path.dirname(where.path), { recursive: true });
-  const add = ['worktree', 'add', '--quiet', '-B', where.branch, where.path, base];
+  // what `worktree add -B` does in four processes: added detached without a checkout, then checked out
+  // on its branch (made or reset at `base`) by one checkout that writes the files
+  const add = ['worktree', 'add', '--quiet', '--no-checkout', '--detach', where.path, base];
   if ((await git(run.workspace, add)).exitCode !== 0) {
     // a worktree folder deleted by hand is still registered until pruned
     await git(run.workspace, ['worktree', 'prune']);
     await gitOk(run.workspace, add);
   }
+  await gitOk(where.path, [
+    'checkout',
+    '--quiet',
+    '--force',
+    '--no-recurse-submodules',
+    '-B',
+    where.branch,
+    base,
+  ]);
   seedRunFolder(run, where.path);
   return { worktree: { ...where, base }, head: base };
+}
+
+/** The commit a worktree's HEAD names, read from its files; undefined when git must be asked. */
+function headOfWorktree(worktreePath: string): string | undefined {
+  const admin = adminFolderOf(worktreePath);
+  if (!admin) return undefined;
+  const oid = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+  try {
+    const head = fs.readFileSync(path.join(admin, 'HEAD'), 'utf8').trim();
+    if (oid.test(head)) return head;
+    const ref = /^ref: (refs\/heads\/\S+)$/.exec(head)?.[1];
+    if (!ref) return undefined;
+    const common = path.resolve(admin, fs.readFileSync(path.join(admin, 'commondir'), 'utf8').trim());
+    // a branch just committed to is a loose ref (a packed one is left to git)
+    const value = fs.readFileSync(path.join(common, ref), 'utf8').trim();
+    return oid.test(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Commits what the worktree holds (concluding a merge the producer resolved); returns its HEAD. */
@@ -162,7 +319,7 @@ async function commitWorktree(worktree: Worktree, message: string): Promise<stri
         `git commit (in ${worktree.path}) exited ${committed.exitCode}: ${String(committed.stderr || committed.stdout).trim()}`,
       );
   }
-  return (await gitOk(worktree.path, ['rev-parse', 'HEAD'])).trim();
+  return headOfWorktree(worktree.path) ?? (await gitOk(worktree.path, ['rev-parse', 'HEAD'])).trim();
 }
 
 async function mergeWorktree(request: MergeWorktreeRequest): Promise<MergeWorktreeResult> {
@@ -175,11 +332,43 @@ async function mergeWorktree(request: MergeWorktreeRequest): Promise<MergeWorktr
     });
   }
   const work = await commitWorktree(worktree, `sop: ${run.sop}/${run.taskId} ${worktree.branch}`);
-  const current = await snapshotCommit(
+  const snapshot = await snapshotCommit(
     run.workspace,
     request.head,
     `sop: ${run.sop}/${run.taskId} workspace before merging ${worktree.branch}`,
   );
+  const scratch = scratchFolder(run.workspace);
+  const current = snapshot.commit;
+  let merged: Awaited<ReturnType<typeof mergeInto>>;
+  try {
+    merged = await mergeInto(run, worktree, current, work, snapshot.index);
+  } catch (err) {
+    fs.rmSync(snapshot.index, { force: true });
+    throw err;
+  }
+  if ('conflicts' in merged) {
+    keepIndex(scratch, snapshot.index, current, snapshot.tree);
+    // the producer resolves them in its worktree: its work merged with the run's state, with markers
+    await git(worktree.path, ['merge', '--no-ff', '--no-commit', '--quiet', current]);
+    return { merged: false, head: current, conflicts: merged.conflicts };
+  }
+  keepIndex(scratch, snapshot.index, merged.commit, merged.tree);
+  if (!request.keep) await removeWorktree(run.workspace, worktree);
+  return { merged: true, head: merged.commit, commit: work, files: merged.files };
+}
+
+/**
+ * Merges `work` into the workspace, whose files are the commit `current` (a three-way `git merge-tree`):
+ * the result is applied to the files and to the scratch `index` (which then holds the merged tree) and
+ * committed with both as parents. When the merge conflicts, the conflicting files instead.
+ */
+async function mergeInto(
+  run: RunRef,
+  worktree: Worktree,
+  current: string,
+  work: string,
+  index: string,
+): Promise<{ conflicts: string[] } | { tree: string; commit: string; files: number }> {
   const merge = await git(run.workspace, [
     'merge-tree',
     '--write-tree',
@@ -189,12 +378,7 @@ async function mergeWorktree(request: MergeWorktreeRequest): Promise<MergeWorktr
     work,
   ]);
   const lines = String(merge.stdout).split('\n');
-  if (merge.exitCode === 1) {
-    const conflicts = [...new Set(lines.slice(1).filter((l) => l.trim() !== ''))];
-    // the producer resolves them in its worktree: its work merged with the run's state, with markers
-    await git(worktree.path, ['merge', '--no-ff', '--no-commit', '--quiet', current]);
-    return { merged: false, head: current, conflicts };
-  }
+  if (merge.exitCode === 1) return { conflicts: [...new Set(lines.slice(1).filter((l) => l.trim() !== ''))] };
   if (merge.exitCode !== 0) {
     throw new Error(
       `git merge-tree ${current} ${work} exited ${merge.exitCode}: ${String(merge.stderr).trim()}`,
@@ -205,7 +389,10 @@ async function mergeWorktree(request: MergeWorktreeRequest): Promise<MergeWorktr
   // one `diff --git` header per file
   const changed = patch.split('\n').filter((l) => l.startsWith('diff --git '));
   if (changed.length > 0)
-    await gitOk(run.workspace, ['apply', '--binary', '--whitespace=nowarn'], { input: `${patch}\n` });
+    await gitOk(run.workspace, ['apply', '--index', '--binary', '--whitespace=nowarn'], {
+      input: `${patch}\n`,
+      env: { GIT_INDEX_FILE: index },
+    });
   const commit = (
     await gitOk(run.workspace, [
       'commit-tree',
@@ -218,8 +405,7 @@ async function mergeWorktree(request: MergeWorktreeRequest): Promise<MergeWorktr
       `sop: ${run.sop}/${run.taskId} merge ${worktree.branch}`,
     ])
   ).trim();
-  if (!request.keep) await removeWorktree(run.workspace, worktree);
-  return { merged: true, head: commit, commit: work, files: changed.length };
+  return { tree, commit, files: changed.length };
 }
 
 export const worktreeActivities = { openWorktree, mergeWorktree };

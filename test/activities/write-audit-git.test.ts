@@ -166,6 +166,32 @@ describe('write audit through git status', () => {
     expect(walked).toEqual(changed);
   });
 
+  test('files in untracked folders are judged file by file: new ones caught, untouched ones not, the run folder left out, at any number of folders', async () => {
+    const ws = repo({ 'src/keep.txt': 'k\n' });
+    write(ws, { 'notes/old.txt': 'untracked before\n', 'notes/deep/old.txt': 'too\n' });
+    const { changed, walked } = await audit(ws, () => {
+      write(ws, { 'notes/deep/new.txt': 'n\n', 'fresh/a/b.txt': 'b\n', 'src/gen/out.txt': 'o\n' });
+      write(ws, { 'we*ird [dir]/x.txt': 'x\n', 'fresh/skip.log': 'ignored\n' });
+      fs.mkdirSync(path.join(ws, 'fresh/repo'), { recursive: true });
+      git(path.join(ws, 'fresh/repo'), 'init', '-q');
+      write(ws, { [`${RUN}/evidence.json`]: '{}' });
+    });
+    const expected = [
+      'fresh/a/b.txt',
+      ...walked.filter((f) => f.startsWith('fresh/repo/.git/')),
+      'notes/deep/new.txt',
+      'src/gen/out.txt',
+      'we*ird [dir]/x.txt',
+    ];
+    expect(walked.filter((f) => f.startsWith('fresh/repo/.git/')).length).toBeGreaterThan(0);
+    expect(changed).toEqual(expected.sort());
+    // more new folders than are asked one by one: one status lists them all
+    const many = Object.fromEntries(Array.from({ length: 70 }, (_, i) => [`many/f${i}/x.txt`, `${i}\n`]));
+    const wide = await audit(ws, () => write(ws, { ...many, 'top/x.txt': 'x\n' }));
+    expect(wide.changed).toEqual([...Object.keys(many), 'top/x.txt'].sort());
+    expect(wide.walked).toEqual(wide.changed);
+  });
+
   test('.git/hooks, .git/config and other refs are caught; a commit on the branch is not a violation but its files are written', async () => {
     const ws = repo();
     const {
